@@ -1,0 +1,25 @@
+/**
+ * `npm run bench`: every benchmark, each measured against a baseline in the same run, printed as
+ * ratios with their targets. Exits 1 if any ratio misses its target.
+ */
+import { clientBenchmark } from './client.bench.js';
+import type { Benchmark } from './harness.js';
+
+const benchmarks: Benchmark[] = [clientBenchmark];
+const only = process.argv[2];
+
+let missed = 0;
+for (const bench of benchmarks) {
+  if (only && !bench.name.toLowerCase().includes(only.toLowerCase())) continue;
+  process.stdout.write(`\n## ${bench.name}\n`);
+  for (const r of await bench.run()) {
+    const ratio = r.value / r.baseline;
+    const ok = ratio <= r.target;
+    if (!ok) missed++;
+    process.stdout.write(
+      `${ok ? 'PASS' : 'MISS'}  ${r.name}: ${r.value.toFixed(1)} ${r.unit} vs baseline ${r.baseline.toFixed(1)} ${r.unit} → ratio ${ratio.toFixed(3)} (target ≤ ${r.target})${r.note ? `  [${r.note}]` : ''}\n`,
+    );
+  }
+}
+process.stdout.write(missed ? `\n${missed} target(s) missed\n` : '\nall targets met\n');
+process.exit(missed ? 1 : 0);

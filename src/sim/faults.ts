@@ -1,0 +1,79 @@
+/**
+ * Fault injection for the simulator: latency per route, fail the Nth call of a route with a
+ * status (and any body, JSON or not), drop the connection, or hang past the client's timeout —
+ * either before the request takes effect or after (`commit: true`, the "unknown outcome" case).
+ */
+import { z } from 'zod';
+
+export const faultRuleSchema = z
+  .object({
+    /** `METHOD /table` or `METHOD /table/:key` (e.g. `POST /vms`, `GET /vms/:key`), or `*`. */
+    route: z.string().min(1),
+    /** Added before every matching call is answered. */
+    latencyMs: z.number().int().nonnegative().optional(),
+    /** 1-based: the Nth matching call after the rule was added. Absent: every matching call. */
+    nth: z.number().int().positive().optional(),
+    /** With `nth`: how many calls in a row from the Nth on. */
+    times: z.number().int().positive().default(1),
+    /** Answer with this status instead. */
+    status: z.number().int().min(100).max(599).optional(),
+    /** Body for `status`: an object is sent as JSON, a string as-is (non-JSON), null as empty. */
+    body: z.union([z.string(), z.record(z.string(), z.unknown()), z.null()]).optional(),
+    /** Destroy the connection without answering. */
+    drop: z.boolean().optional(),
+    /** Never answer (until the server closes). */
+    hang: z.boolean().optional(),
+    /** Let the request take effect first, then fail/drop/hang: the client cannot know it happened. */
+    commit: z.boolean().default(false),
+  })
+  .refine((r) => [r.status !== undefined, r.drop === true, r.hang === true].filter(Boolean).length <= 1, {
+    message: 'a fault rule takes at most one of status, drop, hang',
+  });
+
+export type FaultRuleInput = z.input<typeof faultRuleSchema>;
+export type FaultRule = z.output<typeof faultRuleSchema>;
+
+export type FaultAction =
+  | { kind: 'status'; status: number; body: string | Record<string, unknown> | null | undefined; commit: boolean }
+  | { kind: 'drop'; commit: boolean }
+  | { kind: 'hang'; commit: boolean };
+
+export interface FaultDecision {
+  latencyMs: number;
+  action: FaultAction | undefined;
+}
+
+interface ActiveRule {
+  rule: FaultRule;
+  seen: number;
+}
+
+export class FaultTable {
+  #rules: ActiveRule[] = [];
+
+  add(input: FaultRuleInput | FaultRuleInput[]): void {
+    for (const one of Array.isArray(input) ? input : [input]) this.#rules.push({ rule: faultRuleSchema.parse(one), seen: 0 });
+  }
+
+  clear(): void {
+    this.#rules = [];
+  }
+
+  /** Count this call against every matching rule and say what to do with it. */
+  decide(route: string): FaultDecision {
+    let latencyMs = 0;
+    let action: FaultAction | undefined;
+    for (const active of this.#rules) {
+      const { rule } = active;
+      if (rule.route !== '*' && rule.route !== route) continue;
+      active.seen++;
+      latencyMs += rule.latencyMs ?? 0;
+      const hits = rule.nth === undefined || (active.seen >= rule.nth && active.seen < rule.nth + rule.times);
+      if (!hits || action) continue;
+      if (rule.status !== undefined) action = { kind: 'status', status: rule.status, body: rule.body, commit: rule.commit };
+      else if (rule.drop) action = { kind: 'drop', commit: rule.commit };
+      else if (rule.hang) action = { kind: 'hang', commit: rule.commit };
+    }
+    return { latencyMs, action };
+  }
+}

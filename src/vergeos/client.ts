@@ -1,0 +1,250 @@
+/**
+ * The VergeOS API calls the bot makes, typed. Every response is parsed with zod at this edge;
+ * keys come out as strings whatever VergeOS sent.
+ */
+import { inspect } from 'node:util';
+import type { z } from 'zod';
+import { VergeosError } from './errors.js';
+import { VergeosTransport, type VergeosClientOptions } from './transport.js';
+import {
+  clusterSchema,
+  createdDeviceSchema,
+  createdSchema,
+  createdVmSchema,
+  deviceSchema,
+  driveSchema,
+  machineStatusSchema,
+  mediaFileSchema,
+  nicSchema,
+  resourceGroupSchema,
+  storageTierSchema,
+  vgpuDeviceSchema,
+  vmSchema,
+  vnetSchema,
+  type Cluster,
+  type Created,
+  type CreatedDevice,
+  type CreatedVm,
+  type Device,
+  type DeviceCreateBody,
+  type Drive,
+  type DriveCreateBody,
+  type MachineStatus,
+  type MediaFile,
+  type Nic,
+  type NicCreateBody,
+  type ResourceGroup,
+  type StorageTier,
+  type VgpuDevice,
+  type Vm,
+  type VmAction,
+  type VmCreateBody,
+  type Vnet,
+} from './types.js';
+
+/** What the rest of the bot needs from VergeOS; tests may swap in another implementation. */
+export interface VergeosApi {
+  createVm(body: VmCreateBody): Promise<CreatedVm>;
+  addDrive(body: DriveCreateBody): Promise<Created>;
+  addNic(body: NicCreateBody): Promise<Created>;
+  addDevice(body: DeviceCreateBody): Promise<CreatedDevice>;
+  vmAction(vmKey: string, action: VmAction): Promise<void>;
+  powerOn(vmKey: string): Promise<void>;
+  machineStatus(machineKey: string): Promise<MachineStatus | undefined>;
+  findVmByName(name: string): Promise<Vm | undefined>;
+  getVm(vmKey: string): Promise<Vm>;
+  deleteVm(vmKey: string): Promise<void>;
+  listDrives(machineKey: string): Promise<Drive[]>;
+  listNics(machineKey: string): Promise<Nic[]>;
+  listDevices(machineKey: string): Promise<Device[]>;
+  listClusters(): Promise<Cluster[]>;
+  listVnets(): Promise<Vnet[]>;
+  listMediaFiles(): Promise<MediaFile[]>;
+  listStorageTiers(): Promise<StorageTier[]>;
+  listResourceGroups(): Promise<ResourceGroup[]>;
+  listVgpuDevices(): Promise<VgpuDevice[]>;
+  close(): Promise<void>;
+}
+
+const VM_FIELDS = '$key,name,machine,description,cpu_cores,ram,is_snapshot,machine#status#status as status,machine#status#running as running';
+
+export class VergeosClient implements VergeosApi {
+  readonly #http: VergeosTransport;
+
+  constructor(options: VergeosClientOptions) {
+    this.#http = new VergeosTransport(options);
+  }
+
+  get origin(): string {
+    return this.#http.origin;
+  }
+
+  async createVm(body: VmCreateBody): Promise<CreatedVm> {
+    const created = await this.#post('/vms', body, createdVmSchema);
+    return { vmKey: created.$key, machineKey: created.response.machine };
+  }
+
+  async addDrive(body: DriveCreateBody): Promise<Created> {
+    const created = await this.#post('/machine_drives', body, createdSchema);
+    return { key: created.$key };
+  }
+
+  async addNic(body: NicCreateBody): Promise<Created> {
+    const created = await this.#post('/machine_nics', body, createdSchema);
+    return { key: created.$key };
+  }
+
+  async addDevice(body: DeviceCreateBody): Promise<CreatedDevice> {
+    const created = await this.#post('/machine_devices', { settings_args: {}, ...body }, createdDeviceSchema);
+    return { key: created.$key, uuid: created.response?.uuid };
+  }
+
+  async vmAction(vmKey: string, action: VmAction): Promise<void> {
+    await this.#http.call({ method: 'POST', path: '/vm_actions', body: { vm: numericIfPossible(vmKey), action, params: {} } });
+  }
+
+  powerOn(vmKey: string): Promise<void> {
+    return this.vmAction(vmKey, 'poweron');
+  }
+
+  /** The status row is found by machine key: its own `$key` can differ from it. */
+  async machineStatus(machineKey: string): Promise<MachineStatus | undefined> {
+    const rows = await this.#list('/machine_status', machineStatusSchema, {
+      filter: `machine eq ${numericFilterValue(machineKey)}`,
+      fields: '$key,machine,status,running',
+    });
+    return rows[0];
+  }
+
+  /** The live VM of that name, if any; snapshots (which share names) are excluded. */
+  async findVmByName(name: string): Promise<Vm | undefined> {
+    const rows = await this.#list('/vms', vmSchema, {
+      filter: `name eq ${quote(name)} and is_snapshot eq false`,
+      fields: VM_FIELDS,
+    });
+    return rows.find((vm) => vm.name === name);
+  }
+
+  async getVm(vmKey: string): Promise<Vm> {
+    const { body } = await this.#http.call({ method: 'GET', path: `/vms/${encodeURIComponent(vmKey)}`, query: { fields: VM_FIELDS } });
+    return parseBody(vmSchema, body, `GET /api/v4/vms/${vmKey}`);
+  }
+
+  /** Removes the VM with its drives, NICs and devices. A retried DELETE that finds it gone counts as done. */
+  async deleteVm(vmKey: string): Promise<void> {
+    await this.#http.call({ method: 'DELETE', path: `/vms/${encodeURIComponent(vmKey)}` });
+  }
+
+  listDrives(machineKey: string): Promise<Drive[]> {
+    return this.#list('/machine_drives', driveSchema, {
+      filter: `machine eq ${numericFilterValue(machineKey)}`,
+      fields: '$key,machine,name,media,interface,disksize,media_source,status',
+    });
+  }
+
+  listNics(machineKey: string): Promise<Nic[]> {
+    return this.#list('/machine_nics', nicSchema, {
+      filter: `machine eq ${numericFilterValue(machineKey)}`,
+      fields: '$key,machine,name,vnet,interface,enabled',
+    });
+  }
+
+  listDevices(machineKey: string): Promise<Device[]> {
+    return this.#list('/machine_devices', deviceSchema, {
+      filter: `machine eq ${numericFilterValue(machineKey)}`,
+      fields: '$key,machine,resource_group,uuid,name',
+    });
+  }
+
+  listClusters(): Promise<Cluster[]> {
+    return this.#list('/clusters', clusterSchema, { fields: '$key,name,description,enabled,max_ram_per_vm,max_cores_per_vm', sort: '+name' });
+  }
+
+  listVnets(): Promise<Vnet[]> {
+    return this.#list('/vnets', vnetSchema, { fields: '$key,name,description,type,enabled', sort: '+name' });
+  }
+
+  listMediaFiles(): Promise<MediaFile[]> {
+    return this.#list('/files', mediaFileSchema, { fields: '$key,name,description,filesize,type', sort: '+name' });
+  }
+
+  listStorageTiers(): Promise<StorageTier[]> {
+    return this.#list('/storage_tiers', storageTierSchema, { fields: '$key,tier,description,capacity,used,allocated', sort: '+tier' });
+  }
+
+  listResourceGroups(): Promise<ResourceGroup[]> {
+    return this.#list('/resource_groups', resourceGroupSchema, { fields: 'uuid,name,type,class,enabled', sort: '+name' });
+  }
+
+  listVgpuDevices(): Promise<VgpuDevice[]> {
+    return this.#list('/node_nvidia_vgpu_devices', vgpuDeviceSchema, { fields: '$key,node,name,slot,vendor,device,max_instances' });
+  }
+
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+
+  [inspect.custom](): string {
+    return `VergeosClient { origin: '${this.#http.origin}', auth: '***' }`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { origin: this.#http.origin, auth: '***' };
+  }
+
+  async #post<S extends z.ZodType>(path: string, body: object, schema: S): Promise<z.output<S>> {
+    const result = await this.#http.call({ method: 'POST', path, body });
+    return parseBody(schema, result.body, `POST /api/v4${path}`, true);
+  }
+
+  async #list<S extends z.ZodType>(path: string, schema: S, query: Record<string, string>): Promise<Array<z.output<S>>> {
+    const { body } = await this.#http.call({ method: 'GET', path, query: { limit: 0, ...query } });
+    const endpoint = `GET /api/v4${path}`;
+    if (body === undefined) return [];
+    if (!Array.isArray(body)) throw badResponse(endpoint, 'expected a list', false);
+    return body.map((row) => parseBody(schema, row, endpoint));
+  }
+}
+
+function parseBody<S extends z.ZodType>(schema: S, body: unknown, endpoint: string, afterPost = false): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length ? `${issue.path.join('.')}: ` : '';
+  throw badResponse(endpoint, `${where}${issue?.message ?? 'unexpected shape'}`, afterPost);
+}
+
+/** A POST whose 2xx body we cannot read did happen: the caller must look, not re-send. */
+function badResponse(endpoint: string, detail: string, afterPost: boolean): VergeosError {
+  return new VergeosError({
+    code: 'VERGEOS_BAD_RESPONSE',
+    endpoint,
+    vergeosMessage: detail,
+    retrySafe: !afterPost,
+    outcomeUnknown: afterPost,
+  });
+}
+
+/**
+ * VergeOS releases differ on how a quote inside a filter string is escaped, so names with quotes
+ * cannot be looked up reliably; the VM spec never allows them. Refuse rather than guess.
+ */
+function quote(value: string): string {
+  if (/['"\\]/.test(value)) {
+    throw new VergeosError({
+      code: 'VERGEOS_VALIDATION',
+      endpoint: 'GET /api/v4/vms',
+      vergeosMessage: 'names containing quotes or backslashes cannot be looked up',
+      retrySafe: false,
+    });
+  }
+  return `'${value}'`;
+}
+
+function numericFilterValue(key: string): string {
+  return /^\d+$/.test(key) ? key : quote(key);
+}
+
+function numericIfPossible(key: string): number | string {
+  return /^\d+$/.test(key) ? Number(key) : key;
+}

@@ -1,0 +1,296 @@
+/**
+ * HTTP to one VergeOS: auth header, TLS, keep-alive pool, timeouts, bounded concurrency,
+ * retries for idempotent calls only, and every failure turned into a VergeosError.
+ * Credentials live in a private field and never reach an error, a log line or inspect().
+ */
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { Pool, type Dispatcher } from 'undici';
+import { codeForStatus, VergeosError, type VergeosErrorCode } from './errors.js';
+import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
+import { Semaphore } from './semaphore.js';
+import type { Logger } from '../log.js';
+
+export type VergeosAuth = { apiKey: string } | { username: string; password: string };
+
+export interface VergeosClientOptions {
+  /** e.g. `https://vergeos.example.com`; `/api/v4` is added. */
+  url: string;
+  auth: VergeosAuth;
+  /** PEM of the CA that signed VergeOS's certificate (or the self-signed certificate itself). */
+  ca?: string | Buffer;
+  /** Path to such a PEM file (VERGEOS_CA_FILE). */
+  caFile?: string;
+  /** Accept any certificate. Warned about once, loudly. */
+  insecure?: boolean;
+  timeouts?: Partial<VergeosTimeouts>;
+  /** Requests in flight at once (VergeOS drops connections past ~50 per session). Default 8. */
+  maxInFlight?: number;
+  retry?: Partial<RetryPolicy>;
+  logger?: Logger;
+  /** For tests: a dispatcher to use instead of the client's own pool. */
+  dispatcher?: Dispatcher;
+}
+
+export interface VergeosTimeouts {
+  connectMs: number;
+  headersMs: number;
+  bodyMs: number;
+}
+
+const DEFAULT_TIMEOUTS: VergeosTimeouts = { connectMs: 10_000, headersMs: 60_000, bodyMs: 60_000 };
+const DEFAULT_RETRY: RetryPolicy = { retries: 3, baseMs: 250, maxMs: 4_000 };
+const API_PREFIX = '/api/v4';
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+  'EPROTO',
+]);
+/** Errors raised before a byte of the request left: nothing can have happened on the server. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const insecureWarned = new Set<string>();
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface CallOptions {
+  method: HttpMethod;
+  /** Path under /api/v4, starting with `/`. */
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+}
+
+export interface CallResult {
+  status: number;
+  /** Parsed JSON, or undefined for an empty body. */
+  body: unknown;
+}
+
+export class VergeosTransport {
+  readonly origin: string;
+  readonly #authorization: string;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #slots: Semaphore;
+  readonly #retry: RetryPolicy;
+  readonly #logger: Logger | undefined;
+
+  constructor(options: VergeosClientOptions) {
+    this.origin = parseOrigin(options.url);
+    this.#authorization = authorizationHeader(options.auth);
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#logger = options.logger;
+    this.#slots = new Semaphore(options.maxInFlight ?? 8);
+    const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    if (options.dispatcher) {
+      this.#dispatcher = options.dispatcher;
+      this.#ownsDispatcher = false;
+    } else {
+      const ca = options.ca ?? (options.caFile ? readCaFile(options.caFile) : undefined);
+      if (options.insecure && this.origin.startsWith('https:') && !insecureWarned.has(this.origin)) {
+        insecureWarned.add(this.origin);
+        this.#logger?.warn(
+          { origin: this.origin },
+          'TLS certificate verification is OFF for VergeOS (insecure switch): anyone on the network path can impersonate it. Use a CA file instead.',
+        );
+      }
+      this.#dispatcher = new Pool(this.origin, {
+        connections: options.maxInFlight ?? 8,
+        pipelining: 1,
+        keepAliveTimeout: 4_000,
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.bodyMs,
+        connect: {
+          timeout: timeouts.connectMs,
+          ...(ca ? { ca } : {}),
+          rejectUnauthorized: !options.insecure,
+        },
+      });
+      this.#ownsDispatcher = true;
+    }
+  }
+
+  /** One logical call: retried (GET/DELETE only) on reset, timeout and 5xx; never on 4xx. */
+  async call(options: CallOptions): Promise<CallResult> {
+    const endpoint = `${options.method} ${API_PREFIX}${options.path}`;
+    const idempotent = options.method === 'GET' || options.method === 'DELETE' || options.method === 'PUT';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#slots.run(() => this.#once(options, endpoint, idempotent));
+      } catch (err) {
+        const error = err as VergeosError;
+        // An earlier DELETE attempt may have landed before its answer was lost: gone is done.
+        if (options.method === 'DELETE' && attempt > 0 && error.code === 'VERGEOS_NOT_FOUND') return { status: 404, body: undefined };
+        const mayRetry = idempotent && error.retrySafe && isTransient(error.code) && attempt < this.#retry.retries;
+        if (!mayRetry) throw error;
+        const delay = backoffDelay(attempt, this.#retry);
+        this.#logger?.warn({ endpoint, code: error.code, status: error.status, attempt: attempt + 1, delayMs: Math.round(delay) }, 'VergeOS call failed; retrying');
+        await sleep(delay);
+      }
+    }
+  }
+
+  async #once(options: CallOptions, endpoint: string, idempotent: boolean): Promise<CallResult> {
+    const started = performance.now();
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.#dispatcher.request({
+        origin: this.origin,
+        method: options.method,
+        path: API_PREFIX + options.path + queryString(options.query),
+        headers: {
+          authorization: this.#authorization,
+          accept: 'application/json',
+          'x-json-non-compact': '1',
+          ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: options.body === undefined ? null : JSON.stringify(options.body),
+      });
+    } catch (err) {
+      throw transportError(err, endpoint, idempotent);
+    }
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (err) {
+      throw transportError(err, endpoint, idempotent);
+    }
+    const status = response.statusCode;
+    this.#logger?.debug({ endpoint, status, ms: Math.round(performance.now() - started) }, 'VergeOS call');
+    if (status >= 400) throw httpError(status, text, endpoint, idempotent);
+    if (text.trim() === '') return { status, body: undefined };
+    try {
+      return { status, body: JSON.parse(text) };
+    } catch {
+      throw new VergeosError({
+        code: 'VERGEOS_BAD_RESPONSE',
+        status,
+        endpoint,
+        vergeosMessage: `not JSON: ${snippet(text)}`,
+        retrySafe: idempotent,
+        outcomeUnknown: !idempotent,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  /** Never show the credentials, even to a debugger's inspect(). */
+  [inspect.custom](): string {
+    return `VergeosTransport { origin: '${this.origin}', auth: '***' }`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { origin: this.origin, auth: '***' };
+  }
+}
+
+function isTransient(code: VergeosErrorCode): boolean {
+  return code === 'VERGEOS_UNAVAILABLE' || code === 'VERGEOS_TIMEOUT' || code === 'VERGEOS_SERVER_ERROR';
+}
+
+function parseOrigin(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('VergeOS URL is not a valid URL (expected e.g. https://vergeos.example.com)');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('VergeOS URL must start with https:// or http://');
+  if (url.username || url.password) throw new Error('VergeOS URL must not contain credentials; use the API key or username/password settings');
+  return url.origin;
+}
+
+function authorizationHeader(auth: VergeosAuth): string {
+  if ('apiKey' in auth) {
+    if (!auth.apiKey) throw new Error('VergeOS API key is empty');
+    return `Bearer ${auth.apiKey}`;
+  }
+  if (!auth.username || !auth.password) throw new Error('VergeOS username and password must both be set');
+  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+}
+
+function readCaFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`cannot read the VergeOS CA file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
+
+function queryString(query: CallOptions['query']): string {
+  if (!query) return '';
+  const parts: string[] = [];
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
+
+function httpError(status: number, text: string, endpoint: string, idempotent: boolean): VergeosError {
+  let said: string | undefined;
+  if (text.trim() !== '') {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      said = typeof parsed === 'object' && parsed !== null && 'err' in parsed ? String((parsed as { err: unknown }).err) : snippet(text);
+    } catch {
+      said = snippet(text);
+    }
+  }
+  const code = codeForStatus(status, said);
+  return new VergeosError({
+    code,
+    status,
+    endpoint,
+    vergeosMessage: said ?? `HTTP ${status} with an empty body`,
+    // 5xx on a GET may pass; a 5xx on a POST may have half-happened, so the caller must look before re-sending.
+    retrySafe: idempotent && status >= 500,
+    outcomeUnknown: !idempotent && status >= 500,
+  });
+}
+
+function transportError(err: unknown, endpoint: string, idempotent: boolean): VergeosError {
+  const transportCode = errorCode(err);
+  const notSent = NOT_SENT_CODES.has(transportCode);
+  let code: VergeosErrorCode = 'VERGEOS_UNAVAILABLE';
+  if (TIMEOUT_CODES.has(transportCode)) code = 'VERGEOS_TIMEOUT';
+  if (TLS_CODES.has(transportCode) || /certificate|self[- ]signed/i.test(errorMessage(err))) code = 'VERGEOS_TLS';
+  return new VergeosError({
+    code,
+    endpoint,
+    transportCode,
+    retrySafe: code !== 'VERGEOS_TLS' && (idempotent || notSent),
+    outcomeUnknown: !idempotent && !notSent && code !== 'VERGEOS_TLS',
+  });
+}
+
+function errorCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    const e = err as { code?: unknown; cause?: unknown };
+    if (typeof e.code === 'string' && e.code !== 'UND_ERR_SOCKET') return e.code;
+    const inner = e.cause ? errorCode(e.cause) : '';
+    if (inner) return inner;
+    if (typeof e.code === 'string') return e.code;
+  }
+  return 'UNKNOWN';
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,234 @@
+/**
+ * Shapes of what VergeOS sends back, parsed at the edge. `$key` arrives as a string or a number
+ * depending on table and release; everything inside the bot holds keys as strings.
+ */
+import { z } from 'zod';
+
+export const keySchema = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
+const optionalKey = z.union([z.string(), z.number()]).nullish().transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
+const num = z.coerce.number().catch(0);
+const text = z.string().nullish().transform((v) => v ?? '');
+const flag = z
+  .union([z.boolean(), z.string(), z.number()])
+  .nullish()
+  .transform((v) => v === true || v === 'true' || v === 1 || v === '1');
+
+/** 201 body of every POST: `{location, dbpath, $row, $key}`, plus `response` on some tables. */
+export const createdSchema = z.object({
+  $key: keySchema,
+  location: z.string().optional(),
+  dbpath: z.string().optional(),
+  $row: z.union([z.number(), z.string()]).optional(),
+  response: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const createdVmSchema = createdSchema.extend({
+  response: z.object({ machine: keySchema }).loose(),
+});
+
+export const createdDeviceSchema = createdSchema.extend({
+  response: z.object({ uuid: z.string().optional() }).loose().optional(),
+});
+
+export interface CreatedVm {
+  vmKey: string;
+  machineKey: string;
+}
+export interface Created {
+  key: string;
+}
+export interface CreatedDevice {
+  key: string;
+  uuid: string | undefined;
+}
+
+export const clusterSchema = z
+  .object({
+    $key: keySchema,
+    name: text,
+    description: text,
+    enabled: flag.optional(),
+    max_ram_per_vm: num.optional(),
+    max_cores_per_vm: num.optional(),
+  })
+  .transform((c) => ({
+    key: c.$key,
+    name: c.name,
+    description: c.description,
+    enabled: c.enabled ?? true,
+    maxRamPerVm: c.max_ram_per_vm,
+    maxCoresPerVm: c.max_cores_per_vm,
+  }));
+export type Cluster = z.output<typeof clusterSchema>;
+
+export const vnetSchema = z
+  .object({ $key: keySchema, name: text, description: text, type: text, enabled: flag.optional() })
+  .transform((n) => ({ key: n.$key, name: n.name, description: n.description, type: n.type, enabled: n.enabled ?? true }));
+export type Vnet = z.output<typeof vnetSchema>;
+
+export const mediaFileSchema = z
+  .object({ $key: keySchema, name: text, description: text, filesize: num.optional(), type: text })
+  .transform((f) => ({ key: f.$key, name: f.name, description: f.description, filesize: f.filesize ?? 0, type: f.type }));
+export type MediaFile = z.output<typeof mediaFileSchema>;
+
+export const storageTierSchema = z
+  .object({ $key: keySchema, tier: keySchema, description: text, capacity: num, used: num, allocated: num.optional() })
+  .transform((t) => ({
+    key: t.$key,
+    tier: t.tier,
+    description: t.description,
+    capacity: t.capacity,
+    used: t.used,
+    allocated: t.allocated ?? t.used,
+    /** Bytes a new thick disk can still take. */
+    free: Math.max(0, t.capacity - Math.max(t.used, t.allocated ?? 0)),
+  }));
+export type StorageTier = z.output<typeof storageTierSchema>;
+
+export const resourceGroupSchema = z
+  .object({ uuid: z.string().min(1), name: text, type: text, class: text, enabled: flag.optional() })
+  .transform((g) => ({ uuid: g.uuid, name: g.name, type: g.type, class: g.class, enabled: g.enabled ?? true }));
+export type ResourceGroup = z.output<typeof resourceGroupSchema>;
+
+export const vgpuDeviceSchema = z
+  .object({
+    $key: keySchema,
+    node: optionalKey,
+    name: text,
+    slot: text,
+    vendor: text,
+    device: text,
+    max_instances: num.optional(),
+  })
+  .transform((d) => ({
+    key: d.$key,
+    node: d.node,
+    name: d.name,
+    slot: d.slot,
+    vendor: d.vendor,
+    device: d.device,
+    maxInstances: d.max_instances ?? 0,
+  }));
+export type VgpuDevice = z.output<typeof vgpuDeviceSchema>;
+
+export const vmSchema = z
+  .object({
+    $key: keySchema,
+    name: text,
+    machine: keySchema,
+    description: text.optional(),
+    cpu_cores: num.optional(),
+    ram: num.optional(),
+    is_snapshot: flag.optional(),
+    status: z.string().nullish(),
+    running: flag.optional(),
+  })
+  .transform((v) => ({
+    key: v.$key,
+    name: v.name,
+    machineKey: v.machine,
+    description: v.description ?? '',
+    cpuCores: v.cpu_cores,
+    ram: v.ram,
+    status: v.status ?? undefined,
+    running: v.running ?? false,
+  }));
+export type Vm = z.output<typeof vmSchema>;
+
+export const machineStatusSchema = z
+  .object({ $key: keySchema, machine: keySchema, status: text, running: flag.optional() })
+  .transform((s) => ({ key: s.$key, machineKey: s.machine, status: s.status, running: s.running ?? s.status === 'running' }));
+export type MachineStatus = z.output<typeof machineStatusSchema>;
+
+export const driveSchema = z
+  .object({
+    $key: keySchema,
+    machine: keySchema,
+    name: text,
+    media: text,
+    interface: text,
+    disksize: num.optional(),
+    media_source: optionalKey,
+    status: text.optional(),
+  })
+  .transform((d) => ({
+    key: d.$key,
+    machineKey: d.machine,
+    name: d.name,
+    media: d.media,
+    interface: d.interface,
+    disksize: d.disksize ?? 0,
+    mediaSource: d.media_source,
+    status: d.status ?? '',
+  }));
+export type Drive = z.output<typeof driveSchema>;
+
+export const nicSchema = z
+  .object({ $key: keySchema, machine: keySchema, name: text, vnet: optionalKey, interface: text, enabled: flag.optional() })
+  .transform((n) => ({
+    key: n.$key,
+    machineKey: n.machine,
+    name: n.name,
+    vnet: n.vnet,
+    interface: n.interface,
+    enabled: n.enabled ?? true,
+  }));
+export type Nic = z.output<typeof nicSchema>;
+
+export const deviceSchema = z
+  .object({ $key: keySchema, machine: keySchema, resource_group: z.string().nullish(), uuid: z.string().nullish(), name: text.optional() })
+  .transform((d) => ({
+    key: d.$key,
+    machineKey: d.machine,
+    resourceGroup: d.resource_group ?? undefined,
+    uuid: d.uuid ?? undefined,
+    name: d.name ?? '',
+  }));
+export type Device = z.output<typeof deviceSchema>;
+
+/** Bodies the client sends. Field names and types are VergeOS's own. */
+export interface VmCreateBody {
+  name: string;
+  description?: string;
+  cluster?: string;
+  ram?: number;
+  cpu_cores?: number;
+  guest_agent?: 'true' | 'false';
+  uefi?: 'true' | 'false';
+  secure_boot?: 'true' | 'false';
+  console_pass_hash?: string;
+  video?: string;
+  rtc_base?: string;
+  os_family?: string;
+  machine_type?: string;
+  cloudinit_datasource?: string;
+  cloudinit_files?: Array<{ name: string; contents: string }>;
+}
+
+export interface DriveCreateBody {
+  machine: string;
+  name?: string;
+  description?: string;
+  media?: string;
+  interface?: string;
+  disksize?: number;
+  preferred_tier?: string;
+  media_source?: string | number;
+  show_pt?: 'true' | 'false';
+}
+
+export interface NicCreateBody {
+  machine: string;
+  vnet: string;
+  name?: string;
+  interface?: string;
+  enabled?: boolean;
+}
+
+export interface DeviceCreateBody {
+  machine: string;
+  resource_group: string;
+  settings_args?: Record<string, unknown>;
+}
+
+export type VmAction = 'poweron' | 'poweroff' | 'kill' | 'reset';
