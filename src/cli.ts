@@ -1,47 +1,37 @@
-/** `vmbot`: the command line. Each command parses its own flags and hands over to the core. */
-import { Command, InvalidArgumentError } from 'commander';
-import { SIM_DEFAULT_API_KEY, SIM_DEFAULT_USER, SIM_READONLY_API_KEY, startVergeosSim } from './sim/index.js';
+/** `vmbot`: the command line. Each command lives in src/cli/ with a `register`. */
+import { Command } from 'commander';
+import { register as registerApply } from './cli/apply.js';
+import { register as registerAudit } from './cli/audit.js';
+import { CliExit, EXIT } from './cli/context.js';
+import { register as registerPlan } from './cli/plan.js';
+import { register as registerRuns } from './cli/runs.js';
+import { register as registerSim } from './cli/sim.js';
+import { register as registerValidate } from './cli/validate.js';
 
-const program = new Command('vmbot').description('Provision VergeOS VMs from Slack or the command line').showHelpAfterError();
-
-program
-  .command('sim')
-  .description('run the VergeOS simulator on loopback (for trying the bot, tests and benchmarks)')
-  .option('-p, --port <n>', 'port to listen on (0 = any free port)', parsePort, 8444)
-  .option('--host <addr>', 'address to listen on', '127.0.0.1')
-  .option('--import-ms <ms>', 'how long import drives stay "importing"', parseNonNegative, 2000)
-  .option('--latency-ms <ms>', 'latency added to every API call', parseNonNegative, 0)
-  .action(async (opts: { port: number; host: string; importMs: number; latencyMs: number }) => {
-    const sim = await startVergeosSim({
-      port: opts.port,
-      host: opts.host,
-      timing: { importMs: opts.importMs },
-      faults: opts.latencyMs > 0 ? [{ route: '*', latencyMs: opts.latencyMs }] : [],
-    });
-    const lines = [
-      `VergeOS simulator listening on ${sim.url} (API at ${sim.url}/api/v4)`,
-      `  API key:            ${SIM_DEFAULT_API_KEY}   (read-only: ${SIM_READONLY_API_KEY})`,
-      `  basic auth:         ${SIM_DEFAULT_USER.username} / ${SIM_DEFAULT_USER.password}`,
-      `  try:                curl -H 'Authorization: Bearer ${SIM_DEFAULT_API_KEY}' ${sim.url}/api/v4/clusters`,
-      `  inject a fault:     curl -X POST ${sim.url}/__sim/faults -d '{"route":"POST /vms","nth":1,"status":503}'`,
-      `  requests received:  ${sim.url}/__sim/requests`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-    const stop = () => void sim.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+const program = new Command('vmbot')
+  .description('Provision VergeOS VMs from Slack or the command line')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // commander's own usage errors are bad input (exit 2); --help and --version exit 0.
+    throw new CliExit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput, '');
   });
 
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return n;
-}
+for (const register of [registerValidate, registerPlan, registerApply, registerRuns, registerAudit, registerSim]) register(program);
 
-function parseNonNegative(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of milliseconds, 0 or more');
-  return n;
-}
+// `vmbot audit | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CliExit) {
+    if (err.message) process.stderr.write(`${err.message}\n`);
+    process.exitCode = err.code;
+  } else {
+    process.stderr.write(`vmbot: ${(err as Error).message}\n`);
+    process.exitCode = EXIT.failed;
+  }
+}

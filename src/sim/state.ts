@@ -6,6 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { defaultInventory, type Inventory } from './inventory.js';
 import type { Row } from './query.js';
+import {
+  CLOUDINIT_DATASOURCES,
+  DRIVE_INTERFACES,
+  DRIVE_MEDIA,
+  MAX_CLOUDINIT_FILE_BYTES,
+  NIC_INTERFACES,
+  OS_FAMILIES,
+  RTC_BASES,
+  VIDEO_TYPES,
+  VM_ACTIONS,
+} from '../vergeos/enums.js';
 
 export class SimHttpError extends Error {
   constructor(
@@ -16,17 +27,6 @@ export class SimHttpError extends Error {
   }
 }
 
-export const DRIVE_INTERFACES = [
-  'virtio-scsi', 'virtio', 'ide', 'ahci', 'nvme', 'lsi53c895a', 'megasas', 'megasas-gen2', 'mptsas1068', 'virtio-scsi-dedicated', 'usb',
-] as const;
-export const DRIVE_MEDIA = ['disk', 'cdrom', 'efidisk', 'import', 'clone', 'nonpersistent'] as const;
-export const NIC_INTERFACES = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'pcnet', 'igb', 'vmxnet3', 'direct'] as const;
-export const VIDEO_TYPES = ['std', 'cirrus', 'vmware', 'qxl', 'virtio', 'none'] as const;
-export const RTC_BASES = ['utc', 'localtime'] as const;
-export const OS_FAMILIES = ['linux', 'windows', 'freebsd', 'other'] as const;
-export const CLOUDINIT_DATASOURCES = ['none', 'config_drive_v2', 'nocloud'] as const;
-export const VM_ACTIONS = ['poweron', 'poweroff', 'kill', 'reset'] as const;
-export const MAX_CLOUDINIT_FILE_BYTES = 64 * 1024;
 
 export interface SimTiming {
   /** How long an `import` or `clone` drive stays `importing`. */

@@ -1,0 +1,101 @@
+/** What CLI commands share: exit codes, opening the store/audit/VergeOS from the environment. */
+import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline/promises';
+import { ConfigError, loadConfig, vergeosClientOptions, type ConfigNeed, type Env } from '../config.js';
+import { createLogger, type Logger } from '../log.js';
+import { Provisioner } from '../provision/provisioner.js';
+import { AuditLog } from '../store/audit.js';
+import { Store, StoreError } from '../store/store.js';
+import { VergeosClient } from '../vergeos/client.js';
+
+export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+
+/** Ends the command with an exit code and a message on stderr. */
+export class CliExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli:unknown';
+  }
+}
+
+export function config(needs: ConfigNeed[]): Env {
+  try {
+    return loadConfig(process.env, needs);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliExit(EXIT.badInput, err.message);
+    throw err;
+  }
+}
+
+export interface Core {
+  env: Env;
+  logger: Logger;
+  store: Store;
+  audit: AuditLog;
+  vergeos: VergeosClient | undefined;
+  provisioner: Provisioner | undefined;
+  close(): Promise<void>;
+}
+
+/** Store + audit log (+ VergeOS and a provisioner when `withVergeos`). Always close it. */
+export async function openCore(options: { withVergeos: boolean; readOnly?: boolean }): Promise<Core> {
+  const env = config(options.withVergeos ? ['vergeos'] : []);
+  const logger = createLogger({ level: env.LOG_LEVEL });
+  let store: Store;
+  try {
+    store = await Store.open(env.DATA_DIR, { readOnly: options.readOnly ?? false });
+  } catch (err) {
+    if (err instanceof StoreError) throw new CliExit(EXIT.badInput, err.message);
+    throw err;
+  }
+  const audit = await AuditLog.open(env.DATA_DIR);
+  const vergeos = options.withVergeos ? new VergeosClient({ ...vergeosClientOptions(env), logger }) : undefined;
+  const provisioner = vergeos
+    ? new Provisioner({
+        vergeos,
+        store,
+        audit,
+        logger,
+        importPoll: { intervalMs: env.VMBOT_POLL_INTERVAL, timeoutMs: 30 * 60_000 },
+        pollMs: env.VMBOT_POLL_INTERVAL,
+      })
+    : undefined;
+  return {
+    env,
+    logger,
+    store,
+    audit,
+    vergeos,
+    provisioner,
+    async close() {
+      await vergeos?.close();
+      await audit.close();
+      store.close();
+    },
+  };
+}
+
+/** Ask on the terminal; without one, refuse rather than assume yes. */
+export async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new CliExit(EXIT.badInput, 'not a terminal, so nobody can confirm: pass --yes to go ahead');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

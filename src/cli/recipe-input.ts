@@ -1,0 +1,28 @@
+/** From a recipe file and flags to complete specs: the one path `plan` and `apply` share. */
+import { formatRecipeError, loadRecipeFile, type Recipe } from '../spec/recipes.js';
+import type { VmSpec } from '../spec/schema.js';
+import { completeSpec, expandNames } from '../spec/validate.js';
+import { CliExit, EXIT } from './context.js';
+
+export async function specsFromRecipe(file: string, name: string | undefined, count: number): Promise<{ recipe: Recipe; specs: VmSpec[] }> {
+  const loaded = await loadRecipeFile(file);
+  if (!loaded.ok) throw new CliExit(EXIT.badInput, loaded.errors.map(formatRecipeError).join('\n'));
+  const recipe = loaded.recipe;
+  const pattern = name ?? recipe.draft.vm.name;
+  if (pattern === undefined) throw new CliExit(EXIT.badInput, `${file}:vm.name: the VM name is required (give it in the recipe or with --name)`);
+  const names = expandNames(pattern, count);
+  if (!names.ok) throw new CliExit(EXIT.badInput, names.errors.map((e) => `${file}:${e.path}: ${e.message}`).join('\n'));
+  const specs: VmSpec[] = [];
+  for (const n of names.value) {
+    const spec = completeSpec(recipe.draft, n);
+    if (!spec.ok) throw new CliExit(EXIT.badInput, spec.errors.map((e) => `${file}:${e.path}: ${e.message}`).join('\n'));
+    specs.push(spec.value);
+  }
+  return { recipe, specs };
+}
+
+export function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 500) throw new CliExit(EXIT.badInput, '--count must be a whole number from 1 to 500');
+  return n;
+}

@@ -1,0 +1,44 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { SIM_DEFAULT_API_KEY, SIM_DEFAULT_USER, SIM_READONLY_API_KEY, startVergeosSim } from '../sim/index.js';
+
+export function register(program: Command): void {
+  program
+    .command('sim')
+    .description('run the VergeOS simulator on loopback (for trying the bot, tests and benchmarks)')
+    .option('-p, --port <n>', 'port to listen on (0 = any free port)', parsePort, 8444)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--import-ms <ms>', 'how long import drives stay "importing"', parseNonNegative, 2000)
+    .option('--latency-ms <ms>', 'latency added to every API call', parseNonNegative, 0)
+    .action(async (opts: { port: number; host: string; importMs: number; latencyMs: number }) => {
+      const sim = await startVergeosSim({
+        port: opts.port,
+        host: opts.host,
+        timing: { importMs: opts.importMs },
+        faults: opts.latencyMs > 0 ? [{ route: '*', latencyMs: opts.latencyMs }] : [],
+      });
+      const lines = [
+        `VergeOS simulator listening on ${sim.url} (API at ${sim.url}/api/v4)`,
+        `  API key:            ${SIM_DEFAULT_API_KEY}   (read-only: ${SIM_READONLY_API_KEY})`,
+        `  basic auth:         ${SIM_DEFAULT_USER.username} / ${SIM_DEFAULT_USER.password}`,
+        `  try:                curl -H 'Authorization: Bearer ${SIM_DEFAULT_API_KEY}' ${sim.url}/api/v4/clusters`,
+        `  inject a fault:     curl -X POST ${sim.url}/__sim/faults -d '{"route":"POST /vms","nth":1,"status":503}'`,
+        `  requests received:  ${sim.url}/__sim/requests`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      const stop = () => void sim.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+function parseNonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of milliseconds, 0 or more');
+  return n;
+}

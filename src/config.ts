@@ -1,0 +1,116 @@
+/**
+ * The environment, read once through one zod schema. Every missing or malformed variable is named
+ * in a single message; secret values are never echoed.
+ */
+import { z } from 'zod';
+import type { VergeosClientOptions } from './vergeos/transport.js';
+
+const boolText = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { error: 'must be true or false' })
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = (example: string) =>
+  z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^https?:\/\/[^\s/]+/.test(v), { error: `must be a URL like ${example}` });
+
+const durationText = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined;
+    const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(v.trim());
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration like 30m, 24h or 2d' });
+      return z.NEVER;
+    }
+    const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
+    return Number(m[1]) * unit;
+  });
+
+export const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, { error: 'must be a bot token (xoxb-…)' }).optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8, { error: 'must be the app\'s signing secret' }).optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, { error: 'must be an app-level token (xapp-…)' }).optional(),
+  SLACK_API_URL: url('http://127.0.0.1:4000/api/'),
+  PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(3000),
+  VM_APPROVAL_CHANNEL: z.string().regex(/^[CG][A-Z0-9]+$/, { error: 'must be a channel ID (C…)' }).optional(),
+  VM_AUDIT_CHANNEL: z.string().regex(/^[CG][A-Z0-9]+$/, { error: 'must be a channel ID (C…)' }).optional(),
+  VM_APPROVERS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), { error: 'must be comma-separated user IDs (U…) and user-group IDs (S…)' }),
+  VM_REQUEST_TTL: durationText.transform((ms) => ms ?? 24 * 3_600_000),
+  VERGEOS_URL: url('https://vergeos.example.com'),
+  VERGEOS_API_KEY: z.string().min(1).optional(),
+  VERGEOS_USERNAME: z.string().min(1).optional(),
+  VERGEOS_PASSWORD: z.string().min(1).optional(),
+  VERGEOS_CA_FILE: z.string().min(1).optional(),
+  VERGEOS_TLS_INSECURE: boolText,
+  VERGEOS_MAX_IN_FLIGHT: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(48).default(8),
+  /** How often runs poll VergeOS while waiting (imports, power-off during cleanup). */
+  VMBOT_POLL_INTERVAL: durationText.transform((ms) => ms ?? 5_000),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MANIFESTS_DIR: z.string().min(1).default('./manifests'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.output<typeof envSchema>;
+
+/** What a command needs: VergeOS access, and/or the Slack app's settings. */
+export type ConfigNeed = 'vergeos' | 'slack';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Configuration problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const REQUIRED_FOR: Record<ConfigNeed, Array<keyof Env>> = {
+  vergeos: ['VERGEOS_URL'],
+  slack: ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'VM_APPROVAL_CHANNEL', 'VM_AUDIT_CHANNEL', 'VM_APPROVERS'],
+};
+
+/** Parse the environment; throws one ConfigError naming every problem (never a secret's value). */
+export function loadConfig(source: NodeJS.ProcessEnv, needs: ConfigNeed[] = []): Env {
+  const raw = Object.fromEntries(Object.keys(envSchema.shape).map((k) => [k, source[k] === '' ? undefined : source[k]]));
+  const parsed = envSchema.safeParse(raw);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0])} ${issue.message}`);
+  }
+  const env = parsed.success ? parsed.data : undefined;
+  for (const need of needs) {
+    for (const key of REQUIRED_FOR[need]) {
+      const value = env ? env[key] : raw[key];
+      if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+        if (!problems.some((p) => p.startsWith(`${key} `))) problems.push(`${key} is required`);
+      }
+    }
+    if (need === 'vergeos') {
+      const hasKey = raw.VERGEOS_API_KEY !== undefined;
+      const hasUser = raw.VERGEOS_USERNAME !== undefined || raw.VERGEOS_PASSWORD !== undefined;
+      if (!hasKey && !hasUser) problems.push('VERGEOS_API_KEY (or VERGEOS_USERNAME and VERGEOS_PASSWORD) is required');
+      if (!hasKey && hasUser && (raw.VERGEOS_USERNAME === undefined || raw.VERGEOS_PASSWORD === undefined)) {
+        problems.push(`${raw.VERGEOS_USERNAME === undefined ? 'VERGEOS_USERNAME' : 'VERGEOS_PASSWORD'} is required with ${raw.VERGEOS_USERNAME === undefined ? 'VERGEOS_PASSWORD' : 'VERGEOS_USERNAME'}`);
+      }
+    }
+  }
+  if (problems.length || !env) throw new ConfigError(problems);
+  return env;
+}
+
+/** Client options from a loaded config (call only after loadConfig(…, ['vergeos'])). */
+export function vergeosClientOptions(env: Env): Omit<VergeosClientOptions, 'logger'> {
+  return {
+    url: env.VERGEOS_URL!,
+    auth: env.VERGEOS_API_KEY ? { apiKey: env.VERGEOS_API_KEY } : { username: env.VERGEOS_USERNAME!, password: env.VERGEOS_PASSWORD! },
+    ...(env.VERGEOS_CA_FILE ? { caFile: env.VERGEOS_CA_FILE } : {}),
+    insecure: env.VERGEOS_TLS_INSECURE,
+    maxInFlight: env.VERGEOS_MAX_IN_FLIGHT,
+  };
+}

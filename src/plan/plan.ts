@@ -1,0 +1,130 @@
+/**
+ * Pure planning: a VM spec becomes the ordered VergeOS calls that build it. VM first (cloud-init
+ * inline), then each drive, NIC and device against the machine key the first step returns, then
+ * — only if asked — wait for imports and power on with the VM key.
+ */
+import type { DeviceSpec, DriveSpec, NicSpec, VmSpec } from '../spec/schema.js';
+import type { DeviceCreateBody, DriveCreateBody, NicCreateBody, VmCreateBody } from '../vergeos/types.js';
+
+export type PlanStep =
+  | { id: 'create_vm'; kind: 'create_vm'; body: VmCreateBody }
+  | { id: string; kind: 'add_drive'; index: number; body: Omit<DriveCreateBody, 'machine'> & { name: string } }
+  | { id: string; kind: 'add_nic'; index: number; body: Omit<NicCreateBody, 'machine'> & { name: string } }
+  | { id: string; kind: 'add_device'; index: number; body: Omit<DeviceCreateBody, 'machine'> }
+  | { id: 'wait_imports'; kind: 'wait_imports' }
+  | { id: 'power_on'; kind: 'power_on' };
+
+export type StepKind = PlanStep['kind'];
+
+export interface Plan {
+  vmName: string;
+  steps: PlanStep[];
+}
+
+/** Keys that later steps need: the VM key for actions, the machine key for hardware. */
+export interface PlanKeys {
+  vmKey?: string | undefined;
+  machineKey?: string | undefined;
+}
+
+export interface ApiCall {
+  method: 'POST' | 'GET';
+  path: string;
+  body?: Record<string, unknown>;
+}
+
+const bool = (v: boolean | undefined): 'true' | 'false' | undefined => (v === undefined ? undefined : v ? 'true' : 'false');
+
+function defined<T extends Record<string, unknown>>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Drives and NICs always get a name, so a run can find them again after an unknown outcome. */
+export function driveName(drive: DriveSpec, index: number): string {
+  return drive.name ?? `${drive.media}-${index + 1}`;
+}
+
+export function nicName(nic: NicSpec, index: number): string {
+  return nic.name ?? `nic-${index + 1}`;
+}
+
+export function vmCreateBody(spec: VmSpec): VmCreateBody {
+  const vm = spec.vm;
+  const files = vm.cloudinit_files ?? [];
+  return defined({
+    name: vm.name,
+    description: vm.description,
+    cluster: vm.cluster,
+    cpu_cores: vm.cpu_cores,
+    ram: vm.ram,
+    guest_agent: bool(vm.guest_agent),
+    uefi: bool(vm.uefi),
+    secure_boot: bool(vm.secure_boot),
+    video: vm.video,
+    rtc_base: vm.rtc_base,
+    os_family: vm.os_family,
+    machine_type: vm.machine_type,
+    console_pass_hash: vm.console_pass_hash ?? '',
+    cloudinit_datasource: vm.cloudinit_datasource ?? (files.length ? 'nocloud' : undefined),
+    cloudinit_files: files.length ? files.map((f) => ({ name: f.name, contents: f.contents })) : undefined,
+  });
+}
+
+function driveBody(drive: DriveSpec, index: number): Omit<DriveCreateBody, 'machine'> & { name: string } {
+  return defined({
+    name: driveName(drive, index),
+    description: drive.description,
+    media: drive.media,
+    interface: drive.interface,
+    // VergeOS ignores a size for copied media; leave it out so the plan shows what matters.
+    disksize: drive.media === 'import' || drive.media === 'clone' || drive.media === 'cdrom' ? undefined : drive.disksize,
+    preferred_tier: drive.preferred_tier,
+    media_source: drive.media_source,
+    show_pt: bool(drive.show_pt),
+  });
+}
+
+function nicBody(nic: NicSpec, index: number): Omit<NicCreateBody, 'machine'> & { name: string } {
+  return { vnet: nic.vnet, name: nicName(nic, index), interface: nic.interface, enabled: nic.enabled };
+}
+
+function deviceBody(device: DeviceSpec): Omit<DeviceCreateBody, 'machine'> {
+  return { resource_group: device.resource_group, settings_args: device.settings_args };
+}
+
+export function planSpec(spec: VmSpec): Plan {
+  const steps: PlanStep[] = [{ id: 'create_vm', kind: 'create_vm', body: vmCreateBody(spec) }];
+  spec.drives.forEach((d, i) => steps.push({ id: `drive:${i}`, kind: 'add_drive', index: i, body: driveBody(d, i) }));
+  spec.nics.forEach((n, i) => steps.push({ id: `nic:${i}`, kind: 'add_nic', index: i, body: nicBody(n, i) }));
+  spec.devices.forEach((d, i) => steps.push({ id: `device:${i}`, kind: 'add_device', index: i, body: deviceBody(d) }));
+  if (spec.power_on) {
+    if (spec.drives.some((d) => d.media === 'import' || d.media === 'clone')) steps.push({ id: 'wait_imports', kind: 'wait_imports' });
+    steps.push({ id: 'power_on', kind: 'power_on' });
+  }
+  return { vmName: spec.vm.name, steps };
+}
+
+export const MACHINE_PLACEHOLDER = '<machine key from step 1>';
+export const VM_PLACEHOLDER = '<VM key from step 1>';
+
+/**
+ * The exact call a step makes. With keys missing (a plan not yet run) the keys are shown as
+ * placeholders; at run time they are the real ones.
+ */
+export function apiCallFor(step: PlanStep, keys: PlanKeys): ApiCall {
+  const machine = keys.machineKey ?? MACHINE_PLACEHOLDER;
+  switch (step.kind) {
+    case 'create_vm':
+      return { method: 'POST', path: '/api/v4/vms', body: { ...step.body } };
+    case 'add_drive':
+      return { method: 'POST', path: '/api/v4/machine_drives', body: { machine, ...step.body } };
+    case 'add_nic':
+      return { method: 'POST', path: '/api/v4/machine_nics', body: { machine, ...step.body } };
+    case 'add_device':
+      return { method: 'POST', path: '/api/v4/machine_devices', body: { machine, ...step.body } };
+    case 'wait_imports':
+      return { method: 'GET', path: `/api/v4/machine_drives?filter=machine eq ${machine}` };
+    case 'power_on':
+      return { method: 'POST', path: '/api/v4/vm_actions', body: { vm: keys.vmKey ?? VM_PLACEHOLDER, action: 'poweron', params: {} } };
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Plans for people (the CLI, and the lead who approves) and for machines (`plan --json`).
+ * Secrets are shown as `***`: the console password hash always, and secret-looking lines of
+ * cloud-init files.
+ */
+import type { VmSpec } from '../spec/schema.js';
+import { formatBytes, formatMegabytes } from '../spec/units.js';
+import { apiCallFor, type ApiCall, type Plan, type PlanKeys, type PlanStep } from './plan.js';
+
+export const SECRET_MASK = '***';
+const SECRET_LINE = /^(\s*-?\s*["']?(?:[\w-]*(?:passw(?:or)?d|secret|token|api[_-]?key|private[_-]?key)[\w-]*)["']?\s*[:=]\s*)(.+)$/gim;
+
+/** Mask values of secret-looking keys in cloud-init text (`password: x` → `password: ***`). */
+export function maskSecretLines(text: string): string {
+  return text.replace(SECRET_LINE, (_m, head: string) => `${head}${SECRET_MASK}`);
+}
+
+/** A request body as it may be shown or stored: secrets masked, everything else exact. */
+export function redactBody(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...body };
+  if (typeof out.console_pass_hash === 'string' && out.console_pass_hash !== '') out.console_pass_hash = SECRET_MASK;
+  if (Array.isArray(out.cloudinit_files)) {
+    out.cloudinit_files = (out.cloudinit_files as Array<{ name: string; contents: string }>).map((f) => ({ name: f.name, contents: maskSecretLines(f.contents) }));
+  }
+  return out;
+}
+
+export function describeStep(step: PlanStep, vmName: string): string {
+  switch (step.kind) {
+    case 'create_vm': {
+      const b = step.body;
+      const traits = [
+        `${b.cpu_cores ?? 1} vCPU`,
+        `${formatMegabytes(b.ram ?? 1024)} RAM`,
+        b.cluster ? `cluster ${b.cluster}` : undefined,
+        b.uefi === 'true' ? (b.secure_boot === 'true' ? 'UEFI + secure boot' : 'UEFI') : undefined,
+        b.guest_agent === 'true' ? 'guest agent' : undefined,
+        b.video ? `video ${b.video}` : undefined,
+        b.os_family,
+        b.cloudinit_files?.length ? `cloud-init ${b.cloudinit_files.map((f) => `${f.name} (${Buffer.byteLength(f.contents)} B)`).join(', ')}` : undefined,
+        b.console_pass_hash ? `console password ${SECRET_MASK}` : undefined,
+      ].filter(Boolean);
+      return `create VM ${vmName}: ${traits.join(', ')}`;
+    }
+    case 'add_drive': {
+      const b = step.body;
+      const what =
+        b.media === 'disk' ? `${formatBytes(b.disksize ?? 0)} disk` : b.media === 'cdrom' ? `CD-ROM from media ${b.media_source}` : b.media === 'import' || b.media === 'clone' ? `${b.media} of media ${b.media_source}` : String(b.media);
+      return `drive "${b.name}": ${what}, ${b.interface ?? 'virtio-scsi'}${b.preferred_tier ? `, tier ${b.preferred_tier}` : ''}`;
+    }
+    case 'add_nic':
+      return `NIC "${step.body.name}" on vnet ${step.body.vnet} (${step.body.interface ?? 'virtio'}${step.body.enabled === false ? ', disabled' : ''})`;
+    case 'add_device':
+      return `device from resource group ${step.body.resource_group}${Object.keys(step.body.settings_args ?? {}).length ? ` with ${JSON.stringify(step.body.settings_args)}` : ''}`;
+    case 'wait_imports':
+      return 'until imported drives finish importing';
+    case 'power_on':
+      return 'power on';
+  }
+}
+
+export function renderPlanText(plan: Plan, keys: PlanKeys = {}): string {
+  const calls = plan.steps.map((s) => apiCallFor(s, keys));
+  const width = Math.max(...calls.map((c) => `${c.method} ${c.path.split('?')[0]}`.length));
+  const lines = [`Plan for VM ${plan.vmName} (${plan.steps.length} steps)`];
+  plan.steps.forEach((step, i) => {
+    const call = calls[i]!;
+    const verb = step.kind === 'wait_imports' ? 'wait' : `${call.method} ${call.path.split('?')[0]}`;
+    lines.push(`  ${String(i + 1).padStart(2)}. ${verb.padEnd(width)}  ${describeStep(step, plan.vmName)}`);
+  });
+  if (plan.steps.length > 1) lines.push('Drives, NICs and devices attach to the machine key returned by step 1; power on uses the VM key.');
+  return lines.join('\n');
+}
+
+export interface PlanJsonStep {
+  step: number;
+  id: string;
+  kind: PlanStep['kind'];
+  method: ApiCall['method'];
+  path: string;
+  body?: Record<string, unknown>;
+}
+
+export function planJson(plan: Plan, keys: PlanKeys = {}): { vmName: string; steps: PlanJsonStep[] } {
+  return {
+    vmName: plan.vmName,
+    steps: plan.steps.map((step, i) => {
+      const call = apiCallFor(step, keys);
+      return { step: i + 1, id: step.id, kind: step.kind, method: call.method, path: call.path, ...(call.body ? { body: redactBody(call.body) } : {}) };
+    }),
+  };
+}
+
+/** One line for audit records and summaries: `4 vCPU, 8 GiB RAM, 1 drive (100 GiB), 1 NIC`. */
+export function summarizeSpec(spec: VmSpec): string {
+  const diskBytes = spec.drives.reduce((sum, d) => sum + (d.media === 'disk' ? (d.disksize ?? 0) : 0), 0);
+  const parts = [
+    `${spec.vm.cpu_cores} vCPU`,
+    `${formatMegabytes(spec.vm.ram)} RAM`,
+    `${spec.drives.length} drive${spec.drives.length === 1 ? '' : 's'}${diskBytes ? ` (${formatBytes(diskBytes)} new disk)` : ''}`,
+    `${spec.nics.length} NIC${spec.nics.length === 1 ? '' : 's'}`,
+  ];
+  if (spec.devices.length) parts.push(`${spec.devices.length} device${spec.devices.length === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}

@@ -1,0 +1,83 @@
+/** What a failed step means for the operator, in words, with what already exists. */
+import { describeStep } from '../plan/render.js';
+import { planSpec, type PlanStep } from '../plan/plan.js';
+import type { RunError, RunRecord } from '../store/records.js';
+import { operatorMessage, type VergeosError } from '../vergeos/errors.js';
+
+/** Failures that are not VergeOS answering with an error. */
+export type ProvisionFailureCode = 'PROVISION_NAME_TAKEN' | 'PROVISION_IMPORT_TIMEOUT' | 'PROVISION_IMPORT_FAILED' | 'PROVISION_INTERNAL';
+
+export class ProvisionFailure extends Error {
+  override readonly name = 'ProvisionFailure';
+  constructor(
+    readonly code: ProvisionFailureCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function notFoundWhat(step: PlanStep, err: VergeosError): string {
+  if (/machine/i.test(err.vergeosMessage ?? '')) return "the VM's machine no longer exists in VergeOS (was the VM deleted meanwhile?)";
+  switch (step.kind) {
+    case 'create_vm':
+      return `cluster ${step.body.cluster ?? '(default)'} does not exist in VergeOS`;
+    case 'add_drive':
+      return `media source ${step.body.media_source ?? '?'} does not exist in VergeOS`;
+    case 'add_nic':
+      return `network (vnet) ${step.body.vnet} does not exist in VergeOS`;
+    case 'add_device':
+      return `resource group ${step.body.resource_group} does not exist in VergeOS`;
+    default:
+      return 'the VM no longer exists in VergeOS';
+  }
+}
+
+/** The sentence for one failure, per the design's "Failure messages" table. */
+export function failureSentence(step: PlanStep, err: VergeosError | ProvisionFailure, vmName: string): string {
+  if (err instanceof ProvisionFailure) return err.message;
+  const said = err.vergeosMessage ? ` (VergeOS said: "${err.vergeosMessage}")` : '';
+  switch (err.code) {
+    case 'VERGEOS_NAME_TAKEN':
+      return `the name ${vmName} is taken in VergeOS; pick another (it is checked again at submit time)`;
+    case 'VERGEOS_TIER_FULL':
+      return `the storage tier${step.kind === 'add_drive' ? ` ${step.body.preferred_tier ?? '1'}` : ''} is full: choose a smaller disk or another tier`;
+    case 'VERGEOS_NOT_FOUND':
+      return `${notFoundWhat(step, err)}${said}`;
+    case 'VERGEOS_VALIDATION':
+      return `VergeOS refused a field of this step${said}`;
+    case 'VERGEOS_UNAVAILABLE':
+    case 'VERGEOS_TIMEOUT':
+      return `VergeOS did not answer (${err.code === 'VERGEOS_TIMEOUT' ? 'timed out' : 'connection failed'}); what is known to exist was looked up`;
+    default:
+      return operatorMessage(err);
+  }
+}
+
+export function stepLabel(step: PlanStep, index: number, vmName: string): string {
+  return `Step ${index + 1} (${describeStep(step, vmName)})`;
+}
+
+/** "VM web-01 (VM key 42, machine key 52); drive "OS Drive" (key 1001)" — or "nothing". */
+export function createdSoFar(run: RunRecord): string {
+  const plan = planSpec(run.spec);
+  if (!run.keys.vmKey) return 'nothing was created in VergeOS';
+  const parts = [`VM ${plan.vmName} (VM key ${run.keys.vmKey}, machine key ${run.keys.machineKey})`];
+  for (const step of plan.steps) {
+    const progress = run.steps[step.id];
+    if (progress?.status !== 'done' || !progress.key) continue;
+    if (step.kind === 'add_drive') parts.push(`drive "${step.body.name}" (key ${progress.key})`);
+    if (step.kind === 'add_nic') parts.push(`NIC "${step.body.name}" (key ${progress.key})`);
+    if (step.kind === 'add_device') parts.push(`device ${step.body.resource_group} (key ${progress.key})`);
+  }
+  return `created so far: ${parts.join('; ')}`;
+}
+
+export function runError(step: PlanStep, index: number, err: VergeosError | ProvisionFailure, vmName: string): RunError {
+  return {
+    code: err.code,
+    message: `${stepLabel(step, index, vmName)} failed: ${failureSentence(step, err, vmName)}.`,
+    stepId: step.id,
+    ...(err instanceof ProvisionFailure || !err.vergeosMessage ? {} : { vergeosMessage: err.vergeosMessage }),
+  };
+}

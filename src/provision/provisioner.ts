@@ -1,0 +1,349 @@
+/**
+ * Runs: a plan executed step by step against VergeOS, exactly once. Before each POST the step is
+ * saved as `in_flight`; after it, as `done` with its key. A step found `in_flight` (a crash, a
+ * timeout, a reset) is looked up before anything is re-sent. Failure stops the run and records
+ * what exists; cleanup is a separate, explicit action.
+ */
+import { randomBytes } from 'node:crypto';
+import { planSpec, type Plan, type PlanStep } from '../plan/plan.js';
+import { describeStep } from '../plan/render.js';
+import type { VmSpec } from '../spec/schema.js';
+import type { AuditEvent, AuditLog } from '../store/audit.js';
+import type { RunError, RunRecord, RunState, StepProgress } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import type { VergeosApi } from '../vergeos/client.js';
+import { isVergeosError, VergeosError } from '../vergeos/errors.js';
+import type { Logger } from '../log.js';
+import { createdSoFar, ProvisionFailure, runError } from './messages.js';
+import { lookUpStep, type Found } from './reconcile.js';
+import { runResult, type RunResult } from './result.js';
+
+export type RunEvent =
+  | { type: 'step_started'; runId: string; stepId: string; index: number; total: number; description: string }
+  | { type: 'step_done'; runId: string; stepId: string; index: number; total: number; description: string; key?: string | undefined; vmKey?: string | undefined; machineKey?: string | undefined; uuid?: string | undefined; reconciled: boolean }
+  | { type: 'step_failed'; runId: string; stepId: string; index: number; total: number; description: string; error: RunError }
+  | { type: 'run_succeeded'; runId: string; result: RunResult }
+  | { type: 'run_failed'; runId: string; error: RunError; created: string; result: RunResult };
+
+export type RunEventListener = (event: RunEvent) => void | Promise<void>;
+
+export interface ProvisionerOptions {
+  vergeos: VergeosApi;
+  store: Store;
+  audit: AuditLog;
+  logger?: Logger;
+  /** How often and how long to wait for import drives before power on. */
+  importPoll?: { intervalMs: number; timeoutMs: number };
+  /** Cleanup: how long to wait for an ACPI power-off before killing the VM. */
+  stopTimeoutMs?: number;
+  /** Status polling during cleanup. */
+  pollMs?: number;
+}
+
+const RESUMABLE: readonly RunState[] = ['pending', 'running', 'failed'];
+
+export class Provisioner {
+  readonly #api: VergeosApi;
+  readonly #store: Store;
+  readonly #audit: AuditLog;
+  readonly #logger: Logger | undefined;
+  readonly #importPoll: { intervalMs: number; timeoutMs: number };
+  readonly #stopTimeoutMs: number;
+  readonly #pollMs: number;
+  /** Runs executing in this process: a second caller gets a conflict, not a second executor. */
+  readonly #active = new Set<string>();
+
+  constructor(options: ProvisionerOptions) {
+    this.#api = options.vergeos;
+    this.#store = options.store;
+    this.#audit = options.audit;
+    this.#logger = options.logger;
+    this.#importPoll = options.importPoll ?? { intervalMs: 5_000, timeoutMs: 30 * 60_000 };
+    this.#stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
+    this.#pollMs = options.pollMs ?? 1_000;
+  }
+
+  async createRun(spec: VmSpec, meta: { actor: string; requestId?: string; group?: string }): Promise<RunRecord> {
+    const now = new Date().toISOString();
+    const plan = planSpec(spec);
+    const run: RunRecord = {
+      id: `run-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+      version: 0,
+      state: 'pending',
+      createdAt: now,
+      updatedAt: now,
+      actor: meta.actor,
+      ...(meta.requestId ? { requestId: meta.requestId } : {}),
+      ...(meta.group ? { group: meta.group } : {}),
+      spec,
+      steps: Object.fromEntries(plan.steps.map((s) => [s.id, { status: 'pending', attempts: 0 } satisfies StepProgress])),
+      keys: {},
+      poweredOn: false,
+    };
+    await this.#store.insertRun(run);
+    await this.#record(run, meta.actor, 'run.created', 'ok', `${plan.steps.length} steps`);
+    return run;
+  }
+
+  /** Runs interrupted mid-way (the process died): resume these at start-up. */
+  interruptedRuns(): RunRecord[] {
+    return this.#store.listRuns().filter((r) => r.state === 'running' || r.state === 'cleaning_up');
+  }
+
+  /**
+   * Execute (or resume, or retry) a run until it succeeds or a step fails. Safe to call on a run
+   * that was interrupted at any point: nothing is created twice.
+   */
+  async execute(runId: string, listener?: RunEventListener, actor = 'vmbot'): Promise<RunRecord> {
+    if (this.#active.has(runId)) throw new RunBusyError(`run ${runId} is already executing`);
+    this.#active.add(runId);
+    try {
+      const before = this.#require(runId);
+      let run = await this.#store.updateRun(runId, { version: before.version, states: RESUMABLE }, (r) => {
+        r.state = 'running';
+        delete r.error;
+      });
+      const verb = before.state === 'pending' ? 'run.started' : before.state === 'failed' ? 'run.retried' : 'run.resumed';
+      await this.#record(run, actor, verb, 'info');
+      const plan = planSpec(run.spec);
+      for (const [index, step] of plan.steps.entries()) {
+        if (run.steps[step.id]?.status === 'done') continue;
+        run = await this.#runStep(run, plan, step, index, listener);
+        if (run.state === 'failed') return run;
+      }
+      run = await this.#store.updateRun(runId, { version: run.version }, (r) => {
+        r.state = 'succeeded';
+      });
+      await this.#record(run, actor, 'run.succeeded', 'ok', plan.steps.length + ' steps done');
+      await this.#emit(listener, { type: 'run_succeeded', runId, result: runResult(run) });
+      return run;
+    } finally {
+      this.#active.delete(runId);
+    }
+  }
+
+  async #runStep(run: RunRecord, plan: Plan, step: PlanStep, index: number, listener?: RunEventListener): Promise<RunRecord> {
+    const base = { runId: run.id, stepId: step.id, index, total: plan.steps.length, description: describeStep(step, plan.vmName) };
+    await this.#emit(listener, { type: 'step_started', ...base });
+    // True while VergeOS may have done this step without our knowing: the step stays in_flight.
+    let unresolved = run.steps[step.id]?.status === 'in_flight';
+    try {
+      if (step.kind === 'wait_imports') {
+        await this.#waitForImports(run.keys.machineKey!);
+        return await this.#markDone(run, step, {}, false, listener, base);
+      }
+      if (unresolved) {
+        const found = await lookUpStep(this.#api, step, run);
+        if (found) return await this.#markDone(run, step, found, true, listener, base);
+        unresolved = false;
+      }
+      if (step.kind === 'create_vm') {
+        const existing = await this.#api.findVmByName(step.body.name);
+        if (existing) throw new ProvisionFailure('PROVISION_NAME_TAKEN', `the name ${step.body.name} is taken in VergeOS (VM key ${existing.key}); pick another`);
+      }
+      run = await this.#store.updateRun(run.id, { version: run.version }, (r) => {
+        const p = r.steps[step.id]!;
+        p.status = 'in_flight';
+        p.attempts += 1;
+        p.at = new Date().toISOString();
+      });
+      unresolved = true;
+      let found: Found;
+      try {
+        found = await this.#send(step, run);
+      } catch (err) {
+        if (!isVergeosError(err) || !err.outcomeUnknown) {
+          unresolved = false;
+          throw err;
+        }
+        this.#logger?.warn({ runId: run.id, step: step.id, code: err.code }, 'outcome of a POST unknown; looking it up');
+        const lookedUp = await lookUpStep(this.#api, step, run);
+        if (lookedUp) return await this.#markDone(run, step, lookedUp, true, listener, base);
+        unresolved = false;
+        throw err;
+      }
+      return await this.#markDone(run, step, found, false, listener, base);
+    } catch (err) {
+      const failure = asFailure(err);
+      const error = runError(step, index, failure, plan.vmName);
+      const current = this.#require(run.id);
+      const failed = await this.#store.updateRun(run.id, { version: current.version }, (r) => {
+        r.state = 'failed';
+        r.error = error;
+        r.steps[step.id]!.status = unresolved ? 'in_flight' : 'failed';
+      });
+      await this.#record(failed, 'vmbot', 'run.step_failed', 'failed', `${step.id}: ${error.code}`);
+      await this.#record(failed, 'vmbot', 'run.failed', 'failed', error.message);
+      await this.#emit(listener, { type: 'step_failed', ...base, error });
+      await this.#emit(listener, { type: 'run_failed', runId: run.id, error, created: createdSoFar(failed), result: runResult(failed) });
+      return failed;
+    }
+  }
+
+  async #send(step: PlanStep, run: RunRecord): Promise<Found> {
+    const machine = run.keys.machineKey!;
+    switch (step.kind) {
+      case 'create_vm': {
+        const { vmKey, machineKey } = await this.#api.createVm(step.body);
+        return { key: vmKey, vmKey, machineKey };
+      }
+      case 'add_drive':
+        return this.#api.addDrive({ machine, ...step.body });
+      case 'add_nic':
+        return this.#api.addNic({ machine, ...step.body });
+      case 'add_device': {
+        const { key, uuid } = await this.#api.addDevice({ machine, ...step.body });
+        return { key, ...(uuid ? { uuid } : {}) };
+      }
+      case 'power_on':
+        try {
+          await this.#api.powerOn(run.keys.vmKey!);
+        } catch (err) {
+          // Already running (e.g. a lost answer the first time) is the outcome we wanted.
+          if (!(isVergeosError(err) && err.code === 'VERGEOS_CONFLICT' && /already running/i.test(err.vergeosMessage ?? ''))) throw err;
+        }
+        return {};
+      case 'wait_imports':
+        return {};
+    }
+  }
+
+  async #markDone(run: RunRecord, step: PlanStep, found: Found, reconciled: boolean, listener: RunEventListener | undefined, base: Omit<Extract<RunEvent, { type: 'step_started' }>, 'type'>): Promise<RunRecord> {
+    const current = this.#require(run.id);
+    const done = await this.#store.updateRun(run.id, { version: current.version }, (r) => {
+      const p = r.steps[step.id]!;
+      p.status = 'done';
+      p.at = new Date().toISOString();
+      if (found.key) p.key = found.key;
+      if (found.uuid) p.uuid = found.uuid;
+      if (reconciled) p.reconciled = true;
+      if (step.kind === 'create_vm') r.keys = { vmKey: found.vmKey, machineKey: found.machineKey };
+      if (step.kind === 'power_on') r.poweredOn = true;
+    });
+    const keys: Record<string, string> = {};
+    if (found.vmKey) keys.vm = found.vmKey;
+    if (found.machineKey) keys.machine = found.machineKey;
+    if (found.key && step.kind !== 'create_vm') keys[step.kind.replace('add_', '')] = found.key;
+    if (found.uuid) keys.uuid = found.uuid;
+    await this.#record(done, 'vmbot', 'run.step_done', 'ok', `${step.id}${reconciled ? ' (found by lookup after an unknown outcome)' : ''}`, keys);
+    await this.#emit(listener, { type: 'step_done', ...base, key: found.key, vmKey: found.vmKey, machineKey: found.machineKey, uuid: found.uuid, reconciled });
+    return done;
+  }
+
+  async #waitForImports(machineKey: string): Promise<void> {
+    const deadline = Date.now() + this.#importPoll.timeoutMs;
+    for (;;) {
+      const drives = await this.#api.listDrives(machineKey);
+      const broken = drives.find((d) => d.status === 'error');
+      if (broken) throw new ProvisionFailure('PROVISION_IMPORT_FAILED', `importing drive "${broken.name}" failed in VergeOS; check the media source`);
+      if (!drives.some((d) => d.status === 'importing')) return;
+      if (Date.now() >= deadline) {
+        throw new ProvisionFailure('PROVISION_IMPORT_TIMEOUT', `drives were still importing after ${Math.round(this.#importPoll.timeoutMs / 1000)} s; retry later to power on`);
+      }
+      await new Promise((r) => setTimeout(r, this.#importPoll.intervalMs));
+    }
+  }
+
+  /**
+   * Delete what a failed run created: stop the VM if it runs (ACPI power-off, then kill after a
+   * timeout), then DELETE it, which removes its drives, NICs and devices. Exactly once: only a
+   * failed run (or an interrupted cleanup) can be cleaned up.
+   */
+  async cleanup(runId: string, actor: string): Promise<RunRecord> {
+    if (this.#active.has(runId)) throw new RunBusyError(`run ${runId} is executing; wait for it to stop`);
+    this.#active.add(runId);
+    try {
+      const before = this.#require(runId);
+      let run = await this.#store.updateRun(runId, { version: before.version, states: ['failed', 'cleaning_up'] }, (r) => {
+        r.state = 'cleaning_up';
+      });
+      await this.#record(run, actor, 'run.cleanup_started', 'info');
+      try {
+        let vmKey = run.keys.vmKey;
+        if (!vmKey && run.steps.create_vm?.status === 'in_flight') {
+          vmKey = (await lookUpStep(this.#api, planSpec(run.spec).steps[0]!, run))?.vmKey;
+        }
+        if (vmKey) await this.#stopAndDelete(vmKey, run.keys.machineKey);
+        run = await this.#store.updateRun(runId, { version: run.version }, (r) => {
+          r.state = 'cleaned_up';
+        });
+        await this.#record(run, actor, 'run.cleaned_up', 'ok', vmKey ? `deleted VM key ${vmKey}` : 'nothing had been created');
+        return run;
+      } catch (err) {
+        const failure = asFailure(err);
+        const message = `Cleanup failed: ${failure.message}. Try again.`;
+        run = await this.#store.updateRun(runId, { version: this.#require(runId).version }, (r) => {
+          r.state = 'failed';
+          r.error = { code: failure.code, message };
+        });
+        await this.#record(run, actor, 'run.cleanup_failed', 'failed', message);
+        return run;
+      }
+    } finally {
+      this.#active.delete(runId);
+    }
+  }
+
+  async #stopAndDelete(vmKey: string, machineKey: string | undefined): Promise<void> {
+    const machine = machineKey ?? (await this.#api.getVm(vmKey).catch(() => undefined))?.machineKey;
+    const isStopped = async () => {
+      if (!machine) return true;
+      const status = await this.#api.machineStatus(machine);
+      return !status || status.status === 'stopped';
+    };
+    if (!(await isStopped())) {
+      await this.#api.vmAction(vmKey, 'poweroff').catch((err: unknown) => {
+        if (!(isVergeosError(err) && err.code === 'VERGEOS_CONFLICT')) throw err;
+      });
+      const deadline = Date.now() + this.#stopTimeoutMs;
+      while (!(await isStopped()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, this.#pollMs));
+      if (!(await isStopped())) await this.#api.vmAction(vmKey, 'kill');
+    }
+    try {
+      await this.#api.deleteVm(vmKey);
+    } catch (err) {
+      if (!(isVergeosError(err) && err.code === 'VERGEOS_NOT_FOUND')) throw err;
+    }
+  }
+
+  #require(runId: string): RunRecord {
+    const run = this.#store.getRun(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    return run;
+  }
+
+  async #emit(listener: RunEventListener | undefined, event: RunEvent): Promise<void> {
+    if (!listener) return;
+    try {
+      await listener(event);
+    } catch (err) {
+      // A listener (e.g. a Slack post) failing must not change the run's outcome.
+      this.#logger?.warn({ runId: event.runId, event: event.type, err: (err as Error).message }, 'run event listener failed');
+    }
+  }
+
+  async #record(run: RunRecord, actor: string, action: string, outcome: AuditEvent['outcome'], detail?: string, keys?: Record<string, string>): Promise<void> {
+    const runKeys = keys ?? Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    await this.#audit.append({
+      actor,
+      action,
+      runId: run.id,
+      ...(run.requestId ? { requestId: run.requestId } : {}),
+      vmName: run.spec.vm.name,
+      ...(Object.keys(runKeys).length ? { keys: runKeys } : {}),
+      outcome,
+      ...(detail ? { detail } : {}),
+    });
+  }
+}
+
+/** Thrown when a run is asked to do two things at once. */
+export class RunBusyError extends Error {
+  override readonly name = 'RunBusy';
+  readonly code = 'RUN_BUSY';
+}
+
+function asFailure(err: unknown): VergeosError | ProvisionFailure {
+  if (err instanceof VergeosError || err instanceof ProvisionFailure) return err;
+  return new ProvisionFailure('PROVISION_INTERNAL', `the bot hit an internal error (${(err as Error)?.message ?? String(err)})`);
+}

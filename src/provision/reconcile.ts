@@ -1,0 +1,53 @@
+/**
+ * After a POST whose outcome is unknown (timeout, reset, crash), find out whether the object
+ * exists before anything is re-sent: the VM by name, a drive or NIC by machine and name, a
+ * device by machine and resource group, power by machine status.
+ */
+import type { PlanStep } from '../plan/plan.js';
+import type { RunRecord } from '../store/records.js';
+import type { VergeosApi } from '../vergeos/client.js';
+
+export interface Found {
+  key?: string;
+  uuid?: string;
+  vmKey?: string;
+  machineKey?: string;
+}
+
+/** Keys already claimed by other steps of this run, so two steps never adopt the same object. */
+function claimedKeys(run: RunRecord, exceptStepId: string): Set<string> {
+  const keys = new Set<string>();
+  for (const [id, progress] of Object.entries(run.steps)) if (id !== exceptStepId && progress.key) keys.add(progress.key);
+  return keys;
+}
+
+export async function lookUpStep(api: VergeosApi, step: PlanStep, run: RunRecord): Promise<Found | undefined> {
+  const machineKey = run.keys.machineKey;
+  switch (step.kind) {
+    case 'create_vm': {
+      const vm = await api.findVmByName(step.body.name);
+      return vm ? { vmKey: vm.key, machineKey: vm.machineKey, key: vm.key } : undefined;
+    }
+    case 'add_drive': {
+      const taken = claimedKeys(run, step.id);
+      const drive = (await api.listDrives(machineKey!)).find((d) => d.name === step.body.name && !taken.has(d.key));
+      return drive ? { key: drive.key } : undefined;
+    }
+    case 'add_nic': {
+      const taken = claimedKeys(run, step.id);
+      const nic = (await api.listNics(machineKey!)).find((n) => n.name === step.body.name && n.vnet === step.body.vnet && !taken.has(n.key));
+      return nic ? { key: nic.key } : undefined;
+    }
+    case 'add_device': {
+      const taken = claimedKeys(run, step.id);
+      const device = (await api.listDevices(machineKey!)).find((d) => d.resourceGroup === step.body.resource_group && !taken.has(d.key));
+      return device ? { key: device.key, ...(device.uuid ? { uuid: device.uuid } : {}) } : undefined;
+    }
+    case 'power_on': {
+      const status = await api.machineStatus(machineKey!);
+      return status && (status.running || status.status === 'starting' || status.status === 'running') ? {} : undefined;
+    }
+    case 'wait_imports':
+      return undefined;
+  }
+}

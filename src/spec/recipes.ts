@@ -1,0 +1,87 @@
+/**
+ * Recipes: `manifests/*.yml`, a named, titled VM spec whose name may be left for request time.
+ * Errors come back as `file:field: message`.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { VmSpecDraft } from './schema.js';
+import { fieldErrors, parseDraft, type FieldError } from './validate.js';
+
+export interface Recipe {
+  id: string;
+  title: string;
+  description: string;
+  file: string;
+  draft: VmSpecDraft;
+}
+
+export interface RecipeError {
+  file: string;
+  path: string;
+  message: string;
+}
+
+export function formatRecipeError(e: RecipeError): string {
+  return `${e.file}:${e.path}: ${e.message}`;
+}
+
+const metaSchema = z.object({
+  recipe: z
+    .string({ error: 'recipe (its id) is required, e.g. recipe: web-server' })
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'the recipe id may only contain lower-case letters, digits and dashes' }),
+  title: z.string({ error: 'title is required' }).min(1, { error: 'title is required' }).max(75, { error: 'the title can be at most 75 characters' }),
+  description: z.string({ error: 'description must be text' }).max(300, { error: 'the description can be at most 300 characters' }).default(''),
+});
+
+export function parseRecipeText(text: string, file: string): { ok: true; recipe: Recipe } | { ok: false; errors: RecipeError[] } {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    return { ok: false, errors: doc.errors.map((e) => ({ file, path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: `not valid YAML: ${e.message.split('\n')[0]}` })) };
+  }
+  const data: unknown = doc.toJS();
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return { ok: false, errors: [{ file, path: '(top level)', message: 'a recipe must be a mapping with recipe, title, vm, drives, nics, devices, power_on' }] };
+  }
+  const { recipe, title, description, ...specPart } = data as Record<string, unknown>;
+  const errors: FieldError[] = [];
+  const meta = metaSchema.safeParse({ recipe, title, description });
+  if (!meta.success) errors.push(...fieldErrors(meta.error));
+  const draft = parseDraft(specPart);
+  if (!draft.ok) errors.push(...draft.errors);
+  if (!meta.success || !draft.ok || errors.length) return { ok: false, errors: errors.map((e) => ({ file, ...e })) };
+  return { ok: true, recipe: { id: meta.data.recipe, title: meta.data.title, description: meta.data.description, file, draft: draft.value } };
+}
+
+export async function loadRecipeFile(file: string): Promise<{ ok: true; recipe: Recipe } | { ok: false; errors: RecipeError[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { ok: false, errors: [{ file, path: '(file)', message: `cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})` }] };
+  }
+  return parseRecipeText(text, file);
+}
+
+export async function recipeFilesIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir);
+  return entries.filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
+}
+
+/** Every recipe in the files, plus every error; two files may not claim the same id. */
+export async function loadRecipes(files: string[]): Promise<{ recipes: Recipe[]; errors: RecipeError[] }> {
+  const recipes: Recipe[] = [];
+  const errors: RecipeError[] = [];
+  for (const file of files) {
+    const loaded = await loadRecipeFile(file);
+    if (!loaded.ok) {
+      errors.push(...loaded.errors);
+      continue;
+    }
+    const clash = recipes.find((r) => r.id === loaded.recipe.id);
+    if (clash) errors.push({ file, path: 'recipe', message: `the id ${loaded.recipe.id} is already used by ${basename(clash.file)}` });
+    else recipes.push(loaded.recipe);
+  }
+  return { recipes, errors };
+}

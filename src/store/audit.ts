@@ -1,0 +1,170 @@
+/**
+ * The audit log: append-only JSON lines under DATA_DIR, one record per event, each chained to
+ * the previous by SHA-256 so an edited, removed or reordered line is detected by `verify`.
+ * Appending costs the same however long the log is: only the last line is read at open, and
+ * each record is one O_APPEND write.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+
+export const AUDIT_FILE = 'audit.jsonl';
+const GENESIS = '0'.repeat(64);
+
+export const auditEventSchema = z.object({
+  /** Who: a Slack user id (`U…`), `cli:<user>`, or `vmbot` for the bot's own actions. */
+  actor: z.string().min(1),
+  /** What happened, e.g. `run.step_done`, `request.approved`. */
+  action: z.string().min(1),
+  requestId: z.string().optional(),
+  runId: z.string().optional(),
+  vmName: z.string().optional(),
+  keys: z.record(z.string(), z.string()).optional(),
+  outcome: z.enum(['ok', 'failed', 'refused', 'info']),
+  detail: z.string().optional(),
+});
+export type AuditEvent = z.infer<typeof auditEventSchema>;
+
+export const auditRecordSchema = auditEventSchema.extend({
+  seq: z.number().int().positive(),
+  at: z.string(),
+  prev: z.string().length(64),
+  hash: z.string().length(64),
+});
+export type AuditRecord = z.infer<typeof auditRecordSchema>;
+
+/** Field order is fixed so the hash is reproducible. */
+function hashOf(record: Omit<AuditRecord, 'hash'>): string {
+  const canonical = JSON.stringify([record.seq, record.at, record.prev, record.actor, record.action, record.requestId ?? null, record.runId ?? null, record.vmName ?? null, record.keys ?? null, record.outcome, record.detail ?? null]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+export class AuditLog {
+  readonly file: string;
+  #handle: FileHandle | undefined;
+  #lastHash = GENESIS;
+  #seq = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(file: string) {
+    this.file = file;
+  }
+
+  static async open(dataDir: string): Promise<AuditLog> {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const log = new AuditLog(join(dataDir, AUDIT_FILE));
+    const last = await readLastLine(log.file);
+    if (last !== undefined) {
+      const parsed = auditRecordSchema.safeParse(safeJson(last));
+      if (!parsed.success) throw new Error(`${log.file}: the last line is not an audit record; run \`vmbot audit verify\` to find what was changed`);
+      log.#lastHash = parsed.data.hash;
+      log.#seq = parsed.data.seq;
+    }
+    log.#handle = await open(log.file, 'a', 0o600);
+    return log;
+  }
+
+  /** Appends one record. Appends are serialized so the chain has no forks. */
+  append(event: AuditEvent): Promise<AuditRecord> {
+    const checked = auditEventSchema.parse(event);
+    const next = this.#queue.then(async () => {
+      const base = { ...checked, seq: this.#seq + 1, at: new Date().toISOString(), prev: this.#lastHash };
+      const record: AuditRecord = { ...base, hash: hashOf(base) };
+      await this.#handle!.write(`${JSON.stringify(record)}\n`);
+      this.#seq = record.seq;
+      this.#lastHash = record.hash;
+      return record;
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    await this.#handle?.close();
+    this.#handle = undefined;
+  }
+}
+
+export type VerifyResult = { ok: true; records: number } | { ok: false; records: number; line: number; problem: string };
+
+/** Walks the whole chain; reports the first line that does not follow from the one before. */
+export async function verifyAuditLog(file: string): Promise<VerifyResult> {
+  if (!existsSync(file)) return { ok: true, records: 0 };
+  let prev = GENESIS;
+  let line = 0;
+  for await (const text of readLines(file)) {
+    line++;
+    const parsed = auditRecordSchema.safeParse(safeJson(text));
+    if (!parsed.success) return { ok: false, records: line - 1, line, problem: 'not an audit record' };
+    const { hash, ...rest } = parsed.data;
+    if (rest.seq !== line) return { ok: false, records: line - 1, line, problem: `sequence ${rest.seq} where ${line} was expected (a line was removed or moved)` };
+    if (rest.prev !== prev) return { ok: false, records: line - 1, line, problem: 'does not chain to the line before it (a line was removed, moved or edited)' };
+    if (hashOf(rest) !== hash) return { ok: false, records: line - 1, line, problem: 'its contents were changed after it was written' };
+    prev = hash;
+  }
+  return { ok: true, records: line };
+}
+
+/** Records from the log, optionally only those at or after `since`. */
+export async function* readAuditRecords(file: string, since?: Date): AsyncGenerator<AuditRecord> {
+  if (!existsSync(file)) return;
+  for await (const text of readLines(file)) {
+    const parsed = auditRecordSchema.safeParse(safeJson(text));
+    if (!parsed.success) continue;
+    if (since && new Date(parsed.data.at) < since) continue;
+    yield parsed.data;
+  }
+}
+
+export const AUDIT_CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'outcome', 'requestId', 'runId', 'vmName', 'keys', 'detail', 'hash'] as const;
+
+export function auditCsvRow(record: AuditRecord): string {
+  const cell = (v: unknown) => {
+    const text = v === undefined ? '' : typeof v === 'object' ? Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`).join(' ') : String(v);
+    // Quote everything that could break a row, and defuse spreadsheet formulas.
+    const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
+    return /[",\n\r]/.test(safe) || safe !== text ? `"${safe.replace(/"/g, '""')}"` : safe;
+  };
+  return AUDIT_CSV_COLUMNS.map((c) => cell(record[c])).join(',');
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function readLines(file: string): AsyncIterable<string> {
+  return createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+}
+
+/** The last non-empty line, reading backwards from the end in small chunks. */
+async function readLastLine(file: string): Promise<string | undefined> {
+  if (!existsSync(file)) return undefined;
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    let end = size;
+    let tail = '';
+    while (end > 0) {
+      const start = Math.max(0, end - 4096);
+      const buffer = Buffer.alloc(end - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      tail = buffer.toString('utf8') + tail;
+      end = start;
+      const trimmed = tail.replace(/\n+$/, '');
+      const newline = trimmed.lastIndexOf('\n');
+      if (newline >= 0) return trimmed.slice(newline + 1);
+      if (end === 0) return trimmed || undefined;
+    }
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,3 @@
+export * from './records.js';
+export * from './store.js';
+export * from './audit.js';

@@ -1,0 +1,59 @@
+/** Shapes of what the store keeps, validated whenever the file is read. */
+import { z } from 'zod';
+import { vmSpecSchema } from '../spec/schema.js';
+
+export const RUN_STATES = ['pending', 'running', 'succeeded', 'failed', 'cleaning_up', 'cleaned_up'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export const STEP_STATUSES = ['pending', 'in_flight', 'done', 'failed'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const stepProgressSchema = z.object({
+  status: z.enum(STEP_STATUSES),
+  key: z.string().optional(),
+  uuid: z.string().optional(),
+  attempts: z.number().int().nonnegative(),
+  at: z.string().optional(),
+  /** Found by lookup after an unknown outcome rather than from a POST's answer. */
+  reconciled: z.boolean().optional(),
+});
+export type StepProgress = z.infer<typeof stepProgressSchema>;
+
+export const runErrorSchema = z.object({
+  code: z.string(),
+  /** The operator's sentence (never contains secrets). */
+  message: z.string(),
+  stepId: z.string().optional(),
+  vergeosMessage: z.string().optional(),
+});
+export type RunError = z.infer<typeof runErrorSchema>;
+
+export const runRecordSchema = z.object({
+  id: z.string().regex(/^run-[a-z0-9-]+$/),
+  version: z.number().int().nonnegative(),
+  state: z.enum(RUN_STATES),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** Who asked for it (a Slack user id, or `cli:<user>`). */
+  actor: z.string(),
+  requestId: z.string().optional(),
+  /** Runs created together by one bulk apply. */
+  group: z.string().optional(),
+  /** The approved spec; the plan is derived from it (planning is pure and deterministic). */
+  spec: vmSpecSchema,
+  /** Progress per plan step id (`create_vm`, `drive:0`, …). */
+  steps: z.record(z.string(), stepProgressSchema),
+  keys: z.object({ vmKey: z.string().optional(), machineKey: z.string().optional() }),
+  poweredOn: z.boolean(),
+  error: runErrorSchema.optional(),
+});
+export type RunRecord = z.output<typeof runRecordSchema>;
+
+export const storeFileSchema = z.object({
+  version: z.literal(1),
+  runs: z.array(runRecordSchema),
+  /** Owned by the Slack side (requests); kept opaque here and validated by its owner. */
+  requests: z.array(z.looseObject({ id: z.string() })).default([]),
+  counters: z.record(z.string(), z.number().int().nonnegative()).default({}),
+});
+export type StoreFile = z.output<typeof storeFileSchema>;
