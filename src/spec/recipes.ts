@@ -36,9 +36,11 @@ const metaSchema = z.object({
 });
 
 export function parseRecipeText(text: string, file: string): { ok: true; recipe: Recipe } | { ok: false; errors: RecipeError[] } {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
-    return { ok: false, errors: doc.errors.map((e) => ({ file, path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: `not valid YAML: ${e.message.split('\n')[0]}` })) };
+    // The first YAML error is the one to fix; later ones usually follow from it.
+    const first = doc.errors[0]!;
+    return { ok: false, errors: [{ file, path: `line ${first.linePos?.[0]?.line ?? '?'}`, message: `not valid YAML: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` }] };
   }
   const data: unknown = doc.toJS();
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {

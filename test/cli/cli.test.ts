@@ -1,0 +1,119 @@
+/** `vmbot` as a user runs it: a real child process, real files, the simulator over loopback. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
+import { MANIFESTS, tempDir } from '../helpers/core.js';
+import { runVmbot } from '../helpers/cli.js';
+
+describe('vmbot command line', () => {
+  let sim: VergeosSim;
+  let dir: string;
+  let remove: () => Promise<void>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    sim = await startVergeosSim({ timing: { importMs: 50, startMs: 0, stopMs: 0 } });
+    ({ dir, remove } = await tempDir());
+    env = { VERGEOS_URL: sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: join(dir, 'data'), MANIFESTS_DIR: MANIFESTS, VMBOT_POLL_INTERVAL: '20ms' };
+  });
+  afterAll(async () => {
+    await sim.close();
+    await remove();
+  });
+
+  it('validate passes on the shipped recipes and fails with file:field on a broken one (exit 1)', async () => {
+    const ok = await runVmbot(['validate'], env);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.match(/^ok /gm)).toHaveLength(5);
+    const broken = join(dir, 'broken.yml');
+    await writeFile(broken, 'recipe: broken\ntitle: Broken\ndrives:\n  - { media: disk, disksize: 10 parsecs }\n');
+    const bad = await runVmbot(['validate', broken], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe(`${broken}:drives[0].disksize: the disk size must be a number of bytes or a size like 100GiB (got "10 parsecs")`);
+  });
+
+  it('plan --json prints the exact bodies with secrets masked, without touching the network', async () => {
+    const recipe = join(dir, 'secret.yml');
+    await writeFile(recipe, [
+      'recipe: secret', 'title: Secret', 'vm:', '  console_pass_hash: "$6$rounds=5000$SECRETHASH"', '  cloudinit_files:',
+      '    - name: user-data', '      contents: "#cloud-config\\nchpasswd:\\n  list: |\\n    root:hunter2\\npassword: hunter2\\n"',
+      'drives:', '  - { name: Boot, disksize: 20GiB }', 'nics:', '  - { vnet: 3 }',
+    ].join('\n'));
+    const before = sim.requests.length;
+    const out = await runVmbot(['plan', recipe, '--name', 'sec-01', '--json'], env);
+    expect(out.code).toBe(0);
+    const plan = JSON.parse(out.stdout);
+    expect(plan.steps.map((s: { method: string; path: string }) => `${s.method} ${s.path}`)).toEqual(['POST /api/v4/vms', 'POST /api/v4/machine_drives', 'POST /api/v4/machine_nics']);
+    expect(plan.steps[0].body.console_pass_hash).toBe('***');
+    expect(plan.steps[0].body.cloudinit_files[0].contents).toContain('password: ***');
+    expect(plan.steps[1].body).toEqual({ machine: '<machine key from step 1>', name: 'Boot', media: 'disk', interface: 'virtio-scsi', disksize: 20 * 1024 ** 3 });
+    expect(out.stdout).not.toContain('SECRETHASH');
+    expect(out.stdout).not.toMatch(/password: hunter2/);
+    expect(sim.requests.length).toBe(before);
+  });
+
+  it('apply --json prints exactly one JSON object; a failure exits 1 with the error and what was created', async () => {
+    const ok = await runVmbot(['apply', join(MANIFESTS, 'gpu-workstation.yml'), '--name', 'cli-gpu', '--yes', '--json'], env);
+    expect(ok.code).toBe(0);
+    const result = JSON.parse(ok.stdout);
+    expect(result).toMatchObject({ name: 'cli-gpu', state: 'succeeded', vmKey: expect.any(String), machineKey: expect.any(String), poweredOn: false });
+    expect(result.drives.map((d: { name: string }) => d.name)).toEqual(['OS Drive', 'Scratch']);
+    expect(result.devices[0]).toEqual({ key: expect.any(String), uuid: expect.stringMatching(/-/) });
+    expect(ok.stderr).toContain('[cli-gpu] 5/5 ✓');
+
+    sim.faults.add({ route: 'POST /machine_nics', nth: 1, status: 404, body: { err: "Network '3' not found" } });
+    const failed = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'cli-web', '--yes', '--json'], env);
+    expect(failed.code).toBe(1);
+    const bad = JSON.parse(failed.stdout);
+    expect(bad).toMatchObject({ state: 'failed', vmKey: expect.any(String), drives: [{ name: 'OS Drive' }], nics: [], error: { code: 'VERGEOS_NOT_FOUND' } });
+    expect(bad.error.message).toMatch(/network \(vnet\) 3 does not exist in VergeOS/);
+
+    const cleanup = await runVmbot(['cleanup', bad.runId, '--yes'], env);
+    expect(cleanup.code).toBe(0);
+    expect(cleanup.stdout).toBe(`Cleaned up run ${bad.runId}: deleted VM cli-web (VM key ${bad.vmKey}).\n`);
+    const runs = await runVmbot(['runs', '--json'], env);
+    expect(JSON.parse(runs.stdout).map((r: { name: string; state: string }) => `${r.name}:${r.state}`)).toEqual(['cli-gpu:succeeded', 'cli-web:cleaned_up']);
+  });
+
+  it('apply --count makes separate VMs from a name pattern', async () => {
+    const out = await runVmbot(['apply', join(MANIFESTS, 'iso-install.yml'), '--name', 'lab-{n}', '--count', '3', '--yes', '--json'], env);
+    expect(out.code).toBe(0);
+    const result = JSON.parse(out.stdout);
+    expect(result).toMatchObject({ succeeded: 3, failed: 0 });
+    expect(result.runs.map((r: { name: string }) => r.name)).toEqual(['lab-1', 'lab-2', 'lab-3']);
+  });
+
+  it('bad input exits 2: a bad name, no terminal to confirm, a missing config value', async () => {
+    const badName = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'bad/name', '--yes'], env);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toMatch(/web-server\.yml:vm\.name: the VM name may only contain/);
+    const noTty = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'x1'], env);
+    expect(noTty.code).toBe(2);
+    expect(noTty.stderr).toMatch(/pass --yes/);
+    const noConfig = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'x2', '--yes'], { DATA_DIR: env.DATA_DIR!, VERGEOS_URL: 'not a url' });
+    expect(noConfig.code).toBe(2);
+    expect(noConfig.stderr).toContain('VERGEOS_URL must be a URL like https://vergeos.example.com');
+    expect(noConfig.stderr).toContain('VERGEOS_API_KEY (or VERGEOS_USERNAME and VERGEOS_PASSWORD) is required');
+    const unknown = await runVmbot(['frobnicate'], env);
+    expect(unknown.code).toBe(2);
+  });
+
+  it('audit verify and export work on the log the commands wrote, and catch an edit', async () => {
+    const verify = await runVmbot(['audit', 'verify'], env);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/records, chain intact/);
+    const csv = await runVmbot(['audit', '--csv'], env);
+    expect(csv.stdout.split('\n')[0]).toBe('seq,at,actor,action,outcome,requestId,runId,vmName,keys,detail,hash');
+    expect(csv.stdout).toContain('run.cleaned_up');
+    const json = JSON.parse((await runVmbot(['audit', '--json', '--since', '2000-01-01'], env)).stdout);
+    expect(json.length).toBeGreaterThan(10);
+    expect(JSON.stringify(json)).not.toContain(SIM_DEFAULT_API_KEY);
+    const file = join(env.DATA_DIR!, 'audit.jsonl');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('"vmName":"cli-gpu"', '"vmName":"cli-gpx"'));
+    const broken = await runVmbot(['audit', 'verify'], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/audit\.jsonl:\d+: its contents were changed after it was written/);
+    await writeFile(file, text);
+  });
+});

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store, StoreError } from '../../src/store/store.js';
+import { tempDir } from '../helpers/core.js';
+import { fullSpec } from '../helpers/full-spec.js';
+import type { RunRecord } from '../../src/store/records.js';
+
+function run(id: string): RunRecord {
+  const now = new Date().toISOString();
+  return { id, version: 0, state: 'pending', createdAt: now, updatedAt: now, actor: 'test', spec: fullSpec('s1'), steps: {}, keys: {}, poweredOn: false };
+}
+
+describe('store', () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  beforeEach(async () => {
+    ({ dir, remove } = await tempDir());
+  });
+  afterEach(() => remove());
+
+  it('persists runs to a real file and reads them back validated', async () => {
+    const store = await Store.open(dir);
+    await store.insertRun(run('run-a'));
+    await store.updateRun('run-a', { version: 0, states: ['pending'] }, (r) => {
+      r.state = 'running';
+    });
+    store.close();
+    const again = await Store.open(dir);
+    expect(again.getRun('run-a')).toMatchObject({ state: 'running', version: 1 });
+    again.close();
+  });
+
+  it('compare-and-set refuses a stale version or a wrong state, and changes nothing', async () => {
+    const store = await Store.open(dir);
+    await store.insertRun(run('run-b'));
+    const results = await Promise.allSettled([0, 0].map(() => store.updateRun('run-b', { version: 0 }, (r) => void (r.state = 'running'))));
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    await expect(store.updateRun('run-b', { states: ['pending'] }, () => {})).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
+    expect(store.getRun('run-b')?.version).toBe(1);
+    store.close();
+  });
+
+  it('stops on a corrupt or hand-edited file with a clear message and never overwrites it', async () => {
+    const file = join(dir, 'vmbot.json');
+    await writeFile(file, '{"version": 1, "runs": [');
+    await expect(Store.open(dir)).rejects.toThrow(/vmbot\.json is not valid JSON .* the bot will not overwrite it/);
+    expect(await readFile(file, 'utf8')).toBe('{"version": 1, "runs": [');
+
+    const store = await Store.open(join(dir, 'ok'));
+    await store.insertRun(run('run-c'));
+    store.close();
+    const okFile = join(dir, 'ok', 'vmbot.json');
+    const edited = (await readFile(okFile, 'utf8')).replace('"state": "pending"', '"state": "paused"');
+    await writeFile(okFile, edited);
+    const err = await Store.open(join(dir, 'ok')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).message).toMatch(/does not look like a vmbot store \(runs\[0\]\.state: /);
+    expect(await readFile(okFile, 'utf8')).toBe(edited);
+  });
+
+  it('allows one writer per directory, and takes over the lock of a dead process', async () => {
+    const store = await Store.open(dir);
+    await expect(Store.open(dir)).resolves.toBeDefined(); // same process: its own lock
+    store.close();
+    // A lock left by a process that no longer exists (killed) is stale.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    await writeFile(join(dir, 'vmbot.lock'), JSON.stringify({ pid: Number(dead), host: (await import('node:os')).hostname() }));
+    const taken = await Store.open(dir);
+    expect(JSON.parse(await readFile(join(dir, 'vmbot.lock'), 'utf8')).pid).toBe(process.pid);
+    taken.close();
+    // A live other process holds it: refused.
+    await writeFile(join(dir, 'vmbot.lock'), JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname() }));
+    await expect(Store.open(dir)).rejects.toMatchObject({ code: 'STORE_LOCKED', message: expect.stringMatching(/another vmbot \(pid \d+\) is using/) });
+    expect((await Store.open(dir, { readOnly: true })).listRuns()).toEqual([]);
+  });
+});
