@@ -2,10 +2,12 @@
  * `npm run bench`: every benchmark, each measured against a baseline in the same run, printed as
  * ratios with their targets. Exits 1 if any ratio misses its target.
  */
+import { auditBenchmark } from './audit.bench.js';
 import { clientBenchmark } from './client.bench.js';
+import { provisionBenchmark } from './provision.bench.js';
 import type { Benchmark } from './harness.js';
 
-const benchmarks: Benchmark[] = [clientBenchmark];
+const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark];
 const only = process.argv[2];
 
 let missed = 0;

@@ -22,11 +22,15 @@ export function register(program: Command): void {
       // Progress goes to stderr under --json, so stdout stays one JSON object.
       const say = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
       say(specs.map((s) => renderPlanText(planSpec(s))).join('\n\n'));
-      if (!opts.yes && !(await confirm(`Create ${specs.length === 1 ? `VM ${specs[0]!.vm.name}` : `${specs.length} VMs`} in VergeOS?`))) {
-        throw new CliExit(EXIT.failed, 'Nothing was created.');
-      }
       const core = await openCore({ withVergeos: true });
       try {
+        const taken = await core.provisioner!.takenNames(specs.map((s) => s.vm.name));
+        if (taken.size) {
+          throw new CliExit(EXIT.badInput, [...taken].map(([name, key]) => `${file}:vm.name: the name ${name} is taken in VergeOS (VM key ${key}); pick another`).join('\n'));
+        }
+        if (!opts.yes && !(await confirm(`Create ${specs.length === 1 ? `VM ${specs[0]!.vm.name}` : `${specs.length} VMs`} in VergeOS?`))) {
+          throw new CliExit(EXIT.failed, 'Nothing was created.');
+        }
         const names = new Map(specs.map((s) => [s.vm.name, s.vm.name]));
         const listener = progressPrinter(say, (runId) => core.store.getRun(runId)?.spec.vm.name ?? names.get(runId) ?? runId);
         const runs =

@@ -80,7 +80,7 @@ export async function openCore(options: { withVergeos: boolean; readOnly?: boole
     async close() {
       await vergeos?.close();
       await audit.close();
-      store.close();
+      await store.close();
     },
   };
 }

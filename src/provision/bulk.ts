@@ -14,8 +14,7 @@ export interface BulkOptions {
 
 export async function provisionBulk(provisioner: Provisioner, specs: VmSpec[], options: BulkOptions): Promise<RunRecord[]> {
   const group = `bulk-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
-  const runs: RunRecord[] = [];
-  for (const spec of specs) runs.push(await provisioner.createRun(spec, { actor: options.actor, group }));
+  const runs = await provisioner.createRuns(specs, { actor: options.actor, group });
   const slots = new Semaphore(options.concurrency ?? 4);
   return Promise.all(runs.map((run) => slots.run(() => provisioner.execute(run.id, options.listener, options.actor))));
 }

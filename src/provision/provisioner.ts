@@ -27,6 +27,12 @@ export type RunEvent =
 
 export type RunEventListener = (event: RunEvent) => void | Promise<void>;
 
+export interface RunMeta {
+  actor: string;
+  requestId?: string;
+  group?: string;
+}
+
 export interface ProvisionerOptions {
   vergeos: VergeosApi;
   store: Store;
@@ -63,10 +69,14 @@ export class Provisioner {
     this.#pollMs = options.pollMs ?? 1_000;
   }
 
-  async createRun(spec: VmSpec, meta: { actor: string; requestId?: string; group?: string }): Promise<RunRecord> {
+  async createRun(spec: VmSpec, meta: RunMeta): Promise<RunRecord> {
+    return (await this.createRuns([spec], meta))[0]!;
+  }
+
+  /** Several runs stored in one write, each with its own id. */
+  async createRuns(specs: VmSpec[], meta: RunMeta): Promise<RunRecord[]> {
     const now = new Date().toISOString();
-    const plan = planSpec(spec);
-    const run: RunRecord = {
+    const runs = specs.map((spec): RunRecord => ({
       id: `run-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
       version: 0,
       state: 'pending',
@@ -76,13 +86,25 @@ export class Provisioner {
       ...(meta.requestId ? { requestId: meta.requestId } : {}),
       ...(meta.group ? { group: meta.group } : {}),
       spec,
-      steps: Object.fromEntries(plan.steps.map((s) => [s.id, { status: 'pending', attempts: 0 } satisfies StepProgress])),
+      steps: Object.fromEntries(planSpec(spec).steps.map((s) => [s.id, { status: 'pending', attempts: 0 } satisfies StepProgress])),
       keys: {},
       poweredOn: false,
-    };
-    await this.#store.insertRun(run);
-    await this.#record(run, meta.actor, 'run.created', 'ok', `${plan.steps.length} steps`);
-    return run;
+    }));
+    await this.#store.insertRuns(runs);
+    for (const run of runs) await this.#record(run, meta.actor, 'run.created', 'ok', `${planSpec(run.spec).steps.length} steps`);
+    return runs;
+  }
+
+  /**
+   * Names among these that VergeOS already uses (live VMs, not snapshots), checked in a few
+   * list calls before runs start. A run itself relies on VergeOS's 409 for a taken name.
+   */
+  async takenNames(names: string[]): Promise<Map<string, string>> {
+    const taken = new Map<string, string>();
+    for (let i = 0; i < names.length; i += 20) {
+      for (const vm of await this.#api.findVmsByName(names.slice(i, i + 20))) taken.set(vm.name, vm.key);
+    }
+    return taken;
   }
 
   /** Runs interrupted mid-way (the process died): resume these at start-up. */
@@ -99,10 +121,14 @@ export class Provisioner {
     this.#active.add(runId);
     try {
       const before = this.#require(runId);
-      let run = await this.#store.updateRun(runId, { version: before.version, states: RESUMABLE }, (r) => {
-        r.state = 'running';
-        delete r.error;
-      });
+      let run = await this.#store.updateRun(
+        runId,
+        { version: before.version, states: RESUMABLE },
+        (r) => {
+          r.state = 'running';
+          delete r.error;
+        },
+      );
       const verb = before.state === 'pending' ? 'run.started' : before.state === 'failed' ? 'run.retried' : 'run.resumed';
       await this.#record(run, actor, verb, 'info');
       const plan = planSpec(run.spec);
@@ -137,10 +163,6 @@ export class Provisioner {
         if (found) return await this.#markDone(run, step, found, true, listener, base);
         unresolved = false;
       }
-      if (step.kind === 'create_vm') {
-        const existing = await this.#api.findVmByName(step.body.name);
-        if (existing) throw new ProvisionFailure('PROVISION_NAME_TAKEN', `the name ${step.body.name} is taken in VergeOS (VM key ${existing.key}); pick another`);
-      }
       run = await this.#store.updateRun(run.id, { version: run.version }, (r) => {
         const p = r.steps[step.id]!;
         p.status = 'in_flight';
@@ -166,8 +188,7 @@ export class Provisioner {
     } catch (err) {
       const failure = asFailure(err);
       const error = runError(step, index, failure, plan.vmName);
-      const current = this.#require(run.id);
-      const failed = await this.#store.updateRun(run.id, { version: current.version }, (r) => {
+      const failed = await this.#store.updateRun(run.id, { version: run.version }, (r) => {
         r.state = 'failed';
         r.error = error;
         r.steps[step.id]!.status = unresolved ? 'in_flight' : 'failed';
@@ -209,17 +230,20 @@ export class Provisioner {
   }
 
   async #markDone(run: RunRecord, step: PlanStep, found: Found, reconciled: boolean, listener: RunEventListener | undefined, base: Omit<Extract<RunEvent, { type: 'step_started' }>, 'type'>): Promise<RunRecord> {
-    const current = this.#require(run.id);
-    const done = await this.#store.updateRun(run.id, { version: current.version }, (r) => {
-      const p = r.steps[step.id]!;
-      p.status = 'done';
-      p.at = new Date().toISOString();
-      if (found.key) p.key = found.key;
-      if (found.uuid) p.uuid = found.uuid;
-      if (reconciled) p.reconciled = true;
-      if (step.kind === 'create_vm') r.keys = { vmKey: found.vmKey, machineKey: found.machineKey };
-      if (step.kind === 'power_on') r.poweredOn = true;
-    });
+    const done = await this.#store.updateRun(
+      run.id,
+      { version: run.version },
+      (r) => {
+        const p = r.steps[step.id]!;
+        p.status = 'done';
+        p.at = new Date().toISOString();
+        if (found.key) p.key = found.key;
+        if (found.uuid) p.uuid = found.uuid;
+        if (reconciled) p.reconciled = true;
+        if (step.kind === 'create_vm') r.keys = { vmKey: found.vmKey, machineKey: found.machineKey };
+        if (step.kind === 'power_on') r.poweredOn = true;
+      },
+    );
     const keys: Record<string, string> = {};
     if (found.vmKey) keys.vm = found.vmKey;
     if (found.machineKey) keys.machine = found.machineKey;

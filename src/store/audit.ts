@@ -2,11 +2,12 @@
  * The audit log: append-only JSON lines under DATA_DIR, one record per event, each chained to
  * the previous by SHA-256 so an edited, removed or reordered line is detected by `verify`.
  * Appending costs the same however long the log is: only the last line is read at open, and
- * each record is one O_APPEND write.
+ * each record is one small synchronous O_APPEND write — microseconds, and never queued behind
+ * other file work in libuv's thread pool, so records land in the order events happen.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
@@ -44,10 +45,9 @@ function hashOf(record: Omit<AuditRecord, 'hash'>): string {
 
 export class AuditLog {
   readonly file: string;
-  #handle: FileHandle | undefined;
+  #fd: number | undefined;
   #lastHash = GENESIS;
   #seq = 0;
-  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(file: string) {
     this.file = file;
@@ -63,29 +63,29 @@ export class AuditLog {
       log.#lastHash = parsed.data.hash;
       log.#seq = parsed.data.seq;
     }
-    log.#handle = await open(log.file, 'a', 0o600);
+    log.#fd = openSync(log.file, 'a', 0o600);
     return log;
   }
 
-  /** Appends one record. Appends are serialized so the chain has no forks. */
+  /** Appends one record, chained to the one before; it is in the file when this returns. */
   append(event: AuditEvent): Promise<AuditRecord> {
-    const checked = auditEventSchema.parse(event);
-    const next = this.#queue.then(async () => {
+    try {
+      if (this.#fd === undefined) throw new Error(`${this.file} is closed`);
+      const checked = auditEventSchema.parse(event);
       const base = { ...checked, seq: this.#seq + 1, at: new Date().toISOString(), prev: this.#lastHash };
       const record: AuditRecord = { ...base, hash: hashOf(base) };
-      await this.#handle!.write(`${JSON.stringify(record)}\n`);
+      writeSync(this.#fd, `${JSON.stringify(record)}\n`);
       this.#seq = record.seq;
       this.#lastHash = record.hash;
-      return record;
-    });
-    this.#queue = next.catch(() => undefined);
-    return next;
+      return Promise.resolve(record);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   async close(): Promise<void> {
-    await this.#queue;
-    await this.#handle?.close();
-    this.#handle = undefined;
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
   }
 }
 

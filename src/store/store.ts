@@ -2,14 +2,20 @@
  * The store: one lowdb JSON file under DATA_DIR, validated with zod when read, written by one
  * process at a time (a lock file), changed only by compare-and-set. A corrupt or hand-edited file
  * stops start-up with a message naming the file and what is wrong; it is never overwritten.
+ *
+ * Durability without rewriting the whole file per change: every changed record is first
+ * appended (synchronously, a small O_APPEND write) to a journal beside it, then the lowdb file
+ * is rewritten in the background, coalescing changes. At open the journal is replayed onto the
+ * file (newer versions win) and emptied. So a change is safe from a process crash as soon as
+ * the update returns, at a cost that does not grow with the number of runs.
  */
-import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync, chmodSync } from 'node:fs';
+import { closeSync, chmodSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { DataFile } from 'lowdb/node';
 import { formatPath } from '../spec/validate.js';
-import { storeFileSchema, type RunRecord, type RunState, type StoreFile } from './records.js';
+import { runRecordSchema, storeFileSchema, type RunRecord, type RunState, type StoreFile } from './records.js';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
@@ -22,7 +28,11 @@ export class StoreError extends Error {
 }
 
 export const STORE_FILE = 'vmbot.json';
+export const JOURNAL_FILE = 'vmbot.journal.jsonl';
 const LOCK_FILE = 'vmbot.lock';
+/** Compact the journal (after a confirmed full write) once it grows past this. */
+const JOURNAL_COMPACT_BYTES = 4 * 1024 * 1024;
+const REWRITE_INTERVAL_MS = 200;
 
 const emptyStore = (): StoreFile => ({ version: 1, runs: [], requests: [], counters: {} });
 
@@ -36,6 +46,11 @@ export class Store {
   readonly #db: Low<StoreFile>;
   readonly #lockPath: string | undefined;
   readonly #readOnly: boolean;
+  #journalFd: number | undefined;
+  #journalBytes = 0;
+  /** Counts journal appends, so compaction knows whether a write covered all of them. */
+  #journalSeq = 0;
+  #writeError: Error | undefined;
 
   private constructor(dataDir: string, db: Low<StoreFile>, lockPath: string | undefined, readOnly: boolean) {
     this.file = join(dataDir, STORE_FILE);
@@ -49,7 +64,8 @@ export class Store {
     const lockPath = options.readOnly ? undefined : takeLock(join(dataDir, LOCK_FILE));
     try {
       const file = join(dataDir, STORE_FILE);
-      const db = new Low<StoreFile>(new JSONFile<StoreFile>(file), emptyStore());
+      // Compact JSON: the file is rewritten on every change, so size is time.
+      const db = new Low<StoreFile>(new DataFile<StoreFile>(file, { parse: JSON.parse, stringify: (data) => JSON.stringify(data) }), emptyStore());
       try {
         await db.read();
       } catch (err) {
@@ -61,10 +77,14 @@ export class Store {
         throw new StoreError('STORE_CORRUPT', `${file} does not look like a vmbot store (${issues.join('; ')}). Fix or move it away; the bot will not overwrite it.`);
       }
       db.data = parsed.data;
+      const journal = join(dataDir, JOURNAL_FILE);
+      replayJournal(journal, db.data);
       const store = new Store(dataDir, db, lockPath, options.readOnly ?? false);
       if (!options.readOnly) {
         await db.write();
         chmodSync(file, 0o600); // it holds specs, which may carry a console password hash
+        store.#journalFd = openSync(journal, 'a', 0o600);
+        ftruncateSync(store.#journalFd, 0); // everything in it is now in the file
       }
       return store;
     } catch (err) {
@@ -77,17 +97,86 @@ export class Store {
     return this.#db.data;
   }
 
-  /** Apply a change and save it; resolves once it (or a newer state) is on disk. */
-  async #commit(change: (data: StoreFile) => void): Promise<void> {
+  /** Apply a change in memory and rewrite the file in the background (coalesced by lowdb). */
+  #apply(change: (data: StoreFile) => void): void {
     if (this.#readOnly) throw new Error('this store was opened read-only');
+    if (this.#writeError) throw this.#writeError;
     change(this.#db.data);
-    await this.#db.write();
+    this.#scheduleWrite();
+  }
+
+  /**
+   * One rewrite at a time, at most every REWRITE_INTERVAL_MS: the journal already made each
+   * change durable, so the file only needs to catch up, and rewriting it for every change would
+   * cost CPU in proportion to the number of runs.
+   */
+  #scheduleWrite(): void {
+    this.#dirty = true;
+    if (!this.#writing) this.#writing = this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    while (this.#dirty && !this.#writeError) {
+      this.#dirty = false;
+      const coveredSeq = this.#journalSeq;
+      try {
+        await this.#db.write();
+        this.#maybeCompact(coveredSeq);
+      } catch (err) {
+        this.#writeError = err as Error;
+      }
+      if (this.#dirty && !this.#flushing) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, REWRITE_INTERVAL_MS);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
+      }
+    }
+    this.#writing = undefined;
+  }
+
+  #dirty = false;
+  #flushing = false;
+  #writing: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  /** The journal may be emptied once a completed write holds every change journaled so far. */
+  #maybeCompact(coveredSeq: number): void {
+    if (this.#journalFd === undefined || this.#journalBytes < JOURNAL_COMPACT_BYTES || coveredSeq !== this.#journalSeq) return;
+    ftruncateSync(this.#journalFd, 0);
+    this.#journalBytes = 0;
+  }
+
+  /** Durable against a process crash when this returns: the record is in the journal. */
+  #journal(table: 'runs' | 'requests' | 'counters', record: unknown): void {
+    if (this.#journalFd === undefined) throw new Error('this store was opened read-only');
+    const line = `${JSON.stringify({ table, record })}\n`;
+    writeSync(this.#journalFd, line);
+    this.#journalBytes += Buffer.byteLength(line);
+    this.#journalSeq++;
+  }
+
+  /** Resolves when everything changed so far is in the lowdb file itself. */
+  async flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      this.#wake?.();
+      while (this.#writing) await this.#writing;
+    } finally {
+      this.#flushing = false;
+    }
+    if (this.#writeError) throw this.#writeError;
   }
 
   /** Next number of a named sequence (REQ-n, run ids), saved with the next write. */
   nextNumber(sequence: string): number {
     const n = (this.#db.data.counters[sequence] ?? 0) + 1;
-    this.#db.data.counters[sequence] = n;
+    this.#journal('counters', { name: sequence, value: n });
+    this.#apply((data) => (data.counters[sequence] = n));
     return n;
   }
 
@@ -102,11 +191,11 @@ export class Store {
     return structuredClone(this.#db.data.runs);
   }
 
-  async insertRun(run: RunRecord): Promise<void> {
-    await this.#commit((data) => {
-      if (data.runs.some((r) => r.id === run.id)) throw new StoreError('STORE_CONFLICT', `run ${run.id} already exists`);
-      data.runs.push(structuredClone(run));
-    });
+  /** Adds runs in one write (a bulk apply creates all its runs at once). */
+  async insertRuns(runs: RunRecord[]): Promise<void> {
+    for (const run of runs) if (this.#db.data.runs.some((r) => r.id === run.id)) throw new StoreError('STORE_CONFLICT', `run ${run.id} already exists`);
+    for (const run of runs) this.#journal('runs', run);
+    this.#apply((data) => data.runs.push(...runs.map((r) => structuredClone(r))));
   }
 
   /**
@@ -114,29 +203,72 @@ export class Store {
    * given, one of `expectedStates`). The change is on disk when this resolves.
    */
   async updateRun(id: string, expect: { version?: number; states?: readonly RunState[] }, mutate: (run: RunRecord) => void): Promise<RunRecord> {
-    let updated: RunRecord | undefined;
-    await this.#commit((data) => {
-      const run = data.runs.find((r) => r.id === id);
-      if (!run) throw new StoreError('STORE_NOT_FOUND', `no run ${id}`);
-      if (expect.version !== undefined && run.version !== expect.version) {
-        throw new StoreError('STORE_CONFLICT', `run ${id} changed meanwhile (version ${run.version}, expected ${expect.version})`);
-      }
-      if (expect.states && !expect.states.includes(run.state)) {
-        throw new StoreError('STORE_CONFLICT', `run ${id} is ${run.state}, not ${expect.states.join(' or ')}`);
-      }
-      const draft = structuredClone(run);
-      mutate(draft);
-      draft.version = run.version + 1;
-      draft.updatedAt = new Date().toISOString();
-      Object.assign(run, draft);
-      updated = structuredClone(draft);
-    });
-    return updated!;
+    const index = this.#db.data.runs.findIndex((r) => r.id === id);
+    const run = this.#db.data.runs[index];
+    if (!run) throw new StoreError('STORE_NOT_FOUND', `no run ${id}`);
+    if (expect.version !== undefined && run.version !== expect.version) {
+      throw new StoreError('STORE_CONFLICT', `run ${id} changed meanwhile (version ${run.version}, expected ${expect.version})`);
+    }
+    if (expect.states && !expect.states.includes(run.state)) {
+      throw new StoreError('STORE_CONFLICT', `run ${id} is ${run.state}, not ${expect.states.join(' or ')}`);
+    }
+    const draft = structuredClone(run);
+    mutate(draft);
+    draft.version = run.version + 1;
+    draft.updatedAt = new Date().toISOString();
+    this.#journal('runs', draft);
+    // The stored record is replaced, never changed in place, so the caller may keep `draft`.
+    this.#apply((data) => (data.runs[index] = draft));
+    return draft;
   }
 
-  close(): void {
+  /** Writes what is pending, empties the journal and releases the lock. */
+  async close(): Promise<void> {
+    if (this.#journalFd !== undefined) {
+      await this.flush().catch(() => undefined);
+      if (!this.#writeError) ftruncateSync(this.#journalFd, 0);
+      closeSync(this.#journalFd);
+      this.#journalFd = undefined;
+    }
     if (this.#lockPath) releaseLock(this.#lockPath);
   }
+}
+
+/**
+ * Newer versions of records from the journal onto the loaded file. A torn last line (the process
+ * died mid-write) is skipped; a record that fails validation is a corrupt store.
+ */
+function replayJournal(path: string, data: StoreFile): void {
+  if (!existsSync(path)) return;
+  const lines = readFileSync(path, 'utf8').split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let entry: { table?: unknown; record?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      if (i === lines.length - 1 || lines.slice(i + 1).every((l) => l.trim() === '')) return; // torn tail
+      throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not valid JSON; fix or move the journal away`);
+    }
+    if (entry.table === 'runs') {
+      const parsed = runRecordSchema.safeParse(entry.record);
+      if (!parsed.success) throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a run record (${parsed.error.issues[0]?.message})`);
+      const index = data.runs.findIndex((r) => r.id === parsed.data.id);
+      if (index < 0) data.runs.push(parsed.data);
+      else if (data.runs[index]!.version < parsed.data.version) data.runs[index] = parsed.data;
+    } else if (entry.table === 'counters') {
+      const { name, value } = entry.record as { name?: unknown; value?: unknown };
+      if (typeof name !== 'string' || typeof value !== 'number') throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a counter record`);
+      data.counters[name] = Math.max(data.counters[name] ?? 0, value);
+    } else if (entry.table === 'requests') {
+      const record = entry.record as { id?: unknown; version?: unknown };
+      if (typeof record?.id !== 'string') throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a request record`);
+      const index = data.requests.findIndex((r) => r.id === record.id);
+      const current = index < 0 ? undefined : (data.requests[index] as { version?: unknown });
+      if (index < 0) data.requests.push(record as { id: string });
+      else if (Number(current?.version ?? -1) < Number(record.version ?? 0)) data.requests[index] = record as { id: string };
+    }
+  });
 }
 
 /** One writer per file: a lock file holding the owner's pid, taken over only if that process is gone. */

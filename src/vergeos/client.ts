@@ -52,6 +52,7 @@ export interface VergeosApi {
   powerOn(vmKey: string): Promise<void>;
   machineStatus(machineKey: string): Promise<MachineStatus | undefined>;
   findVmByName(name: string): Promise<Vm | undefined>;
+  findVmsByName(names: string[]): Promise<Vm[]>;
   getVm(vmKey: string): Promise<Vm>;
   deleteVm(vmKey: string): Promise<void>;
   listDrives(machineKey: string): Promise<Drive[]>;
@@ -123,6 +124,17 @@ export class VergeosClient implements VergeosApi {
       fields: VM_FIELDS,
     });
     return rows.find((vm) => vm.name === name);
+  }
+
+  /** Live VMs with any of these names, in one call. */
+  async findVmsByName(names: string[]): Promise<Vm[]> {
+    if (names.length === 0) return [];
+    const wanted = new Set(names);
+    const rows = await this.#list('/vms', vmSchema, {
+      filter: `(${names.map((n) => `name eq ${quote(n)}`).join(' or ')}) and is_snapshot eq false`,
+      fields: VM_FIELDS,
+    });
+    return rows.filter((vm) => wanted.has(vm.name));
   }
 
   async getVm(vmKey: string): Promise<Vm> {

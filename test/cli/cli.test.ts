@@ -87,6 +87,9 @@ describe('vmbot command line', () => {
     const badName = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'bad/name', '--yes'], env);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toMatch(/web-server\.yml:vm\.name: the VM name may only contain/);
+    const taken = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'legacy-db', '--yes'], env);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toMatch(/web-server\.yml:vm\.name: the name legacy-db is taken in VergeOS \(VM key 40\); pick another/);
     const noTty = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'x1'], env);
     expect(noTty.code).toBe(2);
     expect(noTty.stderr).toMatch(/pass --yes/);

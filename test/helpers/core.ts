@@ -34,7 +34,7 @@ export async function provisioningRig(simOptions: VergeosSimOptions = {}) {
     provisioner,
     async close() {
       await audit.close();
-      store.close();
+      await store.close();
       await closeSim();
       await remove();
     },

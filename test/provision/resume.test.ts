@@ -84,12 +84,14 @@ describe('failure at each step, then resume', () => {
     await expectExactlyOnce(rig.sim, 'inflight-device');
   });
 
-  it('refuses a taken name before sending anything, with the operator sentence', async () => {
+  it('a taken name: VergeOS says 409, the run fails with the operator sentence, nothing else is sent', async () => {
     const run = await rig.provisioner.createRun(fullSpec('legacy-db'), { actor: 'test' });
     const failed = await rig.provisioner.execute(run.id);
-    expect(failed.error).toMatchObject({ code: 'PROVISION_NAME_TAKEN', stepId: 'create_vm' });
-    expect(failed.error?.message).toMatch(/the name legacy-db is taken in VergeOS \(VM key 40\); pick another/);
-    expect(rig.sim.requestsTo('POST /vms')).toHaveLength(0);
+    expect(failed.error).toMatchObject({ code: 'VERGEOS_NAME_TAKEN', stepId: 'create_vm' });
+    expect(failed.error?.message).toMatch(/failed: the name legacy-db is taken in VergeOS; pick another/);
+    expect(failed.steps.create_vm?.status).toBe('failed');
+    expect(rig.sim.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(await rig.provisioner.takenNames(['legacy-db', 'web-template', 'free-name'])).toEqual(new Map([['legacy-db', '40']]));
   });
 
   it('says what is missing and what exists when VergeOS answers 404 or 507', async () => {

@@ -22,24 +22,24 @@ describe('store', () => {
 
   it('persists runs to a real file and reads them back validated', async () => {
     const store = await Store.open(dir);
-    await store.insertRun(run('run-a'));
+    await store.insertRuns([run('run-a')]);
     await store.updateRun('run-a', { version: 0, states: ['pending'] }, (r) => {
       r.state = 'running';
     });
-    store.close();
+    await store.close();
     const again = await Store.open(dir);
     expect(again.getRun('run-a')).toMatchObject({ state: 'running', version: 1 });
-    again.close();
+    await again.close();
   });
 
   it('compare-and-set refuses a stale version or a wrong state, and changes nothing', async () => {
     const store = await Store.open(dir);
-    await store.insertRun(run('run-b'));
+    await store.insertRuns([run('run-b')]);
     const results = await Promise.allSettled([0, 0].map(() => store.updateRun('run-b', { version: 0 }, (r) => void (r.state = 'running'))));
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     await expect(store.updateRun('run-b', { states: ['pending'] }, () => {})).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
     expect(store.getRun('run-b')?.version).toBe(1);
-    store.close();
+    await store.close();
   });
 
   it('stops on a corrupt or hand-edited file with a clear message and never overwrites it', async () => {
@@ -49,10 +49,10 @@ describe('store', () => {
     expect(await readFile(file, 'utf8')).toBe('{"version": 1, "runs": [');
 
     const store = await Store.open(join(dir, 'ok'));
-    await store.insertRun(run('run-c'));
-    store.close();
+    await store.insertRuns([run('run-c')]);
+    await store.close();
     const okFile = join(dir, 'ok', 'vmbot.json');
-    const edited = (await readFile(okFile, 'utf8')).replace('"state": "pending"', '"state": "paused"');
+    const edited = (await readFile(okFile, 'utf8')).replace('"state":"pending"', '"state":"paused"');
     await writeFile(okFile, edited);
     const err = await Store.open(join(dir, 'ok')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
@@ -63,16 +63,47 @@ describe('store', () => {
   it('allows one writer per directory, and takes over the lock of a dead process', async () => {
     const store = await Store.open(dir);
     await expect(Store.open(dir)).resolves.toBeDefined(); // same process: its own lock
-    store.close();
+    await store.close();
     // A lock left by a process that no longer exists (killed) is stale.
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
     await writeFile(join(dir, 'vmbot.lock'), JSON.stringify({ pid: Number(dead), host: (await import('node:os')).hostname() }));
     const taken = await Store.open(dir);
     expect(JSON.parse(await readFile(join(dir, 'vmbot.lock'), 'utf8')).pid).toBe(process.pid);
-    taken.close();
+    await taken.close();
     // A live other process holds it: refused.
     await writeFile(join(dir, 'vmbot.lock'), JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname() }));
     await expect(Store.open(dir)).rejects.toMatchObject({ code: 'STORE_LOCKED', message: expect.stringMatching(/another vmbot \(pid \d+\) is using/) });
     expect((await Store.open(dir, { readOnly: true })).listRuns()).toEqual([]);
+  });
+});
+
+describe('store journal', () => {
+  it('keeps every change across a crash: a process killed before the file catches up loses nothing', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      // A child process opens the store, makes changes, and is killed without closing it.
+      const script = `
+        import { Store } from ${JSON.stringify(new URL('../../src/store/store.ts', import.meta.url).pathname)};
+        import { parseSpec } from ${JSON.stringify(new URL('../../src/spec/validate.ts', import.meta.url).pathname)};
+        const store = await Store.open(${JSON.stringify(dir)});
+        const spec = parseSpec({ vm: { name: 'j1' } });
+        const now = new Date().toISOString();
+        await store.insertRuns([{ id: 'run-j', version: 0, state: 'pending', createdAt: now, updatedAt: now, actor: 't', spec: spec.value, steps: {}, keys: {}, poweredOn: false }]);
+        for (let i = 0; i < 20; i++) await store.updateRun('run-j', {}, (r) => { r.actor = 'step-' + i; });
+        store.nextNumber('REQ'); store.nextNumber('REQ');
+        process.kill(process.pid, 'SIGKILL');
+      `;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url).pathname });
+      expect(child.signal).toBe('SIGKILL');
+      const store = await Store.open(dir);
+      expect(store.getRun('run-j')).toMatchObject({ version: 20, actor: 'step-19' });
+      expect(store.nextNumber('REQ')).toBe(3);
+      await store.close();
+      // Replayed into the file and the journal emptied.
+      expect(JSON.parse(await readFile(join(dir, 'vmbot.json'), 'utf8')).runs[0].actor).toBe('step-19');
+      expect(await readFile(join(dir, 'vmbot.journal.jsonl'), 'utf8')).toBe('');
+    } finally {
+      await remove();
+    }
   });
 });
