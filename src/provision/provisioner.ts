@@ -128,6 +128,9 @@ export class Provisioner {
           r.state = 'running';
           delete r.error;
         },
+        // Exclusive in memory (the lock file keeps other processes out); journaled with the
+        // first in_flight save, before anything is sent to VergeOS.
+        { durable: false },
       );
       const verb = before.state === 'pending' ? 'run.started' : before.state === 'failed' ? 'run.retried' : 'run.resumed';
       await this.#record(run, actor, verb, 'info');
@@ -243,6 +246,9 @@ export class Provisioner {
         if (step.kind === 'create_vm') r.keys = { vmKey: found.vmKey, machineKey: found.machineKey };
         if (step.kind === 'power_on') r.poweredOn = true;
       },
+      // Journaled with the next step's in_flight save or the run's end. If the process dies
+      // first, the step is still in_flight on disk and is found again by lookup.
+      { durable: false },
     );
     const keys: Record<string, string> = {};
     if (found.vmKey) keys.vm = found.vmKey;

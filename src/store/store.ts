@@ -199,10 +199,16 @@ export class Store {
   }
 
   /**
-   * Compare-and-set: `mutate` runs only if the stored run still has `expectedVersion` (and, when
-   * given, one of `expectedStates`). The change is on disk when this resolves.
+   * Compare-and-set on one run. Journaled (durable) unless `durable: false`, for a change that
+   * may be lost in a crash because the next durable change carries it, or because what it
+   * records can be found again (a step left in_flight is looked up).
    */
-  async updateRun(id: string, expect: { version?: number; states?: readonly RunState[] }, mutate: (run: RunRecord) => void): Promise<RunRecord> {
+  async updateRun(
+    id: string,
+    expect: { version?: number; states?: readonly RunState[] },
+    mutate: (run: RunRecord) => void,
+    options: { durable?: boolean } = {},
+  ): Promise<RunRecord> {
     const index = this.#db.data.runs.findIndex((r) => r.id === id);
     const run = this.#db.data.runs[index];
     if (!run) throw new StoreError('STORE_NOT_FOUND', `no run ${id}`);
@@ -216,7 +222,7 @@ export class Store {
     mutate(draft);
     draft.version = run.version + 1;
     draft.updatedAt = new Date().toISOString();
-    this.#journal('runs', draft);
+    if (options.durable ?? true) this.#journal('runs', draft);
     // The stored record is replaced, never changed in place, so the caller may keep `draft`.
     this.#apply((data) => (data.runs[index] = draft));
     return draft;
