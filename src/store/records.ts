@@ -49,11 +49,42 @@ export const runRecordSchema = z.object({
 });
 export type RunRecord = z.output<typeof runRecordSchema>;
 
+export const REQUEST_STATES = ['pending', 'approved', 'provisioning', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired', 'cleaned_up'] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+const messageRefSchema = z.object({ channel: z.string(), ts: z.string() });
+
+/** A VM request made in Slack: who asked for what, where it is shown, and how it was decided. */
+export const requestRecordSchema = z.object({
+  id: z.string().regex(/^REQ-\d+$/),
+  version: z.number().int().nonnegative(),
+  state: z.enum(REQUEST_STATES),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** When a pending request expires (ISO time), kept so expiry survives restarts. */
+  expiresAt: z.string(),
+  requester: z.string(),
+  recipe: z.string().optional(),
+  spec: vmSpecSchema,
+  /** Soft pre-flight findings shown to the lead (hard ones never get this far). */
+  warnings: z.array(z.string()).default([]),
+  /** The modal submission it came from: a retried delivery must not make a second request. */
+  sourceViewId: z.string().optional(),
+  approvalMessage: messageRefSchema.optional(),
+  permalink: z.string().optional(),
+  decidedBy: z.string().optional(),
+  decidedAt: z.string().optional(),
+  reason: z.string().optional(),
+  runId: z.string().optional(),
+  /** The run's progress message in the thread, updated as steps finish. */
+  progressMessage: messageRefSchema.optional(),
+});
+export type RequestRecord = z.output<typeof requestRecordSchema>;
+
 export const storeFileSchema = z.object({
   version: z.literal(1),
   runs: z.array(runRecordSchema),
-  /** Owned by the Slack side (requests); kept opaque here and validated by its owner. */
-  requests: z.array(z.looseObject({ id: z.string() })).default([]),
+  requests: z.array(requestRecordSchema).default([]),
   counters: z.record(z.string(), z.number().int().nonnegative()).default({}),
 });
 export type StoreFile = z.output<typeof storeFileSchema>;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import { formatPath } from '../spec/validate.js';
-import { runRecordSchema, storeFileSchema, type RunRecord, type RunState, type StoreFile } from './records.js';
+import { requestRecordSchema, runRecordSchema, storeFileSchema, type RequestRecord, type RequestState, type RunRecord, type RunState, type StoreFile } from './records.js';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
@@ -199,33 +199,67 @@ export class Store {
   }
 
   /**
-   * Compare-and-set on one run. Journaled (durable) unless `durable: false`, for a change that
-   * may be lost in a crash because the next durable change carries it, or because what it
-   * records can be found again (a step left in_flight is looked up).
+   * Compare-and-set on one record: `mutate` runs on a copy only if the stored record still has
+   * `version` and (when given) one of `states`. Journaled (durable) unless `durable: false`, for
+   * a change that may be lost in a crash because the next durable change carries it, or because
+   * what it records can be found again (a step left in_flight is looked up).
    */
+  #update<T extends RunRecord | RequestRecord>(
+    table: 'runs' | 'requests',
+    id: string,
+    expect: { version?: number; states?: readonly string[] },
+    mutate: (record: T) => void,
+    durable: boolean,
+  ): T {
+    const rows = this.#db.data[table] as T[];
+    const index = rows.findIndex((r) => r.id === id);
+    const current = rows[index];
+    const noun = table === 'runs' ? 'run' : 'request';
+    if (!current) throw new StoreError('STORE_NOT_FOUND', `no ${noun} ${id}`);
+    if (expect.version !== undefined && current.version !== expect.version) {
+      throw new StoreError('STORE_CONFLICT', `${noun} ${id} changed meanwhile (version ${current.version}, expected ${expect.version})`);
+    }
+    if (expect.states && !expect.states.includes(current.state)) {
+      throw new StoreError('STORE_CONFLICT', `${noun} ${id} is ${current.state}, not ${expect.states.join(' or ')}`);
+    }
+    const draft = structuredClone(current);
+    mutate(draft);
+    draft.version = current.version + 1;
+    draft.updatedAt = new Date().toISOString();
+    if (durable) this.#journal(table, draft);
+    // The stored record is replaced, never changed in place, so the caller may keep `draft`.
+    this.#apply((data) => ((data[table] as T[])[index] = draft));
+    return draft;
+  }
+
   async updateRun(
     id: string,
     expect: { version?: number; states?: readonly RunState[] },
     mutate: (run: RunRecord) => void,
     options: { durable?: boolean } = {},
   ): Promise<RunRecord> {
-    const index = this.#db.data.runs.findIndex((r) => r.id === id);
-    const run = this.#db.data.runs[index];
-    if (!run) throw new StoreError('STORE_NOT_FOUND', `no run ${id}`);
-    if (expect.version !== undefined && run.version !== expect.version) {
-      throw new StoreError('STORE_CONFLICT', `run ${id} changed meanwhile (version ${run.version}, expected ${expect.version})`);
-    }
-    if (expect.states && !expect.states.includes(run.state)) {
-      throw new StoreError('STORE_CONFLICT', `run ${id} is ${run.state}, not ${expect.states.join(' or ')}`);
-    }
-    const draft = structuredClone(run);
-    mutate(draft);
-    draft.version = run.version + 1;
-    draft.updatedAt = new Date().toISOString();
-    if (options.durable ?? true) this.#journal('runs', draft);
-    // The stored record is replaced, never changed in place, so the caller may keep `draft`.
-    this.#apply((data) => (data.runs[index] = draft));
-    return draft;
+    return this.#update<RunRecord>('runs', id, expect, mutate, options.durable ?? true);
+  }
+
+  // ---- requests -------------------------------------------------------------------------------
+
+  getRequest(id: string): RequestRecord | undefined {
+    const request = this.#db.data.requests.find((r) => r.id === id);
+    return request ? structuredClone(request) : undefined;
+  }
+
+  listRequests(filter: (r: Readonly<RequestRecord>) => boolean = () => true): RequestRecord[] {
+    return this.#db.data.requests.filter(filter).map((r) => structuredClone(r));
+  }
+
+  async insertRequest(request: RequestRecord): Promise<void> {
+    if (this.#db.data.requests.some((r) => r.id === request.id)) throw new StoreError('STORE_CONFLICT', `request ${request.id} already exists`);
+    this.#journal('requests', request);
+    this.#apply((data) => data.requests.push(structuredClone(request)));
+  }
+
+  async updateRequest(id: string, expect: { version?: number; states?: readonly RequestState[] }, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
+    return this.#update<RequestRecord>('requests', id, expect, mutate, true);
   }
 
   /** Writes what is pending, empties the journal and releases the lock. */
@@ -256,23 +290,18 @@ function replayJournal(path: string, data: StoreFile): void {
       if (i === lines.length - 1 || lines.slice(i + 1).every((l) => l.trim() === '')) return; // torn tail
       throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not valid JSON; fix or move the journal away`);
     }
-    if (entry.table === 'runs') {
-      const parsed = runRecordSchema.safeParse(entry.record);
-      if (!parsed.success) throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a run record (${parsed.error.issues[0]?.message})`);
-      const index = data.runs.findIndex((r) => r.id === parsed.data.id);
-      if (index < 0) data.runs.push(parsed.data);
-      else if (data.runs[index]!.version < parsed.data.version) data.runs[index] = parsed.data;
+    if (entry.table === 'runs' || entry.table === 'requests') {
+      const schema = entry.table === 'runs' ? runRecordSchema : requestRecordSchema;
+      const parsed = schema.safeParse(entry.record);
+      if (!parsed.success) throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a ${entry.table.slice(0, -1)} record (${parsed.error.issues[0]?.message})`);
+      const rows = data[entry.table] as Array<RunRecord | RequestRecord>;
+      const index = rows.findIndex((r) => r.id === parsed.data.id);
+      if (index < 0) rows.push(parsed.data);
+      else if (rows[index]!.version < parsed.data.version) rows[index] = parsed.data;
     } else if (entry.table === 'counters') {
       const { name, value } = entry.record as { name?: unknown; value?: unknown };
       if (typeof name !== 'string' || typeof value !== 'number') throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a counter record`);
       data.counters[name] = Math.max(data.counters[name] ?? 0, value);
-    } else if (entry.table === 'requests') {
-      const record = entry.record as { id?: unknown; version?: unknown };
-      if (typeof record?.id !== 'string') throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a request record`);
-      const index = data.requests.findIndex((r) => r.id === record.id);
-      const current = index < 0 ? undefined : (data.requests[index] as { version?: unknown });
-      if (index < 0) data.requests.push(record as { id: string });
-      else if (Number(current?.version ?? -1) < Number(record.version ?? 0)) data.requests[index] = record as { id: string };
     }
   });
 }
