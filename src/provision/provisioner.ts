@@ -107,6 +107,11 @@ export class Provisioner {
     return taken;
   }
 
+  /** The run made for a request, if any (a restart between approval and start must not make two). */
+  runForRequest(requestId: string): RunRecord | undefined {
+    return this.#store.listRuns().find((r) => r.requestId === requestId);
+  }
+
   /** Runs interrupted mid-way (the process died): resume these at start-up. */
   interruptedRuns(): RunRecord[] {
     return this.#store.listRuns().filter((r) => r.state === 'running' || r.state === 'cleaning_up');

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { createBot } from '../slack/bot.js';
+import { formatRecipeError, loadRecipes, recipeFilesIn } from '../spec/recipes.js';
+import { CliExit, config, EXIT, openCore } from './context.js';
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT at /slack/events)')
+    .action(async () => {
+      config(['slack', 'vergeos']); // every missing or bad variable named before anything starts
+      const core = await openCore({ withVergeos: true });
+      const { recipes, errors } = await loadRecipes(await recipeFilesIn(core.env.MANIFESTS_DIR).catch(() => []));
+      if (errors.length) {
+        await core.close();
+        throw new CliExit(EXIT.badInput, errors.map(formatRecipeError).join('\n'));
+      }
+      const bot = createBot({ env: core.env, logger: core.logger, store: core.store, audit: core.audit, vergeos: core.vergeos!, provisioner: core.provisioner!, recipes });
+      const { port } = await bot.start();
+      core.logger.info({ port, mode: core.env.SLACK_APP_TOKEN ? 'socket' : 'http', recipes: recipes.length }, port === undefined ? 'vmbot connected to Slack (Socket Mode)' : `vmbot listening on port ${port} (/slack/events, /healthz)`);
+      const stop = async () => {
+        await bot.stop().catch(() => undefined);
+        await bot.idle().catch(() => undefined);
+        await core.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+}

@@ -1,0 +1,244 @@
+/**
+ * The request lifecycle, independent of Slack:
+ *   pending → approved → provisioning → succeeded
+ *   pending → rejected | cancelled | expired;  provisioning → failed → provisioning (retry) | cleaned_up
+ * Every transition is a compare-and-set on the stored request, saved before the work it guards,
+ * and appends an audit record. Two clicks, two leads or a retried delivery get one transition.
+ */
+import { summarizeSpec } from '../plan/render.js';
+import type { VmSpec } from '../spec/schema.js';
+import type { AuditEvent, AuditLog } from '../store/audit.js';
+import type { RequestRecord, RequestState, RunRecord } from '../store/records.js';
+import { StoreError, type Store } from '../store/store.js';
+
+export type RequestErrorCode = 'REQUEST_NOT_FOUND' | 'REQUEST_ALREADY_DECIDED' | 'REQUEST_SELF_APPROVAL' | 'REQUEST_NOT_REQUESTER' | 'REQUEST_WRONG_STATE';
+
+export class RequestError extends Error {
+  override readonly name = 'RequestError';
+  constructor(
+    readonly code: RequestErrorCode,
+    message: string,
+    readonly request?: RequestRecord,
+  ) {
+    super(message);
+  }
+}
+
+const VERB: Partial<Record<RequestState, string>> = {
+  approved: 'approved',
+  provisioning: 'approved',
+  succeeded: 'approved',
+  failed: 'approved',
+  cleaned_up: 'approved',
+  rejected: 'rejected',
+  cancelled: 'cancelled',
+  expired: 'expired',
+};
+
+/** The sentence for "you can't do that now", naming who decided and when. */
+export function alreadyDecided(request: RequestRecord): string {
+  const verb = VERB[request.state] ?? request.state;
+  if (request.state === 'expired') return `${request.id} expired before anyone decided; nothing was changed.`;
+  if (request.state === 'cancelled') return `${request.id} was cancelled by its requester; nothing was changed.`;
+  const who = request.decidedBy ? ` by <@${request.decidedBy}>` : '';
+  return `${request.id} was already ${verb}${who}; nothing was changed.`;
+}
+
+export interface NewRequest {
+  requester: string;
+  spec: VmSpec;
+  recipe?: string | undefined;
+  warnings: string[];
+  sourceViewId?: string | undefined;
+}
+
+export class Requests {
+  readonly #store: Store;
+  readonly #audit: AuditLog;
+  readonly #ttlMs: number;
+
+  constructor(options: { store: Store; audit: AuditLog; ttlMs: number }) {
+    this.#store = options.store;
+    this.#audit = options.audit;
+    this.#ttlMs = options.ttlMs;
+  }
+
+  get(id: string): RequestRecord {
+    const request = this.#store.getRequest(id);
+    if (!request) throw new RequestError('REQUEST_NOT_FOUND', `There is no request ${id}.`);
+    return request;
+  }
+
+  find(id: string): RequestRecord | undefined {
+    return this.#store.getRequest(id);
+  }
+
+  byRequester(user: string): RequestRecord[] {
+    return this.#store.listRequests((r) => r.requester === user).sort(newestFirst);
+  }
+
+  pending(): RequestRecord[] {
+    return this.#store.listRequests((r) => r.state === 'pending').sort(newestFirst);
+  }
+
+  inState(state: RequestState): RequestRecord[] {
+    return this.#store.listRequests((r) => r.state === state);
+  }
+
+  byRun(runId: string): RequestRecord | undefined {
+    return this.#store.listRequests((r) => r.runId === runId)[0];
+  }
+
+  /** A new pending request. The same modal submission delivered twice yields the same request. */
+  async create(input: NewRequest): Promise<{ request: RequestRecord; created: boolean }> {
+    if (input.sourceViewId) {
+      const existing = this.#store.listRequests((r) => r.sourceViewId === input.sourceViewId)[0];
+      if (existing) return { request: existing, created: false };
+    }
+    const now = new Date();
+    const request: RequestRecord = {
+      id: `REQ-${this.#store.nextNumber('request')}`,
+      version: 0,
+      state: 'pending',
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.#ttlMs).toISOString(),
+      requester: input.requester,
+      ...(input.recipe ? { recipe: input.recipe } : {}),
+      spec: input.spec,
+      warnings: input.warnings,
+      ...(input.sourceViewId ? { sourceViewId: input.sourceViewId } : {}),
+    };
+    await this.#store.insertRequest(request);
+    await this.#record(request, input.requester, 'request.created', 'ok', summarizeSpec(input.spec));
+    return { request, created: true };
+  }
+
+  async attachApprovalMessage(id: string, ref: { channel: string; ts: string }, permalink: string | undefined): Promise<RequestRecord> {
+    return this.#store.updateRequest(id, {}, (r) => {
+      r.approvalMessage = ref;
+      if (permalink) r.permalink = permalink;
+    });
+  }
+
+  async attachProgressMessage(id: string, ref: { channel: string; ts: string }): Promise<RequestRecord> {
+    return this.#store.updateRequest(id, {}, (r) => {
+      r.progressMessage = ref;
+    });
+  }
+
+  /** pending → approved, by a lead who is not the requester, before it expires. */
+  async approve(id: string, lead: string): Promise<RequestRecord> {
+    const request = this.get(id);
+    if (request.requester === lead && request.state === 'pending') {
+      await this.#record(request, lead, 'request.approve_refused', 'refused', 'the requester may not approve their own request');
+      throw new RequestError('REQUEST_SELF_APPROVAL', `You asked for ${id}, so another lead has to approve it.`, request);
+    }
+    await this.#expireIfDue(request);
+    const approved = await this.#transition(id, ['pending'], lead, (r) => {
+      r.state = 'approved';
+      r.decidedBy = lead;
+      r.decidedAt = new Date().toISOString();
+    });
+    await this.#record(approved, lead, 'request.approved', 'ok');
+    return approved;
+  }
+
+  async reject(id: string, lead: string, reason: string): Promise<RequestRecord> {
+    await this.#expireIfDue(this.get(id));
+    const rejected = await this.#transition(id, ['pending'], lead, (r) => {
+      r.state = 'rejected';
+      r.decidedBy = lead;
+      r.decidedAt = new Date().toISOString();
+      r.reason = reason;
+    });
+    await this.#record(rejected, lead, 'request.rejected', 'ok', reason);
+    return rejected;
+  }
+
+  async cancel(id: string, user: string): Promise<RequestRecord> {
+    const request = this.get(id);
+    if (request.requester !== user) throw new RequestError('REQUEST_NOT_REQUESTER', `Only <@${request.requester}>, who asked for ${id}, can cancel it.`, request);
+    const cancelled = await this.#transition(id, ['pending'], user, (r) => {
+      r.state = 'cancelled';
+      r.decidedBy = user;
+      r.decidedAt = new Date().toISOString();
+    });
+    await this.#record(cancelled, user, 'request.cancelled', 'ok');
+    return cancelled;
+  }
+
+  /** Pending requests past their time, each moved to expired exactly once. */
+  async expireDue(now = new Date()): Promise<RequestRecord[]> {
+    const expired: RequestRecord[] = [];
+    for (const request of this.pending()) {
+      if (new Date(request.expiresAt) > now) continue;
+      try {
+        const done = await this.#store.updateRequest(request.id, { version: request.version, states: ['pending'] }, (r) => {
+          r.state = 'expired';
+          r.decidedAt = now.toISOString();
+        });
+        await this.#record(done, 'vmbot', 'request.expired', 'info', `no decision within the time limit`);
+        expired.push(done);
+      } catch (err) {
+        if (!(err instanceof StoreError && err.code === 'STORE_CONFLICT')) throw err;
+      }
+    }
+    return expired;
+  }
+
+  /** approved → provisioning (or failed → provisioning for a retry), tied to its run. */
+  async startProvisioning(id: string, runId: string, actor: string, from: 'approved' | 'failed'): Promise<RequestRecord> {
+    const started = await this.#transition(id, [from], actor, (r) => {
+      r.state = 'provisioning';
+      r.runId = runId;
+    });
+    await this.#record(started, actor, from === 'failed' ? 'request.retried' : 'request.provisioning', 'info', `run ${runId}`);
+    return started;
+  }
+
+  async finishProvisioning(id: string, run: RunRecord): Promise<RequestRecord> {
+    const state = run.state === 'succeeded' ? 'succeeded' : 'failed';
+    const finished = await this.#store.updateRequest(id, { states: ['provisioning'] }, (r) => {
+      r.state = state;
+    });
+    const keys = Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v)) as Record<string, string>;
+    await this.#audit.append({ actor: 'vmbot', action: `request.${state}`, requestId: id, runId: run.id, vmName: run.spec.vm.name, keys, outcome: state === 'succeeded' ? 'ok' : 'failed', ...(run.error ? { detail: run.error.message } : {}) });
+    return finished;
+  }
+
+  /** failed → cleaned_up, once the run's cleanup has deleted the partial VM. */
+  async markCleanedUp(id: string, lead: string): Promise<RequestRecord> {
+    const cleaned = await this.#transition(id, ['failed'], lead, (r) => {
+      r.state = 'cleaned_up';
+    });
+    await this.#record(cleaned, lead, 'request.cleaned_up', 'ok');
+    return cleaned;
+  }
+
+  async #expireIfDue(request: RequestRecord): Promise<void> {
+    if (request.state === 'pending' && new Date(request.expiresAt) <= new Date()) await this.expireDue();
+  }
+
+  async #transition(id: string, from: RequestState[], actor: string, mutate: (r: RequestRecord) => void): Promise<RequestRecord> {
+    try {
+      return await this.#store.updateRequest(id, { states: from }, mutate);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'STORE_CONFLICT') {
+        const current = this.get(id);
+        await this.#record(current, actor, 'request.transition_refused', 'refused', `it is ${current.state}`);
+        throw new RequestError(from.includes('pending') ? 'REQUEST_ALREADY_DECIDED' : 'REQUEST_WRONG_STATE', from.includes('pending') ? alreadyDecided(current) : `${id} is ${current.state.replace('_', ' ')}; nothing was changed.`, current);
+      }
+      if (err instanceof StoreError && err.code === 'STORE_NOT_FOUND') throw new RequestError('REQUEST_NOT_FOUND', `There is no request ${id}.`);
+      throw err;
+    }
+  }
+
+  async #record(request: RequestRecord, actor: string, action: string, outcome: AuditEvent['outcome'], detail?: string): Promise<void> {
+    await this.#audit.append({ actor, action, requestId: request.id, vmName: request.spec.vm.name, ...(request.runId ? { runId: request.runId } : {}), outcome, ...(detail ? { detail } : {}) });
+  }
+}
+
+function newestFirst(a: RequestRecord, b: RequestRecord): number {
+  return Number(b.id.slice(4)) - Number(a.id.slice(4));
+}

@@ -1,0 +1,168 @@
+/**
+ * The Slack bot: a Bolt app (HTTP mode on /slack/events with GET /healthz, or Socket Mode when
+ * SLACK_APP_TOKEN is set) wired to the provisioning core, plus the expiry sweeper and the
+ * start-up recovery of anything a previous process left half done.
+ */
+import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Env } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Provisioner } from '../provision/provisioner.js';
+import { Requests } from '../requests/requests.js';
+import type { Recipe } from '../spec/recipes.js';
+import type { AuditLog } from '../store/audit.js';
+import type { Store } from '../store/store.js';
+import type { VergeosApi } from '../vergeos/client.js';
+import { Approvers } from './approvers.js';
+import type { BotContext } from './context.js';
+import { InventoryCache } from './inventory.js';
+import { register as registerApproval } from './listeners/approval.js';
+import { register as registerCommands } from './listeners/commands.js';
+import { register as registerHome } from './listeners/home.js';
+import { register as registerModal } from './listeners/modal.js';
+import { register as registerOptions } from './listeners/options.js';
+import { Notifier } from './notifier.js';
+import { RequestProvisioning } from './provisioning.js';
+import { auditLine, decidedRequest, requesterUpdate } from './views/messages.js';
+
+export interface BotOptions {
+  env: Env;
+  logger: Logger;
+  store: Store;
+  audit: AuditLog;
+  vergeos: VergeosApi;
+  provisioner: Provisioner;
+  recipes: Recipe[];
+  /** Web API retries (Bolt's default policy can wait minutes; tests use 0). */
+  slackRetries?: number;
+  /** Pause between two messages in one channel (Slack: about 1 per second). */
+  postIntervalMs?: number;
+  /** How often pending requests are checked for expiry. */
+  sweepIntervalMs?: number;
+}
+
+export interface Bot {
+  app: App;
+  ctx: BotContext;
+  /** Starts listening (HTTP: on `port`, 0 for any) and recovers unfinished work. */
+  start(port?: number): Promise<{ port: number | undefined }>;
+  stop(): Promise<void>;
+  /** Expire what is due now and tell everyone (also runs on a timer). */
+  sweep(): Promise<void>;
+  /** Resolves when no run is being reported and no message is queued. */
+  idle(): Promise<void>;
+}
+
+function boltLogger(logger: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const line = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+  return {
+    debug: (...m) => logger.debug({ from: 'bolt' }, line(m)),
+    info: (...m) => logger.info({ from: 'bolt' }, line(m)),
+    warn: (...m) => logger.warn({ from: 'bolt' }, line(m)),
+    error: (...m) => logger.error({ from: 'bolt' }, line(m)),
+    setLevel: (l) => (level = l),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+export function createBot(options: BotOptions): Bot {
+  const { env, logger } = options;
+  const clientOptions = {
+    ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
+    ...(options.slackRetries !== undefined ? { retryConfig: { retries: options.slackRetries } } : {}),
+  };
+  const socketMode = Boolean(env.SLACK_APP_TOKEN);
+  const app = socketMode
+    ? new App({ token: env.SLACK_BOT_TOKEN!, appToken: env.SLACK_APP_TOKEN!, socketMode: true, clientOptions, logger: boltLogger(logger) })
+    : new App({
+        token: env.SLACK_BOT_TOKEN!,
+        signingSecret: env.SLACK_SIGNING_SECRET!,
+        clientOptions,
+        logger: boltLogger(logger),
+        processBeforeResponse: false,
+        customRoutes: [
+          {
+            path: '/healthz',
+            method: ['GET'],
+            handler: (_req, res) => {
+              res.writeHead(200, { 'content-type': 'application/json' });
+              res.end(JSON.stringify({ ok: true }));
+            },
+          },
+        ],
+      });
+
+  const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL });
+  const notifier = new Notifier(app.client, { minIntervalMs: options.postIntervalMs ?? 1_000, logger });
+  const ctx: BotContext = {
+    env,
+    logger,
+    vergeos: options.vergeos,
+    provisioner: options.provisioner,
+    requests,
+    recipes: options.recipes,
+    approvers: new Approvers(env.VM_APPROVERS, { logger }),
+    inventory: new InventoryCache({ vergeos: options.vergeos, logger }),
+    notifier,
+    provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger }),
+    approvalChannel: env.VM_APPROVAL_CHANNEL!,
+    auditChannel: env.VM_AUDIT_CHANNEL!,
+    preflightMs: 2_000,
+  };
+  for (const register of [registerCommands, registerModal, registerOptions, registerApproval, registerHome]) register(app, ctx);
+  app.error(async (error) => {
+    logger.error({ code: error.code, err: error.message }, 'unhandled error in a Slack listener');
+  });
+
+  const sweep = async () => {
+    for (const expired of await requests.expireDue()) {
+      if (expired.approvalMessage) await notifier.update(expired.approvalMessage, decidedRequest(expired));
+      await notifier.post(ctx.auditChannel, auditLine('expired', expired));
+      await notifier.dm(expired.requester, requesterUpdate(expired, 'expired: no lead decided in time. Submit it again if you still need it.'));
+    }
+  };
+
+  /** Work a previous process left: approvals not yet started, runs interrupted, results unreported. */
+  const recover = async () => {
+    await sweep();
+    for (const request of requests.inState('approved')) await ctx.provisioning.startApproved(request, request.decidedBy ?? 'vmbot');
+    for (const request of requests.inState('provisioning')) {
+      const run = options.provisioner.runForRequest(request.id);
+      if (!run) continue;
+      if (run.state === 'succeeded' || run.state === 'failed') {
+        await ctx.provisioning.report(request, run);
+      } else {
+        const done = Object.values(run.steps).filter((s) => s.status === 'done').length;
+        ctx.provisioning.resume(request, `:arrows_counterclockwise: The bot restarted while provisioning; resuming after step ${done} (nothing is created twice).`);
+      }
+    }
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  let server: Server | undefined;
+  return {
+    app,
+    ctx,
+    sweep,
+    async start(port) {
+      const started = (await app.start(port ?? env.PORT)) as unknown;
+      server = socketMode ? undefined : (started as Server);
+      ctx.inventory.warm();
+      timer = setInterval(() => void sweep().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'expiry sweep failed')), options.sweepIntervalMs ?? 30_000);
+      timer.unref();
+      await recover();
+      return { port: server ? (server.address() as AddressInfo).port : undefined };
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await app.stop();
+    },
+    async idle() {
+      await ctx.provisioning.idle();
+      await notifier.idle();
+    },
+  };
+}

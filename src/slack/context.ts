@@ -1,0 +1,28 @@
+/** What every listener can reach. Built once in bot.ts. */
+import type { Env } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Provisioner } from '../provision/provisioner.js';
+import type { Requests } from '../requests/requests.js';
+import type { Recipe } from '../spec/recipes.js';
+import type { VergeosApi } from '../vergeos/client.js';
+import type { Approvers } from './approvers.js';
+import type { InventoryCache } from './inventory.js';
+import type { Notifier } from './notifier.js';
+import type { RequestProvisioning } from './provisioning.js';
+
+export interface BotContext {
+  env: Env;
+  logger: Logger;
+  vergeos: VergeosApi;
+  provisioner: Provisioner;
+  requests: Requests;
+  recipes: Recipe[];
+  approvers: Approvers;
+  inventory: InventoryCache;
+  notifier: Notifier;
+  provisioning: RequestProvisioning;
+  approvalChannel: string;
+  auditChannel: string;
+  /** How long pre-flight checks may take inside the 3 s a view submission has. */
+  preflightMs: number;
+}

@@ -1,0 +1,128 @@
+/**
+ * VergeOS choices for the modal's external selects, cached, and always answered within Slack's
+ * 3 s: a fresh list if VergeOS answers within the deadline, the last good one if not, and an
+ * empty list (logged) when there was never one.
+ */
+import type { Logger } from '../log.js';
+import { formatBytes } from '../spec/units.js';
+import type { VergeosApi } from '../vergeos/client.js';
+import type { Choice, OptionSource } from './views/request-modal.js';
+
+export interface OptionGroup {
+  label: string;
+  options: Choice[];
+}
+
+/** Network types workloads don't belong on (the notes: core and dmz). */
+const HIDDEN_VNET_TYPES = new Set(['core', 'dmz']);
+
+export class InventoryCache {
+  readonly #api: VergeosApi;
+  readonly #ttlMs: number;
+  readonly #deadlineMs: number;
+  readonly #logger: Logger | undefined;
+  readonly #cache = new Map<OptionSource, { at: number; groups: OptionGroup[] }>();
+  readonly #inflight = new Map<OptionSource, Promise<OptionGroup[]>>();
+
+  constructor(options: { vergeos: VergeosApi; ttlMs?: number; deadlineMs?: number; logger?: Logger }) {
+    this.#api = options.vergeos;
+    this.#ttlMs = options.ttlMs ?? 60_000;
+    this.#deadlineMs = options.deadlineMs ?? 2_000;
+    this.#logger = options.logger;
+  }
+
+  /** Choices matching what the user typed (case-insensitive), at most 100 across groups. */
+  async options(source: OptionSource, query: string): Promise<OptionGroup[]> {
+    const groups = await this.#groups(source);
+    const q = query.trim().toLowerCase();
+    let budget = 100;
+    const out: OptionGroup[] = [];
+    for (const group of groups) {
+      const matching = group.options.filter((o) => !q || o.label.toLowerCase().includes(q) || o.value.toLowerCase() === q).slice(0, budget);
+      budget -= matching.length;
+      if (matching.length) out.push({ label: group.label, options: matching });
+      if (budget <= 0) break;
+    }
+    return out;
+  }
+
+  /** A label for a value from the cache only (never waits): for prefilling from recipes. */
+  labelFor(source: OptionSource, value: string): string {
+    for (const group of this.#cache.get(source)?.groups ?? []) {
+      const hit = group.options.find((o) => o.value === value);
+      if (hit) return hit.label;
+    }
+    const noun: Record<OptionSource, string> = { cluster: 'Cluster', vnet: 'Network', tier: 'Tier', media_source: 'Media', resource_group: 'Device' };
+    return source === 'resource_group' ? `${noun[source]} ${value.slice(0, 8)}…` : `${noun[source]} ${value}`;
+  }
+
+  /** Fill the cache in the background (at start-up), so the first modal has labels. */
+  warm(): void {
+    for (const source of ['cluster', 'vnet', 'tier', 'media_source', 'resource_group'] as const) void this.#groups(source).catch(() => undefined);
+  }
+
+  async #groups(source: OptionSource): Promise<OptionGroup[]> {
+    const cached = this.#cache.get(source);
+    if (cached && Date.now() - cached.at < this.#ttlMs) return cached.groups;
+    let fetching = this.#inflight.get(source);
+    if (!fetching) {
+      fetching = this.#fetch(source).then(
+        (groups) => {
+          this.#cache.set(source, { at: Date.now(), groups });
+          return groups;
+        },
+        (err: unknown) => {
+          this.#logger?.warn({ source, err: (err as Error).message }, 'could not load VergeOS choices');
+          throw err;
+        },
+      );
+      fetching.finally(() => this.#inflight.delete(source)).catch(() => undefined);
+      this.#inflight.set(source, fetching);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.#deadlineMs)));
+    try {
+      const fresh = await Promise.race([fetching.catch(() => undefined), deadline]);
+      if (fresh) return fresh;
+      if (cached) return cached.groups;
+      this.#logger?.warn({ source }, 'VergeOS too slow for the options request; answered with no choices');
+      return [];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #fetch(source: OptionSource): Promise<OptionGroup[]> {
+    switch (source) {
+      case 'cluster': {
+        const clusters = (await this.#api.listClusters()).filter((c) => c.enabled);
+        return [{ label: 'Clusters', options: clusters.map((c) => ({ value: c.key, label: `${c.name}${c.description ? ` — ${c.description}` : ''}` })) }];
+      }
+      case 'vnet': {
+        const vnets = (await this.#api.listVnets()).filter((n) => n.enabled && !HIDDEN_VNET_TYPES.has(n.type));
+        return [{ label: 'Networks', options: vnets.map((n) => ({ value: n.key, label: `${n.name} (${n.type})` })) }];
+      }
+      case 'tier': {
+        const tiers = await this.#api.listStorageTiers();
+        return [{ label: 'Storage tiers', options: tiers.map((t) => ({ value: t.tier, label: `Tier ${t.tier}${t.description ? ` ${t.description}` : ''} — ${formatBytes(t.free)} free` })) }];
+      }
+      case 'media_source': {
+        const files = await this.#api.listMediaFiles();
+        const byType = (types: string[]) => files.filter((f) => types.includes(f.type)).map((f) => ({ value: f.key, label: f.name }));
+        return [
+          { label: 'ISO images', options: byType(['iso']) },
+          { label: 'Disk images', options: byType(['qcow2', 'raw', 'vmdk', 'vhd', 'vhdx', 'ova', 'img']) },
+        ].filter((g) => g.options.length);
+      }
+      case 'resource_group': {
+        const groups = (await this.#api.listResourceGroups()).filter((g) => g.enabled);
+        const vgpu = groups.filter((g) => g.type === 'node_nvidia_vgpu_devices');
+        const other = groups.filter((g) => g.type !== 'node_nvidia_vgpu_devices');
+        return [
+          { label: 'Passthrough devices', options: other.map((g) => ({ value: g.uuid, label: `${g.name} (${g.class || g.type})` })) },
+          { label: 'NVIDIA vGPU', options: vgpu.map((g) => ({ value: g.uuid, label: g.name })) },
+        ].filter((g) => g.options.length);
+      }
+    }
+  }
+}

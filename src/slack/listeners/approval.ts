@@ -1,0 +1,139 @@
+/**
+ * Decisions: Approve, Reject (with a reason), Cancel; and on a failed run, Retry and Delete.
+ * Who clicked is checked on the server every time; the state change is a compare-and-set, so
+ * double clicks and two leads at once change things exactly once.
+ */
+import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
+import { RunBusyError } from '../../provision/provisioner.js';
+import { runResult } from '../../provision/result.js';
+import { alreadyDecided, RequestError } from '../../requests/requests.js';
+import { StoreError } from '../../store/store.js';
+import type { BotContext } from '../context.js';
+import { escapeText } from '../escape.js';
+import { auditLine, decidedRequest, failureResolved, requesterUpdate, APPROVAL_ACTIONS, type Message } from '../views/messages.js';
+import { REJECT_MODAL_CALLBACK, REJECT_REASON_BLOCK, rejectModal } from '../views/other.js';
+
+const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+
+export function register(app: App, ctx: BotContext): void {
+  const clicked = (body: BlockAction) => ({
+    user: body.user.id,
+    requestId: body.actions[0]?.type === 'button' ? (body.actions[0].value ?? '') : '',
+    channel: body.channel?.id,
+    messageTs: body.container?.type === 'message' ? (body.container as { message_ts?: string }).message_ts : undefined,
+  });
+
+  /** Only leads; anyone else is told so and nothing changes. */
+  const leadOnly = async (user: string, channel: string | undefined, what: string): Promise<boolean> => {
+    if (await ctx.approvers.isApprover(app.client, user)) return true;
+    await ctx.notifier.tell(user, channel, say(`Only leads (${describeApprovers(ctx)}) may ${what}; nothing was changed.`));
+    return false;
+  };
+
+  const refusal = async (err: unknown, user: string, channel: string | undefined) => {
+    if (err instanceof RequestError) return ctx.notifier.tell(user, channel, say(err.message));
+    if (err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT')) return ctx.notifier.tell(user, channel, say('That is already under way; nothing more was changed.'));
+    throw err;
+  };
+
+  app.action<BlockAction>(APPROVAL_ACTIONS.approve, async ({ ack, body }) => {
+    await ack();
+    const { user, requestId, channel } = clicked(body);
+    if (!(await leadOnly(user, channel, 'approve VM requests'))) return;
+    let approved;
+    try {
+      approved = await ctx.requests.approve(requestId, user);
+    } catch (err) {
+      return refusal(err, user, channel);
+    }
+    await ctx.provisioning.startApproved(approved, user);
+  });
+
+  app.action<BlockAction>(APPROVAL_ACTIONS.reject, async ({ ack, body, client }) => {
+    await ack();
+    const { user, requestId, channel } = clicked(body);
+    if (!(await leadOnly(user, channel, 'reject VM requests'))) return;
+    const request = ctx.requests.find(requestId);
+    if (!request) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
+    if (request.state !== 'pending') return refusal(new RequestError('REQUEST_ALREADY_DECIDED', alreadyDecided(request)), user, channel);
+    await client.views.open({ trigger_id: body.trigger_id, view: rejectModal(request.id, request.spec.vm.name) });
+  });
+
+  app.view<ViewSubmitAction>(REJECT_MODAL_CALLBACK, async ({ ack, body, view }) => {
+    const reason = (view.state.values[REJECT_REASON_BLOCK]?.value?.value ?? '').trim();
+    if (reason.length < 3) return ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: 'Say why, so the requester can do something about it.' } });
+    await ack();
+    const user = body.user.id;
+    if (!(await leadOnly(user, undefined, 'reject VM requests'))) return;
+    let rejected;
+    try {
+      rejected = await ctx.requests.reject(view.private_metadata, user, reason);
+    } catch (err) {
+      return refusal(err, user, undefined);
+    }
+    if (rejected.approvalMessage) await ctx.notifier.update(rejected.approvalMessage, decidedRequest(rejected));
+    await ctx.notifier.post(ctx.auditChannel, auditLine('rejected', rejected));
+    await ctx.notifier.dm(rejected.requester, requesterUpdate(rejected, `was rejected by <@${user}>: ${escapeText(rejected.reason ?? '')}`));
+  });
+
+  app.action<BlockAction>(APPROVAL_ACTIONS.cancel, async ({ ack, body }) => {
+    await ack();
+    const { user, requestId, channel, messageTs } = clicked(body);
+    let cancelled;
+    try {
+      cancelled = await ctx.requests.cancel(requestId, user);
+    } catch (err) {
+      return refusal(err, user, channel);
+    }
+    if (cancelled.approvalMessage) await ctx.notifier.update(cancelled.approvalMessage, decidedRequest(cancelled));
+    if (channel && messageTs) await ctx.notifier.update({ channel, ts: messageTs }, requesterUpdate(cancelled, 'cancelled.'));
+    await ctx.notifier.post(ctx.auditChannel, auditLine('cancelled', cancelled));
+  });
+
+  app.action<BlockAction>(APPROVAL_ACTIONS.retry, async ({ ack, body }) => {
+    await ack();
+    const { user, requestId, channel, messageTs } = clicked(body);
+    if (!(await leadOnly(user, channel, 'retry provisioning'))) return;
+    const request = ctx.requests.find(requestId);
+    if (!request?.runId) return ctx.notifier.tell(user, channel, say(`There is no failed run for ${requestId}.`));
+    try {
+      await ctx.provisioning.retry(request, user);
+    } catch (err) {
+      return refusal(err, user, channel);
+    }
+    if (channel && messageTs) await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(request, ctx.provisioner.runForRequest(requestId)?.error?.message ?? 'failed', `:repeat: <@${user}> retried from the failed step.`));
+  });
+
+  app.action<BlockAction>(APPROVAL_ACTIONS.cleanup, async ({ ack, body }) => {
+    await ack();
+    const { user, requestId, channel, messageTs } = clicked(body);
+    if (!(await leadOnly(user, channel, 'delete partial VMs'))) return;
+    const request = ctx.requests.find(requestId);
+    if (!request?.runId || request.state !== 'failed') return ctx.notifier.tell(user, channel, say(`${requestId} has no failed run to clean up (it is ${request?.state ?? 'unknown'}).`));
+    const failedMessage = ctx.provisioner.runForRequest(requestId)?.error?.message ?? 'failed';
+    let run;
+    try {
+      run = await ctx.provisioner.cleanup(request.runId, user);
+    } catch (err) {
+      return refusal(err, user, channel);
+    }
+    const thread = request.approvalMessage;
+    if (run.state !== 'cleaned_up') {
+      if (thread) await ctx.notifier.post(thread.channel, say(`:warning: ${run.error?.message ?? 'Cleanup failed.'}`), thread.ts);
+      return;
+    }
+    const cleaned = await ctx.requests.markCleanedUp(requestId, user);
+    const result = runResult(run);
+    if (channel && messageTs) await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(cleaned, failedMessage, `:wastebasket: <@${user}> deleted the partial VM${result.vmKey ? ` (VM key ${result.vmKey})` : ''}.`));
+    if (thread) {
+      await ctx.notifier.update(thread, decidedRequest(cleaned));
+      await ctx.notifier.post(thread.channel, say(result.vmKey ? `:wastebasket: Deleted ${result.name} (VM key ${result.vmKey}) with its drives, NICs and devices.` : ':wastebasket: Nothing had been created; the request is closed.'), thread.ts);
+    }
+    await ctx.notifier.post(ctx.auditChannel, auditLine('cleaned_up', cleaned, result));
+  });
+}
+
+function describeApprovers(ctx: BotContext): string {
+  return ctx.env.VM_APPROVERS.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`)).join(', ');
+}
+

@@ -1,0 +1,98 @@
+/** The request modal: row add/remove and recipe prefill (views.update), and submission. */
+import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
+import { parseSpec } from '../../spec/validate.js';
+import type { BotContext } from '../context.js';
+import { preflight } from '../preflight.js';
+import { approvalRequest, requesterReceipt } from '../views/messages.js';
+import {
+  ACTIONS,
+  blockForPath,
+  canAdd,
+  draftFromRecipe,
+  draftFromState,
+  metaFor,
+  REQUEST_MODAL_CALLBACK,
+  requestModal,
+  specInputFromDraft,
+  type ModalDraft,
+  type ModalMeta,
+} from '../views/request-modal.js';
+
+type StateValues = Parameters<typeof draftFromState>[0];
+
+export function register(app: App, ctx: BotContext): void {
+  const rebuild = async (body: BlockAction, change: (draft: ModalDraft, meta: ModalMeta) => { draft: ModalDraft; generation: number } | undefined) => {
+    const view = body.view;
+    if (!view) return;
+    const meta = JSON.parse(view.private_metadata) as ModalMeta;
+    const current = draftFromState(view.state.values as StateValues, meta);
+    const next = change(current, meta);
+    if (!next) return;
+    try {
+      await app.client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(next.draft, ctx.recipes, { ...metaFor(next.draft, next.generation), next: Math.max(meta.next, metaFor(next.draft, next.generation).next) }) });
+    } catch (err) {
+      // hash_conflict: the user changed the form meanwhile; their next click rebuilds it.
+      ctx.logger.warn({ err: (err as Error).message }, 'views.update of the request modal failed');
+    }
+  };
+
+  app.action<BlockAction>(ACTIONS.recipePick, async ({ ack, body }) => {
+    await ack();
+    const picked = body.actions[0]?.type === 'static_select' ? body.actions[0].selected_option?.value : undefined;
+    const recipe = ctx.recipes.find((r) => r.id === picked);
+    // A new generation of block ids, so Slack shows the recipe's values instead of keeping old ones.
+    await rebuild(body, (current, meta) => ({ draft: { ...draftFromRecipe(recipe, current.name, (s, v) => ctx.inventory.labelFor(s, v)), recipe: recipe?.id }, generation: meta.g + 1 }));
+  });
+
+  const rowAction = (action: string, kind: 'd' | 'n' | 'v', add: boolean) =>
+    app.action<BlockAction>(action, async ({ ack, body }) => {
+      await ack();
+      const value = body.actions[0]?.type === 'button' ? body.actions[0].value : undefined;
+      await rebuild(body, (draft, meta) => {
+        const list = kind === 'd' ? 'drives' : kind === 'n' ? 'nics' : 'devices';
+        if (add) {
+          if (!canAdd(meta, kind)) return undefined;
+          const row = meta.next;
+          const fresh = kind === 'd' ? { row, media: 'disk', interface: 'virtio-scsi' } : kind === 'n' ? { row, interface: 'virtio' } : { row };
+          return { draft: { ...draft, [list]: [...draft[list], fresh] }, generation: meta.g };
+        }
+        return { draft: { ...draft, [list]: (draft[list] as Array<{ row: number }>).filter((r) => String(r.row) !== value) }, generation: meta.g };
+      });
+    });
+  rowAction(ACTIONS.addDrive, 'd', true);
+  rowAction(ACTIONS.removeDrive, 'd', false);
+  rowAction(ACTIONS.addNic, 'n', true);
+  rowAction(ACTIONS.removeNic, 'n', false);
+  rowAction(ACTIONS.addDevice, 'v', true);
+  rowAction(ACTIONS.removeDevice, 'v', false);
+
+  app.view<ViewSubmitAction>(REQUEST_MODAL_CALLBACK, async ({ ack, body, view }) => {
+    const meta = JSON.parse(view.private_metadata) as ModalMeta;
+    const draft = draftFromState(view.state.values as StateValues, meta);
+    const recipe = ctx.recipes.find((r) => r.id === draft.recipe);
+    const parsed = parseSpec(specInputFromDraft(draft, recipe));
+    const fieldErrors = (errors: Array<{ path: string; message: string }>) => {
+      const byBlock: Record<string, string> = {};
+      for (const e of errors) {
+        const block = blockForPath(e.path, meta);
+        byBlock[block] = byBlock[block] ? `${byBlock[block]}; ${e.message}` : e.message;
+      }
+      return ack({ response_action: 'errors', errors: byBlock });
+    };
+    if (!parsed.ok) return fieldErrors(parsed.errors);
+    const checked = await preflight(ctx.vergeos, parsed.value, ctx.preflightMs);
+    if (checked.errors.length) return fieldErrors(checked.errors);
+    await ack();
+
+    const user = body.user.id;
+    const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id });
+    if (!created) return; // a retried delivery of a submission already filed
+    const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request));
+    if (!posted) {
+      await ctx.notifier.dm(user, { text: `${request.id} was filed but could not be posted to the approval channel; ask a lead to look at \`/vm-create status ${request.id}\`.`, blocks: [] });
+      return;
+    }
+    const withMessage = await ctx.requests.attachApprovalMessage(request.id, posted, await ctx.notifier.permalink(posted));
+    await ctx.notifier.dm(user, requesterReceipt(withMessage));
+  });
+}

@@ -1,0 +1,92 @@
+/** The App Home tab, the reject-reason modal and the command's ephemeral replies. */
+import type { types } from '@slack/bolt';
+import { summarizeSpec } from '../../plan/render.js';
+import type { Recipe } from '../../spec/recipes.js';
+import type { RequestRecord } from '../../store/records.js';
+import { clip, escapeClip, escapeText, slackDate } from '../escape.js';
+import { APPROVAL_ACTIONS, type Message } from './messages.js';
+
+export const REJECT_MODAL_CALLBACK = 'vm_reject';
+export const REJECT_REASON_BLOCK = 'reason';
+
+const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text });
+const section = (text: string): types.SectionBlock => ({ type: 'section', text: mrkdwn(clip(text, 3000)) });
+
+function requestLine(r: RequestRecord): string {
+  const link = r.permalink ? `<${r.permalink}|${r.id}>` : r.id;
+  return `${link} · *${escapeClip(r.spec.vm.name, 100)}* · ${r.state.replace('_', ' ')} · ${escapeText(summarizeSpec(r.spec))} · ${slackDate(r.createdAt)}`;
+}
+
+export function homeView(user: string, mine: RequestRecord[], pendingForLead: RequestRecord[] | undefined): types.HomeView {
+  const blocks: types.KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: 'VergeOS VMs' } },
+    section('Type `/vm-create` to request a VM, or `/vm-create help` for everything else.'),
+    { type: 'divider' },
+    { type: 'header', text: { type: 'plain_text', text: 'Your requests' } },
+  ];
+  const recent = mine.slice(0, 15);
+  blocks.push(section(recent.length ? recent.map(requestLine).join('\n') : '_None yet._'));
+  if (pendingForLead) {
+    blocks.push({ type: 'divider' }, { type: 'header', text: { type: 'plain_text', text: `Waiting for approval (${pendingForLead.length})` } });
+    if (!pendingForLead.length) blocks.push(section('_Nothing to decide._'));
+    for (const r of pendingForLead.slice(0, 20)) {
+      blocks.push(section(`${requestLine(r)}\nasked by <@${r.requester}>${r.warnings.length ? ` · :warning: ${r.warnings.length} warning(s)` : ''}`));
+      const actions: types.Button[] = [{ type: 'button', action_id: APPROVAL_ACTIONS.reject, value: r.id, style: 'danger', text: { type: 'plain_text', text: 'Reject' } }];
+      if (r.requester !== user) actions.unshift({ type: 'button', action_id: APPROVAL_ACTIONS.approve, value: r.id, style: 'primary', text: { type: 'plain_text', text: 'Approve' } });
+      blocks.push({ type: 'actions', block_id: `home.${r.id}`, elements: actions });
+    }
+  }
+  return { type: 'home', blocks: blocks.slice(0, 100) };
+}
+
+export function rejectModal(requestId: string, vmName: string): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: REJECT_MODAL_CALLBACK,
+    private_metadata: requestId,
+    title: { type: 'plain_text', text: clip(`Reject ${requestId}`, 24) },
+    submit: { type: 'plain_text', text: 'Reject' },
+    close: { type: 'plain_text', text: 'Back' },
+    blocks: [
+      section(`Rejecting the request for *${escapeClip(vmName, 200)}*. The requester will see your reason.`),
+      { type: 'input', block_id: REJECT_REASON_BLOCK, label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500, placeholder: { type: 'plain_text', text: 'e.g. use the existing staging VM' } } },
+    ],
+  };
+}
+
+export function helpMessage(recipes: Recipe[]): Message {
+  const list = recipes.map((r) => `• \`${r.id}\` — ${escapeText(r.title)}${r.description ? `: ${escapeText(r.description)}` : ''}`).join('\n');
+  const text = [
+    '*Request a VergeOS VM*',
+    '• `/vm-create` — open the request form',
+    '• `/vm-create RECIPE [NAME]` — the form, filled from a recipe',
+    '• `/vm-create list` — your requests and their state',
+    '• `/vm-create status REQ-n` — one request in detail',
+    '• `/vm-create help` — this help',
+    'A lead approves or rejects in the approval channel; the bot then builds the VM and reports every key in the thread.',
+    `*Recipes*\n${list || '_none_'}`,
+  ].join('\n');
+  return { text: 'How to use /vm-create', blocks: [section(text)] };
+}
+
+export function listMessage(requests: RequestRecord[]): Message {
+  const text = requests.length ? `*Your requests*\n${requests.slice(0, 20).map(requestLine).join('\n')}` : 'You have no requests yet. `/vm-create` opens the form.';
+  return { text: requests.length ? `You have ${requests.length} request(s).` : 'You have no requests yet.', blocks: [section(text)] };
+}
+
+export function statusMessage(r: RequestRecord, detail: { keys?: string | undefined; error?: string | undefined }): Message {
+  const lines = [
+    requestLine(r),
+    `asked by <@${r.requester}>${r.decidedBy ? ` · decided by <@${r.decidedBy}> ${slackDate(r.decidedAt!)}` : ''}`,
+    r.state === 'pending' ? `expires ${slackDate(r.expiresAt)}` : '',
+    r.reason ? `reason: ${escapeClip(r.reason, 500)}` : '',
+    detail.keys ?? '',
+    detail.error ? `:x: ${escapeText(detail.error)}` : '',
+  ].filter(Boolean);
+  return { text: `${r.id}: ${r.state}`, blocks: [section(lines.join('\n'))] };
+}
+
+export function unknownMessage(what: string, recipes: Recipe[]): Message {
+  const text = `${what}\nSubcommands: \`help\`, \`list\`, \`status REQ-n\`. Recipes: ${recipes.map((r) => `\`${r.id}\``).join(', ') || '_none_'}. Or just \`/vm-create\` for an empty form.`;
+  return { text, blocks: [section(text)] };
+}

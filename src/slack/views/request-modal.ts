@@ -1,0 +1,372 @@
+/**
+ * The request modal: a pure function from a draft to a Block Kit view, and back from the view's
+ * state to a draft and a spec input. Rows (drives, NICs, devices) carry stable ids in
+ * `private_metadata` (never the draft itself), so adding or removing one keeps what was typed.
+ */
+import type { types } from '@slack/bolt';
+import type { Recipe } from '../../spec/recipes.js';
+import { formatBytes } from '../../spec/units.js';
+import { DRIVE_INTERFACES, DRIVE_MEDIA, NIC_INTERFACES, VIDEO_TYPES } from '../../vergeos/enums.js';
+import { clip } from '../escape.js';
+
+export const REQUEST_MODAL_CALLBACK = 'vm_request';
+export const ACTIONS = {
+  recipePick: 'recipe_pick',
+  addDrive: 'drive_add',
+  removeDrive: 'drive_remove',
+  addNic: 'nic_add',
+  removeNic: 'nic_remove',
+  addDevice: 'device_add',
+  removeDevice: 'device_remove',
+} as const;
+/** external_select action ids, served by app.options(). */
+export const OPTION_SOURCES = ['cluster', 'vnet', 'tier', 'media_source', 'resource_group'] as const;
+export type OptionSource = (typeof OPTION_SOURCES)[number];
+
+export interface Choice {
+  value: string;
+  label: string;
+}
+
+export interface DriveDraft {
+  row: number;
+  name?: string | undefined;
+  media?: string | undefined;
+  size?: string | undefined;
+  tier?: Choice | undefined;
+  interface?: string | undefined;
+  source?: Choice | undefined;
+}
+
+export interface ModalDraft {
+  recipe?: string | undefined;
+  name?: string | undefined;
+  description?: string | undefined;
+  cluster?: Choice | undefined;
+  cpuCores?: number | undefined;
+  ram?: string | undefined;
+  uefi?: boolean | undefined;
+  secureBoot?: boolean | undefined;
+  guestAgent?: boolean | undefined;
+  powerOn?: boolean | undefined;
+  video?: string | undefined;
+  userData?: string | undefined;
+  drives: DriveDraft[];
+  nics: Array<{ row: number; vnet?: Choice | undefined; interface?: string | undefined }>;
+  devices: Array<{ row: number; group?: Choice | undefined }>;
+}
+
+/** What private_metadata holds: a generation (new block ids after a prefill) and row ids. */
+export interface ModalMeta {
+  g: number;
+  r?: string | undefined;
+  d: number[];
+  n: number[];
+  v: number[];
+  next: number;
+}
+
+export const MAX_MODAL_BLOCKS = 100;
+const BASE_BLOCKS = 18;
+const DRIVE_BLOCKS = 7;
+const NIC_BLOCKS = 3;
+const DEVICE_BLOCKS = 2;
+
+export function blockCount(meta: Pick<ModalMeta, 'd' | 'n' | 'v'>): number {
+  return BASE_BLOCKS + meta.d.length * DRIVE_BLOCKS + meta.n.length * NIC_BLOCKS + meta.v.length * DEVICE_BLOCKS;
+}
+
+/** Whether one more row of this kind still fits in Slack's 100 blocks. */
+export function canAdd(meta: ModalMeta, kind: 'd' | 'n' | 'v'): boolean {
+  const extra = kind === 'd' ? DRIVE_BLOCKS : kind === 'n' ? NIC_BLOCKS : DEVICE_BLOCKS;
+  return blockCount(meta) + extra <= MAX_MODAL_BLOCKS;
+}
+
+export const blockId = (meta: Pick<ModalMeta, 'g'>, field: string, row?: number): string => `${field}${row === undefined ? '' : `_${row}`}.${meta.g}`;
+
+export function metaFor(draft: ModalDraft, generation: number): ModalMeta {
+  const rows = [...draft.drives, ...draft.nics, ...draft.devices].map((r) => r.row);
+  return {
+    g: generation,
+    ...(draft.recipe ? { r: draft.recipe } : {}),
+    d: draft.drives.map((d) => d.row),
+    n: draft.nics.map((n) => n.row),
+    v: draft.devices.map((d) => d.row),
+    next: rows.length ? Math.max(...rows) + 1 : 0,
+  };
+}
+
+const text = (t: string): types.PlainTextElement => ({ type: 'plain_text', text: t, emoji: true });
+const option = (value: string, label: string): types.PlainTextOption => ({ text: text(clip(label, 75)), value });
+const choiceOption = (c: Choice): types.PlainTextOption => option(c.value, c.label);
+
+function staticSelect(actionId: string, values: readonly string[], initial: string | undefined, placeholder: string): types.StaticSelect {
+  return {
+    type: 'static_select',
+    action_id: actionId,
+    placeholder: text(placeholder),
+    options: values.map((v) => option(v, v)),
+    ...(initial && values.includes(initial) ? { initial_option: option(initial, initial) } : {}),
+  };
+}
+
+function externalSelect(source: OptionSource, initial: Choice | undefined, placeholder: string): types.ExternalSelect {
+  return { type: 'external_select', action_id: source, min_query_length: 0, placeholder: text(placeholder), ...(initial ? { initial_option: choiceOption(initial) } : {}) };
+}
+
+function input(block_id: string, label: string, element: types.InputBlockElement, opts: { optional?: boolean; hint?: string; dispatch?: boolean } = {}): types.InputBlock {
+  return {
+    type: 'input',
+    block_id,
+    label: text(label),
+    element,
+    optional: opts.optional ?? false,
+    ...(opts.hint ? { hint: text(opts.hint) } : {}),
+    ...(opts.dispatch ? { dispatch_action: true } : {}),
+  };
+}
+
+function textInput(initial: string | undefined, placeholder: string, extra: Partial<types.PlainTextInput> = {}): types.PlainTextInput {
+  return { type: 'plain_text_input', action_id: 'value', placeholder: text(placeholder), ...(initial ? { initial_value: initial } : {}), ...extra };
+}
+
+function rowButtons(block_id: string, removeAction: string, row: number, label: string): types.ActionsBlock {
+  return { type: 'actions', block_id, elements: [{ type: 'button', action_id: removeAction, value: String(row), text: text(`Remove ${label}`) }] };
+}
+
+export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMeta): types.ModalView {
+  const recipeOptions = recipes.slice(0, 100).map((r) => option(r.id, `${r.title}`));
+  const chosenRecipe = recipes.find((r) => r.id === draft.recipe);
+  const blocks: types.KnownBlock[] = [];
+  blocks.push(
+    input(
+      blockId(meta, 'recipe'),
+      'Recipe',
+      {
+        type: 'static_select',
+        action_id: ACTIONS.recipePick,
+        placeholder: text('Start from a recipe (optional)'),
+        options: recipeOptions.length ? recipeOptions : [option('none', 'No recipes available')],
+        ...(chosenRecipe ? { initial_option: option(chosenRecipe.id, chosenRecipe.title) } : {}),
+      },
+      { optional: true, dispatch: true, ...(chosenRecipe?.description ? { hint: clip(chosenRecipe.description, 150) } : {}) },
+    ),
+    input(blockId(meta, 'name'), 'VM name', textInput(draft.name, 'e.g. web-01', { max_length: 128 }), { hint: 'Letters, digits, spaces, dots, dashes and underscores.' }),
+    input(blockId(meta, 'description'), 'Description', textInput(draft.description, 'What is it for?', { max_length: 2048 }), { optional: true }),
+    input(blockId(meta, 'cluster'), 'Cluster', externalSelect('cluster', draft.cluster, 'Choose a cluster'), { optional: true, hint: 'Leave empty for VergeOS\'s default cluster.' }),
+    input(
+      blockId(meta, 'cpu_cores'),
+      'CPU cores',
+      { type: 'number_input', action_id: 'value', is_decimal_allowed: false, min_value: '1', max_value: '1024', ...(draft.cpuCores ? { initial_value: String(draft.cpuCores) } : {}) },
+    ),
+    input(blockId(meta, 'ram'), 'RAM', textInput(draft.ram, 'e.g. 8GiB or 8192 (MB)')),
+    input(
+      blockId(meta, 'flags'),
+      'Firmware and agent',
+      {
+        type: 'checkboxes',
+        action_id: 'value',
+        options: [option('uefi', 'UEFI boot'), option('secure_boot', 'Secure boot (needs UEFI)'), option('guest_agent', 'QEMU guest agent')],
+        ...(() => {
+          const initial = [draft.uefi && option('uefi', 'UEFI boot'), draft.secureBoot && option('secure_boot', 'Secure boot (needs UEFI)'), draft.guestAgent && option('guest_agent', 'QEMU guest agent')].filter(Boolean) as types.PlainTextOption[];
+          return initial.length ? { initial_options: initial } : {};
+        })(),
+      },
+      { optional: true },
+    ),
+    input(blockId(meta, 'video'), 'Video adapter', staticSelect('value', VIDEO_TYPES, draft.video, 'Default (std)'), { optional: true }),
+    input(blockId(meta, 'user_data'), 'Cloud-init user-data', textInput(draft.userData, '#cloud-config …', { multiline: true, max_length: 3000 }), { optional: true, hint: 'Sent as the user-data file (nocloud datasource).' }),
+    input(
+      blockId(meta, 'power_on'),
+      'After creation',
+      { type: 'checkboxes', action_id: 'value', options: [option('power_on', 'Power the VM on')], ...(draft.powerOn ? { initial_options: [option('power_on', 'Power the VM on')] } : {}) },
+      { optional: true },
+    ),
+  );
+
+  blocks.push({ type: 'divider' }, { type: 'section', block_id: blockId(meta, 'drives_header'), text: { type: 'mrkdwn', text: `*Drives* (${draft.drives.length})` } });
+  for (const [i, d] of draft.drives.entries()) {
+    const n = i + 1;
+    blocks.push(
+      input(blockId(meta, 'drive_name', d.row), `Drive ${n}: name`, textInput(d.name, `e.g. OS Drive`, { max_length: 128 }), { optional: true }),
+      input(blockId(meta, 'drive_media', d.row), `Drive ${n}: media`, staticSelect('value', DRIVE_MEDIA, d.media ?? 'disk', 'disk')),
+      input(blockId(meta, 'drive_size', d.row), `Drive ${n}: size`, textInput(d.size, 'e.g. 100GiB (new disks)'), { optional: true }),
+      input(blockId(meta, 'drive_tier', d.row), `Drive ${n}: storage tier`, externalSelect('tier', d.tier, 'Tier (free space shown)'), { optional: true }),
+      input(blockId(meta, 'drive_interface', d.row), `Drive ${n}: interface`, staticSelect('value', DRIVE_INTERFACES, d.interface ?? 'virtio-scsi', 'virtio-scsi')),
+      input(blockId(meta, 'drive_source', d.row), `Drive ${n}: media source`, externalSelect('media_source', d.source, 'ISO or image (CD-ROM, import, clone)'), { optional: true }),
+      rowButtons(blockId(meta, 'drive_row', d.row), ACTIONS.removeDrive, d.row, `drive ${n}`),
+    );
+  }
+  blocks.push({ type: 'actions', block_id: blockId(meta, 'drives_add'), elements: canAdd(meta, 'd') ? [{ type: 'button', action_id: ACTIONS.addDrive, text: text('Add drive'), value: 'drive' }] : [{ type: 'button', action_id: ACTIONS.addDrive, text: text('Form is full'), value: 'full' }] });
+
+  blocks.push({ type: 'divider' }, { type: 'section', block_id: blockId(meta, 'nics_header'), text: { type: 'mrkdwn', text: `*Network interfaces* (${draft.nics.length})` } });
+  for (const [i, nic] of draft.nics.entries()) {
+    blocks.push(
+      input(blockId(meta, 'nic_vnet', nic.row), `NIC ${i + 1}: network`, externalSelect('vnet', nic.vnet, 'Choose a network')),
+      input(blockId(meta, 'nic_interface', nic.row), `NIC ${i + 1}: interface`, staticSelect('value', NIC_INTERFACES, nic.interface ?? 'virtio', 'virtio')),
+      rowButtons(blockId(meta, 'nic_row', nic.row), ACTIONS.removeNic, nic.row, `NIC ${i + 1}`),
+    );
+  }
+  blocks.push({ type: 'actions', block_id: blockId(meta, 'nics_add'), elements: [{ type: 'button', action_id: ACTIONS.addNic, text: text(canAdd(meta, 'n') ? 'Add NIC' : 'Form is full'), value: canAdd(meta, 'n') ? 'nic' : 'full' }] });
+
+  blocks.push({ type: 'section', block_id: blockId(meta, 'devices_header'), text: { type: 'mrkdwn', text: `*GPU / PCI devices* (${draft.devices.length})` } });
+  for (const [i, dev] of draft.devices.entries()) {
+    blocks.push(
+      input(blockId(meta, 'device_group', dev.row), `Device ${i + 1}: resource group`, externalSelect('resource_group', dev.group, 'Passthrough device or vGPU')),
+      rowButtons(blockId(meta, 'device_row', dev.row), ACTIONS.removeDevice, dev.row, `device ${i + 1}`),
+    );
+  }
+  blocks.push({ type: 'actions', block_id: blockId(meta, 'devices_add'), elements: [{ type: 'button', action_id: ACTIONS.addDevice, text: text(canAdd(meta, 'v') ? 'Add device' : 'Form is full'), value: canAdd(meta, 'v') ? 'device' : 'full' }] });
+
+  return {
+    type: 'modal',
+    callback_id: REQUEST_MODAL_CALLBACK,
+    title: text('Request a VM'),
+    submit: text('Submit for approval'),
+    close: text('Cancel'),
+    private_metadata: JSON.stringify(meta),
+    blocks,
+  };
+}
+
+/** A recipe as a draft for the modal; external-select labels come from what is cached, else the key. */
+export function draftFromRecipe(recipe: Recipe | undefined, name: string | undefined, labelFor: (source: OptionSource, value: string) => string): ModalDraft {
+  if (!recipe) return { drives: [], nics: [], devices: [], cpuCores: 2, ram: '4GiB', ...(name ? { name } : {}) };
+  const d = recipe.draft;
+  const choice = (source: OptionSource, value: string | undefined): Choice | undefined => (value === undefined ? undefined : { value, label: labelFor(source, value) });
+  const userData = d.vm.cloudinit_files?.find((f) => f.name.replace(/^\//, '') === 'user-data')?.contents;
+  return {
+    recipe: recipe.id,
+    name: name ?? d.vm.name,
+    description: d.vm.description ?? recipe.description,
+    cluster: choice('cluster', d.vm.cluster),
+    cpuCores: d.vm.cpu_cores,
+    ram: formatBytes(d.vm.ram * 1024 * 1024).replace(' ', ''),
+    uefi: d.vm.uefi,
+    secureBoot: d.vm.secure_boot,
+    guestAgent: d.vm.guest_agent,
+    powerOn: d.power_on,
+    video: d.vm.video,
+    userData,
+    drives: d.drives.map((drive, row) => ({
+      row,
+      name: drive.name,
+      media: drive.media,
+      size: drive.disksize === undefined ? undefined : formatBytes(drive.disksize).replace(' ', ''),
+      tier: choice('tier', drive.preferred_tier),
+      interface: drive.interface,
+      source: choice('media_source', drive.media_source),
+    })),
+    nics: d.nics.map((nic, i) => ({ row: d.drives.length + i, vnet: choice('vnet', nic.vnet), interface: nic.interface })),
+    devices: d.devices.map((dev, i) => ({ row: d.drives.length + d.nics.length + i, group: choice('resource_group', dev.resource_group) })),
+  };
+}
+
+type StateValues = Record<string, Record<string, { type: string; value?: string | null; selected_option?: { value: string; text: { text: string } } | null; selected_options?: Array<{ value: string }> }>>;
+
+/** What the user has in the form now (for submit, and to rebuild the view when rows change). */
+export function draftFromState(values: StateValues, meta: ModalMeta): ModalDraft {
+  const field = (name: string, row?: number) => {
+    const block = values[blockId(meta, name, row)];
+    return block ? Object.values(block)[0] : undefined;
+  };
+  const str = (name: string, row?: number) => {
+    const v = field(name, row);
+    const raw = v?.value ?? v?.selected_option?.value ?? undefined;
+    return raw === null || raw === undefined || raw === '' ? undefined : raw;
+  };
+  const pick = (name: string, row?: number): Choice | undefined => {
+    const o = field(name, row)?.selected_option;
+    return o ? { value: o.value, label: o.text.text } : undefined;
+  };
+  const checked = (name: string) => new Set((field(name)?.selected_options ?? []).map((o) => o.value));
+  const flags = checked('flags');
+  const cores = str('cpu_cores');
+  return {
+    recipe: str('recipe') ?? meta.r,
+    name: str('name'),
+    description: str('description'),
+    cluster: pick('cluster'),
+    cpuCores: cores === undefined ? undefined : Number(cores),
+    ram: str('ram'),
+    uefi: flags.has('uefi'),
+    secureBoot: flags.has('secure_boot'),
+    guestAgent: flags.has('guest_agent'),
+    powerOn: checked('power_on').has('power_on'),
+    video: str('video'),
+    userData: str('user_data'),
+    drives: meta.d.map((row) => ({
+      row,
+      name: str('drive_name', row),
+      media: str('drive_media', row),
+      size: str('drive_size', row),
+      tier: pick('drive_tier', row),
+      interface: str('drive_interface', row),
+      source: pick('drive_source', row),
+    })),
+    nics: meta.n.map((row) => ({ row, vnet: pick('nic_vnet', row), interface: str('nic_interface', row) })),
+    devices: meta.v.map((row) => ({ row, group: pick('device_group', row) })),
+  };
+}
+
+/**
+ * The draft as spec input. Fields the modal does not show (rtc_base, os_family, other cloud-init
+ * files, console password hash, settings_args…) come from the recipe it started from.
+ */
+export function specInputFromDraft(draft: ModalDraft, recipe: Recipe | undefined): Record<string, unknown> {
+  const base = recipe?.draft;
+  const otherFiles = (base?.vm.cloudinit_files ?? []).filter((f) => f.name.replace(/^\//, '') !== 'user-data');
+  const files = [...(draft.userData ? [{ name: 'user-data', contents: draft.userData }] : []), ...otherFiles];
+  const vm: Record<string, unknown> = {
+    ...(base ? { ...base.vm } : {}),
+    name: draft.name ?? '',
+    description: draft.description,
+    cluster: draft.cluster?.value,
+    cpu_cores: draft.cpuCores ?? base?.vm.cpu_cores,
+    ram: draft.ram ?? base?.vm.ram,
+    uefi: draft.uefi,
+    secure_boot: draft.secureBoot,
+    guest_agent: draft.guestAgent,
+    video: draft.video ?? base?.vm.video,
+    cloudinit_files: files.length ? files : undefined,
+    cloudinit_datasource: files.length ? (base?.vm.cloudinit_datasource ?? 'nocloud') : base?.vm.cloudinit_datasource === 'none' ? 'none' : undefined,
+  };
+  for (const key of Object.keys(vm)) if (vm[key] === undefined) delete vm[key];
+  const baseDevices = base?.devices ?? [];
+  return {
+    vm,
+    drives: draft.drives.map((d) =>
+      Object.fromEntries(
+        Object.entries({ name: d.name, media: d.media ?? 'disk', disksize: d.size, preferred_tier: d.tier?.value, interface: d.interface, media_source: d.source?.value }).filter(([, v]) => v !== undefined),
+      ),
+    ),
+    nics: draft.nics.map((n) => Object.fromEntries(Object.entries({ vnet: n.vnet?.value, interface: n.interface }).filter(([, v]) => v !== undefined))),
+    devices: draft.devices.map((d) => {
+      const fromRecipe = baseDevices.find((b) => b.resource_group === d.group?.value);
+      return { resource_group: d.group?.value, settings_args: fromRecipe?.settings_args ?? {} };
+    }),
+    power_on: draft.powerOn ?? false,
+  };
+}
+
+/** Map a spec field error (`drives[1].disksize`) to the block that shows it. */
+export function blockForPath(path: string, meta: ModalMeta): string {
+  const row = (list: number[], index: string | undefined) => list[Number(index ?? 0)];
+  const m = /^(drives|nics|devices)\[(\d+)\](?:\.(\w+))?/.exec(path);
+  if (m) {
+    const [, list, index, field] = m;
+    if (list === 'drives') {
+      const target = { name: 'drive_name', media: 'drive_media', disksize: 'drive_size', preferred_tier: 'drive_tier', interface: 'drive_interface', media_source: 'drive_source' }[field ?? 'disksize'] ?? 'drive_size';
+      return blockId(meta, target, row(meta.d, index));
+    }
+    if (list === 'nics') return blockId(meta, field === 'interface' ? 'nic_interface' : 'nic_vnet', row(meta.n, index));
+    return blockId(meta, 'device_group', row(meta.v, index));
+  }
+  const vmField = /^vm\.(\w+)/.exec(path)?.[1];
+  const target: Record<string, string> = {
+    name: 'name', description: 'description', cluster: 'cluster', cpu_cores: 'cpu_cores', ram: 'ram', uefi: 'flags', secure_boot: 'flags', guest_agent: 'flags',
+    video: 'video', cloudinit_files: 'user_data', cloudinit_datasource: 'user_data', power_on: 'power_on',
+  };
+  if (path === 'power_on') return blockId(meta, 'power_on');
+  return blockId(meta, (vmField && target[vmField]) ?? 'name');
+}

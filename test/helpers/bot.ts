@@ -1,0 +1,109 @@
+/** The real Bolt app in HTTP mode on loopback, with the Slack stand-in and the VergeOS simulator. */
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { Provisioner } from '../../src/provision/provisioner.js';
+import { createBot, type Bot } from '../../src/slack/bot.js';
+import { SlackDriver } from '../../src/sim/slack-driver.js';
+import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
+import { loadRecipes, recipeFilesIn } from '../../src/spec/recipes.js';
+import { AuditLog } from '../../src/store/audit.js';
+import { Store } from '../../src/store/store.js';
+import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim, type VergeosSimOptions } from '../../src/sim/index.js';
+import { VergeosClient } from '../../src/vergeos/client.js';
+import { MANIFESTS, tempDir } from './core.js';
+
+export interface Rig {
+  bot: Bot;
+  slack: SlackSim;
+  vergeos: VergeosSim;
+  driver: SlackDriver;
+  store: Store;
+  audit: AuditLog;
+  dir: string;
+  /** Stop the bot (as a crash would: no flush) and start a fresh one on the same data. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const BOT_ENV = {
+  SLACK_BOT_TOKEN: SLACK_SIM_BOT_TOKEN,
+  SLACK_SIGNING_SECRET: SLACK_SIM_SIGNING_SECRET,
+  VM_APPROVAL_CHANNEL: SLACK_SIM.approvalChannel,
+  VM_AUDIT_CHANNEL: SLACK_SIM.auditChannel,
+  VM_APPROVERS: `${SLACK_SIM.leadsGroup}`,
+  VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
+  VMBOT_POLL_INTERVAL: '20ms',
+  LOG_LEVEL: 'silent',
+};
+
+export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Record<string, string>; dir?: string } = {}): Promise<Rig> {
+  const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
+  const slack = await startSlackSim();
+  const temp = options.dir ? { dir: options.dir, remove: async () => {} } : await tempDir();
+  const { recipes } = await loadRecipes(await recipeFilesIn(MANIFESTS));
+  let parts = await boot();
+
+  async function boot() {
+    const env = loadConfig({ ...BOT_ENV, SLACK_API_URL: slack.apiUrl, VERGEOS_URL: vergeos.url, DATA_DIR: join(temp.dir, 'data'), ...options.env }, ['slack', 'vergeos']);
+    const logger = createLogger({ level: env.LOG_LEVEL });
+    const store = await Store.open(env.DATA_DIR);
+    const audit = await AuditLog.open(env.DATA_DIR);
+    const client = new VergeosClient({ url: vergeos.url, auth: { apiKey: SIM_DEFAULT_API_KEY }, retry: { retries: 1, baseMs: 1, maxMs: 2 }, timeouts: { headersMs: 1_000, bodyMs: 1_000 } });
+    const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 20, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 20 });
+    const bot = createBot({ env, logger, store, audit, vergeos: client, provisioner, recipes, slackRetries: 0, postIntervalMs: 5, sweepIntervalMs: 60_000 });
+    const { port } = await bot.start(0);
+    return { bot, store, audit, client, driver: new SlackDriver(`http://127.0.0.1:${port}`, slack) };
+  }
+
+  const rig: Rig = {
+    get bot() {
+      return parts.bot;
+    },
+    get store() {
+      return parts.store;
+    },
+    get audit() {
+      return parts.audit;
+    },
+    get driver() {
+      return parts.driver;
+    },
+    slack,
+    vergeos,
+    dir: temp.dir,
+    async restart() {
+      await parts.bot.stop();
+      await parts.audit.close();
+      await parts.store.close();
+      await parts.client.close();
+      parts = await boot();
+    },
+    async close() {
+      await parts.bot.stop();
+      await parts.bot.idle();
+      await parts.audit.close();
+      await parts.store.close();
+      await parts.client.close();
+      await slack.close();
+      await vergeos.close();
+      await temp.remove();
+    },
+  };
+  return rig;
+}
+
+export async function until<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+/** All text of a message, blocks included, for assertions. */
+export function textOf(message: { text: string; blocks: unknown[] }): string {
+  return `${message.text}\n${JSON.stringify(message.blocks)}`;
+}
