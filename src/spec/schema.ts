@@ -158,32 +158,49 @@ type VmFieldsOut = z.output<z.ZodObject<typeof vmShape>>;
 type DriveOut = z.output<typeof driveSpecSchema>;
 type NicOut = z.output<typeof nicSpecSchema>;
 
+function isObjectPayload(payload: { value: unknown }): boolean {
+  return typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value);
+}
+
+/** A field that already has its own error gets no second one from a cross-field rule. */
+function isIssueAt(ctx: z.RefinementCtx, path: Array<string | number>): boolean {
+  const issues = (ctx as unknown as { issues?: Array<{ path?: PropertyKey[] }> }).issues ?? [];
+  return issues.some((i) => JSON.stringify(i.path) === JSON.stringify(path));
+}
+
 /** Rules that span fields. */
-function crossChecks(spec: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics: NicOut[] }, ctx: z.RefinementCtx): void {
+function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics: NicOut[] }, ctx: z.RefinementCtx): void {
+  // Runs even when fields failed (so every problem is reported at once): trust nothing here.
+  const spec = {
+    vm: (typeof value?.vm === 'object' && value.vm !== null ? value.vm : {}) as Partial<VmFieldsOut>,
+    drives: (Array.isArray(value?.drives) ? value.drives : []).filter((d): d is DriveOut => typeof d === 'object' && d !== null),
+    nics: (Array.isArray(value?.nics) ? value.nics : []).filter((n): n is NicOut => typeof n === 'object' && n !== null),
+  };
+  const files = Array.isArray(spec.vm.cloudinit_files) ? spec.vm.cloudinit_files.filter((f) => typeof f?.name === 'string') : [];
   if (spec.vm.secure_boot && !spec.vm.uefi) ctx.addIssue({ code: 'custom', path: ['vm', 'secure_boot'], message: 'secure boot needs UEFI: set uefi: true' });
-  if (spec.vm.cloudinit_files?.length && spec.vm.cloudinit_datasource === 'none') {
+  if (files.length && spec.vm.cloudinit_datasource === 'none') {
     ctx.addIssue({ code: 'custom', path: ['vm', 'cloudinit_datasource'], message: 'cloud-init files need a datasource (nocloud or config_drive_v2), not none' });
   }
   const seenFiles = new Set<string>();
-  spec.vm.cloudinit_files?.forEach((f, i) => {
+  files.forEach((f, i) => {
     const key = f.name.replace(/^\//, '');
     if (seenFiles.has(key)) ctx.addIssue({ code: 'custom', path: ['vm', 'cloudinit_files', i, 'name'], message: `two cloud-init files are named ${key}` });
     seenFiles.add(key);
   });
   const driveNames = new Set<string>();
   spec.drives.forEach((d, i) => {
-    if (d.media === 'disk' && d.disksize === undefined) ctx.addIssue({ code: 'custom', path: ['drives', i, 'disksize'], message: 'a new disk needs a size (e.g. 100GiB)' });
+    if (d.media === 'disk' && d.disksize === undefined && !isIssueAt(ctx, ['drives', i, 'disksize'])) ctx.addIssue({ code: 'custom', path: ['drives', i, 'disksize'], message: 'a new disk needs a size (e.g. 100GiB)' });
     if ((MEDIA_WITH_SOURCE as readonly string[]).includes(d.media) && d.media_source === undefined) {
       ctx.addIssue({ code: 'custom', path: ['drives', i, 'media_source'], message: `a ${d.media} drive needs a media source (the key of an ISO or image file)` });
     }
-    if (d.name !== undefined) {
+    if (typeof d.name === 'string') {
       if (driveNames.has(d.name)) ctx.addIssue({ code: 'custom', path: ['drives', i, 'name'], message: `two drives are named ${d.name}` });
       driveNames.add(d.name);
     }
   });
   const nicNames = new Set<string>();
   spec.nics.forEach((n, i) => {
-    if (n.name === undefined) return;
+    if (typeof n.name !== 'string') return;
     if (nicNames.has(n.name)) ctx.addIssue({ code: 'custom', path: ['nics', i, 'name'], message: `two NICs are named ${n.name}` });
     nicNames.add(n.name);
   });
@@ -192,12 +209,12 @@ function crossChecks(spec: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics:
 /** A complete request: the name is required. */
 export const vmSpecSchema = z
   .strictObject({ vm: z.strictObject(vmShape, { error: 'vm must be a mapping of VM fields' }), ...parts })
-  .superRefine(crossChecks);
+  .superRefine(crossChecks, { when: isObjectPayload });
 
 /** A spec that may still lack its name (recipes give it at request time). */
 export const vmSpecDraftSchema = z
   .strictObject({ vm: z.strictObject({ ...vmShape, name: vmNameSchema.optional() }, { error: 'vm must be a mapping of VM fields' }).default({ cpu_cores: 1, ram: 1024 }), ...parts })
-  .superRefine(crossChecks);
+  .superRefine(crossChecks, { when: isObjectPayload });
 
 export type VmSpec = z.output<typeof vmSpecSchema>;
 export type VmSpecInput = z.input<typeof vmSpecSchema>;

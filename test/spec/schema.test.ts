@@ -96,13 +96,14 @@ describe('recipes', () => {
     const result = parseRecipeText(text, 'manifests/broken.yml');
     expect(result.ok).toBe(false);
     const lines = result.ok ? [] : result.errors.map(formatRecipeError);
-    expect(lines).toEqual([
+    expect(lines.sort()).toEqual([
       'manifests/broken.yml:recipe: the recipe id may only contain lower-case letters, digits and dashes',
       'manifests/broken.yml:vm.cpu_cores: CPU cores must be at least 1',
       'manifests/broken.yml:vm.ram: RAM must be a number of MB or a size like 8GiB (got "8 bananas")',
+      'manifests/broken.yml:drives[0].disksize: a new disk needs a size (e.g. 100GiB)',
       'manifests/broken.yml:nics[0].vnet: the network (vnet) must be a key (a number such as 3)',
       'manifests/broken.yml:power_on: power on must be true or false',
-    ]);
+    ].sort());
     expect(parseRecipeText('recipe: x\n  bad: [', 'f.yml')).toMatchObject({ ok: false, errors: [{ file: 'f.yml', message: expect.stringMatching(/^not valid YAML/) }] });
   });
 

@@ -1,0 +1,122 @@
+/** The approval gate: who may decide, exactly once, reject with reason, cancel, expiry. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SLACK_SIM, type SlackMessage } from '../../src/sim/slack-sim.js';
+import { startRig, textOf, until, type Rig } from '../helpers/bot.js';
+
+async function fileRequest(rig: Rig, name: string, recipe = 'web-server'): Promise<SlackMessage> {
+  const before = rig.slack.channelMessages(SLACK_SIM.approvalChannel).length;
+  await rig.driver.command(SLACK_SIM.requester, recipe);
+  const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
+  const reply = await rig.driver.submit(SLACK_SIM.requester, modal, { name });
+  expect(reply.body).toBe('');
+  return until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[before], 'approval message');
+}
+
+describe('approving', () => {
+  let rig: Rig;
+  beforeEach(async () => {
+    rig = await startRig();
+  });
+  afterEach(() => rig.close());
+
+  it('refuses a bystander and the requester, and changes nothing', async () => {
+    const approval = await fileRequest(rig, 'gate-01');
+    await rig.driver.clickMessageButton(SLACK_SIM.bystander, approval, 'request_approve');
+    await rig.driver.clickMessageButton(SLACK_SIM.requester, approval, 'request_approve');
+    await until(() => rig.slack.ephemerals.length >= 2 && rig.slack.ephemerals, 'two refusals');
+    expect(rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.bystander)?.text).toBe('Only leads (<!subteam^S0LEADS>) may approve VM requests; nothing was changed.');
+    // The requester is in no lead group here, so they are refused as a non-lead.
+    expect(rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.requester)?.text).toMatch(/^Only leads/);
+    expect(rig.store.getRequest('REQ-1')?.state).toBe('pending');
+    expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(0);
+    expect(JSON.stringify(rig.slack.messages.find((m) => m.ts === approval.ts)!.blocks)).toContain('request_approve');
+  });
+
+  it('a lead who asked for it may not approve their own request', async () => {
+    await rig.driver.command(SLACK_SIM.lead1, 'web-server');
+    const modal = await until(() => rig.slack.openView(SLACK_SIM.lead1), 'modal');
+    await rig.driver.submit(SLACK_SIM.lead1, modal, { name: 'own-01' });
+    const approval = await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'approval');
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    const refusal = await until(() => rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.lead1), 'refusal');
+    expect(refusal.text).toBe('You asked for REQ-1, so another lead has to approve it.');
+    expect(rig.store.getRequest('REQ-1')?.state).toBe('pending');
+  });
+
+  it('two leads at once, and a double click, start exactly one run', async () => {
+    const approval = await fileRequest(rig, 'race-01');
+    await Promise.all([
+      rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve'),
+      rig.driver.clickMessageButton(SLACK_SIM.lead2, approval, 'request_approve'),
+      rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve'),
+    ]);
+    await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the run to finish');
+    await rig.bot.idle();
+    expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1);
+    expect(rig.store.listRuns()).toHaveLength(1);
+    const refusals = rig.slack.ephemerals.filter((e) => e.text.includes('already approved'));
+    expect(refusals).toHaveLength(2);
+    expect(refusals[0]!.text).toMatch(/^REQ-1 was already approved by <@U0LEAD[12]>; nothing was changed\.$/);
+  });
+
+  it('reject asks for a reason; the requester is told; buttons go', async () => {
+    const approval = structuredClone(await fileRequest(rig, 'nope-01'));
+    await rig.driver.clickMessageButton(SLACK_SIM.lead2, approval, 'request_reject');
+    const modal = await until(() => rig.slack.openView(SLACK_SIM.lead2), 'reject modal');
+    const tooShort = await rig.driver.submit(SLACK_SIM.lead2, modal, { reason: 'no' });
+    expect(tooShort.json).toEqual({ response_action: 'errors', errors: { reason: 'Say why, so the requester can do something about it.' } });
+    await rig.driver.submit(SLACK_SIM.lead2, modal, { reason: 'Use the shared staging VM <!channel>' });
+    await until(() => rig.store.getRequest('REQ-1')?.state === 'rejected', 'rejection');
+    await rig.bot.idle();
+    const decided = await until(() => rig.slack.messages.find((m) => m.ts === approval.ts && m.edited), 'the decided message');
+    expect(JSON.stringify(decided.blocks)).not.toContain('request_approve');
+    expect(textOf(decided)).toContain('Rejected by <@U0LEAD2>');
+    expect(textOf(decided)).toContain('&lt;!channel&gt;');
+    expect(textOf(decided)).not.toContain('<!channel>');
+    const told = await until(() => rig.slack.dms(SLACK_SIM.requester).find((m) => m.text.includes('rejected')), 'the requester DM');
+    expect(told.text).toMatch(/was rejected by <@U0LEAD2>: Use the shared staging VM &lt;!channel&gt;/);
+    expect(rig.slack.channelMessages(SLACK_SIM.auditChannel)[0]!.text).toMatch(/nope-01\* rejected \(Use the shared staging VM &lt;!channel&gt;\)/);
+    // Approving after the rejection does nothing.
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    await until(() => rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.lead1), 'refusal');
+    expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(0);
+  });
+
+  it('the requester can cancel while pending; nobody else can', async () => {
+    const approval = await fileRequest(rig, 'cancel-01');
+    const receipt = rig.slack.dms(SLACK_SIM.requester)[0]!;
+    await rig.driver.clickMessageButton(SLACK_SIM.bystander, receipt, 'request_cancel');
+    await until(() => rig.slack.ephemerals.length, 'refusal');
+    expect(rig.slack.ephemerals[0]!.text).toBe('Only <@U0REQUESTER>, who asked for REQ-1, can cancel it.');
+    await rig.driver.clickMessageButton(SLACK_SIM.requester, receipt, 'request_cancel');
+    await until(() => rig.store.getRequest('REQ-1')?.state === 'cancelled', 'cancel');
+    await rig.bot.idle();
+    expect(textOf(rig.slack.messages.find((m) => m.ts === approval.ts)!)).toContain('Cancelled by the requester');
+    await until(() => !JSON.stringify(rig.slack.messages.find((m) => m.ts === receipt.ts)!.blocks).includes('request_cancel'), 'the receipt to lose its Cancel button');
+    expect(rig.slack.channelMessages(SLACK_SIM.auditChannel)[0]!.text).toContain('cancel-01* cancelled');
+  });
+});
+
+describe('expiry', () => {
+  it('expires pending requests after VM_REQUEST_TTL, across a restart', async () => {
+    const rig = await startRig({ env: { VM_REQUEST_TTL: '1s' } });
+    try {
+      const approval = structuredClone(await fileRequest(rig, 'late-01')); // as a stale client still shows it
+      await rig.restart();
+      await new Promise((r) => setTimeout(r, 1_100));
+      await rig.bot.sweep();
+      await rig.bot.idle();
+      expect(rig.store.getRequest('REQ-1')?.state).toBe('expired');
+      const decided = rig.slack.messages.find((m) => m.ts === approval.ts)!;
+      expect(JSON.stringify(decided.blocks)).not.toContain('request_approve');
+      expect(textOf(decided)).toContain('Expired');
+      await until(() => rig.slack.dms(SLACK_SIM.requester).find((m) => m.text.includes('expired: no lead decided in time')), 'the requester DM');
+      expect(rig.slack.channelMessages(SLACK_SIM.auditChannel).map((m) => m.text).join()).toContain('late-01* expired without a decision');
+      await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+      const refusal = await until(() => rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.lead1), 'refusal');
+      expect(refusal.text).toBe('REQ-1 expired before anyone decided; nothing was changed.');
+    } finally {
+      await rig.close();
+    }
+  });
+});
