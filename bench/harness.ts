@@ -9,7 +9,7 @@ export interface BenchResult {
   /** The same work done the baseline way, in the same run. */
   baseline: number;
   unit: string;
-  /** value / baseline must stay at or under this. */
+  /** value / baseline must stay at or under this (Infinity: reported only). */
   target: number;
   note?: string;
 }
@@ -22,16 +22,25 @@ export interface Benchmark {
 const BIN = fileURLToPath(new URL('../bin/vmbot.js', import.meta.url));
 
 /** `vmbot sim` in a child process, so the simulator's CPU is not charged to the code measured. */
-export async function spawnSim(args: string[] = []): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, 'sim', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+export function spawnSim(args: string[] = []): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+  return spawnVmbot(['sim', '--port', '0', ...args], /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+}
+
+/** `vmbot slack-sim` in a child process; `url` is its SLACK_API_URL. */
+export function spawnSlackSim(): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+  return spawnVmbot(['slack-sim', '--port', '0'], /SLACK_API_URL=(http:\/\/127\.0\.0\.1:\d+\/api\/)/);
+}
+
+async function spawnVmbot(args: string[], ready: RegExp): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      const m = ready.exec(out);
       if (m) resolve(m[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`vmbot sim exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`vmbot ${args[0]} exited (${code})`)));
   });
   return {
     url,

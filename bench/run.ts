@@ -5,9 +5,10 @@
 import { auditBenchmark } from './audit.bench.js';
 import { clientBenchmark } from './client.bench.js';
 import { provisionBenchmark } from './provision.bench.js';
+import { slackBenchmark } from './slack.bench.js';
 import type { Benchmark } from './harness.js';
 
-const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark];
+const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark, slackBenchmark];
 const only = process.argv[2];
 
 let missed = 0;
@@ -18,8 +19,9 @@ for (const bench of benchmarks) {
     const ratio = r.value / r.baseline;
     const ok = ratio <= r.target;
     if (!ok) missed++;
+    const verdict = Number.isFinite(r.target) ? (ok ? 'PASS' : 'MISS') : 'INFO';
     process.stdout.write(
-      `${ok ? 'PASS' : 'MISS'}  ${r.name}: ${r.value.toFixed(1)} ${r.unit} vs baseline ${r.baseline.toFixed(1)} ${r.unit} → ratio ${ratio.toFixed(3)} (target ≤ ${r.target})${r.note ? `  [${r.note}]` : ''}\n`,
+      `${verdict}  ${r.name}: ${r.value.toFixed(1)} ${r.unit} vs baseline ${r.baseline.toFixed(1)} ${r.unit} → ratio ${ratio.toFixed(3)} ${Number.isFinite(r.target) ? `(target ≤ ${r.target})` : '(no target)'}${r.note ? `  [${r.note}]` : ''}\n`,
     );
   }
 }

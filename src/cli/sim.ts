@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { SIM_DEFAULT_API_KEY, SIM_DEFAULT_USER, SIM_READONLY_API_KEY, startVergeosSim } from '../sim/index.js';
+import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim } from '../sim/slack-sim.js';
 
 export function register(program: Command): void {
   program
@@ -23,6 +24,27 @@ export function register(program: Command): void {
         `  try:                curl -H 'Authorization: Bearer ${SIM_DEFAULT_API_KEY}' ${sim.url}/api/v4/clusters`,
         `  inject a fault:     curl -X POST ${sim.url}/__sim/faults -d '{"route":"POST /vms","nth":1,"status":503}'`,
         `  requests received:  ${sim.url}/__sim/requests`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      const stop = () => void sim.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
+
+export function registerSlackSim(program: Command): void {
+  program
+    .command('slack-sim')
+    .description('run the Slack Web API stand-in on loopback (point the bot at it with SLACK_API_URL)')
+    .option('-p, --port <n>', 'port to listen on (0 = any free port)', parsePort, 8455)
+    .action(async (opts: { port: number }) => {
+      const sim = await startSlackSim({ port: opts.port });
+      const lines = [
+        `Slack stand-in listening; SLACK_API_URL=${sim.apiUrl}`,
+        `  bot token:        ${SLACK_SIM_BOT_TOKEN}`,
+        `  signing secret:   ${SLACK_SIM_SIGNING_SECRET}`,
+        `  channels:         approvals ${SLACK_SIM.approvalChannel}, audit ${SLACK_SIM.auditChannel}; lead group ${SLACK_SIM.leadsGroup}`,
+        `  what it shows:    ${sim.apiUrl.replace(/api\/$/, '')}__sim/state`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
       const stop = () => void sim.close().then(() => process.exit(0));

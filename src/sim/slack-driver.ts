@@ -19,11 +19,25 @@ export type FieldInput = string | { value: string; label?: string } | { checked:
 
 type Block = { type: string; block_id?: string; element?: Record<string, any>; elements?: Array<Record<string, any>> };
 
+/** Where trigger ids come from: the stand-in in this process, or one in another process. */
+export type TriggerSource = Pick<SlackSim, 'issueTrigger'> & { users?: SlackSim['users'] };
+
+/** Triggers from a Slack stand-in running in another process (`vmbot slack-sim`). */
+export function remoteTriggers(simUrl: string): { issueTrigger(user: string): Promise<string> } {
+  return {
+    async issueTrigger(user: string) {
+      const res = await request(`${simUrl.replace(/\/api\/?$/, '')}/__sim/trigger`, { method: 'POST', body: JSON.stringify({ user }) });
+      return ((await res.body.json()) as { trigger_id: string }).trigger_id;
+    },
+  };
+}
+
 export class SlackDriver {
   constructor(
     readonly botUrl: string,
     readonly slack: SlackSim,
     readonly signingSecret = SLACK_SIM_SIGNING_SECRET,
+    readonly triggers: { issueTrigger(user: string): string | Promise<string> } = slack,
   ) {}
 
   /** POST to the bot's /slack/events, signed (or deliberately mis-signed for tests). */
@@ -55,7 +69,8 @@ export class SlackDriver {
   }
 
   /** `/vm-create <text>` typed by `user` in `channel`. */
-  command(user: string, text: string, channel: string = SLACK_SIM.generalChannel, options: { signature?: string; timestamp?: number } = {}): Promise<BotReply> {
+  async command(user: string, text: string, channel: string = SLACK_SIM.generalChannel, options: { signature?: string; timestamp?: number } = {}): Promise<BotReply> {
+    const trigger = await this.triggers.issueTrigger(user);
     const body = new URLSearchParams({
       token: 'deprecated-verification-token',
       team_id: SLACK_SIM.team,
@@ -63,12 +78,12 @@ export class SlackDriver {
       channel_id: channel,
       channel_name: 'general',
       user_id: user,
-      user_name: this.slack.users.get(user)?.name ?? user,
+      user_name: this.slack?.users?.get(user)?.name ?? user,
       command: '/vm-create',
       text,
       api_app_id: 'A0VMBOT',
       response_url: 'https://hooks.slack.test/commands/T0SIMTEAM/1/x',
-      trigger_id: this.slack.issueTrigger(user),
+      trigger_id: trigger,
     }).toString();
     return this.send(body, 'application/x-www-form-urlencoded', options);
   }

@@ -168,6 +168,7 @@ export class SlackSim {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => resolve(body));
     });
+    if ((req.url ?? '').startsWith('/__sim/')) return this.#control(req.method ?? 'GET', req.url ?? '', raw, res);
     const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
     const args = parseArgs(req.headers['content-type'] ?? '', raw);
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || String(args.token ?? '');
@@ -187,6 +188,27 @@ export class SlackSim {
     }
     const body = JSON.stringify(result);
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+  }
+
+  /** For drivers in another process: issue triggers, read what the workspace shows. */
+  #control(method: string, url: string, raw: string, res: ServerResponse): void {
+    const send = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+    };
+    try {
+      if (method === 'POST' && url === '/__sim/trigger') {
+        const { user } = JSON.parse(raw || '{}') as { user?: string };
+        if (!user || !this.users.has(user)) return send(400, { error: 'user_not_found' });
+        return send(200, { trigger_id: this.issueTrigger(user) });
+      }
+      if (method === 'GET' && url === '/__sim/state') {
+        return send(200, { messages: this.messages, ephemerals: this.ephemerals, views: [...this.views.values()], users: [...this.users.values()], calls: this.calls.length });
+      }
+      send(404, { error: 'unknown control endpoint' });
+    } catch (err) {
+      send(400, { error: (err as Error).message });
+    }
   }
 
   #dispatch(method: string, a: Record<string, unknown>): Record<string, unknown> {

@@ -2,9 +2,7 @@
  * Who may approve: the user ids in VM_APPROVERS, plus members of the user groups (S…) listed
  * there, resolved through Slack and cached for a few minutes.
  */
-import type { webApi } from '@slack/bolt';
-
-type WebClient = webApi.WebClient;
+import type { SlackWebApi } from './web-api.js';
 import type { Logger } from '../log.js';
 
 export class Approvers {
@@ -21,19 +19,19 @@ export class Approvers {
     this.#logger = options.logger;
   }
 
-  async isApprover(client: WebClient, user: string): Promise<boolean> {
+  async isApprover(client: SlackWebApi, user: string): Promise<boolean> {
     if (this.#users.has(user)) return true;
     if (!this.#groups.length) return false;
     return (await this.#groupMembers(client)).has(user);
   }
 
-  async #groupMembers(client: WebClient): Promise<Set<string>> {
+  async #groupMembers(client: SlackWebApi): Promise<Set<string>> {
     if (this.#resolved && Date.now() - this.#resolved.at < this.#ttlMs) return this.#resolved.members;
     const members = new Set<string>();
     for (const usergroup of this.#groups) {
       try {
         const res = await client.usergroups.users.list({ usergroup });
-        for (const u of res.users ?? []) members.add(u);
+        for (const u of (res.users as string[] | undefined) ?? []) members.add(u);
       } catch (err) {
         // Fail closed: an unresolvable group grants nothing (but the last good answer stands).
         this.#logger?.warn({ usergroup, err: (err as Error).message }, 'could not resolve approver group');

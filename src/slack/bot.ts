@@ -24,6 +24,7 @@ import { register as registerModal } from './listeners/modal.js';
 import { register as registerOptions } from './listeners/options.js';
 import { Notifier } from './notifier.js';
 import { RequestProvisioning } from './provisioning.js';
+import { SlackWebApi } from './web-api.js';
 import { auditLine, decidedRequest, requesterUpdate } from './views/messages.js';
 
 export interface BotOptions {
@@ -76,13 +77,15 @@ export function createBot(options: BotOptions): Bot {
   };
   const socketMode = Boolean(env.SLACK_APP_TOKEN);
   const app = socketMode
-    ? new App({ token: env.SLACK_BOT_TOKEN!, appToken: env.SLACK_APP_TOKEN!, socketMode: true, clientOptions, logger: boltLogger(logger) })
+    ? new App({ token: env.SLACK_BOT_TOKEN!, appToken: env.SLACK_APP_TOKEN!, socketMode: true, clientOptions, logger: boltLogger(logger), convoStore: false })
     : new App({
         token: env.SLACK_BOT_TOKEN!,
         signingSecret: env.SLACK_SIGNING_SECRET!,
         clientOptions,
         logger: boltLogger(logger),
         processBeforeResponse: false,
+        // The bot keeps its state in its own store; Bolt's conversation store is pure overhead.
+        convoStore: false,
         customRoutes: [
           {
             path: '/healthz',
@@ -96,7 +99,8 @@ export function createBot(options: BotOptions): Bot {
       });
 
   const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL });
-  const notifier = new Notifier(app.client, { minIntervalMs: options.postIntervalMs ?? 1_000, logger });
+  const slack = new SlackWebApi({ token: env.SLACK_BOT_TOKEN!, baseUrl: clientOptions.slackApiUrl, retries: options.slackRetries ?? 2, logger });
+  const notifier = new Notifier(slack, { minIntervalMs: options.postIntervalMs ?? 1_000, logger });
   const ctx: BotContext = {
     env,
     logger,
@@ -107,6 +111,7 @@ export function createBot(options: BotOptions): Bot {
     approvers: new Approvers(env.VM_APPROVERS, { logger }),
     inventory: new InventoryCache({ vergeos: options.vergeos, logger }),
     notifier,
+    slack,
     provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger }),
     approvalChannel: env.VM_APPROVAL_CHANNEL!,
     auditChannel: env.VM_AUDIT_CHANNEL!,
@@ -159,6 +164,7 @@ export function createBot(options: BotOptions): Bot {
     async stop() {
       if (timer) clearInterval(timer);
       await app.stop();
+      await slack.close();
     },
     async idle() {
       await ctx.provisioning.idle();

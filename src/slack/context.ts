@@ -9,6 +9,7 @@ import type { Approvers } from './approvers.js';
 import type { InventoryCache } from './inventory.js';
 import type { Notifier } from './notifier.js';
 import type { RequestProvisioning } from './provisioning.js';
+import type { SlackWebApi } from './web-api.js';
 
 export interface BotContext {
   env: Env;
@@ -20,6 +21,8 @@ export interface BotContext {
   approvers: Approvers;
   inventory: InventoryCache;
   notifier: Notifier;
+  /** Sending to Slack (Bolt only receives). */
+  slack: SlackWebApi;
   provisioning: RequestProvisioning;
   approvalChannel: string;
   auditChannel: string;

@@ -3,11 +3,10 @@
  * message per second per channel, and chat.update is Tier 3), with failures logged rather than
  * thrown — a Slack hiccup must never change what happens in VergeOS.
  */
-import type { webApi } from '@slack/bolt';
 import type { Logger } from '../log.js';
 import type { Message } from './views/messages.js';
 
-type WebClient = webApi.WebClient;
+import type { SlackWebApi } from './web-api.js';
 
 export interface MessageRef {
   channel: string;
@@ -15,13 +14,13 @@ export interface MessageRef {
 }
 
 export class Notifier {
-  readonly #client: WebClient;
+  readonly #client: SlackWebApi;
   readonly #gapMs: number;
   readonly #logger: Logger | undefined;
   /** Per channel: when the next write may go out, chained so writes keep their order. */
   readonly #lanes = new Map<string, Promise<number>>();
 
-  constructor(client: WebClient, options: { minIntervalMs?: number; logger?: Logger } = {}) {
+  constructor(client: SlackWebApi, options: { minIntervalMs?: number; logger?: Logger } = {}) {
     this.#client = client;
     this.#gapMs = options.minIntervalMs ?? 1_000;
     this.#logger = options.logger;
@@ -48,7 +47,7 @@ export class Notifier {
       const res = await this.#paced(channel, () =>
         this.#client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false, ...(threadTs ? { thread_ts: threadTs } : {}) }),
       );
-      return res.ts && res.channel ? { channel: res.channel, ts: res.ts } : undefined;
+      return typeof res.ts === 'string' && typeof res.channel === 'string' ? { channel: res.channel, ts: res.ts } : undefined;
     } catch (err) {
       this.#logger?.warn({ channel, err: (err as Error).message }, 'Slack chat.postMessage failed');
       return undefined;
@@ -69,7 +68,7 @@ export class Notifier {
   async dm(user: string, message: Message): Promise<MessageRef | undefined> {
     try {
       const opened = await this.#client.conversations.open({ users: user });
-      const channel = opened.channel?.id;
+      const channel = (opened.channel as { id?: string } | undefined)?.id;
       return channel ? await this.post(channel, message) : undefined;
     } catch (err) {
       this.#logger?.warn({ user, err: (err as Error).message }, 'Slack DM failed');
@@ -93,7 +92,7 @@ export class Notifier {
 
   async permalink(ref: MessageRef): Promise<string | undefined> {
     try {
-      return (await this.#client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts })).permalink;
+      return (await this.#client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts })).permalink as string | undefined;
     } catch (err) {
       this.#logger?.warn({ channel: ref.channel, err: (err as Error).message }, 'Slack chat.getPermalink failed');
       return undefined;

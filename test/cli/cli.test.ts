@@ -120,3 +120,19 @@ describe('vmbot command line', () => {
     await writeFile(file, text);
   });
 });
+
+describe('vmbot start', () => {
+  it('names every missing or bad variable in one message and exits 2', async () => {
+    const out = await runVmbot(['start'], { SLACK_BOT_TOKEN: 'xoxp-not-a-bot-token', VM_APPROVERS: 'bob', VERGEOS_URL: 'https://v.example.com' });
+    expect(out.code).toBe(2);
+    for (const line of [
+      'SLACK_BOT_TOKEN must be a bot token (xoxb-…)',
+      'VM_APPROVERS must be comma-separated user IDs (U…) and user-group IDs (S…)',
+      'SLACK_SIGNING_SECRET is required',
+      'VM_APPROVAL_CHANNEL is required',
+      'VM_AUDIT_CHANNEL is required',
+      'VERGEOS_API_KEY (or VERGEOS_USERNAME and VERGEOS_PASSWORD) is required',
+    ]) expect(out.stderr).toContain(line);
+    expect(out.stderr).not.toContain('xoxp-not-a-bot-token');
+  });
+});

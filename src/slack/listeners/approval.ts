@@ -25,7 +25,7 @@ export function register(app: App, ctx: BotContext): void {
 
   /** Only leads; anyone else is told so and nothing changes. */
   const leadOnly = async (user: string, channel: string | undefined, what: string): Promise<boolean> => {
-    if (await ctx.approvers.isApprover(app.client, user)) return true;
+    if (await ctx.approvers.isApprover(ctx.slack, user)) return true;
     await ctx.notifier.tell(user, channel, say(`Only leads (${describeApprovers(ctx)}) may ${what}; nothing was changed.`));
     return false;
   };
@@ -49,14 +49,14 @@ export function register(app: App, ctx: BotContext): void {
     await ctx.provisioning.startApproved(approved, user);
   });
 
-  app.action<BlockAction>(APPROVAL_ACTIONS.reject, async ({ ack, body, client }) => {
+  app.action<BlockAction>(APPROVAL_ACTIONS.reject, async ({ ack, body }) => {
     await ack();
     const { user, requestId, channel } = clicked(body);
     if (!(await leadOnly(user, channel, 'reject VM requests'))) return;
     const request = ctx.requests.find(requestId);
     if (!request) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
     if (request.state !== 'pending') return refusal(new RequestError('REQUEST_ALREADY_DECIDED', alreadyDecided(request)), user, channel);
-    await client.views.open({ trigger_id: body.trigger_id, view: rejectModal(request.id, request.spec.vm.name) });
+    await ctx.slack.views.open({ trigger_id: body.trigger_id, view: rejectModal(request.id, request.spec.vm.name) });
   });
 
   app.view<ViewSubmitAction>(REJECT_MODAL_CALLBACK, async ({ ack, body, view }) => {

@@ -9,7 +9,7 @@ import { helpMessage, listMessage, statusMessage, unknownMessage } from '../view
 export const COMMAND = '/vm-create';
 
 export function register(app: App, ctx: BotContext): void {
-  app.command(COMMAND, async ({ command, ack, client, logger }) => {
+  app.command(COMMAND, async ({ command, ack, logger }) => {
     const [first = '', ...rest] = command.text.trim().split(/\s+/).filter(Boolean);
     const sub = first.toLowerCase();
     const ephemeral = (m: { text: string; blocks: unknown[] }) => ack({ response_type: 'ephemeral', text: m.text, blocks: m.blocks as never });
@@ -28,10 +28,12 @@ export function register(app: App, ctx: BotContext): void {
     if (sub && !recipe) return ephemeral(unknownMessage(`I don't know \`${escapeText(first)}\`.`, ctx.recipes));
 
     // Ack first (no VergeOS call on this path), then open the modal while the trigger is fresh.
+    // Yielding once lets a burst of other commands be acked before this one's Web API work.
     await ack();
+    await new Promise((resolve) => setImmediate(resolve));
     const draft = draftFromRecipe(recipe, rest[0], (source, value) => ctx.inventory.labelFor(source, value));
     try {
-      await client.views.open({ trigger_id: command.trigger_id, view: requestModal(draft, ctx.recipes, metaFor(draft, 0)) });
+      await ctx.slack.views.open({ trigger_id: command.trigger_id, view: requestModal(draft, ctx.recipes, metaFor(draft, 0)) });
     } catch (err) {
       logger.warn(`views.open failed: ${(err as Error).message}`);
     }

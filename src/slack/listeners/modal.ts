@@ -29,7 +29,7 @@ export function register(app: App, ctx: BotContext): void {
     const next = change(current, meta);
     if (!next) return;
     try {
-      await app.client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(next.draft, ctx.recipes, { ...metaFor(next.draft, next.generation), next: Math.max(meta.next, metaFor(next.draft, next.generation).next) }) });
+      await ctx.slack.views.update({ view_id: view.id, hash: view.hash, view: requestModal(next.draft, ctx.recipes, { ...metaFor(next.draft, next.generation), next: Math.max(meta.next, metaFor(next.draft, next.generation).next) }) });
     } catch (err) {
       // hash_conflict: the user changed the form meanwhile; their next click rebuilds it.
       ctx.logger.warn({ err: (err as Error).message }, 'views.update of the request modal failed');
