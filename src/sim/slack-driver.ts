@@ -89,16 +89,17 @@ export class SlackDriver {
   }
 
   /** A button click on a message (approval channel, thread, DM). */
-  clickMessageButton(user: string, message: SlackMessage, actionId: string, options: { retryNum?: number } = {}): Promise<BotReply> {
+  async clickMessageButton(user: string, message: SlackMessage, actionId: string, options: { retryNum?: number } = {}): Promise<BotReply> {
     const button = findElement(message.blocks as Block[], actionId);
     if (!button) throw new Error(`no button ${actionId} on message ${message.ts} in ${message.channel}`);
+    const trigger = await this.triggers.issueTrigger(user);
     return this.sendPayload(
       {
         type: 'block_actions',
         user: { id: user, username: this.slack.users.get(user)?.name, team_id: SLACK_SIM.team },
         api_app_id: 'A0VMBOT',
         team: { id: SLACK_SIM.team },
-        trigger_id: this.slack.issueTrigger(user),
+        trigger_id: trigger,
         container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
         channel: { id: message.channel },
         message: { ts: message.ts, text: message.text, blocks: message.blocks, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) },
@@ -112,15 +113,7 @@ export class SlackDriver {
   clickHomeButton(user: string, view: SlackView, actionId: string, value: string): Promise<BotReply> {
     const button = findElement((view.view.blocks ?? []) as Block[], actionId, value);
     if (!button) throw new Error(`no ${actionId} button for ${value} in the home view`);
-    return this.sendPayload({
-      type: 'block_actions',
-      user: { id: user, team_id: SLACK_SIM.team },
-      team: { id: SLACK_SIM.team },
-      trigger_id: this.slack.issueTrigger(user),
-      container: { type: 'view', view_id: view.id },
-      view: { ...view.view, id: view.id, hash: view.hash, state: { values: {} } },
-      actions: [{ type: 'button', action_id: actionId, block_id: button.block_id, value, action_ts: String(Date.now() / 1000) }],
-    });
+    return this.#viewAction(user, view, {}, { type: 'button', action_id: actionId, block_id: button.block_id, value, action_ts: String(Date.now() / 1000) });
   }
 
   /** An action inside the open modal (buttons, or a select with dispatch_action). */
@@ -131,32 +124,37 @@ export class SlackDriver {
       found.element.type === 'button'
         ? { type: 'button', action_id: actionId, block_id: found.block_id, value: found.element.value }
         : { type: found.element.type, action_id: actionId, block_id: found.block_id, selected_option: { value: input.selected, text: { type: 'plain_text', text: input.selected } } };
+    return this.#viewAction(user, view, stateOf(view, typed), action);
+  }
+
+  async #viewAction(user: string, view: SlackView, values: Record<string, unknown>, action: Record<string, unknown>): Promise<BotReply> {
     return this.sendPayload({
       type: 'block_actions',
       user: { id: user, team_id: SLACK_SIM.team },
       team: { id: SLACK_SIM.team },
-      trigger_id: this.slack.issueTrigger(user),
+      trigger_id: await this.triggers.issueTrigger(user),
       container: { type: 'view', view_id: view.id },
-      view: { ...view.view, id: view.id, hash: view.hash, state: { values: stateOf(view, typed) } },
+      view: { ...view.view, id: view.id, hash: view.hash, state: { values } },
       actions: [action],
     });
   }
 
   /** Submit the open modal with what the user typed over its initial values. */
   async submit(user: string, view: SlackView, typed: Record<string, FieldInput> = {}, options: { retryNum?: number } = {}): Promise<BotReply> {
+    const trigger = await this.triggers.issueTrigger(user);
     const reply = await this.sendPayload(
       {
         type: 'view_submission',
         user: { id: user, team_id: SLACK_SIM.team },
         team: { id: SLACK_SIM.team },
         api_app_id: 'A0VMBOT',
-        trigger_id: this.slack.issueTrigger(user),
+        trigger_id: trigger,
         view: { ...view.view, id: view.id, hash: view.hash, team_id: SLACK_SIM.team, state: { values: stateOf(view, typed) } },
       },
       options,
     );
     // Slack closes the modal when the bot answers with an empty body (no errors).
-    if (reply.status === 200 && (!reply.body || !(reply.json as { response_action?: string } | undefined)?.response_action)) this.slack.closeView(view.id);
+    if (reply.status === 200 && (!reply.body || !(reply.json as { response_action?: string } | undefined)?.response_action)) this.slack?.closeView(view.id);
     return reply;
   }
 

@@ -4,9 +4,9 @@ import type { VmSpec } from '../../src/spec/schema.js';
 import { parseSpec } from '../../src/spec/validate.js';
 import { GPU_RESOURCE_GROUP, type VergeosSim } from '../../src/sim/index.js';
 
-/** Every kind of step: VM, disk, import, NIC, device, wait for import, power on. */
-export function fullSpec(name: string): VmSpec {
-  const parsed = parseSpec({
+/** Every kind of step: VM, disk, import, NIC, device, wait for import, power on (as spec input). */
+export function fullSpecInput(name: string) {
+  return {
     vm: { name, cluster: '2', cpu_cores: 4, ram: '8GiB', uefi: true, guest_agent: true },
     drives: [
       { name: 'OS Drive', media: 'disk', disksize: '40GiB', preferred_tier: '1' },
@@ -15,7 +15,11 @@ export function fullSpec(name: string): VmSpec {
     nics: [{ name: 'uplink', vnet: '3' }],
     devices: [{ resource_group: GPU_RESOURCE_GROUP }],
     power_on: true,
-  });
+  };
+}
+
+export function fullSpec(name: string): VmSpec {
+  const parsed = parseSpec(fullSpecInput(name));
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
   return parsed.value;
 }

@@ -7,24 +7,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { GPU_RESOURCE_GROUP, SIM_DEFAULT_API_KEY, startVergeosSim } from '../../src/sim/index.js';
+import { SIM_DEFAULT_API_KEY, startVergeosSim } from '../../src/sim/index.js';
 import { verifyAuditLog } from '../../src/store/audit.js';
 import { tempDir } from '../helpers/core.js';
 import { runVmbot, startVmbot, waitFor } from '../helpers/cli.js';
-import { expectExactlyOnce } from '../helpers/full-spec.js';
+import { expectExactlyOnce, fullSpecInput } from '../helpers/full-spec.js';
 
-const recipe = (name: string) => ({
-  recipe: 'kill-test',
-  title: 'Every kind of step',
-  vm: { name, cluster: '2', cpu_cores: 4, ram: '8GiB', uefi: true, guest_agent: true },
-  drives: [
-    { name: 'OS Drive', media: 'disk', disksize: '40GiB', preferred_tier: '1' },
-    { name: 'Image', media: 'import', media_source: 123, preferred_tier: '2' },
-  ],
-  nics: [{ name: 'uplink', vnet: '3' }],
-  devices: [{ resource_group: GPU_RESOURCE_GROUP }],
-  power_on: true,
-});
+const recipe = (name: string) => ({ recipe: 'kill-test', title: 'Every kind of step', ...fullSpecInput(name) });
 
 /** Where the process is when it dies: the request of the next step, hung. */
 const KILL_POINTS = [

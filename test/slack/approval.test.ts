@@ -75,7 +75,8 @@ describe('approving', () => {
     expect(textOf(decided)).not.toContain('<!channel>');
     const told = await until(() => rig.slack.dms(SLACK_SIM.requester).find((m) => m.text.includes('rejected')), 'the requester DM');
     expect(told.text).toMatch(/was rejected by <@U0LEAD2>: Use the shared staging VM &lt;!channel&gt;/);
-    expect(rig.slack.channelMessages(SLACK_SIM.auditChannel)[0]!.text).toMatch(/nope-01\* rejected \(Use the shared staging VM &lt;!channel&gt;\)/);
+    const line = await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel)[0], 'the audit line');
+    expect(line.text).toMatch(/nope-01\* rejected \(Use the shared staging VM &lt;!channel&gt;\)/);
     // Approving after the rejection does nothing.
     await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
     await until(() => rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.lead1), 'refusal');
@@ -90,10 +91,9 @@ describe('approving', () => {
     expect(rig.slack.ephemerals[0]!.text).toBe('Only <@U0REQUESTER>, who asked for REQ-1, can cancel it.');
     await rig.driver.clickMessageButton(SLACK_SIM.requester, receipt, 'request_cancel');
     await until(() => rig.store.getRequest('REQ-1')?.state === 'cancelled', 'cancel');
-    await rig.bot.idle();
-    expect(textOf(rig.slack.messages.find((m) => m.ts === approval.ts)!)).toContain('Cancelled by the requester');
+    await until(() => textOf(rig.slack.messages.find((m) => m.ts === approval.ts)!).includes('Cancelled by the requester'), 'the approval message to say so');
     await until(() => !JSON.stringify(rig.slack.messages.find((m) => m.ts === receipt.ts)!.blocks).includes('request_cancel'), 'the receipt to lose its Cancel button');
-    expect(rig.slack.channelMessages(SLACK_SIM.auditChannel)[0]!.text).toContain('cancel-01* cancelled');
+    await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel)[0]?.text.includes('cancel-01* cancelled'), 'the audit line');
   });
 });
 
