@@ -44,6 +44,8 @@ export const envSchema = z.object({
     .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
     .refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), { error: 'must be comma-separated user IDs (U…) and user-group IDs (S…)' }),
   VM_REQUEST_TTL: durationText.transform((ms) => ms ?? 24 * 3_600_000),
+  /** Pause between two messages the bot posts in one channel (Slack allows about one per second). */
+  SLACK_POST_INTERVAL: durationText.transform((ms) => ms ?? 1_000),
   VERGEOS_URL: url('https://vergeos.example.com'),
   VERGEOS_API_KEY: z.string().min(1).optional(),
   VERGEOS_USERNAME: z.string().min(1).optional(),

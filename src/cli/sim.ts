@@ -1,6 +1,9 @@
+import { createHmac } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
+import { request } from 'undici';
 import { SIM_DEFAULT_API_KEY, SIM_DEFAULT_USER, SIM_READONLY_API_KEY, startVergeosSim } from '../sim/index.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim } from '../sim/slack-sim.js';
+import { remoteTriggers } from '../sim/slack-driver.js';
 
 export function register(program: Command): void {
   program
@@ -50,6 +53,32 @@ export function registerSlackSim(program: Command): void {
       const stop = () => void sim.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+    });
+}
+
+export function registerSlackSend(program: Command): void {
+  program
+    .command('slack-send')
+    .description('send the bot a signed `/vm-create TEXT` as Slack would (for exploring a running demo by hand)')
+    .requiredOption('--bot <url>', 'the bot, e.g. http://127.0.0.1:3000')
+    .requiredOption('--slack <url>', 'the Slack stand-in SLACK_API_URL (it issues the trigger id)')
+    .option('--user <id>', 'who types it', SLACK_SIM.requester)
+    .option('--secret <s>', 'signing secret', SLACK_SIM_SIGNING_SECRET)
+    .option('--curl', 'print a signed curl command (valid for 5 minutes) instead of sending')
+    .argument('[text...]', 'what follows /vm-create')
+    .action(async (words: string[], opts: { bot: string; slack: string; user: string; secret: string; curl?: boolean }) => {
+      const triggers = remoteTriggers(opts.slack);
+      const trigger = await triggers.issueTrigger(opts.user);
+      const body = new URLSearchParams({ team_id: SLACK_SIM.team, channel_id: SLACK_SIM.generalChannel, user_id: opts.user, command: '/vm-create', text: words.join(' '), trigger_id: trigger, response_url: 'https://hooks.slack.test/x' }).toString();
+      const timestamp = Math.floor(Date.now() / 1000);
+      const signature = `v0=${createHmac('sha256', opts.secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+      if (opts.curl) {
+        process.stdout.write(`curl -s -X POST ${opts.bot}/slack/events -H 'content-type: application/x-www-form-urlencoded' -H 'x-slack-request-timestamp: ${timestamp}' -H 'x-slack-signature: ${signature}' --data '${body}'\n`);
+        return;
+      }
+      const res = await request(`${opts.bot}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature }, body });
+      const text = await res.body.text();
+      process.stdout.write(`${res.statusCode} ${text || '(empty: acknowledged; see the stand-in for what the bot did)'}\n`);
     });
 }
 

@@ -335,15 +335,20 @@ export function specInputFromDraft(draft: ModalDraft, recipe: Recipe | undefined
   const baseDevices = base?.devices ?? [];
   return {
     vm,
-    drives: draft.drives.map((d) =>
-      Object.fromEntries(
-        Object.entries({ name: d.name, media: d.media ?? 'disk', disksize: d.size, preferred_tier: d.tier?.value, interface: d.interface, media_source: d.source?.value }).filter(([, v]) => v !== undefined),
-      ),
-    ),
-    nics: draft.nics.map((n) => Object.fromEntries(Object.entries({ vnet: n.vnet?.value, interface: n.interface }).filter(([, v]) => v !== undefined))),
+    drives: draft.drives.map((d) => {
+      const fromRecipe = base?.drives[d.row];
+      return Object.fromEntries(
+        Object.entries({ name: d.name, description: fromRecipe?.description, media: d.media ?? 'disk', disksize: d.size, preferred_tier: d.tier?.value, interface: d.interface, media_source: d.source?.value, show_pt: fromRecipe?.show_pt }).filter(([, v]) => v !== undefined),
+      );
+    }),
+    nics: draft.nics.map((n) => {
+      // Rows that came from the recipe keep what the form does not show (name, enabled).
+      const fromRecipe = base?.nics[n.row - (base?.drives.length ?? 0)];
+      return Object.fromEntries(Object.entries({ vnet: n.vnet?.value, interface: n.interface, name: fromRecipe?.name, enabled: fromRecipe?.enabled }).filter(([, v]) => v !== undefined));
+    }),
     devices: draft.devices.map((d) => {
-      const fromRecipe = baseDevices.find((b) => b.resource_group === d.group?.value);
-      return { resource_group: d.group?.value, settings_args: fromRecipe?.settings_args ?? {} };
+      const fromRecipe = base?.devices[d.row - (base?.drives.length ?? 0) - (base?.nics.length ?? 0)] ?? baseDevices.find((b) => b.resource_group === d.group?.value);
+      return { resource_group: d.group?.value, settings_args: fromRecipe && fromRecipe.resource_group === d.group?.value ? fromRecipe.settings_args : {} };
     }),
     power_on: draft.powerOn ?? false,
   };

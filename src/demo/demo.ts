@@ -1,0 +1,168 @@
+/**
+ * `npm run demo`: the whole product on loopback, told as a transcript. A requester asks for a web
+ * server, a bystander's approval is refused, a lead approves and the VM is built step by step in
+ * the thread; a second request fails on a storage tier another team filled meanwhile, and the
+ * lead deletes the partial VM; the audit log is verified. Every step is checked: exit 0 only if
+ * all of it happened as told. `--keep` leaves everything running for exploring by hand.
+ */
+import { join } from 'node:path';
+import { SIM_DEFAULT_API_KEY } from '../sim/index.js';
+import { SLACK_SIM, type SlackMessage, type SlackView } from '../sim/slack-sim.js';
+import { verifyAuditLog } from '../store/audit.js';
+import { VergeosClient } from '../vergeos/client.js';
+import { render } from './transcript.js';
+import { startWorkspace, waitFor, type Workspace } from './workspace.js';
+
+const keep = process.argv.includes('--keep');
+const started = Date.now();
+const out = (line = '') => process.stdout.write(`${line}\n`);
+let step = 0;
+const act = (who: string, what: string) => out(`\n${++step}. @${who} ${what}`);
+const sees = (where: string, text: string) => out(`   → ${where}:\n${text}`);
+
+function check(condition: unknown, what: string): asserts condition {
+  if (!condition) throw new Error(`demo check failed: ${what}`);
+}
+
+const name = (id: string, ws: Workspace) => ws.slack.users.get(id)!.name;
+
+async function openForm(ws: Workspace, user: string, text: string): Promise<SlackView> {
+  const before = ws.slack.callsTo('views.open').length;
+  const reply = await ws.driver.command(user, text);
+  check(reply.status === 200, `/vm-create ${text} was acked`);
+  await waitFor(() => ws.slack.callsTo('views.open').length > before, 'the modal');
+  return waitFor(() => ws.slack.openView(user), 'the open modal');
+}
+
+async function submit(ws: Workspace, user: string, view: SlackView, vmName: string): Promise<SlackMessage> {
+  const before = ws.slack.channelMessages(SLACK_SIM.approvalChannel).length;
+  const reply = await ws.driver.submit(user, view, { name: vmName });
+  check(reply.body === '', `the form for ${vmName} was accepted (got ${reply.body})`);
+  return waitFor(() => ws.slack.channelMessages(SLACK_SIM.approvalChannel)[before], 'the approval message');
+}
+
+async function thread(ws: Workspace, parent: SlackMessage, until: (m: SlackMessage) => boolean, what: string): Promise<SlackMessage[]> {
+  await waitFor(() => ws.slack.thread(parent.channel, parent.ts).find(until), what, 20_000);
+  return ws.slack.thread(parent.channel, parent.ts);
+}
+
+async function story(ws: Workspace): Promise<void> {
+  const { slack, vergeos } = ws;
+  const requester = SLACK_SIM.requester;
+  const bystander = SLACK_SIM.bystander;
+  const lead = SLACK_SIM.lead1;
+  const lead2 = SLACK_SIM.lead2;
+
+  out('vergeos-vm-bot demo: everything below runs on this machine, on loopback.');
+  out(`  VergeOS simulator  ${vergeos.url}/api/v4`);
+  out(`  Slack stand-in     ${slack.apiUrl}`);
+  out(`  the bot            ${ws.bot.url}/slack/events   (vmbot start, its own process, HTTP mode)`);
+
+  // 1–2: request from a recipe.
+  act(name(requester, ws), 'types `/vm-create web-server`');
+  const form = await openForm(ws, requester, 'web-server');
+  const formText = JSON.stringify(form.view);
+  check(formText.includes('"initial_value":"8GiB"') && formText.includes('OS Drive'), 'the form is prefilled from the web-server recipe');
+  sees('a modal opens', `    "${(form.view.title as { text: string }).text}", prefilled from the Web server recipe: 4 vCPU, 8GiB RAM, UEFI, 100GiB OS Drive on tier 1, NIC on vnet 3, power on`);
+
+  act(name(requester, ws), 'names the VM web-01 and submits');
+  const approval = await submit(ws, requester, form, 'web-01');
+  check(approval.text.startsWith('REQ-1:'), 'REQ-1 is posted for approval');
+  sees('#approvals', render(slack, approval));
+  const receipt = await waitFor(() => slack.dms(requester)[0], 'the requester receipt');
+  sees(`DM to @${name(requester, ws)}`, render(slack, receipt));
+
+  // 3: a bystander cannot approve.
+  act(name(bystander, ws), 'clicks Approve');
+  await ws.driver.clickMessageButton(bystander, approval, 'request_approve');
+  const refusal = await waitFor(() => slack.ephemerals.find((e) => e.user === bystander), 'the refusal');
+  check(refusal.text.startsWith('Only leads'), 'the bystander is refused');
+  sees(`only @${name(bystander, ws)} sees`, render(slack, refusal));
+  check(vergeos.requestsTo('POST /vms').length === 0, 'nothing was created by the refused click');
+
+  // 4: a lead approves; the thread shows every step and key.
+  act(name(lead, ws), 'clicks Approve');
+  await ws.driver.clickMessageButton(lead, approval, 'request_approve');
+  const replies = await thread(ws, approval, (m) => m.text.includes('is ready'), 'the summary');
+  sees('the thread of REQ-1', replies.map((m) => render(slack, m, '    │ ')).join('\n'));
+  const vm = [...vergeos.state.table('vms').values()].find((v) => v.name === 'web-01');
+  check(vm, 'VergeOS has web-01');
+  const summary = replies.find((m) => m.text.includes('is ready'))!;
+  check(summary.text.includes(`VM key ${vm.$key}, machine key ${vm.machine}`), 'the summary shows the real VM and machine keys');
+  const auditLine = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('web-01')), 'the audit line');
+  sees('#vm-audit', render(slack, auditLine));
+  sees('#approvals (REQ-1, updated)', render(slack, slack.messages.find((m) => m.ts === approval.ts)!));
+  check(!JSON.stringify(slack.messages.find((m) => m.ts === approval.ts)!.blocks).includes('request_approve'), 'the decided request lost its buttons');
+
+  // 5–6: a second request; another team fills tier 2 before it is approved.
+  act(name(requester, ws), 'requests `/vm-create iso-install` as lab-01 (a 64 GiB disk on tier 2)');
+  const form2 = await openForm(ws, requester, 'iso-install');
+  const approval2 = await submit(ws, requester, form2, 'lab-01');
+  sees('#approvals', render(slack, approval2).split('\n').slice(0, 3).join('\n') + '\n    …');
+  const other = new VergeosClient({ url: vergeos.url, auth: { apiKey: SIM_DEFAULT_API_KEY } });
+  try {
+    const tier2 = (await other.listStorageTiers()).find((t) => t.tier === '2')!;
+    const { machineKey } = await other.createVm({ name: 'analytics-scratch', description: 'another team' });
+    await other.addDrive({ machine: machineKey, name: 'scratch', media: 'disk', disksize: tier2.free - 10 * 1024 ** 3, preferred_tier: '2' });
+    out(`\n   (meanwhile another team's automation takes all but 10 GiB of storage tier 2)`);
+  } finally {
+    await other.close();
+  }
+  act(name(lead2, ws), 'approves REQ-2');
+  await ws.driver.clickMessageButton(lead2, approval2, 'request_approve');
+  const replies2 = await thread(ws, approval2, (m) => m.text.includes('provisioning failed'), 'the failure');
+  sees('the thread of REQ-2', replies2.map((m) => render(slack, m, '    │ ')).join('\n'));
+  const failure = replies2.find((m) => m.text.includes('provisioning failed'))!;
+  check(failure.text.includes('storage tier 2 is full'), 'the failure says the tier is full');
+  const lab = [...vergeos.state.table('vms').values()].find((v) => v.name === 'lab-01');
+  check(lab, 'the partial VM lab-01 exists after the failure');
+
+  // 7: the lead deletes the partial VM.
+  act(name(lead2, ws), 'clicks Delete partial VM');
+  await ws.driver.clickMessageButton(lead2, failure, 'run_cleanup');
+  const replies3 = await thread(ws, approval2, (m) => m.text.includes('Deleted lab-01'), 'the deletion');
+  sees('the thread of REQ-2', render(slack, replies3.at(-1)!, '    │ '));
+  check(![...vergeos.state.table('vms').values()].some((v) => v.name === 'lab-01'), 'VergeOS no longer has lab-01');
+  check(vergeos.requestsTo('DELETE /vms/:key').length === 1, 'exactly one DELETE was sent');
+  const audit2 = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).length >= 3 && slack.channelMessages(SLACK_SIM.auditChannel), 'the audit lines');
+  sees('#vm-audit', audit2.map((m) => render(slack, m)).join('\n'));
+
+  // 8: the audit log.
+  act('auditor', 'runs `vmbot audit verify`');
+  const verified = await verifyAuditLog(join(ws.dataDir, 'audit.jsonl'));
+  check(verified.ok && verified.records > 20, 'the audit log verifies');
+  sees('result', `    ${verified.records} records, hash chain intact`);
+}
+
+async function main(): Promise<void> {
+  const ws = await startWorkspace({ keepData: keep });
+  try {
+    await story(ws);
+    out(`\nDemo complete in ${((Date.now() - started) / 1000).toFixed(1)} s: every step happened as described.`);
+  } catch (err) {
+    out(`\n✘ ${(err as Error).message}`);
+    const log = ws.bot.log().trim();
+    if (log) out(`\nbot log:\n${log.split('\n').slice(-20).join('\n')}`);
+    await ws.close();
+    process.exit(1);
+  }
+  if (!keep) {
+    await ws.close();
+    process.exit(0);
+  }
+  out(`
+Everything keeps running (Ctrl-C to stop). To explore:
+  the bot:            ${ws.bot.url}/slack/events   (GET ${ws.bot.url}/healthz)
+  what Slack shows:   curl ${ws.slack.apiUrl.replace(/api\/$/, '')}__sim/state
+  VergeOS:            curl -H 'Authorization: Bearer ${SIM_DEFAULT_API_KEY}' ${ws.vergeos.url}/api/v4/vms
+  send a command:     npx vmbot slack-send --bot ${ws.bot.url} --slack ${ws.slack.apiUrl} --user ${SLACK_SIM.requester} 'list'
+                      (add --curl to print the signed curl command instead)
+  the CLI on the same data:
+                      DATA_DIR=${ws.dataDir} VERGEOS_URL=${ws.vergeos.url} VERGEOS_API_KEY=${SIM_DEFAULT_API_KEY} npx vmbot runs
+Users: ${[...ws.slack.users.values()].filter((u) => u.id !== SLACK_SIM.bot).map((u) => `${u.id} (${u.name})`).join(', ')}; leads group ${SLACK_SIM.leadsGroup}.`);
+  const stop = () => void ws.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+await main();

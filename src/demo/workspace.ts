@@ -1,0 +1,134 @@
+/**
+ * A whole workspace on loopback: the VergeOS simulator and the Slack stand-in in this process,
+ * the bot as its own process (`vmbot start`, unchanged, in HTTP mode), and a driver playing the
+ * users. Used by `npm run demo` and the end-to-end tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../sim/index.js';
+import { SlackDriver } from '../sim/slack-driver.js';
+import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../sim/slack-sim.js';
+
+const BIN = fileURLToPath(new URL('../../bin/vmbot.js', import.meta.url));
+const MANIFESTS = fileURLToPath(new URL('../../manifests/', import.meta.url));
+
+export interface BotProcess {
+  child: ChildProcess;
+  url: string;
+  /** What the bot wrote to stderr (its log), for diagnosing a failure. */
+  log(): string;
+}
+
+export interface Workspace {
+  vergeos: VergeosSim;
+  slack: SlackSim;
+  driver: SlackDriver;
+  dataDir: string;
+  env: Record<string, string>;
+  bot: BotProcess;
+  /** SIGKILL the bot (no chance to clean up), as a crash would. */
+  killBot(): Promise<void>;
+  /** Start the bot again on the same data directory. */
+  startBot(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WorkspaceOptions {
+  importMs?: number;
+  env?: Record<string, string>;
+  /** Keep DATA_DIR when closing (default: removed). */
+  keepData?: boolean;
+  port?: number;
+}
+
+export async function startWorkspace(options: WorkspaceOptions = {}): Promise<Workspace> {
+  const vergeos = await startVergeosSim({ timing: { importMs: options.importMs ?? 300, startMs: 100, stopMs: 100 } });
+  const slack = await startSlackSim();
+  const dataDir = await mkdtemp(join(tmpdir(), 'vmbot-workspace-'));
+  const env: Record<string, string> = {
+    SLACK_BOT_TOKEN: SLACK_SIM_BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SLACK_SIM_SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    VM_APPROVAL_CHANNEL: SLACK_SIM.approvalChannel,
+    VM_AUDIT_CHANNEL: SLACK_SIM.auditChannel,
+    VM_APPROVERS: SLACK_SIM.leadsGroup,
+    VERGEOS_URL: vergeos.url,
+    VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
+    DATA_DIR: dataDir,
+    MANIFESTS_DIR: MANIFESTS,
+    PORT: String(options.port ?? 0),
+    VMBOT_POLL_INTERVAL: '50ms',
+    SLACK_POST_INTERVAL: '50ms',
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  };
+  let bot = await spawnBot(env);
+  const ws: Workspace = {
+    vergeos,
+    slack,
+    dataDir,
+    env,
+    get bot() {
+      return bot;
+    },
+    get driver() {
+      return new SlackDriver(bot.url, slack);
+    },
+    async killBot() {
+      const exited = new Promise((resolve) => bot.child.once('exit', resolve));
+      bot.child.kill('SIGKILL');
+      await exited;
+    },
+    async startBot() {
+      bot = await spawnBot({ ...env, PORT: new URL(bot.url).port });
+    },
+    async close() {
+      if (bot.child.exitCode === null && bot.child.signalCode === null) {
+        const exited = new Promise((resolve) => bot.child.once('exit', resolve));
+        bot.child.kill('SIGTERM');
+        await exited;
+      }
+      await slack.close();
+      await vergeos.close();
+      if (!options.keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return ws;
+}
+
+async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
+  const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the bot did not start within 20 s:\n${stderr}`)), 20_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /vmbot listening on (http:\/\/127\.0\.0\.1:\d+)\/slack\/events/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the bot exited (${code}) before listening:\n${stderr}`));
+    });
+  });
+  return { child, url, log: () => stderr };
+}
+
+/** Poll until `check` gives something truthy. */
+export async function waitFor<T>(check: () => T | undefined | false | null, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
