@@ -11,7 +11,8 @@ describe('Slack stand-in', () => {
   afterEach(() => slack.close());
 
   const call = async (method: string, args: Record<string, unknown>, token = SLACK_SIM_BOT_TOKEN) => {
-    const form = new URLSearchParams(Object.entries(args).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]));
+    const form = new URLSearchParams();
+    for (const [k, v] of Object.entries(args)) form.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
     const res = await request(`${slack.apiUrl}${method}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
     return (await res.body.json()) as { ok: boolean; error?: string } & Record<string, any>;
   };
