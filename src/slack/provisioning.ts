@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { createdSoFar } from '../provision/messages.js';
 import type { Provisioner, RunEvent } from '../provision/provisioner.js';
 import { runResult } from '../provision/result.js';
-import type { Requests } from '../requests/requests.js';
+import { RequestError, type Requests } from '../requests/requests.js';
 import type { RequestRecord, RunRecord } from '../store/records.js';
 import type { Notifier, MessageRef } from './notifier.js';
 import { auditLine, decidedRequest, failureMessage, progressMessage, requesterUpdate, stepLine, summaryMessage } from './views/messages.js';
@@ -71,6 +71,8 @@ export class RequestProvisioning {
 
   /** Failed → provisioning again: the same run continues from its failed step. */
   async retry(request: RequestRecord, lead: string): Promise<void> {
+    const run = this.#deps.provisioner.runForRequest(request.id);
+    if (run?.state !== 'failed') throw new RequestError('REQUEST_WRONG_STATE', `${request.id}'s run is ${run?.state.replace('_', ' ') ?? 'missing'}; nothing was changed.`, request);
     const started = await this.#deps.requests.startProvisioning(request.id, request.runId!, lead, 'failed');
     this.#launch(started, request.runId!, lead, `<@${lead}> retries from the failed step.`);
   }
