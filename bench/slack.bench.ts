@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, LogLevel } from '@slack/bolt';
 import { loadConfig } from '../src/config.js';
+import { workspaceEnv } from '../src/demo/workspace.js';
 import { createLogger } from '../src/log.js';
 import { Provisioner } from '../src/provision/provisioner.js';
 import { createBot } from '../src/slack/bot.js';
@@ -50,21 +51,7 @@ export const slackBenchmark: Benchmark = {
     const slack = { apiUrl: slackSim.url };
     const triggers = remoteTriggers(slackSim.url);
     const dir = await mkdtemp(join(tmpdir(), 'vmbot-slack-bench-'));
-    const env = loadConfig(
-      {
-        SLACK_BOT_TOKEN: SLACK_SIM_BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SLACK_SIM_SIGNING_SECRET,
-        SLACK_API_URL: slack.apiUrl,
-        VM_APPROVAL_CHANNEL: SLACK_SIM.approvalChannel,
-        VM_AUDIT_CHANNEL: SLACK_SIM.auditChannel,
-        VM_APPROVERS: SLACK_SIM.leadsGroup,
-        VERGEOS_URL: vergeosSim.url,
-        VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
-        DATA_DIR: dir,
-        LOG_LEVEL: 'silent',
-      },
-      ['slack', 'vergeos'],
-    );
+    const env = loadConfig({ ...workspaceEnv({ slackApiUrl: slack.apiUrl, vergeosUrl: vergeosSim.url, dataDir: dir }), LOG_LEVEL: 'silent' }, ['slack', 'vergeos']);
     const store = await Store.open(dir);
     const audit = await AuditLog.open(dir);
     const vergeos = new VergeosClient({ url: vergeosSim.url, auth: { apiKey: SIM_DEFAULT_API_KEY } });

@@ -44,27 +44,30 @@ export interface WorkspaceOptions {
   port?: number;
 }
 
+/** The bot's environment for a workspace of stand-ins (fast pacing and polling, quiet logs). */
+export function workspaceEnv(where: { slackApiUrl: string; vergeosUrl: string; dataDir: string }): Record<string, string> {
+  return {
+    SLACK_BOT_TOKEN: SLACK_SIM_BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SLACK_SIM_SIGNING_SECRET,
+    SLACK_API_URL: where.slackApiUrl,
+    VM_APPROVAL_CHANNEL: SLACK_SIM.approvalChannel,
+    VM_AUDIT_CHANNEL: SLACK_SIM.auditChannel,
+    VM_APPROVERS: SLACK_SIM.leadsGroup,
+    VERGEOS_URL: where.vergeosUrl,
+    VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
+    DATA_DIR: where.dataDir,
+    MANIFESTS_DIR: MANIFESTS,
+    VMBOT_POLL_INTERVAL: '50ms',
+    SLACK_POST_INTERVAL: '50ms',
+    LOG_LEVEL: 'warn',
+  };
+}
+
 export async function startWorkspace(options: WorkspaceOptions = {}): Promise<Workspace> {
   const vergeos = await startVergeosSim({ timing: { importMs: options.importMs ?? 300, startMs: 100, stopMs: 100 } });
   const slack = await startSlackSim();
   const dataDir = await mkdtemp(join(tmpdir(), 'vmbot-workspace-'));
-  const env: Record<string, string> = {
-    SLACK_BOT_TOKEN: SLACK_SIM_BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SLACK_SIM_SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    VM_APPROVAL_CHANNEL: SLACK_SIM.approvalChannel,
-    VM_AUDIT_CHANNEL: SLACK_SIM.auditChannel,
-    VM_APPROVERS: SLACK_SIM.leadsGroup,
-    VERGEOS_URL: vergeos.url,
-    VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
-    DATA_DIR: dataDir,
-    MANIFESTS_DIR: MANIFESTS,
-    PORT: String(options.port ?? 0),
-    VMBOT_POLL_INTERVAL: '50ms',
-    SLACK_POST_INTERVAL: '50ms',
-    LOG_LEVEL: 'warn',
-    ...options.env,
-  };
+  const env: Record<string, string> = { ...workspaceEnv({ slackApiUrl: slack.apiUrl, vergeosUrl: vergeos.url, dataDir }), PORT: String(options.port ?? 0), ...options.env };
   let bot = await spawnBot(env);
   const ws: Workspace = {
     vergeos,

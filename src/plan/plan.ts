@@ -104,15 +104,15 @@ export function planSpec(spec: VmSpec): Plan {
   return { vmName: spec.vm.name, steps };
 }
 
-export const MACHINE_PLACEHOLDER = '<machine key from step 1>';
-export const VM_PLACEHOLDER = '<VM key from step 1>';
+export const MACHINE_KEY_FROM_STEP_1 = '<machine key from step 1>';
+export const VM_KEY_FROM_STEP_1 = '<VM key from step 1>';
 
 /**
  * The exact call a step makes. With keys missing (a plan not yet run) the keys are shown as
- * placeholders; at run time they are the real ones.
+ * where they will come from; at run time they are the real ones.
  */
 export function apiCallFor(step: PlanStep, keys: PlanKeys): ApiCall {
-  const machine = keys.machineKey ?? MACHINE_PLACEHOLDER;
+  const machine = keys.machineKey ?? MACHINE_KEY_FROM_STEP_1;
   switch (step.kind) {
     case 'create_vm':
       return { method: 'POST', path: '/api/v4/vms', body: { ...step.body } };
@@ -125,6 +125,6 @@ export function apiCallFor(step: PlanStep, keys: PlanKeys): ApiCall {
     case 'wait_imports':
       return { method: 'GET', path: `/api/v4/machine_drives?filter=machine eq ${machine}` };
     case 'power_on':
-      return { method: 'POST', path: '/api/v4/vm_actions', body: { vm: keys.vmKey ?? VM_PLACEHOLDER, action: 'poweron', params: {} } };
+      return { method: 'POST', path: '/api/v4/vm_actions', body: { vm: keys.vmKey ?? VM_KEY_FROM_STEP_1, action: 'poweron', params: {} } };
   }
 }

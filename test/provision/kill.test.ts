@@ -11,17 +11,13 @@ import { SIM_DEFAULT_API_KEY, startVergeosSim } from '../../src/sim/index.js';
 import { verifyAuditLog } from '../../src/store/audit.js';
 import { tempDir } from '../helpers/core.js';
 import { runVmbot, startVmbot, waitFor } from '../helpers/cli.js';
-import { expectExactlyOnce, fullSpecInput } from '../helpers/full-spec.js';
+import { expectExactlyOnce, fullSpecInput, POST_STEPS } from '../helpers/full-spec.js';
 
 const recipe = (name: string) => ({ recipe: 'kill-test', title: 'Every kind of step', ...fullSpecInput(name) });
 
 /** Where the process is when it dies: the request of the next step, hung. */
 const KILL_POINTS = [
-  { before: 'create_vm', route: 'POST /vms', nth: 1 },
-  { before: 'drive:0', route: 'POST /machine_drives', nth: 1 },
-  { before: 'drive:1', route: 'POST /machine_drives', nth: 2 },
-  { before: 'nic:0', route: 'POST /machine_nics', nth: 1 },
-  { before: 'device:0', route: 'POST /machine_devices', nth: 1 },
+  ...POST_STEPS.filter((p) => p.stepId !== 'power_on').map(({ stepId, route, nth }) => ({ before: stepId, route, nth })),
   { before: 'wait_imports', route: 'GET /machine_drives', nth: 1 },
   { before: 'power_on', route: 'POST /vm_actions', nth: 1 },
 ];
