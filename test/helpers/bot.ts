@@ -93,15 +93,8 @@ export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Rec
   return rig;
 }
 
-export async function until<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
+/** Poll until the check gives something truthy (the workspace's own helper). */
+export { waitFor as until } from '../../src/demo/workspace.js';
 
 /** All text of a message, blocks included, for assertions. */
 export function textOf(message: { text: string; blocks: unknown[] }): string {

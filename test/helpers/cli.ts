@@ -25,10 +25,4 @@ export function runVmbot(args: string[], env: Record<string, string>): Promise<C
   return startVmbot(args, env).done;
 }
 
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor } from '../../src/demo/workspace.js';
