@@ -144,6 +144,11 @@ export function createBot(options: BotOptions): Bot {
         ctx.provisioning.resume(request, `:arrows_counterclockwise: The bot restarted while provisioning; resuming after step ${done} (nothing is created twice).`);
       }
     }
+    // A deletion the previous process started and did not finish.
+    for (const run of options.provisioner.interruptedRuns().filter((r) => r.state === 'cleaning_up')) {
+      const request = run.requestId ? requests.find(run.requestId) : undefined;
+      if (request?.state === 'failed') await ctx.provisioning.cleanup(request, 'vmbot');
+    }
   };
 
   let timer: NodeJS.Timeout | undefined;

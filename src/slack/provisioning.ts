@@ -77,6 +77,28 @@ export class RequestProvisioning {
     this.#launch(started, request.runId!, lead, `<@${lead}> retries from the failed step.`);
   }
 
+  /**
+   * Delete a failed request's partial VM (exactly once: the run's own compare-and-set), then say
+   * so in the thread and the audit channel. Undefined when the cleanup itself failed (the thread
+   * says why; the request stays failed so it can be tried again).
+   */
+  async cleanup(request: RequestRecord, actor: string): Promise<{ request: RequestRecord; vmKey: string | null } | undefined> {
+    const { provisioner, requests, notifier, auditChannel } = this.#deps;
+    const run = await provisioner.cleanup(request.runId!, actor);
+    const thread = request.approvalMessage;
+    const say = (text: string) => (thread ? notifier.post(thread.channel, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }, thread.ts) : undefined);
+    if (run.state !== 'cleaned_up') {
+      await say(`:warning: ${run.error?.message ?? 'Cleanup failed.'}`);
+      return undefined;
+    }
+    const cleaned = await requests.markCleanedUp(request.id, actor);
+    const result = runResult(run);
+    if (thread) await notifier.update(thread, decidedRequest(cleaned));
+    await say(result.vmKey ? `:wastebasket: Deleted ${result.name} (VM key ${result.vmKey}) with its drives, NICs and devices.` : ':wastebasket: Nothing had been created; the request is closed.');
+    await notifier.post(auditChannel, auditLine('cleaned_up', cleaned, result));
+    return { request: cleaned, vmKey: result.vmKey };
+  }
+
   /** After a restart: continue a run that was interrupted, and say so. */
   resume(request: RequestRecord, reason: string): void {
     this.#launch(request, request.runId!, 'vmbot', reason);

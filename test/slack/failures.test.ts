@@ -82,3 +82,45 @@ describe('restart', () => {
     }
   });
 });
+
+describe('resilience', () => {
+  it('Slack failing to take a message does not change what happens in VergeOS', async () => {
+    const rig = await startRig();
+    try {
+      const approval = await (async () => {
+        await rig.driver.command(SLACK_SIM.requester, 'web-server');
+        const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
+        await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'flaky-slack-01' });
+        return until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'approval');
+      })();
+      rig.slack.failNext.set('chat.postMessage', ['internal_error', 'ratelimited', 'internal_error']);
+      rig.slack.failNext.set('chat.update', ['internal_error']);
+      await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+      await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the run', 15_000);
+      await rig.bot.idle();
+      expect(rig.slack.calls.filter((c) => !c.ok).map((c) => c.error)).toEqual(expect.arrayContaining(['internal_error', 'ratelimited']));
+      expect([...rig.vergeos.state.table('vms').values()].filter((v) => v.name === 'flaky-slack-01')).toHaveLength(1);
+      await until(() => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).find((m) => m.text.includes('is ready')), 'the summary');
+    } finally {
+      await rig.close();
+    }
+  });
+
+  it('a deletion interrupted by a restart is finished by the next bot', async () => {
+    const rig = await startRig();
+    try {
+      rig.vergeos.faults.add({ route: 'POST /machine_nics', nth: 1, status: 422, body: { err: 'Invalid NIC' } });
+      const approval = await approveNew(rig, 'half-deleted-01');
+      const failure = structuredClone(await failureIn(rig, approval));
+      rig.vergeos.faults.add({ route: 'DELETE /vms/:key', nth: 1, hang: true });
+      await rig.driver.clickMessageButton(SLACK_SIM.lead1, failure, 'run_cleanup');
+      await until(() => rig.vergeos.requests.find((r) => r.outcome === 'hung'), 'the hung delete');
+      await rig.restart();
+      await until(() => rig.store.getRequest('REQ-1')?.state === 'cleaned_up', 'the finished cleanup', 15_000);
+      expect([...rig.vergeos.state.table('vms').values()].some((v) => v.name === 'half-deleted-01')).toBe(false);
+      await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('half-deleted-01* partial VM deleted')), 'the audit line');
+    } finally {
+      await rig.close();
+    }
+  });
+});

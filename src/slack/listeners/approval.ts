@@ -5,7 +5,6 @@
  */
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { RunBusyError } from '../../provision/provisioner.js';
-import { runResult } from '../../provision/result.js';
 import { alreadyDecided, RequestError } from '../../requests/requests.js';
 import { StoreError } from '../../store/store.js';
 import type { BotContext } from '../context.js';
@@ -111,25 +110,15 @@ export function register(app: App, ctx: BotContext): void {
     const request = ctx.requests.find(requestId);
     if (!request?.runId || request.state !== 'failed') return ctx.notifier.tell(user, channel, say(`${requestId} has no failed run to clean up (it is ${request?.state ?? 'unknown'}).`));
     const failedMessage = ctx.provisioner.runForRequest(requestId)?.error?.message ?? 'failed';
-    let run;
+    let cleaned;
     try {
-      run = await ctx.provisioner.cleanup(request.runId, user);
+      cleaned = await ctx.provisioning.cleanup(request, user);
     } catch (err) {
       return refusal(err, user, channel);
     }
-    const thread = request.approvalMessage;
-    if (run.state !== 'cleaned_up') {
-      if (thread) await ctx.notifier.post(thread.channel, say(`:warning: ${run.error?.message ?? 'Cleanup failed.'}`), thread.ts);
-      return;
+    if (cleaned && channel && messageTs) {
+      await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(cleaned.request, failedMessage, `:wastebasket: <@${user}> deleted the partial VM${cleaned.vmKey ? ` (VM key ${cleaned.vmKey})` : ''}.`));
     }
-    const cleaned = await ctx.requests.markCleanedUp(requestId, user);
-    const result = runResult(run);
-    if (channel && messageTs) await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(cleaned, failedMessage, `:wastebasket: <@${user}> deleted the partial VM${result.vmKey ? ` (VM key ${result.vmKey})` : ''}.`));
-    if (thread) {
-      await ctx.notifier.update(thread, decidedRequest(cleaned));
-      await ctx.notifier.post(thread.channel, say(result.vmKey ? `:wastebasket: Deleted ${result.name} (VM key ${result.vmKey}) with its drives, NICs and devices.` : ':wastebasket: Nothing had been created; the request is closed.'), thread.ts);
-    }
-    await ctx.notifier.post(ctx.auditChannel, auditLine('cleaned_up', cleaned, result));
   });
 }
 
