@@ -69,8 +69,8 @@ export class SlackDriver {
   }
 
   /** `/vm-create <text>` typed by `user` in `channel`. */
-  async command(user: string, text: string, channel: string = SLACK_SIM.generalChannel, options: { signature?: string; timestamp?: number } = {}): Promise<BotReply> {
-    const trigger = await this.triggers.issueTrigger(user);
+  async command(user: string, text: string, channel: string = SLACK_SIM.generalChannel, options: { signature?: string; timestamp?: number; triggerId?: string } = {}): Promise<BotReply> {
+    const trigger = options.triggerId ?? (await this.triggers.issueTrigger(user));
     const body = new URLSearchParams({
       token: 'deprecated-verification-token',
       team_id: SLACK_SIM.team,

@@ -14,6 +14,7 @@ import type { Recipe } from '../spec/recipes.js';
 import type { AuditLog } from '../store/audit.js';
 import type { Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
+import { AfterAck } from './after-ack.js';
 import { Approvers } from './approvers.js';
 import type { BotContext } from './context.js';
 import { InventoryCache } from './inventory.js';
@@ -111,6 +112,7 @@ export function createBot(options: BotOptions): Bot {
     approvers: new Approvers(env.VM_APPROVERS, { logger }),
     inventory: new InventoryCache({ vergeos: options.vergeos, logger }),
     notifier,
+    afterAck: new AfterAck(),
     slack,
     provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger }),
     approvalChannel: env.VM_APPROVAL_CHANNEL!,

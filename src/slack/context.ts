@@ -5,6 +5,7 @@ import type { Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
 import type { Recipe } from '../spec/recipes.js';
 import type { VergeosApi } from '../vergeos/client.js';
+import type { AfterAck } from './after-ack.js';
 import type { Approvers } from './approvers.js';
 import type { InventoryCache } from './inventory.js';
 import type { Notifier } from './notifier.js';
@@ -21,6 +22,8 @@ export interface BotContext {
   approvers: Approvers;
   inventory: InventoryCache;
   notifier: Notifier;
+  /** Starts follow-up work one piece per event-loop turn, so a burst's acks go first. */
+  afterAck: AfterAck;
   /** Sending to Slack (Bolt only receives). */
   slack: SlackWebApi;
   provisioning: RequestProvisioning;

@@ -23,6 +23,8 @@ export class InventoryCache {
   readonly #logger: Logger | undefined;
   readonly #cache = new Map<OptionSource, { at: number; groups: OptionGroup[] }>();
   readonly #inflight = new Map<OptionSource, Promise<OptionGroup[]>>();
+  /** Changes whenever cached labels may have changed (so views built from them can be cached). */
+  version = 0;
 
   constructor(options: { vergeos: VergeosApi; ttlMs?: number; deadlineMs?: number; logger?: Logger }) {
     this.#api = options.vergeos;
@@ -69,6 +71,7 @@ export class InventoryCache {
       fetching = this.#fetch(source).then(
         (groups) => {
           this.#cache.set(source, { at: Date.now(), groups });
+          this.version++;
           return groups;
         },
         (err: unknown) => {

@@ -3,7 +3,7 @@
  * checks signatures); sending goes through this lean client because @slack/web-api spends about
  * three times the CPU per call (queue, retry wrapper, a recursive redaction walk for debug lines
  * even with debug off), which under a burst of commands delays everyone's 3-second acks.
- * Same shape as WebClient (`client.chat.postMessage({...})`), form-encoded like WebClient,
+ * Same shape as WebClient (`client.chat.postMessage({...})`); JSON bodies for write methods,
  * `{ok:false}` thrown as SlackApiError, HTTP 429 honoured with Retry-After.
  */
 import { inspect } from 'node:util';
@@ -20,8 +20,19 @@ export class SlackApiError extends Error {
   }
 }
 
+/** JSON text to splice into a request body as is (e.g. a view rendered once and cached). */
+export class RawJson {
+  constructor(readonly json: string) {}
+}
+
 type Args = Record<string, unknown>;
 type Reply = Record<string, any> & { ok: boolean };
+
+/** Read methods, which Slack only takes form-encoded; write methods get JSON (cheaper to encode). */
+const FORM_ONLY = new Set(['usergroups.users.list', 'users.info', 'auth.test']);
+
+/** Methods whose successful answer is the view sent back to us, which the bot never reads. */
+const ECHOES_VIEW = new Set(['views.open', 'views.update', 'views.publish', 'views.push']);
 
 /** Methods whose result is useless after a delay (a trigger_id lives 3 s): never retried. */
 const NO_RETRY = new Set(['views.open', 'views.push']);
@@ -43,17 +54,26 @@ export class SlackWebApi {
   }
 
   async call(method: string, args: Args): Promise<Reply> {
-    const form = new URLSearchParams();
-    for (const [key, value] of Object.entries(args)) {
-      if (value === undefined || value === null) continue;
-      form.set(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
+    let body: string;
+    let contentType: string;
+    if (FORM_ONLY.has(method)) {
+      const form = new URLSearchParams();
+      for (const [key, value] of Object.entries(args)) {
+        if (value === undefined || value === null) continue;
+        form.set(key, value instanceof RawJson ? value.json : typeof value === 'object' ? JSON.stringify(value) : String(value));
+      }
+      body = form.toString();
+      contentType = 'application/x-www-form-urlencoded';
+    } else {
+      const fields = Object.entries(args).filter(([, v]) => v !== undefined);
+      body = `{${fields.map(([k, v]) => `${JSON.stringify(k)}:${v instanceof RawJson ? v.json : JSON.stringify(v)}`).join(',')}}`;
+      contentType = 'application/json; charset=utf-8';
     }
-    const body = form.toString();
     for (let attempt = 0; ; attempt++) {
       const res = await this.#pool.request({
         method: 'POST',
         path: `${this.#path}${method}`,
-        headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { authorization: `Bearer ${this.#token}`, 'content-type': contentType },
         body,
       });
       if (res.statusCode === 429 && attempt < this.#retries && !NO_RETRY.has(method)) {
@@ -67,7 +87,10 @@ export class SlackWebApi {
         await res.body.dump();
         throw new SlackApiError(method, res.statusCode === 429 ? 'ratelimited' : `http_${res.statusCode}`);
       }
-      const reply = (await res.body.json()) as Reply;
+      const text = await res.body.text();
+      // views.* answers echo the whole view; when nothing else is needed, don't parse it.
+      if (ECHOES_VIEW.has(method) && /^\s*\{\s*"ok"\s*:\s*true\b/.test(text)) return { ok: true };
+      const reply = JSON.parse(text) as Reply;
       if (!reply.ok) throw new SlackApiError(method, String(reply.error ?? 'unknown_error'));
       return reply;
     }

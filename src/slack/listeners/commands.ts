@@ -1,7 +1,9 @@
 /** `/vm-create [RECIPE [NAME] | help | list | status REQ-n]`. The modal opens within Slack's 3 s. */
 import type { App } from '@slack/bolt';
 import { runResult } from '../../provision/result.js';
+import type { Recipe } from '../../spec/recipes.js';
 import type { BotContext } from '../context.js';
+import { RawJson } from '../web-api.js';
 import { escapeText } from '../escape.js';
 import { draftFromRecipe, metaFor, requestModal } from '../views/request-modal.js';
 import { helpMessage, listMessage, statusMessage, unknownMessage } from '../views/other.js';
@@ -9,6 +11,21 @@ import { helpMessage, listMessage, statusMessage, unknownMessage } from '../view
 export const COMMAND = '/vm-create';
 
 export function register(app: App, ctx: BotContext): void {
+  // The opening modal depends only on the recipe, the name typed and the cached labels: render
+  // it once per such combination (bursts of the same command are common).
+  const rendered = new Map<string, RawJson>();
+  const openingModal = (recipe: Recipe | undefined, name: string | undefined): RawJson => {
+    const key = `${ctx.inventory.version}|${recipe?.id ?? ''}|${name ?? ''}`;
+    let view = rendered.get(key);
+    if (!view) {
+      const draft = draftFromRecipe(recipe, name, (source, value) => ctx.inventory.labelFor(source, value));
+      view = new RawJson(JSON.stringify(requestModal(draft, ctx.recipes, metaFor(draft, 0))));
+      if (rendered.size >= 64) rendered.delete(rendered.keys().next().value!);
+      rendered.set(key, view);
+    }
+    return view;
+  };
+
   app.command(COMMAND, async ({ command, ack, logger }) => {
     const [first = '', ...rest] = command.text.trim().split(/\s+/).filter(Boolean);
     const sub = first.toLowerCase();
@@ -27,13 +44,11 @@ export function register(app: App, ctx: BotContext): void {
     const recipe = sub ? ctx.recipes.find((r) => r.id === sub) : undefined;
     if (sub && !recipe) return ephemeral(unknownMessage(`I don't know \`${escapeText(first)}\`.`, ctx.recipes));
 
-    // Ack first (no VergeOS call on this path), then open the modal while the trigger is fresh.
-    // Yielding once lets a burst of other commands be acked before this one's Web API work.
+    // Ack first (no VergeOS call on this path), then open the modal while the trigger is fresh,
+    // after any other commands of a burst have been acked.
     await ack();
-    await new Promise((resolve) => setImmediate(resolve));
-    const draft = draftFromRecipe(recipe, rest[0], (source, value) => ctx.inventory.labelFor(source, value));
     try {
-      await ctx.slack.views.open({ trigger_id: command.trigger_id, view: requestModal(draft, ctx.recipes, metaFor(draft, 0)) });
+      await ctx.afterAck.run(() => ctx.slack.views.open({ trigger_id: command.trigger_id, view: openingModal(recipe, rest[0]) }));
     } catch (err) {
       logger.warn(`views.open failed: ${(err as Error).message}`);
     }
