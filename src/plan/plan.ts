@@ -125,6 +125,7 @@ export function apiCallFor(step: PlanStep, keys: PlanKeys): ApiCall {
     case 'wait_imports':
       return { method: 'GET', path: `/api/v4/machine_drives?filter=machine eq ${machine}` };
     case 'power_on':
-      return { method: 'POST', path: '/api/v4/vm_actions', body: { vm: keys.vmKey ?? VM_KEY_FROM_STEP_1, action: 'poweron', params: {} } };
+      // VergeOS takes the VM key of an action as a number (the client sends it so).
+      return { method: 'POST', path: '/api/v4/vm_actions', body: { vm: keys.vmKey === undefined ? VM_KEY_FROM_STEP_1 : /^\d+$/.test(keys.vmKey) ? Number(keys.vmKey) : keys.vmKey, action: 'poweron', params: {} } };
   }
 }

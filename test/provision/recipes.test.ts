@@ -27,7 +27,7 @@ describe('provisioning each shipped recipe', () => {
     const posts = rig.sim.requests.filter((r) => r.method === 'POST');
     const expected = planJson(planSpec(spec), { vmKey, machineKey }).steps.filter((s) => s.method === 'POST');
     expect(posts.map((p) => p.path)).toEqual(expected.map((s) => s.path));
-    expect(posts.map((p) => p.body)).toEqual(expected.map((s) => (s.kind === 'power_on' ? { ...s.body, vm: Number(vmKey) } : s.body)));
+    expect(posts.map((p) => p.body)).toEqual(expected.map((s) => s.body));
     for (const child of posts.filter((p) => /machine_(drives|nics|devices)/.test(p.path))) {
       expect((child.body as { machine: string }).machine).toBe(machineKey);
     }
