@@ -57,10 +57,13 @@ export class Requests {
   readonly #audit: AuditLog;
   readonly #ttlMs: number;
 
-  constructor(options: { store: Store; audit: AuditLog; ttlMs: number }) {
+  readonly #onChange: () => void;
+
+  constructor(options: { store: Store; audit: AuditLog; ttlMs: number; onChange?: () => void }) {
     this.#store = options.store;
     this.#audit = options.audit;
     this.#ttlMs = options.ttlMs;
+    this.#onChange = options.onChange ?? (() => undefined);
   }
 
   get(id: string): RequestRecord {
@@ -178,7 +181,7 @@ export class Requests {
           r.state = 'expired';
           r.decidedAt = now.toISOString();
         });
-        await this.#record(done, 'vmbot', 'request.expired', 'info', `no decision within the time limit`);
+        await this.#record(done, 'vmbot', 'request.expired', 'info', 'no decision within the time limit');
         expired.push(done);
       } catch (err) {
         if (!(err instanceof StoreError && err.code === 'STORE_CONFLICT')) throw err;
@@ -202,6 +205,7 @@ export class Requests {
     const finished = await this.#store.updateRequest(id, { states: ['provisioning'] }, (r) => {
       r.state = state;
     });
+    this.#onChange();
     const keys = Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v)) as Record<string, string>;
     await this.#audit.append({ actor: 'vmbot', action: `request.${state}`, requestId: id, runId: run.id, vmName: run.spec.vm.name, keys, outcome: state === 'succeeded' ? 'ok' : 'failed', ...(run.error ? { detail: run.error.message } : {}) });
     return finished;
@@ -235,6 +239,7 @@ export class Requests {
   }
 
   async #record(request: RequestRecord, actor: string, action: string, outcome: AuditEvent['outcome'], detail?: string): Promise<void> {
+    if (outcome !== 'refused') this.#onChange();
     await this.#audit.append({ actor, action, requestId: request.id, vmName: request.spec.vm.name, ...(request.runId ? { runId: request.runId } : {}), outcome, ...(detail ? { detail } : {}) });
   }
 }

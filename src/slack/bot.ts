@@ -16,6 +16,7 @@ import type { Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import { AfterAck } from './after-ack.js';
 import { Approvers } from './approvers.js';
+import { HomeTabs } from './home-tabs.js';
 import type { BotContext } from './context.js';
 import { InventoryCache } from './inventory.js';
 import { register as registerApproval } from './listeners/approval.js';
@@ -99,8 +100,11 @@ export function createBot(options: BotOptions): Bot {
         ],
       });
 
-  const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL });
-  const slack = new SlackWebApi({ token: env.SLACK_BOT_TOKEN!, baseUrl: clientOptions.slackApiUrl, retries: options.slackRetries ?? 2, logger });
+  const approvers = new Approvers(env.VM_APPROVERS, { logger });
+  const slackApi = new SlackWebApi({ token: env.SLACK_BOT_TOKEN!, baseUrl: clientOptions.slackApiUrl, retries: options.slackRetries ?? 2, logger });
+  const homeTabs = new HomeTabs({ slack: slackApi, requests: () => requests, approvers, logger });
+  const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL, onChange: () => homeTabs.changed() });
+  const slack = slackApi;
   const notifier = new Notifier(slack, { minIntervalMs: options.postIntervalMs ?? 1_000, logger });
   const ctx: BotContext = {
     env,
@@ -109,7 +113,8 @@ export function createBot(options: BotOptions): Bot {
     provisioner: options.provisioner,
     requests,
     recipes: options.recipes,
-    approvers: new Approvers(env.VM_APPROVERS, { logger }),
+    approvers,
+    homeTabs,
     inventory: new InventoryCache({ vergeos: options.vergeos, logger }),
     notifier,
     afterAck: new AfterAck(),
@@ -170,6 +175,7 @@ export function createBot(options: BotOptions): Bot {
     },
     async stop() {
       if (timer) clearInterval(timer);
+      homeTabs.stop();
       await app.stop();
       await slack.close();
     },

@@ -7,6 +7,7 @@ import type { Recipe } from '../spec/recipes.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { AfterAck } from './after-ack.js';
 import type { Approvers } from './approvers.js';
+import type { HomeTabs } from './home-tabs.js';
 import type { InventoryCache } from './inventory.js';
 import type { Notifier } from './notifier.js';
 import type { RequestProvisioning } from './provisioning.js';
@@ -21,6 +22,7 @@ export interface BotContext {
   recipes: Recipe[];
   approvers: Approvers;
   inventory: InventoryCache;
+  homeTabs: HomeTabs;
   notifier: Notifier;
   /** Starts follow-up work one piece per event-loop turn, so a burst's acks go first. */
   afterAck: AfterAck;

@@ -137,5 +137,8 @@ describe('the /vm-create command and its modal', () => {
     expect(JSON.stringify(lead.view)).toContain('Waiting for approval (1)');
     await rig.driver.clickHomeButton(SLACK_SIM.lead1, lead, 'request_approve', 'REQ-1');
     await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'approved from home');
+    // Tabs that were opened are kept current without being reopened.
+    await until(() => JSON.stringify(rig.slack.openView(SLACK_SIM.lead1, 'home')!.view).includes('Waiting for approval (0)'), 'the lead tab to drop the approved request');
+    await until(() => JSON.stringify(rig.slack.openView(SLACK_SIM.requester, 'home')!.view).includes('succeeded'), "the requester's tab to show it succeeded");
   });
 });
