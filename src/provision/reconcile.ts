@@ -26,7 +26,14 @@ export async function lookUpStep(api: VergeosApi, step: PlanStep, run: RunRecord
   switch (step.kind) {
     case 'create_vm': {
       const vm = await api.findVmByName(step.body.name);
-      return vm ? { vmKey: vm.key, machineKey: vm.machineKey, key: vm.key } : undefined;
+      if (!vm) return undefined;
+      // Adopt it only if it is the VM we asked for: a VM of that name with another size or
+      // description is someone else's, and re-sending then gets VergeOS's "name taken".
+      const ours =
+        (vm.cpuCores === undefined || vm.cpuCores === (step.body.cpu_cores ?? 1)) &&
+        (vm.ram === undefined || vm.ram === (step.body.ram ?? 1024)) &&
+        vm.description === (step.body.description ?? '');
+      return ours ? { vmKey: vm.key, machineKey: vm.machineKey, key: vm.key } : undefined;
     }
     case 'add_drive': {
       const taken = claimedKeys(run, step.id);

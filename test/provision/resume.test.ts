@@ -84,6 +84,19 @@ describe('failure at each step, then resume', () => {
     await expectExactlyOnce(rig.sim, 'inflight-device');
   });
 
+  it('after a lost create answer, a VM of the same name that is not ours is not adopted', async () => {
+    await rig.client.createVm({ name: 'clash-01', cpu_cores: 2, ram: 2048, description: 'someone else' });
+    rig.sim.faults.add({ route: 'POST /vms', nth: 1, drop: true });
+    const run = await rig.provisioner.createRun(fullSpec('clash-01'), { actor: 'test' });
+    const failed = await rig.provisioner.execute(run.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.keys.vmKey).toBeUndefined();
+    const again = await rig.provisioner.execute(run.id);
+    expect(again.error).toMatchObject({ code: 'VERGEOS_NAME_TAKEN' });
+    expect(again.keys.vmKey).toBeUndefined();
+    expect(rig.sim.requestsTo('POST /machine_drives')).toHaveLength(0); // nothing attached to their VM
+  });
+
   it('a taken name: VergeOS says 409, the run fails with the operator sentence, nothing else is sent', async () => {
     const run = await rig.provisioner.createRun(fullSpec('legacy-db'), { actor: 'test' });
     const failed = await rig.provisioner.execute(run.id);
