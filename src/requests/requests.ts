@@ -88,10 +88,6 @@ export class Requests {
     return this.#store.listRequests((r) => r.state === state);
   }
 
-  byRun(runId: string): RequestRecord | undefined {
-    return this.#store.listRequests((r) => r.runId === runId)[0];
-  }
-
   /** A new pending request. The same modal submission delivered twice yields the same request. */
   async create(input: NewRequest): Promise<{ request: RequestRecord; created: boolean }> {
     if (input.sourceViewId) {

@@ -93,10 +93,6 @@ export class Store {
     }
   }
 
-  get data(): Readonly<StoreFile> {
-    return this.#db.data;
-  }
-
   /** Apply a change in memory and rewrite the file in the background (coalesced by lowdb). */
   #apply(change: (data: StoreFile) => void): void {
     if (this.#readOnly) throw new Error('this store was opened read-only');

@@ -100,18 +100,18 @@ const text = (t: string): types.PlainTextElement => ({ type: 'plain_text', text:
 const option = (value: string, label: string): types.PlainTextOption => ({ text: text(clip(label, 75)), value });
 const choiceOption = (c: Choice): types.PlainTextOption => option(c.value, c.label);
 
-function staticSelect(actionId: string, values: readonly string[], initial: string | undefined, placeholder: string): types.StaticSelect {
+function staticSelect(actionId: string, values: readonly string[], initial: string | undefined, prompt: string): types.StaticSelect {
   return {
     type: 'static_select',
     action_id: actionId,
-    placeholder: text(placeholder),
+    placeholder: text(prompt),
     options: values.map((v) => option(v, v)),
     ...(initial && values.includes(initial) ? { initial_option: option(initial, initial) } : {}),
   };
 }
 
-function externalSelect(source: OptionSource, initial: Choice | undefined, placeholder: string): types.ExternalSelect {
-  return { type: 'external_select', action_id: source, min_query_length: 0, placeholder: text(placeholder), ...(initial ? { initial_option: choiceOption(initial) } : {}) };
+function externalSelect(source: OptionSource, initial: Choice | undefined, prompt: string): types.ExternalSelect {
+  return { type: 'external_select', action_id: source, min_query_length: 0, placeholder: text(prompt), ...(initial ? { initial_option: choiceOption(initial) } : {}) };
 }
 
 function input(block_id: string, label: string, element: types.InputBlockElement, opts: { optional?: boolean; hint?: string; dispatch?: boolean } = {}): types.InputBlock {
@@ -126,8 +126,8 @@ function input(block_id: string, label: string, element: types.InputBlockElement
   };
 }
 
-function textInput(initial: string | undefined, placeholder: string, extra: Partial<types.PlainTextInput> = {}): types.PlainTextInput {
-  return { type: 'plain_text_input', action_id: 'value', placeholder: text(placeholder), ...(initial ? { initial_value: initial } : {}), ...extra };
+function textInput(initial: string | undefined, prompt: string, extra: Partial<types.PlainTextInput> = {}): types.PlainTextInput {
+  return { type: 'plain_text_input', action_id: 'value', placeholder: text(prompt), ...(initial ? { initial_value: initial } : {}), ...extra };
 }
 
 function rowButtons(block_id: string, removeAction: string, row: number, label: string): types.ActionsBlock {
