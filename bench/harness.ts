@@ -33,6 +33,8 @@ export function spawnSlackSim(): Promise<{ url: string; child: ChildProcess; sto
 
 async function spawnVmbot(args: string[], ready: RegExp): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A benchmark that fails part-way must not leave simulators running.
+  process.once('exit', () => child.kill());
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

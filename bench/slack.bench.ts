@@ -3,22 +3,14 @@
  * opens the modal on the Slack stand-in) versus a bare Bolt app that only acks, in the same run.
  * Target: p99 ratio ≤ 1.5, and p99 well under Slack's 3 s.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, LogLevel } from '@slack/bolt';
-import { loadConfig } from '../src/config.js';
-import { workspaceEnv } from '../src/demo/workspace.js';
-import { createLogger } from '../src/log.js';
-import { Provisioner } from '../src/provision/provisioner.js';
-import { createBot } from '../src/slack/bot.js';
+import { fileURLToPath } from 'node:url';
+import { spawnBot, workspaceEnv } from '../src/demo/workspace.js';
 import { remoteTriggers, SlackDriver } from '../src/sim/slack-driver.js';
-import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, type SlackSim } from '../src/sim/slack-sim.js';
-import { loadRecipes, recipeFilesIn } from '../src/spec/recipes.js';
-import { AuditLog } from '../src/store/audit.js';
-import { Store } from '../src/store/store.js';
-import { VergeosClient } from '../src/vergeos/client.js';
-import { SIM_DEFAULT_API_KEY } from '../src/sim/index.js';
+import { SLACK_SIM, SLACK_SIM_SIGNING_SECRET, type SlackSim } from '../src/sim/slack-sim.js';
 import { inParallel, median, spawnSim, spawnSlackSim, type Benchmark } from './harness.js';
 
 const REQUESTS = 200;
@@ -45,30 +37,37 @@ async function latencies(driver: SlackDriver, count: number): Promise<number[]> 
   return out;
 }
 
+/** The bare Bolt app in its own process, like the bot. */
+async function spawnBare(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bare-bolt.ts', import.meta.url))], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  process.once('exit', () => child.kill());
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`the bare Bolt app exited (${code})`)));
+  });
+  return { url, stop: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))) };
+}
+
 export const slackBenchmark: Benchmark = {
   name: 'slack command ack latency',
   async run() {
+    // Everything but the driver runs in its own process, as in production: the VergeOS
+    // simulator, the Slack stand-in (its work checking every modal is not the bot's), the bot
+    // (`vmbot start`) and the bare Bolt app.
     const vergeosSim = await spawnSim();
-    // The Slack stand-in runs in its own process: its work (parsing and checking every modal)
-    // must not be charged to the bot's acks.
     const slackSim = await spawnSlackSim();
-    const slack = { apiUrl: slackSim.url };
     const triggers = remoteTriggers(slackSim.url);
     const dir = await mkdtemp(join(tmpdir(), 'vmbot-slack-bench-'));
-    const env = loadConfig({ ...workspaceEnv({ slackApiUrl: slack.apiUrl, vergeosUrl: vergeosSim.url, dataDir: dir }), LOG_LEVEL: 'silent' }, ['slack', 'vergeos']);
-    const store = await Store.open(dir);
-    const audit = await AuditLog.open(dir);
-    const vergeos = new VergeosClient({ url: vergeosSim.url, auth: { apiKey: SIM_DEFAULT_API_KEY } });
-    const { recipes } = await loadRecipes(await recipeFilesIn(new URL('../manifests/', import.meta.url).pathname));
-    const bot = createBot({ env, logger: createLogger({ level: 'silent' }), store, audit, vergeos, provisioner: new Provisioner({ vergeos, store, audit }), recipes, slackRetries: 0 });
-    const { port } = await bot.start(0);
-    const bare = new App({ token: SLACK_SIM_BOT_TOKEN, signingSecret: SLACK_SIM_SIGNING_SECRET, logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: slack.apiUrl } });
-    bare.command('/vm-create', async ({ ack }) => {
-      await ack();
-    });
-    const bareServer = (await bare.start(0)) as unknown as import('node:http').Server;
-    const bareDriver = new SlackDriver(`http://127.0.0.1:${(bareServer.address() as import('node:net').AddressInfo).port}`, undefined as unknown as SlackSim, SLACK_SIM_SIGNING_SECRET, triggers);
-    const botDriver = new SlackDriver(`http://127.0.0.1:${port}`, undefined as unknown as SlackSim, SLACK_SIM_SIGNING_SECRET, triggers);
+    const env = { ...workspaceEnv({ slackApiUrl: slackSim.url, vergeosUrl: vergeosSim.url, dataDir: dir }), LOG_LEVEL: 'silent', PORT: '0' };
+    const bot = await spawnBot(env);
+    const bare = await spawnBare(env);
+    const bareDriver = new SlackDriver(bare.url, undefined as unknown as SlackSim, SLACK_SIM_SIGNING_SECRET, triggers);
+    const botDriver = new SlackDriver(bot.url, undefined as unknown as SlackSim, SLACK_SIM_SIGNING_SECRET, triggers);
     try {
       // Warm both (JIT, connections, lazily loaded modules) before measuring.
       await latencies(bareDriver, WARMUP);
@@ -98,10 +97,7 @@ export const slackBenchmark: Benchmark = {
       ];
     } finally {
       await bare.stop();
-      await bot.stop();
-      await audit.close();
-      await store.close();
-      await vergeos.close();
+      await new Promise<void>((resolve) => (bot.child.once('exit', () => resolve()), bot.child.kill('SIGTERM')));
       await slackSim.stop();
       await vergeosSim.stop();
       await rm(dir, { recursive: true, force: true });

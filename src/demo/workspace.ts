@@ -102,8 +102,11 @@ export async function startWorkspace(options: WorkspaceOptions = {}): Promise<Wo
   return ws;
 }
 
-async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
+/** `vmbot start` as a child process; resolves once it listens. */
+export async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
   const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // If whoever started it dies first, the bot goes too (no stray processes after a failed run).
+  process.once('exit', () => child.kill());
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
