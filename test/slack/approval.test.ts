@@ -54,7 +54,7 @@ describe('approving', () => {
     await rig.bot.idle();
     expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1);
     expect(rig.store.listRuns()).toHaveLength(1);
-    const refusals = rig.slack.ephemerals.filter((e) => e.text.includes('already approved'));
+    const refusals = await until(() => rig.slack.ephemerals.filter((e) => e.text.includes('already approved')).length === 2 && rig.slack.ephemerals.filter((e) => e.text.includes('already approved')), 'two refusals');
     expect(refusals).toHaveLength(2);
     expect(refusals[0]!.text).toMatch(/^REQ-1 was already approved by <@U0LEAD[12]>; nothing was changed\.$/);
   });
@@ -85,7 +85,7 @@ describe('approving', () => {
 
   it('the requester can cancel while pending; nobody else can', async () => {
     const approval = await fileRequest(rig, 'cancel-01');
-    const receipt = rig.slack.dms(SLACK_SIM.requester)[0]!;
+    const receipt = await until(() => rig.slack.dms(SLACK_SIM.requester)[0], 'the receipt DM');
     await rig.driver.clickMessageButton(SLACK_SIM.bystander, receipt, 'request_cancel');
     await until(() => rig.slack.ephemerals.length, 'refusal');
     expect(rig.slack.ephemerals[0]!.text).toBe('Only <@U0REQUESTER>, who asked for REQ-1, can cancel it.');

@@ -39,7 +39,7 @@ describe('failures in the thread', () => {
     expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1);
     expect(rig.vergeos.requestsTo('POST /machine_drives')).toHaveLength(1);
     expect(rig.vergeos.requestsTo('POST /machine_nics').map((r) => r.outcome)).toEqual([404, 201]);
-    expect(rig.slack.ephemerals.some((e) => /already|is provisioning/.test(e.text))).toBe(true);
+    await until(() => rig.slack.ephemerals.some((e) => /already|is provisioning/.test(e.text)), 'the second retry refused');
     expect(JSON.stringify(rig.slack.messages.find((m) => m.ts === failure.ts)!.blocks)).not.toContain('run_retry');
     await until(() => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).find((m) => m.text.includes('is ready')), 'the summary');
   });
