@@ -41,7 +41,7 @@ export class Notifier {
     return lane.then(() => result);
   }
 
-  /** Writes waiting in this channel's lane (used to batch progress lines). */
+  /** Post a message (in a thread with `threadTs`); undefined if Slack refused it (logged). */
   async post(channel: string, message: Message, threadTs?: string): Promise<MessageRef | undefined> {
     try {
       const res = await this.#paced(channel, () =>
