@@ -20,9 +20,11 @@ export function register(program: Command): void {
       // One plain line on stdout for whoever started it (scripts wait for it), details in the log.
       process.stdout.write(port === undefined ? 'vmbot connected to Slack (Socket Mode)\n' : `vmbot listening on http://127.0.0.1:${port}/slack/events\n`);
       core.logger.info({ port, mode: core.env.SLACK_APP_TOKEN ? 'socket' : 'http', recipes: recipes.length }, port === undefined ? 'vmbot connected to Slack (Socket Mode)' : `vmbot listening on port ${port} (/slack/events, /healthz)`);
+      // Runs in progress are resumable, so shutdown waits only briefly for them and for queued
+      // Slack messages; whatever is unfinished continues at the next start.
       const stop = async () => {
         await bot.stop().catch(() => undefined);
-        await bot.idle().catch(() => undefined);
+        await Promise.race([bot.idle().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
         await core.close();
         process.exit(0);
       };
