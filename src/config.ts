@@ -55,6 +55,8 @@ export const envSchema = z.object({
   VERGEOS_MAX_IN_FLIGHT: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(48).default(8),
   /** How often runs poll VergeOS while waiting (imports, power-off during cleanup). */
   VMBOT_POLL_INTERVAL: durationText.transform((ms) => ms ?? 5_000),
+  /** Finished runs and decided requests older than this move to DATA_DIR/archive.jsonl at start. */
+  VMBOT_ARCHIVE_AFTER: durationText.transform((ms) => ms ?? 30 * 86_400_000),
   DATA_DIR: z.string().min(1).default('./data'),
   MANIFESTS_DIR: z.string().min(1).default('./manifests'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

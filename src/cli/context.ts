@@ -53,7 +53,7 @@ export async function openCore(options: { withVergeos: boolean; readOnly?: boole
   const logger = createLogger({ level: env.LOG_LEVEL });
   let store: Store;
   try {
-    store = await Store.open(env.DATA_DIR, { readOnly: options.readOnly ?? false });
+    store = await Store.open(env.DATA_DIR, { readOnly: options.readOnly ?? false, archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
   } catch (err) {
     if (err instanceof StoreError) throw new CliExit(EXIT.badInput, err.message);
     throw err;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runResult } from '../provision/result.js';
 import { summarizeSpec } from '../plan/render.js';
+import { readArchive } from '../store/store.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context.js';
 import { namesByRun, progressPrinter } from './progress.js';
 
@@ -9,10 +10,11 @@ export function register(program: Command): void {
     .command('runs')
     .description('list provisioning runs and their state')
     .option('--json', 'as JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--all', 'include archived runs (finished over 30 days ago)')
+    .action(async (opts: { json?: boolean; all?: boolean }) => {
       const core = await openCore({ withVergeos: false, readOnly: true });
       try {
-        const runs = core.store.listRuns();
+        const runs = [...(opts.all ? await readArchive(core.env.DATA_DIR, 'runs') : []), ...core.store.listRuns()];
         if (opts.json) return printJson(runs.map(runResult));
         if (!runs.length) return void process.stdout.write('No runs yet.\n');
         for (const run of runs) {

@@ -29,6 +29,7 @@ export class StoreError extends Error {
 
 export const STORE_FILE = 'vmbot.json';
 export const JOURNAL_FILE = 'vmbot.journal.jsonl';
+export const ARCHIVE_FILE = 'archive.jsonl';
 const LOCK_FILE = 'vmbot.lock';
 /** Compact the journal (after a confirmed full write) once it grows past this. */
 const JOURNAL_COMPACT_BYTES = 4 * 1024 * 1024;
@@ -39,6 +40,11 @@ const emptyStore = (): StoreFile => ({ version: 1, runs: [], requests: [], count
 export interface OpenStoreOptions {
   /** Read without taking the writer lock (for `vmbot runs` while the bot runs). Writes are refused. */
   readOnly?: boolean;
+  /**
+   * Finished runs and decided requests untouched for this long move to `archive.jsonl` at open,
+   * so the file rewritten in the background stays small. Default 30 days.
+   */
+  archiveAfterMs?: number;
 }
 
 export class Store {
@@ -81,6 +87,7 @@ export class Store {
       replayJournal(journal, db.data);
       const store = new Store(dataDir, db, lockPath, options.readOnly ?? false);
       if (!options.readOnly) {
+        archiveOld(join(dataDir, ARCHIVE_FILE), db.data, options.archiveAfterMs ?? 30 * 86_400_000);
         await db.write();
         chmodSync(file, 0o600); // it holds specs, which may carry a console password hash
         store.#journalFd = openSync(journal, 'a', 0o600);
@@ -268,6 +275,58 @@ export class Store {
     }
     if (this.#lockPath) releaseLock(this.#lockPath);
   }
+}
+
+const FINISHED_RUNS: ReadonlySet<string> = new Set(['succeeded', 'cleaned_up']);
+const DECIDED_REQUESTS: ReadonlySet<string> = new Set(['succeeded', 'rejected', 'cancelled', 'expired', 'cleaned_up']);
+
+/**
+ * Move old finished records to the archive (appended before they leave the main file, which is
+ * written right after; a crash in between only archives them twice, and readers keep the newest).
+ * A run goes with its request, and only when both are done with.
+ */
+function archiveOld(path: string, data: StoreFile, afterMs: number): void {
+  const cutoff = Date.now() - afterMs;
+  const old = (r: { updatedAt: string }) => Date.parse(r.updatedAt) <= cutoff;
+  const requests = data.requests.filter((r) => DECIDED_REQUESTS.has(r.state) && old(r));
+  const requestIds = new Set(requests.map((r) => r.id));
+  const activeRequestIds = new Set(data.requests.filter((r) => !requestIds.has(r.id)).map((r) => r.id));
+  const runs = data.runs.filter((r) => FINISHED_RUNS.has(r.state) && old(r) && !(r.requestId && activeRequestIds.has(r.requestId)));
+  if (!requests.length && !runs.length) return;
+  const lines = [...runs.map((record) => ({ table: 'runs', record })), ...requests.map((record) => ({ table: 'requests', record }))];
+  const fd = openSync(path, 'a', 0o600);
+  try {
+    writeSync(fd, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+  } finally {
+    closeSync(fd);
+  }
+  const runIds = new Set(runs.map((r) => r.id));
+  data.runs = data.runs.filter((r) => !runIds.has(r.id));
+  data.requests = data.requests.filter((r) => !requestIds.has(r.id));
+}
+
+/** Archived records of one table, newest version of each, oldest first. */
+export async function readArchive(dataDir: string, table: 'runs'): Promise<RunRecord[]>;
+export async function readArchive(dataDir: string, table: 'requests'): Promise<RequestRecord[]>;
+export async function readArchive(dataDir: string, table: 'runs' | 'requests'): Promise<Array<RunRecord | RequestRecord>> {
+  const path = join(dataDir, ARCHIVE_FILE);
+  if (!existsSync(path)) return [];
+  const schema = table === 'runs' ? runRecordSchema : requestRecordSchema;
+  const newest = new Map<string, RunRecord | RequestRecord>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as { table?: string; record?: unknown };
+      if (entry.table !== table) continue;
+      const parsed = schema.safeParse(entry.record);
+      if (!parsed.success) continue;
+      const seen = newest.get(parsed.data.id);
+      if (!seen || seen.version < parsed.data.version) newest.set(parsed.data.id, parsed.data);
+    } catch {
+      // a torn last line from a crash mid-append: skip it
+    }
+  }
+  return [...newest.values()];
 }
 
 /**

@@ -47,7 +47,7 @@ export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Rec
   async function boot() {
     const env = loadConfig({ ...BOT_ENV, SLACK_API_URL: slack.apiUrl, VERGEOS_URL: vergeos.url, DATA_DIR: join(temp.dir, 'data'), ...options.env }, ['slack', 'vergeos']);
     const logger = createLogger({ level: env.LOG_LEVEL });
-    const store = await Store.open(env.DATA_DIR);
+    const store = await Store.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
     const audit = await AuditLog.open(env.DATA_DIR);
     const client = new VergeosClient({ url: vergeos.url, auth: { apiKey: SIM_DEFAULT_API_KEY }, retry: { retries: 1, baseMs: 1, maxMs: 2 }, timeouts: { headersMs: 1_000, bodyMs: 1_000 } });
     const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 20, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 20 });

@@ -120,3 +120,22 @@ describe('expiry', () => {
     }
   });
 });
+
+describe('archived requests', () => {
+  it('/vm-create status still finds a decided request after it moved to the archive', async () => {
+    const rig = await startRig({ env: { VMBOT_ARCHIVE_AFTER: '1ms' } });
+    try {
+      const approval = await fileRequest(rig, 'old-01');
+      await rig.driver.clickMessageButton(SLACK_SIM.requester, await until(() => rig.slack.dms(SLACK_SIM.requester)[0], 'receipt'), 'request_cancel');
+      await until(() => rig.store.getRequest('REQ-1')?.state === 'cancelled', 'cancel');
+      expect(approval.text).toContain('REQ-1');
+      await rig.restart();
+      expect(rig.store.getRequest('REQ-1')).toBeUndefined(); // archived at start
+      const status = await rig.driver.command(SLACK_SIM.requester, 'status REQ-1');
+      expect(JSON.stringify(status.json)).toContain('old-01');
+      expect(JSON.stringify(status.json)).toContain('cancelled');
+    } finally {
+      await rig.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Store, StoreError } from '../../src/store/store.js';
+import { readArchive, Store, StoreError } from '../../src/store/store.js';
 import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
 import type { RunRecord } from '../../src/store/records.js';
@@ -102,6 +102,35 @@ describe('store journal', () => {
       // Replayed into the file and the journal emptied.
       expect(JSON.parse(await readFile(join(dir, 'vmbot.json'), 'utf8')).runs[0].actor).toBe('step-19');
       expect(await readFile(join(dir, 'vmbot.journal.jsonl'), 'utf8')).toBe('');
+    } finally {
+      await remove();
+    }
+  });
+});
+
+describe('store archive', () => {
+  it('moves old finished runs and decided requests out of the main file, once, and can read them back', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const longAgo = new Date(Date.now() - 40 * 86_400_000).toISOString();
+      const aged = (id: string, state: RunRecord['state'], requestId?: string): RunRecord => ({ ...run(id), state, createdAt: longAgo, updatedAt: longAgo, ...(requestId ? { requestId } : {}) });
+      const store = await Store.open(dir);
+      await store.insertRuns([aged('run-old-ok', 'succeeded', 'REQ-1'), aged('run-old-failed', 'failed'), run('run-new-ok'), aged('run-old-ok-2', 'succeeded', 'REQ-2')]);
+      const spec = fullSpec('s1');
+      await store.insertRequest({ id: 'REQ-1', version: 0, state: 'succeeded', createdAt: longAgo, updatedAt: longAgo, expiresAt: longAgo, requester: 'U1', spec, warnings: [], runId: 'run-old-ok' });
+      await store.insertRequest({ id: 'REQ-2', version: 0, state: 'failed', createdAt: longAgo, updatedAt: longAgo, expiresAt: longAgo, requester: 'U1', spec, warnings: [], runId: 'run-old-ok-2' });
+      await store.close();
+
+      const reopened = await Store.open(dir, { archiveAfterMs: 30 * 86_400_000 });
+      // A failed run stays (it may still be retried or cleaned up), and so does a run whose request is still open.
+      expect(reopened.listRuns().map((r) => r.id).sort()).toEqual(['run-new-ok', 'run-old-failed', 'run-old-ok-2']);
+      expect(reopened.listRequests().map((r) => r.id)).toEqual(['REQ-2']);
+      await reopened.close();
+      expect((await readArchive(dir, 'runs')).map((r) => r.id)).toEqual(['run-old-ok']);
+      expect((await readArchive(dir, 'requests')).map((r) => r.id)).toEqual(['REQ-1']);
+      const again = await Store.open(dir, { archiveAfterMs: 30 * 86_400_000 });
+      await again.close();
+      expect((await readFile(join(dir, 'archive.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(2);
     } finally {
       await remove();
     }

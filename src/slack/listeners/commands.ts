@@ -2,6 +2,7 @@
 import type { App } from '@slack/bolt';
 import { runResult } from '../../provision/result.js';
 import type { Recipe } from '../../spec/recipes.js';
+import { readArchive } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { RawJson } from '../web-api.js';
 import { escapeText } from '../escape.js';
@@ -35,9 +36,11 @@ export function register(app: App, ctx: BotContext): void {
     if (sub === 'list') return ephemeral(listMessage(ctx.requests.byRequester(command.user_id)));
     if (sub === 'status') {
       const id = (rest[0] ?? '').toUpperCase();
-      const request = /^REQ-\d+$/.test(id) ? ctx.requests.find(id) : undefined;
+      const valid = /^REQ-\d+$/.test(id);
+      // Old decided requests live in the archive; look there too.
+      const request = valid ? (ctx.requests.find(id) ?? (await readArchive(ctx.env.DATA_DIR, 'requests')).find((r) => r.id === id)) : undefined;
       if (!request) return ephemeral(unknownMessage(`There is no request ${escapeText(rest[0] ?? '(none given)')}. Try \`/vm-create list\`.`, ctx.recipes));
-      const run = request.runId ? ctx.provisioner.runForRequest(request.id) : undefined;
+      const run = request.runId ? (ctx.provisioner.runForRequest(request.id) ?? (await readArchive(ctx.env.DATA_DIR, 'runs')).find((r) => r.id === request.runId)) : undefined;
       const result = run ? runResult(run) : undefined;
       return ephemeral(statusMessage(request, { keys: result?.vmKey ? `VM key ${result.vmKey}, machine key ${result.machineKey}` : undefined, error: run?.error?.message }));
     }
