@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkspace, waitFor, type Workspace } from '../../src/demo/workspace.js';
 import { SLACK_SIM } from '../../src/sim/slack-sim.js';
+import { fileRequest } from '../helpers/flows.js';
 
 describe('the bot as a separate process, more flows', () => {
   let ws: Workspace;
@@ -10,14 +11,7 @@ describe('the bot as a separate process, more flows', () => {
   });
   afterAll(() => ws.close());
 
-  const file = async (recipe: string, name: string) => {
-    const before = ws.slack.channelMessages(SLACK_SIM.approvalChannel).length;
-    await ws.driver.command(SLACK_SIM.requester, recipe);
-    const modal = await waitFor(() => ws.slack.openView(SLACK_SIM.requester), 'the modal');
-    const reply = await ws.driver.submit(SLACK_SIM.requester, modal, { name });
-    expect(reply.body).toBe('');
-    return waitFor(() => ws.slack.channelMessages(SLACK_SIM.approvalChannel)[before], 'the approval message');
-  };
+  const file = (recipe: string, name: string) => fileRequest(ws, name, recipe);
 
   it('answers field errors and live options from the modal', async () => {
     await ws.driver.command(SLACK_SIM.requester, 'web-server');

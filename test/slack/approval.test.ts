@@ -1,16 +1,8 @@
 /** The approval gate: who may decide, exactly once, reject with reason, cancel, expiry. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SLACK_SIM, type SlackMessage } from '../../src/sim/slack-sim.js';
+import { SLACK_SIM } from '../../src/sim/slack-sim.js';
 import { startRig, textOf, until, type Rig } from '../helpers/bot.js';
-
-async function fileRequest(rig: Rig, name: string, recipe = 'web-server'): Promise<SlackMessage> {
-  const before = rig.slack.channelMessages(SLACK_SIM.approvalChannel).length;
-  await rig.driver.command(SLACK_SIM.requester, recipe);
-  const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
-  const reply = await rig.driver.submit(SLACK_SIM.requester, modal, { name });
-  expect(reply.body).toBe('');
-  return until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[before], 'approval message');
-}
+import { fileRequest } from '../helpers/flows.js';
 
 describe('approving', () => {
   let rig: Rig;

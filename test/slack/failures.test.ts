@@ -2,12 +2,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SLACK_SIM, type SlackMessage } from '../../src/sim/slack-sim.js';
 import { startRig, textOf, until, type Rig } from '../helpers/bot.js';
+import { fileRequest } from '../helpers/flows.js';
 
 async function approveNew(rig: Rig, name: string): Promise<SlackMessage> {
-  await rig.driver.command(SLACK_SIM.requester, 'web-server');
-  const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
-  await rig.driver.submit(SLACK_SIM.requester, modal, { name });
-  const approval = await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel).at(-1), 'approval');
+  const approval = await fileRequest(rig, name);
   await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
   return approval;
 }
@@ -87,12 +85,7 @@ describe('resilience', () => {
   it('Slack failing to take a message does not change what happens in VergeOS', async () => {
     const rig = await startRig();
     try {
-      const approval = await (async () => {
-        await rig.driver.command(SLACK_SIM.requester, 'web-server');
-        const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
-        await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'flaky-slack-01' });
-        return until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'approval');
-      })();
+      const approval = await fileRequest(rig, 'flaky-slack-01');
       rig.slack.failNext.set('chat.postMessage', ['internal_error', 'ratelimited', 'internal_error']);
       rig.slack.failNext.set('chat.update', ['internal_error']);
       await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
