@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { provisionBulk } from '../src/provision/bulk.js';
+import { provisionBatch } from '../src/batches/batch.js';
 import { Provisioner } from '../src/provision/provisioner.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { AuditLog } from '../src/store/audit.js';
@@ -44,14 +44,14 @@ export const provisionBenchmark: Benchmark = {
         return parsed.value;
       });
       // Warm up (JIT, connections, lazily loaded modules) before measuring, as for the client.
-      await provisionBulk(provisioner, specsNamed('warmup', 2 * CONCURRENCY), { actor: 'bench', concurrency: CONCURRENCY });
+      await provisionBatch(provisioner, specsNamed('warmup', 2 * CONCURRENCY), { actor: 'bench', concurrency: CONCURRENCY });
       const times: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const specs = specsNamed(`bench${round}`, VMS);
-        let runs: Awaited<ReturnType<typeof provisionBulk>> = [];
+        let runs: Awaited<ReturnType<typeof provisionBatch>>['runs'] = [];
         times.push(
           await timed(async () => {
-            runs = await provisionBulk(provisioner, specs, { actor: 'bench', concurrency: CONCURRENCY });
+            runs = (await provisionBatch(provisioner, specs, { actor: 'bench', concurrency: CONCURRENCY })).runs;
           }),
         );
         const failed = runs.filter((r) => r.state !== 'succeeded').length;

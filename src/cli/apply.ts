@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import { provisionBatch } from '../batches/batch.js';
 import { planSpec } from '../plan/plan.js';
 import { renderPlanText } from '../plan/render.js';
-import { provisionBulk } from '../provision/bulk.js';
+import { preflightSpecs } from '../preflight/check.js';
 import { runResult } from '../provision/result.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context.js';
 import { progressPrinter } from './progress.js';
-import { parseCount, specsFromRecipe } from './recipe-input.js';
+import { parseCount, parseMargin, specsFromRecipe } from './recipe-input.js';
 
 export function register(program: Command): void {
   program
@@ -13,38 +14,43 @@ export function register(program: Command): void {
     .description('provision VMs from a recipe directly against VERGEOS_URL')
     .argument('<file>', 'recipe file')
     .option('--name <name>', 'VM name (or pattern with {n} for --count, e.g. web-{n})')
-    .option('--count <k>', 'how many VMs (separate runs, bounded concurrency)', parseCount, 1)
+    .option('--count <k>', 'how many VMs: one batch, checked as a whole before anything is created', parseCount, 1)
     .option('--concurrency <c>', 'VMs provisioned at once with --count', parseCount, 4)
+    .option('--keep-going', 'with --count: start every VM even after a failure that would repeat for all (tier full, credentials, …)')
+    .option('--tier-margin <percent>', "share of each storage tier's capacity to keep free", parseMargin, 5)
     .option('--yes', 'do not ask for confirmation')
     .option('--json', 'print exactly one JSON object with the result on stdout')
-    .action(async (file: string, opts: { name?: string; count: number; concurrency: number; yes?: boolean; json?: boolean }) => {
+    .action(async (file: string, opts: { name?: string; count: number; concurrency: number; keepGoing?: boolean; tierMargin: number; yes?: boolean; json?: boolean }) => {
       const { specs } = await specsFromRecipe(file, opts.name, opts.count);
       // Progress goes to stderr under --json, so stdout stays one JSON object.
       const say = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
-      say(specs.map((s) => renderPlanText(planSpec(s))).join('\n\n'));
+      say(specs.length === 1 ? renderPlanText(planSpec(specs[0]!)) : `${specs.length} VMs, ${specs[0]!.vm.name} … ${specs.at(-1)!.vm.name}, each:\n${renderPlanText(planSpec(specs[0]!))}`);
       const core = await openCore({ withVergeos: true });
       try {
-        const taken = await core.provisioner!.takenNames(specs.map((s) => s.vm.name));
-        if (taken.size) {
-          throw new CliExit(EXIT.badInput, [...taken].map(([name, key]) => `${file}:vm.name: the name ${name} is taken in VergeOS (VM key ${key}); pick another`).join('\n'));
-        }
+        // The whole batch is checked before anything is created: names, references, capacity.
+        const checked = await preflightSpecs(core.vergeos!, specs, { tierMargin: opts.tierMargin / 100 });
+        if (checked.errors.length) throw new CliExit(EXIT.badInput, `${checked.errors.map((e) => `${file}:${e.path}: ${e.message}`).join('\n')}\nNothing was created.`);
+        for (const warning of checked.warnings) say(`warning: ${warning}`);
         if (!opts.yes && !(await confirm(`Create ${specs.length === 1 ? `VM ${specs[0]!.vm.name}` : `${specs.length} VMs`} in VergeOS?`))) {
           throw new CliExit(EXIT.failed, 'Nothing was created.');
         }
-        const names = new Map(specs.map((s) => [s.vm.name, s.vm.name]));
-        const listener = progressPrinter(say, (runId) => core.store.getRun(runId)?.spec.vm.name ?? names.get(runId) ?? runId);
-        const runs =
-          specs.length === 1
-            ? [await core.provisioner!.execute((await core.provisioner!.createRun(specs[0]!, { actor: cliActor() })).id, listener, cliActor())]
-            : await provisionBulk(core.provisioner!, specs, { actor: cliActor(), concurrency: opts.concurrency, listener });
-        const results = runs.map(runResult);
-        const failed = results.filter((r) => r.state !== 'succeeded').length;
-        if (opts.json) {
-          printJson(results.length === 1 ? results[0] : { runs: results, succeeded: results.length - failed, failed });
-        } else if (results.length > 1) {
-          say(`${results.length - failed} of ${results.length} VMs provisioned${failed ? `; ${failed} failed (see above)` : ''}.`);
+        const listener = progressPrinter(say, (runId) => core.store.getRun(runId)?.spec.vm.name ?? runId);
+        if (specs.length === 1) {
+          const run = await core.provisioner!.execute((await core.provisioner!.createRun(specs[0]!, { actor: cliActor() })).id, listener, cliActor());
+          if (opts.json) printJson(runResult(run));
+          process.exitCode = run.state === 'succeeded' ? EXIT.ok : EXIT.failed;
+          return;
         }
-        process.exitCode = failed ? EXIT.failed : EXIT.ok;
+        const batch = await provisionBatch(core.provisioner!, specs, { actor: cliActor(), concurrency: opts.concurrency, keepGoing: opts.keepGoing ?? false, listener });
+        const stopped = batch.stoppedBy ? `Stopped after ${batch.stoppedBy.vmName} failed: ${batch.stoppedBy.message}` : undefined;
+        if (opts.json) {
+          printJson({ batchId: batch.batchId, runs: batch.runs.map(runResult), succeeded: batch.succeeded, failed: batch.failed, notStarted: batch.notStarted, ...(stopped ? { stoppedBy: batch.stoppedBy } : {}) });
+        } else {
+          say(`Batch ${batch.batchId}: ${batch.succeeded} of ${specs.length} VMs provisioned${batch.failed ? `, ${batch.failed} failed` : ''}${batch.notStarted ? `, ${batch.notStarted} not started` : ''}.`);
+          if (stopped) say(`${stopped}\n${batch.notStarted} VMs were not started, because the same failure would repeat for each. Fix it, then: vmbot resume --batch ${batch.batchId}`);
+          if (batch.failed) say(`Delete the partial VMs with: vmbot cleanup --batch ${batch.batchId}`);
+        }
+        process.exitCode = batch.succeeded === specs.length ? EXIT.ok : EXIT.failed;
       } finally {
         await core.close();
       }

@@ -26,3 +26,9 @@ export function parseCount(value: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 500) throw new CliExit(EXIT.badInput, '--count must be a whole number from 1 to 500');
   return n;
 }
+
+export function parseMargin(value: string): number {
+  const n = Number(value.replace(/%$/, ''));
+  if (!Number.isFinite(n) || n < 0 || n >= 100) throw new CliExit(EXIT.badInput, '--tier-margin must be a percentage from 0 to 99');
+  return n;
+}

@@ -1,5 +1,4 @@
 export * from './provisioner.js';
-export * from './bulk.js';
 export * from './messages.js';
 export * from './result.js';
 export { lookUpStep } from './reconcile.js';

@@ -46,7 +46,7 @@ export interface ProvisionerOptions {
   pollMs?: number;
 }
 
-const RESUMABLE: readonly RunState[] = ['pending', 'running', 'failed'];
+const RESUMABLE: readonly RunState[] = ['pending', 'running', 'failed', 'not_started'];
 
 export class Provisioner {
   readonly #api: VergeosApi;
@@ -95,21 +95,33 @@ export class Provisioner {
     return runs;
   }
 
-  /**
-   * Names among these that VergeOS already uses (live VMs, not snapshots), checked in a few
-   * list calls before runs start. A run itself relies on VergeOS's 409 for a taken name.
-   */
-  async takenNames(names: string[]): Promise<Map<string, string>> {
-    const taken = new Map<string, string>();
-    for (let i = 0; i < names.length; i += 20) {
-      for (const vm of await this.#api.findVmsByName(names.slice(i, i + 20))) taken.set(vm.name, vm.key);
-    }
-    return taken;
-  }
-
   /** The run made for a request, if any (a restart between approval and start must not make two). */
   runForRequest(requestId: string): RunRecord | undefined {
     return this.#store.listRuns().find((r) => r.requestId === requestId);
+  }
+
+  /** The runs of a batch, in the order they were created. */
+  runsOfBatch(batchId: string): RunRecord[] {
+    return this.#store.listRuns().filter((r) => r.group === batchId);
+  }
+
+  /**
+   * Pending runs a stopped batch will not start: `not_started`, with the reason, one audit record
+   * each. Runs that already began (or were retried) are left as they are.
+   */
+  async markNotStarted(runIds: readonly string[], reason: string, actor: string): Promise<RunRecord[]> {
+    const marked: RunRecord[] = [];
+    for (const id of runIds) {
+      const before = this.#require(id);
+      if (before.state !== 'pending') continue;
+      const run = await this.#store.updateRun(id, { version: before.version, states: ['pending'] }, (r) => {
+        r.state = 'not_started';
+        r.error = { code: 'BATCH_STOPPED', message: `Not started: ${reason}` };
+      });
+      await this.#record(run, actor, 'run.not_started', 'info', reason);
+      marked.push(run);
+    }
+    return marked;
   }
 
   /** Runs interrupted mid-way (the process died): resume these at start-up. */
@@ -137,7 +149,7 @@ export class Provisioner {
         // first in_flight save, before anything is sent to VergeOS.
         { durable: false },
       );
-      const verb = before.state === 'pending' ? 'run.started' : before.state === 'failed' ? 'run.retried' : 'run.resumed';
+      const verb = before.state === 'pending' || before.state === 'not_started' ? 'run.started' : before.state === 'failed' ? 'run.retried' : 'run.resumed';
       await this.#record(run, actor, verb, 'info');
       const plan = planSpec(run.spec);
       for (const [index, step] of plan.steps.entries()) {
@@ -282,14 +294,14 @@ export class Provisioner {
   /**
    * Delete what a failed run created: stop the VM if it runs (ACPI power-off, then kill after a
    * timeout), then DELETE it, which removes its drives, NICs and devices. Exactly once: only a
-   * failed run (or an interrupted cleanup) can be cleaned up.
+   * failed or not-started run (or an interrupted cleanup) can be cleaned up.
    */
   async cleanup(runId: string, actor: string): Promise<RunRecord> {
     if (this.#active.has(runId)) throw new RunBusyError(`run ${runId} is executing; wait for it to stop`);
     this.#active.add(runId);
     try {
       const before = this.#require(runId);
-      let run = await this.#store.updateRun(runId, { version: before.version, states: ['failed', 'cleaning_up'] }, (r) => {
+      let run = await this.#store.updateRun(runId, { version: before.version, states: ['failed', 'not_started', 'cleaning_up'] }, (r) => {
         r.state = 'cleaning_up';
       });
       await this.#record(run, actor, 'run.cleanup_started', 'info');

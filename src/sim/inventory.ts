@@ -15,6 +15,8 @@ export interface Inventory {
   storage_tiers: Row[];
   resource_groups: Row[];
   node_nvidia_vgpu_devices: Row[];
+  /** Live RAM (MB) and cores per cluster; `used_*` grows with running VMs (see SimState.refresh). */
+  cluster_status: Row[];
 }
 
 export function defaultInventory(): Inventory {
@@ -41,15 +43,21 @@ export function defaultInventory(): Inventory {
     storage_tiers: [
       { $key: 1, tier: 1, description: 'NVMe', capacity: 2 * TIB, used: 512 * GIB, allocated: 512 * GIB },
       { $key: 2, tier: 2, description: 'SSD', capacity: 8 * TIB, used: 3 * TIB, allocated: 3 * TIB },
-      { $key: 3, tier: 3, description: 'HDD archive', capacity: 1 * TIB, used: 1 * TIB - 50 * GIB, allocated: 1 * TIB - 50 * GIB },
+      { $key: 3, tier: 3, description: 'HDD archive', capacity: 1 * TIB, used: 1 * TIB - 80 * GIB, allocated: 1 * TIB - 80 * GIB },
     ],
     resource_groups: [
-      { uuid: GPU_RESOURCE_GROUP, name: 'NVIDIA A40 (passthrough)', type: 'node_host_gpu_devices', class: 'gpu', enabled: true },
-      { uuid: VGPU_RESOURCE_GROUP, name: 'NVIDIA A40-8Q vGPU', type: 'node_nvidia_vgpu_devices', class: 'gpu', enabled: true },
-      { uuid: DISABLED_RESOURCE_GROUP, name: 'USB license dongle', type: 'node_usb_devices', class: 'usb', enabled: false },
+      // resource_count: devices in the group (VergeOS: `count(resources) as resource_count`).
+      { uuid: GPU_RESOURCE_GROUP, name: 'NVIDIA A40 (passthrough)', type: 'node_host_gpu_devices', class: 'gpu', enabled: true, resource_count: 4 },
+      { uuid: VGPU_RESOURCE_GROUP, name: 'NVIDIA A40-8Q vGPU', type: 'node_nvidia_vgpu_devices', class: 'gpu', enabled: true, resource_count: 6 },
+      { uuid: DISABLED_RESOURCE_GROUP, name: 'USB license dongle', type: 'node_usb_devices', class: 'usb', enabled: false, resource_count: 1 },
     ],
     node_nvidia_vgpu_devices: [
       { $key: 1, node: 2, name: 'NVIDIA A40-8Q', slot: '0000:41:00.0', vendor: 'NVIDIA Corporation', device: 'GA102GL [A40]', max_instances: 6 },
+    ],
+    // `_base_*`: what other workloads use; running VMs created in the simulator add to it.
+    cluster_status: [
+      { $key: 1, cluster: 1, status: 'online', online_ram: 1_048_576, online_cores: 256, _base_ram: 262_144, _base_cores: 64, used_ram: 262_144, used_cores: 64 },
+      { $key: 2, cluster: 2, status: 'online', online_ram: 524_288, online_cores: 128, _base_ram: 131_072, _base_cores: 32, used_ram: 131_072, used_cores: 32 },
     ],
   };
 }

@@ -46,7 +46,7 @@ export interface SimBehaviour {
 
 export const TABLES = [
   'clusters', 'vnets', 'files', 'storage_tiers', 'resource_groups', 'node_nvidia_vgpu_devices',
-  'vms', 'machines', 'machine_status', 'machine_drives', 'machine_nics', 'machine_devices',
+  'vms', 'machines', 'machine_status', 'machine_drives', 'machine_nics', 'machine_devices', 'cluster_status',
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
@@ -106,8 +106,9 @@ export class SimState {
 
   // ---- lookups ------------------------------------------------------------------------------
 
-  /** Resolve `machine#status#running`-style paths for field joins. */
+  /** Resolve `machine#status#running`-style paths for field joins (and `count(resources)`). */
   resolvePath(row: Row, path: string[]): unknown {
+    if (path.length === 1 && path[0] === 'count(resources)') return row.resource_count ?? 0;
     let current: Row | undefined = row;
     for (let i = 0; i < path.length - 1; i++) {
       const seg = path[i]!;
@@ -133,6 +134,22 @@ export class SimState {
         st.status = 'stopped';
         st.running = false;
       }
+    }
+    // Cluster use: the other workloads' base plus every running VM of the simulator.
+    for (const cs of this.table('cluster_status').values()) {
+      let ram = Number(cs._base_ram ?? 0);
+      let cores = Number(cs._base_cores ?? 0);
+      for (const vm of this.table('vms').values()) {
+        if (String(vm.cluster) !== String(cs.cluster) || vm.is_snapshot) continue;
+        const machine = this.table('machines').get(String(vm.machine));
+        const status = machine ? this.table('machine_status').get(String(machine.status)) : undefined;
+        if (status?.running === true || status?.status === 'running' || status?.status === 'starting') {
+          ram += Number(vm.ram);
+          cores += Number(vm.cpu_cores);
+        }
+      }
+      cs.used_ram = ram;
+      cs.used_cores = cores;
     }
   }
 

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { vmSpecSchema } from '../spec/schema.js';
 
-export const RUN_STATES = ['pending', 'running', 'succeeded', 'failed', 'cleaning_up', 'cleaned_up'] as const;
+/** `not_started`: a batch stopped on a failure that would repeat before this run began (nothing created). */
+export const RUN_STATES = ['pending', 'running', 'succeeded', 'failed', 'not_started', 'cleaning_up', 'cleaned_up'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 export const STEP_STATUSES = ['pending', 'in_flight', 'done', 'failed'] as const;
@@ -37,7 +38,7 @@ export const runRecordSchema = z.object({
   /** Who asked for it (a Slack user id, or `cli:<user>`). */
   actor: z.string(),
   requestId: z.string().optional(),
-  /** Runs created together by one bulk apply. */
+  /** The batch id (`batch-…`; `bulk-…` before batches had a name) of runs created together. */
   group: z.string().optional(),
   /** The approved spec; the plan is derived from it (planning is pure and deterministic). */
   spec: vmSpecSchema,

@@ -3,11 +3,12 @@
  * keys come out as strings whatever VergeOS sent.
  */
 import { inspect } from 'node:util';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { VergeosError } from './errors.js';
 import { VergeosTransport, type VergeosClientOptions } from './transport.js';
 import {
   clusterSchema,
+  clusterStatusSchema,
   createdDeviceSchema,
   createdSchema,
   createdVmSchema,
@@ -22,6 +23,7 @@ import {
   vmSchema,
   vnetSchema,
   type Cluster,
+  type ClusterStatus,
   type Created,
   type CreatedDevice,
   type CreatedVm,
@@ -63,9 +65,14 @@ export interface VergeosApi {
   listMediaFiles(): Promise<MediaFile[]>;
   listStorageTiers(): Promise<StorageTier[]>;
   listResourceGroups(): Promise<ResourceGroup[]>;
+  /** How many devices of each resource group are attached to VMs (by group uuid). */
+  countDevicesInUse(): Promise<Map<string, number>>;
+  listClusterStatus(): Promise<ClusterStatus[]>;
   listVgpuDevices(): Promise<VgpuDevice[]>;
   close(): Promise<void>;
 }
+
+const deviceGroupSchema = z.object({ resource_group: z.string().nullish() });
 
 const VM_FIELDS = '$key,name,machine,description,cpu_cores,ram,is_snapshot,machine#status#status as status,machine#status#running as running';
 
@@ -185,7 +192,18 @@ export class VergeosClient implements VergeosApi {
   }
 
   listResourceGroups(): Promise<ResourceGroup[]> {
-    return this.#list('/resource_groups', resourceGroupSchema, { fields: 'uuid,name,type,class,enabled', sort: '+name' });
+    return this.#list('/resource_groups', resourceGroupSchema, { fields: 'uuid,name,type,class,enabled,count(resources) as resource_count', sort: '+name' });
+  }
+
+  async countDevicesInUse(): Promise<Map<string, number>> {
+    const rows = await this.#list('/machine_devices', deviceGroupSchema, { fields: 'resource_group' });
+    const counts = new Map<string, number>();
+    for (const { resource_group: group } of rows) if (group) counts.set(group, (counts.get(group) ?? 0) + 1);
+    return counts;
+  }
+
+  listClusterStatus(): Promise<ClusterStatus[]> {
+    return this.#list('/cluster_status', clusterStatusSchema, { fields: 'cluster,online_ram,used_ram,online_cores,used_cores' });
   }
 
   listVgpuDevices(): Promise<VgpuDevice[]> {

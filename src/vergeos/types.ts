@@ -86,9 +86,29 @@ export const storageTierSchema = z
 export type StorageTier = z.output<typeof storageTierSchema>;
 
 export const resourceGroupSchema = z
-  .object({ uuid: z.string().min(1), name: text, type: text, class: text, enabled: flag.optional() })
-  .transform((g) => ({ uuid: g.uuid, name: g.name, type: g.type, class: g.class, enabled: g.enabled ?? true }));
+  .object({ uuid: z.string().min(1), name: text, type: text, class: text, enabled: flag.optional(), resource_count: num.nullish() })
+  .transform((g) => ({
+    uuid: g.uuid,
+    name: g.name,
+    type: g.type,
+    class: g.class,
+    enabled: g.enabled ?? true,
+    /** Devices in the group, when VergeOS reports it. */
+    resourceCount: g.resource_count ?? undefined,
+  }));
 export type ResourceGroup = z.output<typeof resourceGroupSchema>;
+
+/** Live capacity of a cluster (`/cluster_status`): RAM in MB, cores; `used_*` is what running VMs hold. */
+export const clusterStatusSchema = z
+  .object({ cluster: keySchema, online_ram: num.nullish(), used_ram: num.nullish(), online_cores: num.nullish(), used_cores: num.nullish() })
+  .transform((c) => ({
+    cluster: c.cluster,
+    onlineRam: c.online_ram ?? undefined,
+    usedRam: c.used_ram ?? undefined,
+    onlineCores: c.online_cores ?? undefined,
+    usedCores: c.used_cores ?? undefined,
+  }));
+export type ClusterStatus = z.output<typeof clusterStatusSchema>;
 
 export const vgpuDeviceSchema = z
   .object({

@@ -89,7 +89,7 @@ describe('vmbot command line', () => {
     expect(badName.stderr).toMatch(/web-server\.yml:vm\.name: the VM name may only contain/);
     const taken = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'legacy-db', '--yes'], env);
     expect(taken.code).toBe(2);
-    expect(taken.stderr).toMatch(/web-server\.yml:vm\.name: the name legacy-db is taken in VergeOS \(VM key 40\); pick another/);
+    expect(taken.stderr).toMatch(/web-server\.yml:vm\.name: legacy-db is already taken in VergeOS \(VM key 40\); pick another name\nNothing was created\./);
     const noTty = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'x1'], env);
     expect(noTty.code).toBe(2);
     expect(noTty.stderr).toMatch(/pass --yes/);

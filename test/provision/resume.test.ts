@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planSpec } from '../../src/plan/plan.js';
 import { runResult } from '../../src/provision/result.js';
+import { takenNames } from '../../src/preflight/check.js';
 import { verifyAuditLog } from '../../src/store/audit.js';
 import { provisioningRig } from '../helpers/core.js';
 import { expectExactlyOnce, fullSpec, POST_STEPS } from '../helpers/full-spec.js';
@@ -104,7 +105,7 @@ describe('failure at each step, then resume', () => {
     expect(failed.error?.message).toMatch(/failed: the name legacy-db is taken in VergeOS; pick another/);
     expect(failed.steps.create_vm?.status).toBe('failed');
     expect(rig.sim.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
-    expect(await rig.provisioner.takenNames(['legacy-db', 'web-template', 'free-name'])).toEqual(new Map([['legacy-db', '40']]));
+    expect(await takenNames(rig.client, ['legacy-db', 'web-template', 'free-name'])).toEqual(new Map([['legacy-db', '40']]));
   });
 
   it('says what is missing and what exists when VergeOS answers 404 or 507', async () => {
@@ -138,6 +139,6 @@ describe('failure at each step, then resume', () => {
     expect(await rig.client.findVmByName('cleanup-me')).toBeUndefined();
     expect(await rig.client.listDrives(failed.keys.machineKey!)).toEqual([]);
     expect(runResult(rig.store.getRun(run.id)!).state).toBe('cleaned_up');
-    await expect(rig.provisioner.cleanup(run.id, 'lead')).rejects.toThrow(/is cleaned_up, not failed or cleaning_up/);
+    await expect(rig.provisioner.cleanup(run.id, 'lead')).rejects.toThrow(/is cleaned_up, not failed or not_started or cleaning_up/);
   });
 });

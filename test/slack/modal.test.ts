@@ -46,7 +46,7 @@ describe('the /vm-create command and its modal', () => {
     const ok = await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'debian-01' });
     expect(ok.body).toBe('');
     const approval = await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'approval');
-    expect(textOf(approval)).toMatch(/:warning: Storage tier 3 will be 95% full after this VM/);
+    expect(textOf(approval)).toMatch(/:warning: Storage tier 3 will be 92% full after this/);
     expect(rig.store.getRequest('REQ-1')?.warnings).toHaveLength(1);
   });
 
@@ -86,7 +86,7 @@ describe('the /vm-create command and its modal', () => {
     const filtered = (await rig.driver.options(SLACK_SIM.requester, modal, 'nic_vnet_1', 'ext')).json as { options: Array<{ value: string }> };
     expect(filtered.options.map((o) => o.value)).toEqual(['3']);
     const tiers = (await rig.driver.options(SLACK_SIM.requester, modal, 'drive_tier_0')).json as { options: Array<{ text: { text: string } }> };
-    expect(tiers.options[2]!.text.text).toBe('Tier 3 HDD archive — 50 GiB free');
+    expect(tiers.options[2]!.text.text).toBe('Tier 3 HDD archive — 80 GiB free');
     const media = (await rig.driver.options(SLACK_SIM.requester, modal, 'drive_source_0')).json as { option_groups: Array<{ label: { text: string }; options: unknown[] }> };
     expect(media.option_groups.map((g) => [g.label.text, g.options.length])).toEqual([['ISO images', 3], ['Disk images', 2]]);
   });

@@ -108,7 +108,7 @@ describe('VergeosClient calls', () => {
     expect(files.find((f) => f.key === '123')?.type).toBe('qcow2');
     const tiers = await client.listStorageTiers();
     expect(tiers.map((t) => t.tier)).toEqual(['1', '2', '3']);
-    expect(tiers[2]?.free).toBe(50 * GIB);
+    expect(tiers[2]?.free).toBe(80 * GIB);
     const groups = await client.listResourceGroups();
     expect(groups.find((g) => g.uuid === GPU_RESOURCE_GROUP)).toMatchObject({ type: 'node_host_gpu_devices', enabled: true });
     expect(groups.find((g) => g.uuid === DISABLED_RESOURCE_GROUP)?.enabled).toBe(false);
@@ -171,7 +171,7 @@ describe('VergeosClient errors', () => {
 
   it('507 is VERGEOS_TIER_FULL', async () => {
     const { machineKey } = await client.createVm({ name: 'big' });
-    const err = await vergeosFailure(client.addDrive({ machine: machineKey, media: 'disk', disksize: 60 * GIB, preferred_tier: '3' }));
+    const err = await vergeosFailure(client.addDrive({ machine: machineKey, media: 'disk', disksize: 90 * GIB, preferred_tier: '3' }));
     expect(err).toMatchObject({ code: 'VERGEOS_TIER_FULL', status: 507, endpoint: 'POST /api/v4/machine_drives', vergeosMessage: 'Insufficient storage on tier 3' });
     expect(operatorMessage(err)).toMatch(/storage tier is full/);
   });

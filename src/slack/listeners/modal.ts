@@ -80,7 +80,7 @@ export function register(app: App, ctx: BotContext): void {
       return ack({ response_action: 'errors', errors: byBlock });
     };
     if (!parsed.ok) return fieldErrors(parsed.errors);
-    const checked = await preflight(ctx.vergeos, parsed.value, ctx.preflightMs);
+    const checked = await preflight(ctx.vergeos, [parsed.value], ctx.preflightMs);
     if (checked.errors.length) return fieldErrors(checked.errors);
     await ack();
 
