@@ -27,8 +27,8 @@ export function spawnSim(args: string[] = []): Promise<{ url: string; child: Chi
 }
 
 /** `vmbot slack-sim` in a child process; `url` is its SLACK_API_URL. */
-export function spawnSlackSim(): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
-  return spawnVmbot(['slack-sim', '--port', '0'], /SLACK_API_URL=(http:\/\/127\.0\.0\.1:\d+\/api\/)/);
+export function spawnSlackSim(args: string[] = []): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+  return spawnVmbot(['slack-sim', '--port', '0', ...args], /SLACK_API_URL=(http:\/\/127\.0\.0\.1:\d+\/api\/)/);
 }
 
 async function spawnVmbot(args: string[], ready: RegExp): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {

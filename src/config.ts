@@ -44,8 +44,15 @@ export const envSchema = z.object({
     .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
     .refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), { error: 'must be comma-separated user IDs (U…) and user-group IDs (S…)' }),
   VM_REQUEST_TTL: durationText.transform((ms) => ms ?? 24 * 3_600_000),
-  /** Pause between two messages the bot posts in one channel (Slack allows about one per second). */
-  SLACK_POST_INTERVAL: durationText.transform((ms) => ms ?? 1_000),
+  /**
+   * The bot paces each Slack method a little under Slack's published limit; this multiplies those
+   * rates, for a stand-in that allows more (tests, the demo). Leave it at 1 for Slack.
+   */
+  SLACK_RATE_FACTOR: z.coerce.number({ error: 'must be a number' }).positive({ error: 'must be above 0' }).max(1000).default(1),
+  /** Most VMs one Slack request may ask for (a batch). */
+  VM_BATCH_MAX: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(500).default(20),
+  /** VMs of one Slack batch provisioned at once. */
+  VM_BATCH_CONCURRENCY: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(32).default(4),
   VERGEOS_URL: url('https://vergeos.example.com'),
   VERGEOS_API_KEY: z.string().min(1).optional(),
   VERGEOS_USERNAME: z.string().min(1).optional(),

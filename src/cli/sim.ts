@@ -40,14 +40,17 @@ export function registerSlackSim(program: Command): void {
     .command('slack-sim')
     .description('run the Slack Web API stand-in on loopback (point the bot at it with SLACK_API_URL)')
     .option('-p, --port <n>', 'port to listen on (0 = any free port)', parsePort, 8455)
-    .action(async (opts: { port: number }) => {
-      const sim = await startSlackSim({ port: opts.port });
+    .option('--rate-factor <x>', "enforce Slack's rate limits this many times faster (the bot's SLACK_RATE_FACTOR must match)", parseFactor, 1)
+    .option('--no-rate-limits', "do not enforce Slack's rate limits at all")
+    .action(async (opts: { port: number; rateFactor: number; rateLimits: boolean }) => {
+      const sim = await startSlackSim({ port: opts.port, rateFactor: opts.rateFactor, rateLimits: opts.rateLimits });
       const lines = [
         `Slack stand-in listening; SLACK_API_URL=${sim.apiUrl}`,
         `  bot token:        ${SLACK_SIM_BOT_TOKEN}`,
         `  signing secret:   ${SLACK_SIM_SIGNING_SECRET}`,
         `  channels:         approvals ${SLACK_SIM.approvalChannel}, audit ${SLACK_SIM.auditChannel}; lead group ${SLACK_SIM.leadsGroup}`,
         `  what it shows:    ${sim.apiUrl.replace(/api\/$/, '')}__sim/state`,
+        `  rate limits:      ${opts.rateLimits ? `Slack's${opts.rateFactor === 1 ? '' : ` × ${opts.rateFactor} (start the bot with SLACK_RATE_FACTOR=${opts.rateFactor})`}; over them: HTTP 429 ratelimited` : 'off'}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
       const stop = () => void sim.close().then(() => process.exit(0));
@@ -91,5 +94,11 @@ function parsePort(value: string): number {
 function parseNonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of milliseconds, 0 or more');
+  return n;
+}
+
+function parseFactor(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1000) throw new InvalidArgumentError('expected a number above 0 (1 = Slack\'s own limits)');
   return n;
 }

@@ -15,7 +15,7 @@ export function register(program: Command): void {
         await core.close();
         throw new CliExit(EXIT.badInput, errors.map(formatRecipeError).join('\n'));
       }
-      const bot = createBot({ env: core.env, logger: core.logger, store: core.store, audit: core.audit, vergeos: core.vergeos!, provisioner: core.provisioner!, recipes, postIntervalMs: core.env.SLACK_POST_INTERVAL });
+      const bot = createBot({ env: core.env, logger: core.logger, store: core.store, audit: core.audit, vergeos: core.vergeos!, provisioner: core.provisioner!, recipes });
       const { port } = await bot.start();
       // One plain line on stdout for whoever started it (scripts wait for it), details in the log.
       process.stdout.write(port === undefined ? 'vmbot connected to Slack (Socket Mode)\n' : `vmbot listening on http://127.0.0.1:${port}/slack/events\n`);

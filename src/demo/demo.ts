@@ -132,6 +132,7 @@ async function story(ws: Workspace): Promise<void> {
   const verified = await verifyAuditLog(join(ws.dataDir, 'audit.jsonl'));
   check(verified.ok && verified.records > 20, 'the audit log verifies');
   sees('result', `    ${verified.records} records, hash chain intact`);
+  check(slack.rateLimited().length === 0, "the Slack stand-in, enforcing Slack's rate limits, never had to refuse the bot (no 429)");
 }
 
 async function main(): Promise<void> {

@@ -44,6 +44,12 @@ export interface WorkspaceOptions {
   port?: number;
 }
 
+/**
+ * How much faster than Slack the stand-in lets the bot write in demos and tests (it enforces
+ * Slack's limits times this, and the bot paces itself to the same factor).
+ */
+export const STAND_IN_RATE_FACTOR = 20;
+
 /** The bot's environment for a workspace of stand-ins (fast pacing and polling, quiet logs). */
 export function workspaceEnv(where: { slackApiUrl: string; vergeosUrl: string; dataDir: string }): Record<string, string> {
   return {
@@ -58,14 +64,14 @@ export function workspaceEnv(where: { slackApiUrl: string; vergeosUrl: string; d
     DATA_DIR: where.dataDir,
     MANIFESTS_DIR: MANIFESTS,
     VMBOT_POLL_INTERVAL: '50ms',
-    SLACK_POST_INTERVAL: '50ms',
+    SLACK_RATE_FACTOR: String(STAND_IN_RATE_FACTOR),
     LOG_LEVEL: 'warn',
   };
 }
 
 export async function startWorkspace(options: WorkspaceOptions = {}): Promise<Workspace> {
   const vergeos = await startVergeosSim({ timing: { importMs: options.importMs ?? 300, startMs: 100, stopMs: 100 } });
-  const slack = await startSlackSim();
+  const slack = await startSlackSim({ rateFactor: STAND_IN_RATE_FACTOR });
   const dataDir = await mkdtemp(join(tmpdir(), 'vmbot-workspace-'));
   const env: Record<string, string> = { ...workspaceEnv({ slackApiUrl: slack.apiUrl, vergeosUrl: vergeos.url, dataDir }), PORT: String(options.port ?? 0), ...options.env };
   let bot = await spawnBot(env);

@@ -103,3 +103,19 @@ export function summarizeSpec(spec: VmSpec): string {
   if (spec.devices.length) parts.push(`${spec.devices.length} device${spec.devices.length === 1 ? '' : 's'}`);
   return parts.join(', ');
 }
+
+/** What a set of VMs adds up to: "20 vCPU, 40 GiB RAM, 500 GiB new disk on tier 1, 5 devices". */
+export function summarizeTotals(specs: readonly VmSpec[]): string {
+  const cores = specs.reduce((sum, s) => sum + s.vm.cpu_cores, 0);
+  const ram = specs.reduce((sum, s) => sum + s.vm.ram, 0);
+  const byTier = new Map<string, number>();
+  let devices = 0;
+  for (const spec of specs) {
+    for (const d of spec.drives) if (d.media === 'disk' && d.disksize) byTier.set(d.preferred_tier ?? '1', (byTier.get(d.preferred_tier ?? '1') ?? 0) + d.disksize);
+    devices += spec.devices.length;
+  }
+  const parts = [`${cores} vCPU`, `${formatMegabytes(ram)} RAM`];
+  for (const [tier, bytes] of [...byTier].sort(([a], [b]) => a.localeCompare(b))) parts.push(`${formatBytes(bytes)} new disk on tier ${tier}`);
+  if (devices) parts.push(`${devices} GPU/PCI device${devices === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}

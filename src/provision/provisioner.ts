@@ -100,6 +100,11 @@ export class Provisioner {
     return this.#store.listRuns().find((r) => r.requestId === requestId);
   }
 
+  /** A request's runs (one, or a batch's), in the order they were created. */
+  runsForRequest(requestId: string): RunRecord[] {
+    return this.#store.listRuns().filter((r) => r.requestId === requestId);
+  }
+
   /** The runs of a batch, in the order they were created. */
   runsOfBatch(batchId: string): RunRecord[] {
     return this.#store.listRuns().filter((r) => r.group === batchId);

@@ -7,6 +7,7 @@
  */
 import { summarizeSpec } from '../plan/render.js';
 import type { VmSpec } from '../spec/schema.js';
+import { expandNames } from '../spec/validate.js';
 import type { AuditEvent, AuditLog } from '../store/audit.js';
 import type { RequestRecord, RequestState, RunRecord } from '../store/records.js';
 import { StoreError, type Store } from '../store/store.js';
@@ -44,9 +45,24 @@ export function alreadyDecided(request: RequestRecord): string {
   return `${request.id} was already ${verb}${who}; nothing was changed.`;
 }
 
+/** Every VM a request asks for: one, or a batch's specs named from its pattern. */
+export function requestSpecs(request: Pick<RequestRecord, 'spec' | 'batch'>): VmSpec[] {
+  if (!request.batch) return [request.spec];
+  const names = expandNames(request.batch.pattern, request.batch.count);
+  // Checked when the request was filed; a stored pattern that no longer expands is a bug.
+  if (!names.ok) throw new Error(`request pattern ${request.batch.pattern} no longer expands: ${names.errors[0]?.message}`);
+  return names.value.map((name) => ({ ...request.spec, vm: { ...request.spec.vm, name } }));
+}
+
+/** "web-01" or "5 × web-{n}", for sentences about a request. */
+export function requestSubject(request: Pick<RequestRecord, 'spec' | 'batch'>): string {
+  return request.batch ? `${request.batch.count} × ${request.batch.pattern}` : request.spec.vm.name;
+}
+
 export interface NewRequest {
   requester: string;
   spec: VmSpec;
+  batch?: { count: number; pattern: string } | undefined;
   recipe?: string | undefined;
   warnings: string[];
   sourceViewId?: string | undefined;
@@ -105,11 +121,12 @@ export class Requests {
       requester: input.requester,
       ...(input.recipe ? { recipe: input.recipe } : {}),
       spec: input.spec,
+      ...(input.batch ? { batch: input.batch } : {}),
       warnings: input.warnings,
       ...(input.sourceViewId ? { sourceViewId: input.sourceViewId } : {}),
     };
     await this.#store.insertRequest(request);
-    await this.#record(request, input.requester, 'request.created', 'ok', summarizeSpec(input.spec));
+    await this.#record(request, input.requester, 'request.created', 'ok', `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}`);
     return { request, created: true };
   }
 
@@ -186,24 +203,35 @@ export class Requests {
     return expired;
   }
 
-  /** approved → provisioning (or failed → provisioning for a retry), tied to its run. */
-  async startProvisioning(id: string, runId: string, actor: string, from: 'approved' | 'failed'): Promise<RequestRecord> {
+  /** approved → provisioning (or failed → provisioning for a retry), tied to its run (a batch: its first run and the batch id). */
+  async startProvisioning(id: string, runId: string, actor: string, from: 'approved' | 'failed', batchId?: string): Promise<RequestRecord> {
     const started = await this.#transition(id, [from], actor, (r) => {
       r.state = 'provisioning';
       r.runId = runId;
+      if (batchId) r.batchId = batchId;
     });
     await this.#record(started, actor, from === 'failed' ? 'request.retried' : 'request.provisioning', 'info', `run ${runId}`);
     return started;
   }
 
-  async finishProvisioning(id: string, run: RunRecord): Promise<RequestRecord> {
-    const state = run.state === 'succeeded' ? 'succeeded' : 'failed';
+  /** provisioning → succeeded (every VM) or failed (any VM failed or was not started). */
+  async finishProvisioning(id: string, runs: RunRecord[]): Promise<RequestRecord> {
+    const state = runs.every((r) => r.state === 'succeeded') ? 'succeeded' : 'failed';
     const finished = await this.#store.updateRequest(id, { states: ['provisioning'] }, (r) => {
       r.state = state;
     });
     this.#onChange();
+    const outcome = state === 'succeeded' ? 'ok' : 'failed';
+    if (finished.batch) {
+      // Each VM has its own run records (run.succeeded / run.failed with keys); this is the batch's.
+      const count = (s: RunRecord['state']) => runs.filter((r) => r.state === s).length;
+      const detail = `${count('succeeded')} of ${runs.length} VMs provisioned${count('failed') ? `, ${count('failed')} failed` : ''}${count('not_started') ? `, ${count('not_started')} not started` : ''}`;
+      await this.#audit.append({ actor: 'vmbot', action: `request.${state}`, requestId: id, runId: runs[0]!.id, vmName: requestSubject(finished), outcome, detail });
+      return finished;
+    }
+    const run = runs[0]!;
     const keys = Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v)) as Record<string, string>;
-    await this.#audit.append({ actor: 'vmbot', action: `request.${state}`, requestId: id, runId: run.id, vmName: run.spec.vm.name, keys, outcome: state === 'succeeded' ? 'ok' : 'failed', ...(run.error ? { detail: run.error.message } : {}) });
+    await this.#audit.append({ actor: 'vmbot', action: `request.${state}`, requestId: id, runId: run.id, vmName: run.spec.vm.name, keys, outcome, ...(run.error ? { detail: run.error.message } : {}) });
     return finished;
   }
 
@@ -236,7 +264,7 @@ export class Requests {
 
   async #record(request: RequestRecord, actor: string, action: string, outcome: AuditEvent['outcome'], detail?: string): Promise<void> {
     if (outcome !== 'refused') this.#onChange();
-    await this.#audit.append({ actor, action, requestId: request.id, vmName: request.spec.vm.name, ...(request.runId ? { runId: request.runId } : {}), outcome, ...(detail ? { detail } : {}) });
+    await this.#audit.append({ actor, action, requestId: request.id, vmName: requestSubject(request), ...(request.runId ? { runId: request.runId } : {}), outcome, ...(detail ? { detail } : {}) });
   }
 }
 

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homeViewSchema, messageSchema, modalViewSchema } from '../slack/limits.js';
+import { bucketKey, SLACK_RATE_LIMITS, TokenBucket } from '../slack/rate-limits.js';
 
 export const SLACK_SIM_BOT_TOKEN = 'xoxb-sim-bot-token';
 export const SLACK_SIM_SIGNING_SECRET = 'sim-signing-secret-0123456789';
@@ -65,6 +66,8 @@ export interface SlackCall {
   args: Record<string, unknown>;
   ok: boolean;
   error?: string;
+  /** HTTP status when not 200 (429: over Slack's rate limit). */
+  status?: number;
 }
 
 class SlackApiError extends Error {
@@ -74,6 +77,19 @@ class SlackApiError extends Error {
 }
 
 const TRIGGER_TTL_MS = 3_000;
+
+export interface SlackSimOptions {
+  botToken?: string;
+  port?: number;
+  /**
+   * Slack's published rate limits (src/slack/rate-limits.ts) are enforced: a call over its
+   * method's (or, for chat.postMessage, its channel's) limit gets HTTP 429 `ratelimited` with
+   * Retry-After, as Slack answers. `rateFactor` multiplies the allowed rates (tests and the demo
+   * run faster than Slack; 1 = Slack's own). `rateLimits: false` turns enforcement off.
+   */
+  rateFactor?: number;
+  rateLimits?: boolean;
+}
 
 export class SlackSim {
   readonly users = new Map<string, SlackUser>();
@@ -90,7 +106,10 @@ export class SlackSim {
   #clock = 1_700_000_000_000;
   #url = '';
 
-  constructor(private readonly options: { botToken?: string; port?: number } = {}) {
+  /** Buckets per method (per method and channel for chat.postMessage), created on first use. */
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(private readonly options: SlackSimOptions = {}) {
     for (const [id, name] of [
       [SLACK_SIM.requester, 'riley.requester'],
       [SLACK_SIM.lead1, 'lee.lead'],
@@ -177,6 +196,15 @@ export class SlackSim {
     let result: Record<string, unknown>;
     try {
       if (token !== (this.options.botToken ?? SLACK_SIM_BOT_TOKEN)) throw new SlackApiError(token ? 'invalid_auth' : 'not_authed');
+      const retryAfter = this.#overLimit(method, args);
+      if (retryAfter !== undefined) {
+        call.ok = false;
+        call.error = 'ratelimited';
+        call.status = 429;
+        const body = JSON.stringify({ ok: false, error: 'ratelimited' });
+        res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter), 'content-length': Buffer.byteLength(body) }).end(body);
+        return;
+      }
       const injected = this.failNext.get(method)?.shift();
       if (injected) throw new SlackApiError(injected);
       result = { ok: true, ...this.#dispatch(method, args) };
@@ -188,6 +216,23 @@ export class SlackSim {
     }
     const body = JSON.stringify(result);
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+  }
+
+  /** Calls answered 429 for going over Slack's limits (a bot that paces itself right gets none). */
+  rateLimited(): SlackCall[] {
+    return this.calls.filter((c) => c.status === 429);
+  }
+
+  /** Retry-After in whole seconds when this call is over Slack's limit, else undefined (and counted). */
+  #overLimit(method: string, args: Record<string, unknown>): number | undefined {
+    if (this.options.rateLimits === false) return undefined;
+    const key = bucketKey(method, args.channel === undefined ? undefined : String(args.channel));
+    const limit = SLACK_RATE_LIMITS[method];
+    if (!key || !limit) return undefined;
+    let bucket = this.#buckets.get(key);
+    if (!bucket) this.#buckets.set(key, (bucket = new TokenBucket((limit.perMinute / 60) * (this.options.rateFactor ?? 1), limit.burst)));
+    if (bucket.tryTake()) return undefined;
+    return Math.max(1, Math.ceil(bucket.waitMs() / 1000));
   }
 
   /** For drivers in another process: issue triggers, read what the workspace shows. */
@@ -203,7 +248,7 @@ export class SlackSim {
         return send(200, { trigger_id: this.issueTrigger(user) });
       }
       if (method === 'GET' && url === '/__sim/state') {
-        return send(200, { messages: this.messages, ephemerals: this.ephemerals, views: [...this.views.values()], users: [...this.users.values()], calls: this.calls.length });
+        return send(200, { messages: this.messages, ephemerals: this.ephemerals, views: [...this.views.values()], users: [...this.users.values()], calls: this.calls.length, rateLimited: this.rateLimited().length });
       }
       send(404, { error: 'unknown control endpoint' });
     } catch (err) {
@@ -347,7 +392,7 @@ export class SlackSim {
   }
 }
 
-export async function startSlackSim(options: { botToken?: string; port?: number } = {}): Promise<SlackSim> {
+export async function startSlackSim(options: SlackSimOptions = {}): Promise<SlackSim> {
   return new SlackSim(options).listen();
 }
 

@@ -39,8 +39,6 @@ export interface BotOptions {
   recipes: Recipe[];
   /** Web API retries (Bolt's default policy can wait minutes; tests use 0). */
   slackRetries?: number;
-  /** Pause between two messages in one channel (Slack: about 1 per second). */
-  postIntervalMs?: number;
   /** How often pending requests are checked for expiry. */
   sweepIntervalMs?: number;
 }
@@ -102,10 +100,10 @@ export function createBot(options: BotOptions): Bot {
 
   const approvers = new Approvers(env.VM_APPROVERS, { logger });
   const slackApi = new SlackWebApi({ token: env.SLACK_BOT_TOKEN!, baseUrl: clientOptions.slackApiUrl, retries: options.slackRetries ?? 2, logger });
-  const homeTabs = new HomeTabs({ slack: slackApi, requests: () => requests, approvers, logger });
-  const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL, onChange: () => homeTabs.changed() });
   const slack = slackApi;
-  const notifier = new Notifier(slack, { minIntervalMs: options.postIntervalMs ?? 1_000, logger });
+  const notifier = new Notifier(slack, { rateFactor: env.SLACK_RATE_FACTOR, logger });
+  const homeTabs = new HomeTabs({ slack: slackApi, notifier, requests: () => requests, approvers, logger });
+  const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL, onChange: () => homeTabs.changed() });
   const ctx: BotContext = {
     env,
     logger,
@@ -119,7 +117,7 @@ export function createBot(options: BotOptions): Bot {
     notifier,
     afterAck: new AfterAck(),
     slack,
-    provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger }),
+    provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY }),
     approvalChannel: env.VM_APPROVAL_CHANNEL!,
     auditChannel: env.VM_AUDIT_CHANNEL!,
     preflightMs: 2_000,
@@ -142,18 +140,23 @@ export function createBot(options: BotOptions): Bot {
     await sweep();
     for (const request of requests.inState('approved')) await ctx.provisioning.startApproved(request, request.decidedBy ?? 'vmbot');
     for (const request of requests.inState('provisioning')) {
-      const run = options.provisioner.runForRequest(request.id);
-      if (!run) continue;
-      if (run.state === 'succeeded' || run.state === 'failed') {
-        await ctx.provisioning.report(request, run);
+      const runs = options.provisioner.runsForRequest(request.id);
+      if (!runs.length) continue;
+      const unfinished = runs.filter((r) => r.state === 'pending' || r.state === 'running');
+      if (!unfinished.length) {
+        await ctx.provisioning.report(request, runs);
+      } else if (request.batch) {
+        const finished = runs.length - unfinished.length;
+        ctx.provisioning.resume(request, unfinished.map((r) => r.id), `:arrows_counterclockwise: The bot restarted while provisioning; resuming the ${unfinished.length} VMs not yet finished (${finished} were; nothing is created twice).`);
       } else {
-        const done = Object.values(run.steps).filter((s) => s.status === 'done').length;
-        ctx.provisioning.resume(request, `:arrows_counterclockwise: The bot restarted while provisioning; resuming after step ${done} (nothing is created twice).`);
+        const done = Object.values(runs[0]!.steps).filter((s) => s.status === 'done').length;
+        ctx.provisioning.resume(request, [runs[0]!.id], `:arrows_counterclockwise: The bot restarted while provisioning; resuming after step ${done} (nothing is created twice).`);
       }
     }
-    // A deletion the previous process started and did not finish.
-    for (const run of options.provisioner.interruptedRuns().filter((r) => r.state === 'cleaning_up')) {
-      const request = run.requestId ? requests.find(run.requestId) : undefined;
+    // A deletion the previous process started and did not finish (once per request).
+    const cleaning = new Set(options.provisioner.interruptedRuns().filter((r) => r.state === 'cleaning_up').map((r) => r.requestId));
+    for (const requestId of cleaning) {
+      const request = requestId ? requests.find(requestId) : undefined;
       if (request?.state === 'failed') await ctx.provisioning.cleanup(request, 'vmbot');
     }
   };

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Approvers } from './approvers.js';
 import type { Requests } from '../requests/requests.js';
 import { homeView } from './views/other.js';
+import type { Notifier } from './notifier.js';
 import type { SlackWebApi } from './web-api.js';
 
 export class HomeTabs {
@@ -13,7 +14,7 @@ export class HomeTabs {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: { slack: SlackWebApi; requests: () => Requests; approvers: Approvers; logger?: Logger },
+    private readonly deps: { slack: SlackWebApi; notifier: Notifier; requests: () => Requests; approvers: Approvers; logger?: Logger },
     private readonly debounceMs = 500,
   ) {}
 
@@ -41,7 +42,7 @@ export class HomeTabs {
     try {
       const requests = this.deps.requests();
       const isLead = await this.deps.approvers.isApprover(this.deps.slack, user);
-      await this.deps.slack.views.publish({ user_id: user, view: homeView(user, requests.byRequester(user), isLead ? requests.pending() : undefined) });
+      await this.deps.notifier.publishHome(user, homeView(user, requests.byRequester(user), isLead ? requests.pending() : undefined) as unknown as Record<string, unknown>);
     } catch (err) {
       this.deps.logger?.warn({ user, err: (err as Error).message }, 'App Home publish failed');
     }

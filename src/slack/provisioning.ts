@@ -1,16 +1,32 @@
 /**
- * A request's run, reported in its thread: a progress message, one reply per step while Slack's
- * pace allows it (steps that finish faster are batched into the progress message instead), the
- * summary with every key, the audit-channel line and the requester's DM.
+ * A request's runs, reported in its thread. The thread gets one progress message, edited as
+ * steps (one VM) or VMs (a batch) finish, and one summary with every key; a separate reply only
+ * where it adds something (a failure, an import still running after a minute, a retry, a
+ * restart). Then the audit-channel line and the requester's DM. Nothing here waits for Slack
+ * before VergeOS work: writes are queued on the notifier, which paces them.
  */
+import { batchOutcome, cleanupRuns, createBatch, leftPartialVm, runBatch } from '../batches/batch.js';
 import type { Logger } from '../log.js';
 import { createdSoFar } from '../provision/messages.js';
 import type { Provisioner, RunEvent } from '../provision/provisioner.js';
-import { runResult } from '../provision/result.js';
-import { RequestError, type Requests } from '../requests/requests.js';
+import { runResult, type RunResult } from '../provision/result.js';
+import { RequestError, requestSpecs, type Requests } from '../requests/requests.js';
 import type { RequestRecord, RunRecord } from '../store/records.js';
-import type { Notifier, MessageRef } from './notifier.js';
-import { auditLine, decidedRequest, failureMessage, progressMessage, requesterUpdate, stepLine, summaryMessage } from './views/messages.js';
+import type { MessageRef, Notifier } from './notifier.js';
+import {
+  auditLine,
+  batchFailureMessage,
+  batchProgressMessage,
+  batchSummaryMessages,
+  decidedRequest,
+  failureMessage,
+  progressMessage,
+  requesterUpdate,
+  stepLine,
+  summaryMessage,
+  type BatchCounts,
+  type Message,
+} from './views/messages.js';
 
 export interface ProvisioningDeps {
   provisioner: Provisioner;
@@ -18,141 +34,230 @@ export interface ProvisioningDeps {
   notifier: Notifier;
   auditChannel: string;
   logger?: Logger | undefined;
+  /** VMs of a batch provisioned at once (default 4). */
+  batchConcurrency?: number;
+  /** After this long importing, the thread is told power-on waits for it (default 60 s). */
+  importNoticeMs?: number;
 }
 
-/** Collects step lines; posts one reply per step when there is time, else updates the progress message. */
+const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+
+/** Counts for a batch's progress message, from its runs as stored now. */
+function countsOf(runs: RunRecord[]): BatchCounts {
+  const failed = runs.filter((r) => r.state === 'failed');
+  return {
+    total: runs.length,
+    ready: runs.filter((r) => r.state === 'succeeded').length,
+    failed: failed.length,
+    notStarted: runs.filter((r) => r.state === 'not_started').length,
+    failedNames: failed.map((r) => r.spec.vm.name),
+  };
+}
+
+/** The run's progress message in the thread: posted once, then edited (edits coalesce in the notifier). */
 class ThreadReporter {
-  readonly lines: string[] = [];
-  #pending: string[] = [];
-  #flushing: Promise<void> = Promise.resolve();
+  readonly #lines: string[] = [];
+  readonly #ref: Promise<MessageRef | undefined>;
+  #importTimer: NodeJS.Timeout | undefined;
+  #importNoticed = false;
 
   constructor(
-    private readonly notifier: Notifier,
+    private readonly deps: ProvisioningDeps,
     private readonly thread: MessageRef,
-    private readonly progress: MessageRef | undefined,
     private readonly request: RequestRecord,
-  ) {}
-
-  add(line: string): void {
-    this.lines.push(line);
-    this.#pending.push(line);
-    this.#flushing = this.#flushing.then(() => this.#flush());
+  ) {
+    const existing = request.progressMessage;
+    this.#ref = existing
+      ? Promise.resolve(existing)
+      : deps.notifier.post(thread.channel, this.#message(false), thread.ts).then(async (ref) => {
+          if (ref) await deps.requests.attachProgressMessage(request.id, ref).catch(() => undefined);
+          return ref;
+        });
+    if (existing) this.#show(false);
   }
 
-  async #flush(): Promise<void> {
-    if (!this.#pending.length) return;
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 1) await this.notifier.post(this.thread.channel, { text: batch[0]!, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: batch[0]! } }] }, this.thread.ts);
-    if (this.progress) await this.notifier.update(this.progress, progressMessage(this.request, this.lines, false));
+  #message(done: boolean): Message {
+    if (this.request.batch) return batchProgressMessage(this.request, countsOf(this.deps.provisioner.runsForRequest(this.request.id)), done);
+    return progressMessage(this.request, this.#lines, done);
   }
 
-  async finish(): Promise<void> {
-    await this.#flushing;
-    if (this.progress) await this.notifier.update(this.progress, progressMessage(this.request, this.lines, true));
+  #show(done: boolean): void {
+    // The message is rendered when its turn comes, so an edit that waited shows the latest state.
+    void this.#ref.then((ref) => (ref ? this.deps.notifier.update(ref, this.#message(done)) : undefined));
+  }
+
+  /** Step events of a run (sync: the run never waits for Slack). */
+  readonly onEvent = (event: RunEvent): void => {
+    if (event.type === 'step_started' && event.stepId === 'wait_imports' && !this.#importNoticed) {
+      this.#importTimer = setTimeout(() => {
+        this.#importNoticed = true;
+        void this.deps.notifier.post(this.thread.channel, say(`:hourglass_flowing_down: ${this.request.batch ? 'Drives are' : `${event.description}: drives are`} still importing after a minute; power-on follows as soon as they are done.`), this.thread.ts);
+      }, this.deps.importNoticeMs ?? 60_000);
+      this.#importTimer.unref();
+    }
+    if ((event.type === 'step_done' || event.type === 'step_failed') && event.stepId === 'wait_imports') clearTimeout(this.#importTimer);
+    if (this.request.batch) return;
+    if (event.type === 'step_done') this.#lines.push(stepLine(event));
+    else if (event.type === 'step_failed') this.#lines.push(`:x: ${event.index + 1}/${event.total} ${event.error.message}`);
+    else return;
+    this.#show(false);
+  };
+
+  /** A batch VM finished. */
+  vmFinished(): void {
+    this.#show(false);
+  }
+
+  finish(): void {
+    clearTimeout(this.#importTimer);
+    this.#show(true);
   }
 }
 
 export class RequestProvisioning {
   readonly #deps: ProvisioningDeps;
-  /** Runs reported by this process, so shutdown and tests can wait for them. */
+  /** Requests being provisioned or cleaned up by this process (shutdown and tests wait for them). */
   readonly #running = new Map<string, Promise<void>>();
+  readonly #cleaning = new Set<string>();
 
   constructor(deps: ProvisioningDeps) {
     this.#deps = deps;
   }
 
-  /** Approved → provisioning: create the run (once) and execute it in the background. */
+  /** Approved → provisioning: create the runs (once) and execute them in the background. */
   async startApproved(request: RequestRecord, lead: string): Promise<void> {
-    const run = this.#deps.provisioner.runForRequest(request.id) ?? (await this.#deps.provisioner.createRun(request.spec, { actor: request.requester, requestId: request.id }));
-    const started = await this.#deps.requests.startProvisioning(request.id, run.id, lead, 'approved');
-    this.#launch(started, run.id, lead, 'Approved; provisioning starts now.');
+    const { provisioner, requests } = this.#deps;
+    let runs = provisioner.runsForRequest(request.id);
+    if (!runs.length) {
+      const specs = requestSpecs(request);
+      const meta = { actor: request.requester, requestId: request.id };
+      runs = request.batch ? (await createBatch(provisioner, specs, meta)).runs : [await provisioner.createRun(specs[0]!, meta)];
+    }
+    const started = await requests.startProvisioning(request.id, runs[0]!.id, lead, 'approved', runs[0]!.group);
+    this.#launch(started, runs.map((r) => r.id), lead);
   }
 
-  /** Failed → provisioning again: the same run continues from its failed step. */
-  async retry(request: RequestRecord, lead: string): Promise<void> {
-    const run = this.#deps.provisioner.runForRequest(request.id);
-    if (run?.state !== 'failed') throw new RequestError('REQUEST_WRONG_STATE', `${request.id}'s run is ${run?.state.replace('_', ' ') ?? 'missing'}; nothing was changed.`, request);
+  /** Failed → provisioning again: the failed (and not started) runs continue from where they stopped. */
+  async retry(request: RequestRecord, lead: string): Promise<number> {
+    const again = this.#deps.provisioner.runsForRequest(request.id).filter((r) => r.state === 'failed' || r.state === 'not_started');
+    if (!again.length && request.state === 'failed') throw new RequestError('REQUEST_WRONG_STATE', `${request.id} has no failed VM to retry; nothing was changed.`, request);
+    // The compare-and-set: a second click (or a request no longer failed) stops here.
     const started = await this.#deps.requests.startProvisioning(request.id, request.runId!, lead, 'failed');
-    this.#launch(started, request.runId!, lead, `<@${lead}> retries from the failed step.`);
+    this.#launch(started, again.map((r) => r.id), lead, request.batch ? `:repeat: <@${lead}> retries the ${again.length} VMs that failed or did not start.` : `:repeat: <@${lead}> retries from the failed step.`);
+    return again.length;
   }
 
   /**
-   * Delete a failed request's partial VM (exactly once: the run's own compare-and-set), then say
-   * so in the thread and the audit channel. Undefined when the cleanup itself failed (the thread
-   * says why; the request stays failed so it can be tried again).
+   * Delete what a failed request left (each run's own compare-and-set: exactly once), then say so
+   * in the thread and the audit channel. Undefined when a deletion failed (the thread says why;
+   * the request stays failed so it can be tried again).
    */
-  async cleanup(request: RequestRecord, actor: string): Promise<{ request: RequestRecord; vmKey: string | null } | undefined> {
+  async cleanup(request: RequestRecord, actor: string): Promise<{ request: RequestRecord; deleted: string } | undefined> {
     const { provisioner, requests, notifier, auditChannel } = this.#deps;
-    const run = await provisioner.cleanup(request.runId!, actor);
-    const thread = request.approvalMessage;
-    const say = (text: string) => (thread ? notifier.post(thread.channel, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }, thread.ts) : undefined);
-    if (run.state !== 'cleaned_up') {
-      await say(`:warning: ${run.error?.message ?? 'Cleanup failed.'}`);
-      return undefined;
+    if (this.#cleaning.has(request.id)) throw new RequestError('REQUEST_WRONG_STATE', `${request.id}'s partial VMs are already being deleted; nothing more was changed.`, request);
+    this.#cleaning.add(request.id);
+    const work = (async () => {
+      const runs = provisioner.runsForRequest(request.id);
+      const partial = runs.filter(leftPartialVm).length;
+      const outcome = await cleanupRuns(provisioner, runs, { actor, concurrency: this.#deps.batchConcurrency ?? 4 });
+      const thread = request.approvalMessage;
+      const tell = (text: string) => (thread ? notifier.post(thread.channel, say(text), thread.ts) : undefined);
+      if (outcome.stillFailed.length) {
+        await tell(`:warning: ${outcome.stillFailed.map((r) => `${r.spec.vm.name}: ${r.error?.message ?? 'cleanup failed'}`).join('\n')}`);
+        return undefined;
+      }
+      const cleaned = await requests.markCleanedUp(request.id, actor);
+      const deletedKeys = outcome.cleaned.filter((r) => r.keys.vmKey).map((r) => `${r.spec.vm.name} (VM key ${r.keys.vmKey})`);
+      const deleted = request.batch
+        ? `${partial} partial VM${partial === 1 ? '' : 's'}${deletedKeys.length ? `: ${deletedKeys.slice(0, 20).join(', ')}${deletedKeys.length > 20 ? ', …' : ''}` : ''}`
+        : `the partial VM${deletedKeys.length ? ` (VM key ${outcome.cleaned[0]!.keys.vmKey})` : ''}`;
+      const results = provisioner.runsForRequest(request.id).map(runResult);
+      await Promise.all([
+        thread ? notifier.update(thread, decidedRequest(cleaned)) : undefined,
+        tell(deletedKeys.length ? `:wastebasket: Deleted ${request.batch ? deleted : `${results[0]!.name} (VM key ${outcome.cleaned[0]!.keys.vmKey})`} with ${request.batch ? 'their' : 'its'} drives, NICs and devices.` : ':wastebasket: Nothing had been created; the request is closed.'),
+        notifier.post(auditChannel, auditLine('cleaned_up', cleaned, results[0], request.batch ? results : undefined)),
+      ]);
+      return { request: cleaned, deleted };
+    })();
+    this.#running.set(`${request.id}:cleanup`, work.then(() => undefined, () => undefined));
+    try {
+      return await work;
+    } finally {
+      this.#cleaning.delete(request.id);
+      this.#running.delete(`${request.id}:cleanup`);
     }
-    const cleaned = await requests.markCleanedUp(request.id, actor);
-    const result = runResult(run);
-    if (thread) await notifier.update(thread, decidedRequest(cleaned));
-    await say(result.vmKey ? `:wastebasket: Deleted ${result.name} (VM key ${result.vmKey}) with its drives, NICs and devices.` : ':wastebasket: Nothing had been created; the request is closed.');
-    await notifier.post(auditChannel, auditLine('cleaned_up', cleaned, result));
-    return { request: cleaned, vmKey: result.vmKey };
   }
 
-  /** After a restart: continue a run that was interrupted, and say so. */
-  resume(request: RequestRecord, reason: string): void {
-    this.#launch(request, request.runId!, 'vmbot', reason);
+  /** After a restart: continue runs that were interrupted, and say so. */
+  resume(request: RequestRecord, runIds: string[], reason: string): void {
+    this.#launch(request, runIds, 'vmbot', reason);
   }
 
   async idle(): Promise<void> {
     while (this.#running.size) await Promise.all(this.#running.values());
   }
 
-  #launch(request: RequestRecord, runId: string, actor: string, intro: string): void {
-    const work = this.#execute(request, runId, actor, intro)
+  #launch(request: RequestRecord, runIds: string[], actor: string, note?: string): void {
+    const work = this.#execute(request, runIds, actor, note)
       .catch((err: unknown) => this.#deps.logger?.error({ requestId: request.id, err: (err as Error).message }, 'provisioning a request failed unexpectedly'))
       .finally(() => this.#running.delete(request.id));
     this.#running.set(request.id, work);
   }
 
-  async #execute(request: RequestRecord, runId: string, actor: string, intro: string): Promise<void> {
+  async #execute(request: RequestRecord, runIds: string[], actor: string, note?: string): Promise<void> {
     const { notifier, provisioner, requests } = this.#deps;
     const thread = request.approvalMessage;
-    if (request.approvalMessage) await notifier.update(request.approvalMessage, decidedRequest(request));
-    let progress = request.progressMessage;
+    // Queued, not awaited: VergeOS work starts now, whatever Slack's pace.
     if (thread) {
-      await notifier.post(thread.channel, { text: intro, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: intro } }] }, thread.ts);
-      if (!progress) {
-        progress = await notifier.post(thread.channel, progressMessage(request, [], false), thread.ts);
-        if (progress) await requests.attachProgressMessage(request.id, progress);
-      }
+      void notifier.update(thread, decidedRequest(request));
+      if (note) void notifier.post(thread.channel, say(note), thread.ts);
     }
-    const reporter = thread ? new ThreadReporter(notifier, thread, progress, request) : undefined;
-    const onEvent = (event: RunEvent) => {
-      if (event.type === 'step_done') reporter?.add(stepLine(event));
-      if (event.type === 'step_failed') reporter?.add(`:x: ${event.index + 1}/${event.total} ${event.error.message}`);
-    };
-    const finished = await provisioner.execute(runId, onEvent, actor);
-    await reporter?.finish();
-    await this.report(requests.get(request.id), finished);
+    const reporter = thread ? new ThreadReporter(this.#deps, thread, request) : undefined;
+    if (request.batch && request.batchId) {
+      await runBatch(provisioner, request.batchId, runIds, { actor, concurrency: this.#deps.batchConcurrency ?? 4, listener: reporter?.onEvent, onRunFinished: () => reporter?.vmFinished() });
+    } else {
+      await provisioner.execute(runIds[0]!, reporter?.onEvent, actor);
+    }
+    reporter?.finish();
+    await this.report(requests.get(request.id), provisioner.runsForRequest(request.id));
   }
 
-  /** The outcome of a run, told everywhere it belongs. */
-  async report(request: RequestRecord, run: RunRecord): Promise<void> {
+  /** The outcome of a request's runs, told everywhere it belongs (in parallel: each lane paces itself). */
+  async report(request: RequestRecord, runs: RunRecord[]): Promise<void> {
     const { notifier, requests, auditChannel } = this.#deps;
-    const done = await requests.finishProvisioning(request.id, run);
-    const result = runResult(run);
+    const done = await requests.finishProvisioning(request.id, runs);
+    const results = runs.map(runResult);
     const thread = done.approvalMessage;
-    if (thread) await notifier.update(thread, decidedRequest(done));
-    if (run.state === 'succeeded') {
-      if (thread) await notifier.post(thread.channel, summaryMessage(done, result), thread.ts);
-      await notifier.post(auditChannel, auditLine('provisioned', done, result));
-      await notifier.dm(done.requester, requesterUpdate(done, `is ready: VM key ${result.vmKey}, machine key ${result.machineKey}.`));
+    const inThread = (message: Message) => (thread ? notifier.post(thread.channel, message, thread.ts) : undefined);
+    const writes: Array<Promise<unknown> | undefined> = [thread ? notifier.update(thread, decidedRequest(done)) : undefined];
+    if (done.batch) {
+      const outcome = batchOutcome(this.#deps.provisioner, done.batchId ?? runs[0]!.group ?? '');
+      const stopReason = runs.find((r) => r.state === 'not_started')?.error?.message.replace(/^Not started: /, '');
+      writes.push(...batchSummaryMessages(done, results).map(inThread));
+      if (done.state === 'succeeded') {
+        writes.push(notifier.post(auditChannel, auditLine('provisioned', done, undefined, results)));
+        writes.push(notifier.dm(done.requester, requesterUpdate(done, `is ready: all ${results.length} VMs (see the thread for every key).`)));
+      } else {
+        writes.push(inThread(batchFailureMessage(done, results, stopReason)));
+        writes.push(notifier.post(auditChannel, auditLine('failed', done, undefined, results)));
+        writes.push(notifier.dm(done.requester, requesterUpdate(done, `${outcome.succeeded} of ${results.length} VMs are ready; ${outcome.failed} failed${outcome.notStarted ? `, ${outcome.notStarted} not started` : ''}. A lead can retry them or delete the partial VMs.`)));
+      }
     } else {
-      const message = run.error?.message ?? 'the run stopped';
-      if (thread) await notifier.post(thread.channel, failureMessage(done, message, createdSoFar(run)), thread.ts);
-      await notifier.post(auditChannel, auditLine('failed', done, result));
-      await notifier.dm(done.requester, requesterUpdate(done, `provisioning failed: ${message} A lead can retry it or delete the partial VM.`));
+      const [run] = runs;
+      const [result] = results;
+      if (run!.state === 'succeeded') {
+        writes.push(inThread(summaryMessage(done, result!)));
+        writes.push(notifier.post(auditChannel, auditLine('provisioned', done, result)));
+        writes.push(notifier.dm(done.requester, requesterUpdate(done, `is ready: VM key ${result!.vmKey}, machine key ${result!.machineKey}.`)));
+      } else {
+        const message = run!.error?.message ?? 'the run stopped';
+        writes.push(inThread(failureMessage(done, message, createdSoFar(run!))));
+        writes.push(notifier.post(auditChannel, auditLine('failed', done, result)));
+        writes.push(notifier.dm(done.requester, requesterUpdate(done, `provisioning failed: ${message} A lead can retry it or delete the partial VM.`)));
+      }
     }
+    await Promise.all(writes);
   }
 }
+
+export type { RunResult };

@@ -15,9 +15,16 @@ export class SlackApiError extends Error {
   constructor(
     readonly method: string,
     readonly error: string,
+    /** With `ratelimited`: how long Slack asked us to wait (Retry-After). */
+    readonly retryAfterMs?: number,
   ) {
     super(`Slack ${method} failed: ${error}`);
   }
+}
+
+export interface CallOptions {
+  /** How often to wait out a 429 here before throwing it (default: the client's `retries`). */
+  rateLimitRetries?: number;
 }
 
 /** JSON text to splice into a request body as is (e.g. a view rendered once and cached). */
@@ -53,7 +60,8 @@ export class SlackWebApi {
     this.#logger = options.logger;
   }
 
-  async call(method: string, args: Args): Promise<Reply> {
+  async call(method: string, args: Args, options: CallOptions = {}): Promise<Reply> {
+    const retries = NO_RETRY.has(method) ? 0 : (options.rateLimitRetries ?? this.#retries);
     let body: string;
     let contentType: string;
     if (FORM_ONLY.has(method)) {
@@ -76,16 +84,17 @@ export class SlackWebApi {
         headers: { authorization: `Bearer ${this.#token}`, 'content-type': contentType },
         body,
       });
-      if (res.statusCode === 429 && attempt < this.#retries && !NO_RETRY.has(method)) {
+      if (res.statusCode === 429) {
         await res.body.dump();
-        const wait = Number(res.headers['retry-after'] ?? 1) * 1000;
+        const wait = (Number(res.headers['retry-after']) || 1) * 1000;
+        if (attempt >= retries) throw new SlackApiError(method, 'ratelimited', wait);
         this.#logger?.warn({ method, waitMs: wait }, 'Slack rate limit; waiting');
         await new Promise((r) => setTimeout(r, wait));
         continue;
       }
       if (res.statusCode >= 400) {
         await res.body.dump();
-        throw new SlackApiError(method, res.statusCode === 429 ? 'ratelimited' : `http_${res.statusCode}`);
+        throw new SlackApiError(method, `http_${res.statusCode}`);
       }
       const text = await res.body.text();
       // views.* answers echo the whole view; when nothing else is needed, don't parse it.

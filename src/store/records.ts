@@ -66,7 +66,12 @@ export const requestRecordSchema = z.object({
   expiresAt: z.string(),
   requester: z.string(),
   recipe: z.string().optional(),
+  /** The first VM's spec; a batch's other VMs differ only in name (from `batch.pattern`). */
   spec: vmSpecSchema,
+  /** Several VMs from one spec: names from the pattern, `{n}` = 1 … count. */
+  batch: z.object({ count: z.number().int().min(2), pattern: z.string() }).optional(),
+  /** The batch id of a batch request's runs, once they exist. */
+  batchId: z.string().optional(),
   /** Soft pre-flight findings shown to the lead (hard ones never get this far). */
   warnings: z.array(z.string()).default([]),
   /** The modal submission it came from: a retried delivery must not make a second request. */

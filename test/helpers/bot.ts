@@ -12,6 +12,7 @@ import { Store } from '../../src/store/store.js';
 import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim, type VergeosSimOptions } from '../../src/sim/index.js';
 import { VergeosClient } from '../../src/vergeos/client.js';
 import { MANIFESTS, tempDir } from './core.js';
+import { STAND_IN_RATE_FACTOR } from '../../src/demo/workspace.js';
 
 export interface Rig {
   bot: Bot;
@@ -37,21 +38,21 @@ export const BOT_ENV = {
   LOG_LEVEL: 'silent',
 };
 
-export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Record<string, string>; dir?: string } = {}): Promise<Rig> {
+export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Record<string, string>; dir?: string; rateFactor?: number } = {}): Promise<Rig> {
   const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
-  const slack = await startSlackSim();
+  const slack = await startSlackSim({ rateFactor: options.rateFactor ?? STAND_IN_RATE_FACTOR });
   const temp = options.dir ? { dir: options.dir, remove: async () => {} } : await tempDir();
   const { recipes } = await loadRecipes(await recipeFilesIn(MANIFESTS));
   let parts = await boot();
 
   async function boot() {
-    const env = loadConfig({ ...BOT_ENV, SLACK_API_URL: slack.apiUrl, VERGEOS_URL: vergeos.url, DATA_DIR: join(temp.dir, 'data'), ...options.env }, ['slack', 'vergeos']);
+    const env = loadConfig({ ...BOT_ENV, SLACK_RATE_FACTOR: String(options.rateFactor ?? STAND_IN_RATE_FACTOR), SLACK_API_URL: slack.apiUrl, VERGEOS_URL: vergeos.url, DATA_DIR: join(temp.dir, 'data'), ...options.env }, ['slack', 'vergeos']);
     const logger = createLogger({ level: env.LOG_LEVEL });
     const store = await Store.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
     const audit = await AuditLog.open(env.DATA_DIR);
     const client = new VergeosClient({ url: vergeos.url, auth: { apiKey: SIM_DEFAULT_API_KEY }, retry: { retries: 1, baseMs: 1, maxMs: 2 }, timeouts: { headersMs: 1_000, bodyMs: 1_000 } });
     const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 20, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 20 });
-    const bot = createBot({ env, logger, store, audit, vergeos: client, provisioner, recipes, slackRetries: 0, postIntervalMs: 5, sweepIntervalMs: 60_000 });
+    const bot = createBot({ env, logger, store, audit, vergeos: client, provisioner, recipes, slackRetries: 0, sweepIntervalMs: 60_000 });
     const { port } = await bot.start(0);
     return { bot, store, audit, client, driver: new SlackDriver(`http://127.0.0.1:${port}`, slack) };
   }
@@ -80,14 +81,17 @@ export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Rec
       parts = await boot();
     },
     async close() {
-      await parts.bot.stop();
       await parts.bot.idle();
+      await parts.bot.stop();
+      // Every Slack test doubles as a pacing test: the stand-in enforces Slack's limits.
+      const limited = slack.rateLimited();
       await parts.audit.close();
       await parts.store.close();
       await parts.client.close();
       await slack.close();
       await vergeos.close();
       await temp.remove();
+      if (limited.length) throw new Error(`the stand-in answered 429 to the bot ${limited.length} time(s): ${limited.map((c) => c.method).join(', ')}`);
     },
   };
   return rig;

@@ -95,12 +95,15 @@ export function register(app: App, ctx: BotContext): void {
     if (!(await leadOnly(user, channel, 'retry provisioning'))) return;
     const request = ctx.requests.find(requestId);
     if (!request?.runId) return ctx.notifier.tell(user, channel, say(`There is no failed run for ${requestId}.`));
+    const failedMessage = whatFailed(ctx, requestId);
+    let retried;
     try {
-      await ctx.provisioning.retry(request, user);
+      retried = await ctx.provisioning.retry(request, user);
     } catch (err) {
       return refusal(err, user, channel);
     }
-    if (channel && messageTs) await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(request, ctx.provisioner.runForRequest(requestId)?.error?.message ?? 'failed', `:repeat: <@${user}> retried from the failed step.`));
+    const outcome = request.batch ? `:repeat: <@${user}> retried the ${retried} VMs that failed or did not start.` : `:repeat: <@${user}> retried from the failed step.`;
+    if (channel && messageTs) await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(request, failedMessage, outcome));
   });
 
   app.action<BlockAction>(APPROVAL_ACTIONS.cleanup, async ({ ack, body }) => {
@@ -109,7 +112,7 @@ export function register(app: App, ctx: BotContext): void {
     if (!(await leadOnly(user, channel, 'delete partial VMs'))) return;
     const request = ctx.requests.find(requestId);
     if (!request?.runId || request.state !== 'failed') return ctx.notifier.tell(user, channel, say(`${requestId} has no failed run to clean up (it is ${request?.state ?? 'unknown'}).`));
-    const failedMessage = ctx.provisioner.runForRequest(requestId)?.error?.message ?? 'failed';
+    const failedMessage = whatFailed(ctx, requestId);
     let cleaned;
     try {
       cleaned = await ctx.provisioning.cleanup(request, user);
@@ -117,9 +120,17 @@ export function register(app: App, ctx: BotContext): void {
       return refusal(err, user, channel);
     }
     if (cleaned && channel && messageTs) {
-      await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(cleaned.request, failedMessage, `:wastebasket: <@${user}> deleted the partial VM${cleaned.vmKey ? ` (VM key ${cleaned.vmKey})` : ''}.`));
+      await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(cleaned.request, failedMessage, `:wastebasket: <@${user}> deleted ${cleaned.deleted}.`));
     }
   });
+}
+
+/** The failure a Retry or Delete button answers: a run's sentence, or a batch's count. */
+function whatFailed(ctx: BotContext, requestId: string): string {
+  const runs = ctx.provisioner.runsForRequest(requestId);
+  if (runs.length === 1) return runs[0]!.error?.message ?? 'failed';
+  const failed = runs.filter((r) => r.state === 'failed' || r.state === 'not_started').length;
+  return `${failed} of ${runs.length} VMs failed or did not start.`;
 }
 
 function describeApprovers(ctx: BotContext): string {

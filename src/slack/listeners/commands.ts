@@ -20,7 +20,7 @@ export function register(app: App, ctx: BotContext): void {
     let view = rendered.get(key);
     if (!view) {
       const draft = draftFromRecipe(recipe, name, (source, value) => ctx.inventory.labelFor(source, value));
-      view = new RawJson(JSON.stringify(requestModal(draft, ctx.recipes, metaFor(draft, 0))));
+      view = new RawJson(JSON.stringify(requestModal(draft, ctx.recipes, metaFor(draft, 0), ctx.env.VM_BATCH_MAX)));
       if (rendered.size >= 64) rendered.delete(rendered.keys().next().value!);
       rendered.set(key, view);
     }

@@ -1,6 +1,6 @@
 /** The request modal: row add/remove and recipe prefill (views.update), and submission. */
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
-import { parseSpec } from '../../spec/validate.js';
+import { expandNames, parseSpec } from '../../spec/validate.js';
 import type { BotContext } from '../context.js';
 import { preflight } from '../preflight.js';
 import { approvalRequest, requesterReceipt } from '../views/messages.js';
@@ -29,7 +29,7 @@ export function register(app: App, ctx: BotContext): void {
     const next = change(current, meta);
     if (!next) return;
     try {
-      await ctx.slack.views.update({ view_id: view.id, hash: view.hash, view: requestModal(next.draft, ctx.recipes, { ...metaFor(next.draft, next.generation), next: Math.max(meta.next, metaFor(next.draft, next.generation).next) }) });
+      await ctx.slack.views.update({ view_id: view.id, hash: view.hash, view: requestModal(next.draft, ctx.recipes, { ...metaFor(next.draft, next.generation), next: Math.max(meta.next, metaFor(next.draft, next.generation).next) }, ctx.env.VM_BATCH_MAX) });
     } catch (err) {
       // hash_conflict: the user changed the form meanwhile; their next click rebuilds it.
       ctx.logger.warn({ err: (err as Error).message }, 'views.update of the request modal failed');
@@ -70,7 +70,7 @@ export function register(app: App, ctx: BotContext): void {
     const meta = JSON.parse(view.private_metadata) as ModalMeta;
     const draft = draftFromState(view.state.values as StateValues, meta);
     const recipe = ctx.recipes.find((r) => r.id === draft.recipe);
-    const parsed = parseSpec(specInputFromDraft(draft, recipe));
+    const count = draft.count ?? 1;
     const fieldErrors = (errors: Array<{ path: string; message: string }>) => {
       const byBlock: Record<string, string> = {};
       for (const e of errors) {
@@ -79,13 +79,20 @@ export function register(app: App, ctx: BotContext): void {
       }
       return ack({ response_action: 'errors', errors: byBlock });
     };
-    if (!parsed.ok) return fieldErrors(parsed.errors);
-    const checked = await preflight(ctx.vergeos, [parsed.value], ctx.preflightMs);
+    if (count > ctx.env.VM_BATCH_MAX) return fieldErrors([{ path: 'count', message: `at most ${ctx.env.VM_BATCH_MAX} VMs in one request; ask a lead for more, or use the vmbot command line` }]);
+    const names = expandNames(draft.name ?? '', count);
+    // Checked with the first name; the batch's other VMs differ only in name.
+    const parsed = parseSpec(specInputFromDraft({ ...draft, name: names.ok ? names.value[0] : draft.name }, recipe));
+    const errors = [...(names.ok || !draft.name ? [] : names.errors), ...(parsed.ok ? [] : parsed.errors)];
+    if (errors.length || !parsed.ok || !names.ok) return fieldErrors(errors);
+    const specs = names.value.map((name) => ({ ...parsed.value, vm: { ...parsed.value.vm, name } }));
+    const checked = await preflight(ctx.vergeos, specs, ctx.preflightMs);
     if (checked.errors.length) return fieldErrors(checked.errors);
     await ack();
 
     const user = body.user.id;
-    const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id });
+    const batch = count > 1 ? { count, pattern: draft.name! } : undefined;
+    const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, batch, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id });
     if (!created) return; // a retried delivery of a submission already filed
     const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request));
     if (!posted) {

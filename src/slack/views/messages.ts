@@ -5,8 +5,9 @@
  */
 import type { types } from '@slack/bolt';
 import { planSpec } from '../../plan/plan.js';
-import { renderPlanText, summarizeSpec } from '../../plan/render.js';
+import { renderPlanText, summarizeSpec, summarizeTotals } from '../../plan/render.js';
 import type { RunResult } from '../../provision/result.js';
+import { requestSpecs, requestSubject } from '../../requests/requests.js';
 import type { RequestRecord } from '../../store/records.js';
 import { clip, escapeClip, escapeText, mention, slackDate } from '../escape.js';
 
@@ -33,8 +34,26 @@ const button = (action_id: string, label: string, value: string, style?: 'primar
   ...(style ? { style } : {}),
 });
 
+/** "web-1 … web-50" for a batch. */
+function firstAndLast(request: RequestRecord): string {
+  const specs = requestSpecs(request);
+  return `${specs[0]!.vm.name} … ${specs.at(-1)!.vm.name}`;
+}
+
 function specFields(request: RequestRecord): types.SectionBlock {
   const s = request.spec;
+  if (request.batch) {
+    return {
+      type: 'section',
+      fields: [
+        mrkdwn(`*Names* (${request.batch.count})\n\`${escapeClip(request.batch.pattern, 150)}\`: ${escapeClip(firstAndLast(request), 300)}`),
+        mrkdwn(`*Each*\n${escapeText(summarizeSpec(s))}`),
+        mrkdwn(`*Totals*\n${escapeText(summarizeTotals(requestSpecs(request)))}`),
+        mrkdwn(`*Cluster*\n${s.vm.cluster ?? 'default'}`),
+        mrkdwn(`*Power on*\n${s.power_on ? 'yes' : 'no'}`),
+      ],
+    };
+  }
   return {
     type: 'section',
     fields: [
@@ -46,24 +65,29 @@ function specFields(request: RequestRecord): types.SectionBlock {
   };
 }
 
-/** The plan as text in a code block; long plans are cut to fit a message. */
+/** The plan as text in a code block; long plans are cut to fit a message. A batch shows one VM's. */
 function planBlock(request: RequestRecord): types.SectionBlock {
   const plan = escapeText(renderPlanText(planSpec(request.spec)));
-  return section(`*Plan* (the exact VergeOS calls, in order)\n\`\`\`${clip(plan, 2700)}\`\`\``);
+  const title = request.batch ? `*Plan of each VM* (the exact VergeOS calls for ${escapeClip(request.spec.vm.name, 100)}; the others differ only in name)` : '*Plan* (the exact VergeOS calls, in order)';
+  return section(`${title}\n\`\`\`${clip(plan, 2600)}\`\`\``);
 }
 
 function preflightBlock(request: RequestRecord): types.ContextBlock {
-  const lines = request.warnings.length ? request.warnings.map((w) => `:warning: ${escapeText(w)}`) : [':white_check_mark: Pre-flight: name free; cluster, networks, media and devices exist; tiers have room.'];
+  const lines = request.warnings.length
+    ? request.warnings.map((w) => `:warning: ${escapeText(w)}`)
+    : [`:white_check_mark: Pre-flight: ${request.batch ? `all ${request.batch.count} names free` : 'name free'}; cluster, networks, media and devices exist; tiers, devices and cluster have room${request.batch ? ' for the whole batch' : ''}.`];
   return { type: 'context', elements: [mrkdwn(clip(lines.join('\n'), 3000))] };
 }
 
 export function approvalRequest(request: RequestRecord): Message {
   const description = request.spec.vm.description ? `\n>${escapeClip(request.spec.vm.description, 500)}` : '';
+  const what = request.batch ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})` : `VM ${escapeClip(request.spec.vm.name, 200)}`;
+  const asks = request.batch ? `${request.batch.count} new VMs, ${escapeClip(firstAndLast(request), 300)}` : 'a new VM';
   return {
-    text: `${request.id}: ${mention(request.requester)} asks for VM ${escapeClip(request.spec.vm.name, 200)} (${summarizeSpec(request.spec)})`,
+    text: `${request.id}: ${mention(request.requester)} asks for ${what} (${summarizeSpec(request.spec)}${request.batch ? ' each' : ''})`,
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: clip(`${request.id}: VM ${request.spec.vm.name}`, 150) } },
-      section(`${mention(request.requester)} asks for a new VM${request.recipe ? ` from recipe \`${escapeText(request.recipe)}\`` : ''}.${description}`),
+      { type: 'header', text: { type: 'plain_text', text: clip(request.batch ? `${request.id}: ${request.batch.count} VMs ${request.batch.pattern}` : `${request.id}: VM ${request.spec.vm.name}`, 150) } },
+      section(`${mention(request.requester)} asks for ${asks}${request.recipe ? ` from recipe \`${escapeText(request.recipe)}\`` : ''}.${description}`),
       specFields(request),
       planBlock(request),
       preflightBlock(request),
@@ -72,7 +96,15 @@ export function approvalRequest(request: RequestRecord): Message {
         type: 'actions',
         block_id: `decide.${request.id}`,
         elements: [
-          { ...button(APPROVAL_ACTIONS.approve, 'Approve', request.id, 'primary'), confirm: { title: { type: 'plain_text', text: 'Approve this VM?' }, text: mrkdwn(`The bot will create ${escapeClip(request.spec.vm.name, 100)} in VergeOS now.`), confirm: { type: 'plain_text', text: 'Approve' }, deny: { type: 'plain_text', text: 'Back' } } },
+          {
+            ...button(APPROVAL_ACTIONS.approve, 'Approve', request.id, 'primary'),
+            confirm: {
+              title: { type: 'plain_text', text: request.batch ? `Approve ${request.batch.count} VMs?` : 'Approve this VM?' },
+              text: mrkdwn(`The bot will create ${request.batch ? `${request.batch.count} VMs (${escapeClip(firstAndLast(request), 200)})` : escapeClip(request.spec.vm.name, 100)} in VergeOS now.`),
+              confirm: { type: 'plain_text', text: 'Approve' },
+              deny: { type: 'plain_text', text: 'Back' },
+            },
+          },
           button(APPROVAL_ACTIONS.reject, 'Reject', request.id, 'danger'),
         ],
       },
@@ -104,9 +136,9 @@ export function decidedRequest(request: RequestRecord): Message {
 export function requesterReceipt(request: RequestRecord): Message {
   const link = request.permalink ? `<${request.permalink}|${request.id}>` : request.id;
   return {
-    text: `Your request ${request.id} for ${request.spec.vm.name} is waiting for a lead's approval.`,
+    text: `Your request ${request.id} for ${requestSubject(request)} is waiting for a lead's approval.`,
     blocks: [
-      section(`Your request ${link} for *${escapeClip(request.spec.vm.name, 200)}* is waiting for a lead's approval. You will hear here when it is decided.`),
+      section(`Your request ${link} for *${escapeClip(requestSubject(request), 200)}* is waiting for a lead's approval. You will hear here when it is decided.`),
       { type: 'actions', block_id: `cancel.${request.id}`, elements: [button(APPROVAL_ACTIONS.cancel, 'Cancel request', request.id)] },
     ],
   };
@@ -114,14 +146,92 @@ export function requesterReceipt(request: RequestRecord): Message {
 
 export function requesterUpdate(request: RequestRecord, detail: string): Message {
   const link = request.permalink ? `<${request.permalink}|${request.id}>` : request.id;
-  const text = `${link} (${escapeClip(request.spec.vm.name, 200)}): ${detail}`;
+  const text = `${link} (${escapeClip(requestSubject(request), 200)}): ${detail}`;
   return { text, blocks: [section(text)] };
 }
 
+/** The run's one progress message, edited as steps finish. */
 export function progressMessage(request: RequestRecord, lines: string[], done: boolean): Message {
   const header = done ? `Provisioning ${escapeClip(request.spec.vm.name, 200)}: finished` : `Provisioning ${escapeClip(request.spec.vm.name, 200)}…`;
   const body = lines.length ? lines.join('\n') : '_starting_';
   return { text: header, blocks: [section(`*${header}*\n${clip(body, 2800)}`)] };
+}
+
+export interface BatchCounts {
+  total: number;
+  ready: number;
+  failed: number;
+  notStarted: number;
+  /** Names of the VMs that failed so far. */
+  failedNames: string[];
+}
+
+/** A batch's one progress message: "37 of 50 ready, 2 failed", edited as VMs finish. */
+export function batchProgressMessage(request: RequestRecord, counts: BatchCounts, done: boolean): Message {
+  const subject = escapeClip(requestSubject(request), 200);
+  const parts = [`${counts.ready} of ${counts.total} ready`, ...(counts.failed ? [`${counts.failed} failed`] : []), ...(counts.notStarted ? [`${counts.notStarted} not started`] : [])];
+  const header = `Provisioning ${subject}${done ? ': finished' : '…'}`;
+  const failed = counts.failedNames.length ? `\n:x: ${escapeClip(counts.failedNames.join(', '), 1500)}` : '';
+  return { text: `${header} ${parts.join(', ')}`, blocks: [section(`*${header}*\n${parts.join(', ')}${failed}`)] };
+}
+
+/** VMs per summary section, and sections per message: within Block Kit's text and block limits. */
+const VMS_PER_SECTION = 30;
+const SECTIONS_PER_MESSAGE = 3;
+
+function vmLine(r: RunResult): string {
+  if (r.state === 'succeeded') return `:white_check_mark: *${escapeClip(r.name, 100)}*: VM key *${r.vmKey}*, machine key *${r.machineKey}*`;
+  if (r.state === 'not_started') return `:black_square_button: ${escapeClip(r.name, 100)}: not started`;
+  const keys = r.vmKey ? ` (partial: VM key ${r.vmKey}, machine key ${r.machineKey})` : '';
+  return `:x: ${escapeClip(r.name, 100)}: ${r.state === 'cleaned_up' ? 'deleted' : 'failed'}${keys}`;
+}
+
+/**
+ * A batch's summary: every VM's name, VM key and machine key, split across as many messages as
+ * it takes (each well within 50 blocks and Slack's text limit).
+ */
+export function batchSummaryMessages(request: RequestRecord, results: RunResult[]): Message[] {
+  const ready = results.filter((r) => r.state === 'succeeded').length;
+  const sections: string[] = [];
+  for (let i = 0; i < results.length; i += VMS_PER_SECTION) sections.push(results.slice(i, i + VMS_PER_SECTION).map(vmLine).join('\n'));
+  const messages: Message[] = [];
+  const parts = Math.ceil(sections.length / SECTIONS_PER_MESSAGE);
+  for (let m = 0; m < parts; m++) {
+    const head = m === 0 ? `:tada: *${ready} of ${results.length} VMs are ready* (${escapeClip(requestSubject(request), 200)})${parts > 1 ? ` — part 1 of ${parts}` : ''}` : `*${escapeClip(requestSubject(request), 200)}* — part ${m + 1} of ${parts}`;
+    const body = sections.slice(m * SECTIONS_PER_MESSAGE, (m + 1) * SECTIONS_PER_MESSAGE);
+    messages.push({ text: `${request.id}: ${ready} of ${results.length} VMs ready${parts > 1 ? ` (part ${m + 1} of ${parts})` : ''}`, blocks: [section(head), ...body.map((b) => section(b))] });
+  }
+  return messages;
+}
+
+/** A batch that did not fully succeed: what happened, and lead-only Retry and Delete for the failed VMs. */
+export function batchFailureMessage(request: RequestRecord, results: RunResult[], stopReason: string | undefined): Message {
+  const failed = results.filter((r) => r.state === 'failed');
+  const notStarted = results.filter((r) => r.state === 'not_started').length;
+  const partial = failed.filter((r) => r.vmKey).length;
+  const lines = failed.slice(0, 10).map((r) => `• ${escapeClip(r.name, 100)}: ${escapeClip(r.error?.message ?? 'failed', 300)}`);
+  if (failed.length > 10) lines.push(`• … and ${failed.length - 10} more`);
+  const stopped = stopReason ? `\n:octagonal_sign: ${notStarted} VMs were not started: ${escapeClip(stopReason, 600)}` : '';
+  const retryLabel = `Retry ${failed.length + notStarted} VM${failed.length + notStarted === 1 ? '' : 's'}`;
+  const deleteLabel = partial ? `Delete ${partial} partial VM${partial === 1 ? '' : 's'}` : 'Close (nothing to delete)';
+  return {
+    text: `${request.id}: ${failed.length} of ${results.length} VMs failed${notStarted ? `, ${notStarted} not started` : ''}`,
+    blocks: [
+      section(`:x: *${failed.length} of ${results.length} VMs failed*${notStarted ? `, ${notStarted} not started` : ''}.\n${lines.join('\n')}${stopped}`),
+      {
+        type: 'actions',
+        block_id: `run.${request.id}`,
+        elements: [
+          button(APPROVAL_ACTIONS.retry, retryLabel, request.id, 'primary'),
+          {
+            ...button(APPROVAL_ACTIONS.cleanup, deleteLabel, request.id, 'danger'),
+            confirm: { title: { type: 'plain_text', text: partial ? `Delete ${partial} partial VMs?` : 'Close the request?' }, text: mrkdwn('Each partial VM is powered off if running, then deleted with its drives, NICs and devices. VMs that are ready stay.'), confirm: { type: 'plain_text', text: partial ? 'Delete' : 'Close' }, deny: { type: 'plain_text', text: 'Back' } },
+          },
+        ],
+      },
+      { type: 'context', elements: [mrkdwn('Only leads can retry or delete.')] },
+    ],
+  };
 }
 
 export function summaryMessage(request: RequestRecord, result: RunResult): Message {
@@ -163,21 +273,24 @@ export function failureResolved(request: RequestRecord, message: string, outcome
 
 export type AuditKind = 'provisioned' | 'rejected' | 'cancelled' | 'expired' | 'failed' | 'cleaned_up';
 
-/** One line in the audit channel per outcome. */
-export function auditLine(kind: AuditKind, request: RequestRecord, result?: RunResult): Message {
+/** One line in the audit channel per outcome (a batch: one line for the whole batch). */
+export function auditLine(kind: AuditKind, request: RequestRecord, result?: RunResult, batch?: RunResult[]): Message {
   const link = request.permalink ? `<${request.permalink}|${request.id}>` : request.id;
-  const name = `*${escapeClip(request.spec.vm.name, 200)}*`;
+  const name = `*${escapeClip(requestSubject(request), 200)}*${request.batch ? ` (${escapeClip(firstAndLast(request), 200)})` : ''}`;
   const who = `requested by ${mention(request.requester)}${request.decidedBy && request.decidedBy !== request.requester ? `, ${kind === 'rejected' ? 'rejected' : 'approved'} by ${mention(request.decidedBy)}` : ''}`;
-  const keys = result?.vmKey ? ` · VM key ${result.vmKey} / machine key ${result.machineKey}` : '';
+  const count = (state: RunResult['state']) => batch?.filter((r) => r.state === state).length ?? 0;
+  const keys = batch
+    ? ` · ${count('succeeded')} of ${batch.length} ready${count('failed') ? `, ${count('failed')} failed` : ''}${count('not_started') ? `, ${count('not_started')} not started` : ''}${count('cleaned_up') ? `, ${count('cleaned_up')} deleted` : ''}`
+    : result?.vmKey ? ` · VM key ${result.vmKey} / machine key ${result.machineKey}` : '';
   const lead: Record<AuditKind, string> = {
     provisioned: `:white_check_mark: ${name} provisioned${keys}`,
     failed: `:x: ${name} failed to provision${keys}`,
-    cleaned_up: `:wastebasket: ${name} partial VM deleted${keys}`,
+    cleaned_up: `:wastebasket: ${name} partial VM${request.batch ? "s" : ""} deleted${keys}`,
     rejected: `:no_entry: ${name} rejected${request.reason ? ` (${escapeClip(request.reason, 300)})` : ''}`,
     cancelled: `:heavy_multiplication_x: ${name} cancelled`,
     expired: `:hourglass: ${name} expired without a decision`,
   };
-  const text = `${lead[kind]} · ${escapeText(summarizeSpec(request.spec))} · ${who} · ${link}`;
+  const text = `${lead[kind]} · ${escapeText(summarizeSpec(request.spec))}${request.batch ? ' each' : ''} · ${who} · ${link}`;
   return { text, blocks: [section(text)] };
 }
 

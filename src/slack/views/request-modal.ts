@@ -40,7 +40,10 @@ export interface DriveDraft {
 
 export interface ModalDraft {
   recipe?: string | undefined;
+  /** A VM name, or with count > 1 a pattern with {n}. */
   name?: string | undefined;
+  /** How many VMs (a batch above 1). */
+  count?: number | undefined;
   description?: string | undefined;
   cluster?: Choice | undefined;
   cpuCores?: number | undefined;
@@ -67,7 +70,7 @@ export interface ModalMeta {
 }
 
 export const MAX_MODAL_BLOCKS = 100;
-const BASE_BLOCKS = 18;
+const BASE_BLOCKS = 19;
 const DRIVE_BLOCKS = 7;
 const NIC_BLOCKS = 3;
 const DEVICE_BLOCKS = 2;
@@ -134,7 +137,7 @@ function rowButtons(block_id: string, removeAction: string, row: number, label: 
   return { type: 'actions', block_id, elements: [{ type: 'button', action_id: removeAction, value: String(row), text: text(`Remove ${label}`) }] };
 }
 
-export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMeta): types.ModalView {
+export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMeta, batchMax = 20): types.ModalView {
   const recipeOptions = recipes.slice(0, 100).map((r) => option(r.id, `${r.title}`));
   const chosenRecipe = recipes.find((r) => r.id === draft.recipe);
   const blocks: types.KnownBlock[] = [];
@@ -151,7 +154,13 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
       },
       { optional: true, dispatch: true, ...(chosenRecipe?.description ? { hint: clip(chosenRecipe.description, 150) } : {}) },
     ),
-    input(blockId(meta, 'name'), 'VM name', textInput(draft.name, 'e.g. web-01', { max_length: 128 }), { hint: 'Letters, digits, spaces, dots, dashes and underscores.' }),
+    input(blockId(meta, 'name'), 'VM name', textInput(draft.name, 'e.g. web-01, or web-{n} for several', { max_length: 128 }), { hint: 'Letters, digits, spaces, dots, dashes and underscores. For several VMs, {n} becomes 1, 2, 3…' }),
+    input(
+      blockId(meta, 'count'),
+      'How many VMs',
+      { type: 'number_input', action_id: 'value', is_decimal_allowed: false, min_value: '1', max_value: String(batchMax), ...(draft.count && draft.count > 1 ? { initial_value: String(draft.count) } : {}) },
+      { optional: true, hint: `1 to ${batchMax}; more than one is a batch, checked and approved as a whole.` },
+    ),
     input(blockId(meta, 'description'), 'Description', textInput(draft.description, 'What is it for?', { max_length: 2048 }), { optional: true }),
     input(blockId(meta, 'cluster'), 'Cluster', externalSelect('cluster', draft.cluster, 'Choose a cluster'), { optional: true, hint: 'Leave empty for VergeOS\'s default cluster.' }),
     input(
@@ -285,6 +294,7 @@ export function draftFromState(values: StateValues, meta: ModalMeta): ModalDraft
   return {
     recipe: str('recipe') ?? meta.r,
     name: str('name'),
+    count: str('count') === undefined ? undefined : Number(str('count')),
     description: str('description'),
     cluster: pick('cluster'),
     cpuCores: cores === undefined ? undefined : Number(cores),
@@ -373,5 +383,6 @@ export function blockForPath(path: string, meta: ModalMeta): string {
     video: 'video', cloudinit_files: 'user_data', cloudinit_datasource: 'user_data', power_on: 'power_on',
   };
   if (path === 'power_on') return blockId(meta, 'power_on');
+  if (path === 'count') return blockId(meta, 'count');
   return blockId(meta, (vmField && target[vmField]) ?? 'name');
 }
