@@ -4,11 +4,12 @@
  */
 import { auditBenchmark } from './audit.bench.js';
 import { clientBenchmark } from './client.bench.js';
+import { pacingBenchmark } from './pacing.bench.js';
 import { provisionBenchmark } from './provision.bench.js';
 import { slackBenchmark } from './slack.bench.js';
 import type { Benchmark } from './harness.js';
 
-const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark, slackBenchmark];
+const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark, slackBenchmark, pacingBenchmark];
 const only = process.argv[2];
 
 let missed = 0;

@@ -68,6 +68,8 @@ export interface SlackCall {
   error?: string;
   /** HTTP status when not 200 (429: over Slack's rate limit). */
   status?: number;
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 class SlackApiError extends Error {
@@ -191,7 +193,7 @@ export class SlackSim {
     const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
     const args = parseArgs(req.headers['content-type'] ?? '', raw);
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || String(args.token ?? '');
-    const call: SlackCall = { method, args, ok: true };
+    const call: SlackCall = { method, args, ok: true, at: Date.now() };
     this.calls.push(call);
     let result: Record<string, unknown>;
     try {

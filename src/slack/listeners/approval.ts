@@ -5,7 +5,7 @@
  */
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { RunBusyError } from '../../provision/provisioner.js';
-import { alreadyDecided, RequestError } from '../../requests/requests.js';
+import { alreadyDecided, RequestError, requestSubject } from '../../requests/requests.js';
 import { StoreError } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { escapeText } from '../escape.js';
@@ -55,7 +55,7 @@ export function register(app: App, ctx: BotContext): void {
     const request = ctx.requests.find(requestId);
     if (!request) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
     if (request.state !== 'pending') return refusal(new RequestError('REQUEST_ALREADY_DECIDED', alreadyDecided(request)), user, channel);
-    await ctx.slack.views.open({ trigger_id: body.trigger_id, view: rejectModal(request.id, request.spec.vm.name) });
+    await ctx.slack.views.open({ trigger_id: body.trigger_id, view: rejectModal(request.id, requestSubject(request)) });
   });
 
   app.view<ViewSubmitAction>(REJECT_MODAL_CALLBACK, async ({ ack, body, view }) => {

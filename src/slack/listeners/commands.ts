@@ -40,9 +40,17 @@ export function register(app: App, ctx: BotContext): void {
       // Old decided requests live in the archive; look there too.
       const request = valid ? (ctx.requests.find(id) ?? (await readArchive(ctx.env.DATA_DIR, 'requests')).find((r) => r.id === id)) : undefined;
       if (!request) return ephemeral(unknownMessage(`There is no request ${escapeText(rest[0] ?? '(none given)')}. Try \`/vm-create list\`.`, ctx.recipes));
-      const run = request.runId ? (ctx.provisioner.runForRequest(request.id) ?? (await readArchive(ctx.env.DATA_DIR, 'runs')).find((r) => r.id === request.runId)) : undefined;
-      const result = run ? runResult(run) : undefined;
-      return ephemeral(statusMessage(request, { keys: result?.vmKey ? `VM key ${result.vmKey}, machine key ${result.machineKey}` : undefined, error: run?.error?.message }));
+      let runs = request.runId ? ctx.provisioner.runsForRequest(request.id) : [];
+      if (request.runId && !runs.length) runs = (await readArchive(ctx.env.DATA_DIR, 'runs')).filter((r) => r.requestId === request.id);
+      const results = runs.map(runResult);
+      if (request.batch) {
+        const ready = results.filter((r) => r.state === 'succeeded');
+        const keys = results.length ? `${ready.length} of ${results.length} ready${ready.length ? `: ${ready.slice(0, 20).map((r) => `${r.name} (VM key ${r.vmKey}, machine key ${r.machineKey})`).join(', ')}${ready.length > 20 ? ', …' : ''}` : ''}` : undefined;
+        const failed = results.filter((r) => r.state === 'failed' || r.state === 'not_started');
+        return ephemeral(statusMessage(request, { keys, error: failed.length ? `${failed.length} failed or not started: ${failed.slice(0, 10).map((r) => r.name).join(', ')}` : undefined }));
+      }
+      const result = results[0];
+      return ephemeral(statusMessage(request, { keys: result?.vmKey ? `VM key ${result.vmKey}, machine key ${result.machineKey}` : undefined, error: runs[0]?.error?.message }));
     }
     const recipe = sub ? ctx.recipes.find((r) => r.id === sub) : undefined;
     if (sub && !recipe) return ephemeral(unknownMessage(`I don't know \`${escapeText(first)}\`.`, ctx.recipes));

@@ -1,6 +1,7 @@
 /** The App Home tab, the reject-reason modal and the command's ephemeral replies. */
 import type { types } from '@slack/bolt';
 import { summarizeSpec } from '../../plan/render.js';
+import { requestSubject } from '../../requests/requests.js';
 import type { Recipe } from '../../spec/recipes.js';
 import type { RequestRecord } from '../../store/records.js';
 import { clip, escapeClip, escapeText, slackDate } from '../escape.js';
@@ -14,7 +15,7 @@ const section = (text: string): types.SectionBlock => ({ type: 'section', text: 
 
 function requestLine(r: RequestRecord): string {
   const link = r.permalink ? `<${r.permalink}|${r.id}>` : r.id;
-  return `${link} · *${escapeClip(r.spec.vm.name, 100)}* · ${r.state.replace('_', ' ')} · ${escapeText(summarizeSpec(r.spec))} · ${slackDate(r.createdAt)}`;
+  return `${link} · *${escapeClip(requestSubject(r), 100)}* · ${r.state.replace('_', ' ')} · ${escapeText(summarizeSpec(r.spec))}${r.batch ? ' each' : ''} · ${slackDate(r.createdAt)}`;
 }
 
 export function homeView(user: string, mine: RequestRecord[], pendingForLead: RequestRecord[] | undefined): types.HomeView {
