@@ -14,6 +14,8 @@
  *    second after a burst of 3. Target ≤ 1.3 × bound.
  * 3. A Slack batch of 50 with 20 ms per VergeOS call: approve → summary. Ideal: the CLI's batch
  *    time, ceil(50 / 8 at once) × 5 calls × 20 ms. Target ≤ 1.3 × ideal + 2 s.
+ *
+ * BENCH_DEBUG=1 prints each round's Slack calls with their times after the click, and the bot's log.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -97,17 +97,17 @@ export class Provisioner {
 
   /** The run made for a request, if any (a restart between approval and start must not make two). */
   runForRequest(requestId: string): RunRecord | undefined {
-    return this.#store.listRuns().find((r) => r.requestId === requestId);
+    return this.#store.listRuns((r) => r.requestId === requestId)[0];
   }
 
   /** A request's runs (one, or a batch's), in the order they were created. */
   runsForRequest(requestId: string): RunRecord[] {
-    return this.#store.listRuns().filter((r) => r.requestId === requestId);
+    return this.#store.listRuns((r) => r.requestId === requestId);
   }
 
   /** The runs of a batch, in the order they were created. */
   runsOfBatch(batchId: string): RunRecord[] {
-    return this.#store.listRuns().filter((r) => r.group === batchId);
+    return this.#store.listRuns((r) => r.group === batchId);
   }
 
   /**
@@ -131,7 +131,7 @@ export class Provisioner {
 
   /** Runs interrupted mid-way (the process died): resume these at start-up. */
   interruptedRuns(): RunRecord[] {
-    return this.#store.listRuns().filter((r) => r.state === 'running' || r.state === 'cleaning_up');
+    return this.#store.listRuns((r) => r.state === 'running' || r.state === 'cleaning_up');
   }
 
   /**

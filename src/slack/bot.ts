@@ -41,6 +41,8 @@ export interface BotOptions {
   slackRetries?: number;
   /** How often pending requests are checked for expiry. */
   sweepIntervalMs?: number;
+  /** How long drives may import before the thread is told power-on waits (default 60 s). */
+  importNoticeMs?: number;
 }
 
 export interface Bot {
@@ -117,7 +119,7 @@ export function createBot(options: BotOptions): Bot {
     notifier,
     afterAck: new AfterAck(),
     slack,
-    provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY }),
+    provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY, ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}) }),
     approvalChannel: env.VM_APPROVAL_CHANNEL!,
     auditChannel: env.VM_AUDIT_CHANNEL!,
     preflightMs: 2_000,

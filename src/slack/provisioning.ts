@@ -57,7 +57,7 @@ function countsOf(runs: RunRecord[]): BatchCounts {
 /** The run's progress message in the thread: posted once, then edited (edits coalesce in the notifier). */
 class ThreadReporter {
   readonly #lines: string[] = [];
-  readonly #ref: Promise<MessageRef | undefined>;
+  #ref: Promise<MessageRef | undefined> = Promise.resolve(undefined);
   #importTimer: NodeJS.Timeout | undefined;
   #importNoticed = false;
 
@@ -65,12 +65,15 @@ class ThreadReporter {
     private readonly deps: ProvisioningDeps,
     private readonly thread: MessageRef,
     private readonly request: RequestRecord,
-  ) {
-    const existing = request.progressMessage;
+  ) {}
+
+  /** Post the progress message (or take up the one a previous attempt posted). */
+  start(): void {
+    const existing = this.request.progressMessage;
     this.#ref = existing
       ? Promise.resolve(existing)
-      : deps.notifier.post(thread.channel, this.#message(false), thread.ts).then(async (ref) => {
-          if (ref) await deps.requests.attachProgressMessage(request.id, ref).catch(() => undefined);
+      : this.deps.notifier.post(this.thread.channel, this.#message(false), this.thread.ts).then(async (ref) => {
+          if (ref) await this.deps.requests.attachProgressMessage(this.request.id, ref).catch(() => undefined);
           return ref;
         });
     if (existing) this.#show(false);
@@ -89,10 +92,12 @@ class ThreadReporter {
   /** Step events of a run (sync: the run never waits for Slack). */
   readonly onEvent = (event: RunEvent): void => {
     if (event.type === 'step_started' && event.stepId === 'wait_imports' && !this.#importNoticed) {
+      const afterMs = this.deps.importNoticeMs ?? 60_000;
+      const after = afterMs % 60_000 === 0 ? (afterMs === 60_000 ? 'a minute' : `${afterMs / 60_000} minutes`) : `${(afterMs / 1000).toFixed(1).replace(/\.0$/, '')} s`;
       this.#importTimer = setTimeout(() => {
         this.#importNoticed = true;
-        void this.deps.notifier.post(this.thread.channel, say(`:hourglass_flowing_down: ${this.request.batch ? 'Drives are' : `${event.description}: drives are`} still importing after a minute; power-on follows as soon as they are done.`), this.thread.ts);
-      }, this.deps.importNoticeMs ?? 60_000);
+        void this.deps.notifier.post(this.thread.channel, say(`:hourglass_flowing_down: ${this.request.batch ? 'Drives are' : `${event.description}: drives are`} still importing after ${after}; power-on follows as soon as they are done.`), this.thread.ts);
+      }, afterMs);
       this.#importTimer.unref();
     }
     if ((event.type === 'step_done' || event.type === 'step_failed') && event.stepId === 'wait_imports') clearTimeout(this.#importTimer);
@@ -207,17 +212,18 @@ export class RequestProvisioning {
   async #execute(request: RequestRecord, runIds: string[], actor: string, note?: string): Promise<void> {
     const { notifier, provisioner, requests } = this.#deps;
     const thread = request.approvalMessage;
-    // Queued, not awaited: VergeOS work starts now, whatever Slack's pace.
+    const reporter = thread ? new ThreadReporter(this.#deps, thread, request) : undefined;
+    // VergeOS work starts first; Slack writes are queued behind it and paced on their own.
+    const running =
+      request.batch && request.batchId
+        ? runBatch(provisioner, request.batchId, runIds, { actor, concurrency: this.#deps.batchConcurrency ?? 4, listener: reporter?.onEvent, onRunFinished: () => reporter?.vmFinished() })
+        : provisioner.execute(runIds[0]!, reporter?.onEvent, actor);
     if (thread) {
+      reporter!.start();
       void notifier.update(thread, decidedRequest(request));
       if (note) void notifier.post(thread.channel, say(note), thread.ts);
     }
-    const reporter = thread ? new ThreadReporter(this.#deps, thread, request) : undefined;
-    if (request.batch && request.batchId) {
-      await runBatch(provisioner, request.batchId, runIds, { actor, concurrency: this.#deps.batchConcurrency ?? 4, listener: reporter?.onEvent, onRunFinished: () => reporter?.vmFinished() });
-    } else {
-      await provisioner.execute(runIds[0]!, reporter?.onEvent, actor);
-    }
+    await running;
     reporter?.finish();
     await this.report(requests.get(request.id), provisioner.runsForRequest(request.id));
   }
@@ -229,7 +235,7 @@ export class RequestProvisioning {
     const results = runs.map(runResult);
     const thread = done.approvalMessage;
     const inThread = (message: Message) => (thread ? notifier.post(thread.channel, message, thread.ts) : undefined);
-    const writes: Array<Promise<unknown> | undefined> = [thread ? notifier.update(thread, decidedRequest(done)) : undefined];
+    const writes: Array<Promise<unknown> | undefined> = [];
     if (done.batch) {
       const outcome = batchOutcome(this.#deps.provisioner, done.batchId ?? runs[0]!.group ?? '');
       const stopReason = runs.find((r) => r.state === 'not_started')?.error?.message.replace(/^Not started: /, '');
@@ -256,6 +262,8 @@ export class RequestProvisioning {
         writes.push(notifier.dm(done.requester, requesterUpdate(done, `provisioning failed: ${message} A lead can retry it or delete the partial VM.`)));
       }
     }
+    // The approval message's new state last: the summary and the audit line are what people wait for.
+    if (thread) writes.push(notifier.update(thread, decidedRequest(done)));
     await Promise.all(writes);
   }
 }

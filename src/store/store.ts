@@ -190,8 +190,9 @@ export class Store {
     return run ? structuredClone(run) : undefined;
   }
 
-  listRuns(): RunRecord[] {
-    return structuredClone(this.#db.data.runs);
+  /** Copies of the runs that pass `filter` (filtered first, so only those are copied). */
+  listRuns(filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
+    return filter ? this.#db.data.runs.filter(filter).map((r) => structuredClone(r)) : structuredClone(this.#db.data.runs);
   }
 
   /** Adds runs in one write (a bulk apply creates all its runs at once). */

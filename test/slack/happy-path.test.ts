@@ -39,6 +39,11 @@ describe('the Slack flow, end to end over signed HTTP', () => {
     const thread = slack.thread(SLACK_SIM.approvalChannel, approval.ts).map(textOf).join('\n');
     for (const key of [`VM key *${vm.$key}*`, `machine key *${vm.machine}*`, `*${drive.$key}*`, `*${nic.$key}*`]) expect(thread).toContain(key);
     expect(textOf(summary)).toContain('power: on');
+    // The thread says little: the progress message (edited to its last state) and the summary.
+    const [progress, ...rest] = slack.thread(SLACK_SIM.approvalChannel, approval.ts);
+    expect(rest).toEqual([summary]);
+    expect(progress!.text).toBe('Provisioning web-01: finished');
+    expect(textOf(progress!).match(/:white_check_mark: \d\/4/g)).toEqual([':white_check_mark: 1/4', ':white_check_mark: 2/4', ':white_check_mark: 3/4', ':white_check_mark: 4/4']);
 
     // The approval message lost its buttons and says who approved.
     const decided = slack.messages.find((m) => m.ts === approval.ts)!;
@@ -53,5 +58,20 @@ describe('the Slack flow, end to end over signed HTTP', () => {
     const log = await verifyAuditLog(rig.audit.file);
     expect(log.ok).toBe(true);
     expect(rig.store.getRequest('REQ-1')?.state).toBe('succeeded');
+  });
+
+  it('a reply only where it adds something: drives still importing after a while', async () => {
+    await rig.close();
+    rig = await startRig({ vergeos: { timing: { importMs: 600, startMs: 0, stopMs: 0 } }, importNoticeMs: 100 });
+    await rig.driver.command(SLACK_SIM.requester, 'cloud-image');
+    const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'the request modal');
+    expect((await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'slow-import-01' })).body).toBe('');
+    const approval = await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'the approval message');
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    await until(() => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).find((m) => m.text.includes('is ready')), 'the summary', 15_000);
+    await rig.bot.idle();
+    const thread = rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).map((m) => m.text);
+    expect(thread).toHaveLength(3);
+    expect(thread[1]).toMatch(/^:hourglass_flowing_down: .*drives are still importing after 0.1 s; power-on follows as soon as they are done\.$/);
   });
 });
