@@ -21,13 +21,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnBot, workspaceEnv, type BotProcess } from '../src/demo/workspace.js';
+import { spawnBot, waitFor, workspaceEnv, type BotProcess } from '../src/demo/workspace.js';
 import { Provisioner } from '../src/provision/provisioner.js';
 import { SIM_DEFAULT_API_KEY } from '../src/sim/index.js';
 import { SlackDriver } from '../src/sim/slack-driver.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, startSlackSim, type SlackMessage, type SlackSim } from '../src/sim/slack-sim.js';
 import { loadRecipeFile } from '../src/spec/recipes.js';
 import { completeSpec } from '../src/spec/validate.js';
+import { SLACK_RATE_LIMITS } from '../src/slack/rate-limits.js';
 import { SlackWebApi } from '../src/slack/web-api.js';
 import { AuditLog } from '../src/store/audit.js';
 import { Store } from '../src/store/store.js';
@@ -39,23 +40,16 @@ const SINGLE_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BATCH = 50;
 const BATCH_CONCURRENCY = 8;
 const BATCH_LATENCY_MS = 20;
-/** Slack's own pace for chat.postMessage in one channel (src/slack/rate-limits.ts). */
-const SLACK_POSTS_PER_SECOND = 1;
-const SLACK_POST_BURST = 3;
+/** Slack's own pace for chat.postMessage in one channel. */
+const SLACK_POSTS_PER_SECOND = SLACK_RATE_LIMITS['chat.postMessage']!.perMinute / 60;
+const SLACK_POST_BURST = SLACK_RATE_LIMITS['chat.postMessage']!.burst;
 /** Long enough for the bot's (more careful) channel bucket to refill between rounds. */
 const REFILL_MS = 3_200;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(2);
-  }
-}
+/** Polls every 2 ms: what is timed ends when the stand-in has the message, not a poll later. */
+const until = <T>(check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> => waitFor(check, 'the bot', timeoutMs, 2);
 
 interface Scene {
   slack: SlackSim;

@@ -106,17 +106,19 @@ export function checkCapacity(specs: readonly VmSpec[], inv: CapacityInventory, 
   }
 
   const coreCount = (n: number) => `${n} core${n === 1 ? '' : 's'}`;
-  for (const [cluster, need] of ram) {
-    const status = inv.clusterStatus.find((c) => c.cluster === cluster);
-    if (status?.onlineRam === undefined || status.usedRam === undefined) continue;
-    const free = Math.max(0, status.onlineRam - status.usedRam);
-    if (need.total > free) errors.push({ path: need.path, message: `cluster ${cluster} has ${formatMegabytes(free)} of RAM free for running VMs; ${howMuch(need, formatMegabytes)}: fewer or smaller VMs, or leave them powered off` });
-  }
-  for (const [cluster, need] of cores) {
-    const status = inv.clusterStatus.find((c) => c.cluster === cluster);
-    if (status?.onlineCores === undefined || status.usedCores === undefined) continue;
-    const free = Math.max(0, status.onlineCores - status.usedCores);
-    if (need.total > free) errors.push({ path: need.path, message: `cluster ${cluster} has ${coreCount(free)} free for running VMs; ${howMuch(need, coreCount)}: fewer or smaller VMs, or leave them powered off` });
+  const clusterResources = [
+    { needs: ram, online: (c: ClusterStatus) => c.onlineRam, used: (c: ClusterStatus) => c.usedRam, amount: formatMegabytes, free: (n: number) => `${formatMegabytes(n)} of RAM` },
+    { needs: cores, online: (c: ClusterStatus) => c.onlineCores, used: (c: ClusterStatus) => c.usedCores, amount: coreCount, free: coreCount },
+  ];
+  for (const resource of clusterResources) {
+    for (const [cluster, need] of resource.needs) {
+      const status = inv.clusterStatus.find((c) => c.cluster === cluster);
+      const online = status && resource.online(status);
+      const used = status && resource.used(status);
+      if (online === undefined || used === undefined) continue; // not reported: not checked
+      const free = Math.max(0, online - used);
+      if (need.total > free) errors.push({ path: need.path, message: `cluster ${cluster} has ${resource.free(free)} free for running VMs; ${howMuch(need, resource.amount)}: fewer or smaller VMs, or leave them powered off` });
+    }
   }
   return { errors, warnings };
 }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadRecipes, recipeFilesIn } from '../../src/spec/recipes.js';
 import { parseSpec } from '../../src/spec/validate.js';
 import { homeViewSchema, messageSchema, modalViewSchema } from '../../src/slack/limits.js';
-import { approvalRequest, auditLine, decidedRequest, failureMessage, progressMessage, requesterReceipt, stepLine, summaryMessage } from '../../src/slack/views/messages.js';
+import { approvalRequest, auditLine, batchFailureMessage, batchProgressMessage, batchSummaryMessages, decidedRequest, failureMessage, progressMessage, requesterReceipt, stepLine, summaryMessage } from '../../src/slack/views/messages.js';
+import type { RunResult } from '../../src/provision/result.js';
 import { helpMessage, homeView, listMessage, rejectModal, statusMessage } from '../../src/slack/views/other.js';
 import { blockCount, canAdd, draftFromRecipe, metaFor, MAX_MODAL_BLOCKS, requestModal, type ModalDraft } from '../../src/slack/views/request-modal.js';
 import type { RequestRecord } from '../../src/store/records.js';
@@ -73,6 +74,32 @@ describe('Block Kit limits', () => {
       expect(raw).not.toContain('<@U123>');
     }
     expect(JSON.stringify(approvalRequest(request))).toContain('&lt;!channel&gt; &lt;@U123&gt; &amp; friends');
+  });
+
+  it('a batch of 500 fits: its approval, progress and failure messages, and a summary split over messages naming every VM once', () => {
+    const request = bigRequest({ batch: { count: 500, pattern: `${'b'.repeat(124)}-{n}` }, spec: { ...bigRequest().spec, vm: { ...bigRequest().spec.vm, name: `${'b'.repeat(124)}-1` } } });
+    const results: RunResult[] = Array.from({ length: 500 }, (_, i) => ({
+      runId: `run-${i}`, name: `${'b'.repeat(124)}-${i + 1}`, state: i % 7 === 0 ? 'failed' : i % 11 === 0 ? 'not_started' : 'succeeded',
+      vmKey: i % 11 === 0 ? null : String(1000 + i), machineKey: i % 11 === 0 ? null : String(5000 + i), drives: [], nics: [], devices: [], poweredOn: true,
+      ...(i % 7 === 0 ? { error: { code: 'VERGEOS_TIER_FULL', message: `Step 2 failed: ${'e'.repeat(400)} <!channel>` } } : {}),
+    }));
+    const summary = batchSummaryMessages(request, results);
+    expect(summary.length).toBeGreaterThan(1);
+    const messages = [
+      ...summary,
+      approvalRequest(request),
+      batchProgressMessage(request, { total: 500, ready: 400, failed: 72, notStarted: 28, failedNames: results.filter((r) => r.state === 'failed').map((r) => r.name) }, false),
+      batchFailureMessage(request, results, `the batch stopped after x failed: ${'s'.repeat(900)}`),
+      auditLine('failed', request, undefined, results),
+    ];
+    for (const message of messages) {
+      const checked = messageSchema.safeParse(message);
+      expect(checked.success ? [] : checked.error.issues.map((i) => `${message.text.slice(0, 40)}: ${i.message}`)).toEqual([]);
+      expect(JSON.stringify(message)).not.toContain('<!channel>');
+    }
+    const all = summary.map((m) => JSON.stringify(m.blocks)).join('\n');
+    for (const r of results) expect(all.match(new RegExp(`[ *]${r.name}(\\*:|: )`, 'g'))).toHaveLength(1);
+    expect(summary[0]!.text).toBe(`REQ-99999: ${results.filter((r) => r.state === 'succeeded').length} of 500 VMs ready (part 1 of ${summary.length})`);
   });
 
   it('the home tab and the reject modal fit', () => {

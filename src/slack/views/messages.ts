@@ -176,14 +176,16 @@ export function batchProgressMessage(request: RequestRecord, counts: BatchCounts
 }
 
 /** VMs per summary section, and sections per message: within Block Kit's text and block limits. */
-const VMS_PER_SECTION = 30;
+const VMS_PER_SECTION = 15;
 const SECTIONS_PER_MESSAGE = 3;
 
+/** One VM of a batch summary; names are never cut (128 characters at most), so each stays findable. */
 function vmLine(r: RunResult): string {
-  if (r.state === 'succeeded') return `:white_check_mark: *${escapeClip(r.name, 100)}*: VM key *${r.vmKey}*, machine key *${r.machineKey}*`;
-  if (r.state === 'not_started') return `:black_square_button: ${escapeClip(r.name, 100)}: not started`;
+  const name = escapeText(r.name);
+  if (r.state === 'succeeded') return `:white_check_mark: *${name}*: VM key *${r.vmKey}*, machine key *${r.machineKey}*`;
+  if (r.state === 'not_started') return `:black_square_button: ${name}: not started`;
   const keys = r.vmKey ? ` (partial: VM key ${r.vmKey}, machine key ${r.machineKey})` : '';
-  return `:x: ${escapeClip(r.name, 100)}: ${r.state === 'cleaned_up' ? 'deleted' : 'failed'}${keys}`;
+  return `:x: ${name}: ${r.state === 'cleaned_up' ? 'deleted' : 'failed'}${keys}`;
 }
 
 /**
