@@ -101,6 +101,10 @@ export function register(program: Command): void {
         if (!opts.yes && !(await confirm(`Delete ${what}?`))) throw new CliExit(EXIT.failed, 'Nothing was deleted.');
         const outcome = await cleanupRuns(core.provisioner!, runs, { actor: cliActor(), concurrency: opts.concurrency });
         for (const run of outcome.cleaned) process.stdout.write(`Cleaned up run ${run.id}: ${run.keys.vmKey ? `deleted VM ${run.spec.vm.name} (VM key ${run.keys.vmKey})` : `${run.spec.vm.name}: nothing had been created`}.\n`);
+        if (outcome.cleaned.length > 1) {
+          const deleted = outcome.cleaned.filter((r) => r.keys.vmKey).length;
+          process.stdout.write(`Deleted ${deleted} partial VM${deleted === 1 ? '' : 's'}; closed ${outcome.cleaned.length - deleted} run${outcome.cleaned.length - deleted === 1 ? '' : 's'} that had created nothing.\n`);
+        }
         for (const run of outcome.stillFailed) process.stderr.write(`${run.id} (${run.spec.vm.name}): ${run.error?.message ?? 'cleanup failed'}\n`);
         if (outcome.stillFailed.length) throw new CliExit(EXIT.failed, `${outcome.stillFailed.length} cleanup(s) failed; run the same command again to retry them.`);
       } finally {

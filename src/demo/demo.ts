@@ -2,7 +2,8 @@
  * `npm run demo`: the whole product on loopback, told as a transcript. A requester asks for a web
  * server, a bystander's approval is refused, a lead approves and the VM is built step by step in
  * the thread; a second request fails on a storage tier another team filled meanwhile, and the
- * lead deletes the partial VM; the audit log is verified. Every step is checked: exit 0 only if
+ * lead deletes the partial VM; a batch of 20 is refused at submit for want of room, and a batch
+ * of 3 goes through one approval to one summary; the audit log is verified. Every step is checked: exit 0 only if
  * all of it happened as told. `--keep` leaves everything running for exploring by hand.
  */
 import { join } from 'node:path';
@@ -127,7 +128,39 @@ async function story(ws: Workspace): Promise<void> {
   const audit2 = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).length >= 3 && slack.channelMessages(SLACK_SIM.auditChannel), 'the audit lines');
   sees('#vm-audit', audit2.map((m) => render(slack, m)).join('\n'));
 
-  // 8: the audit log.
+  // 8–9: a batch: checked as a whole (too many is refused at submit), then three under one approval.
+  act(name(requester, ws), 'asks for 20 × dev-{n} from `/vm-create web-server` (How many VMs: 20)');
+  const batchForm = await openForm(ws, requester, 'web-server');
+  const postsBefore = vergeos.requestsTo('POST /vms').length;
+  const tooMany = await ws.driver.submit(requester, batchForm, { name: 'dev-{n}', count: '20' });
+  const refused = Object.values((tooMany.json as { errors?: Record<string, string> } | undefined)?.errors ?? {})[0] ?? '';
+  check(/^tier 1 has .* free .*; 20 × 100 GiB needs/.test(refused), `the batch is refused as a whole at submit (${refused})`);
+  check(vergeos.requestsTo('POST /vms').length === postsBefore, `nothing was created for the refused batch (${vergeos.requestsTo('POST /vms').length} vs ${postsBefore})`);
+  sees('the form, under the OS Drive size', `    ${refused}`);
+  act(name(requester, ws), 'changes it to 3 and submits');
+  const batchApproval = await (async () => {
+    const before = slack.channelMessages(SLACK_SIM.approvalChannel).length;
+    const reply = await ws.driver.submit(requester, batchForm, { name: 'dev-{n}', count: '3' });
+    check(reply.body === '', `the batch of 3 was accepted (got ${reply.body})`);
+    return waitFor(() => slack.channelMessages(SLACK_SIM.approvalChannel)[before], 'the batch approval message');
+  })();
+  check(batchApproval.text.includes('asks for 3 VMs dev-{n} (dev-1 … dev-3)'), 'one approval message shows the batch');
+  sees('#approvals', render(slack, batchApproval));
+  act(name(lead, ws), 'approves the batch');
+  await ws.driver.clickMessageButton(lead, batchApproval, 'request_approve');
+  await thread(ws, batchApproval, (m) => m.text.includes('3 of 3 VMs ready'), 'the batch summary');
+  // Edits are paced apart from posts: the progress message's last edit may land just after.
+  const batchThread = await thread(ws, batchApproval, (m) => m.text.includes('finished 3 of 3 ready'), 'the progress message finished');
+  sees('the thread of REQ-3', batchThread.map((m) => render(slack, m, '    │ ')).join('\n'));
+  check(batchThread.length === 2, 'the batch thread has one progress message and one summary');
+  for (const n of [1, 2, 3]) {
+    const dev = [...vergeos.state.table('vms').values()].find((v) => v.name === `dev-${n}`);
+    check(dev && JSON.stringify(batchThread[1]!.blocks).includes(`VM key *${dev.$key}*, machine key *${dev.machine}*`), `the summary has dev-${n}'s keys`);
+  }
+  const batchAudit = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('3 × dev-{n}')), 'the batch audit line');
+  sees('#vm-audit', render(slack, batchAudit));
+
+  // 10: the audit log.
   act('auditor', 'runs `vmbot audit verify`');
   const verified = await verifyAuditLog(join(ws.dataDir, 'audit.jsonl'));
   check(verified.ok && verified.records > 20, 'the audit log verifies');

@@ -259,9 +259,10 @@ function httpError(status: number, text: string, endpoint: string, idempotent: b
     status,
     endpoint,
     vergeosMessage: said ?? `HTTP ${status} with an empty body`,
-    // 5xx on a GET may pass; a 5xx on a POST may have half-happened, so the caller must look before re-sending.
-    retrySafe: idempotent && status >= 500,
-    outcomeUnknown: !idempotent && status >= 500,
+    // 5xx on a GET may pass; a 5xx on a POST may have half-happened, so the caller must look before
+    // re-sending. 507 is the exception: VergeOS refused for want of space, nothing was stored.
+    retrySafe: idempotent && status >= 500 && status !== 507,
+    outcomeUnknown: !idempotent && status >= 500 && status !== 507,
   });
 }
 
