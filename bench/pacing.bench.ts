@@ -36,7 +36,7 @@ import { VergeosClient } from '../src/vergeos/client.js';
 import { median, spawnSim, type Benchmark, type BenchResult } from './harness.js';
 
 const MANIFESTS = fileURLToPath(new URL('../manifests/', import.meta.url));
-const SINGLE_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SINGLE_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const BATCH = 50;
 const BATCH_CONCURRENCY = 8;
 const BATCH_LATENCY_MS = 20;

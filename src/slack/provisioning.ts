@@ -60,6 +60,7 @@ class ThreadReporter {
   #ref: Promise<MessageRef | undefined> = Promise.resolve(undefined);
   #importTimer: NodeJS.Timeout | undefined;
   #importNoticed = false;
+  #done = false;
 
   constructor(
     private readonly deps: ProvisioningDeps,
@@ -72,11 +73,11 @@ class ThreadReporter {
     const existing = this.request.progressMessage;
     this.#ref = existing
       ? Promise.resolve(existing)
-      : this.deps.notifier.post(this.thread.channel, this.#message(false), this.thread.ts).then(async (ref) => {
+      : this.deps.notifier.post(this.thread.channel, this.#message(this.#done), this.thread.ts).then(async (ref) => {
           if (ref) await this.deps.requests.attachProgressMessage(this.request.id, ref).catch(() => undefined);
           return ref;
         });
-    if (existing) this.#show(false);
+    if (existing) this.#show(this.#done);
   }
 
   #message(done: boolean): Message {
@@ -115,6 +116,7 @@ class ThreadReporter {
 
   finish(): void {
     clearTimeout(this.#importTimer);
+    this.#done = true;
     this.#show(true);
   }
 }
@@ -219,9 +221,12 @@ export class RequestProvisioning {
         ? runBatch(provisioner, request.batchId, runIds, { actor, concurrency: this.#deps.batchConcurrency ?? 4, listener: reporter?.onEvent, onRunFinished: () => reporter?.vmFinished() })
         : provisioner.execute(runIds[0]!, reporter?.onEvent, actor);
     if (thread) {
-      reporter!.start();
-      void notifier.update(thread, decidedRequest(request));
-      if (note) void notifier.post(thread.channel, say(note), thread.ts);
+      // A turn later, so the first VergeOS request is on the wire before any message is rendered.
+      setImmediate(() => {
+        reporter!.start();
+        void notifier.update(thread, decidedRequest(request));
+        if (note) void notifier.post(thread.channel, say(note), thread.ts);
+      });
     }
     await running;
     reporter?.finish();
