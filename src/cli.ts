@@ -4,6 +4,7 @@ import { register as registerApply } from './cli/apply.js';
 import { register as registerAudit } from './cli/audit.js';
 import { CliExit, EXIT } from './cli/context.js';
 import { register as registerPlan } from './cli/plan.js';
+import { register as registerPolicy } from './cli/policy.js';
 import { register as registerRuns } from './cli/runs.js';
 import { register as registerSim, registerSlackSend, registerSlackSim } from './cli/sim.js';
 import { register as registerStart } from './cli/start.js';
@@ -17,7 +18,7 @@ const program = new Command('vmbot')
     throw new CliExit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput, '');
   });
 
-for (const register of [registerStart, registerValidate, registerPlan, registerApply, registerRuns, registerAudit, registerSim, registerSlackSim, registerSlackSend]) register(program);
+for (const register of [registerStart, registerValidate, registerPlan, registerApply, registerRuns, registerAudit, registerPolicy, registerSim, registerSlackSim, registerSlackSend]) register(program);
 
 // `vmbot audit | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

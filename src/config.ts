@@ -65,6 +65,8 @@ export const envSchema = z.object({
   /** Finished runs and decided requests older than this move to DATA_DIR/archive.jsonl at start. */
   VMBOT_ARCHIVE_AFTER: durationText.transform((ms) => ms ?? 30 * 86_400_000),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** The approval policy; default MANIFESTS_DIR/policy.yml (absent: one approval from VM_APPROVERS). */
+  POLICY_FILE: z.string().min(1).optional(),
   MANIFESTS_DIR: z.string().min(1).default('./manifests'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -66,9 +66,10 @@ export async function loadRecipeFile(file: string): Promise<{ ok: true; recipe: 
   return parseRecipeText(text, file);
 }
 
+/** The recipe files in a folder: every `*.yml`/`*.yaml` but the approval policy (`policy*.yml`). */
 export async function recipeFilesIn(dir: string): Promise<string[]> {
   const entries = await readdir(dir);
-  return entries.filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
+  return entries.filter((f) => /\.ya?ml$/.test(f) && !/^policy([.-].*)?\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
 }
 
 /** Every recipe in the files, plus every error; two files may not claim the same id. */

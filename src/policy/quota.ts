@@ -1,0 +1,86 @@
+/**
+ * Quota arithmetic, pure: what VMs made through the bot hold (vCPU, RAM, new disk, VM count),
+ * counted from the runs in the store, against a limit. A run holds its VM while it is pending,
+ * running or succeeded, or failed with a VM left behind; not once cleaned up, nor if it never
+ * started.
+ */
+import type { VmSpec } from '../spec/schema.js';
+import { formatBytes, formatMegabytes } from '../spec/units.js';
+import type { RunRecord } from '../store/records.js';
+import type { QuotaLimits } from './schema.js';
+
+export interface QuotaUse {
+  vcpu: number;
+  /** MB, as VergeOS counts RAM. */
+  ramMb: number;
+  /** Bytes of new disk. */
+  diskBytes: number;
+  vms: number;
+}
+
+export const NO_USE: QuotaUse = Object.freeze({ vcpu: 0, ramMb: 0, diskBytes: 0, vms: 0 });
+
+export function useOfSpecs(specs: readonly VmSpec[]): QuotaUse {
+  return specs.reduce<QuotaUse>(
+    (use, s) => ({
+      vcpu: use.vcpu + s.vm.cpu_cores,
+      ramMb: use.ramMb + s.vm.ram,
+      diskBytes: use.diskBytes + s.drives.reduce((sum, d) => sum + (d.media === 'disk' ? (d.disksize ?? 0) : 0), 0),
+      vms: use.vms + 1,
+    }),
+    NO_USE,
+  );
+}
+
+/** Whether this run's VM exists (or is being built) and so counts. */
+export function holdsVm(run: Pick<RunRecord, 'state' | 'keys' | 'steps'>): boolean {
+  if (run.state === 'pending' || run.state === 'running' || run.state === 'succeeded') return true;
+  if (run.state === 'failed' || run.state === 'cleaning_up') return run.keys.vmKey !== undefined || run.steps.create_vm?.status === 'in_flight';
+  return false;
+}
+
+/** What the runs of these requesters hold. */
+export function useOf(runs: readonly RunRecord[], requesters: (actor: string) => boolean): QuotaUse {
+  return useOfSpecs(runs.filter((r) => holdsVm(r) && requesters(r.actor)).map((r) => r.spec));
+}
+
+export function addUse(a: QuotaUse, b: QuotaUse): QuotaUse {
+  return { vcpu: a.vcpu + b.vcpu, ramMb: a.ramMb + b.ramMb, diskBytes: a.diskBytes + b.diskBytes, vms: a.vms + b.vms };
+}
+
+const DIMENSIONS = [
+  { limit: 'vcpu', use: 'vcpu', amount: String, label: 'vCPU' },
+  { limit: 'ram', use: 'ramMb', amount: formatMegabytes, label: 'RAM', toUse: (bytes: number) => bytes / (1024 * 1024) },
+  { limit: 'disk', use: 'diskBytes', amount: formatBytes, label: 'disk' },
+  { limit: 'vms', use: 'vms', amount: String, label: 'VMs' },
+] as const;
+
+/** "24 of 16 vCPU", "48 GiB of 64 GiB RAM". */
+const ofLimit = (d: (typeof DIMENSIONS)[number], use: number, limit: number) => `${use === 0 ? '0' : d.amount(use)} of ${d.amount(limit)} ${d.label}`;
+
+/** Limits in the units of QuotaUse (RAM in MB). */
+function limitOf(limits: QuotaLimits, d: (typeof DIMENSIONS)[number]): number | undefined {
+  const raw = limits[d.limit];
+  if (raw === undefined) return undefined;
+  return 'toUse' in d ? d.toUse(raw) : raw;
+}
+
+/** Each limited dimension over its limit after adding, as "20 of 16 vCPU". Empty: it fits. */
+export function overQuota(limits: QuotaLimits, before: QuotaUse, adding: QuotaUse): string[] {
+  const after = addUse(before, adding);
+  const over: string[] = [];
+  for (const d of DIMENSIONS) {
+    const limit = limitOf(limits, d);
+    if (limit !== undefined && after[d.use] > limit) over.push(ofLimit(d, after[d.use], limit));
+  }
+  return over;
+}
+
+/** "12 of 16 vCPU, 48 GiB of 64 GiB RAM" for the limited dimensions. */
+export function describeUse(limits: QuotaLimits, use: QuotaUse): string {
+  const parts = DIMENSIONS.flatMap((d) => {
+    const limit = limitOf(limits, d);
+    return limit === undefined ? [] : [ofLimit(d, use[d.use], limit)];
+  });
+  return parts.length ? parts.join(', ') : 'no limits';
+}
