@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { createBot } from '../slack/bot.js';
+import { PolicyLoadError } from '../policy/watch.js';
+import { createBot, openPolicy } from '../slack/bot.js';
 import { formatRecipeError, loadRecipes, recipeFilesIn } from '../spec/recipes.js';
 import { CliExit, config, EXIT, openCore } from './context.js';
 
@@ -15,7 +16,15 @@ export function register(program: Command): void {
         await core.close();
         throw new CliExit(EXIT.badInput, errors.map(formatRecipeError).join('\n'));
       }
-      const bot = createBot({ env: core.env, logger: core.logger, store: core.store, audit: core.audit, vergeos: core.vergeos!, provisioner: core.provisioner!, recipes });
+      let policy;
+      try {
+        policy = await openPolicy(core.env, core.logger);
+      } catch (err) {
+        await core.close();
+        if (err instanceof PolicyLoadError) throw new CliExit(EXIT.badInput, err.message);
+        throw err;
+      }
+      const bot = createBot({ env: core.env, logger: core.logger, store: core.store, audit: core.audit, vergeos: core.vergeos!, provisioner: core.provisioner!, recipes, policy });
       const { port } = await bot.start();
       // One plain line on stdout for whoever started it (scripts wait for it), details in the log.
       process.stdout.write(port === undefined ? 'vmbot connected to Slack (Socket Mode)\n' : `vmbot listening on http://127.0.0.1:${port}/slack/events\n`);

@@ -14,6 +14,8 @@ import { checkCapacity, type CapacityOptions } from './capacity.js';
 export interface PreflightResult {
   errors: FieldError[];
   warnings: string[];
+  /** The resource groups looked at (their types say which devices are GPUs), when devices were asked. */
+  resourceGroups?: ResourceGroup[] | undefined;
 }
 
 /** Names VergeOS already uses (live VMs, not snapshots), a few list calls for many names. */
@@ -60,7 +62,7 @@ export async function preflightSpecs(api: VergeosApi, specs: readonly VmSpec[], 
   const capacity = checkCapacity(specs, { tiers, files, groups, devicesInUse, clusterStatus }, options);
   for (const e of capacity.errors) push(errors, e);
   for (const w of capacity.warnings) push(warnings, w);
-  return { errors, warnings };
+  return { errors, warnings, ...(needsDevices ? { resourceGroups: groups } : {}) };
 }
 
 function nameErrors(specs: readonly VmSpec[], taken: Map<string, string>): FieldError[] {

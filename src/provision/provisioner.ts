@@ -100,6 +100,11 @@ export class Provisioner {
     return this.#store.listRuns((r) => r.requestId === requestId)[0];
   }
 
+  /** Every run in the store (quota counting). */
+  allRuns(): RunRecord[] {
+    return this.#store.listRuns();
+  }
+
   /** A request's runs (one, or a batch's), in the order they were created. */
   runsForRequest(requestId: string): RunRecord[] {
     return this.#store.listRuns((r) => r.requestId === requestId);

@@ -8,11 +8,19 @@
 import { summarizeSpec } from '../plan/render.js';
 import type { VmSpec } from '../spec/schema.js';
 import { expandNames } from '../spec/validate.js';
+import { addApproval } from '../policy/approvals.js';
 import type { AuditEvent, AuditLog } from '../store/audit.js';
 import type { RequestRecord, RequestState, RunRecord } from '../store/records.js';
 import { StoreError, type Store } from '../store/store.js';
 
-export type RequestErrorCode = 'REQUEST_NOT_FOUND' | 'REQUEST_ALREADY_DECIDED' | 'REQUEST_SELF_APPROVAL' | 'REQUEST_NOT_REQUESTER' | 'REQUEST_WRONG_STATE';
+export type RequestErrorCode =
+  | 'REQUEST_NOT_FOUND'
+  | 'REQUEST_ALREADY_DECIDED'
+  | 'REQUEST_SELF_APPROVAL'
+  | 'REQUEST_NOT_ELIGIBLE'
+  | 'REQUEST_ALREADY_APPROVED_BY_YOU'
+  | 'REQUEST_NOT_REQUESTER'
+  | 'REQUEST_WRONG_STATE';
 
 export class RequestError extends Error {
   override readonly name = 'RequestError';
@@ -66,6 +74,18 @@ export interface NewRequest {
   recipe?: string | undefined;
   warnings: string[];
   sourceViewId?: string | undefined;
+  /** The policy's decision at submit time; `auto` files the request approved, by the rule. */
+  policy?: NonNullable<RequestRecord['policy']> | undefined;
+}
+
+/** "rule gpu-two-owners (policy 1a2b…)": how audit records name what a decision was made under. */
+export function underRule(policy: RequestRecord['policy']): string {
+  return policy ? `rule ${policy.rule} (policy ${policy.hash})` : 'the default (one approval from VM_APPROVERS)';
+}
+
+/** How many approvals a request needs (1 without a policy). */
+export function approvalsNeeded(request: Pick<RequestRecord, 'policy'>): number {
+  return request.policy?.count ?? 1;
 }
 
 export class Requests {
@@ -111,10 +131,14 @@ export class Requests {
       if (existing) return { request: existing, created: false };
     }
     const now = new Date();
+    const auto = input.policy?.decision === 'auto';
     const request: RequestRecord = {
       id: `REQ-${this.#store.nextNumber('request')}`,
       version: 0,
-      state: 'pending',
+      state: auto ? 'approved' : 'pending',
+      ...(auto ? { decidedBy: `policy:${input.policy!.rule}`, decidedAt: now.toISOString() } : {}),
+      approvals: [],
+      ...(input.policy ? { policy: input.policy } : {}),
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.#ttlMs).toISOString(),
@@ -126,8 +150,14 @@ export class Requests {
       ...(input.sourceViewId ? { sourceViewId: input.sourceViewId } : {}),
     };
     await this.#store.insertRequest(request);
-    await this.#record(request, input.requester, 'request.created', 'ok', `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}`);
+    await this.#record(request, input.requester, 'request.created', 'ok', `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}; ${auto ? 'approved by' : 'decided under'} ${underRule(input.policy)}`);
+    if (auto) await this.#record(request, 'policy', 'request.approved', 'ok', `approved without a click by ${underRule(input.policy)}`);
     return { request, created: true };
+  }
+
+  /** A submission the policy refused: never filed, but on the audit trail with the rule. */
+  async recordDenied(requester: string, subject: string, detail: string): Promise<void> {
+    await this.#audit.append({ actor: requester, action: 'request.denied_by_policy', vmName: subject, outcome: 'refused', detail });
   }
 
   async attachApprovalMessage(id: string, ref: { channel: string; ts: string }, permalink: string | undefined): Promise<RequestRecord> {
@@ -143,21 +173,43 @@ export class Requests {
     });
   }
 
-  /** pending → approved, by a lead who is not the requester, before it expires. */
-  async approve(id: string, lead: string): Promise<RequestRecord> {
+  /**
+   * One approval by `lead` (checked by the caller against the rule's set: `eligible`). Each is its
+   * own compare-and-set on the pending request; the approval that completes the count (N distinct
+   * people, never the requester) moves it to approved, exactly once.
+   */
+  async approve(id: string, lead: string, eligible = true): Promise<{ request: RequestRecord; complete: boolean }> {
     const request = this.get(id);
     if (request.requester === lead && request.state === 'pending') {
       await this.#record(request, lead, 'request.approve_refused', 'refused', 'the requester may not approve their own request');
-      throw new RequestError('REQUEST_SELF_APPROVAL', `You asked for ${id}, so another lead has to approve it.`, request);
+      throw new RequestError('REQUEST_SELF_APPROVAL', `You asked for ${id}, so someone else has to approve it.`, request);
     }
     await this.#expireIfDue(request);
+    let complete = false;
+    let refusal: RequestError | undefined;
     const approved = await this.#transition(id, ['pending'], lead, (r) => {
-      r.state = 'approved';
-      r.decidedBy = lead;
-      r.decidedAt = new Date().toISOString();
+      const outcome = addApproval(r.approvals, { user: lead, requester: r.requester, eligible, needed: approvalsNeeded(r), at: new Date().toISOString() });
+      if (outcome.kind === 'refused') {
+        refusal =
+          outcome.reason === 'already_counted'
+            ? new RequestError('REQUEST_ALREADY_APPROVED_BY_YOU', `You already approved ${id}; it needs ${approvalsNeeded(r) - r.approvals.length} more from other people. Nothing was changed.`, r)
+            : new RequestError('REQUEST_NOT_ELIGIBLE', `${id} needs approval from someone else under ${r.policy ? `rule ${r.policy.rule}` : 'the policy'}; nothing was changed.`, r);
+        throw refusal; // nothing is saved
+      }
+      r.approvals = outcome.approvals;
+      complete = outcome.complete;
+      if (complete) {
+        r.state = 'approved';
+        r.decidedBy = lead;
+        r.decidedAt = new Date().toISOString();
+      }
+    }).catch(async (err: unknown) => {
+      if (err === refusal && refusal) await this.#record(refusal.request!, lead, 'request.approve_refused', 'refused', refusal.message);
+      throw err;
     });
-    await this.#record(approved, lead, 'request.approved', 'ok');
-    return approved;
+    const count = `${approved.approvals.length} of ${approvalsNeeded(approved)}`;
+    await this.#record(approved, lead, complete ? 'request.approved' : 'request.approval_counted', 'ok', `${count} under ${underRule(approved.policy)}`);
+    return { request: approved, complete };
   }
 
   async reject(id: string, lead: string, reason: string): Promise<RequestRecord> {

@@ -26,6 +26,8 @@ import { register as registerModal } from './listeners/modal.js';
 import { register as registerOptions } from './listeners/options.js';
 import { Notifier } from './notifier.js';
 import { RequestProvisioning } from './provisioning.js';
+import { PolicyHolder as PolicyHolderClass, type PolicyHolder } from '../policy/watch.js';
+import { join } from 'node:path';
 import { SlackWebApi } from './web-api.js';
 import { auditLine, decidedRequest, requesterUpdate } from './views/messages.js';
 
@@ -37,6 +39,10 @@ export interface BotOptions {
   vergeos: VergeosApi;
   provisioner: Provisioner;
   recipes: Recipe[];
+  /** The approval policy in force (`openPolicy`). */
+  policy: PolicyHolder;
+  /** How often the policy file is checked for changes (default 1 s). */
+  policyPollMs?: number;
   /** Web API retries (Bolt's default policy can wait minutes; tests use 0). */
   slackRetries?: number;
   /** How often pending requests are checked for expiry. */
@@ -114,6 +120,7 @@ export function createBot(options: BotOptions): Bot {
     requests,
     recipes: options.recipes,
     approvers,
+    policy: options.policy,
     homeTabs,
     inventory: new InventoryCache({ vergeos: options.vergeos, logger }),
     notifier,
@@ -173,6 +180,7 @@ export function createBot(options: BotOptions): Bot {
       const started = (await app.start(port ?? env.PORT)) as unknown;
       server = socketMode ? undefined : (started as Server);
       ctx.inventory.warm();
+      options.policy.watch(options.policyPollMs);
       timer = setInterval(() => void sweep().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'expiry sweep failed')), options.sweepIntervalMs ?? 30_000);
       timer.unref();
       await recover();
@@ -181,6 +189,7 @@ export function createBot(options: BotOptions): Bot {
     async stop() {
       if (timer) clearInterval(timer);
       homeTabs.stop();
+      options.policy.stop();
       await app.stop();
       await slack.close();
     },
@@ -189,4 +198,9 @@ export function createBot(options: BotOptions): Bot {
       await notifier.idle();
     },
   };
+}
+
+/** The policy file the environment names (POLICY_FILE, else MANIFESTS_DIR/policy.yml, which may be absent). */
+export function openPolicy(env: Env, logger?: Logger): Promise<PolicyHolder> {
+  return PolicyHolderClass.open(env.POLICY_FILE ?? join(env.MANIFESTS_DIR, 'policy.yml'), { optional: env.POLICY_FILE === undefined, logger });
 }

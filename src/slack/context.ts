@@ -1,6 +1,7 @@
 /** What every listener can reach. Built once in bot.ts. */
 import type { Env } from '../config.js';
 import type { Logger } from '../log.js';
+import type { PolicyHolder } from '../policy/watch.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
 import type { Recipe } from '../spec/recipes.js';
@@ -21,6 +22,8 @@ export interface BotContext {
   requests: Requests;
   recipes: Recipe[];
   approvers: Approvers;
+  /** The approval policy in force (reloaded when its file changes). */
+  policy: PolicyHolder;
   inventory: InventoryCache;
   homeTabs: HomeTabs;
   notifier: Notifier;

@@ -72,6 +72,22 @@ export const requestRecordSchema = z.object({
   batch: z.object({ count: z.number().int().min(2), pattern: z.string() }).optional(),
   /** The batch id of a batch request's runs, once they exist. */
   batchId: z.string().optional(),
+  /** How the approval policy decided it at submit time: the rule, the policy file's hash, what it needs. */
+  policy: z
+    .object({
+      rule: z.string(),
+      hash: z.string(),
+      decision: z.enum(['auto', 'approve']),
+      count: z.number().int().min(1).optional(),
+      from: z.array(z.string()).optional(),
+      /** Who may approve, as shown to people ("2 of @gpu-owners"). */
+      approvers: z.string().optional(),
+      /** The requester's quota use as it stood at submit time, for the lead. */
+      quota: z.array(z.string()).default([]),
+    })
+    .optional(),
+  /** Approvals counted so far (distinct people from the rule's set, never the requester). */
+  approvals: z.array(z.object({ user: z.string(), at: z.string() })).default([]),
   /** Soft pre-flight findings shown to the lead (hard ones never get this far). */
   warnings: z.array(z.string()).default([]),
   /** The modal submission it came from: a retried delivery must not make a second request. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { Provisioner } from '../../src/provision/provisioner.js';
-import { createBot, type Bot } from '../../src/slack/bot.js';
+import { createBot, openPolicy, type Bot } from '../../src/slack/bot.js';
 import { SlackDriver } from '../../src/sim/slack-driver.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
 import { loadRecipes, recipeFilesIn } from '../../src/spec/recipes.js';
@@ -52,7 +52,8 @@ export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Rec
     const audit = await AuditLog.open(env.DATA_DIR);
     const client = new VergeosClient({ url: vergeos.url, auth: { apiKey: SIM_DEFAULT_API_KEY }, retry: { retries: 1, baseMs: 1, maxMs: 2 }, timeouts: { headersMs: 1_000, bodyMs: 1_000 } });
     const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 20, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 20 });
-    const bot = createBot({ env, logger, store, audit, vergeos: client, provisioner, recipes, slackRetries: 0, sweepIntervalMs: 60_000, ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}) });
+    const policy = await openPolicy(env, logger);
+    const bot = createBot({ env, logger, store, audit, vergeos: client, provisioner, recipes, policy, policyPollMs: 50, slackRetries: 0, sweepIntervalMs: 60_000, ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}) });
     const { port } = await bot.start(0);
     return { bot, store, audit, client, driver: new SlackDriver(`http://127.0.0.1:${port}`, slack) };
   }

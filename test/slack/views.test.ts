@@ -13,7 +13,7 @@ import { MANIFESTS } from '../helpers/core.js';
 const recipes = (await loadRecipes(await recipeFilesIn(MANIFESTS))).recipes;
 const GROUP = '1f67f07e-f653-db95-c475-01b8a2ea0ff1';
 
-function bigRequest(overrides: Partial<RequestRecord> = {}): RequestRecord {
+function bigRequest(overrides: Partial<RequestRecord> & { approvals?: RequestRecord['approvals'] } = {}): RequestRecord {
   const spec = parseSpec({
     vm: { name: 'x'.repeat(128), description: `<!channel> <@U123> & friends ${'d'.repeat(1900)}`, cpu_cores: 64, ram: '512GiB', cluster: '1', cloudinit_files: [{ name: 'user-data', contents: 'p'.repeat(60_000) }] },
     drives: Array.from({ length: 32 }, (_, i) => ({ name: `Drive ${i} ${'n'.repeat(100)}`, disksize: '10TiB', preferred_tier: '2' })),
@@ -23,7 +23,7 @@ function bigRequest(overrides: Partial<RequestRecord> = {}): RequestRecord {
   });
   if (!parsed(spec)) throw new Error('spec');
   const now = new Date().toISOString();
-  return { id: 'REQ-99999', version: 3, state: 'pending', createdAt: now, updatedAt: now, expiresAt: now, requester: 'U0REQUESTER', spec: spec.value, warnings: Array.from({ length: 20 }, (_, i) => `warning ${i} ${'w'.repeat(200)}`), permalink: 'https://sim.slack.test/archives/C1/p1', ...overrides };
+  return { id: 'REQ-99999', version: 3, state: 'pending', createdAt: now, updatedAt: now, expiresAt: now, requester: 'U0REQUESTER', spec: spec.value, approvals: [], warnings: Array.from({ length: 20 }, (_, i) => `warning ${i} ${'w'.repeat(200)}`), permalink: 'https://sim.slack.test/archives/C1/p1', ...overrides };
 }
 function parsed<T>(r: { ok: boolean; value?: T }): r is { ok: true; value: T } {
   return r.ok;
@@ -126,7 +126,7 @@ describe('secrets in messages', () => {
     const spec = parseSpec({ vm: { name: 'sec-01', console_pass_hash: '$6$rounds=5000$TOPSECRETHASH', cloudinit_files: [{ name: 'user-data', contents: '#cloud-config\npassword: hunter2\n' }] } });
     if (!spec.ok) throw new Error('spec');
     const now = new Date().toISOString();
-    const request: RequestRecord = { id: 'REQ-1', version: 0, state: 'pending', createdAt: now, updatedAt: now, expiresAt: now, requester: 'U1', spec: spec.value, warnings: [] };
+    const request: RequestRecord = { id: 'REQ-1', version: 0, state: 'pending', createdAt: now, updatedAt: now, expiresAt: now, requester: 'U1', spec: spec.value, warnings: [], approvals: [] };
     const raw = JSON.stringify([approvalRequest(request), decidedRequest({ ...request, state: 'approved', decidedBy: 'U2', decidedAt: now }), auditLine('provisioned', request)]);
     expect(raw).not.toContain('TOPSECRETHASH');
     expect(raw).not.toContain('hunter2');

@@ -117,8 +117,8 @@ describe('store archive', () => {
       const store = await Store.open(dir);
       await store.insertRuns([aged('run-old-ok', 'succeeded', 'REQ-1'), aged('run-old-failed', 'failed'), run('run-new-ok'), aged('run-old-ok-2', 'succeeded', 'REQ-2')]);
       const spec = fullSpec('s1');
-      await store.insertRequest({ id: 'REQ-1', version: 0, state: 'succeeded', createdAt: longAgo, updatedAt: longAgo, expiresAt: longAgo, requester: 'U1', spec, warnings: [], runId: 'run-old-ok' });
-      await store.insertRequest({ id: 'REQ-2', version: 0, state: 'failed', createdAt: longAgo, updatedAt: longAgo, expiresAt: longAgo, requester: 'U1', spec, warnings: [], runId: 'run-old-ok-2' });
+      await store.insertRequest({ id: 'REQ-1', version: 0, state: 'succeeded', createdAt: longAgo, updatedAt: longAgo, expiresAt: longAgo, requester: 'U1', spec, warnings: [], approvals: [], runId: 'run-old-ok' });
+      await store.insertRequest({ id: 'REQ-2', version: 0, state: 'failed', createdAt: longAgo, updatedAt: longAgo, expiresAt: longAgo, requester: 'U1', spec, warnings: [], approvals: [], runId: 'run-old-ok-2' });
       await store.close();
 
       const reopened = await Store.open(dir, { archiveAfterMs: 30 * 86_400_000 });

@@ -5,11 +5,13 @@
  */
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { RunBusyError } from '../../provision/provisioner.js';
-import { alreadyDecided, RequestError, requestSubject } from '../../requests/requests.js';
+import { alreadyDecided, approvalsNeeded, RequestError, requestSubject } from '../../requests/requests.js';
+import type { RequestRecord } from '../../store/records.js';
+import { mayDecide, whoMayApprove } from '../policy.js';
 import { StoreError } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { escapeText } from '../escape.js';
-import { auditLine, decidedRequest, failureResolved, requesterUpdate, APPROVAL_ACTIONS, type Message } from '../views/messages.js';
+import { approvalRequest, auditLine, decidedRequest, failureResolved, requesterUpdate, APPROVAL_ACTIONS, type Message } from '../views/messages.js';
 import { REJECT_MODAL_CALLBACK, REJECT_REASON_BLOCK, rejectModal } from '../views/other.js';
 
 const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
@@ -38,22 +40,41 @@ export function register(app: App, ctx: BotContext): void {
   app.action<BlockAction>(APPROVAL_ACTIONS.approve, async ({ ack, body }) => {
     await ack();
     const { user, requestId, channel } = clicked(body);
-    if (!(await leadOnly(user, channel, 'approve VM requests'))) return;
-    let approved;
+    const request = ctx.requests.find(requestId);
+    if (!request) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
+    // Who may approve is the rule's set, checked now (user groups resolved through Slack).
+    const eligible = await mayDecide(ctx, request, user);
+    if (!eligible && request.requester !== user) {
+      const byLeads = !request.policy || (request.policy.rule === 'default' && (request.policy.from ?? []).join() === 'VM_APPROVERS');
+      await ctx.notifier.tell(user, channel, say(byLeads ? `Only leads (${describeApprovers(ctx)}) may approve VM requests; nothing was changed.` : `${request.id} needs approval from ${whoMayApprove(request, ctx.env.VM_APPROVERS)} (rule ${request.policy!.rule}); you are not one of them, so nothing was changed.`));
+      return;
+    }
+    let outcome;
     try {
-      approved = await ctx.requests.approve(requestId, user);
+      outcome = await ctx.requests.approve(requestId, user, eligible);
     } catch (err) {
       return refusal(err, user, channel);
     }
-    await ctx.provisioning.startApproved(approved, user);
+    if (outcome.complete) return ctx.provisioning.startApproved(outcome.request, user);
+    // Counted, more needed: the message shows who has approved so far.
+    const { request: counted } = outcome;
+    if (counted.approvalMessage) await ctx.notifier.update(counted.approvalMessage, approvalRequest(counted, ctx.env.VM_APPROVERS));
+    await ctx.notifier.tell(user, channel, say(`Your approval of ${counted.id} counts: ${counted.approvals.length} of ${approvalsNeeded(counted)}. It starts when ${whoMayApprove(counted, ctx.env.VM_APPROVERS)} have approved.`));
   });
+
+  /** Reject: anyone who may approve this request, or a lead. */
+  const mayReject = async (request: RequestRecord, user: string, channel: string | undefined) => {
+    if ((await mayDecide(ctx, request, user)) || (await ctx.approvers.isApprover(ctx.slack, user))) return true;
+    await ctx.notifier.tell(user, channel, say(`Only ${whoMayApprove(request, ctx.env.VM_APPROVERS)} or a lead (${describeApprovers(ctx)}) may reject ${request.id}; nothing was changed.`));
+    return false;
+  };
 
   app.action<BlockAction>(APPROVAL_ACTIONS.reject, async ({ ack, body }) => {
     await ack();
     const { user, requestId, channel } = clicked(body);
-    if (!(await leadOnly(user, channel, 'reject VM requests'))) return;
     const request = ctx.requests.find(requestId);
     if (!request) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
+    if (!(await mayReject(request, user, channel))) return;
     if (request.state !== 'pending') return refusal(new RequestError('REQUEST_ALREADY_DECIDED', alreadyDecided(request)), user, channel);
     await ctx.slack.views.open({ trigger_id: body.trigger_id, view: rejectModal(request.id, requestSubject(request)) });
   });
@@ -63,7 +84,9 @@ export function register(app: App, ctx: BotContext): void {
     if (reason.length < 3) return ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: 'Say why, so the requester can do something about it.' } });
     await ack();
     const user = body.user.id;
-    if (!(await leadOnly(user, undefined, 'reject VM requests'))) return;
+    const pending = ctx.requests.find(view.private_metadata);
+    if (!pending) return ctx.notifier.tell(user, undefined, say(`There is no request ${view.private_metadata}.`));
+    if (!(await mayReject(pending, user, undefined))) return;
     let rejected;
     try {
       rejected = await ctx.requests.reject(view.private_metadata, user, reason);

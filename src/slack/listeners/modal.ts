@@ -3,7 +3,8 @@ import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { expandNames, parseSpec } from '../../spec/validate.js';
 import type { BotContext } from '../context.js';
 import { preflight } from '../preflight.js';
-import { approvalRequest, requesterReceipt } from '../views/messages.js';
+import { approvalRequest, decidedRequest, requesterReceipt, requesterUpdate } from '../views/messages.js';
+import { decideByPolicy, policyStamp } from '../policy.js';
 import {
   ACTIONS,
   blockForPath,
@@ -88,13 +89,28 @@ export function register(app: App, ctx: BotContext): void {
     const specs = names.value.map((name) => ({ ...parsed.value, vm: { ...parsed.value.vm, name } }));
     const checked = await preflight(ctx.vergeos, specs, ctx.preflightMs);
     if (checked.errors.length) return fieldErrors(checked.errors);
-    await ack();
-
     const user = body.user.id;
     const batch = count > 1 ? { count, pattern: draft.name! } : undefined;
-    const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, batch, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id });
+    // The approval policy decides now: deny is a field error, auto files the request approved.
+    const verdict = await decideByPolicy(ctx, { recipe: recipe?.id, specs, requester: user, resourceGroups: checked.resourceGroups });
+    const { decision, rule } = verdict.evaluation;
+    if (decision.kind === 'deny') {
+      await ctx.requests.recordDenied(user, batch ? `${batch.count} × ${batch.pattern}` : parsed.value.vm.name, `rule ${rule} (policy ${verdict.loaded.hash}): ${decision.reason}`);
+      return fieldErrors([{ path: 'vm.name', message: `Not allowed by the approval policy (rule ${rule}): ${decision.reason}` }]);
+    }
+    await ack();
+
+    const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, batch, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id, policy: policyStamp(verdict, ctx.env.VM_APPROVERS) });
     if (!created) return; // a retried delivery of a submission already filed
-    const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request));
+    if (request.state === 'approved') {
+      // Approved by the rule: the channel and the audit trail still see it, and it starts now.
+      const shown = await ctx.notifier.post(ctx.approvalChannel, decidedRequest(request, ctx.env.VM_APPROVERS));
+      const filed = shown ? await ctx.requests.attachApprovalMessage(request.id, shown, await ctx.notifier.permalink(shown)) : request;
+      void ctx.notifier.dm(user, requesterUpdate(filed, `was approved without a click by rule ${rule}; provisioning starts now and you will hear here when it is done.`));
+      await ctx.provisioning.startApproved(filed, `policy:${rule}`);
+      return;
+    }
+    const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request, ctx.env.VM_APPROVERS));
     if (!posted) {
       await ctx.notifier.dm(user, { text: `${request.id} was filed but could not be posted to the approval channel; ask a lead to look at \`/vm-create status ${request.id}\`.`, blocks: [] });
       return;

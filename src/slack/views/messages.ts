@@ -8,6 +8,7 @@ import { planSpec } from '../../plan/plan.js';
 import { renderPlanText, summarizeSpec, summarizeTotals } from '../../plan/render.js';
 import type { RunResult } from '../../provision/result.js';
 import { requestSpecs, requestSubject } from '../../requests/requests.js';
+import { describeFrom } from '../../policy/members.js';
 import type { RequestRecord } from '../../store/records.js';
 import { clip, escapeClip, escapeText, mention, slackDate } from '../escape.js';
 
@@ -79,7 +80,26 @@ function preflightBlock(request: RequestRecord): types.ContextBlock {
   return { type: 'context', elements: [mrkdwn(clip(lines.join('\n'), 3000))] };
 }
 
-export function approvalRequest(request: RequestRecord): Message {
+/** The policy's part: which rule decided, who must approve and who has, the requester's quota use. */
+function policyBlock(request: RequestRecord, vmApprovers: readonly string[]): types.ContextBlock | undefined {
+  const p = request.policy;
+  if (!p) return undefined;
+  const rule = `rule *${escapeText(p.rule)}* (policy ${escapeText(p.hash)})`;
+  const head =
+    p.decision === 'auto'
+      ? `:robot_face: Approved without a click by ${rule}.`
+      : `:busts_in_silhouette: ${rule}: needs ${p.count ?? 1} of ${p.approvers ?? describeFrom(p.from ?? ['VM_APPROVERS'], vmApprovers)} — ${request.approvals.length} of ${p.count ?? 1} so far${request.approvals.length ? `: ${request.approvals.map((a) => mention(a.user)).join(', ')}` : ''}.`;
+  return { type: 'context', elements: [mrkdwn(clip([head, ...p.quota.map((q) => escapeText(q))].join('\n'), 3000))] };
+}
+
+/** Who approved: the people (in order), or the policy rule that needed no click. */
+function approvedBy(r: RequestRecord): string {
+  if (r.decidedBy?.startsWith('policy:')) return `Approved without a click by rule ${escapeText(r.decidedBy.slice('policy:'.length))}`;
+  const people = r.approvals.length ? r.approvals.map((a) => mention(a.user)) : [mention(r.decidedBy!)];
+  return `Approved by ${people.join(' and ')}`;
+}
+
+export function approvalRequest(request: RequestRecord, vmApprovers: readonly string[] = []): Message {
   const description = request.spec.vm.description ? `\n>${escapeClip(request.spec.vm.description, 500)}` : '';
   const what = request.batch ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})` : `VM ${escapeClip(request.spec.vm.name, 200)}`;
   const asks = request.batch ? `${request.batch.count} new VMs, ${escapeClip(firstAndLast(request), 300)}` : 'a new VM';
@@ -91,6 +111,7 @@ export function approvalRequest(request: RequestRecord): Message {
       specFields(request),
       planBlock(request),
       preflightBlock(request),
+      ...(policyBlock(request, vmApprovers) ? [policyBlock(request, vmApprovers)!] : []),
       { type: 'context', elements: [mrkdwn(`Expires ${slackDate(request.expiresAt)} if nobody decides.`)] },
       {
         type: 'actions',
@@ -113,19 +134,19 @@ export function approvalRequest(request: RequestRecord): Message {
 }
 
 const DECIDED: Partial<Record<RequestRecord['state'], (r: RequestRecord) => string>> = {
-  approved: (r) => `:white_check_mark: Approved by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)}`,
-  provisioning: (r) => `:white_check_mark: Approved by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)} — provisioning (see thread)`,
-  succeeded: (r) => `:white_check_mark: Approved by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)} — provisioned`,
-  failed: (r) => `:white_check_mark: Approved by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)} — :x: provisioning failed (see thread)`,
-  cleaned_up: (r) => `:white_check_mark: Approved by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)} — failed; partial VM deleted`,
+  approved: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)}`,
+  provisioning: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — provisioning (see thread)`,
+  succeeded: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — provisioned`,
+  failed: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — :x: provisioning failed (see thread)`,
+  cleaned_up: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — failed; partial VM deleted`,
   rejected: (r) => `:no_entry: Rejected by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)}: ${escapeClip(r.reason ?? '', 500)}`,
   cancelled: (r) => `:heavy_multiplication_x: Cancelled by the requester ${slackDate(r.decidedAt!)}`,
   expired: (r) => `:hourglass: Expired ${slackDate(r.decidedAt ?? r.expiresAt)} without a decision`,
 };
 
 /** The approval message once decided: same content, no buttons, who decided and when. */
-export function decidedRequest(request: RequestRecord): Message {
-  const open = approvalRequest(request);
+export function decidedRequest(request: RequestRecord, vmApprovers: readonly string[] = []): Message {
+  const open = approvalRequest(request, vmApprovers);
   const status = DECIDED[request.state]?.(request) ?? request.state;
   return {
     text: `${request.id}: ${status}`,
@@ -279,7 +300,9 @@ export type AuditKind = 'provisioned' | 'rejected' | 'cancelled' | 'expired' | '
 export function auditLine(kind: AuditKind, request: RequestRecord, result?: RunResult, batch?: RunResult[]): Message {
   const link = request.permalink ? `<${request.permalink}|${request.id}>` : request.id;
   const name = `*${escapeClip(requestSubject(request), 200)}*${request.batch ? ` (${escapeClip(firstAndLast(request), 200)})` : ''}`;
-  const who = `requested by ${mention(request.requester)}${request.decidedBy && request.decidedBy !== request.requester ? `, ${kind === 'rejected' ? 'rejected' : 'approved'} by ${mention(request.decidedBy)}` : ''}`;
+  const decider =
+    kind === 'rejected' ? (request.decidedBy ? `rejected by ${mention(request.decidedBy)}` : '') : request.decidedBy?.startsWith('policy:') ? `approved by rule ${escapeText(request.decidedBy.slice('policy:'.length))}` : request.approvals.length > 1 ? `approved by ${request.approvals.map((a) => mention(a.user)).join(' and ')}` : request.decidedBy ? `approved by ${mention(request.decidedBy)}` : '';
+  const who = `requested by ${mention(request.requester)}${decider && request.decidedBy !== request.requester ? `, ${decider}` : ''}`;
   const count = (state: RunResult['state']) => batch?.filter((r) => r.state === state).length ?? 0;
   const keys = batch
     ? ` · ${count('succeeded')} of ${batch.length} ready${count('failed') ? `, ${count('failed')} failed` : ''}${count('not_started') ? `, ${count('not_started')} not started` : ''}${count('cleaned_up') ? `, ${count('cleaned_up')} deleted` : ''}`

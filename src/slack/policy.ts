@@ -1,0 +1,79 @@
+/**
+ * The approval policy, as the Slack app applies it: who the requester is (their Slack user
+ * groups, resolved and cached), what their VMs hold, what the policy decides for a request, and
+ * whether a clicker may approve a given request (checked at click time against the rule's set).
+ */
+import { deviceKindOf, evaluate, type Evaluation } from '../policy/evaluate.js';
+import type { LoadedPolicy } from '../policy/load.js';
+import { describeFrom, isIn, slackGroupsIn, type Membership } from '../policy/members.js';
+import { quotaStandings } from '../policy/standing.js';
+import type { VmSpec } from '../spec/schema.js';
+import type { RequestRecord } from '../store/records.js';
+import type { ResourceGroup } from '../vergeos/types.js';
+import type { BotContext } from './context.js';
+
+type Ctx = Pick<BotContext, 'policy' | 'approvers' | 'slack' | 'env' | 'provisioner'>;
+
+/** The Slack user groups (of those the policy and VM_APPROVERS name) each user is in. */
+async function groupIndex(ctx: Ctx, policy: LoadedPolicy): Promise<Map<string, Set<string>>> {
+  const groups = slackGroupsIn(policy.policy, ctx.env.VM_APPROVERS);
+  const members = await Promise.all(groups.map((g) => ctx.approvers.members(ctx.slack, g)));
+  return new Map(groups.map((g, i) => [g, members[i]!]));
+}
+
+function membership(index: Map<string, Set<string>>, user: string, vmApprovers: readonly string[]): Membership {
+  return { user, slackGroups: new Set([...index].filter(([, members]) => members.has(user)).map(([g]) => g)), vmApprovers };
+}
+
+export async function membershipOf(ctx: Ctx, user: string): Promise<Membership> {
+  return membership(await groupIndex(ctx, ctx.policy.current), user, ctx.env.VM_APPROVERS);
+}
+
+export interface PolicyVerdict {
+  loaded: LoadedPolicy;
+  evaluation: Evaluation;
+}
+
+/** What the policy in force decides for these VMs asked by `requester`. */
+export async function decideByPolicy(ctx: Ctx, input: { recipe?: string | undefined; specs: readonly VmSpec[]; requester: string; resourceGroups?: readonly ResourceGroup[] | undefined }): Promise<PolicyVerdict> {
+  const loaded = ctx.policy.current;
+  const index = await groupIndex(ctx, loaded);
+  const who = membership(index, input.requester, ctx.env.VM_APPROVERS);
+  const kinds = new Map((input.resourceGroups ?? []).map((g) => [g.uuid, g.type]));
+  const runs = ctx.provisioner.allRuns();
+  const evaluation = evaluate(loaded.policy, {
+    recipe: input.recipe,
+    specs: input.specs,
+    requester: input.requester,
+    requesterIn: (ref) => isIn(loaded.policy, ref, who),
+    deviceKind: (uuid) => deviceKindOf(kinds.get(uuid) ?? ''),
+    quotas: quotaStandings(loaded.policy, runs, who, (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS))),
+  });
+  return { loaded, evaluation };
+}
+
+/** What a request records of the decision (not for deny: those are never filed). */
+export function policyStamp(verdict: PolicyVerdict, vmApprovers: readonly string[]): NonNullable<RequestRecord['policy']> | undefined {
+  const { evaluation, loaded } = verdict;
+  const quota = evaluation.quota.map((q) => `${q.who === 'you' ? 'Quota' : `Quota of ${q.who}`}: ${q.before} now; ${q.after} with this${q.over.length ? ` (over: ${q.over.join(', ')})` : ''}`);
+  if (evaluation.decision.kind === 'auto') return { rule: evaluation.rule, hash: loaded.hash, decision: 'auto', quota };
+  if (evaluation.decision.kind === 'approve') {
+    const { count, from } = evaluation.decision;
+    return { rule: evaluation.rule, hash: loaded.hash, decision: 'approve', count, from, approvers: describeFrom(from, vmApprovers), quota };
+  }
+  return undefined;
+}
+
+/** Whether `user` is in the set that may approve (or reject) this request. */
+export async function mayDecide(ctx: Ctx, request: Pick<RequestRecord, 'policy'>, user: string): Promise<boolean> {
+  const from = request.policy?.from ?? ['VM_APPROVERS'];
+  const who = await membershipOf(ctx, user);
+  return from.some((ref) => isIn(ctx.policy.current.policy, ref, who));
+}
+
+/** "2 of @gpu-owners" / "one of <!subteam^S0LEADS>" for messages. */
+export function whoMayApprove(request: Pick<RequestRecord, 'policy'>, vmApprovers: readonly string[]): string {
+  const count = request.policy?.count ?? 1;
+  const from = describeFrom(request.policy?.from ?? ['VM_APPROVERS'], vmApprovers);
+  return count === 1 ? `one of ${from}` : `${count} of ${from}`;
+}
