@@ -220,7 +220,7 @@ export class Requests {
       r.decidedAt = new Date().toISOString();
       r.reason = reason;
     });
-    await this.#record(rejected, lead, 'request.rejected', 'ok', reason);
+    await this.#record(rejected, lead, 'request.rejected', 'ok', `${reason} (under ${underRule(rejected.policy)})`);
     return rejected;
   }
 
