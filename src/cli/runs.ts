@@ -24,6 +24,7 @@ export function register(program: Command): void {
           const keys = run.keys.vmKey ? `vm ${run.keys.vmKey} / machine ${run.keys.machineKey}` : 'no VM yet';
           process.stdout.write(`${run.id}  ${run.state.padEnd(11)}${run.group ? ` ${run.group}` : ''} ${run.spec.vm.name.padEnd(24)} ${keys.padEnd(24)} ${summarizeSpec(run.spec)}  (${run.actor}, ${run.updatedAt})\n`);
           if (run.error) process.stdout.write(`    ${run.error.message}\n`);
+          if (run.goneAt) process.stdout.write(`    its VM was deleted outside the bot (noticed ${run.goneAt})\n`);
         }
       } finally {
         await core.close();

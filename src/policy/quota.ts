@@ -2,7 +2,7 @@
  * Quota arithmetic, pure: what VMs made through the bot hold (vCPU, RAM, new disk, VM count),
  * counted from the runs in the store, against a limit. A run holds its VM while it is pending,
  * running or succeeded, or failed with a VM left behind; not once cleaned up, nor if it never
- * started.
+ * started, nor once the bot has noticed the VM was deleted outside it.
  */
 import type { VmSpec } from '../spec/schema.js';
 import { formatBytes, formatMegabytes } from '../spec/units.js';
@@ -33,7 +33,8 @@ export function useOfSpecs(specs: readonly VmSpec[]): QuotaUse {
 }
 
 /** Whether this run's VM exists (or is being built) and so counts. */
-export function holdsVm(run: Pick<RunRecord, 'state' | 'keys' | 'steps'>): boolean {
+export function holdsVm(run: Pick<RunRecord, 'state' | 'keys' | 'steps' | 'goneAt'>): boolean {
+  if (run.goneAt) return false; // deleted outside the bot, and noticed
   if (run.state === 'pending' || run.state === 'running' || run.state === 'succeeded') return true;
   if (run.state === 'failed' || run.state === 'cleaning_up') return run.keys.vmKey !== undefined || run.steps.create_vm?.status === 'in_flight';
   return false;

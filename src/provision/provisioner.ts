@@ -10,7 +10,7 @@ import { describeStep } from '../plan/render.js';
 import type { VmSpec } from '../spec/schema.js';
 import type { AuditEvent, AuditLog } from '../store/audit.js';
 import type { RunError, RunRecord, RunState, StepProgress } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import { StoreError, type Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import { isVergeosError, VergeosError } from '../vergeos/errors.js';
 import type { Logger } from '../log.js';
@@ -132,6 +132,33 @@ export class Provisioner {
       marked.push(run);
     }
     return marked;
+  }
+
+  /**
+   * Finished runs whose VM was deleted outside the bot: looked up by name (a few list calls for
+   * many VMs) and marked `goneAt`, so they stop counting against quotas. A VM of that name with
+   * another key is someone else's: ours is gone all the same.
+   */
+  async noticeDeletedVms(): Promise<RunRecord[]> {
+    const held = this.#store.listRuns((r) => !r.goneAt && r.keys.vmKey !== undefined && (r.state === 'succeeded' || r.state === 'failed'));
+    const present = new Set<string>();
+    for (let i = 0; i < held.length; i += 20) {
+      for (const vm of await this.#api.findVmsByName(held.slice(i, i + 20).map((r) => r.spec.vm.name))) present.add(vm.key);
+    }
+    const gone: RunRecord[] = [];
+    for (const run of held.filter((r) => !present.has(r.keys.vmKey!))) {
+      try {
+        const marked = await this.#store.updateRun(run.id, { version: run.version }, (r) => {
+          r.goneAt = new Date().toISOString();
+        });
+        await this.#record(marked, 'vmbot', 'run.vm_gone', 'info', `VM key ${run.keys.vmKey} no longer exists in VergeOS (deleted outside the bot)`);
+        gone.push(marked);
+      } catch (err) {
+        // Changed meanwhile (a retry or a cleanup): it is looked at again next time.
+        if (!(err instanceof StoreError && err.code === 'STORE_CONFLICT')) throw err;
+      }
+    }
+    return gone;
   }
 
   /** Runs interrupted mid-way (the process died): resume these at start-up. */

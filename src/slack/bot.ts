@@ -41,6 +41,8 @@ export interface BotOptions {
   recipes: Recipe[];
   /** The approval policy in force (`openPolicy`). */
   policy: PolicyHolder;
+  /** How often finished runs' VMs are looked for in VergeOS (default 5 min). */
+  goneCheckMs?: number;
   /** How often the policy file is checked for changes (default 1 s). */
   policyPollMs?: number;
   /** Web API retries (Bolt's default policy can wait minutes; tests use 0). */
@@ -170,7 +172,11 @@ export function createBot(options: BotOptions): Bot {
     }
   };
 
+  // VMs deleted outside the bot stop counting against quotas once noticed.
+  const noticeGone = () => void options.provisioner.noticeDeletedVms().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'checking for VMs deleted outside the bot failed'));
+
   let timer: NodeJS.Timeout | undefined;
+  let goneTimer: NodeJS.Timeout | undefined;
   let server: Server | undefined;
   return {
     app,
@@ -183,11 +189,14 @@ export function createBot(options: BotOptions): Bot {
       options.policy.watch(options.policyPollMs);
       timer = setInterval(() => void sweep().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'expiry sweep failed')), options.sweepIntervalMs ?? 30_000);
       timer.unref();
+      goneTimer = setInterval(noticeGone, options.goneCheckMs ?? 5 * 60_000);
+      goneTimer.unref();
       await recover();
       return { port: server ? (server.address() as AddressInfo).port : undefined };
     },
     async stop() {
       if (timer) clearInterval(timer);
+      if (goneTimer) clearInterval(goneTimer);
       homeTabs.stop();
       options.policy.stop();
       await app.stop();

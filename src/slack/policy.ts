@@ -7,6 +7,7 @@ import { deviceKindOf, evaluate, type Evaluation } from '../policy/evaluate.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, slackGroupsIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
+import { describeUse } from '../policy/quota.js';
 import type { VmSpec } from '../spec/schema.js';
 import type { RequestRecord } from '../store/records.js';
 import type { ResourceGroup } from '../vergeos/types.js';
@@ -76,4 +77,15 @@ export function whoMayApprove(request: Pick<RequestRecord, 'policy'>, vmApprover
   const count = request.policy?.count ?? 1;
   const from = describeFrom(request.policy?.from ?? ['VM_APPROVERS'], vmApprovers);
   return count === 1 ? `one of ${from}` : `${count} of ${from}`;
+}
+
+/** "Your quota: 2 of 16 vCPU, 4 GiB of 64 GiB RAM" for the form; undefined when the policy sets none that apply. */
+export async function quotaNote(ctx: Ctx, user: string): Promise<string | undefined> {
+  const loaded = ctx.policy.current;
+  if (!loaded.policy.quotas.per_user && !Object.keys(loaded.policy.quotas.groups).length) return undefined;
+  const index = await groupIndex(ctx, loaded);
+  const who = membership(index, user, ctx.env.VM_APPROVERS);
+  const standings = quotaStandings(loaded.policy, ctx.provisioner.allRuns(), who, (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)));
+  if (!standings.length) return undefined;
+  return standings.map((q) => `:bar_chart: ${q.who === 'you' ? 'Your quota' : `Quota of ${q.who}`} (VMs made through the bot): ${describeUse(q.limits, q.use)}`).join('\n');
 }

@@ -47,6 +47,8 @@ export const runRecordSchema = z.object({
   keys: z.object({ vmKey: z.string().optional(), machineKey: z.string().optional() }),
   poweredOn: z.boolean(),
   error: runErrorSchema.optional(),
+  /** When the bot noticed its VM had been deleted outside the bot (it no longer counts against quotas). */
+  goneAt: z.string().optional(),
 });
 export type RunRecord = z.output<typeof runRecordSchema>;
 

@@ -11,7 +11,8 @@ import { policySchema, type Policy } from '../../src/policy/schema.js';
 import type { VmSpec } from '../../src/spec/schema.js';
 import { parseSpec } from '../../src/spec/validate.js';
 import { RUN_STATES, type RunRecord } from '../../src/store/records.js';
-import { MANIFESTS } from '../helpers/core.js';
+import { readAuditRecords } from '../../src/store/audit.js';
+import { MANIFESTS, provisioningRig, recipeSpec } from '../helpers/core.js';
 
 const GPU = '1f67f07e-f653-db95-c475-01b8a2ea0ff1';
 
@@ -161,5 +162,29 @@ describe('properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('quota counting against VergeOS', () => {
+  it('a VM deleted outside the bot stops counting once noticed, with an audit record', async () => {
+    const rig = await provisioningRig();
+    try {
+      const runs = await Promise.all(['keep-01', 'gone-01'].map(async (n) => rig.provisioner.execute((await rig.provisioner.createRun(await recipeSpec('iso-install', n), { actor: 'U0ALICE' })).id)));
+      expect(runs.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
+      expect(useOf(rig.store.listRuns(), (a) => a === 'U0ALICE').vms).toBe(2);
+      const gone = runs[1]!;
+      rig.sim.state.vmAction({ vm: gone.keys.vmKey, action: 'kill' });
+      rig.sim.state.deleteVm(gone.keys.vmKey!);
+      rig.sim.state.createVm({ name: 'gone-01', cluster: '1', ram: 1024, cpu_cores: 1 }); // same name, someone else's VM
+      const noticed = await rig.provisioner.noticeDeletedVms();
+      expect(noticed.map((r) => r.id)).toEqual([gone.id]);
+      expect(useOf(rig.store.listRuns(), (a) => a === 'U0ALICE')).toEqual(useOfSpecs([runs[0]!.spec]));
+      expect(await rig.provisioner.noticeDeletedVms()).toEqual([]);
+      const records = [];
+      for await (const r of readAuditRecords(rig.audit.file)) records.push(r);
+      expect(records.filter((r) => r.action === 'run.vm_gone')).toEqual([expect.objectContaining({ runId: gone.id, detail: `VM key ${gone.keys.vmKey} no longer exists in VergeOS (deleted outside the bot)` })]);
+    } finally {
+      await rig.close();
+    }
   });
 });

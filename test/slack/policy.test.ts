@@ -78,6 +78,11 @@ describe('the approval policy in Slack', () => {
   it('over quota, the same small VMs go to approval instead, and the message shows the quota', async () => {
     const first = await file(rig, 'iso-install', { name: 'q-1' });
     await until(() => rig.slack.thread(SLACK_SIM.approvalChannel, first.ts).find((m) => m.text.includes('is ready')), 'the first VM', 15_000);
+    // The form shows the requester's quota use before they ask.
+    await rig.driver.command(SLACK_SIM.requester, 'iso-install');
+    const form = await until(() => rig.slack.openView(SLACK_SIM.requester), 'the modal');
+    rig.slack.closeView(form.id);
+    expect(JSON.stringify(form.view.blocks)).toContain(':bar_chart: Your quota (VMs made through the bot): 2 of 6 vCPU');
     const batch = await file(rig, 'iso-install', { name: 'q-more-{n}', count: '3' });
     expect(rig.store.getRequest('REQ-2')).toMatchObject({ state: 'pending', policy: { rule: 'default', decision: 'approve' } });
     expect(textOf(batch)).toContain('Quota: 2 of 6 vCPU now; 8 of 6 vCPU with this (over: 8 of 6 vCPU)');

@@ -41,6 +41,7 @@ describe('Block Kit limits', () => {
           meta = metaFor(draft, 0);
         }
       }
+      meta = { ...meta, q: ':bar_chart: Your quota (VMs made through the bot): 12 of 16 vCPU, 48 GiB of 64 GiB RAM' };
       const view = requestModal(draft, recipes, meta);
       expect(view.blocks.length).toBe(blockCount(meta));
       expect(view.blocks.length).toBeLessThanOrEqual(MAX_MODAL_BLOCKS);

@@ -1,5 +1,6 @@
 /** `/vm-create [RECIPE [NAME] | help | list | status REQ-n]`. The modal opens within Slack's 3 s. */
 import type { App } from '@slack/bolt';
+import { quotaNote } from '../policy.js';
 import { runResult } from '../../provision/result.js';
 import type { Recipe } from '../../spec/recipes.js';
 import { readArchive } from '../../store/store.js';
@@ -15,12 +16,12 @@ export function register(app: App, ctx: BotContext): void {
   // The opening modal depends only on the recipe, the name typed and the cached labels: render
   // it once per such combination (bursts of the same command are common).
   const rendered = new Map<string, RawJson>();
-  const openingModal = (recipe: Recipe | undefined, name: string | undefined): RawJson => {
-    const key = `${ctx.inventory.version}|${recipe?.id ?? ''}|${name ?? ''}`;
+  const openingModal = (recipe: Recipe | undefined, name: string | undefined, quota: string | undefined): RawJson => {
+    const key = `${ctx.inventory.version}|${recipe?.id ?? ''}|${name ?? ''}|${quota ?? ''}`;
     let view = rendered.get(key);
     if (!view) {
       const draft = draftFromRecipe(recipe, name, (source, value) => ctx.inventory.labelFor(source, value));
-      view = new RawJson(JSON.stringify(requestModal(draft, ctx.recipes, metaFor(draft, 0), ctx.env.VM_BATCH_MAX)));
+      view = new RawJson(JSON.stringify(requestModal(draft, ctx.recipes, { ...metaFor(draft, 0), ...(quota ? { q: quota } : {}) }, ctx.env.VM_BATCH_MAX)));
       if (rendered.size >= 64) rendered.delete(rendered.keys().next().value!);
       rendered.set(key, view);
     }
@@ -59,7 +60,7 @@ export function register(app: App, ctx: BotContext): void {
     // after any other commands of a burst have been acked.
     await ack();
     try {
-      await ctx.afterAck.run(() => ctx.slack.views.open({ trigger_id: command.trigger_id, view: openingModal(recipe, rest[0]) }));
+      await ctx.afterAck.run(async () => ctx.slack.views.open({ trigger_id: command.trigger_id, view: openingModal(recipe, rest[0], await quotaNote(ctx, command.user_id)) }));
     } catch (err) {
       logger.warn(`views.open failed: ${(err as Error).message}`);
     }

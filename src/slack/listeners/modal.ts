@@ -30,7 +30,7 @@ export function register(app: App, ctx: BotContext): void {
     const next = change(current, meta);
     if (!next) return;
     try {
-      await ctx.slack.views.update({ view_id: view.id, hash: view.hash, view: requestModal(next.draft, ctx.recipes, { ...metaFor(next.draft, next.generation), next: Math.max(meta.next, metaFor(next.draft, next.generation).next) }, ctx.env.VM_BATCH_MAX) });
+      await ctx.slack.views.update({ view_id: view.id, hash: view.hash, view: requestModal(next.draft, ctx.recipes, { ...metaFor(next.draft, next.generation), next: Math.max(meta.next, metaFor(next.draft, next.generation).next), ...(meta.q ? { q: meta.q } : {}) }, ctx.env.VM_BATCH_MAX) });
     } catch (err) {
       // hash_conflict: the user changed the form meanwhile; their next click rebuilds it.
       ctx.logger.warn({ err: (err as Error).message }, 'views.update of the request modal failed');

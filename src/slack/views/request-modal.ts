@@ -67,6 +67,8 @@ export interface ModalMeta {
   n: number[];
   v: number[];
   next: number;
+  /** The requester's quota use, shown at the top (carried so a rebuilt form keeps it). */
+  q?: string | undefined;
 }
 
 export const MAX_MODAL_BLOCKS = 100;
@@ -75,14 +77,15 @@ const DRIVE_BLOCKS = 7;
 const NIC_BLOCKS = 3;
 const DEVICE_BLOCKS = 2;
 
-export function blockCount(meta: Pick<ModalMeta, 'd' | 'n' | 'v'>): number {
-  return BASE_BLOCKS + meta.d.length * DRIVE_BLOCKS + meta.n.length * NIC_BLOCKS + meta.v.length * DEVICE_BLOCKS;
+export function blockCount(meta: Pick<ModalMeta, 'd' | 'n' | 'v' | 'q'>): number {
+  return BASE_BLOCKS + (meta.q ? 1 : 0) + meta.d.length * DRIVE_BLOCKS + meta.n.length * NIC_BLOCKS + meta.v.length * DEVICE_BLOCKS;
 }
 
 /** Whether one more row of this kind still fits in Slack's 100 blocks. */
 export function canAdd(meta: ModalMeta, kind: 'd' | 'n' | 'v'): boolean {
   const extra = kind === 'd' ? DRIVE_BLOCKS : kind === 'n' ? NIC_BLOCKS : DEVICE_BLOCKS;
-  return blockCount(meta) + extra <= MAX_MODAL_BLOCKS;
+  // Room is kept for the quota note, so a form never outgrows Slack's limit when it appears.
+  return blockCount({ ...meta, q: 'note' }) + extra <= MAX_MODAL_BLOCKS;
 }
 
 export const blockId = (meta: Pick<ModalMeta, 'g'>, field: string, row?: number): string => `${field}${row === undefined ? '' : `_${row}`}.${meta.g}`;
@@ -141,6 +144,7 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
   const recipeOptions = recipes.slice(0, 100).map((r) => option(r.id, `${r.title}`));
   const chosenRecipe = recipes.find((r) => r.id === draft.recipe);
   const blocks: types.KnownBlock[] = [];
+  if (meta.q) blocks.push({ type: 'context', block_id: blockId(meta, 'quota'), elements: [{ type: 'mrkdwn', text: clip(meta.q, 2000) }] });
   blocks.push(
     input(
       blockId(meta, 'recipe'),
