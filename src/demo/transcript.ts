@@ -12,6 +12,12 @@ const EMOJI: Record<string, string> = {
   heavy_multiplication_x: '✖',
   arrows_counterclockwise: '↻',
   repeat: '↻',
+  hourglass_flowing_down: '⌛',
+  busts_in_silhouette: '👥',
+  robot_face: '⚙',
+  bar_chart: '▤',
+  octagonal_sign: '■',
+  black_square_button: '□',
 };
 
 type Block = { type: string; text?: { text: string }; fields?: Array<{ text: string }>; elements?: Array<{ type: string; text?: string | { text: string } }> };
