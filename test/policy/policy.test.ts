@@ -6,6 +6,7 @@ import { addApproval, type Approval } from '../../src/policy/approvals.js';
 import { evaluate, type PolicyRequest } from '../../src/policy/evaluate.js';
 import { builtinPolicy, loadPolicyFile, parsePolicyText } from '../../src/policy/load.js';
 import { isIn } from '../../src/policy/members.js';
+import { quotaStandings } from '../../src/policy/standing.js';
 import { addUse, holdsVm, NO_USE, overQuota, useOf, useOfSpecs } from '../../src/policy/quota.js';
 import { policySchema, type Policy } from '../../src/policy/schema.js';
 import type { VmSpec } from '../../src/spec/schema.js';
@@ -96,6 +97,28 @@ describe('evaluation', () => {
     expect(isIn(policy, '@b', who('U2'))).toBe(false);
     expect(isIn(policy, 'VM_APPROVERS', who('U3'))).toBe(true);
     expect(isIn(policy, 'VM_APPROVERS', who('U4', ['S7']))).toBe(true);
+  });
+});
+
+describe('requester groups and group quotas', () => {
+  it('requester_in matches by Slack group or @group, and a group quota counts every member\'s VMs', () => {
+    const policy = policySchema.parse({
+      version: 1,
+      groups: { team: ['S0TEAM', 'U0BOB'] },
+      quotas: { groups: { '@team': { vms: 2 } } },
+      rules: [{ name: 'team-auto', when: { requester_in: ['@team'] }, within_quota: true, auto: true }],
+    });
+    const runOf = (actor: string, name: string) => ({ id: `run-${name}`, state: 'succeeded', actor, keys: { vmKey: name }, steps: {}, spec: vm({ name }) }) as unknown as RunRecord;
+    const runs = [runOf('U0ALICE', 'a-1'), runOf('U0BOB', 'b-1'), runOf('U0CAROL', 'c-1')];
+    const alice = { user: 'U0ALICE', slackGroups: new Set(['S0TEAM']), vmApprovers: [] };
+    const standings = quotaStandings(policy, runs, alice, (ref, actor) => isIn(policy, ref, { user: actor, slackGroups: new Set(actor === 'U0ALICE' ? ['S0TEAM'] : []), vmApprovers: [] }));
+    expect(standings).toEqual([{ who: '@team', limits: { vms: 2 }, use: useOfSpecs([runs[0]!.spec, runs[1]!.spec]) }]);
+    const asAlice = request([vm({ name: 'a-2' })], { requesterIn: (ref) => isIn(policy, ref, alice), quotas: standings });
+    const decided = evaluate(policy, asAlice);
+    expect(decided.rule).toBe('default');
+    expect(decided.trace[0]).toEqual({ rule: 'team-auto', matched: false, why: 'over quota (@team: 3 of 2 VMs)' });
+    const carol = evaluate(policy, request([vm()], { requesterIn: (ref) => isIn(policy, ref, { user: 'U0CAROL', slackGroups: new Set(), vmApprovers: [] }) }));
+    expect(carol.trace[0]?.why).toBe('the requester is not in @team');
   });
 });
 
