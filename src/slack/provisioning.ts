@@ -38,6 +38,8 @@ export interface ProvisioningDeps {
   batchConcurrency?: number;
   /** After this long importing, the thread is told power-on waits for it (default 60 s). */
   importNoticeMs?: number;
+  /** The progress message is edited at most this often while a run goes on (default 1 s). */
+  progressEditMs?: number;
 }
 
 const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
@@ -61,6 +63,8 @@ class ThreadReporter {
   #importTimer: NodeJS.Timeout | undefined;
   #importNoticed = false;
   #done = false;
+  /** A pending edit: progress is shown at most every progressEditMs, the latest state each time. */
+  #editTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: ProvisioningDeps,
@@ -77,7 +81,7 @@ class ThreadReporter {
           if (ref) await this.deps.requests.attachProgressMessage(this.request.id, ref).catch(() => undefined);
           return ref;
         });
-    if (existing) this.#show(this.#done);
+    if (existing) this.#edit(this.#done);
   }
 
   #message(done: boolean): Message {
@@ -86,8 +90,23 @@ class ThreadReporter {
   }
 
   #show(done: boolean): void {
-    // The message is rendered when its turn comes, so an edit that waited shows the latest state.
-    void this.#ref.then((ref) => (ref ? this.deps.notifier.update(ref, this.#message(done)) : undefined));
+    if (!done) {
+      // While the run goes on, at most one edit per interval, showing the state at that moment:
+      // a fast run's message is edited once, when it finishes.
+      this.#editTimer ??= setTimeout(() => {
+        this.#editTimer = undefined;
+        this.#edit(false);
+      }, this.deps.progressEditMs ?? 1_000).unref();
+      return;
+    }
+    clearTimeout(this.#editTimer);
+    this.#editTimer = undefined;
+    this.#edit(true);
+  }
+
+  #edit(done: boolean): void {
+    // Rendered when the message exists, so an edit that waited shows the latest state.
+    void this.#ref.then((ref) => (ref ? this.deps.notifier.update(ref, this.#message(done || this.#done)) : undefined));
   }
 
   /** Step events of a run (sync: the run never waits for Slack). */
