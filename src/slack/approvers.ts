@@ -12,7 +12,7 @@ export class Approvers {
   readonly #logger: Logger | undefined;
   #resolved: { at: number; members: Set<string> } | undefined;
   /** Members per Slack user group (for the approval policy), each cached for the TTL. */
-  readonly #groups_ = new Map<string, { at: number; members: Promise<Set<string>> }>();
+  readonly #memberCache = new Map<string, { at: number; members: Promise<Set<string>> }>();
 
   constructor(ids: string[], options: { ttlMs?: number; logger?: Logger } = {}) {
     this.#users = new Set(ids.filter((id) => !id.startsWith('S')));
@@ -29,17 +29,17 @@ export class Approvers {
 
   /** Members of one Slack user group, cached briefly; a group Slack cannot resolve has none (fail closed). */
   async members(client: SlackWebApi, usergroup: string): Promise<Set<string>> {
-    const cached = this.#groups_.get(usergroup);
+    const cached = this.#memberCache.get(usergroup);
     if (cached && Date.now() - cached.at < this.#ttlMs) return cached.members;
     const members = client.usergroups.users.list({ usergroup }).then(
       (res) => new Set((res.users as string[] | undefined) ?? []),
       (err: unknown) => {
         this.#logger?.warn({ usergroup, err: (err as Error).message }, 'could not resolve a user group');
-        this.#groups_.delete(usergroup);
+        this.#memberCache.delete(usergroup);
         return cached ? cached.members : new Set<string>();
       },
     );
-    this.#groups_.set(usergroup, { at: Date.now(), members });
+    this.#memberCache.set(usergroup, { at: Date.now(), members });
     return members;
   }
 
