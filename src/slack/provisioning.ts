@@ -111,7 +111,8 @@ class ThreadReporter {
 
   /** Step events of a run (sync: the run never waits for Slack). */
   readonly onEvent = (event: RunEvent): void => {
-    if (event.type === 'step_started' && event.stepId === 'wait_imports' && !this.#importNoticed) {
+    // One notice per request, however many of a batch's VMs import at once.
+    if (event.type === 'step_started' && event.stepId === 'wait_imports' && !this.#importNoticed && !this.#importTimer) {
       const afterMs = this.deps.importNoticeMs ?? 60_000;
       const after = afterMs % 60_000 === 0 ? (afterMs === 60_000 ? 'a minute' : `${afterMs / 60_000} minutes`) : `${(afterMs / 1000).toFixed(1).replace(/\.0$/, '')} s`;
       this.#importTimer = setTimeout(() => {
@@ -120,7 +121,7 @@ class ThreadReporter {
       }, afterMs);
       this.#importTimer.unref();
     }
-    if ((event.type === 'step_done' || event.type === 'step_failed') && event.stepId === 'wait_imports') clearTimeout(this.#importTimer);
+    if ((event.type === 'step_done' || event.type === 'step_failed') && event.stepId === 'wait_imports' && !this.request.batch) clearTimeout(this.#importTimer);
     if (this.request.batch) return;
     if (event.type === 'step_done') this.#lines.push(stepLine(event));
     else if (event.type === 'step_failed') this.#lines.push(`:x: ${event.index + 1}/${event.total} ${event.error.message}`);
