@@ -6,7 +6,7 @@
  * and not-started VMs again the same way.
  */
 import { randomBytes } from 'node:crypto';
-import type { Provisioner, RunEventListener, RunMeta } from '../provision/provisioner.js';
+import { RunBusyError, type Provisioner, type RunEventListener, type RunMeta } from '../provision/provisioner.js';
 import type { VmSpec } from '../spec/schema.js';
 import type { RunRecord } from '../store/records.js';
 import { isSystemic } from './systemic.js';
@@ -64,7 +64,13 @@ export async function runBatch(provisioner: Provisioner, batchId: string, runIds
   let stoppedBy: BatchStop | undefined;
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = stoppedBy ? undefined : queue.shift()) {
-      const run = await provisioner.execute(id, options.listener, options.actor);
+      let run: RunRecord;
+      try {
+        run = await provisioner.execute(id, options.listener, options.actor);
+      } catch (err) {
+        if (err instanceof RunBusyError) continue; // already executing here (another caller has it)
+        throw err;
+      }
       options.onRunFinished?.(run);
       if (run.state === 'failed' && run.error && !options.keepGoing && !stoppedBy && isSystemic(run.error)) {
         stoppedBy = { runId: run.id, vmName: run.spec.vm.name, message: run.error.message };
