@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { RunBusyError, type Provisioner, type RunEventListener, type RunMeta } from '../provision/provisioner.js';
 import type { VmSpec } from '../spec/schema.js';
 import type { RunRecord } from '../store/records.js';
+import { StoreError } from '../store/store.js';
 import { isSystemic } from './systemic.js';
 
 export interface BatchOptions {
@@ -112,7 +113,14 @@ export async function cleanupRuns(provisioner: Provisioner, runs: readonly RunRe
   const stillFailed: RunRecord[] = [];
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      const run = await provisioner.cleanup(id, options.actor);
+      let run: RunRecord;
+      try {
+        run = await provisioner.cleanup(id, options.actor);
+      } catch (err) {
+        // Being cleaned up (or run) by another caller right now: theirs to finish.
+        if (err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT')) continue;
+        throw err;
+      }
       (run.state === 'cleaned_up' ? cleaned : stillFailed).push(run);
     }
   };
