@@ -9,6 +9,7 @@ import { register as registerRuns } from './cli/runs.js';
 import { register as registerSim, registerSlackSend, registerSlackSim } from './cli/sim.js';
 import { register as registerStart } from './cli/start.js';
 import { register as registerValidate } from './cli/validate.js';
+import { register as registerVms } from './cli/vms.js';
 
 const program = new Command('vmbot')
   .description('Provision VergeOS VMs from Slack or the command line')
@@ -18,7 +19,7 @@ const program = new Command('vmbot')
     throw new CliExit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput, '');
   });
 
-for (const register of [registerStart, registerValidate, registerPlan, registerApply, registerRuns, registerAudit, registerPolicy, registerSim, registerSlackSim, registerSlackSend]) register(program);
+for (const register of [registerStart, registerValidate, registerPlan, registerApply, registerRuns, registerVms, registerAudit, registerPolicy, registerSim, registerSlackSim, registerSlackSend]) register(program);
 
 // `vmbot audit | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -40,9 +40,9 @@ export function holdsVm(run: Pick<RunRecord, 'state' | 'keys' | 'steps' | 'goneA
   return false;
 }
 
-/** What the runs of these requesters hold. */
-export function useOf(runs: readonly RunRecord[], requesters: (actor: string) => boolean): QuotaUse {
-  return useOfSpecs(runs.filter((r) => holdsVm(r) && requesters(r.actor)).map((r) => r.spec));
+/** What the VMs of these owners hold (the owner is who asked for it, unless it was handed on). */
+export function useOf(runs: readonly RunRecord[], owners: (user: string) => boolean): QuotaUse {
+  return useOfSpecs(runs.filter((r) => holdsVm(r) && owners(r.owner ?? r.actor)).map((r) => r.spec));
 }
 
 export function addUse(a: QuotaUse, b: QuotaUse): QuotaUse {

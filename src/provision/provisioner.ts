@@ -100,6 +100,22 @@ export class Provisioner {
     return this.#store.listRuns((r) => r.requestId === requestId)[0];
   }
 
+  /** VMs the bot made that still exist as far as it knows (and those noticed gone). */
+  ownedVms(): RunRecord[] {
+    return this.#store.listRuns(isOwnedVm);
+  }
+
+  /** Hand a VM to another owner (exactly once per call: a compare-and-set on the run). */
+  async transfer(runId: string, to: string, actor: string): Promise<RunRecord> {
+    const before = this.#require(runId);
+    const from = before.owner ?? before.actor;
+    const run = await this.#store.updateRun(runId, { version: before.version, states: ['succeeded'] }, (r) => {
+      r.owner = to;
+    });
+    await this.#record(run, actor, 'vm.transferred', 'ok', `owner ${from} → ${to}`);
+    return run;
+  }
+
   /** Every run in the store (quota counting). */
   allRuns(): RunRecord[] {
     return this.#store.listRuns();
@@ -334,14 +350,31 @@ export class Provisioner {
    * failed or not-started run (or an interrupted cleanup) can be cleaned up.
    */
   async cleanup(runId: string, actor: string): Promise<RunRecord> {
-    if (this.#active.has(runId)) throw new RunBusyError(`run ${runId} is executing; wait for it to stop`);
+    const run = this.#require(runId);
+    if (run.decommission) return this.decommission(runId, actor);
+    return this.#delete(runId, actor, ['failed', 'not_started', 'cleaning_up'], false);
+  }
+
+  /**
+   * Delete a provisioned VM on purpose (its owner or a lead decommissions it): the same stop and
+   * DELETE as a cleanup, exactly once, resumable after a crash; the run ends `decommissioned`.
+   * A deletion that fails leaves the run `cleaning_up` with the reason; running it again resumes.
+   */
+  async decommission(runId: string, actor: string): Promise<RunRecord> {
+    return this.#delete(runId, actor, ['succeeded', 'cleaning_up'], true);
+  }
+
+  async #delete(runId: string, actor: string, from: RunState[], decommission: boolean): Promise<RunRecord> {
+    if (this.#active.has(runId)) throw new RunBusyError(`run ${runId} is busy; wait for it to stop`);
     this.#active.add(runId);
+    const verb = decommission ? 'vm.decommission' : 'run.cleanup';
     try {
       const before = this.#require(runId);
-      let run = await this.#store.updateRun(runId, { version: before.version, states: ['failed', 'not_started', 'cleaning_up'] }, (r) => {
+      let run = await this.#store.updateRun(runId, { version: before.version, states: from }, (r) => {
         r.state = 'cleaning_up';
+        if (decommission) r.decommission ??= { by: actor, at: new Date().toISOString() };
       });
-      await this.#record(run, actor, 'run.cleanup_started', 'info');
+      await this.#record(run, actor, `${verb}_started`, 'info');
       try {
         let vmKey = run.keys.vmKey;
         if (!vmKey && run.steps.create_vm?.status === 'in_flight') {
@@ -349,18 +382,20 @@ export class Provisioner {
         }
         if (vmKey) await this.#stopAndDelete(vmKey, run.keys.machineKey);
         run = await this.#store.updateRun(runId, { version: run.version }, (r) => {
-          r.state = 'cleaned_up';
+          r.state = decommission ? 'decommissioned' : 'cleaned_up';
+          delete r.error;
         });
-        await this.#record(run, actor, 'run.cleaned_up', 'ok', vmKey ? `deleted VM key ${vmKey}` : 'nothing had been created');
+        await this.#record(run, actor, decommission ? 'vm.decommissioned' : 'run.cleaned_up', 'ok', vmKey ? `deleted VM key ${vmKey}` : 'nothing had been created');
         return run;
       } catch (err) {
         const failure = asFailure(err);
-        const message = `Cleanup failed: ${failure.message}. Try again.`;
+        const message = `${decommission ? 'Decommission' : 'Cleanup'} failed: ${failure.message}. Try again.`;
         run = await this.#store.updateRun(runId, { version: this.#require(runId).version }, (r) => {
-          r.state = 'failed';
+          // A decommission stays under way (the VM may be half stopped); a cleanup is a failed run again.
+          r.state = decommission ? 'cleaning_up' : 'failed';
           r.error = { code: failure.code, message };
         });
-        await this.#record(run, actor, 'run.cleanup_failed', 'failed', message);
+        await this.#record(run, actor, `${verb}_failed`, 'failed', message);
         return run;
       }
     } finally {
@@ -419,6 +454,11 @@ export class Provisioner {
       ...(detail ? { detail } : {}),
     });
   }
+}
+
+/** A run whose VM the bot made and has not deleted: succeeded, or being decommissioned. */
+export function isOwnedVm(run: Pick<RunRecord, 'state' | 'decommission'>): boolean {
+  return run.state === 'succeeded' || (run.state === 'cleaning_up' && run.decommission !== undefined);
 }
 
 /** Thrown when a run is asked to do two things at once. */

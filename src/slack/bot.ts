@@ -164,8 +164,12 @@ export function createBot(options: BotOptions): Bot {
         ctx.provisioning.resume(request, [runs[0]!.id], `:arrows_counterclockwise: The bot restarted while provisioning; resuming after step ${done} (nothing is created twice).`);
       }
     }
+    // A decommission the previous process started and did not finish.
+    for (const run of options.provisioner.interruptedRuns().filter((r) => r.state === 'cleaning_up' && r.decommission)) {
+      await options.provisioner.decommission(run.id, 'vmbot').catch((err: unknown) => logger.warn({ runId: run.id, err: (err as Error).message }, 'resuming a decommission failed'));
+    }
     // A deletion the previous process started and did not finish (once per request).
-    const cleaning = new Set(options.provisioner.interruptedRuns().filter((r) => r.state === 'cleaning_up').map((r) => r.requestId));
+    const cleaning = new Set(options.provisioner.interruptedRuns().filter((r) => r.state === 'cleaning_up' && !r.decommission).map((r) => r.requestId));
     for (const requestId of cleaning) {
       const request = requestId ? requests.find(requestId) : undefined;
       if (request?.state === 'failed') await ctx.provisioning.cleanup(request, 'vmbot');

@@ -2,8 +2,11 @@
 import { z } from 'zod';
 import { vmSpecSchema } from '../spec/schema.js';
 
-/** `not_started`: a batch stopped on a failure that would repeat before this run began (nothing created). */
-export const RUN_STATES = ['pending', 'running', 'succeeded', 'failed', 'not_started', 'cleaning_up', 'cleaned_up'] as const;
+/**
+ * `not_started`: a batch stopped on a failure that would repeat before this run began (nothing
+ * created). `decommissioned`: a VM that was provisioned, deleted on purpose through the bot.
+ */
+export const RUN_STATES = ['pending', 'running', 'succeeded', 'failed', 'not_started', 'cleaning_up', 'cleaned_up', 'decommissioned'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 export const STEP_STATUSES = ['pending', 'in_flight', 'done', 'failed'] as const;
@@ -37,6 +40,10 @@ export const runRecordSchema = z.object({
   updatedAt: z.string(),
   /** Who asked for it (a Slack user id, or `cli:<user>`). */
   actor: z.string(),
+  /** Who owns the VM now, when someone other than who asked for it (`vmbot transfer`). */
+  owner: z.string().optional(),
+  /** Set while a provisioned VM is being deleted on purpose (decommission): it ends `decommissioned`. */
+  decommission: z.object({ by: z.string(), at: z.string() }).optional(),
   requestId: z.string().optional(),
   /** The batch id (`batch-…`; `bulk-…` before batches had a name) of runs created together. */
   group: z.string().optional(),

@@ -278,7 +278,8 @@ export class Store {
   }
 }
 
-const FINISHED_RUNS: ReadonlySet<string> = new Set(['succeeded', 'cleaned_up']);
+/** Runs done with: their VM was deleted (or never made). A succeeded run's VM lives on, so the run stays, unless it is gone. */
+const FINISHED_RUNS: ReadonlySet<string> = new Set(['cleaned_up', 'decommissioned']);
 const DECIDED_REQUESTS: ReadonlySet<string> = new Set(['succeeded', 'rejected', 'cancelled', 'expired', 'cleaned_up']);
 
 /**
@@ -292,7 +293,8 @@ function archiveOld(path: string, data: StoreFile, afterMs: number): void {
   const requests = data.requests.filter((r) => DECIDED_REQUESTS.has(r.state) && old(r));
   const requestIds = new Set(requests.map((r) => r.id));
   const activeRequestIds = new Set(data.requests.filter((r) => !requestIds.has(r.id)).map((r) => r.id));
-  const runs = data.runs.filter((r) => FINISHED_RUNS.has(r.state) && old(r) && !(r.requestId && activeRequestIds.has(r.requestId)));
+  const done = (r: RunRecord) => FINISHED_RUNS.has(r.state) || (r.state === 'succeeded' && r.goneAt !== undefined);
+  const runs = data.runs.filter((r) => done(r) && old(r) && !(r.requestId && activeRequestIds.has(r.requestId)));
   if (!requests.length && !runs.length) return;
   const lines = [...runs.map((record) => ({ table: 'runs', record })), ...requests.map((record) => ({ table: 'requests', record }))];
   const fd = openSync(path, 'a', 0o600);
