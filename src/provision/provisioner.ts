@@ -403,21 +403,52 @@ export class Provisioner {
     }
   }
 
-  async #stopAndDelete(vmKey: string, machineKey: string | undefined): Promise<void> {
+  /**
+   * Power a VM the bot made on or off (off: ACPI power-off, killed after the stop timeout). One
+   * action per VM at a time; asking for the state it is already in changes nothing. Says what it did.
+   */
+  async power(runId: string, action: 'on' | 'off', actor: string): Promise<'done' | 'already'> {
+    if (this.#active.has(runId)) throw new RunBusyError(`VM of run ${runId} is busy; wait for it`);
+    this.#active.add(runId);
+    try {
+      const run = this.#require(runId);
+      if (!isOwnedVm(run) || run.state !== 'succeeded' || !run.keys.vmKey) throw new RunBusyError(`run ${runId} has no VM to power ${action} (it is ${run.state})`);
+      const status = run.keys.machineKey ? (await this.#api.machineStatus(run.keys.machineKey))?.status : undefined;
+      const running = status === 'running' || status === 'starting';
+      if ((action === 'on') === running) return 'already';
+      if (action === 'on') {
+        await this.#api.powerOn(run.keys.vmKey).catch((err: unknown) => {
+          if (!(isVergeosError(err) && err.code === 'VERGEOS_CONFLICT' && /already running/i.test(err.vergeosMessage ?? ''))) throw err;
+        });
+      } else {
+        await this.#stop(run.keys.vmKey, run.keys.machineKey);
+      }
+      await this.#record(run, actor, `vm.power_${action}`, 'ok', `VM key ${run.keys.vmKey}`);
+      return 'done';
+    } finally {
+      this.#active.delete(runId);
+    }
+  }
+
+  /** ACPI power-off, then kill once the stop timeout has passed; nothing if it is stopped. */
+  async #stop(vmKey: string, machineKey: string | undefined): Promise<void> {
     const machine = machineKey ?? (await this.#api.getVm(vmKey).catch(() => undefined))?.machineKey;
     const isStopped = async () => {
       if (!machine) return true;
       const status = await this.#api.machineStatus(machine);
       return !status || status.status === 'stopped';
     };
-    if (!(await isStopped())) {
-      await this.#api.vmAction(vmKey, 'poweroff').catch((err: unknown) => {
-        if (!(isVergeosError(err) && err.code === 'VERGEOS_CONFLICT')) throw err;
-      });
-      const deadline = Date.now() + this.#stopTimeoutMs;
-      while (!(await isStopped()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, this.#pollMs));
-      if (!(await isStopped())) await this.#api.vmAction(vmKey, 'kill');
-    }
+    if (await isStopped()) return;
+    await this.#api.vmAction(vmKey, 'poweroff').catch((err: unknown) => {
+      if (!(isVergeosError(err) && err.code === 'VERGEOS_CONFLICT')) throw err;
+    });
+    const deadline = Date.now() + this.#stopTimeoutMs;
+    while (!(await isStopped()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, this.#pollMs));
+    if (!(await isStopped())) await this.#api.vmAction(vmKey, 'kill');
+  }
+
+  async #stopAndDelete(vmKey: string, machineKey: string | undefined): Promise<void> {
+    await this.#stop(vmKey, machineKey);
     try {
       await this.#api.deleteVm(vmKey);
     } catch (err) {

@@ -22,6 +22,7 @@ import { InventoryCache } from './inventory.js';
 import { register as registerApproval } from './listeners/approval.js';
 import { register as registerCommands } from './listeners/commands.js';
 import { register as registerHome } from './listeners/home.js';
+import { register as registerVms } from './listeners/vms.js';
 import { register as registerModal } from './listeners/modal.js';
 import { register as registerOptions } from './listeners/options.js';
 import { Notifier } from './notifier.js';
@@ -133,7 +134,7 @@ export function createBot(options: BotOptions): Bot {
     auditChannel: env.VM_AUDIT_CHANNEL!,
     preflightMs: 2_000,
   };
-  for (const register of [registerCommands, registerModal, registerOptions, registerApproval, registerHome]) register(app, ctx);
+  for (const register of [registerCommands, registerModal, registerOptions, registerApproval, registerVms, registerHome]) register(app, ctx);
   app.error(async (error) => {
     logger.error({ code: error.code, err: error.message }, 'unhandled error in a Slack listener');
   });

@@ -43,7 +43,7 @@ describe('slack-app-manifest.yml', () => {
 
   it('declares the command the bot handles, with a usage hint, interactivity, App Home and Socket Mode', () => {
     const command = manifest.features.slash_commands.find((c: { command: string }) => c.command === COMMAND);
-    expect(command.usage_hint).toBe('[recipe [name] | help | list | status REQ-n]');
+    expect(command.usage_hint).toBe('[recipe [name] | help | list | mine | status REQ-n]');
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
     expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);

@@ -9,6 +9,7 @@ import { RawJson } from '../web-api.js';
 import { escapeText } from '../escape.js';
 import { draftFromRecipe, metaFor, requestModal } from '../views/request-modal.js';
 import { helpMessage, listMessage, statusMessage, unknownMessage } from '../views/other.js';
+import { myVmsMessage } from '../views/vms.js';
 
 export const COMMAND = '/vm-create';
 
@@ -35,6 +36,16 @@ export function register(app: App, ctx: BotContext): void {
 
     if (sub === 'help') return ephemeral(helpMessage(ctx.recipes));
     if (sub === 'list') return ephemeral(listMessage(ctx.requests.byRequester(command.user_id)));
+    if (sub === 'mine') {
+      // Live status takes VergeOS calls: ack now, answer when they are in.
+      await ack();
+      const mine = ctx.provisioner.ownedVms().filter((r) => (r.owner ?? r.actor) === command.user_id);
+      const entries = await Promise.all(
+        mine.map(async (run) => ({ run, status: run.goneAt || !run.keys.machineKey ? undefined : (await ctx.vergeos.machineStatus(run.keys.machineKey).catch(() => undefined))?.status })),
+      );
+      await ctx.notifier.tell(command.user_id, command.channel_id, myVmsMessage(entries, 'You have'));
+      return;
+    }
     if (sub === 'status') {
       const id = (rest[0] ?? '').toUpperCase();
       const valid = /^REQ-\d+$/.test(id);

@@ -62,6 +62,7 @@ export function helpMessage(recipes: Recipe[]): Message {
     '• `/vm-create` — open the request form',
     '• `/vm-create RECIPE [NAME]` — the form, filled from a recipe',
     '• `/vm-create list` — your requests and their state',
+    '• `/vm-create mine` — your VMs, live from VergeOS, with Power on/off and Delete',
     '• `/vm-create status REQ-n` — one request in detail',
     '• `/vm-create help` — this help',
     'A lead approves or rejects in the approval channel; the bot then builds the VM and reports every key in the thread.',
@@ -88,6 +89,6 @@ export function statusMessage(r: RequestRecord, detail: { keys?: string | undefi
 }
 
 export function unknownMessage(what: string, recipes: Recipe[]): Message {
-  const text = `${what}\nSubcommands: \`help\`, \`list\`, \`status REQ-n\`. Recipes: ${recipes.map((r) => `\`${r.id}\``).join(', ') || '_none_'}. Or just \`/vm-create\` for an empty form.`;
+  const text = `${what}\nSubcommands: \`help\`, \`list\`, \`mine\`, \`status REQ-n\`. Recipes: ${recipes.map((r) => `\`${r.id}\``).join(', ') || '_none_'}. Or just \`/vm-create\` for an empty form.`;
   return { text, blocks: [section(text)] };
 }

@@ -1,0 +1,74 @@
+/**
+ * Day-2 actions on the VMs the bot made: Power on, Power off (graceful, then kill) and Delete
+ * (decommission). Owners act on their own VMs, leads on any; checked on the server at every
+ * click. Each action is audited and runs once however often it is clicked.
+ */
+import type { App, BlockAction } from '@slack/bolt';
+import { RunBusyError } from '../../provision/provisioner.js';
+import { StoreError } from '../../store/store.js';
+import type { BotContext } from '../context.js';
+import { escapeText } from '../escape.js';
+import type { Message } from '../views/messages.js';
+import { VM_ACTIONS } from '../views/vms.js';
+
+const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+
+export function register(app: App, ctx: BotContext): void {
+  /** The VM a button names, if `user` may act on it (told otherwise). */
+  const target = async (body: BlockAction) => {
+    const user = body.user.id;
+    const channel = body.channel?.id;
+    const runId = body.actions[0]?.type === 'button' ? (body.actions[0].value ?? '') : '';
+    const run = ctx.provisioner.ownedVms().find((r) => r.id === runId);
+    if (!run) {
+      await ctx.notifier.tell(user, channel, say('That VM is no longer one the bot manages (deleted, or never finished); nothing was changed.'));
+      return undefined;
+    }
+    const owner = run.owner ?? run.actor;
+    if (owner !== user && !(await ctx.approvers.isApprover(ctx.slack, user))) {
+      await ctx.notifier.tell(user, channel, say(`${escapeText(run.spec.vm.name)} belongs to <@${owner}>; only its owner or a lead may do that. Nothing was changed.`));
+      return undefined;
+    }
+    return { run, user, channel };
+  };
+
+  const busy = (err: unknown) => err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT');
+
+  for (const [actionId, action] of [[VM_ACTIONS.powerOn, 'on'], [VM_ACTIONS.powerOff, 'off']] as const) {
+    app.action<BlockAction>(actionId, async ({ ack, body }) => {
+      await ack();
+      const t = await target(body);
+      if (!t) return;
+      const name = escapeText(t.run.spec.vm.name);
+      try {
+        const outcome = await ctx.provisioner.power(t.run.id, action, t.user);
+        await ctx.notifier.tell(t.user, t.channel, say(outcome === 'already' ? `${name} is already ${action === 'on' ? 'running' : 'stopped'}; nothing was changed.` : `${name} is powered ${action}.`));
+      } catch (err) {
+        if (!busy(err)) throw err;
+        await ctx.notifier.tell(t.user, t.channel, say(`${name} is busy with another action; nothing more was changed.`));
+      }
+    });
+  }
+
+  app.action<BlockAction>(VM_ACTIONS.delete, async ({ ack, body }) => {
+    await ack();
+    const t = await target(body);
+    if (!t) return;
+    const name = escapeText(t.run.spec.vm.name);
+    let done;
+    try {
+      done = await ctx.provisioner.decommission(t.run.id, t.user);
+    } catch (err) {
+      if (!busy(err)) throw err;
+      return ctx.notifier.tell(t.user, t.channel, say(`${name} is already being deleted; nothing more was changed.`));
+    }
+    if (done.state !== 'decommissioned') return ctx.notifier.tell(t.user, t.channel, say(`:warning: ${escapeText(done.error?.message ?? 'Deleting it failed.')}`));
+    const owner = t.run.owner ?? t.run.actor;
+    const line = `:wastebasket: *${name}* decommissioned by <@${t.user}> · VM key ${t.run.keys.vmKey} / machine key ${t.run.keys.machineKey} · owner <@${owner}>${t.run.requestId ? ` · ${t.run.requestId}` : ''}`;
+    await Promise.all([
+      ctx.notifier.post(ctx.auditChannel, say(line)),
+      ctx.notifier.tell(t.user, t.channel, say(`Deleted ${name} (VM key ${t.run.keys.vmKey}) with its drives, NICs and devices.`)),
+      owner !== t.user ? ctx.notifier.dm(owner, say(`<@${t.user}> deleted your VM ${name} (VM key ${t.run.keys.vmKey}).`)) : undefined,
+    ]);
+  });
+}

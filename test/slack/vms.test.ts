@@ -1,0 +1,61 @@
+/** `/vm-create mine` and the day-2 buttons through the real Bolt app. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SLACK_SIM, type SlackEphemeral, type SlackMessage } from '../../src/sim/slack-sim.js';
+import { startRig, textOf, until, type Rig } from '../helpers/bot.js';
+import { fileRequest } from '../helpers/flows.js';
+
+/** An ephemeral reply as the message its buttons sit on. */
+const asMessage = (e: SlackEphemeral): SlackMessage => ({ channel: e.channel, ts: e.message_ts, user: SLACK_SIM.bot, text: e.text, blocks: e.blocks });
+
+describe('my VMs, from Slack', () => {
+  let rig: Rig;
+  beforeEach(async () => {
+    rig = await startRig();
+  });
+  afterEach(() => rig.close());
+
+  async function mine(user: string): Promise<SlackEphemeral> {
+    const before = rig.slack.ephemerals.length;
+    await rig.driver.command(user, 'mine');
+    return until(() => rig.slack.ephemerals.slice(before).find((e) => e.user === user), 'the list');
+  }
+
+  const replyTo = (user: string, after: number) => until(() => rig.slack.ephemerals.slice(after).filter((e) => e.user === user).length > 0 && rig.slack.ephemerals.slice(after).filter((e) => e.user === user), 'the replies');
+
+  it('lists the owner\'s VMs with live status; the owner powers off and deletes, once each under double clicks; a bystander is refused', async () => {
+    const approval = await fileRequest(rig, 'day2-01');
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
+    const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
+
+    const list = await mine(SLACK_SIM.requester);
+    expect(textOf(list)).toContain(`*day2-01* · running · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey}`);
+    expect(textOf(list)).toContain('vm_power_off');
+    expect((await mine(SLACK_SIM.bystander)).text).toBe('You have no VMs made through the bot.');
+
+    let mark = rig.slack.ephemerals.length;
+    await rig.driver.clickMessageButton(SLACK_SIM.bystander, asMessage(list), 'vm_power_off');
+    expect((await replyTo(SLACK_SIM.bystander, mark))[0]!.text).toBe('day2-01 belongs to <@U0REQUESTER>; only its owner or a lead may do that. Nothing was changed.');
+    expect(rig.vergeos.requestsTo('POST /vm_actions').filter((r) => (r.body as { action: string }).action === 'poweroff')).toHaveLength(0);
+
+    mark = rig.slack.ephemerals.length;
+    await Promise.all([rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(list), 'vm_power_off'), rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(list), 'vm_power_off')]);
+    const replies = await until(() => rig.slack.ephemerals.slice(mark).filter((e) => e.user === SLACK_SIM.requester).length === 2 && rig.slack.ephemerals.slice(mark), 'two replies');
+    expect(replies.map((e) => e.text).sort()).toEqual(['day2-01 is powered off.', expect.stringMatching(/^day2-01 is (busy with another action; nothing more was changed|already stopped; nothing was changed)\.$/)].sort());
+    expect(rig.vergeos.requestsTo('POST /vm_actions').filter((r) => (r.body as { action: string }).action === 'poweroff')).toHaveLength(1);
+
+    const stopped = await mine(SLACK_SIM.requester);
+    expect(textOf(stopped)).toContain('*day2-01* · stopped');
+    expect(textOf(stopped)).toContain('vm_power_on');
+
+    mark = rig.slack.ephemerals.length;
+    await Promise.all([rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(stopped), 'vm_delete'), rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(stopped), 'vm_delete')]);
+    await until(() => rig.slack.ephemerals.slice(mark).some((e) => e.text.startsWith('Deleted day2-01')), 'the deletion');
+    await rig.bot.idle();
+    expect(rig.vergeos.requestsTo('DELETE /vms/:key')).toHaveLength(1);
+    expect(rig.vergeos.state.table('vms').has(vm.keys.vmKey!)).toBe(false);
+    expect(rig.store.getRun(vm.id)?.state).toBe('decommissioned');
+    await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('*day2-01* decommissioned by <@U0REQUESTER>')), 'the audit line');
+    expect((await mine(SLACK_SIM.requester)).text).toBe('You have no VMs made through the bot.');
+  });
+});
