@@ -51,8 +51,8 @@ export async function createBatch(provisioner: Provisioner, specs: VmSpec[], met
 }
 
 /** Create and run a batch: the CLI's `apply --count`. */
-export async function provisionBatch(provisioner: Provisioner, specs: VmSpec[], options: BatchOptions & { requestId?: string }): Promise<BatchOutcome> {
-  const { batchId, runs } = await createBatch(provisioner, specs, { actor: options.actor, ...(options.requestId ? { requestId: options.requestId } : {}) });
+export async function provisionBatch(provisioner: Provisioner, specs: VmSpec[], options: BatchOptions & { requestId?: string; lease?: RunMeta['lease'] }): Promise<BatchOutcome> {
+  const { batchId, runs } = await createBatch(provisioner, specs, { actor: options.actor, ...(options.requestId ? { requestId: options.requestId } : {}), ...(options.lease ? { lease: options.lease } : {}) });
   return runBatch(provisioner, batchId, runs.map((r) => r.id), options);
 }
 

@@ -21,7 +21,9 @@ export function register(program: Command): void {
     .option('--yes', 'do not ask for confirmation')
     .option('--json', 'print exactly one JSON object with the result on stdout')
     .action(async (file: string, opts: { name?: string; count: number; concurrency: number; keepGoing?: boolean; tierMargin: number; yes?: boolean; json?: boolean }) => {
-      const { specs } = await specsFromRecipe(file, opts.name, opts.count);
+      const { recipe, specs } = await specsFromRecipe(file, opts.name, opts.count);
+      // The recipe's default lease, if it has one (extend with `vmbot extend`).
+      const lease = recipe.lease?.defaultMs ? { forMs: recipe.lease.defaultMs, maxMs: recipe.lease.maxMs } : undefined;
       // Progress goes to stderr under --json, so stdout stays one JSON object.
       const say = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
       say(specs.length === 1 ? renderPlanText(planSpec(specs[0]!)) : `${specs.length} VMs, ${specs[0]!.vm.name} … ${specs.at(-1)!.vm.name}, each:\n${renderPlanText(planSpec(specs[0]!))}`);
@@ -36,12 +38,12 @@ export function register(program: Command): void {
         }
         const listener = progressPrinter(say, (runId) => core.store.getRun(runId)?.spec.vm.name ?? runId);
         if (specs.length === 1) {
-          const run = await core.provisioner!.execute((await core.provisioner!.createRun(specs[0]!, { actor: cliActor() })).id, listener, cliActor());
+          const run = await core.provisioner!.execute((await core.provisioner!.createRun(specs[0]!, { actor: cliActor(), lease })).id, listener, cliActor());
           if (opts.json) printJson(runResult(run));
           process.exitCode = run.state === 'succeeded' ? EXIT.ok : EXIT.failed;
           return;
         }
-        const batch = await provisionBatch(core.provisioner!, specs, { actor: cliActor(), concurrency: opts.concurrency, keepGoing: opts.keepGoing ?? false, listener });
+        const batch = await provisionBatch(core.provisioner!, specs, { actor: cliActor(), concurrency: opts.concurrency, keepGoing: opts.keepGoing ?? false, listener, lease });
         const stopped = batch.stoppedBy ? `Stopped after ${batch.stoppedBy.vmName} failed: ${batch.stoppedBy.message}` : undefined;
         if (opts.json) {
           printJson({ batchId: batch.batchId, runs: batch.runs.map(runResult), succeeded: batch.succeeded, failed: batch.failed, notStarted: batch.notStarted, ...(stopped ? { stoppedBy: batch.stoppedBy } : {}) });

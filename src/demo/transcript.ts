@@ -18,6 +18,7 @@ const EMOJI: Record<string, string> = {
   bar_chart: '▤',
   octagonal_sign: '■',
   black_square_button: '□',
+  infinity: '∞',
 };
 
 type Block = { type: string; text?: { text: string }; fields?: Array<{ text: string }>; elements?: Array<{ type: string; text?: string | { text: string } }> };

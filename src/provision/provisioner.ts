@@ -31,6 +31,8 @@ export interface RunMeta {
   actor: string;
   requestId?: string;
   group?: string;
+  /** Keep the VM this long after it is ready (ms), extendable up to `maxMs` from now. */
+  lease?: { forMs: number; maxMs?: number | undefined } | undefined;
 }
 
 export interface ProvisionerOptions {
@@ -85,6 +87,7 @@ export class Provisioner {
       actor: meta.actor,
       ...(meta.requestId ? { requestId: meta.requestId } : {}),
       ...(meta.group ? { group: meta.group } : {}),
+      ...(meta.lease ? { lease: { forMs: meta.lease.forMs, ...(meta.lease.maxMs ? { maxMs: meta.lease.maxMs } : {}), reminded: [] } } : {}),
       spec,
       steps: Object.fromEntries(planSpec(spec).steps.map((s) => [s.id, { status: 'pending', attempts: 0 } satisfies StepProgress])),
       keys: {},
@@ -212,6 +215,8 @@ export class Provisioner {
       }
       run = await this.#store.updateRun(runId, { version: run.version }, (r) => {
         r.state = 'succeeded';
+        // The lease runs from when the VM is ready.
+        if (r.lease && !r.lease.endsAt) r.lease.endsAt = new Date(Date.now() + r.lease.forMs).toISOString();
       });
       await this.#record(run, actor, 'run.succeeded', 'ok', plan.steps.length + ' steps done');
       await this.#emit(listener, { type: 'run_succeeded', runId, result: runResult(run) });

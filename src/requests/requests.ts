@@ -74,6 +74,8 @@ export interface NewRequest {
   recipe?: string | undefined;
   warnings: string[];
   sourceViewId?: string | undefined;
+  /** How long the VMs are kept once ready (undefined: until deleted). */
+  lease?: RequestRecord['lease'] | undefined;
   /** The policy's decision at submit time; `auto` files the request approved, by the rule. */
   policy?: NonNullable<RequestRecord['policy']> | undefined;
 }
@@ -146,6 +148,7 @@ export class Requests {
       ...(input.recipe ? { recipe: input.recipe } : {}),
       spec: input.spec,
       ...(input.batch ? { batch: input.batch } : {}),
+      ...(input.lease ? { lease: input.lease } : {}),
       warnings: input.warnings,
       ...(input.sourceViewId ? { sourceViewId: input.sourceViewId } : {}),
     };

@@ -27,6 +27,9 @@ import { register as registerModal } from './listeners/modal.js';
 import { register as registerOptions } from './listeners/options.js';
 import { Notifier } from './notifier.js';
 import { RequestProvisioning } from './provisioning.js';
+import { Leases, type LeaseOptions } from '../leases/leases.js';
+import { leaseNotice } from './views/vms.js';
+import { escapeText } from './escape.js';
 import { PolicyHolder as PolicyHolderClass, type PolicyHolder } from '../policy/watch.js';
 import { join } from 'node:path';
 import { SlackWebApi } from './web-api.js';
@@ -42,6 +45,9 @@ export interface BotOptions {
   recipes: Recipe[];
   /** The approval policy in force (`openPolicy`). */
   policy: PolicyHolder;
+  /** Lease timing (reminders, grace period, clock), and how often leases are swept (default 1 min). */
+  leaseOptions?: LeaseOptions;
+  leaseSweepMs?: number;
   /** How often finished runs' VMs are looked for in VergeOS (default 5 min). */
   goneCheckMs?: number;
   /** How often the policy file is checked for changes (default 1 s). */
@@ -62,6 +68,8 @@ export interface Bot {
   stop(): Promise<void>;
   /** Expire what is due now and tell everyone (also runs on a timer). */
   sweep(): Promise<void>;
+  /** Lease reminders, power-offs and deletions due now, told to owners (also runs on a timer). */
+  sweepLeases(): Promise<void>;
   /** Resolves when no run is being reported and no message is queued. */
   idle(): Promise<void>;
 }
@@ -124,6 +132,7 @@ export function createBot(options: BotOptions): Bot {
     recipes: options.recipes,
     approvers,
     policy: options.policy,
+    leases: new Leases({ store: options.store, audit: options.audit, provisioner: options.provisioner }, options.leaseOptions),
     homeTabs,
     inventory: new InventoryCache({ vergeos: options.vergeos, logger }),
     notifier,
@@ -177,16 +186,31 @@ export function createBot(options: BotOptions): Bot {
     }
   };
 
+  /** Leases: each reminder, power-off and deletion told to the owner (and the audit channel). */
+  const sweepLeases = async () => {
+    for (const event of await ctx.leases.sweep()) {
+      const owner = event.run.owner ?? event.run.actor;
+      const notice = leaseNotice(event, ctx.leases.graceMs);
+      if (/^[UW][A-Z0-9]+$/.test(owner)) await notifier.dm(owner, notice);
+      if (event.type === 'reminder') continue;
+      const [emoji, what] = { expired: [':hourglass:', 'powered off at the end of its lease'], deleted: [':wastebasket:', 'deleted at the end of its lease'], delete_failed: [':warning:', 'could not be deleted at the end of its lease (retrying)'] }[event.type];
+      const line = `${emoji} *${escapeText(event.run.spec.vm.name)}* ${what} · VM key ${event.run.keys.vmKey} / machine key ${event.run.keys.machineKey} · owner <@${owner}>${event.run.requestId ? ` · ${event.run.requestId}` : ''}`;
+      await notifier.post(ctx.auditChannel, { text: line, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: line } }] });
+    }
+  };
+
   // VMs deleted outside the bot stop counting against quotas once noticed.
   const noticeGone = () => void options.provisioner.noticeDeletedVms().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'checking for VMs deleted outside the bot failed'));
 
   let timer: NodeJS.Timeout | undefined;
   let goneTimer: NodeJS.Timeout | undefined;
+  let leaseTimer: NodeJS.Timeout | undefined;
   let server: Server | undefined;
   return {
     app,
     ctx,
     sweep,
+    sweepLeases,
     async start(port) {
       const started = (await app.start(port ?? env.PORT)) as unknown;
       server = socketMode ? undefined : (started as Server);
@@ -196,12 +220,15 @@ export function createBot(options: BotOptions): Bot {
       timer.unref();
       goneTimer = setInterval(noticeGone, options.goneCheckMs ?? 5 * 60_000);
       goneTimer.unref();
+      leaseTimer = setInterval(() => void sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed')), options.leaseSweepMs ?? 60_000);
+      leaseTimer.unref();
       await recover();
       return { port: server ? (server.address() as AddressInfo).port : undefined };
     },
     async stop() {
       if (timer) clearInterval(timer);
       if (goneTimer) clearInterval(goneTimer);
+      if (leaseTimer) clearInterval(leaseTimer);
       homeTabs.stop();
       options.policy.stop();
       await app.stop();

@@ -2,6 +2,7 @@
 import type { Env } from '../config.js';
 import type { Logger } from '../log.js';
 import type { PolicyHolder } from '../policy/watch.js';
+import type { Leases } from '../leases/leases.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
 import type { Recipe } from '../spec/recipes.js';
@@ -22,6 +23,8 @@ export interface BotContext {
   requests: Requests;
   recipes: Recipe[];
   approvers: Approvers;
+  /** Leases on the VMs the bot made (reminders, power-off, deletion). */
+  leases: Leases;
   /** The approval policy in force (reloaded when its file changes). */
   policy: PolicyHolder;
   inventory: InventoryCache;

@@ -157,7 +157,7 @@ export class RequestProvisioning {
     let runs = provisioner.runsForRequest(request.id);
     if (!runs.length) {
       const specs = requestSpecs(request);
-      const meta = { actor: request.requester, requestId: request.id };
+      const meta = { actor: request.requester, requestId: request.id, ...(request.lease ? { lease: request.lease } : {}) };
       runs = request.batch ? (await createBatch(provisioner, specs, meta)).runs : [await provisioner.createRun(specs[0]!, meta)];
     }
     const started = await requests.startProvisioning(request.id, runs[0]!.id, lead, 'approved', runs[0]!.group);

@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { VmSpecDraft } from './schema.js';
+import { parseDuration } from './units.js';
 import { fieldErrors, parseDraft, type FieldError } from './validate.js';
 
 export interface Recipe {
@@ -15,7 +16,20 @@ export interface Recipe {
   description: string;
   file: string;
   draft: VmSpecDraft;
+  /** How long its VMs are kept: a default and a maximum (ms); undefined = until deleted. */
+  lease?: { defaultMs?: number | undefined; maxMs?: number | undefined } | undefined;
 }
+
+const UNTIL_DELETED = 'until deleted';
+const leaseLength = z.string().transform((v, ctx) => {
+  if (v.trim() === UNTIL_DELETED) return undefined;
+  const ms = parseDuration(v);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration like 7d or 12h, or "${UNTIL_DELETED}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 export interface RecipeError {
   file: string;
@@ -33,6 +47,12 @@ const metaSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'the recipe id may only contain lower-case letters, digits and dashes' }),
   title: z.string({ error: 'title is required' }).min(1, { error: 'title is required' }).max(75, { error: 'the title can be at most 75 characters' }),
   description: z.string({ error: 'description must be text' }).max(300, { error: 'the description can be at most 300 characters' }).default(''),
+  /** `lease: { default: 7d, max: 30d }`: its VMs are powered off and then deleted when the lease ends, unless extended. */
+  lease: z
+    .object({ default: leaseLength.optional(), max: leaseLength.optional() })
+    .strict()
+    .refine((l) => l.default === undefined || l.max === undefined || l.default <= l.max, { error: 'the default lease cannot be longer than the maximum' })
+    .optional(),
 });
 
 export function parseRecipeText(text: string, file: string): { ok: true; recipe: Recipe } | { ok: false; errors: RecipeError[] } {
@@ -46,14 +66,15 @@ export function parseRecipeText(text: string, file: string): { ok: true; recipe:
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return { ok: false, errors: [{ file, path: '(top level)', message: 'a recipe must be a mapping with recipe, title, vm, drives, nics, devices, power_on' }] };
   }
-  const { recipe, title, description, ...specPart } = data as Record<string, unknown>;
+  const { recipe, title, description, lease, ...specPart } = data as Record<string, unknown>;
   const errors: FieldError[] = [];
-  const meta = metaSchema.safeParse({ recipe, title, description });
+  const meta = metaSchema.safeParse({ recipe, title, description, lease });
   if (!meta.success) errors.push(...fieldErrors(meta.error));
   const draft = parseDraft(specPart);
   if (!draft.ok) errors.push(...draft.errors);
   if (!meta.success || !draft.ok || errors.length) return { ok: false, errors: errors.map((e) => ({ file, ...e })) };
-  return { ok: true, recipe: { id: meta.data.recipe, title: meta.data.title, description: meta.data.description, file, draft: draft.value } };
+  const leaseOf = meta.data.lease ? { defaultMs: meta.data.lease.default, maxMs: meta.data.lease.max } : undefined;
+  return { ok: true, recipe: { id: meta.data.recipe, title: meta.data.title, description: meta.data.description, file, draft: draft.value, ...(leaseOf ? { lease: leaseOf } : {}) } };
 }
 
 export async function loadRecipeFile(file: string): Promise<{ ok: true; recipe: Recipe } | { ok: false; errors: RecipeError[] }> {

@@ -46,3 +46,20 @@ export function formatBytes(bytes: number): string {
 export function formatMegabytes(mb: number): string {
   return formatBytes(mb * MIB);
 }
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/** Milliseconds for `"7d"`, `"12h"`, `"30m"`, `"2w"`; undefined when it is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*(ms|s|m|h|d|w)\s*$/.exec(text);
+  return m ? Number(m[1]) * DURATION_MS[m[2]!]! : undefined;
+}
+
+/** `604800000` → `7 days`; `3600000` → `1 hour`. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['week', 7 * 86_400_000], ['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms / size === 1 ? '' : 's'}`;
+  }
+  if (ms >= 86_400_000) return `${Math.round(ms / 86_400_000)} days`;
+  return `${Math.round(ms / 1000)} s`;
+}

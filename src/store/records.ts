@@ -56,6 +56,21 @@ export const runRecordSchema = z.object({
   error: runErrorSchema.optional(),
   /** When the bot noticed its VM had been deleted outside the bot (it no longer counts against quotas). */
   goneAt: z.string().optional(),
+  /**
+   * How long the VM is kept. `forMs` from provisioning (or the last extension); `endsAt` once it
+   * exists. Reminders sent (as ms before the end), then `expiring` (claimed) and `expiredAt`
+   * (powered off) at the end; deleted after the grace period unless extended meanwhile.
+   */
+  lease: z
+    .object({
+      forMs: z.number().int().positive(),
+      maxMs: z.number().int().positive().optional(),
+      endsAt: z.string().optional(),
+      reminded: z.array(z.number().int().nonnegative()).default([]),
+      expiring: z.string().optional(),
+      expiredAt: z.string().optional(),
+    })
+    .optional(),
 });
 export type RunRecord = z.output<typeof runRecordSchema>;
 
@@ -79,6 +94,8 @@ export const requestRecordSchema = z.object({
   spec: vmSpecSchema,
   /** Several VMs from one spec: names from the pattern, `{n}` = 1 … count. */
   batch: z.object({ count: z.number().int().min(2), pattern: z.string() }).optional(),
+  /** How long its VMs are kept once ready (from the recipe), and the most an extension may give. */
+  lease: z.object({ forMs: z.number().int().positive(), maxMs: z.number().int().positive().optional() }).optional(),
   /** The batch id of a batch request's runs, once they exist. */
   batchId: z.string().optional(),
   /** How the approval policy decided it at submit time: the rule, the policy file's hash, what it needs. */

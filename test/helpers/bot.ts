@@ -38,7 +38,7 @@ export const BOT_ENV = {
   LOG_LEVEL: 'silent',
 };
 
-export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Record<string, string>; dir?: string; rateFactor?: number; importNoticeMs?: number } = {}): Promise<Rig> {
+export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Record<string, string>; dir?: string; rateFactor?: number; importNoticeMs?: number; leaseNow?: () => number } = {}): Promise<Rig> {
   const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
   const slack = await startSlackSim({ rateFactor: options.rateFactor ?? STAND_IN_RATE_FACTOR });
   const temp = options.dir ? { dir: options.dir, remove: async () => {} } : await tempDir();
@@ -53,7 +53,7 @@ export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Rec
     const client = new VergeosClient({ url: vergeos.url, auth: { apiKey: SIM_DEFAULT_API_KEY }, retry: { retries: 1, baseMs: 1, maxMs: 2 }, timeouts: { headersMs: 1_000, bodyMs: 1_000 } });
     const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 20, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 20 });
     const policy = await openPolicy(env, logger);
-    const bot = createBot({ env, logger, store, audit, vergeos: client, provisioner, recipes, policy, policyPollMs: 50, slackRetries: 0, sweepIntervalMs: 60_000, ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}) });
+    const bot = createBot({ env, logger, store, audit, vergeos: client, provisioner, recipes, policy, policyPollMs: 50, slackRetries: 0, sweepIntervalMs: 60_000, ...(options.leaseNow ? { leaseOptions: { now: options.leaseNow } } : {}), ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}) });
     const { port } = await bot.start(0);
     return { bot, store, audit, client, driver: new SlackDriver(`http://127.0.0.1:${port}`, slack) };
   }

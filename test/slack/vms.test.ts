@@ -59,3 +59,57 @@ describe('my VMs, from Slack', () => {
     expect((await mine(SLACK_SIM.requester)).text).toBe('You have no VMs made through the bot.');
   });
 });
+
+describe('leases, from Slack', () => {
+  let rig: Rig;
+  let now = Date.now();
+  const DAY = 86_400_000;
+  beforeEach(async () => {
+    now = Date.now();
+    rig = await startRig({ leaseNow: () => now });
+  });
+  afterEach(() => rig.close());
+
+  it('reminds the owner once with Extend and Delete now, extends within the maximum, powers off at the end and deletes after grace', async () => {
+    const approval = await fileRequest(rig, 'lab-lease-01', 'iso-install');
+    expect(textOf(approval)).toContain('Kept for 1 week once ready (extendable to at most 30 days from any day)');
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
+    const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
+    const endsAt = Date.parse(vm.lease!.endsAt!);
+    const dms = () => rig.slack.dms(SLACK_SIM.requester).filter((m) => m.text.includes('lab-lease-01') && /kept until|powered off|deleted/.test(m.text));
+
+    now = endsAt - 3 * DAY + 1_000;
+    await rig.bot.sweepLeases();
+    await rig.bot.sweepLeases();
+    await rig.bot.idle();
+    expect(dms()).toHaveLength(1);
+    const reminder = dms()[0]!;
+    expect(textOf(reminder)).toContain('Extend by 1 week');
+    expect(textOf(reminder)).toContain('Delete now');
+
+    let mark = rig.slack.ephemerals.length;
+    await rig.driver.clickMessageButton(SLACK_SIM.bystander, reminder, 'lease_extend');
+    await until(() => rig.slack.ephemerals.slice(mark).find((e) => e.user === SLACK_SIM.bystander && e.text.includes('only its owner or a lead')), 'the bystander refused');
+    mark = rig.slack.ephemerals.length;
+    await rig.driver.clickMessageButton(SLACK_SIM.requester, reminder, 'lease_extend');
+    await until(() => rig.store.getRun(vm.id)?.lease?.endsAt === new Date(endsAt + 7 * DAY).toISOString(), 'the extension');
+
+    now = endsAt + 7 * DAY;
+    await rig.bot.sweepLeases();
+    await rig.bot.idle();
+    expect((await rig.vergeos.state.table('machine_status').get(String(rig.vergeos.state.table('machines').get(vm.keys.machineKey!)!.status)))!.status).toBe('stopped');
+    await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes(':hourglass: *lab-lease-01* powered off at the end of its lease')), 'the audit line for the power-off');
+
+    now += 3 * DAY;
+    await rig.bot.sweepLeases();
+    await rig.bot.sweepLeases();
+    await rig.bot.idle();
+    expect(rig.vergeos.state.table('vms').has(vm.keys.vmKey!)).toBe(false);
+    expect(rig.vergeos.requestsTo('DELETE /vms/:key')).toHaveLength(1);
+    expect(dms().map((m) => m.text.replace(/ \(VM key \d+\)/, '')).slice(1)).toEqual([
+      expect.stringMatching(/^Your VM lab-lease-01 was powered off: its lease ended\. It is deleted .* unless you extend it\.$/),
+      'Your VM lab-lease-01 was deleted: its lease ended.',
+    ]);
+  });
+});

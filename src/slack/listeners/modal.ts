@@ -100,7 +100,8 @@ export function register(app: App, ctx: BotContext): void {
     }
     await ack();
 
-    const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, batch, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id, policy: policyStamp(verdict, ctx.env.VM_APPROVERS) });
+    const lease = recipe?.lease?.defaultMs ? { forMs: recipe.lease.defaultMs, ...(recipe.lease.maxMs ? { maxMs: recipe.lease.maxMs } : {}) } : undefined;
+    const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, batch, lease, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id, policy: policyStamp(verdict, ctx.env.VM_APPROVERS) });
     if (!created) return; // a retried delivery of a submission already filed
     if (request.state === 'approved') {
       // Approved by the rule: the channel and the audit trail still see it, and it starts now.

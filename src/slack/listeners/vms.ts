@@ -7,7 +7,7 @@ import type { App, BlockAction } from '@slack/bolt';
 import { RunBusyError } from '../../provision/provisioner.js';
 import { StoreError } from '../../store/store.js';
 import type { BotContext } from '../context.js';
-import { escapeText } from '../escape.js';
+import { escapeText, slackDate } from '../escape.js';
 import type { Message } from '../views/messages.js';
 import { VM_ACTIONS } from '../views/vms.js';
 
@@ -49,6 +49,20 @@ export function register(app: App, ctx: BotContext): void {
       }
     });
   }
+
+  app.action<BlockAction>(VM_ACTIONS.extend, async ({ ack, body }) => {
+    await ack();
+    const t = await target(body);
+    if (!t) return;
+    const name = escapeText(t.run.spec.vm.name);
+    const lease = t.run.lease;
+    if (!lease?.endsAt) return ctx.notifier.tell(t.user, t.channel, say(`${name} has no lease to extend; it is kept until deleted.`));
+    // By its lease period, from its current end (or from now, once ended).
+    const until = new Date(Math.max(ctx.leases.now(), Date.parse(lease.endsAt)) + lease.forMs);
+    const outcome = await ctx.leases.extend(t.run.id, until, t.user);
+    if (!outcome.ok) return ctx.notifier.tell(t.user, t.channel, say(`${name}: ${escapeText(outcome.reason)}. Nothing was changed.`));
+    await ctx.notifier.tell(t.user, t.channel, say(`${name} is kept until ${slackDate(outcome.endsAt)}.${lease.expiredAt ? ' It was powered off when its lease ended: power it on from `/vm-create mine`.' : ''}`));
+  });
 
   app.action<BlockAction>(VM_ACTIONS.delete, async ({ ack, body }) => {
     await ack();

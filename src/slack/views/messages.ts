@@ -9,6 +9,7 @@ import { renderPlanText, summarizeSpec, summarizeTotals } from '../../plan/rende
 import type { RunResult } from '../../provision/result.js';
 import { requestSpecs, requestSubject } from '../../requests/requests.js';
 import { describeFrom } from '../../policy/members.js';
+import { formatDuration } from '../../spec/units.js';
 import type { RequestRecord } from '../../store/records.js';
 import { clip, escapeClip, escapeText, mention, slackDate } from '../escape.js';
 
@@ -73,11 +74,17 @@ function planBlock(request: RequestRecord): types.SectionBlock {
   return section(`${title}\n\`\`\`${clip(plan, 2600)}\`\`\``);
 }
 
+/** "Kept for 7 days once ready (extendable to at most 30 days)" or "Kept until deleted". */
+export function leaseLine(lease: RequestRecord['lease']): string {
+  if (!lease) return ':infinity: Kept until deleted.';
+  return `:hourglass: Kept for ${formatDuration(lease.forMs)} once ready${lease.maxMs ? ` (extendable to at most ${formatDuration(lease.maxMs)} from any day)` : ''}; then powered off, and deleted after a grace period unless extended.`;
+}
+
 function preflightBlock(request: RequestRecord): types.ContextBlock {
   const lines = request.warnings.length
     ? request.warnings.map((w) => `:warning: ${escapeText(w)}`)
     : [`:white_check_mark: Pre-flight: ${request.batch ? `all ${request.batch.count} names free` : 'name free'}; cluster, networks, media and devices exist; tiers, devices and cluster have room${request.batch ? ' for the whole batch' : ''}.`];
-  return { type: 'context', elements: [mrkdwn(clip(lines.join('\n'), 3000))] };
+  return { type: 'context', elements: [mrkdwn(clip([...lines, leaseLine(request.lease)].join('\n'), 3000))] };
 }
 
 /** The policy's part: which rule decided, who must approve and who has, the requester's quota use. */
