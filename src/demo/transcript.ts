@@ -19,6 +19,7 @@ const EMOJI: Record<string, string> = {
   octagonal_sign: '■',
   black_square_button: '□',
   infinity: '∞',
+  ghost: '👻',
 };
 
 type Block = { type: string; text?: { text: string }; fields?: Array<{ text: string }>; elements?: Array<{ type: string; text?: string | { text: string } }> };

@@ -70,6 +70,8 @@ export interface Bot {
   sweep(): Promise<void>;
   /** Lease reminders, power-offs and deletions due now, told to owners (also runs on a timer). */
   sweepLeases(): Promise<void>;
+  /** Look for the bot's VMs in VergeOS; one deleted outside is marked gone, its owner told (also on a timer). */
+  reconcile(): Promise<void>;
   /** Resolves when no run is being reported and no message is queued. */
   idle(): Promise<void>;
 }
@@ -200,7 +202,14 @@ export function createBot(options: BotOptions): Bot {
   };
 
   // VMs deleted outside the bot stop counting against quotas once noticed.
-  const noticeGone = () => void options.provisioner.noticeDeletedVms().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'checking for VMs deleted outside the bot failed'));
+  const noticeGone = async () => {
+    for (const run of await options.provisioner.noticeDeletedVms()) {
+      const owner = run.owner ?? run.actor;
+      const line = `:ghost: *${escapeText(run.spec.vm.name)}* was deleted outside the bot · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey} · owner ${/^[UW]/.test(owner) ? `<@${owner}>` : escapeText(owner)}${run.requestId ? ` · ${run.requestId}` : ''}`;
+      await notifier.post(ctx.auditChannel, { text: line, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: line } }] });
+      if (/^[UW][A-Z0-9]+$/.test(owner)) await notifier.dm(owner, { text: `Your VM ${run.spec.vm.name} was deleted outside the bot; it no longer counts against your quota.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:ghost: Your VM *${escapeText(run.spec.vm.name)}* (VM key ${run.keys.vmKey}) was deleted outside the bot; it no longer counts against your quota.` } }] });
+    }
+  };
 
   let timer: NodeJS.Timeout | undefined;
   let goneTimer: NodeJS.Timeout | undefined;
@@ -211,6 +220,7 @@ export function createBot(options: BotOptions): Bot {
     ctx,
     sweep,
     sweepLeases,
+    reconcile: noticeGone,
     async start(port) {
       const started = (await app.start(port ?? env.PORT)) as unknown;
       server = socketMode ? undefined : (started as Server);
@@ -218,7 +228,7 @@ export function createBot(options: BotOptions): Bot {
       options.policy.watch(options.policyPollMs);
       timer = setInterval(() => void sweep().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'expiry sweep failed')), options.sweepIntervalMs ?? 30_000);
       timer.unref();
-      goneTimer = setInterval(noticeGone, options.goneCheckMs ?? 5 * 60_000);
+      goneTimer = setInterval(() => void noticeGone().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'checking for VMs deleted outside the bot failed')), options.goneCheckMs ?? 5 * 60_000);
       goneTimer.unref();
       leaseTimer = setInterval(() => void sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed')), options.leaseSweepMs ?? 60_000);
       leaseTimer.unref();

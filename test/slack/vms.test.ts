@@ -58,6 +58,21 @@ describe('my VMs, from Slack', () => {
     await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('*day2-01* decommissioned by <@U0REQUESTER>')), 'the audit line');
     expect((await mine(SLACK_SIM.requester)).text).toBe('You have no VMs made through the bot.');
   });
+
+  it('a VM deleted outside the bot is marked gone, its owner told, and shown so', async () => {
+    const approval = await fileRequest(rig, 'ghost-01');
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
+    const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
+    rig.vergeos.state.vmAction({ vm: vm.keys.vmKey, action: 'kill' });
+    rig.vergeos.state.deleteVm(vm.keys.vmKey!);
+    await rig.bot.reconcile();
+    await rig.bot.reconcile();
+    await rig.bot.idle();
+    expect(rig.slack.dms(SLACK_SIM.requester).filter((m) => m.text.includes('was deleted outside the bot'))).toHaveLength(1);
+    expect(rig.slack.channelMessages(SLACK_SIM.auditChannel).filter((m) => m.text.startsWith(':ghost: *ghost-01* was deleted outside the bot'))).toHaveLength(1);
+    expect(textOf(await mine(SLACK_SIM.requester))).toContain('*ghost-01* · deleted outside the bot');
+  });
 });
 
 describe('leases, from Slack', () => {
@@ -111,5 +126,20 @@ describe('leases, from Slack', () => {
       expect.stringMatching(/^Your VM lab-lease-01 was powered off: its lease ended\. It is deleted .* unless you extend it\.$/),
       'Your VM lab-lease-01 was deleted: its lease ended.',
     ]);
+  });
+
+  it('the form asks how long to keep it, within the recipe\'s maximum', async () => {
+    await rig.driver.command(SLACK_SIM.requester, 'iso-install');
+    const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'the modal');
+    const keep = JSON.stringify((modal.view.blocks as unknown[]).find((b) => JSON.stringify(b).includes('keep_for')));
+    expect(keep).toContain('"initial_option":{"text":{"type":"plain_text","text":"7 days","emoji":true},"value":"7d"}');
+    expect(keep).not.toContain('forever'); // the recipe has a maximum
+    expect((await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'short-01', keep_for: '1d' })).body).toBe('');
+    const approval = await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'the approval');
+    expect(rig.store.getRequest('REQ-1')?.lease).toEqual({ forMs: 86_400_000, maxMs: 30 * 86_400_000 });
+    expect(textOf(approval)).toContain('Kept for 1 day once ready');
+    await rig.driver.command(SLACK_SIM.requester, 'web-server');
+    const open = await until(() => rig.slack.openView(SLACK_SIM.requester), 'the modal');
+    expect(JSON.stringify(open.view.blocks)).toContain('"initial_option":{"text":{"type":"plain_text","text":"Until deleted","emoji":true},"value":"forever"}');
   });
 });

@@ -1,6 +1,7 @@
 /** The request modal: row add/remove and recipe prefill (views.update), and submission. */
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { expandNames, parseSpec } from '../../spec/validate.js';
+import type { Recipe } from '../../spec/recipes.js';
 import type { BotContext } from '../context.js';
 import { preflight } from '../preflight.js';
 import { approvalRequest, decidedRequest, requesterReceipt, requesterUpdate } from '../views/messages.js';
@@ -15,6 +16,8 @@ import {
   REQUEST_MODAL_CALLBACK,
   requestModal,
   specInputFromDraft,
+  keepForChoices,
+  KEEP_FOR,
   type ModalDraft,
   type ModalMeta,
 } from '../views/request-modal.js';
@@ -72,6 +75,10 @@ export function register(app: App, ctx: BotContext): void {
     const draft = draftFromState(view.state.values as StateValues, meta);
     const recipe = ctx.recipes.find((r) => r.id === draft.recipe);
     const count = draft.count ?? 1;
+    const keep = keepForChoices(recipe);
+    if (draft.keepFor && !keep.choices.some((c) => c.value === draft.keepFor)) {
+      return ack({ response_action: 'errors', errors: { [blockForPath('keep_for', meta)]: `the ${recipe?.title ?? ''} recipe keeps VMs at most ${keep.choices.filter((c) => c.ms !== undefined).at(-1)?.label ?? 'a while'}` } });
+    }
     const fieldErrors = (errors: Array<{ path: string; message: string }>) => {
       const byBlock: Record<string, string> = {};
       for (const e of errors) {
@@ -100,7 +107,7 @@ export function register(app: App, ctx: BotContext): void {
     }
     await ack();
 
-    const lease = recipe?.lease?.defaultMs ? { forMs: recipe.lease.defaultMs, ...(recipe.lease.maxMs ? { maxMs: recipe.lease.maxMs } : {}) } : undefined;
+    const lease = leaseFrom(draft.keepFor, recipe);
     const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, batch, lease, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id, policy: policyStamp(verdict, ctx.env.VM_APPROVERS) });
     if (!created) return; // a retried delivery of a submission already filed
     if (request.state === 'approved') {
@@ -119,4 +126,11 @@ export function register(app: App, ctx: BotContext): void {
     const withMessage = await ctx.requests.attachApprovalMessage(request.id, posted, await ctx.notifier.permalink(posted));
     await ctx.notifier.dm(user, requesterReceipt(withMessage));
   });
+}
+
+/** The lease the form asks for: the choice (or the recipe's default), with the recipe's maximum. */
+function leaseFrom(keepFor: string | undefined, recipe: Recipe | undefined): { forMs: number; maxMs?: number } | undefined {
+  const choice = KEEP_FOR.find((c) => c.value === (keepFor ?? keepForChoices(recipe).initial));
+  if (!choice?.ms) return undefined;
+  return { forMs: choice.ms, ...(recipe?.lease?.maxMs ? { maxMs: recipe.lease.maxMs } : {}) };
 }

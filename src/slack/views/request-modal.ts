@@ -44,6 +44,8 @@ export interface ModalDraft {
   name?: string | undefined;
   /** How many VMs (a batch above 1). */
   count?: number | undefined;
+  /** How long to keep the VMs: one of KEEP_FOR's values. */
+  keepFor?: string | undefined;
   description?: string | undefined;
   cluster?: Choice | undefined;
   cpuCores?: number | undefined;
@@ -72,7 +74,24 @@ export interface ModalMeta {
 }
 
 export const MAX_MODAL_BLOCKS = 100;
-const BASE_BLOCKS = 19;
+
+/** "Keep for" choices: a value (duration text, or `forever`) and its label. */
+export const KEEP_FOR = [
+  { value: '1d', label: '1 day', ms: 86_400_000 },
+  { value: '7d', label: '7 days', ms: 7 * 86_400_000 },
+  { value: '30d', label: '30 days', ms: 30 * 86_400_000 },
+  { value: 'forever', label: 'Until deleted', ms: undefined },
+] as const;
+
+/** The choices a recipe allows (none longer than its maximum; "until deleted" only without one) and its default. */
+export function keepForChoices(recipe: Recipe | undefined): { choices: Array<(typeof KEEP_FOR)[number]>; initial: string } {
+  const max = recipe?.lease?.maxMs;
+  const choices = KEEP_FOR.filter((c) => (c.ms === undefined ? max === undefined : max === undefined || c.ms <= max));
+  const def = recipe?.lease?.defaultMs;
+  const initial = def === undefined ? (max === undefined ? 'forever' : choices.at(-1)!.value) : (KEEP_FOR.find((c) => c.ms === def)?.value ?? choices.filter((c) => c.ms !== undefined && c.ms <= def).at(-1)?.value ?? choices[0]!.value);
+  return { choices, initial };
+}
+const BASE_BLOCKS = 20;
 const DRIVE_BLOCKS = 7;
 const NIC_BLOCKS = 3;
 const DEVICE_BLOCKS = 2;
@@ -189,6 +208,16 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
     ),
     input(blockId(meta, 'video'), 'Video adapter', staticSelect('value', VIDEO_TYPES, draft.video, 'Default (std)'), { optional: true }),
     input(blockId(meta, 'user_data'), 'Cloud-init user-data', textInput(draft.userData, '#cloud-config …', { multiline: true, max_length: 3000 }), { optional: true, hint: 'Sent as the user-data file (nocloud datasource).' }),
+    (() => {
+      const { choices, initial } = keepForChoices(chosenRecipe);
+      const chosen = choices.find((c) => c.value === (draft.keepFor ?? initial)) ?? choices.find((c) => c.value === initial)!;
+      return input(
+        blockId(meta, 'keep_for'),
+        'Keep for',
+        { type: 'static_select', action_id: 'value', options: choices.map((c) => option(c.value, c.label)), initial_option: option(chosen.value, chosen.label) },
+        { hint: chosenRecipe?.lease?.maxMs ? 'Then powered off, and deleted after a grace period unless extended.' : 'With a time limit, the VM is powered off then, and deleted after a grace period unless extended.' },
+      );
+    })(),
     input(
       blockId(meta, 'power_on'),
       'After creation',
@@ -307,6 +336,7 @@ export function draftFromState(values: StateValues, meta: ModalMeta): ModalDraft
     secureBoot: flags.has('secure_boot'),
     guestAgent: flags.has('guest_agent'),
     powerOn: checked('power_on').has('power_on'),
+    keepFor: str('keep_for'),
     video: str('video'),
     userData: str('user_data'),
     drives: meta.d.map((row) => ({
@@ -388,5 +418,6 @@ export function blockForPath(path: string, meta: ModalMeta): string {
   };
   if (path === 'power_on') return blockId(meta, 'power_on');
   if (path === 'count') return blockId(meta, 'count');
+  if (path === 'keep_for') return blockId(meta, 'keep_for');
   return blockId(meta, (vmField && target[vmField]) ?? 'name');
 }
