@@ -123,7 +123,7 @@ export function createBot(options: BotOptions): Bot {
   const slackApi = new SlackWebApi({ token: env.SLACK_BOT_TOKEN!, baseUrl: clientOptions.slackApiUrl, retries: options.slackRetries ?? 2, logger });
   const slack = slackApi;
   const notifier = new Notifier(slack, { rateFactor: env.SLACK_RATE_FACTOR, logger });
-  const homeTabs = new HomeTabs({ slack: slackApi, notifier, requests: () => requests, approvers, logger });
+  const homeTabs = new HomeTabs({ slack: slackApi, notifier, requests: () => requests, vmsOf: (user) => options.provisioner.ownedVms().filter((r) => (r.owner ?? r.actor) === user), approvers, logger });
   const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL, onChange: () => homeTabs.changed() });
   const ctx: BotContext = {
     env,

@@ -7,6 +7,7 @@ import type { Approvers } from './approvers.js';
 import type { Requests } from '../requests/requests.js';
 import { homeView } from './views/other.js';
 import type { Notifier } from './notifier.js';
+import type { RunRecord } from '../store/records.js';
 import type { SlackWebApi } from './web-api.js';
 
 export class HomeTabs {
@@ -14,7 +15,7 @@ export class HomeTabs {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: { slack: SlackWebApi; notifier: Notifier; requests: () => Requests; approvers: Approvers; logger?: Logger },
+    private readonly deps: { slack: SlackWebApi; notifier: Notifier; requests: () => Requests; vmsOf: (user: string) => RunRecord[]; approvers: Approvers; logger?: Logger },
     private readonly debounceMs = 500,
   ) {}
 
@@ -42,7 +43,7 @@ export class HomeTabs {
     try {
       const requests = this.deps.requests();
       const isLead = await this.deps.approvers.isApprover(this.deps.slack, user);
-      await this.deps.notifier.publishHome(user, homeView(user, requests.byRequester(user), isLead ? requests.pending() : undefined) as unknown as Record<string, unknown>);
+      await this.deps.notifier.publishHome(user, homeView(user, requests.byRequester(user), isLead ? requests.pending() : undefined, this.deps.vmsOf(user)) as unknown as Record<string, unknown>);
     } catch (err) {
       this.deps.logger?.warn({ user, err: (err as Error).message }, 'App Home publish failed');
     }

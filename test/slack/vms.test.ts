@@ -28,6 +28,10 @@ describe('my VMs, from Slack', () => {
     await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
     const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
 
+    await rig.driver.appHomeOpened(SLACK_SIM.requester);
+    const home = await until(() => rig.slack.openView(SLACK_SIM.requester, 'home'), 'the App Home');
+    expect(JSON.stringify(home.view.blocks)).toContain(`*day2-01* · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey} · kept until deleted`);
+
     const list = await mine(SLACK_SIM.requester);
     expect(textOf(list)).toContain(`*day2-01* · running · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey}`);
     expect(textOf(list)).toContain('vm_power_off');

@@ -3,7 +3,7 @@ import type { types } from '@slack/bolt';
 import { summarizeSpec } from '../../plan/render.js';
 import { requestSubject } from '../../requests/requests.js';
 import type { Recipe } from '../../spec/recipes.js';
-import type { RequestRecord } from '../../store/records.js';
+import type { RequestRecord, RunRecord } from '../../store/records.js';
 import { clip, escapeClip, escapeText, slackDate } from '../escape.js';
 import { APPROVAL_ACTIONS, type Message } from './messages.js';
 
@@ -18,10 +18,19 @@ function requestLine(r: RequestRecord): string {
   return `${link} · *${escapeClip(requestSubject(r), 100)}* · ${r.state.replace('_', ' ')} · ${escapeText(summarizeSpec(r.spec))}${r.batch ? ' each' : ''} · ${slackDate(r.createdAt)}`;
 }
 
-export function homeView(user: string, mine: RequestRecord[], pendingForLead: RequestRecord[] | undefined): types.HomeView {
+/** One VM in the App Home: name, keys, lease. */
+function vmLine(r: RunRecord): string {
+  const lease = r.goneAt ? 'deleted outside the bot' : r.lease?.endsAt ? `${r.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(r.lease.endsAt)}` : 'kept until deleted';
+  return `*${escapeClip(r.spec.vm.name, 128)}* · VM key ${r.keys.vmKey} / machine key ${r.keys.machineKey} · ${lease}`;
+}
+
+export function homeView(user: string, mine: RequestRecord[], pendingForLead: RequestRecord[] | undefined, vms: RunRecord[] = []): types.HomeView {
   const blocks: types.KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: 'VergeOS VMs' } },
-    section('Type `/vm-create` to request a VM, or `/vm-create help` for everything else.'),
+    section('Type `/vm-create` to request a VM, `/vm-create mine` to act on yours, or `/vm-create help` for everything else.'),
+    { type: 'divider' },
+    { type: 'header', text: { type: 'plain_text', text: `Your VMs (${vms.length})` } },
+    section(vms.length ? `${vms.slice(0, 25).map(vmLine).join('\n')}${vms.length > 25 ? `\n…and ${vms.length - 25} more` : ''}\n_Live state and buttons: \`/vm-create mine\`._` : '_None yet._'),
     { type: 'divider' },
     { type: 'header', text: { type: 'plain_text', text: 'Your requests' } },
   ];
