@@ -7,6 +7,7 @@ import { describeFrom, isIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
 import { loadRecipes, recipeFilesIn } from '../spec/recipes.js';
 import { Store } from '../store/store.js';
+import { formatDuration } from '../spec/units.js';
 import { VergeosClient } from '../vergeos/client.js';
 import { vergeosClientOptions } from '../config.js';
 import { CliExit, config, EXIT } from './context.js';
@@ -93,6 +94,7 @@ export function register(program: Command): void {
         `Request: ${specs.length} × ${recipe.id} (${specs[0]!.vm.name}${specs.length > 1 ? ` … ${specs.at(-1)!.vm.name}` : ''}): ${summarizeSpec(specs[0]!)}${specs.length > 1 ? ' each' : ''}, by ${opts.as}${opts.group.length ? ` (in ${opts.group.join(', ')})` : ''}`,
         ...evaluation.trace.map((t) => `  ${t.matched ? '✓' : '✗'} ${t.rule}: ${t.why}`),
         `Decision (rule ${evaluation.rule}): ${describeDecision(evaluation.decision, env.VM_APPROVERS)}`,
+        ...(evaluation.leaseMaxMs ? [`Lease: at most ${formatDuration(evaluation.leaseMaxMs)} (not "until deleted")`] : []),
         ...evaluation.quota.map((q) => `Quota (${q.who}): now ${q.before}; after this ${q.after}${q.over.length ? ` — over: ${q.over.join(', ')}` : ''}`),
       ];
       process.stdout.write(`${lines.join('\n')}${note}\n`);

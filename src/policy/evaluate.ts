@@ -46,6 +46,8 @@ export interface Evaluation {
   trace: RuleTrace[];
   /** Per quota: use before, after this request, and whether it fits. */
   quota: Array<{ who: string; before: string; after: string; over: string[] }>;
+  /** The deciding rule's longest lease (ms); "until deleted" is not allowed when set. */
+  leaseMaxMs?: number | undefined;
 }
 
 /** A group of devices' kind from VergeOS's resource group type. */
@@ -121,7 +123,7 @@ function topDown(policy: Policy, request: PolicyRequest, quota: Evaluation['quot
       }
     }
     trace.push({ rule: rule.name, matched: true, why: 'every condition holds' });
-    return { rule: rule.name, decision: decisionOf(rule), trace, quota };
+    return { rule: rule.name, decision: decisionOf(rule), trace, quota, ...(rule.lease_max ? { leaseMaxMs: rule.lease_max } : {}) };
   }
   trace.push({ rule: 'default', matched: true, why: 'no rule matched' });
   return { rule: 'default', decision: decisionOf(policy.default), trace, quota };

@@ -3,7 +3,7 @@
  * top-down. One zod schema; sizes take units as recipes do.
  */
 import { z } from 'zod';
-import { parseSizeToBytes } from '../spec/units.js';
+import { parseDuration, parseSizeToBytes } from '../spec/units.js';
 
 /** A Slack user (U…/W…), a Slack user group (S…), a policy group (`@name`) or `VM_APPROVERS`. */
 const memberRef = z.string().regex(/^([UW][A-Z0-9]+|S[A-Z0-9]+|@[a-z0-9][a-z0-9_-]*|VM_APPROVERS)$/, {
@@ -60,6 +60,18 @@ export const ruleSchema = z
     within_quota: z.boolean().default(false),
     auto: z.literal(true).optional(),
     approve: approveSchema.optional(),
+    /** VMs this rule decides must have a lease no longer than this ("until deleted" is refused). */
+    lease_max: z
+      .string()
+      .transform((v, ctx) => {
+        const ms = parseDuration(v);
+        if (ms === undefined || ms <= 0) {
+          ctx.addIssue({ code: 'custom', message: 'lease_max must be a duration like 30d' });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .optional(),
     deny: z.string().min(3, { error: 'say why, in a few words the requester will read' }).max(300, { error: 'keep the reason under 300 characters' }).optional(),
   })
   .strict()

@@ -71,7 +71,7 @@ describe('evaluation', () => {
     expect(gpu.trace[0]).toEqual({ rule: 'retired-cluster', matched: false, why: 'cluster is 2, not 3' });
     expect(evaluate(policy, request([vm({ cluster: '3' })]))).toMatchObject({ rule: 'retired-cluster', decision: { kind: 'deny', reason: 'Cluster 3 is being retired; choose cluster 1 or 2.' } });
     expect(evaluate(policy, request([vm({ cluster: '1' })])).rule).toBe('production');
-    expect(evaluate(policy, request([vm()])).decision).toEqual({ kind: 'auto' });
+    expect(evaluate(policy, request([vm()]))).toMatchObject({ decision: { kind: 'auto' }, leaseMaxMs: 30 * 86_400_000 });
     const big = evaluate(policy, request([vm({ cores: 8 })]));
     expect(big.rule).toBe('default');
     expect(big.trace.find((t) => t.rule === 'small-lab-vms')?.why).toBe('8 vCPU, not at most 4');

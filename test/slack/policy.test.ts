@@ -22,6 +22,7 @@ rules:
   - name: small-auto
     when: { vcpu: { max: 2 }, devices: none }
     within_quota: true
+    lease_max: 14d
     auto: true
 `;
 
@@ -87,6 +88,14 @@ describe('the approval policy in Slack', () => {
     expect(rig.store.getRequest('REQ-2')).toMatchObject({ state: 'pending', policy: { rule: 'default', decision: 'approve' } });
     expect(textOf(batch)).toContain('Quota: 2 of 6 vCPU now; 8 of 6 vCPU with this (over: 8 of 6 vCPU)');
     expect(JSON.stringify(batch.blocks)).toContain('request_approve');
+  });
+
+  it('a rule\'s lease_max: a longer lease is a field error; a shorter one caps later extensions', async () => {
+    const long = await submitForm(rig, 'iso-install', { name: 'long-01', keep_for: '30d' });
+    expect((long.json as { errors: Record<string, string> }).errors).toEqual({ 'keep_for.0': 'the approval policy (rule small-auto) keeps these VMs at most 2 weeks; choose a shorter time' });
+    const approval = await file(rig, 'iso-install', { name: 'short-01', keep_for: '7d' });
+    expect(textOf(approval)).toContain('rule *small-auto*');
+    expect(rig.store.getRequest('REQ-1')?.lease).toEqual({ forMs: 7 * 86_400_000, maxMs: 14 * 86_400_000 });
   });
 
   it('a deny rule is a field error in the modal, on the audit trail, and nothing is filed', async () => {

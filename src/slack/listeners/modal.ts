@@ -2,6 +2,7 @@
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { expandNames, parseSpec } from '../../spec/validate.js';
 import type { Recipe } from '../../spec/recipes.js';
+import { formatDuration } from '../../spec/units.js';
 import type { BotContext } from '../context.js';
 import { preflight } from '../preflight.js';
 import { approvalRequest, decidedRequest, requesterReceipt, requesterUpdate } from '../views/messages.js';
@@ -105,9 +106,16 @@ export function register(app: App, ctx: BotContext): void {
       await ctx.requests.recordDenied(user, batch ? `${batch.count} × ${batch.pattern}` : parsed.value.vm.name, `rule ${rule} (policy ${verdict.loaded.hash}): ${decision.reason}`);
       return fieldErrors([{ path: 'vm.name', message: `Not allowed by the approval policy (rule ${rule}): ${decision.reason}` }]);
     }
+    const asked = leaseFrom(draft.keepFor, recipe);
+    const ruleMax = verdict.evaluation.leaseMaxMs;
+    if (ruleMax !== undefined && (!asked || asked.forMs > ruleMax)) {
+      return fieldErrors([{ path: 'keep_for', message: `the approval policy (rule ${rule}) keeps these VMs at most ${formatDuration(ruleMax)}; choose a shorter time` }]);
+    }
     await ack();
 
-    const lease = leaseFrom(draft.keepFor, recipe);
+    // The longest an extension may go: the recipe's maximum or the rule's, whichever is shorter.
+    const maxMs = Math.min(asked?.maxMs ?? Infinity, ruleMax ?? Infinity);
+    const lease = asked ? { forMs: asked.forMs, ...(Number.isFinite(maxMs) ? { maxMs } : {}) } : undefined;
     const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, batch, lease, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id, policy: policyStamp(verdict, ctx.env.VM_APPROVERS) });
     if (!created) return; // a retried delivery of a submission already filed
     if (request.state === 'approved') {
