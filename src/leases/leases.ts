@@ -26,7 +26,7 @@ export type LeaseEvent =
   | { type: 'deleted'; run: RunRecord }
   | { type: 'delete_failed'; run: RunRecord; message: string };
 
-export type ExtendOutcome = { ok: true; run: RunRecord; endsAt: string } | { ok: false; reason: string };
+export type ExtendOutcome = { ok: true; run: RunRecord; endsAt: string } | { ok: false; code: 'no_vm' | 'past' | 'beyond_max' | 'changed'; reason: string };
 
 const DAY = 86_400_000;
 
@@ -135,18 +135,18 @@ export class Leases {
    * that needs a lead). The reminders start over; a VM powered off at expiry stays off until
    * someone powers it on.
    */
-  async extend(runId: string, until: Date, actor: string): Promise<ExtendOutcome> {
+  async extend(runId: string, until: Date, actor: string, options: { beyondMax?: boolean } = {}): Promise<ExtendOutcome> {
     const run = this.#store.getRun(runId);
-    if (!run || run.state !== 'succeeded' || run.goneAt) return { ok: false, reason: `there is no VM of run ${runId} to extend` };
+    if (!run || run.state !== 'succeeded' || run.goneAt) return { ok: false, code: 'no_vm', reason: `there is no VM of run ${runId} to extend` };
     const now = this.#now();
-    if (until.getTime() <= now) return { ok: false, reason: 'the new end must be in the future' };
+    if (until.getTime() <= now) return { ok: false, code: 'past', reason: 'the new end must be in the future' };
     const max = run.lease?.maxMs;
-    if (max !== undefined && until.getTime() > now + max) return { ok: false, reason: `that is beyond its maximum lease of ${formatDuration(max)} from now (until ${new Date(now + max).toISOString()}); a lead has to allow longer` };
+    if (max !== undefined && until.getTime() > now + max && !options.beyondMax) return { ok: false, code: 'beyond_max', reason: `that is beyond its maximum lease of ${formatDuration(max)} from now (until ${new Date(now + max).toISOString()}); a lead has to allow longer` };
     const extended = await this.#claim(run, (r) => {
       r.lease = { forMs: r.lease?.forMs ?? until.getTime() - now, ...(max !== undefined ? { maxMs: max } : {}), endsAt: until.toISOString(), reminded: [] };
     });
-    if (!extended) return { ok: false, reason: `${run.spec.vm.name} changed meanwhile (being deleted?); nothing was changed` };
-    await this.#audit.append({ actor, action: 'lease.extended', runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}), vmName: run.spec.vm.name, outcome: 'ok', detail: `lease ends ${until.toISOString()}${run.lease?.endsAt ? ` (was ${run.lease.endsAt})` : ''}` });
+    if (!extended) return { ok: false, code: 'changed', reason: `${run.spec.vm.name} changed meanwhile (being deleted?); nothing was changed` };
+    await this.#audit.append({ actor, action: 'lease.extended', runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}), vmName: run.spec.vm.name, outcome: 'ok', detail: `lease ends ${until.toISOString()}${run.lease?.endsAt ? ` (was ${run.lease.endsAt})` : ''}${options.beyondMax ? ', beyond its maximum, approved' : ''}` });
     return { ok: true, run: extended, endsAt: until.toISOString() };
   }
 }

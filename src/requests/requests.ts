@@ -76,6 +76,8 @@ export interface NewRequest {
   sourceViewId?: string | undefined;
   /** How long the VMs are kept once ready (undefined: until deleted). */
   lease?: RequestRecord['lease'] | undefined;
+  /** An extension of an existing VM's lease beyond its maximum, rather than a new VM. */
+  extension?: RequestRecord['extension'] | undefined;
   /** The policy's decision at submit time; `auto` files the request approved, by the rule. */
   policy?: NonNullable<RequestRecord['policy']> | undefined;
 }
@@ -149,6 +151,7 @@ export class Requests {
       spec: input.spec,
       ...(input.batch ? { batch: input.batch } : {}),
       ...(input.lease ? { lease: input.lease } : {}),
+      ...(input.extension ? { extension: input.extension } : {}),
       warnings: input.warnings,
       ...(input.sourceViewId ? { sourceViewId: input.sourceViewId } : {}),
     };
@@ -288,6 +291,16 @@ export class Requests {
     const keys = Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v)) as Record<string, string>;
     await this.#audit.append({ actor: 'vmbot', action: `request.${state}`, requestId: id, runId: run.id, vmName: run.spec.vm.name, keys, outcome, ...(run.error ? { detail: run.error.message } : {}) });
     return finished;
+  }
+
+  /** An approved extension, applied (succeeded) or not applicable any more (cancelled, with why). */
+  async finishExtension(id: string, applied: boolean, detail: string): Promise<RequestRecord> {
+    const done = await this.#transition(id, ['approved'], 'vmbot', (r) => {
+      r.state = applied ? 'succeeded' : 'cancelled';
+      if (!applied) r.reason = detail;
+    });
+    await this.#record(done, 'vmbot', applied ? 'request.extension_applied' : 'request.extension_dropped', applied ? 'ok' : 'info', detail);
+    return done;
   }
 
   /** failed → cleaned_up, once the run's cleanup has deleted the partial VM. */

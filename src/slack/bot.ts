@@ -123,6 +123,7 @@ export function createBot(options: BotOptions): Bot {
   const slackApi = new SlackWebApi({ token: env.SLACK_BOT_TOKEN!, baseUrl: clientOptions.slackApiUrl, retries: options.slackRetries ?? 2, logger });
   const slack = slackApi;
   const notifier = new Notifier(slack, { rateFactor: env.SLACK_RATE_FACTOR, logger });
+  const leases = new Leases({ store: options.store, audit: options.audit, provisioner: options.provisioner }, options.leaseOptions);
   const homeTabs = new HomeTabs({ slack: slackApi, notifier, requests: () => requests, vmsOf: (user) => options.provisioner.ownedVms().filter((r) => (r.owner ?? r.actor) === user), approvers, logger });
   const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL, onChange: () => homeTabs.changed() });
   const ctx: BotContext = {
@@ -134,13 +135,13 @@ export function createBot(options: BotOptions): Bot {
     recipes: options.recipes,
     approvers,
     policy: options.policy,
-    leases: new Leases({ store: options.store, audit: options.audit, provisioner: options.provisioner }, options.leaseOptions),
+    leases,
     homeTabs,
     inventory: new InventoryCache({ vergeos: options.vergeos, logger }),
     notifier,
     afterAck: new AfterAck(),
     slack,
-    provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY, ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}) }),
+    provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY, leases, ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}) }),
     approvalChannel: env.VM_APPROVAL_CHANNEL!,
     auditChannel: env.VM_AUDIT_CHANNEL!,
     preflightMs: 2_000,

@@ -7,6 +7,7 @@
  */
 import { batchOutcome, cleanupRuns, createBatch, leftPartialVm, runBatch } from '../batches/batch.js';
 import type { Logger } from '../log.js';
+import type { Leases } from '../leases/leases.js';
 import { createdSoFar } from '../provision/messages.js';
 import type { Provisioner, RunEvent } from '../provision/provisioner.js';
 import { runResult, type RunResult } from '../provision/result.js';
@@ -38,6 +39,8 @@ export interface ProvisioningDeps {
   batchConcurrency?: number;
   /** After this long importing, the thread is told power-on waits for it (default 60 s). */
   importNoticeMs?: number;
+  /** Leases, for approved extensions. */
+  leases: Leases;
   /** The progress message is edited at most this often while a run goes on (default 1 s). */
   progressEditMs?: number;
 }
@@ -151,8 +154,9 @@ export class RequestProvisioning {
     this.#deps = deps;
   }
 
-  /** Approved → provisioning: create the runs (once) and execute them in the background. */
+  /** Approved → provisioning: create the runs (once) and execute them in the background. An extension is applied instead. */
   async startApproved(request: RequestRecord, lead: string): Promise<void> {
+    if (request.extension) return this.#applyExtension(request, lead);
     const { provisioner, requests } = this.#deps;
     let runs = provisioner.runsForRequest(request.id);
     if (!runs.length) {
@@ -162,6 +166,21 @@ export class RequestProvisioning {
     }
     const started = await requests.startProvisioning(request.id, runs[0]!.id, lead, 'approved', runs[0]!.group);
     this.#launch(started, runs.map((r) => r.id), lead);
+  }
+
+  /** An approved lease extension beyond the maximum: applied, then told to the owner, the thread and the audit channel. */
+  async #applyExtension(request: RequestRecord, lead: string): Promise<void> {
+    const { leases, requests, notifier, auditChannel } = this.#deps;
+    const { runId, until } = request.extension!;
+    const outcome = await leases.extend(runId, new Date(until), lead, { beyondMax: true });
+    const done = await requests.finishExtension(request.id, outcome.ok, outcome.ok ? `lease of run ${runId} now ends ${until}` : outcome.reason);
+    const name = request.spec.vm.name;
+    const text = outcome.ok ? `:hourglass: *${name}*'s lease now ends ${until}, beyond its maximum, approved by <@${lead}> · ${request.id}` : `:x: *${name}*'s extension was approved but could not be applied: ${outcome.reason} · ${request.id}`;
+    await Promise.all([
+      done.approvalMessage ? notifier.update(done.approvalMessage, decidedRequest(done)) : undefined,
+      notifier.post(auditChannel, say(text)),
+      notifier.dm(done.requester, requesterUpdate(done, outcome.ok ? `approved: ${name} is kept until ${until}.` : `approved, but ${outcome.reason}.`)),
+    ]);
   }
 
   /** Failed → provisioning again: the failed (and not started) runs continue from where they stopped. */

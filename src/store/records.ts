@@ -94,6 +94,8 @@ export const requestRecordSchema = z.object({
   spec: vmSpecSchema,
   /** Several VMs from one spec: names from the pattern, `{n}` = 1 … count. */
   batch: z.object({ count: z.number().int().min(2), pattern: z.string() }).optional(),
+  /** Not a new VM: keeping an existing one (run `runId`) until `until`, beyond its lease's maximum. */
+  extension: z.object({ runId: z.string(), until: z.string() }).optional(),
   /** How long its VMs are kept once ready (from the recipe), and the most an extension may give. */
   lease: z.object({ forMs: z.number().int().positive(), maxMs: z.number().int().positive().optional() }).optional(),
   /** The batch id of a batch request's runs, once they exist. */

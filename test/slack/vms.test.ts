@@ -132,6 +132,34 @@ describe('leases, from Slack', () => {
     ]);
   });
 
+  it('an extension beyond the maximum becomes a request a lead approves, and is then applied', async () => {
+    const approval = await fileRequest(rig, 'long-lab-01', 'iso-install');
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
+    const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
+    const endsAt = Date.parse(vm.lease!.endsAt!);
+    now = endsAt - 3 * DAY + 1_000;
+    await rig.bot.sweepLeases();
+    const reminder = await until(() => rig.slack.dms(SLACK_SIM.requester).find((m) => m.text.includes('is kept until')), 'the reminder');
+    // Three weeks more fit in the 30-day maximum (counted from today); a fourth does not.
+    for (let week = 1; week <= 3; week++) {
+      await rig.driver.clickMessageButton(SLACK_SIM.requester, reminder, 'lease_extend');
+      await until(() => rig.store.getRun(vm.id)?.lease?.endsAt === new Date(endsAt + week * 7 * DAY).toISOString(), `extension ${week}`);
+    }
+    await rig.driver.clickMessageButton(SLACK_SIM.requester, reminder, 'lease_extend');
+    const ask = await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel).find((m) => m.text.startsWith('REQ-2:')), 'the extension request');
+    const wanted = new Date(endsAt + 28 * DAY).toISOString();
+    expect(ask.text).toBe(`REQ-2: <@U0REQUESTER> asks to keep VM long-lab-01 until ${wanted}, beyond its lease's maximum`);
+    expect(rig.store.getRun(vm.id)?.lease?.endsAt).toBe(new Date(endsAt + 21 * DAY).toISOString());
+    await rig.driver.clickMessageButton(SLACK_SIM.lead2, ask, 'request_approve');
+    await until(() => rig.store.getRequest('REQ-2')?.state === 'succeeded', 'the extension applied');
+    await rig.bot.idle();
+    expect(rig.store.getRun(vm.id)?.lease?.endsAt).toBe(wanted);
+    expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1); // nothing new was created
+    expect(rig.slack.channelMessages(SLACK_SIM.auditChannel).some((m) => m.text.includes(`*long-lab-01*'s lease now ends ${wanted}, beyond its maximum, approved by <@U0LEAD2>`))).toBe(true);
+    expect(textOf(rig.slack.messages.find((m) => m.ts === ask.ts)!)).toContain('lease extended');
+  });
+
   it('the form asks how long to keep it, within the recipe\'s maximum', async () => {
     await rig.driver.command(SLACK_SIM.requester, 'iso-install');
     const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'the modal');

@@ -8,7 +8,7 @@ import { RunBusyError } from '../../provision/provisioner.js';
 import { StoreError } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { escapeText, slackDate } from '../escape.js';
-import type { Message } from '../views/messages.js';
+import { approvalRequest, type Message } from '../views/messages.js';
 import { VM_ACTIONS } from '../views/vms.js';
 
 const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
@@ -60,6 +60,14 @@ export function register(app: App, ctx: BotContext): void {
     // By its lease period, from its current end (or from now, once ended).
     const until = new Date(Math.max(ctx.leases.now(), Date.parse(lease.endsAt)) + lease.forMs);
     const outcome = await ctx.leases.extend(t.run.id, until, t.user);
+    if (!outcome.ok && outcome.code === 'beyond_max') {
+      // Longer than the maximum: a request like any other, for a lead to approve.
+      const { request, created } = await ctx.requests.create({ requester: t.user, spec: t.run.spec, extension: { runId: t.run.id, until: until.toISOString() }, warnings: [], sourceViewId: `extend:${t.run.id}:${until.toISOString()}` });
+      if (!created) return ctx.notifier.tell(t.user, t.channel, say(`${request.id} already asks to keep ${name} until ${slackDate(request.extension!.until)}.`));
+      const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request));
+      if (posted) await ctx.requests.attachApprovalMessage(request.id, posted, await ctx.notifier.permalink(posted));
+      return ctx.notifier.tell(t.user, t.channel, say(`Keeping ${name} until ${slackDate(until.toISOString())} is beyond the most its lease allows, so ${request.id} asks a lead to approve it. You will hear when it is decided.`));
+    }
     if (!outcome.ok) return ctx.notifier.tell(t.user, t.channel, say(`${name}: ${escapeText(outcome.reason)}. Nothing was changed.`));
     await ctx.notifier.tell(t.user, t.channel, say(`${name} is kept until ${slackDate(outcome.endsAt)}.${lease.expiredAt ? ' It was powered off when its lease ended: power it on from `/vm-create mine`.' : ''}`));
   });

@@ -106,7 +106,27 @@ function approvedBy(r: RequestRecord): string {
   return `Approved by ${people.join(' and ')}`;
 }
 
+/** Asking to keep an existing VM beyond its lease's maximum: what, until when, by whom. */
+function extensionRequest(request: RequestRecord): Message {
+  const ext = request.extension!;
+  const name = escapeClip(request.spec.vm.name, 200);
+  return {
+    text: `${request.id}: ${mention(request.requester)} asks to keep VM ${name} until ${ext.until}, beyond its lease's maximum`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: clip(`${request.id}: keep ${request.spec.vm.name} longer`, 150) } },
+      section(`${mention(request.requester)} asks to keep *${name}* until ${slackDate(ext.until)}, beyond the most its lease allows. Nothing is created; approving moves the end of its lease.`),
+      { type: 'context', elements: [mrkdwn(`Expires ${slackDate(request.expiresAt)} if nobody decides.`)] },
+      {
+        type: 'actions',
+        block_id: `decide.${request.id}`,
+        elements: [button(APPROVAL_ACTIONS.approve, 'Approve', request.id, 'primary'), button(APPROVAL_ACTIONS.reject, 'Reject', request.id, 'danger')],
+      },
+    ],
+  };
+}
+
 export function approvalRequest(request: RequestRecord, vmApprovers: readonly string[] = []): Message {
+  if (request.extension) return extensionRequest(request);
   const description = request.spec.vm.description ? `\n>${escapeClip(request.spec.vm.description, 500)}` : '';
   const what = request.batch ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})` : `VM ${escapeClip(request.spec.vm.name, 200)}`;
   const asks = request.batch ? `${request.batch.count} new VMs, ${escapeClip(firstAndLast(request), 300)}` : 'a new VM';
@@ -143,11 +163,11 @@ export function approvalRequest(request: RequestRecord, vmApprovers: readonly st
 const DECIDED: Partial<Record<RequestRecord['state'], (r: RequestRecord) => string>> = {
   approved: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)}`,
   provisioning: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — provisioning (see thread)`,
-  succeeded: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — provisioned`,
+  succeeded: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — ${r.extension ? 'lease extended' : 'provisioned'}`,
   failed: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — :x: provisioning failed (see thread)`,
   cleaned_up: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — failed; partial VM deleted`,
   rejected: (r) => `:no_entry: Rejected by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)}: ${escapeClip(r.reason ?? '', 500)}`,
-  cancelled: (r) => `:heavy_multiplication_x: Cancelled by the requester ${slackDate(r.decidedAt!)}`,
+  cancelled: (r) => (r.extension && r.reason ? `:heavy_multiplication_x: Approved, but not applied: ${escapeClip(r.reason, 300)}` : `:heavy_multiplication_x: Cancelled by the requester ${slackDate(r.decidedAt!)}`),
   expired: (r) => `:hourglass: Expired ${slackDate(r.decidedAt ?? r.expiresAt)} without a decision`,
 };
 
