@@ -141,6 +141,10 @@ describe('leases, from Slack', () => {
     now = endsAt - 3 * DAY + 1_000;
     await rig.bot.sweepLeases();
     const reminder = await until(() => rig.slack.dms(SLACK_SIM.requester).find((m) => m.text.includes('is kept until')), 'the reminder');
+    await rig.driver.command(SLACK_SIM.requester, 'mine');
+    const list = await until(() => rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.requester && e.text.includes('VM(s)')), 'my VMs');
+    expect(textOf(list)).toContain('Extend by 1 week');
+    expect(textOf(list)).toContain('· kept until');
     // Three weeks more fit in the 30-day maximum (counted from today); a fourth does not.
     for (let week = 1; week <= 3; week++) {
       await rig.driver.clickMessageButton(SLACK_SIM.requester, reminder, 'lease_extend');

@@ -25,8 +25,9 @@ export function myVmsMessage(entries: VmEntry[], whose: string): Message {
   const blocks: types.KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: `VMs (${entries.length})` } }];
   for (const { run, status } of entries.slice(0, SHOWN)) {
     const state = run.goneAt ? 'deleted outside the bot' : (status ?? 'state unknown (VergeOS did not answer)');
+    const lease = run.lease?.endsAt ? ` · ${run.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(run.lease.endsAt)}` : '';
     const request = run.requestId ? ` · ${run.requestId}` : '';
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*${escapeClip(run.spec.vm.name, 128)}* · ${escapeText(state)} · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey} · ${escapeText(summarizeSpec(run.spec))}${request}`, 3000) } });
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*${escapeClip(run.spec.vm.name, 128)}* · ${escapeText(state)} · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey}${lease} · ${escapeText(summarizeSpec(run.spec))}${request}`, 3000) } });
     if (run.goneAt) continue;
     const running = status === 'running' || status === 'starting';
     blocks.push({
@@ -34,6 +35,7 @@ export function myVmsMessage(entries: VmEntry[], whose: string): Message {
       block_id: `vm.${run.id}`,
       elements: [
         running ? button(VM_ACTIONS.powerOff, 'Power off', run.id) : button(VM_ACTIONS.powerOn, 'Power on', run.id, 'primary'),
+        ...(run.lease?.endsAt ? [button(VM_ACTIONS.extend, `Extend by ${formatDuration(run.lease.forMs)}`, run.id)] : []),
         {
           ...button(VM_ACTIONS.delete, 'Delete', run.id, 'danger'),
           confirm: {
