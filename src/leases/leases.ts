@@ -87,7 +87,7 @@ export class Leases {
     // A lease deletion that did not finish (VergeOS refused, or the process stopped): resumed.
     for (const run of this.#store.listRuns((r) => r.state === 'cleaning_up' && r.decommission?.by === 'lease')) {
       const done = await this.#provisioner.decommission(run.id, 'lease').catch((err: unknown) => err as Error);
-      if (!(done instanceof Error)) events.push(done.state === 'decommissioned' ? { type: 'deleted', run: done } : { type: 'delete_failed', run: done, message: done.error?.message ?? 'deletion failed' });
+      if (!(done instanceof Error)) events.push(await this.#afterDelete(done));
     }
     for (let run of this.#leased()) {
       const lease = run.lease!;
@@ -95,7 +95,10 @@ export class Leases {
       if (now < endsAt) {
         const due = this.#remindBefore.filter((before) => now >= endsAt - before && !lease.reminded.includes(before));
         if (!due.length) continue;
-        const marked = await this.#claim(run, (r) => r.lease!.reminded.push(...due));
+        const marked = await this.#claim(run, (r) => {
+          r.lease!.reminded.push(...due);
+          r.lease!.outbox.push({ id: `reminder-${due.at(-1)}-${lease.endsAt}`, event: 'reminder', endsAt: lease.endsAt!, inMs: endsAt - now });
+        });
         if (!marked) continue;
         await this.#record(marked, 'lease.reminder', `lease ends ${lease.endsAt} (in ${formatDuration(Math.max(0, endsAt - now))})`);
         events.push({ type: 'reminder', run: marked, endsAt: lease.endsAt!, inMs: endsAt - now });
@@ -114,9 +117,12 @@ export class Leases {
           () => false,
         );
         if (!off) continue;
-        const expired = await this.#claim(this.#store.getRun(run.id)!, (r) => (r.lease!.expiredAt = new Date(now).toISOString()));
-        if (!expired) continue;
         const deleteAt = new Date(endsAt + this.#graceMs).toISOString();
+        const expired = await this.#claim(this.#store.getRun(run.id)!, (r) => {
+          r.lease!.expiredAt = new Date(now).toISOString();
+          r.lease!.outbox.push({ id: `expired-${lease.endsAt}`, event: 'expired', deleteAt });
+        });
+        if (!expired) continue;
         await this.#record(expired, 'lease.expired', `powered off; deleted ${deleteAt} unless extended`);
         events.push({ type: 'expired', run: expired, deleteAt });
         continue;
@@ -124,10 +130,45 @@ export class Leases {
       if (now >= endsAt + this.#graceMs) {
         const done = await this.#provisioner.decommission(run.id, 'lease').catch((err: unknown) => err as Error);
         if (done instanceof Error) continue; // busy (someone deleting it now) or changed: looked at again next sweep
-        events.push(done.state === 'decommissioned' ? { type: 'deleted', run: done } : { type: 'delete_failed', run: done, message: done.error?.message ?? 'deletion failed' });
+        events.push(await this.#afterDelete(done));
       }
     }
     return events;
+  }
+
+  /** A decommission's outcome as an event; a deletion is also put in the owner's outbox. */
+  async #afterDelete(done: RunRecord): Promise<LeaseEvent> {
+    if (done.state !== 'decommissioned') return { type: 'delete_failed', run: done, message: done.error?.message ?? 'deletion failed' };
+    const told = await this.#store.updateRun(done.id, { version: done.version }, (r) => r.lease?.outbox.push({ id: 'deleted', event: 'deleted' })).catch(() => done);
+    return { type: 'deleted', run: told };
+  }
+
+  /** What owners are still to be told (oldest first), as events to render. */
+  outbox(): Array<{ noticeId: string; event: LeaseEvent }> {
+    const out: Array<{ noticeId: string; event: LeaseEvent }> = [];
+    for (const run of this.#store.listRuns((r) => (r.lease?.outbox.length ?? 0) > 0)) {
+      for (const n of run.lease!.outbox) {
+        const event: LeaseEvent = n.event === 'reminder' ? { type: 'reminder', run, endsAt: n.endsAt!, inMs: n.inMs ?? 0 } : n.event === 'expired' ? { type: 'expired', run, deleteAt: n.deleteAt! } : { type: 'deleted', run };
+        out.push({ noticeId: n.id, event });
+      }
+    }
+    return out;
+  }
+
+  /** A notice was delivered: out of the outbox (retried on a concurrent change). */
+  async delivered(runId: string, noticeId: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const run = this.#store.getRun(runId);
+      if (!run?.lease?.outbox.some((n) => n.id === noticeId)) return;
+      try {
+        await this.#store.updateRun(runId, { version: run.version }, (r) => {
+          r.lease!.outbox = r.lease!.outbox.filter((n) => n.id !== noticeId);
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof StoreError && err.code === 'STORE_CONFLICT')) throw err;
+      }
+    }
   }
 
   /**
@@ -143,7 +184,7 @@ export class Leases {
     const max = run.lease?.maxMs;
     if (max !== undefined && until.getTime() > now + max && !options.beyondMax) return { ok: false, code: 'beyond_max', reason: `that is beyond its maximum lease of ${formatDuration(max)} from now (until ${new Date(now + max).toISOString()}); a lead has to allow longer` };
     const extended = await this.#claim(run, (r) => {
-      r.lease = { forMs: r.lease?.forMs ?? until.getTime() - now, ...(max !== undefined ? { maxMs: max } : {}), endsAt: until.toISOString(), reminded: [] };
+      r.lease = { forMs: r.lease?.forMs ?? until.getTime() - now, ...(max !== undefined ? { maxMs: max } : {}), endsAt: until.toISOString(), reminded: [], outbox: r.lease?.outbox ?? [] };
     });
     if (!extended) return { ok: false, code: 'changed', reason: `${run.spec.vm.name} changed meanwhile (being deleted?); nothing was changed` };
     await this.#audit.append({ actor, action: 'lease.extended', runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}), vmName: run.spec.vm.name, outcome: 'ok', detail: `lease ends ${until.toISOString()}${run.lease?.endsAt ? ` (was ${run.lease.endsAt})` : ''}${options.beyondMax ? ', beyond its maximum, approved' : ''}` });

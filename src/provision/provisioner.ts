@@ -87,7 +87,7 @@ export class Provisioner {
       actor: meta.actor,
       ...(meta.requestId ? { requestId: meta.requestId } : {}),
       ...(meta.group ? { group: meta.group } : {}),
-      ...(meta.lease ? { lease: { forMs: meta.lease.forMs, ...(meta.lease.maxMs ? { maxMs: meta.lease.maxMs } : {}), reminded: [] } } : {}),
+      ...(meta.lease ? { lease: { forMs: meta.lease.forMs, ...(meta.lease.maxMs ? { maxMs: meta.lease.maxMs } : {}), reminded: [], outbox: [] } } : {}),
       spec,
       steps: Object.fromEntries(planSpec(spec).steps.map((s) => [s.id, { status: 'pending', attempts: 0 } satisfies StepProgress])),
       keys: {},

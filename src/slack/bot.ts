@@ -189,16 +189,23 @@ export function createBot(options: BotOptions): Bot {
     }
   };
 
-  /** Leases: each reminder, power-off and deletion told to the owner (and the audit channel). */
+  /**
+   * Leases: what is due now, then every notice not yet delivered (also those a previous process
+   * recorded and did not send), each removed from the outbox once told to the owner and the
+   * audit channel.
+   */
   const sweepLeases = async () => {
-    for (const event of await ctx.leases.sweep()) {
+    await ctx.leases.sweep();
+    for (const { noticeId, event } of ctx.leases.outbox()) {
       const owner = event.run.owner ?? event.run.actor;
       const notice = leaseNotice(event, ctx.leases.graceMs);
       if (/^[UW][A-Z0-9]+$/.test(owner)) await notifier.dm(owner, notice);
-      if (event.type === 'reminder') continue;
-      const [emoji, what] = { expired: [':hourglass:', 'powered off at the end of its lease'], deleted: [':wastebasket:', 'deleted at the end of its lease'], delete_failed: [':warning:', 'could not be deleted at the end of its lease (retrying)'] }[event.type];
-      const line = `${emoji} *${escapeText(event.run.spec.vm.name)}* ${what} · VM key ${event.run.keys.vmKey} / machine key ${event.run.keys.machineKey} · owner <@${owner}>${event.run.requestId ? ` · ${event.run.requestId}` : ''}`;
-      await notifier.post(ctx.auditChannel, { text: line, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: line } }] });
+      if (event.type === 'expired' || event.type === 'deleted') {
+        const [emoji, what] = event.type === 'expired' ? [':hourglass:', 'powered off at the end of its lease'] : [':wastebasket:', 'deleted at the end of its lease'];
+        const line = `${emoji} *${escapeText(event.run.spec.vm.name)}* ${what} · VM key ${event.run.keys.vmKey} / machine key ${event.run.keys.machineKey} · owner <@${owner}>${event.run.requestId ? ` · ${event.run.requestId}` : ''}`;
+        await notifier.post(ctx.auditChannel, { text: line, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: line } }] });
+      }
+      await ctx.leases.delivered(event.run.id, noticeId);
     }
   };
 
@@ -234,6 +241,8 @@ export function createBot(options: BotOptions): Bot {
       leaseTimer = setInterval(() => void sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed')), options.leaseSweepMs ?? 60_000);
       leaseTimer.unref();
       await recover();
+      // Lease notices a previous process recorded and did not deliver.
+      await sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed'));
       return { port: server ? (server.address() as AddressInfo).port : undefined };
     },
     async stop() {

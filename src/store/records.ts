@@ -69,6 +69,21 @@ export const runRecordSchema = z.object({
       reminded: z.array(z.number().int().nonnegative()).default([]),
       expiring: z.string().optional(),
       expiredAt: z.string().optional(),
+      /**
+       * What the owner is still to be told, written in the same compare-and-set as the step it
+       * reports and removed once delivered: a restart delivers what was not.
+       */
+      outbox: z
+        .array(
+          z.object({
+            id: z.string(),
+            event: z.enum(['reminder', 'expired', 'deleted']),
+            endsAt: z.string().optional(),
+            inMs: z.number().optional(),
+            deleteAt: z.string().optional(),
+          }),
+        )
+        .default([]),
     })
     .optional(),
 });

@@ -132,6 +132,25 @@ describe('leases, from Slack', () => {
     ]);
   });
 
+  it('a notice recorded by a bot that stopped before sending it is sent by the next one, once', async () => {
+    const approval = await fileRequest(rig, 'outbox-01', 'iso-install');
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
+    const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
+    now = Date.parse(vm.lease!.endsAt!) - DAY + 1_000;
+    // The step is taken and its notice recorded, then the bot stops before telling anyone.
+    expect((await rig.bot.ctx.leases.sweep()).map((e) => e.type)).toEqual(['reminder']);
+    await rig.bot.idle();
+    const reminders = () => rig.slack.dms(SLACK_SIM.requester).filter((m) => m.text.includes('outbox-01') && m.text.includes('is kept until'));
+    expect(reminders()).toHaveLength(0);
+    await rig.restart();
+    await until(() => reminders().length === 1, 'the reminder, after the restart');
+    await rig.bot.sweepLeases();
+    await rig.bot.idle();
+    expect(reminders()).toHaveLength(1);
+    expect(rig.store.getRun(vm.id)?.lease?.outbox).toEqual([]);
+  });
+
   it('an extension beyond the maximum becomes a request a lead approves, and is then applied', async () => {
     const approval = await fileRequest(rig, 'long-lab-01', 'iso-install');
     await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
