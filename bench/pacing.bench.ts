@@ -48,8 +48,25 @@ const REFILL_MS = 3_200;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls every 2 ms: what is timed ends when the stand-in has the message, not a poll later. */
+/** Until `check` holds: for setup, a poll; on the stand-in, checked as each message lands. */
 const until = <T>(check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> => waitFor(check, 'the bot', timeoutMs, 2);
+
+/** Resolves the moment the stand-in has a message that makes `check` hold (no polling delay in what is timed). */
+function whenPosted<T>(slack: SlackSim, check: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const done = check();
+    if (done) return resolve(done);
+    const timer = setTimeout(() => (slack.events.off('message', onMessage), reject(new Error('timed out'))), timeoutMs);
+    const onMessage = () => {
+      const value = check();
+      if (!value) return;
+      clearTimeout(timer);
+      slack.events.off('message', onMessage);
+      resolve(value);
+    };
+    slack.events.on('message', onMessage);
+  });
+}
 
 interface Scene {
   slack: SlackSim;
@@ -156,7 +173,7 @@ export async function singleVm(): Promise<BenchResult[]> {
       const started = performance.now();
       await s.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
       const answered = performance.now() - started;
-      await until(() => summaryOf(s, approval, 'is ready') && auditLineFor(s, name));
+      await whenPosted(s.slack, () => summaryOf(s, approval, 'is ready') && auditLineFor(s, name));
       const took = performance.now() - started;
       if (process.env.BENCH_DEBUG) {
         const t0 = Date.now() - took;
@@ -186,7 +203,7 @@ async function tenAtOnce(): Promise<BenchResult[]> {
     await sleep(REFILL_MS);
     const started = performance.now();
     await Promise.all(approvals.map((a) => s.driver.clickMessageButton(SLACK_SIM.lead1, a, 'request_approve')));
-    await until(() => approvals.every((a) => summaryOf(s, a, 'is ready')), 120_000);
+    await whenPosted(s.slack, () => approvals.every((a) => summaryOf(s, a, 'is ready')));
     const took = performance.now() - started;
     if (s.slack.rateLimited().length) throw new Error(`the stand-in answered 429 ${s.slack.rateLimited().length} times`);
     const posts = approvals.length * 2; // a progress message and a summary each, in the one channel
@@ -204,7 +221,7 @@ async function batchOf50(): Promise<BenchResult[]> {
     await sleep(REFILL_MS);
     const started = performance.now();
     await s.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
-    await until(() => summaryOf(s, approval, `${BATCH} of ${BATCH} VMs ready`), 120_000);
+    await whenPosted(s.slack, () => summaryOf(s, approval, `${BATCH} of ${BATCH} VMs ready`));
     const took = performance.now() - started;
     if (s.slack.rateLimited().length) throw new Error(`the stand-in answered 429 ${s.slack.rateLimited().length} times`);
     const callsPerVm = 5; // iso-install: VM, CD-ROM, disk, NIC, power on

@@ -6,6 +6,7 @@
  * `{ok:false,error}` as Slack does. Point the bot at it with SLACK_API_URL=<url>/api/.
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homeViewSchema, messageSchema, modalViewSchema } from '../slack/limits.js';
@@ -101,6 +102,8 @@ export class SlackSim {
   readonly ephemerals: SlackEphemeral[] = [];
   readonly views = new Map<string, SlackView>();
   readonly calls: SlackCall[] = [];
+  /** `message` after every message posted or edited (for waiting without polling). */
+  readonly events = new EventEmitter();
   /** Per method, fail the next calls with this error (e.g. `ratelimited`). */
   readonly failNext = new Map<string, string[]>();
   #triggers = new Map<string, { issuedAt: number; used: boolean; user: string }>();
@@ -269,6 +272,7 @@ export class SlackSim {
         if (threadTs && !this.messages.some((m) => m.channel === channel && m.ts === threadTs && !m.thread_ts)) throw new SlackApiError('thread_not_found');
         const message: SlackMessage = { channel, ts: this.#ts(), ...(threadTs ? { thread_ts: threadTs } : {}), user: SLACK_SIM.bot, text, blocks };
         this.messages.push(message);
+        this.events.emit('message', message);
         return { channel, ts: message.ts, message };
       }
       case 'chat.update': {
@@ -277,6 +281,7 @@ export class SlackSim {
         if (!message) throw new SlackApiError('message_not_found');
         const { text, blocks } = this.#message(a);
         Object.assign(message, { text, blocks, edited: true });
+        this.events.emit('message', message);
         return { channel, ts: message.ts, text };
       }
       case 'chat.postEphemeral': {
