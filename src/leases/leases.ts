@@ -56,12 +56,6 @@ export class Leases {
     return this.#now();
   }
 
-  /** VMs with a lease that is running out (or has): for `vmbot vms --expiring`. */
-  endingWithin(ms: number): RunRecord[] {
-    const limit = this.#now() + ms;
-    return this.#leased().filter((r) => Date.parse(r.lease!.endsAt!) <= limit);
-  }
-
   #leased(): RunRecord[] {
     return this.#store.listRuns((r) => r.state === 'succeeded' && !r.goneAt && r.lease?.endsAt !== undefined);
   }

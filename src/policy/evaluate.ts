@@ -6,7 +6,7 @@
  */
 import type { VmSpec } from '../spec/schema.js';
 import { formatBytes, formatMegabytes } from '../spec/units.js';
-import { addUse, describeUse, NO_USE, overQuota, useOfSpecs, type QuotaUse } from './quota.js';
+import { addUse, describeUse, overQuota, useOfSpecs, type QuotaUse } from './quota.js';
 import type { DeviceKind, Policy, QuotaLimits, Rule, When } from './schema.js';
 
 export type Decision = { kind: 'auto' } | { kind: 'approve'; count: number; from: string[] } | { kind: 'deny'; reason: string };
@@ -141,6 +141,3 @@ export function evaluate(policy: Policy, request: PolicyRequest): Evaluation {
   }
   return topDown(policy, request, quota);
 }
-
-/** No VMs yet: a quota standing with nothing held. */
-export const freshStanding = (who: string, limits: QuotaLimits): QuotaStanding => ({ who, limits, use: NO_USE });

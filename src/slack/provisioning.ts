@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { Leases } from '../leases/leases.js';
 import { createdSoFar } from '../provision/messages.js';
 import type { Provisioner, RunEvent } from '../provision/provisioner.js';
-import { runResult, type RunResult } from '../provision/result.js';
+import { runResult } from '../provision/result.js';
 import { RequestError, requestSpecs, type Requests } from '../requests/requests.js';
 import type { RequestRecord, RunRecord } from '../store/records.js';
 import type { MessageRef, Notifier } from './notifier.js';
@@ -312,4 +312,3 @@ export class RequestProvisioning {
   }
 }
 
-export type { RunResult };

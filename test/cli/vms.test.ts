@@ -32,6 +32,9 @@ describe('vmbot vms, transfer, decommission', () => {
     const moved = await runVmbot(['transfer', vms[1]!.vmKey, '--to', 'U0BOB'], env);
     expect(moved.stdout).toBe(`own-2 (VM key ${vms[1]!.vmKey}) now belongs to U0BOB (was ${me}).\n`);
     expect((await list('--owner', 'U0BOB')).map((v) => v.name)).toEqual(['own-2']);
+    // iso-install keeps its VMs a week: all end within 8 days, none within 1.
+    expect((await list('--expiring', '8d')).map((v) => v.name)).toEqual(['own-1', 'own-2', 'own-3']);
+    expect(await list('--expiring', '1d')).toEqual([]);
     expect((await runVmbot(['transfer', 'nope', '--to', 'U0BOB'], env)).stderr).toBe('no VM nope made through the bot (see `vmbot vms`)\n');
   });
 

@@ -84,6 +84,5 @@ describe('leases', () => {
     expect(rig.sim.state.table('vms').has(vm.keys.vmKey!)).toBe(true);
     now += 4 * DAY; // 3 days before the new end: the reminders start over
     expect(types(await l.sweep())).toEqual(['reminder']);
-    expect(l.endingWithin(3 * DAY).map((r) => r.id)).toEqual([vm.id]);
   });
 });
