@@ -119,9 +119,9 @@ export class Provisioner {
     return run;
   }
 
-  /** Every run in the store (quota counting). */
-  allRuns(): RunRecord[] {
-    return this.#store.listRuns();
+  /** Runs that pass `filter` (only those are copied). */
+  runsWhere(filter: (run: Readonly<RunRecord>) => boolean): RunRecord[] {
+    return this.#store.listRuns(filter);
   }
 
   /** A request's runs (one, or a batch's), in the order they were created. */

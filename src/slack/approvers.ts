@@ -10,8 +10,7 @@ export class Approvers {
   readonly #groups: string[];
   readonly #ttlMs: number;
   readonly #logger: Logger | undefined;
-  #resolved: { at: number; members: Set<string> } | undefined;
-  /** Members per Slack user group (for the approval policy), each cached for the TTL. */
+  /** Members per Slack user group (leads' groups and the policy's), each cached for the TTL. */
   readonly #memberCache = new Map<string, { at: number; members: Promise<Set<string>> }>();
 
   constructor(ids: string[], options: { ttlMs?: number; logger?: Logger } = {}) {
@@ -24,7 +23,8 @@ export class Approvers {
   async isApprover(client: SlackWebApi, user: string): Promise<boolean> {
     if (this.#users.has(user)) return true;
     if (!this.#groups.length) return false;
-    return (await this.#groupMembers(client)).has(user);
+    for (const group of await Promise.all(this.#groups.map((g) => this.members(client, g)))) if (group.has(user)) return true;
+    return false;
   }
 
   /** Members of one Slack user group, cached briefly; a group Slack cannot resolve has none (fail closed). */
@@ -43,20 +43,4 @@ export class Approvers {
     return members;
   }
 
-  async #groupMembers(client: SlackWebApi): Promise<Set<string>> {
-    if (this.#resolved && Date.now() - this.#resolved.at < this.#ttlMs) return this.#resolved.members;
-    const members = new Set<string>();
-    for (const usergroup of this.#groups) {
-      try {
-        const res = await client.usergroups.users.list({ usergroup });
-        for (const u of (res.users as string[] | undefined) ?? []) members.add(u);
-      } catch (err) {
-        // Fail closed: an unresolvable group grants nothing (but the last good answer stands).
-        this.#logger?.warn({ usergroup, err: (err as Error).message }, 'could not resolve approver group');
-        if (this.#resolved) return this.#resolved.members;
-      }
-    }
-    this.#resolved = { at: Date.now(), members };
-    return members;
-  }
 }

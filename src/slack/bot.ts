@@ -33,7 +33,7 @@ import { escapeText } from './escape.js';
 import { PolicyHolder as PolicyHolderClass, type PolicyHolder } from '../policy/watch.js';
 import { join } from 'node:path';
 import { SlackWebApi } from './web-api.js';
-import { auditLine, decidedRequest, requesterUpdate } from './views/messages.js';
+import { auditLine, decidedRequest, requesterUpdate, say } from './views/messages.js';
 
 export interface BotOptions {
   env: Env;
@@ -203,7 +203,7 @@ export function createBot(options: BotOptions): Bot {
       if (event.type === 'expired' || event.type === 'deleted') {
         const [emoji, what] = event.type === 'expired' ? [':hourglass:', 'powered off at the end of its lease'] : [':wastebasket:', 'deleted at the end of its lease'];
         const line = `${emoji} *${escapeText(event.run.spec.vm.name)}* ${what} · VM key ${event.run.keys.vmKey} / machine key ${event.run.keys.machineKey} · owner <@${owner}>${event.run.requestId ? ` · ${event.run.requestId}` : ''}`;
-        await notifier.post(ctx.auditChannel, { text: line, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: line } }] });
+        await notifier.post(ctx.auditChannel, say(line));
       }
       await ctx.leases.delivered(event.run.id, noticeId);
     }
@@ -214,7 +214,7 @@ export function createBot(options: BotOptions): Bot {
     for (const run of await options.provisioner.noticeDeletedVms()) {
       const owner = run.owner ?? run.actor;
       const line = `:ghost: *${escapeText(run.spec.vm.name)}* was deleted outside the bot · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey} · owner ${/^[UW]/.test(owner) ? `<@${owner}>` : escapeText(owner)}${run.requestId ? ` · ${run.requestId}` : ''}`;
-      await notifier.post(ctx.auditChannel, { text: line, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: line } }] });
+      await notifier.post(ctx.auditChannel, say(line));
       if (/^[UW][A-Z0-9]+$/.test(owner)) await notifier.dm(owner, { text: `Your VM ${run.spec.vm.name} was deleted outside the bot; it no longer counts against your quota.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:ghost: Your VM *${escapeText(run.spec.vm.name)}* (VM key ${run.keys.vmKey}) was deleted outside the bot; it no longer counts against your quota.` } }] });
     }
   };

@@ -3,11 +3,11 @@
  * groups, resolved and cached), what their VMs hold, what the policy decides for a request, and
  * whether a clicker may approve a given request (checked at click time against the rule's set).
  */
-import { deviceKindOf, evaluate, type Evaluation } from '../policy/evaluate.js';
+import { deviceKindOf, evaluate, type Evaluation, type QuotaStanding } from '../policy/evaluate.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, slackGroupsIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
-import { describeUse } from '../policy/quota.js';
+import { describeUse, holdsVm } from '../policy/quota.js';
 import type { VmSpec } from '../spec/schema.js';
 import type { RequestRecord } from '../store/records.js';
 import type { ResourceGroup } from '../vergeos/types.js';
@@ -26,6 +26,14 @@ function membership(index: Map<string, Set<string>>, user: string, vmApprovers: 
   return { user, slackGroups: new Set([...index].filter(([, members]) => members.has(user)).map(([g]) => g)), vmApprovers };
 }
 
+/** Who `user` is under the policy in force, and the quotas that apply to them with what is held now. */
+async function standingOf(ctx: Ctx, loaded: LoadedPolicy, user: string): Promise<{ who: Membership; quotas: QuotaStanding[] }> {
+  const index = await groupIndex(ctx, loaded);
+  const who = membership(index, user, ctx.env.VM_APPROVERS);
+  const quotas = quotaStandings(loaded.policy, ctx.provisioner.runsWhere(holdsVm), who, (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)));
+  return { who, quotas };
+}
+
 export async function membershipOf(ctx: Ctx, user: string): Promise<Membership> {
   return membership(await groupIndex(ctx, ctx.policy.current), user, ctx.env.VM_APPROVERS);
 }
@@ -38,17 +46,15 @@ export interface PolicyVerdict {
 /** What the policy in force decides for these VMs asked by `requester`. */
 export async function decideByPolicy(ctx: Ctx, input: { recipe?: string | undefined; specs: readonly VmSpec[]; requester: string; resourceGroups?: readonly ResourceGroup[] | undefined }): Promise<PolicyVerdict> {
   const loaded = ctx.policy.current;
-  const index = await groupIndex(ctx, loaded);
-  const who = membership(index, input.requester, ctx.env.VM_APPROVERS);
+  const { who, quotas } = await standingOf(ctx, loaded, input.requester);
   const kinds = new Map((input.resourceGroups ?? []).map((g) => [g.uuid, g.type]));
-  const runs = ctx.provisioner.allRuns();
   const evaluation = evaluate(loaded.policy, {
     recipe: input.recipe,
     specs: input.specs,
     requester: input.requester,
     requesterIn: (ref) => isIn(loaded.policy, ref, who),
     deviceKind: (uuid) => deviceKindOf(kinds.get(uuid) ?? ''),
-    quotas: quotaStandings(loaded.policy, runs, who, (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS))),
+    quotas,
   });
   return { loaded, evaluation };
 }
@@ -83,9 +89,7 @@ export function whoMayApprove(request: Pick<RequestRecord, 'policy'>, vmApprover
 export async function quotaNote(ctx: Ctx, user: string): Promise<string | undefined> {
   const loaded = ctx.policy.current;
   if (!loaded.policy.quotas.per_user && !Object.keys(loaded.policy.quotas.groups).length) return undefined;
-  const index = await groupIndex(ctx, loaded);
-  const who = membership(index, user, ctx.env.VM_APPROVERS);
-  const standings = quotaStandings(loaded.policy, ctx.provisioner.allRuns(), who, (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)));
+  const { quotas: standings } = await standingOf(ctx, loaded, user);
   if (!standings.length) return undefined;
   return standings.map((q) => `:bar_chart: ${q.who === 'you' ? 'Your quota' : `Quota of ${q.who}`} (VMs made through the bot): ${describeUse(q.limits, q.use)}`).join('\n');
 }

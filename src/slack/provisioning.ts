@@ -5,7 +5,7 @@
  * restart). Then the audit-channel line and the requester's DM. Nothing here waits for Slack
  * before VergeOS work: writes are queued on the notifier, which paces them.
  */
-import { batchOutcome, cleanupRuns, createBatch, leftPartialVm, runBatch } from '../batches/batch.js';
+import { cleanupRuns, createBatch, leftPartialVm, runBatch } from '../batches/batch.js';
 import type { Logger } from '../log.js';
 import type { Leases } from '../leases/leases.js';
 import { createdSoFar } from '../provision/messages.js';
@@ -23,6 +23,7 @@ import {
   failureMessage,
   progressMessage,
   requesterUpdate,
+  say,
   stepLine,
   summaryMessage,
   type BatchCounts,
@@ -45,7 +46,6 @@ export interface ProvisioningDeps {
   progressEditMs?: number;
 }
 
-const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
 
 /** Counts for a batch's progress message, from its runs as stored now. */
 function countsOf(runs: RunRecord[]): BatchCounts {
@@ -281,7 +281,7 @@ export class RequestProvisioning {
     const inThread = (message: Message) => (thread ? notifier.post(thread.channel, message, thread.ts) : undefined);
     const writes: Array<Promise<unknown> | undefined> = [];
     if (done.batch) {
-      const outcome = batchOutcome(this.#deps.provisioner, done.batchId ?? runs[0]!.group ?? '');
+      const count = (state: RunRecord['state']) => runs.filter((r) => r.state === state).length;
       const stopReason = runs.find((r) => r.state === 'not_started')?.error?.message.replace(/^Not started: /, '');
       writes.push(...batchSummaryMessages(done, results).map(inThread));
       if (done.state === 'succeeded') {
@@ -290,7 +290,7 @@ export class RequestProvisioning {
       } else {
         writes.push(inThread(batchFailureMessage(done, results, stopReason)));
         writes.push(notifier.post(auditChannel, auditLine('failed', done, undefined, results)));
-        writes.push(notifier.dm(done.requester, requesterUpdate(done, `${outcome.succeeded} of ${results.length} VMs are ready; ${outcome.failed} failed${outcome.notStarted ? `, ${outcome.notStarted} not started` : ''}. A lead can retry them or delete the partial VMs.`)));
+        writes.push(notifier.dm(done.requester, requesterUpdate(done, `${count('succeeded')} of ${results.length} VMs are ready; ${count('failed')} failed${count('not_started') ? `, ${count('not_started')} not started` : ''}. A lead can retry them or delete the partial VMs.`)));
       }
     } else {
       const [run] = runs;

@@ -10,7 +10,7 @@ import { checkCapacity } from '../../src/preflight/capacity.js';
 import { preflightSpecs } from '../../src/preflight/check.js';
 import { runResult } from '../../src/provision/result.js';
 import { SIM_DEFAULT_API_KEY } from '../../src/sim/index.js';
-import { GIB, GPU_RESOURCE_GROUP, TIB } from '../../src/sim/inventory.js';
+import { GIB, TIB } from '../../src/sim/inventory.js';
 import type { VmSpec } from '../../src/spec/schema.js';
 import { completeSpec, expandNames } from '../../src/spec/validate.js';
 import { runVmbot } from '../helpers/cli.js';
@@ -157,6 +157,5 @@ describe('batches', () => {
     expect(expandNames('web', 3)).toEqual({ ok: true, value: ['web-1', 'web-2', 'web-3'] });
     expect(expandNames('web/{n}', 2)).toMatchObject({ ok: false, errors: [{ path: 'vm.name' }] });
     expect(expandNames('db-{n}', 0)).toMatchObject({ ok: false, errors: [{ path: 'count', message: 'count must be a whole number from 1 to 500' }] });
-    expect(GPU_RESOURCE_GROUP).toMatch(/-/);
   });
 });

@@ -11,10 +11,9 @@ import { mayDecide, whoMayApprove } from '../policy.js';
 import { StoreError } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { escapeText } from '../escape.js';
-import { approvalRequest, auditLine, decidedRequest, failureResolved, requesterUpdate, APPROVAL_ACTIONS, type Message } from '../views/messages.js';
+import { approvalRequest, auditLine, decidedRequest, failureResolved, requesterUpdate, APPROVAL_ACTIONS, say } from '../views/messages.js';
 import { REJECT_MODAL_CALLBACK, REJECT_REASON_BLOCK, rejectModal } from '../views/other.js';
 
-const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
 
 export function register(app: App, ctx: BotContext): void {
   const clicked = (body: BlockAction) => ({

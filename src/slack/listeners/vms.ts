@@ -8,10 +8,9 @@ import { RunBusyError } from '../../provision/provisioner.js';
 import { StoreError } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { escapeText, slackDate } from '../escape.js';
-import { approvalRequest, type Message } from '../views/messages.js';
+import { approvalRequest, say } from '../views/messages.js';
 import { VM_ACTIONS } from '../views/vms.js';
 
-const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
 
 export function register(app: App, ctx: BotContext): void {
   /** The VM a button names, if `user` may act on it (told otherwise). */

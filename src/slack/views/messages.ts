@@ -27,6 +27,9 @@ export interface Message {
 }
 
 const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text });
+
+/** A one-section message from mrkdwn text (notes, refusals, audit lines). */
+export const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
 const section = (text: string, block_id?: string): types.SectionBlock => ({ type: 'section', ...(block_id ? { block_id } : {}), text: mrkdwn(clip(text, 3000)) });
 const button = (action_id: string, label: string, value: string, style?: 'primary' | 'danger'): types.Button => ({
   type: 'button',
