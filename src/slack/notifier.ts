@@ -203,13 +203,6 @@ export class Notifier {
     }
   }
 
-  /** Writes waiting for their turn, across all methods and channels. */
-  pending(): number {
-    let n = 0;
-    for (const lane of this.#lanes.values()) n += lane.depth;
-    return n;
-  }
-
   /** Resolves when every write queued so far has gone out (tests, shutdown). */
   async idle(): Promise<void> {
     while ([...this.#lanes.values()].some((l) => l.depth > 0)) await Promise.all([...this.#lanes.values()].map((l) => l.idle()));
