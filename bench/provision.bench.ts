@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { provisionBatch } from '../src/batches/batch.js';
 import { Provisioner } from '../src/provision/provisioner.js';
-import { parseSpec } from '../src/spec/validate.js';
+import { parseSpec } from '../src/vmspec/validate.js';
 import { AuditLog } from '../src/store/audit.js';
 import { Store } from '../src/store/store.js';
 import { VergeosClient } from '../src/vergeos/client.js';

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { RunBusyError, type Provisioner, type RunEventListener, type RunMeta } from '../provision/provisioner.js';
-import type { VmSpec } from '../spec/schema.js';
+import type { VmSpec } from '../vmspec/schema.js';
 import type { RunRecord } from '../store/records.js';
 import { StoreError } from '../store/store.js';
 import { isSystemic } from './systemic.js';

@@ -1,7 +1,7 @@
 /** From a recipe file and flags to complete specs: the one path `plan` and `apply` share. */
-import { formatRecipeError, loadRecipeFile, type Recipe } from '../spec/recipes.js';
-import type { VmSpec } from '../spec/schema.js';
-import { completeSpec, expandNames } from '../spec/validate.js';
+import { formatRecipeError, loadRecipeFile, type Recipe } from '../vmspec/recipes.js';
+import type { VmSpec } from '../vmspec/schema.js';
+import { completeSpec, expandNames } from '../vmspec/validate.js';
 import { CliExit, EXIT } from './context.js';
 
 export async function specsFromRecipe(file: string, name: string | undefined, count: number): Promise<{ recipe: Recipe; specs: VmSpec[] }> {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PolicyLoadError } from '../policy/watch.js';
 import { createBot, openPolicy } from '../slack/bot.js';
-import { formatRecipeError, loadRecipes, recipeFilesIn } from '../spec/recipes.js';
+import { formatRecipeError, loadRecipes, recipeFilesIn } from '../vmspec/recipes.js';
 import { CliExit, config, EXIT, openCore } from './context.js';
 
 export function register(program: Command): void {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatRecipeError, loadRecipes, recipeFilesIn } from '../spec/recipes.js';
+import { formatRecipeError, loadRecipes, recipeFilesIn } from '../vmspec/recipes.js';
 import { CliExit, config, EXIT } from './context.js';
 
 export function register(program: Command): void {

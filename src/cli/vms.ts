@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { summarizeSpec } from '../plan/render.js';
 import { Leases } from '../leases/leases.js';
 import { isOwnedVm } from '../provision/provisioner.js';
-import { parseDuration } from '../spec/units.js';
+import { parseDuration } from '../vmspec/units.js';
 import type { RunRecord } from '../store/records.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context.js';
 

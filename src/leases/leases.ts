@@ -9,7 +9,7 @@ import type { Provisioner } from '../provision/provisioner.js';
 import type { AuditLog } from '../store/audit.js';
 import type { RunRecord } from '../store/records.js';
 import { StoreError, type Store } from '../store/store.js';
-import { formatDuration } from '../spec/units.js';
+import { formatDuration } from '../vmspec/units.js';
 
 export interface LeaseOptions {
   /** Reminders this long before the end (default 3 days and 1 day). */

@@ -3,7 +3,7 @@
  * inline), then each drive, NIC and device against the machine key the first step returns, then
  * — only if asked — wait for imports and power on with the VM key.
  */
-import type { DeviceSpec, DriveSpec, NicSpec, VmSpec } from '../spec/schema.js';
+import type { DeviceSpec, DriveSpec, NicSpec, VmSpec } from '../vmspec/schema.js';
 import type { DeviceCreateBody, DriveCreateBody, NicCreateBody, VmCreateBody } from '../vergeos/types.js';
 
 export type PlanStep =

@@ -3,8 +3,8 @@
  * Secrets are shown as `***`: the console password hash always, and secret-looking lines of
  * cloud-init files.
  */
-import type { VmSpec } from '../spec/schema.js';
-import { formatBytes, formatMegabytes } from '../spec/units.js';
+import type { VmSpec } from '../vmspec/schema.js';
+import { formatBytes, formatMegabytes } from '../vmspec/units.js';
 import { apiCallFor, type ApiCall, type Plan, type PlanKeys, type PlanStep } from './plan.js';
 
 export const SECRET_MASK = '***';

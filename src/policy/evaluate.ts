@@ -4,8 +4,8 @@
  * never allowed what one of its VMs alone would be denied. The trace says why each earlier rule
  * did not match, for `vmbot policy explain` and the approval message.
  */
-import type { VmSpec } from '../spec/schema.js';
-import { formatBytes, formatMegabytes } from '../spec/units.js';
+import type { VmSpec } from '../vmspec/schema.js';
+import { formatBytes, formatMegabytes } from '../vmspec/units.js';
 import { addUse, describeUse, overQuota, useOfSpecs, type QuotaUse } from './quota.js';
 import type { DeviceKind, Policy, QuotaLimits, Rule, When } from './schema.js';
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
-import { formatPath } from '../spec/validate.js';
+import { formatPath } from '../vmspec/validate.js';
 import { policySchema, type Policy } from './schema.js';
 
 export interface LoadedPolicy {

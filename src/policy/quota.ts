@@ -4,8 +4,8 @@
  * running or succeeded, or failed with a VM left behind; not once cleaned up, nor if it never
  * started, nor once the bot has noticed the VM was deleted outside it.
  */
-import type { VmSpec } from '../spec/schema.js';
-import { formatBytes, formatMegabytes } from '../spec/units.js';
+import type { VmSpec } from '../vmspec/schema.js';
+import { formatBytes, formatMegabytes } from '../vmspec/units.js';
 import type { RunRecord } from '../store/records.js';
 import type { QuotaLimits } from './schema.js';
 

@@ -3,7 +3,7 @@
  * top-down. One zod schema; sizes take units as recipes do.
  */
 import { z } from 'zod';
-import { parseDuration, parseSizeToBytes } from '../spec/units.js';
+import { parseDuration, parseSizeToBytes } from '../vmspec/units.js';
 
 /** A Slack user (U…/W…), a Slack user group (S…), a policy group (`@name`) or `VM_APPROVERS`. */
 const memberRef = z.string().regex(/^([UW][A-Z0-9]+|S[A-Z0-9]+|@[a-z0-9][a-z0-9_-]*|VM_APPROVERS)$/, {

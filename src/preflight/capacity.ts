@@ -3,9 +3,9 @@
  * storage tier, devices per resource group, RAM and cores per cluster for VMs that power on —
  * against what VergeOS reports free. Single-VM pre-flight and batch pre-flight both use this.
  */
-import type { VmSpec } from '../spec/schema.js';
-import type { FieldError } from '../spec/validate.js';
-import { formatBytes, formatMegabytes } from '../spec/units.js';
+import type { VmSpec } from '../vmspec/schema.js';
+import type { FieldError } from '../vmspec/validate.js';
+import { formatBytes, formatMegabytes } from '../vmspec/units.js';
 import type { ClusterStatus, MediaFile, ResourceGroup, StorageTier } from '../vergeos/types.js';
 
 export interface CapacityInventory {

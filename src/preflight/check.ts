@@ -4,9 +4,9 @@
  * enabled; the capacity they need is there. Hard problems are field errors (the modal shows them
  * under the field, the CLI as file:field); soft ones are warnings for the lead.
  */
-import type { VmSpec } from '../spec/schema.js';
-import type { FieldError } from '../spec/validate.js';
-import { formatMegabytes } from '../spec/units.js';
+import type { VmSpec } from '../vmspec/schema.js';
+import type { FieldError } from '../vmspec/validate.js';
+import { formatMegabytes } from '../vmspec/units.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { Cluster, MediaFile, ResourceGroup, Vnet } from '../vergeos/types.js';
 import { checkCapacity, type CapacityOptions } from './capacity.js';

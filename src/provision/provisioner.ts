@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { planSpec, type Plan, type PlanStep } from '../plan/plan.js';
 import { describeStep } from '../plan/render.js';
-import type { VmSpec } from '../spec/schema.js';
+import type { VmSpec } from '../vmspec/schema.js';
 import type { AuditEvent, AuditLog } from '../store/audit.js';
 import type { RunError, RunRecord, RunState, StepProgress } from '../store/records.js';
 import { StoreError, type Store } from '../store/store.js';

@@ -6,8 +6,8 @@
  * and appends an audit record. Two clicks, two leads or a retried delivery get one transition.
  */
 import { summarizeSpec } from '../plan/render.js';
-import type { VmSpec } from '../spec/schema.js';
-import { expandNames } from '../spec/validate.js';
+import type { VmSpec } from '../vmspec/schema.js';
+import { expandNames } from '../vmspec/validate.js';
 import { addApproval } from '../policy/approvals.js';
 import type { AuditEvent, AuditLog } from '../store/audit.js';
 import type { RequestRecord, RequestState, RunRecord } from '../store/records.js';

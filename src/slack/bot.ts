@@ -10,7 +10,7 @@ import type { Env } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import { Requests } from '../requests/requests.js';
-import type { Recipe } from '../spec/recipes.js';
+import type { Recipe } from '../vmspec/recipes.js';
 import type { AuditLog } from '../store/audit.js';
 import type { Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';

@@ -5,7 +5,7 @@ import type { PolicyHolder } from '../policy/watch.js';
 import type { Leases } from '../leases/leases.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
-import type { Recipe } from '../spec/recipes.js';
+import type { Recipe } from '../vmspec/recipes.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { AfterAck } from './after-ack.js';
 import type { Approvers } from './approvers.js';

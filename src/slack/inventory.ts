@@ -4,7 +4,7 @@
  * empty list (logged) when there was never one.
  */
 import type { Logger } from '../log.js';
-import { formatBytes } from '../spec/units.js';
+import { formatBytes } from '../vmspec/units.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { Choice, OptionSource } from './views/request-modal.js';
 

@@ -8,7 +8,7 @@ import type { LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, slackGroupsIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
 import { describeUse, holdsVm } from '../policy/quota.js';
-import type { VmSpec } from '../spec/schema.js';
+import type { VmSpec } from '../vmspec/schema.js';
 import type { RequestRecord } from '../store/records.js';
 import type { ResourceGroup } from '../vergeos/types.js';
 import type { BotContext } from './context.js';

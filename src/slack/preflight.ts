@@ -3,7 +3,7 @@
  * submission is still answered within Slack's 3 s; what could not be checked becomes a warning.
  */
 import { preflightSpecs, type PreflightResult } from '../preflight/check.js';
-import type { VmSpec } from '../spec/schema.js';
+import type { VmSpec } from '../vmspec/schema.js';
 import type { VergeosApi } from '../vergeos/client.js';
 
 export async function preflight(api: VergeosApi, specs: readonly VmSpec[], deadlineMs = 2_000): Promise<PreflightResult> {

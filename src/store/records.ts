@@ -1,6 +1,6 @@
 /** Shapes of what the store keeps, validated whenever the file is read. */
 import { z } from 'zod';
-import { vmSpecSchema } from '../spec/schema.js';
+import { vmSpecSchema } from '../vmspec/schema.js';
 
 /**
  * `not_started`: a batch stopped on a failure that would repeat before this run began (nothing

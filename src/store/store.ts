@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
-import { formatPath } from '../spec/validate.js';
+import { formatPath } from '../vmspec/validate.js';
 import { requestRecordSchema, runRecordSchema, storeFileSchema, type RequestRecord, type RequestState, type RunRecord, type RunState, type StoreFile } from './records.js';
 
 export class StoreError extends Error {

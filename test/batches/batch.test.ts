@@ -11,8 +11,8 @@ import { preflightSpecs } from '../../src/preflight/check.js';
 import { runResult } from '../../src/provision/result.js';
 import { SIM_DEFAULT_API_KEY } from '../../src/sim/index.js';
 import { GIB, TIB } from '../../src/sim/inventory.js';
-import type { VmSpec } from '../../src/spec/schema.js';
-import { completeSpec, expandNames } from '../../src/spec/validate.js';
+import type { VmSpec } from '../../src/vmspec/schema.js';
+import { completeSpec, expandNames } from '../../src/vmspec/validate.js';
 import { runVmbot } from '../helpers/cli.js';
 import { MANIFESTS, provisioningRig, recipeSpec } from '../helpers/core.js';
 

@@ -6,7 +6,7 @@ import { Provisioner } from '../../src/provision/provisioner.js';
 import { createBot, openPolicy, type Bot } from '../../src/slack/bot.js';
 import { SlackDriver } from '../../src/sim/slack-driver.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
-import { loadRecipes, recipeFilesIn } from '../../src/spec/recipes.js';
+import { loadRecipes, recipeFilesIn } from '../../src/vmspec/recipes.js';
 import { AuditLog } from '../../src/store/audit.js';
 import { Store } from '../../src/store/store.js';
 import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim, type VergeosSimOptions } from '../../src/sim/index.js';

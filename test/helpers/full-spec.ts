@@ -1,7 +1,7 @@
 /** A spec with every kind of step, and checks that it was built exactly once. */
 import { expect } from 'vitest';
-import type { VmSpec } from '../../src/spec/schema.js';
-import { parseSpec } from '../../src/spec/validate.js';
+import type { VmSpec } from '../../src/vmspec/schema.js';
+import { parseSpec } from '../../src/vmspec/validate.js';
 import { GPU_RESOURCE_GROUP, type VergeosSim } from '../../src/sim/index.js';
 
 /** Every kind of step: VM, disk, import, NIC, device, wait for import, power on (as spec input). */

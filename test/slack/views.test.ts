@@ -1,7 +1,7 @@
 /** Every view builder against Slack's limits, including the biggest specs the schema allows. */
 import { describe, expect, it } from 'vitest';
-import { loadRecipes, recipeFilesIn } from '../../src/spec/recipes.js';
-import { parseSpec } from '../../src/spec/validate.js';
+import { loadRecipes, recipeFilesIn } from '../../src/vmspec/recipes.js';
+import { parseSpec } from '../../src/vmspec/validate.js';
 import { homeViewSchema, messageSchema, modalViewSchema } from '../../src/slack/limits.js';
 import { approvalRequest, auditLine, batchFailureMessage, batchProgressMessage, batchSummaryMessages, decidedRequest, failureMessage, progressMessage, requesterReceipt, stepLine, summaryMessage } from '../../src/slack/views/messages.js';
 import type { RunResult } from '../../src/provision/result.js';

@@ -84,7 +84,7 @@ describe('store journal', () => {
       // A child process opens the store, makes changes, and is killed without closing it.
       const script = `
         import { Store } from ${JSON.stringify(new URL('../../src/store/store.ts', import.meta.url).pathname)};
-        import { parseSpec } from ${JSON.stringify(new URL('../../src/spec/validate.ts', import.meta.url).pathname)};
+        import { parseSpec } from ${JSON.stringify(new URL('../../src/vmspec/validate.ts', import.meta.url).pathname)};
         const store = await Store.open(${JSON.stringify(dir)});
         const spec = parseSpec({ vm: { name: 'j1' } });
         const now = new Date().toISOString();

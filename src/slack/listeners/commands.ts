@@ -2,7 +2,7 @@
 import type { App } from '@slack/bolt';
 import { quotaNote } from '../policy.js';
 import { runResult } from '../../provision/result.js';
-import type { Recipe } from '../../spec/recipes.js';
+import type { Recipe } from '../../vmspec/recipes.js';
 import { readArchive } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { RawJson } from '../web-api.js';

@@ -1,8 +1,8 @@
 /** The request modal: row add/remove and recipe prefill (views.update), and submission. */
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
-import { expandNames, parseSpec } from '../../spec/validate.js';
-import type { Recipe } from '../../spec/recipes.js';
-import { formatDuration } from '../../spec/units.js';
+import { expandNames, parseSpec } from '../../vmspec/validate.js';
+import type { Recipe } from '../../vmspec/recipes.js';
+import { formatDuration } from '../../vmspec/units.js';
 import type { BotContext } from '../context.js';
 import { preflight } from '../preflight.js';
 import { approvalRequest, decidedRequest, requesterReceipt, requesterUpdate } from '../views/messages.js';

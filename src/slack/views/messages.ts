@@ -9,7 +9,7 @@ import { renderPlanText, summarizeSpec, summarizeTotals } from '../../plan/rende
 import type { RunResult } from '../../provision/result.js';
 import { requestSpecs, requestSubject } from '../../requests/requests.js';
 import { describeFrom } from '../../policy/members.js';
-import { formatDuration } from '../../spec/units.js';
+import { formatDuration } from '../../vmspec/units.js';
 import type { RequestRecord } from '../../store/records.js';
 import { clip, escapeClip, escapeText, mention, slackDate } from '../escape.js';
 

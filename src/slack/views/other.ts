@@ -2,7 +2,7 @@
 import type { types } from '@slack/bolt';
 import { summarizeSpec } from '../../plan/render.js';
 import { requestSubject } from '../../requests/requests.js';
-import type { Recipe } from '../../spec/recipes.js';
+import type { Recipe } from '../../vmspec/recipes.js';
 import type { RequestRecord, RunRecord } from '../../store/records.js';
 import { clip, escapeClip, escapeText, slackDate } from '../escape.js';
 import { APPROVAL_ACTIONS, type Message } from './messages.js';

@@ -4,8 +4,8 @@
  * `private_metadata` (never the draft itself), so adding or removing one keeps what was typed.
  */
 import type { types } from '@slack/bolt';
-import type { Recipe } from '../../spec/recipes.js';
-import { formatBytes } from '../../spec/units.js';
+import type { Recipe } from '../../vmspec/recipes.js';
+import { formatBytes } from '../../vmspec/units.js';
 import { DRIVE_INTERFACES, DRIVE_MEDIA, NIC_INTERFACES, VIDEO_TYPES } from '../../vergeos/enums.js';
 import { clip } from '../escape.js';
 

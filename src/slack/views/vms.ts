@@ -4,7 +4,7 @@ import { summarizeSpec } from '../../plan/render.js';
 import type { RunRecord } from '../../store/records.js';
 import { clip, escapeClip, escapeText, slackDate } from '../escape.js';
 import type { LeaseEvent } from '../../leases/leases.js';
-import { formatDuration } from '../../spec/units.js';
+import { formatDuration } from '../../vmspec/units.js';
 import type { Message } from './messages.js';
 
 export const VM_ACTIONS = { powerOn: 'vm_power_on', powerOff: 'vm_power_off', delete: 'vm_delete', extend: 'lease_extend' } as const;

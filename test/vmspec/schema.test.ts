@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRecipes, parseRecipeText, recipeFilesIn, formatRecipeError } from '../../src/spec/recipes.js';
-import { vmSpecDraftSchema, vmSpecSchema } from '../../src/spec/schema.js';
-import { completeSpec, parseSpec } from '../../src/spec/validate.js';
-import { GIB, parseSizeToBytes, TIB } from '../../src/spec/units.js';
+import { loadRecipes, parseRecipeText, recipeFilesIn, formatRecipeError } from '../../src/vmspec/recipes.js';
+import { vmSpecDraftSchema, vmSpecSchema } from '../../src/vmspec/schema.js';
+import { completeSpec, parseSpec } from '../../src/vmspec/validate.js';
+import { GIB, parseSizeToBytes, TIB } from '../../src/vmspec/units.js';
 import { MANIFESTS } from '../helpers/core.js';
 
 const errorsOf = (input: unknown) => {
