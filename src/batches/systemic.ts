@@ -11,6 +11,7 @@ const SYSTEMIC_CODES: ReadonlySet<string> = new Set([
   'VERGEOS_FORBIDDEN',
   'VERGEOS_UNAVAILABLE', // VergeOS down, after the client's retries
   'VERGEOS_TLS',
+  'VERGEOS_RATE_LIMITED', // more VMs would only send more calls the key has no budget for
   'VERGEOS_VALIDATION', // the same body would be refused again
 ]);
 

@@ -21,17 +21,19 @@ export function register(program: Command): void {
     .option('--yes', 'do not ask for confirmation')
     .option('--json', 'print exactly one JSON object with the result on stdout')
     .action(async (file: string, opts: { name?: string; count: number; concurrency: number; keepGoing?: boolean; tierMargin: number; yes?: boolean; json?: boolean }) => {
-      const { recipe, specs } = await specsFromRecipe(file, opts.name, opts.count);
+      const { recipe, specs: asked } = await specsFromRecipe(file, opts.name, opts.count);
       // The recipe's default lease, if it has one (extend with `vmbot extend`).
       const lease = recipe.lease?.defaultMs ? { forMs: recipe.lease.defaultMs, maxMs: recipe.lease.maxMs } : undefined;
       // Progress goes to stderr under --json, so stdout stays one JSON object.
       const say = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
-      say(specs.length === 1 ? renderPlanText(planSpec(specs[0]!)) : `${specs.length} VMs, ${specs[0]!.vm.name} … ${specs.at(-1)!.vm.name}, each:\n${renderPlanText(planSpec(specs[0]!))}`);
       const core = await openCore({ withVergeos: true });
       try {
         // The whole batch is checked before anything is created: names, references, capacity.
-        const checked = await preflightSpecs(core.vergeos!, specs, { tierMargin: opts.tierMargin / 100 });
-        if (checked.errors.length) throw new CliExit(EXIT.badInput, `${checked.errors.map((e) => `${file}:${e.path}: ${e.message}`).join('\n')}\nNothing was created.`);
+        const checked = await preflightSpecs(core.vergeos!, asked, { tierMargin: opts.tierMargin / 100 });
+        if (checked.errors.length || !checked.specs) throw new CliExit(EXIT.badInput, `${checked.errors.map((e) => `${file}:${e.path}: ${e.message}`).join('\n')}\nNothing was created.`);
+        // Devices named by resource group alone now carry the group's type: the plan shown is the one sent.
+        const specs = checked.specs;
+        say(specs.length === 1 ? renderPlanText(planSpec(specs[0]!)) : `${specs.length} VMs, ${specs[0]!.vm.name} … ${specs.at(-1)!.vm.name}, each:\n${renderPlanText(planSpec(specs[0]!))}`);
         for (const warning of checked.warnings) say(`warning: ${warning}`);
         if (!opts.yes && !(await confirm(`Create ${specs.length === 1 ? `VM ${specs[0]!.vm.name}` : `${specs.length} VMs`} in VergeOS?`))) {
           throw new CliExit(EXIT.failed, 'Nothing was created.');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { summarizeSpec } from '../plan/render.js';
-import { deviceKindOf, evaluate, type Decision } from '../policy/evaluate.js';
+import { deviceKinds, evaluate, type Decision } from '../policy/evaluate.js';
 import { loadPolicyFile, type LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
@@ -9,6 +9,7 @@ import { loadRecipes, recipeFilesIn } from '../vmspec/recipes.js';
 import { Store } from '../store/store.js';
 import { formatDuration } from '../vmspec/units.js';
 import { VergeosClient } from '../vergeos/client.js';
+import type { ResourceGroup } from '../vergeos/types.js';
 import { vergeosClientOptions } from '../config.js';
 import { CliExit, config, EXIT } from './context.js';
 import { parseCount, specsFromRecipe } from './recipe-input.js';
@@ -62,18 +63,18 @@ export function register(program: Command): void {
       const { recipe, specs } = await specsFromRecipe(recipeFile, opts.name, opts.count);
       const who: Membership = { user: opts.as, slackGroups: new Set(opts.group), vmApprovers: env.VM_APPROVERS };
       // Device kinds come from VergeOS when it is configured.
-      let kinds = new Map<string, string>();
+      let groups: ResourceGroup[] = [];
       let note = '';
-      if (specs.some((s) => s.devices.length)) {
+      if (specs.some((s) => s.devices.some((d) => d.type === undefined))) {
         if (env.VERGEOS_URL) {
           const vergeos = new VergeosClient(vergeosClientOptions(config(['vergeos'])));
           try {
-            kinds = new Map((await vergeos.listResourceGroups()).map((g) => [g.uuid, g.type]));
+            groups = await vergeos.listResourceGroups();
           } finally {
             await vergeos.close();
           }
         } else {
-          note = '\n(Without VERGEOS_URL the kinds of devices are unknown, so rules on devices do not match.)';
+          note = '\n(Without VERGEOS_URL the kinds of devices given without a type are unknown, so rules on devices do not match them.)';
         }
       }
       const store = await Store.open(env.DATA_DIR, { readOnly: true }).catch(() => undefined);
@@ -86,7 +87,7 @@ export function register(program: Command): void {
         specs,
         requester: opts.as,
         requesterIn: (ref) => isIn(loaded.policy, ref, who),
-        deviceKind: (uuid) => deviceKindOf(kinds.get(uuid) ?? ''),
+        deviceKind: deviceKinds(groups),
         quotas: quotaStandings(loaded.policy, runs, who, groupHas),
       });
       const lines = [

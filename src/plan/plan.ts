@@ -48,6 +48,14 @@ export function nicName(nic: NicSpec, index: number): string {
   return nic.name ?? `nic-${index + 1}`;
 }
 
+/**
+ * Cloud-init files as VergeOS's own clients name them (`/user-data`): pyVergeOS and PSVergeOS send
+ * the leading slash and vergecli adds it when missing. Recipes may write either form.
+ */
+export function cloudInitFileName(name: string): string {
+  return name.startsWith('/') ? name : `/${name}`;
+}
+
 export function vmCreateBody(spec: VmSpec): VmCreateBody {
   const vm = spec.vm;
   const files = vm.cloudinit_files ?? [];
@@ -66,7 +74,7 @@ export function vmCreateBody(spec: VmSpec): VmCreateBody {
     machine_type: vm.machine_type,
     console_pass_hash: vm.console_pass_hash ?? '',
     cloudinit_datasource: vm.cloudinit_datasource ?? (files.length ? 'nocloud' : undefined),
-    cloudinit_files: files.length ? files.map((f) => ({ name: f.name, contents: f.contents })) : undefined,
+    cloudinit_files: files.length ? files.map((f) => ({ name: cloudInitFileName(f.name), contents: f.contents })) : undefined,
   });
 }
 
@@ -88,15 +96,35 @@ function nicBody(nic: NicSpec, index: number): Omit<NicCreateBody, 'machine'> & 
   return { vnet: nic.vnet, name: nicName(nic, index), interface: nic.interface, enabled: nic.enabled };
 }
 
+/** A uuid goes as text, a key as the number VergeOS's clients send. */
+function groupRef(ref: string): string | number {
+  return /^\d+$/.test(ref) ? Number(ref) : ref;
+}
+
 function deviceBody(device: DeviceSpec): Omit<DeviceCreateBody, 'machine'> {
-  return { resource_group: device.resource_group, settings_args: device.settings_args };
+  return defined({
+    type: device.type,
+    resource_group: device.resource_group === undefined ? undefined : groupRef(device.resource_group),
+    settings_args: device.settings_args,
+  });
+}
+
+/**
+ * Step ids of a device row: `device:2` for its first device, `device:2#2` … for more (`count`).
+ * Each device is its own POST, so each gets its own key and an unknown outcome is looked up one
+ * device at a time.
+ */
+function deviceStepId(index: number, copy: number): string {
+  return copy === 0 ? `device:${index}` : `device:${index}#${copy + 1}`;
 }
 
 export function planSpec(spec: VmSpec): Plan {
   const steps: PlanStep[] = [{ id: 'create_vm', kind: 'create_vm', body: vmCreateBody(spec) }];
   spec.drives.forEach((d, i) => steps.push({ id: `drive:${i}`, kind: 'add_drive', index: i, body: driveBody(d, i) }));
   spec.nics.forEach((n, i) => steps.push({ id: `nic:${i}`, kind: 'add_nic', index: i, body: nicBody(n, i) }));
-  spec.devices.forEach((d, i) => steps.push({ id: `device:${i}`, kind: 'add_device', index: i, body: deviceBody(d) }));
+  spec.devices.forEach((d, i) => {
+    for (let copy = 0; copy < d.count; copy++) steps.push({ id: deviceStepId(i, copy), kind: 'add_device', index: i, body: deviceBody(d) });
+  });
   if (spec.power_on) {
     if (spec.drives.some((d) => d.media === 'import' || d.media === 'clone')) steps.push({ id: 'wait_imports', kind: 'wait_imports' });
     steps.push({ id: 'power_on', kind: 'power_on' });

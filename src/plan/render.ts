@@ -4,6 +4,7 @@
  * cloud-init files.
  */
 import type { VmSpec } from '../vmspec/schema.js';
+import type { DeviceType } from '../vergeos/enums.js';
 import { formatBytes, formatMegabytes } from '../vmspec/units.js';
 import { apiCallFor, type ApiCall, type Plan, type PlanKeys, type PlanStep } from './plan.js';
 
@@ -25,6 +26,16 @@ export function redactBody(body: Record<string, unknown>): Record<string, unknow
   return out;
 }
 
+/** Device types in words (VergeOS's UI labels). */
+export const DEVICE_TYPE_LABELS: Record<DeviceType, string> = {
+  node_host_gpu_devices: 'host GPU',
+  node_nvidia_vgpu_devices: 'NVIDIA vGPU',
+  node_pci_devices: 'PCI device',
+  node_usb_devices: 'USB device',
+  node_sriov_nic_devices: 'SR-IOV NIC',
+  tpm: 'virtual TPM',
+};
+
 export function describeStep(step: PlanStep, vmName: string): string {
   switch (step.kind) {
     case 'create_vm': {
@@ -45,13 +56,16 @@ export function describeStep(step: PlanStep, vmName: string): string {
     case 'add_drive': {
       const b = step.body;
       const what =
-        b.media === 'disk' ? `${formatBytes(b.disksize ?? 0)} disk` : b.media === 'cdrom' ? `CD-ROM from media ${b.media_source}` : b.media === 'import' || b.media === 'clone' ? `${b.media} of media ${b.media_source}` : String(b.media);
+        b.media === 'disk' ? `${formatBytes(b.disksize ?? 0)} disk` : b.media === 'cdrom' ? `CD-ROM from media ${b.media_source}` : b.media === 'import' || b.media === 'clone' ? `${b.media} of media ${b.media_source}` : b.media === 'efidisk' ? 'EFI disk (UEFI variables)' : String(b.media);
       return `drive "${b.name}": ${what}, ${b.interface ?? 'virtio-scsi'}${b.preferred_tier ? `, tier ${b.preferred_tier}` : ''}`;
     }
     case 'add_nic':
       return `NIC "${step.body.name}" on vnet ${step.body.vnet} (${step.body.interface ?? 'virtio'}${step.body.enabled === false ? ', disabled' : ''})`;
-    case 'add_device':
-      return `device from resource group ${step.body.resource_group}${Object.keys(step.body.settings_args ?? {}).length ? ` with ${JSON.stringify(step.body.settings_args)}` : ''}`;
+    case 'add_device': {
+      const settings = Object.keys(step.body.settings_args ?? {}).length ? ` with ${JSON.stringify(step.body.settings_args)}` : '';
+      if (step.body.type === 'tpm') return `virtual TPM${settings}`;
+      return `${step.body.type ? `${DEVICE_TYPE_LABELS[step.body.type]} ` : 'device '}from resource group ${step.body.resource_group}${settings}`;
+    }
     case 'wait_imports':
       return 'until imported drives finish importing';
     case 'power_on':
@@ -91,6 +105,11 @@ export function planJson(plan: Plan, keys: PlanKeys = {}): { vmName: string; ste
   };
 }
 
+/** Devices taken from resource groups (GPUs, PCI, USB, SR-IOV), each row's count included; a TPM is virtual. */
+export function passthroughDevices(spec: VmSpec): number {
+  return spec.devices.reduce((sum, d) => sum + (d.type === 'tpm' ? 0 : d.count), 0);
+}
+
 /** One line for audit records and summaries: `4 vCPU, 8 GiB RAM, 1 drive (100 GiB), 1 NIC`. */
 export function summarizeSpec(spec: VmSpec): string {
   const diskBytes = spec.drives.reduce((sum, d) => sum + (d.media === 'disk' ? (d.disksize ?? 0) : 0), 0);
@@ -100,7 +119,9 @@ export function summarizeSpec(spec: VmSpec): string {
     `${spec.drives.length} drive${spec.drives.length === 1 ? '' : 's'}${diskBytes ? ` (${formatBytes(diskBytes)} new disk)` : ''}`,
     `${spec.nics.length} NIC${spec.nics.length === 1 ? '' : 's'}`,
   ];
-  if (spec.devices.length) parts.push(`${spec.devices.length} device${spec.devices.length === 1 ? '' : 's'}`);
+  const passthrough = passthroughDevices(spec);
+  if (passthrough) parts.push(`${passthrough} device${passthrough === 1 ? '' : 's'}`);
+  if (spec.devices.some((d) => d.type === 'tpm')) parts.push('TPM');
   return parts.join(', ');
 }
 
@@ -112,7 +133,7 @@ export function summarizeTotals(specs: readonly VmSpec[]): string {
   let devices = 0;
   for (const spec of specs) {
     for (const d of spec.drives) if (d.media === 'disk' && d.disksize) byTier.set(d.preferred_tier ?? '1', (byTier.get(d.preferred_tier ?? '1') ?? 0) + d.disksize);
-    devices += spec.devices.length;
+    devices += passthroughDevices(spec);
   }
   const parts = [`${cores} vCPU`, `${formatMegabytes(ram)} RAM`];
   for (const [tier, bytes] of [...byTier].sort(([a], [b]) => a.localeCompare(b))) parts.push(`${formatBytes(bytes)} new disk on tier ${tier}`);

@@ -4,7 +4,9 @@
  * never allowed what one of its VMs alone would be denied. The trace says why each earlier rule
  * did not match, for `vmbot policy explain` and the approval message.
  */
-import type { VmSpec } from '../vmspec/schema.js';
+import type { DeviceSpec, VmSpec } from '../vmspec/schema.js';
+import { findResourceGroup } from '../vergeos/resource-groups.js';
+import type { ResourceGroup } from '../vergeos/types.js';
 import { formatBytes, formatMegabytes } from '../vmspec/units.js';
 import { addUse, describeUse, overQuota, useOfSpecs, type QuotaUse } from './quota.js';
 import type { DeviceKind, Policy, QuotaLimits, Rule, When } from './schema.js';
@@ -26,8 +28,8 @@ export interface PolicyRequest {
   requester: string;
   /** Whether the requester is one of these (user id, S… group, @name): resolved by the caller. */
   requesterIn: (ref: string) => boolean;
-  /** The kind of a resource group's devices, from VergeOS's `type`. */
-  deviceKind: (resourceGroup: string) => DeviceKind | undefined;
+  /** A device's kind, from its type or its resource group's (see deviceKinds). */
+  deviceKind: (device: DeviceSpec) => DeviceKind | undefined;
   /** The quotas that apply to the requester (per user, and each group they are in). */
   quotas: QuotaStanding[];
 }
@@ -50,7 +52,7 @@ export interface Evaluation {
   leaseMaxMs?: number | undefined;
 }
 
-/** A group of devices' kind from VergeOS's resource group type. */
+/** A device type's kind, from VergeOS's `type`. */
 export function deviceKindOf(type: string): DeviceKind | undefined {
   const kinds: Record<string, DeviceKind> = {
     node_host_gpu_devices: 'gpu',
@@ -58,8 +60,14 @@ export function deviceKindOf(type: string): DeviceKind | undefined {
     node_pci_devices: 'pci',
     node_usb_devices: 'usb',
     node_sriov_nic_devices: 'sriov_nic',
+    tpm: 'tpm',
   };
   return kinds[type];
+}
+
+/** Kinds of devices: the device's own type, else its resource group's type as VergeOS lists it. */
+export function deviceKinds(groups: readonly ResourceGroup[]): (device: DeviceSpec) => DeviceKind | undefined {
+  return (device) => deviceKindOf(device.type ?? findResourceGroup(groups, device.resource_group)?.type ?? '');
 }
 
 const inRange = (value: number, r: { min?: number | undefined; max?: number | undefined }) => (r.min === undefined || value >= r.min) && (r.max === undefined || value <= r.max);
@@ -78,9 +86,10 @@ function vmMisses(when: When, spec: VmSpec, request: PolicyRequest): string | un
     if (!inRange(bytes, when.new_disk)) return `${formatBytes(bytes)} new disk${tier ? ` on tier ${tier}` : ''}, not ${showRange(when.new_disk, formatBytes)}`;
   }
   if (when.devices) {
-    const kinds = spec.devices.map((d) => request.deviceKind(d.resource_group));
-    if (when.devices === 'none' && kinds.length) return `it has ${kinds.length} device(s)`;
-    if (when.devices === 'any' && !kinds.length) return 'it has no devices';
+    const kinds = spec.devices.map((d) => request.deviceKind(d));
+    const passthrough = spec.devices.filter((d) => d.type !== 'tpm').length;
+    if (when.devices === 'none' && passthrough) return `it has ${passthrough} device(s)`;
+    if (when.devices === 'any' && !passthrough) return 'it has no devices';
     if (Array.isArray(when.devices) && !kinds.some((k) => k !== undefined && (when.devices as string[]).includes(k))) return `no ${when.devices.join('/')} device`;
   }
   return undefined;

@@ -28,7 +28,8 @@ const range = <T extends z.ZodType<number>>(value: T) =>
 
 const count = z.number().int().nonnegative();
 
-export const DEVICE_KINDS = ['gpu', 'vgpu', 'pci', 'usb', 'sriov_nic'] as const;
+/** Kinds of devices a rule can name; `tpm` is the virtual TPM, the rest come from resource groups. */
+export const DEVICE_KINDS = ['gpu', 'vgpu', 'pci', 'usb', 'sriov_nic', 'tpm'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** What a rule looks at; every condition given must hold (an empty `when` matches everything). */
@@ -41,7 +42,7 @@ export const whenSchema = z
     ram: range(size('ram')).optional(),
     /** New disk per VM, in all or on one tier. */
     new_disk: z.object({ min: size('new_disk.min').optional(), max: size('new_disk.max').optional(), tier: z.union([z.string(), z.number()]).transform(String).optional() }).strict().optional(),
-    /** `none`, `any`, or the kinds of which any one matches. */
+    /** `none` / `any` passthrough device (a virtual TPM is neither), or the kinds of which any one matches. */
     devices: z.union([z.enum(['none', 'any']), z.array(z.enum(DEVICE_KINDS)).min(1)]).optional(),
     /** How many VMs the request asks for. */
     count: range(count.min(1)).optional(),

@@ -7,6 +7,7 @@ import type { VmSpec } from '../vmspec/schema.js';
 import type { FieldError } from '../vmspec/validate.js';
 import { formatBytes, formatMegabytes } from '../vmspec/units.js';
 import type { ClusterStatus, MediaFile, ResourceGroup, StorageTier } from '../vergeos/types.js';
+import { devicesInUseOf, findResourceGroup } from '../vergeos/resource-groups.js';
 
 export interface CapacityInventory {
   tiers: StorageTier[];
@@ -71,7 +72,9 @@ export function checkCapacity(specs: readonly VmSpec[], inv: CapacityInventory, 
   const cores = new Map<string, Need>();
   specs.forEach((spec, vm) => {
     spec.drives.forEach((drive, i) => add(tiers, drive.preferred_tier ?? '1', vm, driveBytes(drive, inv.files), `drives[${i}].${drive.media === 'disk' ? 'disksize' : 'media_source'}`, specs.length));
-    spec.devices.forEach((device, i) => add(devices, device.resource_group, vm, 1, `devices[${i}].resource_group`, specs.length));
+    spec.devices.forEach((device, i) => {
+      if (device.resource_group !== undefined) add(devices, device.resource_group, vm, device.count, `devices[${i}].resource_group`, specs.length);
+    });
     // RAM and cores are held only by running VMs; a VM left off takes none yet.
     if (spec.power_on && spec.vm.cluster) {
       add(ram, spec.vm.cluster, vm, spec.vm.ram, 'vm.ram', specs.length);
@@ -95,10 +98,10 @@ export function checkCapacity(specs: readonly VmSpec[], inv: CapacityInventory, 
     }
   }
 
-  for (const [uuid, need] of devices) {
-    const group = inv.groups.find((g) => g.uuid === uuid);
+  for (const [ref, need] of devices) {
+    const group = findResourceGroup(inv.groups, ref);
     if (!group || group.resourceCount === undefined) continue; // existence is checked elsewhere; no count, no check
-    const free = Math.max(0, group.resourceCount - (inv.devicesInUse.get(uuid) ?? 0));
+    const free = Math.max(0, group.resourceCount - devicesInUseOf(group, inv.devicesInUse));
     if (need.total > free) {
       const count = (n: number) => `${n} device${n === 1 ? '' : 's'}`;
       errors.push({ path: need.path, message: `${group.name} has ${count(free)} free of ${group.resourceCount}; ${howMuch(need, count)}` });

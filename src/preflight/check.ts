@@ -5,7 +5,10 @@
  * under the field, the CLI as file:field); soft ones are warnings for the lead.
  */
 import type { VmSpec } from '../vmspec/schema.js';
-import type { FieldError } from '../vmspec/validate.js';
+import { parseSpec, type FieldError } from '../vmspec/validate.js';
+import { DEVICE_TYPE_LABELS } from '../plan/render.js';
+import { RESOURCE_GROUP_TYPES, type DeviceType } from '../vergeos/enums.js';
+import { findResourceGroup } from '../vergeos/resource-groups.js';
 import { formatMegabytes } from '../vmspec/units.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { Cluster, MediaFile, ResourceGroup, Vnet } from '../vergeos/types.js';
@@ -16,6 +19,11 @@ export interface PreflightResult {
   warnings: string[];
   /** The resource groups looked at (their types say which devices are GPUs), when devices were asked. */
   resourceGroups?: ResourceGroup[] | undefined;
+  /**
+   * The specs to file and run: as given, with each device's type filled in from its resource
+   * group where the spec named only the group. Absent when there are errors.
+   */
+  specs?: VmSpec[] | undefined;
 }
 
 /** Names VergeOS already uses (live VMs, not snapshots), a few list calls for many names. */
@@ -30,7 +38,7 @@ export async function takenNames(api: VergeosApi, names: readonly string[]): Pro
 export async function preflightSpecs(api: VergeosApi, specs: readonly VmSpec[], options: CapacityOptions = {}): Promise<PreflightResult> {
   const any = (test: (s: VmSpec) => boolean) => specs.some(test);
   const needsFiles = any((s) => s.drives.some((d) => d.media_source !== undefined));
-  const needsDevices = any((s) => s.devices.length > 0);
+  const needsDevices = any((s) => s.devices.some((d) => d.type !== 'tpm'));
   const needsCluster = any((s) => s.vm.cluster !== undefined);
   const [taken, clusters, clusterStatus, vnets, files, tiers, groups, devicesInUse] = await Promise.all([
     takenNames(api, specs.map((s) => s.vm.name)),
@@ -62,7 +70,31 @@ export async function preflightSpecs(api: VergeosApi, specs: readonly VmSpec[], 
   const capacity = checkCapacity(specs, { tiers, files, groups, devicesInUse, clusterStatus }, options);
   for (const e of capacity.errors) push(errors, e);
   for (const w of capacity.warnings) push(warnings, w);
-  return { errors, warnings, ...(needsDevices ? { resourceGroups: groups } : {}) };
+  let resolved: VmSpec[] | undefined;
+  if (!errors.length) {
+    resolved = specs.map((spec) => withDeviceTypes(spec, groups));
+    // Settings that depend on the type (vGPU) are checked now that every type is known.
+    const reparsed = parseSpec(resolved[0]);
+    if (!reparsed.ok) for (const e of reparsed.errors) push(errors, e);
+  }
+  return { errors, warnings, ...(needsDevices ? { resourceGroups: groups } : {}), ...(errors.length ? {} : { specs: resolved }) };
+}
+
+/** A spec whose devices all carry a type: the one given, else the resource group's own. */
+export function withDeviceTypes(spec: VmSpec, groups: readonly ResourceGroup[]): VmSpec {
+  if (spec.devices.every((d) => d.type !== undefined)) return spec;
+  return {
+    ...spec,
+    devices: spec.devices.map((d) => {
+      if (d.type !== undefined) return d;
+      const type = findResourceGroup(groups, d.resource_group)?.type;
+      return isGroupType(type) ? { ...d, type } : d;
+    }),
+  };
+}
+
+function isGroupType(type: string | undefined): type is DeviceType {
+  return (RESOURCE_GROUP_TYPES as readonly string[]).includes(type ?? '');
 }
 
 function nameErrors(specs: readonly VmSpec[], taken: Map<string, string>): FieldError[] {
@@ -107,9 +139,14 @@ function referenceProblems(spec: VmSpec, vnets: Vnet[], files: MediaFile[], grou
     }
   });
   spec.devices.forEach((device, i) => {
-    const group = groups.find((g) => g.uuid === device.resource_group);
+    if (device.type === 'tpm') return; // virtual: nothing in VergeOS to find
+    const group = findResourceGroup(groups, device.resource_group);
     if (!group) errors.push({ path: `devices[${i}].resource_group`, message: `resource group ${device.resource_group} does not exist in VergeOS` });
     else if (!group.enabled) errors.push({ path: `devices[${i}].resource_group`, message: `${group.name} is disabled` });
+    else if (!isGroupType(group.type)) errors.push({ path: `devices[${i}].resource_group`, message: `${group.name} has a device type the bot does not know (${group.type || 'none'})` });
+    else if (device.type !== undefined && device.type !== group.type) {
+      errors.push({ path: `devices[${i}].type`, message: `${group.name} holds ${DEVICE_TYPE_LABELS[group.type]}s, not ${DEVICE_TYPE_LABELS[device.type]}s: set type: ${group.type} or leave type out` });
+    }
   });
   return { errors, warnings };
 }

@@ -27,7 +27,7 @@ function notFoundWhat(step: PlanStep, err: VergeosError): string {
     case 'add_nic':
       return `network (vnet) ${step.body.vnet} does not exist in VergeOS`;
     case 'add_device':
-      return `resource group ${step.body.resource_group} does not exist in VergeOS`;
+      return step.body.resource_group === undefined ? 'VergeOS could not find something the TPM needs' : `resource group ${step.body.resource_group} does not exist in VergeOS`;
     default:
       return 'the VM no longer exists in VergeOS';
   }
@@ -46,6 +46,10 @@ export function failureSentence(step: PlanStep, err: VergeosError | ProvisionFai
       return `${notFoundWhat(step, err)}${said}`;
     case 'VERGEOS_VALIDATION':
       return `VergeOS refused a field of this step${said}`;
+    case 'VERGEOS_RATE_LIMITED': {
+      const wait = err.retryAfterMs === undefined ? 'in a minute' : `in ${Math.max(1, Math.ceil(err.retryAfterMs / 1000))} s or later`;
+      return `VergeOS is rate-limiting the bot's key (429); nothing was sent twice${step.kind === 'power_on' || step.kind === 'wait_imports' ? '' : ' (it was looked up first: not created)'}. Retry ${wait}, or ask a VergeOS admin to raise the key's request budget`;
+    }
     case 'VERGEOS_UNAVAILABLE':
     case 'VERGEOS_TIMEOUT':
       return `VergeOS did not answer (${err.code === 'VERGEOS_TIMEOUT' ? 'timed out' : 'connection failed'}); what is known to exist was looked up`;
@@ -68,7 +72,7 @@ export function createdSoFar(run: RunRecord): string {
     if (progress?.status !== 'done' || !progress.key) continue;
     if (step.kind === 'add_drive') parts.push(`drive "${step.body.name}" (key ${progress.key})`);
     if (step.kind === 'add_nic') parts.push(`NIC "${step.body.name}" (key ${progress.key})`);
-    if (step.kind === 'add_device') parts.push(`device ${step.body.resource_group} (key ${progress.key})`);
+    if (step.kind === 'add_device') parts.push(`${step.body.type === 'tpm' ? 'TPM' : `device ${step.body.resource_group}`} (key ${progress.key})`);
   }
   return `created so far: ${parts.join('; ')}`;
 }

@@ -13,6 +13,8 @@ import type { RunError, RunRecord, RunState, StepProgress } from '../store/recor
 import { StoreError, type Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import { isVergeosError, VergeosError } from '../vergeos/errors.js';
+import { RESOURCE_GROUP_TYPES, type DeviceType } from '../vergeos/enums.js';
+import { findResourceGroup } from '../vergeos/resource-groups.js';
 import type { Logger } from '../log.js';
 import { createdSoFar, ProvisionFailure, runError } from './messages.js';
 import { lookUpStep, type Found } from './reconcile.js';
@@ -291,7 +293,8 @@ export class Provisioner {
       case 'add_nic':
         return this.#api.addNic({ machine, ...step.body });
       case 'add_device': {
-        const { key, uuid } = await this.#api.addDevice({ machine, ...step.body });
+        const type = step.body.type ?? (await this.#groupType(step.body.resource_group));
+        const { key, uuid } = await this.#api.addDevice({ machine, ...step.body, type });
         return { key, ...(uuid ? { uuid } : {}) };
       }
       case 'power_on':
@@ -305,6 +308,16 @@ export class Provisioner {
       case 'wait_imports':
         return {};
     }
+  }
+
+  /**
+   * The type of a device whose request was filed before its group's type was known (the modal's
+   * pre-flight ran out of time): VergeOS's clients always send one, so the bot looks it up.
+   */
+  async #groupType(group: string | number | undefined): Promise<DeviceType> {
+    const found = findResourceGroup(await this.#api.listResourceGroups(), group);
+    if (found && (RESOURCE_GROUP_TYPES as readonly string[]).includes(found.type)) return found.type as DeviceType;
+    throw new VergeosError({ code: 'VERGEOS_NOT_FOUND', endpoint: 'GET /api/v4/resource_groups', vergeosMessage: found ? `resource group ${String(group)} has an unknown device type '${found.type}'` : `resource group ${String(group)} not found`, retrySafe: false });
   }
 
   async #markDone(run: RunRecord, step: PlanStep, found: Found, reconciled: boolean, listener: RunEventListener | undefined, base: Omit<Extract<RunEvent, { type: 'step_started' }>, 'type'>): Promise<RunRecord> {

@@ -6,6 +6,7 @@
 import type { PlanStep } from '../plan/plan.js';
 import type { RunRecord } from '../store/records.js';
 import type { VergeosApi } from '../vergeos/client.js';
+import { deviceInGroup } from '../vergeos/resource-groups.js';
 
 export interface Found {
   key?: string;
@@ -47,7 +48,10 @@ export async function lookUpStep(api: VergeosApi, step: PlanStep, run: RunRecord
     }
     case 'add_device': {
       const taken = claimedKeys(run, step.id);
-      const device = (await api.listDevices(machineKey!)).find((d) => d.resourceGroup === step.body.resource_group && !taken.has(d.key));
+      const { type, resource_group: group } = step.body;
+      const device = (await api.listDevices(machineKey!)).find(
+        (d) => !taken.has(d.key) && (type === 'tpm' ? d.type === 'tpm' : group !== undefined && deviceInGroup(d, group)),
+      );
       return device ? { key: device.key, ...(device.uuid ? { uuid: device.uuid } : {}) } : undefined;
     }
     case 'power_on': {

@@ -1,6 +1,6 @@
 /**
  * Fault injection for the simulator: latency per route, fail the Nth call of a route with a
- * status (and any body, JSON or not), drop the connection, or hang past the client's timeout —
+ * status (and any body, JSON or not; a 429 with its Retry-After), drop the connection, or hang past the client's timeout —
  * either before the request takes effect or after (`commit: true`, the "unknown outcome" case).
  */
 import { z } from 'zod';
@@ -17,6 +17,8 @@ export const faultRuleSchema = z
     times: z.number().int().positive().default(1),
     /** Answer with this status instead. */
     status: z.number().int().min(100).max(599).optional(),
+    /** With `status` (typically 429): a `Retry-After` header, in seconds. */
+    retryAfter: z.number().nonnegative().optional(),
     /** Body for `status`: an object is sent as JSON, a string as-is (non-JSON), null as empty. */
     body: z.union([z.string(), z.record(z.string(), z.unknown()), z.null()]).optional(),
     /** Destroy the connection without answering. */
@@ -34,7 +36,7 @@ export type FaultRuleInput = z.input<typeof faultRuleSchema>;
 export type FaultRule = z.output<typeof faultRuleSchema>;
 
 export type FaultAction =
-  | { kind: 'status'; status: number; body: string | Record<string, unknown> | null | undefined; commit: boolean }
+  | { kind: 'status'; status: number; body: string | Record<string, unknown> | null | undefined; commit: boolean; retryAfter?: number | undefined }
   | { kind: 'drop'; commit: boolean }
   | { kind: 'hang'; commit: boolean };
 
@@ -70,7 +72,7 @@ export class FaultTable {
       latencyMs += rule.latencyMs ?? 0;
       const hits = rule.nth === undefined || (active.seen >= rule.nth && active.seen < rule.nth + rule.times);
       if (!hits || action) continue;
-      if (rule.status !== undefined) action = { kind: 'status', status: rule.status, body: rule.body, commit: rule.commit };
+      if (rule.status !== undefined) action = { kind: 'status', status: rule.status, body: rule.body, commit: rule.commit, retryAfter: rule.retryAfter };
       else if (rule.drop) action = { kind: 'drop', commit: rule.commit };
       else if (rule.hang) action = { kind: 'hang', commit: rule.commit };
     }

@@ -8,6 +8,7 @@ import { defaultInventory, type Inventory } from './inventory.js';
 import type { Row } from './query.js';
 import {
   CLOUDINIT_DATASOURCES,
+  DEVICE_TYPES,
   DRIVE_INTERFACES,
   DRIVE_MEDIA,
   MAX_CLOUDINIT_FILE_BYTES,
@@ -46,7 +47,7 @@ export interface SimBehaviour {
 
 export const TABLES = [
   'clusters', 'vnets', 'files', 'storage_tiers', 'resource_groups', 'node_nvidia_vgpu_devices',
-  'vms', 'machines', 'machine_status', 'machine_drives', 'machine_nics', 'machine_devices', 'cluster_status',
+  'vms', 'machines', 'machine_status', 'machine_drives', 'machine_drive_status', 'machine_nics', 'machine_devices', 'cluster_status', 'system',
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
@@ -58,6 +59,12 @@ export const FOREIGN_KEYS: Record<string, TableName> = {
   cluster: 'clusters',
   vnet: 'vnets',
   media_source: 'files',
+  resource_group: 'resource_groups',
+};
+
+/** Where a field of one table points elsewhere than FOREIGN_KEYS says (a drive's status row). */
+const TABLE_FOREIGN_KEYS: Partial<Record<TableName, Record<string, TableName>>> = {
+  machine_drives: { status: 'machine_drive_status' },
 };
 
 const FIRST_KEY: Partial<Record<TableName, number>> = {
@@ -65,6 +72,7 @@ const FIRST_KEY: Partial<Record<TableName, number>> = {
   machines: 50,
   machine_status: 300,
   machine_drives: 1000,
+  machine_drive_status: 5000,
   machine_nics: 2000,
   machine_devices: 1,
 };
@@ -106,24 +114,48 @@ export class SimState {
 
   // ---- lookups ------------------------------------------------------------------------------
 
-  /** Resolve `machine#status#running`-style paths for field joins (and `count(resources)`). */
-  resolvePath(row: Row, path: string[]): unknown {
+  /** Resolve `machine#status#running`-style paths of a row of `table` (and `count(resources)`). */
+  resolvePath(row: Row, path: string[], table?: TableName): unknown {
     if (path.length === 1 && path[0] === 'count(resources)') return row.resource_count ?? 0;
     let current: Row | undefined = row;
+    let at = table;
     for (let i = 0; i < path.length - 1; i++) {
       const seg = path[i]!;
-      const target = FOREIGN_KEYS[seg];
+      const target = (at && TABLE_FOREIGN_KEYS[at]?.[seg]) ?? FOREIGN_KEYS[seg];
       if (!current || !target) return undefined;
       current = this.table(target).get(String(current[seg]));
+      at = target;
     }
     return current?.[path[path.length - 1]!];
+  }
+
+  /** A drive's status text; its row holds only the key of its machine_drive_status row, as VergeOS's does. */
+  driveStatus(drive: Row): string {
+    return String(this.table('machine_drive_status').get(String(drive.status))?.status ?? '');
+  }
+
+  #setDriveStatus(drive: Row, status: string): void {
+    const row = this.table('machine_drive_status').get(String(drive.status));
+    if (row) row.status = status;
+  }
+
+  /** A resource group by uuid (its primary key) or by `$key`. */
+  resourceGroup(ref: unknown): Row | undefined {
+    const wanted = String(ref).toLowerCase();
+    for (const group of this.table('resource_groups').values()) {
+      if (String(group.uuid).toLowerCase() === wanted || String(group.$key) === wanted) return group;
+    }
+    return undefined;
   }
 
   /** Status values are computed from timestamps, so time passes without timers. */
   refresh(): void {
     const now = this.now();
     for (const drive of this.table('machine_drives').values()) {
-      if (drive.status === 'importing' && typeof drive._ready_at === 'number' && now >= drive._ready_at) drive.status = 'online';
+      if (typeof drive._ready_at === 'number' && now >= drive._ready_at && this.driveStatus(drive) === 'importing') {
+        this.#setDriveStatus(drive, 'online');
+        delete drive._ready_at;
+      }
     }
     for (const st of this.table('machine_status').values()) {
       if (st.status === 'starting' && typeof st._transition_at === 'number' && now >= st._transition_at) {
@@ -251,6 +283,9 @@ export class SimState {
       }
       size = disksize;
     } else if (media === 'efidisk') {
+      // pyVergeOS refuses a sized EFI disk: VergeOS would make a plain volume without the OVMF vars layout.
+      if (body.disksize !== undefined && body.disksize !== null) throw new SimHttpError(422, "An EFI disk cannot have 'disksize': VergeOS creates its UEFI variable store itself");
+      if (body.media_source !== undefined && body.media_source !== null) throw new SimHttpError(422, "An EFI disk cannot have 'media_source'");
       size = 1024 * 1024;
     }
     const free = Number(tier.capacity) - Math.max(Number(tier.used), Number(tier.allocated));
@@ -259,6 +294,8 @@ export class SimState {
     tier.allocated = Number(tier.allocated) + size;
 
     const key = String(this.#nextKey('machine_drives'));
+    const statusKey = this.#nextKey('machine_drive_status');
+    this.table('machine_drive_status').set(String(statusKey), { $key: statusKey, drive: Number(key), status, status_info: '' });
     const drivesOfMachine = [...this.table('machine_drives').values()].filter((d) => String(d.machine) === String(machine.$key)).length;
     this.table('machine_drives').set(key, {
       $key: Number(key),
@@ -270,7 +307,8 @@ export class SimState {
       disksize: size,
       preferred_tier: tierName,
       media_source: mediaSource ? mediaSource.$key : null,
-      status,
+      // The raw column is a key; `status#status` reads the text, as VergeOS's clients do.
+      status: statusKey,
       _ready_at: status === 'importing' ? this.now() + this.timing.importMs : undefined,
       orderid: drivesOfMachine,
     });
@@ -298,27 +336,50 @@ export class SimState {
     return { key };
   }
 
+  /**
+   * VergeOS's own clients send `type` with every device: a TPM has no resource group, every other
+   * type must match its group's type. `count` attaches that many devices (the first key answers).
+   */
   addDevice(body: Row): { key: string; uuid: string } {
     const machine = this.#machine(body.machine);
-    if (typeof body.resource_group !== 'string' || body.resource_group === '') throw new SimHttpError(400, "Missing required field 'resource_group'");
-    const group = this.table('resource_groups').get(body.resource_group);
-    if (!group) throw new SimHttpError(404, `Resource group '${body.resource_group}' not found`);
-    if (group.enabled === false) throw new SimHttpError(422, `Resource group '${String(group.name)}' is disabled`);
+    const type = body.type;
+    if (type === undefined || type === null || type === '') throw new SimHttpError(400, "Missing required field 'type'");
+    if (typeof type !== 'string' || !(DEVICE_TYPES as readonly string[]).includes(type)) throw new SimHttpError(422, `Invalid device type '${String(type)}'`);
     if (body.settings_args !== undefined && (typeof body.settings_args !== 'object' || body.settings_args === null || Array.isArray(body.settings_args))) {
       throw new SimHttpError(400, "Invalid value for 'settings_args': expected an object");
     }
-    const key = String(this.#nextKey('machine_devices'));
-    const uuid = randomUUID();
-    this.table('machine_devices').set(key, {
-      $key: Number(key),
-      machine: machine.$key,
-      resource_group: group.uuid,
-      name: group.name,
-      type: group.type,
-      uuid,
-      settings_args: body.settings_args ?? {},
-    });
-    return { key, uuid };
+    const hasGroup = body.resource_group !== undefined && body.resource_group !== null && body.resource_group !== '';
+    let group: Row | undefined;
+    if (type === 'tpm') {
+      if (hasGroup) throw new SimHttpError(422, 'A TPM device takes no resource group');
+      const existing = [...this.table('machine_devices').values()].some((d) => String(d.machine) === String(machine.$key) && d.type === 'tpm');
+      if (existing) throw new SimHttpError(409, `Machine '${String(machine.name)}' already has a TPM`);
+    } else {
+      if (!hasGroup) throw new SimHttpError(400, "Missing required field 'resource_group'");
+      group = this.resourceGroup(body.resource_group);
+      if (!group) throw new SimHttpError(404, `Resource group '${String(body.resource_group)}' not found`);
+      if (group.enabled === false) throw new SimHttpError(422, `Resource group '${String(group.name)}' is disabled`);
+      if (group.type !== type) throw new SimHttpError(422, `Device type '${type}' does not match resource group '${String(group.name)}' (${String(group.type)})`);
+    }
+    const count = body.count === undefined ? 1 : Number(body.count);
+    if (!Number.isInteger(count) || count < 1 || count > 64) throw new SimHttpError(400, `Invalid value for 'count': ${String(body.count)}`);
+    let first: { key: string; uuid: string } | undefined;
+    for (let i = 0; i < count; i++) {
+      const key = String(this.#nextKey('machine_devices'));
+      const uuid = randomUUID();
+      this.table('machine_devices').set(key, {
+        $key: Number(key),
+        machine: machine.$key,
+        type,
+        // Stored as the group's key, as pyVergeOS reads it back; `resource_group#uuid` gives the uuid.
+        resource_group: group ? group.$key : null,
+        name: group ? group.name : 'tpm',
+        uuid,
+        settings_args: body.settings_args ?? {},
+      });
+      first ??= { key, uuid };
+    }
+    return first!;
   }
 
   // ---- power and delete ---------------------------------------------------------------------
@@ -334,7 +395,7 @@ export class SimState {
     const running = status.status === 'running' || status.status === 'starting';
     if (action === 'poweron') {
       if (running) throw new SimHttpError(409, `VM '${String(vm.name)}' is already running`);
-      const importing = [...this.table('machine_drives').values()].find((d) => String(d.machine) === String(vm.machine) && d.status === 'importing');
+      const importing = [...this.table('machine_drives').values()].find((d) => String(d.machine) === String(vm.machine) && this.driveStatus(d) === 'importing');
       if (importing) throw new SimHttpError(409, `Cannot power on while drive '${String(importing.name)}' is importing`);
       status.status = this.timing.startMs > 0 ? 'starting' : 'running';
       status.running = this.timing.startMs <= 0;
@@ -366,6 +427,7 @@ export class SimState {
         tier.used = Number(tier.used) - Number(drive.disksize);
         tier.allocated = Number(tier.allocated) - Number(drive.disksize);
       }
+      this.table('machine_drive_status').delete(String(drive.status));
       this.table('machine_drives').delete(dk);
     }
     for (const table of ['machine_nics', 'machine_devices'] as const) {

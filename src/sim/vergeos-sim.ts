@@ -184,7 +184,9 @@ export class VergeosSim {
       record.outcome = 'hung';
     } else {
       record.outcome = action.status;
-      const body = action.body === undefined ? { err: `Simulated failure (${action.status})` } : action.body;
+      const fallback = action.status === 429 ? { err: 'Too many requests: this API key is over its request budget' } : { err: `Simulated failure (${action.status})` };
+      const body = action.body === undefined ? fallback : action.body;
+      if (action.retryAfter !== undefined) res.setHeader('retry-after', String(action.retryAfter));
       if (body === null) {
         res.writeHead(action.status, { 'content-length': '0' }).end();
       } else if (typeof body === 'string') {
@@ -243,7 +245,7 @@ export class VergeosSim {
       if (key !== undefined) {
         const row = rows.get(key);
         if (!row) throw new SimHttpError(404, `${table} '${key}' not found`);
-        return [200, this.#project(row, fields)];
+        return [200, this.#project(row, fields, table as TableName)];
       }
       const predicate = parseFilter(params.get('filter') ?? undefined);
       let list = [...rows.values()].filter(predicate);
@@ -252,16 +254,16 @@ export class VergeosSim {
       const offset = Number(params.get('offset') ?? 0);
       const limit = Number(params.get('limit') ?? 0);
       list = list.slice(offset, limit > 0 ? offset + limit : undefined);
-      return [200, list.map((row) => this.#project(row, fields))];
+      return [200, list.map((row) => this.#project(row, fields, table as TableName))];
     }
     if ((TABLES as readonly string[]).includes(table) || table === 'vm_actions') throw new SimHttpError(405, `Method ${method} not allowed here`);
     throw new SimHttpError(404, `No such table '${table}'`);
   }
 
-  #project(row: Row, fields: ReturnType<typeof parseFields>): Row {
+  #project(row: Row, fields: ReturnType<typeof parseFields>, table: TableName): Row {
     if (!fields) return Object.fromEntries(Object.entries(row).filter(([k, v]) => !k.startsWith('_') && v !== undefined));
     const out: Row = {};
-    for (const f of fields) out[f.alias] = this.state.resolvePath(row, f.path) ?? null;
+    for (const f of fields) out[f.alias] = this.state.resolvePath(row, f.path, table) ?? null;
     return out;
   }
 

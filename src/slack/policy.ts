@@ -3,7 +3,7 @@
  * groups, resolved and cached), what their VMs hold, what the policy decides for a request, and
  * whether a clicker may approve a given request (checked at click time against the rule's set).
  */
-import { deviceKindOf, evaluate, type Evaluation, type QuotaStanding } from '../policy/evaluate.js';
+import { deviceKinds, evaluate, type Evaluation, type QuotaStanding } from '../policy/evaluate.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, slackGroupsIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
@@ -47,13 +47,12 @@ export interface PolicyVerdict {
 export async function decideByPolicy(ctx: Ctx, input: { recipe?: string | undefined; specs: readonly VmSpec[]; requester: string; resourceGroups?: readonly ResourceGroup[] | undefined }): Promise<PolicyVerdict> {
   const loaded = ctx.policy.current;
   const { who, quotas } = await standingOf(ctx, loaded, input.requester);
-  const kinds = new Map((input.resourceGroups ?? []).map((g) => [g.uuid, g.type]));
   const evaluation = evaluate(loaded.policy, {
     recipe: input.recipe,
     specs: input.specs,
     requester: input.requester,
     requesterIn: (ref) => isIn(loaded.policy, ref, who),
-    deviceKind: (uuid) => deviceKindOf(kinds.get(uuid) ?? ''),
+    deviceKind: deviceKinds(input.resourceGroups ?? []),
     quotas,
   });
   return { loaded, evaluation };

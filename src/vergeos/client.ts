@@ -19,6 +19,7 @@ import {
   nicSchema,
   resourceGroupSchema,
   storageTierSchema,
+  systemInfoSchema,
   vgpuDeviceSchema,
   vmSchema,
   vnetSchema,
@@ -37,6 +38,7 @@ import {
   type NicCreateBody,
   type ResourceGroup,
   type StorageTier,
+  type SystemInfo,
   type VgpuDevice,
   type Vm,
   type VmAction,
@@ -69,10 +71,14 @@ export interface VergeosApi {
   countDevicesInUse(): Promise<Map<string, number>>;
   listClusterStatus(): Promise<ClusterStatus[]>;
   listVgpuDevices(): Promise<VgpuDevice[]>;
+  /** `GET /system`: VergeOS answered and the credentials work (what pyVergeOS connects with). */
+  systemInfo(): Promise<SystemInfo>;
   close(): Promise<void>;
 }
 
-const deviceGroupSchema = z.object({ resource_group: z.string().nullish() });
+const deviceGroupSchema = z.object({ resource_group: z.union([z.string(), z.number()]).nullish(), resource_group_uuid: z.string().nullish() });
+/** A device's group as stored (a key on current releases) and its uuid through the join. */
+const DEVICE_GROUP_FIELDS = 'resource_group,resource_group#uuid as resource_group_uuid';
 
 const VM_FIELDS = '$key,name,machine,description,cpu_cores,ram,is_snapshot,machine#status#status as status,machine#status#running as running';
 
@@ -157,7 +163,8 @@ export class VergeosClient implements VergeosApi {
   listDrives(machineKey: string): Promise<Drive[]> {
     return this.#list('/machine_drives', driveSchema, {
       filter: `machine eq ${numericFilterValue(machineKey)}`,
-      fields: '$key,machine,name,media,interface,disksize,media_source,status',
+      // The raw `status` column is a key into machine_drive_status; VergeOS's clients read the text through the join.
+      fields: '$key,machine,name,media,interface,disksize,media_source,status#status as status',
     });
   }
 
@@ -171,7 +178,7 @@ export class VergeosClient implements VergeosApi {
   listDevices(machineKey: string): Promise<Device[]> {
     return this.#list('/machine_devices', deviceSchema, {
       filter: `machine eq ${numericFilterValue(machineKey)}`,
-      fields: '$key,machine,resource_group,uuid,name',
+      fields: `$key,machine,type,${DEVICE_GROUP_FIELDS},uuid,name`,
     });
   }
 
@@ -192,13 +199,16 @@ export class VergeosClient implements VergeosApi {
   }
 
   listResourceGroups(): Promise<ResourceGroup[]> {
-    return this.#list('/resource_groups', resourceGroupSchema, { fields: 'uuid,name,type,class,enabled,count(resources) as resource_count', sort: '+name' });
+    return this.#list('/resource_groups', resourceGroupSchema, { fields: '$key,uuid,name,type,class,enabled,count(resources) as resource_count', sort: '+name' });
   }
 
   async countDevicesInUse(): Promise<Map<string, number>> {
-    const rows = await this.#list('/machine_devices', deviceGroupSchema, { fields: 'resource_group' });
+    const rows = await this.#list('/machine_devices', deviceGroupSchema, { fields: DEVICE_GROUP_FIELDS });
     const counts = new Map<string, number>();
-    for (const { resource_group: group } of rows) if (group) counts.set(group, (counts.get(group) ?? 0) + 1);
+    for (const row of rows) {
+      const group = row.resource_group_uuid ?? (row.resource_group === null || row.resource_group === undefined ? undefined : String(row.resource_group));
+      if (group) counts.set(group, (counts.get(group) ?? 0) + 1);
+    }
     return counts;
   }
 
@@ -208,6 +218,12 @@ export class VergeosClient implements VergeosApi {
 
   listVgpuDevices(): Promise<VgpuDevice[]> {
     return this.#list('/node_nvidia_vgpu_devices', vgpuDeviceSchema, { fields: '$key,node,name,slot,vendor,device,max_instances' });
+  }
+
+  async systemInfo(): Promise<SystemInfo> {
+    const { body } = await this.#http.call({ method: 'GET', path: '/system', query: { fields: '$key,yb_version,os_version,cloud_name' } });
+    // A dict, or a list with one row, depending on release.
+    return parseBody(systemInfoSchema, Array.isArray(body) ? body[0] : body, 'GET /api/v4/system');
   }
 
   close(): Promise<void> {

@@ -19,3 +19,10 @@ export const RAM_MAX_MB = 1_048_576;
 export const RAM_STEP_MB = 256;
 export const CORES_MIN = 1;
 export const CORES_MAX = 1024;
+/** Device types of `POST /machine_devices` (VergeOS's own clients send one in every body). */
+export const RESOURCE_GROUP_TYPES = ['node_host_gpu_devices', 'node_nvidia_vgpu_devices', 'node_pci_devices', 'node_usb_devices', 'node_sriov_nic_devices'] as const;
+export const DEVICE_TYPES = [...RESOURCE_GROUP_TYPES, 'tpm'] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
+export const VGPU_DEVICE_TYPE = 'node_nvidia_vgpu_devices';
+/** Devices one resource-group row may attach in one request (pyVergeOS's `count`). */
+export const DEVICE_COUNT_MAX = 8;

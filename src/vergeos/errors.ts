@@ -12,6 +12,7 @@ export const VERGEOS_ERROR_CODES = [
   'VERGEOS_NOT_FOUND',
   'VERGEOS_VALIDATION',
   'VERGEOS_CONFLICT',
+  'VERGEOS_RATE_LIMITED',
   'VERGEOS_SERVER_ERROR',
   'VERGEOS_UNAVAILABLE',
   'VERGEOS_TIMEOUT',
@@ -35,6 +36,8 @@ export interface VergeosErrorFields {
   outcomeUnknown?: boolean;
   /** Underlying transport error code (ECONNRESET, UND_ERR_HEADERS_TIMEOUT, …). */
   transportCode?: string | undefined;
+  /** From a 429's `Retry-After`: how long VergeOS asked the bot to wait. */
+  retryAfterMs?: number | undefined;
 }
 
 export class VergeosError extends Error {
@@ -46,6 +49,7 @@ export class VergeosError extends Error {
   readonly retrySafe: boolean;
   readonly outcomeUnknown: boolean;
   readonly transportCode: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(fields: VergeosErrorFields) {
     super(summarize(fields));
@@ -56,6 +60,7 @@ export class VergeosError extends Error {
     this.retrySafe = fields.retrySafe;
     this.outcomeUnknown = fields.outcomeUnknown ?? false;
     this.transportCode = fields.transportCode;
+    this.retryAfterMs = fields.retryAfterMs;
   }
 
   toJSON(): Record<string, unknown> {
@@ -68,6 +73,7 @@ export class VergeosError extends Error {
       retrySafe: this.retrySafe,
       outcomeUnknown: this.outcomeUnknown,
       transportCode: this.transportCode,
+      retryAfterMs: this.retryAfterMs,
       message: this.message,
     };
   }
@@ -92,6 +98,7 @@ export function codeForStatus(status: number, vergeosMessage: string | undefined
   if (status === 404) return 'VERGEOS_NOT_FOUND';
   if (status === 507) return 'VERGEOS_TIER_FULL';
   if (status === 409) return 'VERGEOS_CONFLICT';
+  if (status === 429) return 'VERGEOS_RATE_LIMITED';
   if (status === 400 || status === 405 || status === 422) return 'VERGEOS_VALIDATION';
   if (status === 502 || status === 503 || status === 504) return 'VERGEOS_UNAVAILABLE';
   return 'VERGEOS_SERVER_ERROR';
@@ -107,6 +114,8 @@ const OPERATOR_SENTENCES: Record<VergeosErrorCode, string> = {
   VERGEOS_NOT_FOUND: 'VergeOS could not find something this request refers to (404).',
   VERGEOS_VALIDATION: 'VergeOS refused a value in the request.',
   VERGEOS_CONFLICT: 'VergeOS refused the step because of the object\'s current state (409).',
+  VERGEOS_RATE_LIMITED:
+    "VergeOS is rate-limiting the bot's API key (429): it asked the bot to slow down. Nothing was sent twice; try again in a minute, or ask a VergeOS admin to raise the key's request budget.",
   VERGEOS_SERVER_ERROR: 'VergeOS failed with an internal error.',
   VERGEOS_UNAVAILABLE: 'VergeOS did not answer (connection refused, reset or unavailable).',
   VERGEOS_TIMEOUT: 'VergeOS did not answer in time.',

@@ -27,6 +27,8 @@ export interface VergeosClientOptions {
   /** Requests in flight at once (VergeOS drops connections past ~50 per session). Default 8. */
   maxInFlight?: number;
   retry?: Partial<RetryPolicy>;
+  /** The longest `Retry-After` (ms) a read waits out after a 429; longer ones fail at once. Default 60 s. */
+  maxRetryAfterMs?: number;
   logger?: Logger;
   /** For tests: a dispatcher to use instead of the client's own pool. */
   dispatcher?: Dispatcher;
@@ -81,12 +83,14 @@ export class VergeosTransport {
   readonly #ownsDispatcher: boolean;
   readonly #slots: Semaphore;
   readonly #retry: RetryPolicy;
+  readonly #maxRetryAfterMs: number;
   readonly #logger: Logger | undefined;
 
   constructor(options: VergeosClientOptions) {
     this.origin = parseOrigin(options.url);
     this.#authorization = authorizationHeader(options.auth);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
     this.#logger = options.logger;
     this.#slots = new Semaphore(options.maxInFlight ?? 8);
     const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -118,7 +122,10 @@ export class VergeosTransport {
     }
   }
 
-  /** One logical call: retried (GET/DELETE only) on reset, timeout and 5xx; never on 4xx. */
+  /**
+   * One logical call: retried (GET/PUT/DELETE only) on reset, timeout, 5xx and 429 (after the
+   * `Retry-After` VergeOS asked for); never on other 4xx. A POST is never re-sent here.
+   */
   async call(options: CallOptions): Promise<CallResult> {
     const endpoint = `${options.method} ${API_PREFIX}${options.path}`;
     const idempotent = options.method === 'GET' || options.method === 'DELETE' || options.method === 'PUT';
@@ -129,9 +136,10 @@ export class VergeosTransport {
         const error = err as VergeosError;
         // An earlier DELETE attempt may have landed before its answer was lost: gone is done.
         if (options.method === 'DELETE' && attempt > 0 && error.code === 'VERGEOS_NOT_FOUND') return { status: 404, body: undefined };
-        const mayRetry = idempotent && error.retrySafe && isTransient(error.code) && attempt < this.#retry.retries;
+        const waitAsked = error.retryAfterMs ?? 0;
+        const mayRetry = idempotent && error.retrySafe && isTransient(error.code) && attempt < this.#retry.retries && waitAsked <= this.#maxRetryAfterMs;
         if (!mayRetry) throw error;
-        const delay = backoffDelay(attempt, this.#retry);
+        const delay = Math.max(waitAsked, backoffDelay(attempt, this.#retry));
         this.#logger?.warn({ endpoint, code: error.code, status: error.status, attempt: attempt + 1, delayMs: Math.round(delay) }, 'VergeOS call failed; retrying');
         await sleep(delay);
       }
@@ -165,7 +173,7 @@ export class VergeosTransport {
     }
     const status = response.statusCode;
     this.#logger?.debug({ endpoint, status, ms: Math.round(performance.now() - started) }, 'VergeOS call');
-    if (status >= 400) throw httpError(status, text, endpoint, idempotent);
+    if (status >= 400) throw httpError(status, text, endpoint, idempotent, response.headers['retry-after']);
     if (text.trim() === '') return { status, body: undefined };
     try {
       return { status, body: JSON.parse(text) };
@@ -196,7 +204,7 @@ export class VergeosTransport {
 }
 
 function isTransient(code: VergeosErrorCode): boolean {
-  return code === 'VERGEOS_UNAVAILABLE' || code === 'VERGEOS_TIMEOUT' || code === 'VERGEOS_SERVER_ERROR';
+  return code === 'VERGEOS_UNAVAILABLE' || code === 'VERGEOS_TIMEOUT' || code === 'VERGEOS_SERVER_ERROR' || code === 'VERGEOS_RATE_LIMITED';
 }
 
 function parseOrigin(raw: string): string {
@@ -243,7 +251,16 @@ function snippet(text: string): string {
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }
 
-function httpError(status: number, text: string, endpoint: string, idempotent: boolean): VergeosError {
+/** `Retry-After` in seconds or as an HTTP date; absent or unreadable: undefined. */
+export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function httpError(status: number, text: string, endpoint: string, idempotent: boolean, retryAfter?: string | string[]): VergeosError {
   let said: string | undefined;
   if (text.trim() !== '') {
     try {
@@ -254,6 +271,19 @@ function httpError(status: number, text: string, endpoint: string, idempotent: b
     }
   }
   const code = codeForStatus(status, said);
+  if (code === 'VERGEOS_RATE_LIMITED') {
+    // A read may wait and ask again. A POST is not re-sent: the caller looks the object up first,
+    // since a proxy or a later VergeOS may answer 429 after the request took effect.
+    return new VergeosError({
+      code,
+      status,
+      endpoint,
+      vergeosMessage: said,
+      retrySafe: idempotent,
+      outcomeUnknown: !idempotent,
+      retryAfterMs: parseRetryAfter(retryAfter),
+    });
+  }
   return new VergeosError({
     code,
     status,

@@ -3,6 +3,7 @@
  * depending on table and release; everything inside the bot holds keys as strings.
  */
 import { z } from 'zod';
+import type { DeviceType } from './enums.js';
 
 export const keySchema = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
 const optionalKey = z.union([z.string(), z.number()]).nullish().transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
@@ -86,8 +87,10 @@ export const storageTierSchema = z
 export type StorageTier = z.output<typeof storageTierSchema>;
 
 export const resourceGroupSchema = z
-  .object({ uuid: z.string().min(1), name: text, type: text, class: text, enabled: flag.optional(), resource_count: num.nullish() })
+  .object({ $key: optionalKey, uuid: z.string().min(1), name: text, type: text, class: text, enabled: flag.optional(), resource_count: num.nullish() })
   .transform((g) => ({
+    /** The group's `$key`, when VergeOS lists one (its primary key is the uuid). */
+    key: g.$key,
     uuid: g.uuid,
     name: g.name,
     type: g.type,
@@ -160,6 +163,9 @@ export const machineStatusSchema = z
   .transform((s) => ({ key: s.$key, machineKey: s.machine, status: s.status, running: s.running ?? s.status === 'running' }));
 export type MachineStatus = z.output<typeof machineStatusSchema>;
 
+/** A drive's status, read through the `status#status` join; a bare status key (the raw column) is kept as text. */
+const driveStatus = z.union([z.string(), z.number()]).nullish().transform((v) => (v === null || v === undefined ? '' : String(v)));
+
 export const driveSchema = z
   .object({
     $key: keySchema,
@@ -169,7 +175,7 @@ export const driveSchema = z
     interface: text,
     disksize: num.optional(),
     media_source: optionalKey,
-    status: text.optional(),
+    status: driveStatus,
   })
   .transform((d) => ({
     key: d.$key,
@@ -179,7 +185,7 @@ export const driveSchema = z
     interface: d.interface,
     disksize: d.disksize ?? 0,
     mediaSource: d.media_source,
-    status: d.status ?? '',
+    status: d.status,
   }));
 export type Drive = z.output<typeof driveSchema>;
 
@@ -195,12 +201,23 @@ export const nicSchema = z
   }));
 export type Nic = z.output<typeof nicSchema>;
 
+/** A device read back: its group as VergeOS stores it (a key, number or string) and the group's uuid through the join. */
 export const deviceSchema = z
-  .object({ $key: keySchema, machine: keySchema, resource_group: z.string().nullish(), uuid: z.string().nullish(), name: text.optional() })
+  .object({
+    $key: keySchema,
+    machine: keySchema,
+    type: text.optional(),
+    resource_group: optionalKey,
+    resource_group_uuid: z.string().nullish(),
+    uuid: z.string().nullish(),
+    name: text.optional(),
+  })
   .transform((d) => ({
     key: d.$key,
     machineKey: d.machine,
-    resourceGroup: d.resource_group ?? undefined,
+    type: d.type ?? '',
+    resourceGroup: d.resource_group,
+    resourceGroupUuid: d.resource_group_uuid ?? undefined,
     uuid: d.uuid ?? undefined,
     name: d.name ?? '',
   }));
@@ -247,8 +264,18 @@ export interface NicCreateBody {
 
 export interface DeviceCreateBody {
   machine: string;
-  resource_group: string;
+  /** Absent only in a plan made before the group's type was known; the provisioner fills it in. */
+  type?: DeviceType;
+  /** A uuid is sent as text, a key as a number; a TPM has none. */
+  resource_group?: string | number;
   settings_args?: Record<string, unknown>;
 }
+
+/** `GET /system`: what pyVergeOS checks a connection with. */
+export const systemInfoSchema = z
+  .object({ $key: optionalKey, yb_version: z.string().nullish(), os_version: z.string().nullish(), cloud_name: z.string().nullish() })
+  .loose()
+  .transform((s) => ({ version: s.yb_version ?? undefined, osVersion: s.os_version ?? undefined, cloudName: s.cloud_name ?? undefined }));
+export type SystemInfo = z.output<typeof systemInfoSchema>;
 
 export type VmAction = 'poweron' | 'poweroff' | 'kill' | 'reset';

@@ -7,6 +7,8 @@ import {
   CLOUDINIT_DATASOURCES,
   CORES_MAX,
   CORES_MIN,
+  DEVICE_COUNT_MAX,
+  DEVICE_TYPES,
   DRIVE_INTERFACES,
   DRIVE_MEDIA,
   MAX_CLOUDINIT_FILE_BYTES,
@@ -18,6 +20,7 @@ import {
   RAM_STEP_MB,
   RTC_BASES,
   STORAGE_TIERS,
+  VGPU_DEVICE_TYPE,
   VIDEO_TYPES,
 } from '../vergeos/enums.js';
 import { MIB, parseSizeToBytes, TIB } from './units.js';
@@ -140,12 +143,45 @@ export const nicSpecSchema = z.strictObject({
   enabled: flag('enabled').default(true),
 });
 
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const GROUP_RULE = 'the resource group must be its UUID (like 1f67f07e-f653-db95-c475-01b8a2ea0ff1) or its key (a number such as 3)';
+
+/** A resource group by UUID (what the seed page shows) or by key (what pyVergeOS sends): both are accepted and sent as given. */
+export const resourceGroupRefSchema = z
+  .union([z.number(), z.string()], { error: GROUP_RULE })
+  .transform((v) => String(v).trim())
+  .refine((v) => UUID_PATTERN.test(v) || /^\d+$/.test(v), { error: GROUP_RULE });
+
 export const deviceSpecSchema = z.strictObject({
-  resource_group: z
-    .string({ error: 'the resource group must be a UUID' })
-    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { error: 'the resource group must be a UUID like 1f67f07e-f653-db95-c475-01b8a2ea0ff1' }),
+  /** VergeOS's device type; when only a resource group is named, it comes from the group's own type. */
+  type: oneOf(DEVICE_TYPES, 'the device type').optional(),
+  resource_group: resourceGroupRefSchema.optional(),
+  count: z
+    .number({ error: `count must be a whole number from 1 to ${DEVICE_COUNT_MAX}` })
+    .int({ error: 'count must be a whole number' })
+    .min(1, { error: 'count must be at least 1' })
+    .max(DEVICE_COUNT_MAX, { error: `count can be at most ${DEVICE_COUNT_MAX}` })
+    .default(1),
   settings_args: z.record(z.string(), z.unknown(), { error: 'settings_args must be a mapping' }).default({}),
 });
+
+/** vGPU settings VergeOS knows (pyVergeOS's `create_vgpu`), with the kind of value each takes. */
+export const VGPU_SETTINGS = {
+  frame_rate_limiter: 'a whole number of frames per second (0 turns the limiter off)',
+  profile_type: 'text (a vGPU profile type, e.g. any)',
+  attach_drivers: 'true or false',
+  disable_vnc: 'true or false',
+  enable_uvm: 'true or false',
+  enable_debugging: 'true or false',
+  enable_profiling: 'true or false',
+} as const;
+
+function vgpuSettingProblem(key: string, value: unknown): string | undefined {
+  if (!(key in VGPU_SETTINGS)) return undefined; // other settings pass through: releases add some
+  if (key === 'frame_rate_limiter') return Number.isInteger(value) && (value as number) >= 0 ? undefined : VGPU_SETTINGS.frame_rate_limiter;
+  if (key === 'profile_type') return typeof value === 'string' && value !== '' ? undefined : VGPU_SETTINGS.profile_type;
+  return typeof value === 'boolean' ? undefined : 'true or false';
+}
 
 const parts = {
   drives: z.array(driveSpecSchema, { error: 'drives must be a list' }).max(32, { error: 'at most 32 drives' }).default([]),
@@ -157,6 +193,7 @@ const parts = {
 type VmFieldsOut = z.output<z.ZodObject<typeof vmShape>>;
 type DriveOut = z.output<typeof driveSpecSchema>;
 type NicOut = z.output<typeof nicSpecSchema>;
+type DeviceOut = z.output<typeof deviceSpecSchema>;
 
 function isObjectPayload(payload: { value: unknown }): boolean {
   return typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value);
@@ -169,12 +206,13 @@ function isIssueAt(ctx: z.RefinementCtx, path: Array<string | number>): boolean 
 }
 
 /** Rules that span fields. */
-function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics: NicOut[] }, ctx: z.RefinementCtx): void {
+function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics: NicOut[]; devices: DeviceOut[] }, ctx: z.RefinementCtx): void {
   // Runs even when fields failed (so every problem is reported at once): trust nothing here.
   const spec = {
     vm: (typeof value?.vm === 'object' && value.vm !== null ? value.vm : {}) as Partial<VmFieldsOut>,
     drives: (Array.isArray(value?.drives) ? value.drives : []).filter((d): d is DriveOut => typeof d === 'object' && d !== null),
     nics: (Array.isArray(value?.nics) ? value.nics : []).filter((n): n is NicOut => typeof n === 'object' && n !== null),
+    devices: (Array.isArray(value?.devices) ? value.devices : []).filter((d): d is DeviceOut => typeof d === 'object' && d !== null),
   };
   const files = Array.isArray(spec.vm.cloudinit_files) ? spec.vm.cloudinit_files.filter((f) => typeof f?.name === 'string') : [];
   if (spec.vm.secure_boot && !spec.vm.uefi) ctx.addIssue({ code: 'custom', path: ['vm', 'secure_boot'], message: 'secure boot needs UEFI: set uefi: true' });
@@ -188,7 +226,9 @@ function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics
     seenFiles.add(key);
   });
   const driveNames = new Set<string>();
+  let efiDisks = 0;
   spec.drives.forEach((d, i) => {
+    if (d.media === 'efidisk') efiDisksCheck(d, i, ++efiDisks, spec.vm.uefi === true, ctx);
     if (d.media === 'disk' && d.disksize === undefined && !isIssueAt(ctx, ['drives', i, 'disksize'])) ctx.addIssue({ code: 'custom', path: ['drives', i, 'disksize'], message: 'a new disk needs a size (e.g. 100GiB)' });
     if ((MEDIA_WITH_SOURCE as readonly string[]).includes(d.media) && d.media_source === undefined) {
       ctx.addIssue({ code: 'custom', path: ['drives', i, 'media_source'], message: `a ${d.media} drive needs a media source (the key of an ISO or image file)` });
@@ -198,11 +238,45 @@ function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics
       driveNames.add(d.name);
     }
   });
+  deviceChecks(spec.devices, ctx);
   const nicNames = new Set<string>();
   spec.nics.forEach((n, i) => {
     if (typeof n.name !== 'string') return;
     if (nicNames.has(n.name)) ctx.addIssue({ code: 'custom', path: ['nics', i, 'name'], message: `two NICs are named ${n.name}` });
     nicNames.add(n.name);
+  });
+}
+
+/**
+ * An EFI disk holds the VM's UEFI variables. VergeOS creates it with the OVMF layout only when no
+ * size is given (pyVergeOS, verified on 26.1.8): a sized one is a plain volume the VM cannot keep
+ * its UEFI settings on.
+ */
+function efiDisksCheck(d: DriveOut, i: number, nth: number, uefi: boolean, ctx: z.RefinementCtx): void {
+  if (d.disksize !== undefined) ctx.addIssue({ code: 'custom', path: ['drives', i, 'disksize'], message: 'an EFI disk takes no size: VergeOS sizes it for the UEFI variable store itself, and a sized one is a plain volume the VM cannot keep UEFI settings on; remove disksize' });
+  if (d.media_source !== undefined) ctx.addIssue({ code: 'custom', path: ['drives', i, 'media_source'], message: 'an EFI disk takes no media source: VergeOS creates it empty; remove media_source' });
+  if (!uefi) ctx.addIssue({ code: 'custom', path: ['drives', i, 'media'], message: 'an EFI disk is for UEFI VMs: set uefi: true, or remove the EFI disk' });
+  if (nth > 1) ctx.addIssue({ code: 'custom', path: ['drives', i, 'media'], message: 'a VM has at most one EFI disk' });
+}
+
+/** A TPM is virtual (no resource group); every other device comes from a resource group. */
+function deviceChecks(devices: DeviceOut[], ctx: z.RefinementCtx): void {
+  let tpms = 0;
+  devices.forEach((d, i) => {
+    if (d.type === 'tpm') {
+      tpms += d.count ?? 1;
+      if (d.resource_group !== undefined) ctx.addIssue({ code: 'custom', path: ['devices', i, 'resource_group'], message: 'a TPM is virtual and takes no resource group; remove resource_group' });
+      if (tpms > 1) ctx.addIssue({ code: 'custom', path: ['devices', i, (d.count ?? 1) > 1 ? 'count' : 'type'], message: 'a VM has at most one TPM' });
+    } else if (d.resource_group === undefined && !isIssueAt(ctx, ['devices', i, 'resource_group'])) {
+      const what = d.type ? `a ${d.type} device` : 'a GPU, PCI, USB or SR-IOV device';
+      ctx.addIssue({ code: 'custom', path: ['devices', i, 'resource_group'], message: `${what} needs a resource group (its UUID or key)${d.type ? '' : ', or give type: tpm for a virtual TPM'}` });
+    }
+    if (d.type === VGPU_DEVICE_TYPE && typeof d.settings_args === 'object' && d.settings_args !== null) {
+      for (const [key, value] of Object.entries(d.settings_args)) {
+        const wanted = vgpuSettingProblem(key, value);
+        if (wanted) ctx.addIssue({ code: 'custom', path: ['devices', i, 'settings_args', key], message: `${key} must be ${wanted} (got ${JSON.stringify(value)})` });
+      }
+    }
   });
 }
 

@@ -24,7 +24,7 @@ describe('vmbot command line', () => {
   it('validate passes on the shipped recipes and fails with file:field on a broken one (exit 1)', async () => {
     const ok = await runVmbot(['validate'], env);
     expect(ok.code).toBe(0);
-    expect(ok.stdout.match(/^ok /gm)).toHaveLength(5);
+    expect(ok.stdout.match(/^ok /gm)).toHaveLength(6);
     const broken = join(dir, 'broken.yml');
     await writeFile(broken, 'recipe: broken\ntitle: Broken\ndrives:\n  - { media: disk, disksize: 10 parsecs }\n');
     const bad = await runVmbot(['validate', broken], env);

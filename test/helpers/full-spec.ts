@@ -42,7 +42,8 @@ export async function expectExactlyOnce(sim: VergeosSim, name: string): Promise<
   const childrenOf = (table: 'machine_drives' | 'machine_nics' | 'machine_devices') => [...sim.state.table(table).values()].filter((r) => String(r.machine) === machine);
   expect(childrenOf('machine_drives').map((d) => d.name).sort()).toEqual(['Image', 'OS Drive']);
   expect(childrenOf('machine_nics').map((n) => n.name)).toEqual(['uplink']);
-  expect(childrenOf('machine_devices').map((d) => d.resource_group)).toEqual([GPU_RESOURCE_GROUP]);
+  // The device's group is stored as the group's key; its uuid through the join. The type came from the group.
+  expect(childrenOf('machine_devices').map((d) => [d.type, sim.state.resolvePath(d, ['resource_group', 'uuid'], 'machine_devices')])).toEqual([['node_host_gpu_devices', GPU_RESOURCE_GROUP]]);
   const status = [...sim.state.table('machine_status').values()].find((s) => String(s.machine) === machine);
   expect(status?.status).toBe('running');
 }

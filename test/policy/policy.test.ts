@@ -36,7 +36,7 @@ const example = async (): Promise<Policy> => {
 };
 
 function request(specs: VmSpec[], over: Partial<PolicyRequest> = {}): PolicyRequest {
-  return { specs, requester: 'U0ALICE', requesterIn: () => false, deviceKind: (g) => (g === GPU ? 'gpu' : undefined), quotas: [], ...over };
+  return { specs, requester: 'U0ALICE', requesterIn: () => false, deviceKind: (d) => (d.resource_group === GPU ? 'gpu' : undefined), quotas: [], ...over };
 }
 
 describe('the policy file', () => {

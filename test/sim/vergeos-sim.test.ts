@@ -61,9 +61,48 @@ describe('VergeOS simulator', () => {
   it('refuses a disabled resource group and a clone without a source', async () => {
     const vm = await call(sim, 'POST', '/api/v4/vms', { name: 'dev' });
     const machine = vm.json.response.machine;
-    expect(await call(sim, 'POST', '/api/v4/machine_devices', { machine, resource_group: 'a3e9b1c7-0d4f-4e2a-8b6c-1f9d7e5a3c20' })).toEqual({ status: 422, json: { err: "Resource group 'USB license dongle' is disabled" } });
+    expect(await call(sim, 'POST', '/api/v4/machine_devices', { machine, type: 'node_usb_devices', resource_group: 'a3e9b1c7-0d4f-4e2a-8b6c-1f9d7e5a3c20' })).toEqual({ status: 422, json: { err: "Resource group 'USB license dongle' is disabled" } });
     expect(await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'clone' })).toEqual({ status: 400, json: { err: "Media type 'clone' requires 'media_source'" } });
-    expect((await call(sim, 'POST', '/api/v4/machine_devices', { machine, resource_group: GPU_RESOURCE_GROUP })).json.response.uuid).toMatch(/-/);
+    expect((await call(sim, 'POST', '/api/v4/machine_devices', { machine, type: 'node_host_gpu_devices', resource_group: GPU_RESOURCE_GROUP })).json.response.uuid).toMatch(/-/);
+  });
+
+  it('devices as the official clients send them: type required and matching the group, TPMs without a group, groups by uuid or key', async () => {
+    const vm = await call(sim, 'POST', '/api/v4/vms', { name: 'win' });
+    const machine = vm.json.response.machine;
+    const post = (body: Record<string, unknown>) => call(sim, 'POST', '/api/v4/machine_devices', { machine, ...body });
+    expect(await post({ resource_group: GPU_RESOURCE_GROUP })).toEqual({ status: 400, json: { err: "Missing required field 'type'" } });
+    expect(await post({ type: 'node_pci_devices', resource_group: GPU_RESOURCE_GROUP })).toEqual({ status: 422, json: { err: "Device type 'node_pci_devices' does not match resource group 'NVIDIA A40 (passthrough)' (node_host_gpu_devices)" } });
+    expect(await post({ type: 'tpm', resource_group: GPU_RESOURCE_GROUP })).toEqual({ status: 422, json: { err: 'A TPM device takes no resource group' } });
+    expect(await post({ type: 'node_host_gpu_devices' })).toEqual({ status: 400, json: { err: "Missing required field 'resource_group'" } });
+    expect((await post({ type: 'tpm' })).status).toBe(201);
+    expect(await post({ type: 'tpm' })).toEqual({ status: 409, json: { err: "Machine 'win' already has a TPM" } });
+    // By key, as pyVergeOS sends it: the same group.
+    expect((await post({ type: 'node_nvidia_vgpu_devices', resource_group: 2, settings_args: { frame_rate_limiter: 60 } })).status).toBe(201);
+    const fields = encodeURIComponent('type,resource_group,resource_group#uuid as group_uuid,resource_group#name as group_name');
+    const rows = (await call(sim, 'GET', `/api/v4/machine_devices?filter=${encodeURIComponent(`machine eq ${machine}`)}&fields=${fields}`)).json;
+    expect(rows).toEqual([
+      { type: 'tpm', resource_group: null, group_uuid: null, group_name: null },
+      { type: 'node_nvidia_vgpu_devices', resource_group: 2, group_uuid: '7d1c2f40-3b9e-4a51-9c0e-5f2a8b6d4e13', group_name: 'NVIDIA A40-8Q vGPU' },
+    ]);
+  });
+
+  it("EFI disks take no size or source; a drive's raw status is a key, its text comes through status#status", async () => {
+    const vm = await call(sim, 'POST', '/api/v4/vms', { name: 'efi', uefi: 'true' });
+    const machine = vm.json.response.machine;
+    expect(await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'efidisk', disksize: 1024 ** 3 })).toEqual({ status: 422, json: { err: "An EFI disk cannot have 'disksize': VergeOS creates its UEFI variable store itself" } });
+    expect((await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'efidisk', name: 'EFI' })).status).toBe(201);
+    expect((await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'import', media_source: 123, name: 'Image' })).status).toBe(201);
+    const read = async (fields: string) => (await call(sim, 'GET', `/api/v4/machine_drives?filter=${encodeURIComponent(`machine eq ${machine}`)}&fields=${encodeURIComponent(fields)}`)).json;
+    const raw = await read('name,status');
+    expect(raw.map((d: { status: unknown }) => typeof d.status)).toEqual(['number', 'number']);
+    expect(await read('name,status#status as status')).toEqual([{ name: 'EFI', status: 'online' }, { name: 'Image', status: 'importing' }]);
+  });
+
+  it('serves GET /system, and answers 429 with Retry-After when told to', async () => {
+    expect((await call(sim, 'GET', '/api/v4/system?fields=$key,yb_version,cloud_name')).json).toEqual([{ $key: 1, yb_version: '26.1.8', cloud_name: 'vergeos-sim' }]);
+    sim.faults.add({ route: 'GET /vms', nth: 1, status: 429, retryAfter: 2 });
+    const res = await fetch(`${sim.url}/api/v4/vms`, { headers: AUTH });
+    expect([res.status, res.headers.get('retry-after'), await res.json()]).toEqual([429, '2', { err: 'Too many requests: this API key is over its request budget' }]);
   });
 
   it('walks power states over time and joins status into VM rows', async () => {

@@ -88,7 +88,7 @@ describe('the /vm-create command and its modal', () => {
     const tiers = (await rig.driver.options(SLACK_SIM.requester, modal, 'drive_tier_0')).json as { options: Array<{ text: { text: string } }> };
     expect(tiers.options[2]!.text.text).toBe('Tier 3 HDD archive — 80 GiB free');
     const media = (await rig.driver.options(SLACK_SIM.requester, modal, 'drive_source_0')).json as { option_groups: Array<{ label: { text: string }; options: unknown[] }> };
-    expect(media.option_groups.map((g) => [g.label.text, g.options.length])).toEqual([['ISO images', 3], ['Disk images', 2]]);
+    expect(media.option_groups.map((g) => [g.label.text, g.options.length])).toEqual([['ISO images', 4], ['Disk images', 2]]);
   });
 
   it('answers options within the deadline even when VergeOS hangs', async () => {

@@ -32,14 +32,18 @@ describe('VergeosClient calls', () => {
     const boot = await client.addDrive({ machine: machineKey, name: 'OS Drive', media: 'disk', interface: 'virtio-scsi', disksize: 100 * GIB, preferred_tier: '1' });
     const cdrom = await client.addDrive({ machine: machineKey, media: 'cdrom', interface: 'ahci', media_source: '7' });
     const nic = await client.addNic({ machine: machineKey, vnet: '3', interface: 'virtio', name: 'uplink' });
-    const gpu = await client.addDevice({ machine: machineKey, resource_group: GPU_RESOURCE_GROUP });
+    const gpu = await client.addDevice({ machine: machineKey, type: 'node_host_gpu_devices', resource_group: GPU_RESOURCE_GROUP });
+    const tpm = await client.addDevice({ machine: machineKey, type: 'tpm' });
 
-    for (const key of [boot.key, cdrom.key, nic.key, gpu.key]) expect(key).toMatch(/^\d+$/);
+    for (const key of [boot.key, cdrom.key, nic.key, gpu.key, tpm.key]) expect(key).toMatch(/^\d+$/);
     expect(gpu.uuid).toMatch(/^[0-9a-f-]{36}$/);
     for (const route of ['POST /machine_drives', 'POST /machine_nics', 'POST /machine_devices']) {
       for (const r of sim.requestsTo(route)) expect((r.body as { machine: string }).machine).toBe(machineKey);
     }
-    expect(sim.requestsTo('POST /machine_devices')[0]?.body).toEqual({ machine: machineKey, resource_group: GPU_RESOURCE_GROUP, settings_args: {} });
+    expect(sim.requestsTo('POST /machine_devices').map((r) => r.body)).toEqual([
+      { machine: machineKey, type: 'node_host_gpu_devices', resource_group: GPU_RESOURCE_GROUP, settings_args: {} },
+      { machine: machineKey, type: 'tpm', settings_args: {} },
+    ]);
     expect(vmKey).not.toBe(machineKey);
 
     const drives = await client.listDrives(machineKey);
@@ -51,7 +55,12 @@ describe('VergeosClient calls', () => {
     const nics = await client.listNics(machineKey);
     expect(nics).toEqual([{ key: nic.key, machineKey, name: 'uplink', vnet: '3', interface: 'virtio', enabled: true }]);
     const devices = await client.listDevices(machineKey);
-    expect(devices).toEqual([{ key: gpu.key, machineKey, resourceGroup: GPU_RESOURCE_GROUP, uuid: gpu.uuid, name: 'NVIDIA A40 (passthrough)' }]);
+    // VergeOS stores the group's key (pyVergeOS reads it as a number); the uuid comes through the join.
+    expect(devices).toEqual([
+      { key: gpu.key, machineKey, type: 'node_host_gpu_devices', resourceGroup: '1', resourceGroupUuid: GPU_RESOURCE_GROUP, uuid: gpu.uuid, name: 'NVIDIA A40 (passthrough)' },
+      { key: tpm.key, machineKey, type: 'tpm', resourceGroup: undefined, resourceGroupUuid: undefined, uuid: tpm.uuid, name: 'tpm' },
+    ]);
+    expect(sim.requestsTo('GET /machine_devices').at(-1)?.query.fields).toBe('$key,machine,type,resource_group,resource_group#uuid as resource_group_uuid,uuid,name');
   });
 
   it('powers on with the VM key and reads status by machine key (the status row has its own key)', async () => {
@@ -80,7 +89,7 @@ describe('VergeosClient calls', () => {
     const { vmKey, machineKey } = await client.createVm({ name: 'doomed' });
     await client.addDrive({ machine: machineKey, media: 'disk', disksize: 10 * GIB, preferred_tier: '1' });
     await client.addNic({ machine: machineKey, vnet: '4' });
-    await client.addDevice({ machine: machineKey, resource_group: GPU_RESOURCE_GROUP });
+    await client.addDevice({ machine: machineKey, type: 'node_host_gpu_devices', resource_group: GPU_RESOURCE_GROUP });
     expect((await client.listStorageTiers()).find((t) => t.tier === '1')!.free).toBe(before.free - 10 * GIB);
 
     await client.deleteVm(vmKey);
@@ -104,16 +113,18 @@ describe('VergeosClient calls', () => {
     const vnets = await client.listVnets();
     expect(vnets.find((n) => n.key === '3')).toEqual({ key: '3', name: 'External', description: 'Uplink to the corporate network', type: 'external', enabled: true });
     const files = await client.listMediaFiles();
-    expect(files.filter((f) => f.type === 'iso').map((f) => f.key).sort()).toEqual(['7', '8', '9']);
+    expect(files.filter((f) => f.type === 'iso').map((f) => f.key).sort()).toEqual(['10', '7', '8', '9']);
     expect(files.find((f) => f.key === '123')?.type).toBe('qcow2');
     const tiers = await client.listStorageTiers();
     expect(tiers.map((t) => t.tier)).toEqual(['1', '2', '3']);
     expect(tiers[2]?.free).toBe(80 * GIB);
     const groups = await client.listResourceGroups();
-    expect(groups.find((g) => g.uuid === GPU_RESOURCE_GROUP)).toMatchObject({ type: 'node_host_gpu_devices', enabled: true });
+    expect(groups.find((g) => g.uuid === GPU_RESOURCE_GROUP)).toMatchObject({ key: '1', type: 'node_host_gpu_devices', enabled: true });
     expect(groups.find((g) => g.uuid === DISABLED_RESOURCE_GROUP)?.enabled).toBe(false);
     const vgpus = await client.listVgpuDevices();
     expect(vgpus).toEqual([{ key: '1', node: '2', name: 'NVIDIA A40-8Q', slot: '0000:41:00.0', vendor: 'NVIDIA Corporation', device: 'GA102GL [A40]', maxInstances: 6 }]);
+    expect(await client.systemInfo()).toEqual({ version: '26.1.8', osVersion: '26.1.8', cloudName: 'vergeos-sim' });
+    expect(sim.requestsTo('GET /system')[0]?.query.fields).toBe('$key,yb_version,os_version,cloud_name');
     // Lists ask for their fields explicitly and everything (limit=0).
     expect(sim.requestsTo('GET /storage_tiers')[0]?.query).toMatchObject({ limit: '0', fields: '$key,tier,description,capacity,used,allocated' });
   });
@@ -176,6 +187,27 @@ describe('VergeosClient errors', () => {
     expect(operatorMessage(err)).toMatch(/storage tier is full/);
   });
 
+  it('429 on a read is waited out for its Retry-After and asked again; a 429 on a POST is not re-sent', async () => {
+    sim.faults.add({ route: 'GET /machine_drives', nth: 1, status: 429, retryAfter: 1 });
+    const started = performance.now();
+    expect(await client.listDrives('999')).toEqual([]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(sim.requestsTo('GET /machine_drives').map((r) => r.outcome)).toEqual([429, 200]);
+
+    sim.faults.add({ route: 'POST /vms', nth: 1, status: 429, retryAfter: 1 });
+    const err = await vergeosFailure(client.createVm({ name: 'limited' }));
+    expect(err).toMatchObject({ code: 'VERGEOS_RATE_LIMITED', status: 429, retryAfterMs: 1000, retrySafe: false, outcomeUnknown: true });
+    expect(sim.requestsTo('POST /vms')).toHaveLength(1);
+    expect(operatorMessage(err)).toMatch(/^VergeOS is rate-limiting the bot's API key \(429\)/);
+  });
+
+  it('429 asking for longer than the bot waits fails at once, saying how long', async () => {
+    sim.faults.add({ route: 'GET /files', nth: 1, status: 429, retryAfter: 120 });
+    const err = await vergeosFailure(client.listMediaFiles());
+    expect(err).toMatchObject({ code: 'VERGEOS_RATE_LIMITED', retryAfterMs: 120_000, retrySafe: true });
+    expect(sim.requestsTo('GET /files')).toHaveLength(1);
+  });
+
   it('401 is VERGEOS_UNAUTHORIZED and is never retried, even on a GET', async () => {
     const wrong = new VergeosClient({ url: sim.url, auth: { apiKey: 'not-a-key' }, retry: { retries: 3, baseMs: 1, maxMs: 2 } });
     try {
@@ -205,7 +237,7 @@ describe('VergeosClient errors', () => {
       [() => client.addNic({ machine: '99999', vnet: '3' }), "Machine '99999' not found"],
       [() => client.addNic({ machine: machineKey, vnet: '77' }), "Network '77' not found"],
       [() => client.addDrive({ machine: machineKey, media: 'cdrom', media_source: '404' }), "Media source '404' not found"],
-      [() => client.addDevice({ machine: machineKey, resource_group: '00000000-0000-0000-0000-000000000000' }), "Resource group '00000000-0000-0000-0000-000000000000' not found"],
+      [() => client.addDevice({ machine: machineKey, type: 'node_pci_devices', resource_group: '00000000-0000-0000-0000-000000000000' }), "Resource group '00000000-0000-0000-0000-000000000000' not found"],
     ];
     for (const [call, said] of cases) {
       const err = await vergeosFailure(call());
@@ -264,7 +296,7 @@ describe('VergeosClient errors', () => {
   it('a dropped connection on a GET is retried', async () => {
     sim.faults.add({ route: 'GET /files', nth: 1, drop: true });
     const files = await client.listMediaFiles();
-    expect(files.length).toBe(5);
+    expect(files.length).toBe(6);
     expect(sim.requestsTo('GET /files').map((r) => r.outcome)).toEqual(['dropped', 200]);
   });
 

@@ -84,9 +84,13 @@ describe('recipes', () => {
   it('all shipped recipes validate, and there are at least the five use cases', async () => {
     const { recipes, errors } = await loadRecipes(await recipeFilesIn(MANIFESTS));
     expect(errors).toEqual([]);
-    expect(recipes.map((r) => r.id).sort()).toEqual(['cloud-image', 'enterprise-cloudinit', 'gpu-workstation', 'iso-install', 'web-server']);
+    expect(recipes.map((r) => r.id).sort()).toEqual(['cloud-image', 'enterprise-cloudinit', 'gpu-workstation', 'iso-install', 'web-server', 'windows-11']);
     const gpu = recipes.find((r) => r.id === 'gpu-workstation')!;
-    expect(gpu.draft.devices).toHaveLength(1);
+    expect(gpu.draft.devices).toEqual([{ type: 'node_host_gpu_devices', resource_group: '1f67f07e-f653-db95-c475-01b8a2ea0ff1', count: 1, settings_args: {} }]);
+    const win = recipes.find((r) => r.id === 'windows-11')!;
+    expect(win.draft.vm).toMatchObject({ uefi: true, secure_boot: true, os_family: 'windows' });
+    expect(win.draft.devices).toEqual([{ type: 'tpm', count: 1, settings_args: {} }]);
+    expect(win.draft.drives[0]).toEqual({ name: 'EFI', media: 'efidisk', interface: 'virtio-scsi' });
     const ent = recipes.find((r) => r.id === 'enterprise-cloudinit')!;
     expect(ent.draft.vm.cloudinit_files?.[0]?.contents).toMatch(/ssh_authorized_keys/);
   });

@@ -94,9 +94,11 @@ export function register(app: App, ctx: BotContext): void {
     const parsed = parseSpec(specInputFromDraft({ ...draft, name: names.ok ? names.value[0] : draft.name }, recipe));
     const errors = [...(names.ok || !draft.name ? [] : names.errors), ...(parsed.ok ? [] : parsed.errors)];
     if (errors.length || !parsed.ok || !names.ok) return fieldErrors(errors);
-    const specs = names.value.map((name) => ({ ...parsed.value, vm: { ...parsed.value.vm, name } }));
-    const checked = await preflight(ctx.vergeos, specs, ctx.preflightMs);
+    const wanted = names.value.map((name) => ({ ...parsed.value, vm: { ...parsed.value.vm, name } }));
+    const checked = await preflight(ctx.vergeos, wanted, ctx.preflightMs);
     if (checked.errors.length) return fieldErrors(checked.errors);
+    // With devices' types filled in from their groups (unless VergeOS was too slow to say).
+    const specs = checked.specs ?? wanted;
     const user = body.user.id;
     const batch = count > 1 ? { count, pattern: draft.name! } : undefined;
     // The approval policy decides now: deny is a field error, auto files the request approved.
@@ -116,7 +118,7 @@ export function register(app: App, ctx: BotContext): void {
     // The longest an extension may go: the recipe's maximum or the rule's, whichever is shorter.
     const maxMs = Math.min(asked?.maxMs ?? Infinity, ruleMax ?? Infinity);
     const lease = asked ? { forMs: asked.forMs, ...(Number.isFinite(maxMs) ? { maxMs } : {}) } : undefined;
-    const { request, created } = await ctx.requests.create({ requester: user, spec: parsed.value, batch, lease, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id, policy: policyStamp(verdict, ctx.env.VM_APPROVERS) });
+    const { request, created } = await ctx.requests.create({ requester: user, spec: specs[0]!, batch, lease, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id, policy: policyStamp(verdict, ctx.env.VM_APPROVERS) });
     if (!created) return; // a retried delivery of a submission already filed
     if (request.state === 'approved') {
       // Approved by the rule: the channel and the audit trail still see it, and it starts now.
