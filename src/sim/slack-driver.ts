@@ -116,15 +116,18 @@ export class SlackDriver {
     return this.#viewAction(user, view, {}, { type: 'button', action_id: actionId, block_id: button.block_id, value, action_ts: String(Date.now() / 1000) });
   }
 
-  /** An action inside the open modal (buttons, or a select with dispatch_action). */
-  modalAction(user: string, view: SlackView, actionId: string, input: { value?: string; selected?: string } = {}, typed: Record<string, FieldInput> = {}): Promise<BotReply> {
-    const found = findElement((view.view.blocks ?? []) as Block[], actionId, input.value);
+  /** An action inside the open modal (buttons, or a select with dispatch_action; `field` picks the block when several share an action id). */
+  modalAction(user: string, view: SlackView, actionId: string, input: { value?: string; selected?: string; field?: string } = {}, typed: Record<string, FieldInput> = {}): Promise<BotReply> {
+    const blocks = ((view.view.blocks ?? []) as Block[]).filter((b) => input.field === undefined || b.block_id?.split('.')[0] === input.field);
+    const found = findElement(blocks, actionId, input.value);
     if (!found) throw new Error(`no element ${actionId} in the modal`);
     const action =
       found.element.type === 'button'
         ? { type: 'button', action_id: actionId, block_id: found.block_id, value: found.element.value }
         : { type: found.element.type, action_id: actionId, block_id: found.block_id, selected_option: { value: input.selected, text: { type: 'plain_text', text: input.selected } } };
-    return this.#viewAction(user, view, stateOf(view, typed), action);
+    // Like Slack, the state sent with a select's action already holds the new choice.
+    const withChoice = found.element.type === 'button' || input.selected === undefined ? typed : { [found.block_id]: { value: input.selected }, ...typed };
+    return this.#viewAction(user, view, stateOf(view, withChoice), action);
   }
 
   async #viewAction(user: string, view: SlackView, values: Record<string, unknown>, action: Record<string, unknown>): Promise<BotReply> {

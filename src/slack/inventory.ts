@@ -6,7 +6,8 @@
 import type { Logger } from '../log.js';
 import { formatBytes } from '../vmspec/units.js';
 import type { VergeosApi } from '../vergeos/client.js';
-import type { Choice, OptionSource } from './views/request-modal.js';
+import { VGPU_DEVICE_TYPE } from '../vergeos/enums.js';
+import { TPM_CHOICE, type Choice, type OptionSource } from './views/request-modal.js';
 
 export interface OptionGroup {
   label: string;
@@ -25,6 +26,8 @@ export class InventoryCache {
   readonly #inflight = new Map<OptionSource, Promise<OptionGroup[]>>();
   /** Changes whenever cached labels may have changed (so views built from them can be cached). */
   version = 0;
+  /** Uuids of vGPU pools, from the last resource group listing: their rows show vGPU settings. */
+  #vgpuGroups = new Set<string>();
 
   constructor(options: { vergeos: VergeosApi; ttlMs?: number; deadlineMs?: number; logger?: Logger }) {
     this.#api = options.vergeos;
@@ -35,7 +38,8 @@ export class InventoryCache {
 
   /** Choices matching what the user typed (case-insensitive), at most 100 across groups. */
   async options(source: OptionSource, query: string): Promise<OptionGroup[]> {
-    const groups = await this.#groups(source);
+    // A TPM is virtual: offered even when VergeOS is slow to list the groups.
+    const groups = source === 'resource_group' ? [...(await this.#groups(source)), { label: 'Virtual', options: [TPM_CHOICE] }] : await this.#groups(source);
     const q = query.trim().toLowerCase();
     let budget = 100;
     const out: OptionGroup[] = [];
@@ -48,8 +52,14 @@ export class InventoryCache {
     return out;
   }
 
+  /** Whether a resource group (by uuid) is an NVIDIA vGPU pool, as last listed. */
+  isVgpuGroup(uuid: string): boolean {
+    return this.#vgpuGroups.has(uuid);
+  }
+
   /** A label for a value from the cache only (never waits): for prefilling from recipes. */
   labelFor(source: OptionSource, value: string): string {
+    if (source === 'resource_group' && value === TPM_CHOICE.value) return TPM_CHOICE.label;
     for (const group of this.#cache.get(source)?.groups ?? []) {
       const hit = group.options.find((o) => o.value === value);
       if (hit) return hit.label;
@@ -119,8 +129,9 @@ export class InventoryCache {
       }
       case 'resource_group': {
         const groups = (await this.#api.listResourceGroups()).filter((g) => g.enabled);
-        const vgpu = groups.filter((g) => g.type === 'node_nvidia_vgpu_devices');
-        const other = groups.filter((g) => g.type !== 'node_nvidia_vgpu_devices');
+        const vgpu = groups.filter((g) => g.type === VGPU_DEVICE_TYPE);
+        const other = groups.filter((g) => g.type !== VGPU_DEVICE_TYPE);
+        this.#vgpuGroups = new Set(vgpu.map((g) => g.uuid));
         return [
           { label: 'Passthrough devices', options: other.map((g) => ({ value: g.uuid, label: `${g.name} (${g.class || g.type})` })) },
           { label: 'NVIDIA vGPU', options: vgpu.map((g) => ({ value: g.uuid, label: g.name })) },

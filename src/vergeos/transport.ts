@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { codeForStatus, VergeosError, type VergeosErrorCode } from './errors.js';
-import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
+import { backoffDelay, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
 import { Semaphore } from './semaphore.js';
 import type { Logger } from '../log.js';
 
@@ -249,15 +249,6 @@ function queryString(query: CallOptions['query']): string {
 function snippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
-}
-
-/** `Retry-After` in seconds or as an HTTP date; absent or unreadable: undefined. */
-export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return undefined;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 function httpError(status: number, text: string, endpoint: string, idempotent: boolean, retryAfter?: string | string[]): VergeosError {

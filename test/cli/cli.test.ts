@@ -32,6 +32,40 @@ describe('vmbot command line', () => {
     expect(bad.stderr.trim()).toBe(`${broken}:drives[0].disksize: the disk size must be a number of bytes or a size like 100GiB (got "10 parsecs")`);
   });
 
+  it('validate refuses a TPM with a resource group, a GPU without one and a sized EFI disk, naming each field (exit 1)', async () => {
+    const bad = join(dir, 'bad-devices.yml');
+    await writeFile(bad, [
+      'recipe: bad-devices', 'title: Bad devices', 'vm: { uefi: true }',
+      'drives:', '  - { name: EFI, media: efidisk, disksize: 1GiB }',
+      'devices:', '  - { type: tpm, resource_group: 1f67f07e-f653-db95-c475-01b8a2ea0ff1 }', '  - { type: node_host_gpu_devices }',
+      '  - { type: node_nvidia_vgpu_devices, resource_group: 2, settings_args: { frame_rate_limiter: fast } }',
+    ].join('\n'));
+    const out = await runVmbot(['validate', bad], env);
+    expect(out.code).toBe(1);
+    expect(out.stderr.trim().split('\n').sort()).toEqual([
+      `${bad}:devices[0].resource_group: a TPM is virtual and takes no resource group; remove resource_group`,
+      `${bad}:devices[1].resource_group: a node_host_gpu_devices device needs a resource group (its UUID or key)`,
+      `${bad}:devices[2].settings_args.frame_rate_limiter: frame_rate_limiter must be a whole number of frames per second (0 turns the limiter off) (got "fast")`,
+      `${bad}:drives[0].disksize: an EFI disk takes no size: VergeOS sizes it for the UEFI variable store itself, and a sized one is a plain volume the VM cannot keep UEFI settings on; remove disksize`,
+    ]);
+  });
+
+  it('apply fills a device type in from its group (named by key) and refuses a type its group does not hold (exit 2)', async () => {
+    const byKey = join(dir, 'vgpu-by-key.yml');
+    await writeFile(byKey, ['recipe: vgpu-by-key', 'title: vGPU by key', 'vm: { cluster: "2" }', 'devices:', '  - { resource_group: 2, settings_args: { frame_rate_limiter: 0 } }'].join('\n'));
+    const own = { ...env, DATA_DIR: join(dir, 'data-devices') }; // the other tests count the runs in DATA_DIR
+    const ok = await runVmbot(['apply', byKey, '--name', 'cli-vgpu', '--yes', '--json'], own);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toContain('NVIDIA vGPU from resource group 2 with {"frame_rate_limiter":0}');
+    expect(sim.requestsTo('POST /machine_devices').at(-1)?.body).toMatchObject({ type: 'node_nvidia_vgpu_devices', resource_group: 2, settings_args: { frame_rate_limiter: 0 } });
+
+    const wrong = join(dir, 'wrong-type.yml');
+    await writeFile(wrong, ['recipe: wrong-type', 'title: Wrong type', 'devices:', '  - { type: node_pci_devices, resource_group: 1f67f07e-f653-db95-c475-01b8a2ea0ff1 }'].join('\n'));
+    const refused = await runVmbot(['apply', wrong, '--name', 'cli-wrong', '--yes'], own);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${wrong}:devices[0].type: NVIDIA A40 (passthrough) holds host GPUs, not PCI devices: set type: node_host_gpu_devices or leave type out`);
+  });
+
   it('plan --json prints the exact bodies with secrets masked, without touching the network', async () => {
     const recipe = join(dir, 'secret.yml');
     await writeFile(recipe, [

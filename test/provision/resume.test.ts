@@ -55,6 +55,41 @@ describe('failure at each step, then resume', () => {
     expect(rig.sim.requestsTo(route).filter((r) => r.method === 'POST')).toHaveLength(route === 'POST /machine_drives' ? 2 : 1);
   });
 
+  it('a 429 on a POST is never re-sent: what VergeOS did is found by lookup; what it did not do fails in plain words and retries later', async () => {
+    // Device: VergeOS attached it, then answered 429 (a proxy's budget, say): adopted, not re-sent.
+    rig.sim.faults.add({ route: 'POST /machine_devices', nth: 1, status: 429, retryAfter: 1, commit: true });
+    // NIC: refused with 429 before anything happened.
+    rig.sim.faults.add({ route: 'POST /machine_nics', nth: 1, status: 429, retryAfter: 30 });
+    const run = await rig.provisioner.createRun(fullSpec('limited'), { actor: 'test' });
+    const failed = await rig.provisioner.execute(run.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'VERGEOS_RATE_LIMITED', stepId: 'nic:0' });
+    expect(failed.error?.message).toBe(
+      "Step 4 (NIC \"uplink\" on vnet 3 (virtio)) failed: VergeOS is rate-limiting the bot's key (429); nothing was sent twice (it was looked up first: not created). Retry in 30 s or later, or ask a VergeOS admin to raise the key's request budget.",
+    );
+    expect(failed.steps['nic:0']?.status).toBe('failed');
+    expect(rig.sim.requestsTo('POST /machine_nics')).toHaveLength(1);
+    expect(rig.sim.requestsTo('GET /machine_nics')).toHaveLength(1); // the lookup
+
+    rig.sim.faults.clear();
+    rig.sim.faults.add({ route: 'POST /machine_devices', nth: 1, status: 429, retryAfter: 1, commit: true });
+    const finished = await rig.provisioner.execute(run.id, undefined, 'test-lead');
+    expect(finished.state).toBe('succeeded');
+    expect(finished.steps['device:0']).toMatchObject({ status: 'done', reconciled: true, attempts: 1 });
+    expect(rig.sim.requestsTo('POST /machine_devices')).toHaveLength(1);
+    await expectExactlyOnce(rig.sim, 'limited');
+  });
+
+  it('a 429 while waiting for imports is waited out, and the VM powers on', async () => {
+    rig.sim.faults.add({ route: 'GET /machine_drives', nth: 1, status: 429, retryAfter: 1 });
+    const run = await rig.provisioner.createRun(fullSpec('import-limited'), { actor: 'test' });
+    const finished = await rig.provisioner.execute(run.id);
+    expect(finished.state).toBe('succeeded');
+    expect(rig.sim.requestsTo('GET /machine_drives')[0]?.outcome).toBe(429);
+    expect(rig.sim.requestsTo('GET /machine_drives')[1]?.outcome).toBe(200);
+    await expectExactlyOnce(rig.sim, 'import-limited');
+  });
+
   it('a POST that times out and did not happen is retried on resume, once', async () => {
     rig.sim.faults.add({ route: 'POST /machine_nics', nth: 1, hang: true });
     const run = await rig.provisioner.createRun(fullSpec('hang-nic'), { actor: 'test' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/vergeos/retry.js';
+import { backoffDelay, parseRetryAfter } from '../../src/vergeos/retry.js';
 import { Semaphore } from '../../src/vergeos/semaphore.js';
 
 describe('backoff', () => {
@@ -39,5 +39,17 @@ describe('Semaphore', () => {
 
   it('refuses a size below 1', () => {
     expect(() => new Semaphore(0)).toThrow('maxInFlight must be a whole number of at least 1');
+  });
+});
+
+describe('Retry-After', () => {
+  it('reads seconds or an HTTP date; absent or unreadable is undefined', () => {
+    const now = Date.parse('2026-11-29T03:00:00Z');
+    expect(parseRetryAfter('30', now)).toBe(30_000);
+    expect(parseRetryAfter(['2', '9'], now)).toBe(2_000);
+    expect(parseRetryAfter('Sun, 29 Nov 2026 03:00:45 GMT', now)).toBe(45_000);
+    expect(parseRetryAfter('Sun, 29 Nov 2026 02:59:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
   });
 });

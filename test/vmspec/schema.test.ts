@@ -6,6 +6,9 @@ import { vmSpecDraftSchema, vmSpecSchema } from '../../src/vmspec/schema.js';
 import { completeSpec, parseSpec } from '../../src/vmspec/validate.js';
 import { GIB, parseSizeToBytes, TIB } from '../../src/vmspec/units.js';
 import { MANIFESTS } from '../helpers/core.js';
+import { planSpec } from '../../src/plan/plan.js';
+import { withDeviceTypes } from '../../src/preflight/check.js';
+import type { ResourceGroup } from '../../src/vergeos/types.js';
 
 const errorsOf = (input: unknown) => {
   const r = parseSpec(input);
@@ -77,6 +80,54 @@ describe('VM spec', () => {
       }),
       { numRuns: 1500 },
     );
+  });
+});
+
+describe('devices, TPMs and EFI disks', () => {
+  const GPU = '1f67f07e-f653-db95-c475-01b8a2ea0ff1';
+  const spec = (extra: Record<string, unknown>) => {
+    const r = parseSpec({ vm: { name: 'd', uefi: true }, ...extra });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    return r.value;
+  };
+
+  it('one POST per device (count), each with its type; a group by key goes as a number, by uuid as text', () => {
+    const plan = planSpec(spec({ devices: [{ type: 'node_pci_devices', resource_group: 7, count: 2 }, { type: 'tpm' }, { resource_group: GPU.toUpperCase() }] }));
+    expect(plan.steps.filter((s) => s.kind === 'add_device').map((s) => [s.id, s.kind === 'add_device' && s.body])).toEqual([
+      ['device:0', { type: 'node_pci_devices', resource_group: 7, settings_args: {} }],
+      ['device:0#2', { type: 'node_pci_devices', resource_group: 7, settings_args: {} }],
+      ['device:1', { type: 'tpm', settings_args: {} }],
+      ['device:2', { resource_group: GPU.toUpperCase(), settings_args: {} }],
+    ]);
+  });
+
+  it("a device named by group alone takes the group's type, found by uuid (any case) or key", () => {
+    const groups = [{ key: '1', uuid: GPU, name: 'A40', type: 'node_host_gpu_devices', class: 'gpu', enabled: true, resourceCount: 4 }] as ResourceGroup[];
+    const typed = withDeviceTypes(spec({ devices: [{ resource_group: GPU.toUpperCase() }, { resource_group: 1 }, { type: 'tpm' }] }), groups);
+    expect(typed.devices.map((d) => d.type)).toEqual(['node_host_gpu_devices', 'node_host_gpu_devices', 'tpm']);
+  });
+
+  it('refuses what VergeOS would refuse or mis-build, naming the field', () => {
+    expect(errorsOf({ vm: { name: 'd' }, devices: [{ type: 'tpm', count: 2 }] })).toEqual([{ path: 'devices[0].count', message: 'a VM has at most one TPM' }]);
+    expect(errorsOf({ vm: { name: 'd' }, devices: [{ type: 'tpm' }, { type: 'tpm' }] })).toEqual([{ path: 'devices[1].type', message: 'a VM has at most one TPM' }]);
+    expect(errorsOf({ vm: { name: 'd' }, devices: [{}] })).toEqual([{ path: 'devices[0].resource_group', message: 'a GPU, PCI, USB or SR-IOV device needs a resource group (its UUID or key), or give type: tpm for a virtual TPM' }]);
+    expect(errorsOf({ vm: { name: 'd' }, devices: [{ resource_group: 'gpu-pool' }] })).toEqual([{ path: 'devices[0].resource_group', message: 'the resource group must be its UUID (like 1f67f07e-f653-db95-c475-01b8a2ea0ff1) or its key (a number such as 3)' }]);
+    expect(errorsOf({ vm: { name: 'd' }, devices: [{ type: 'gpu', resource_group: 1 }] })[0]?.path).toBe('devices[0].type');
+    expect(errorsOf({ vm: { name: 'd', uefi: true }, devices: [{ type: 'node_nvidia_vgpu_devices', resource_group: 2, settings_args: { attach_drivers: 'yes', vendor_flag: 1 } }] })).toEqual([
+      { path: 'devices[0].settings_args.attach_drivers', message: 'attach_drivers must be true or false (got "yes")' },
+    ]);
+    expect(errorsOf({ vm: { name: 'd' }, drives: [{ media: 'efidisk', media_source: 9 }, { media: 'efidisk' }] })).toEqual([
+      { path: 'drives[0].media_source', message: 'an EFI disk takes no media source: VergeOS creates it empty; remove media_source' },
+      { path: 'drives[0].media', message: 'an EFI disk is for UEFI VMs: set uefi: true, or remove the EFI disk' },
+      { path: 'drives[1].media', message: 'an EFI disk is for UEFI VMs: set uefi: true, or remove the EFI disk' },
+      { path: 'drives[1].media', message: 'a VM has at most one EFI disk' },
+    ]);
+  });
+
+  it('cloud-init files go as /user-data whichever way the recipe names them; the same file twice is refused', () => {
+    const files = (names: string[]) => spec({ vm: { name: 'c', cloudinit_files: names.map((name) => ({ name, contents: '#cloud-config' })) } });
+    expect(planSpec(files(['user-data', '/meta-data'])).steps[0]).toMatchObject({ body: { cloudinit_files: [{ name: '/user-data' }, { name: '/meta-data' }], cloudinit_datasource: 'nocloud' } });
+    expect(errorsOf({ vm: { name: 'c', cloudinit_files: [{ name: 'user-data', contents: '' }, { name: '/user-data', contents: '' }] } })).toEqual([{ path: 'vm.cloudinit_files[1].name', message: 'two cloud-init files are named user-data' }]);
   });
 });
 

@@ -19,6 +19,7 @@ import {
   specInputFromDraft,
   keepForChoices,
   KEEP_FOR,
+  withVgpuRows,
   type ModalDraft,
   type ModalMeta,
 } from '../views/request-modal.js';
@@ -68,6 +69,11 @@ export function register(app: App, ctx: BotContext): void {
   rowAction(ACTIONS.removeDrive, 'd', false);
   rowAction(ACTIONS.addNic, 'n', true);
   rowAction(ACTIONS.removeNic, 'n', false);
+  // Picking a device: a vGPU pool shows its settings, anything else hides them.
+  app.action<BlockAction>('resource_group', async ({ ack, body }) => {
+    await ack();
+    await rebuild(body, (draft, meta) => ({ draft: withVgpuRows(draft, (uuid) => ctx.inventory.isVgpuGroup(uuid)), generation: meta.g }));
+  });
   rowAction(ACTIONS.addDevice, 'v', true);
   rowAction(ACTIONS.removeDevice, 'v', false);
 

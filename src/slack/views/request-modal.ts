@@ -6,7 +6,7 @@
 import type { types } from '@slack/bolt';
 import type { Recipe } from '../../vmspec/recipes.js';
 import { formatBytes } from '../../vmspec/units.js';
-import { DRIVE_INTERFACES, DRIVE_MEDIA, NIC_INTERFACES, VIDEO_TYPES } from '../../vergeos/enums.js';
+import { DRIVE_INTERFACES, DRIVE_MEDIA, NIC_INTERFACES, VGPU_DEVICE_TYPE, VIDEO_TYPES } from '../../vergeos/enums.js';
 import { clip } from '../escape.js';
 
 export const REQUEST_MODAL_CALLBACK = 'vm_request';
@@ -58,7 +58,33 @@ export interface ModalDraft {
   userData?: string | undefined;
   drives: DriveDraft[];
   nics: Array<{ row: number; vnet?: Choice | undefined; interface?: string | undefined }>;
-  devices: Array<{ row: number; group?: Choice | undefined }>;
+  devices: DeviceDraft[];
+}
+
+/** The device select's value for a virtual TPM (every other value is a resource group's uuid). */
+export const TPM_CHOICE: Choice = { value: 'tpm', label: 'Virtual TPM 2.0 (Windows 11, BitLocker)' };
+
+/** vGPU checkboxes: the settings_args key each sets (pyVergeOS's create_vgpu). */
+export const VGPU_FLAGS = [
+  { key: 'attach_drivers', label: 'Attach the NVIDIA guest drivers ISO' },
+  { key: 'disable_vnc', label: 'Disable the VNC console (use RDP)' },
+  { key: 'enable_uvm', label: 'Enable unified memory' },
+  { key: 'enable_debugging', label: 'Enable CUDA debuggers' },
+  { key: 'enable_profiling', label: 'Enable CUDA profilers' },
+] as const;
+
+export interface VgpuDraft {
+  /** Frames per second; 0 turns the limiter off. */
+  frameRate?: number | undefined;
+  /** Keys of VGPU_FLAGS that are on. */
+  flags: string[];
+}
+
+export interface DeviceDraft {
+  row: number;
+  group?: Choice | undefined;
+  /** Shown (and set) when the chosen group is a vGPU pool. */
+  vgpu?: VgpuDraft | undefined;
 }
 
 /** What private_metadata holds: a generation (new block ids after a prefill) and row ids. */
@@ -68,6 +94,8 @@ export interface ModalMeta {
   d: number[];
   n: number[];
   v: number[];
+  /** Device rows showing vGPU settings. */
+  x?: number[] | undefined;
   next: number;
   /** The requester's quota use, shown at the top (carried so a rebuilt form keeps it). */
   q?: string | undefined;
@@ -95,16 +123,18 @@ const BASE_BLOCKS = 20;
 const DRIVE_BLOCKS = 7;
 const NIC_BLOCKS = 3;
 const DEVICE_BLOCKS = 2;
+const VGPU_BLOCKS = 2;
 
-export function blockCount(meta: Pick<ModalMeta, 'd' | 'n' | 'v' | 'q'>): number {
-  return BASE_BLOCKS + (meta.q ? 1 : 0) + meta.d.length * DRIVE_BLOCKS + meta.n.length * NIC_BLOCKS + meta.v.length * DEVICE_BLOCKS;
+export function blockCount(meta: Pick<ModalMeta, 'd' | 'n' | 'v' | 'x' | 'q'>): number {
+  return BASE_BLOCKS + (meta.q ? 1 : 0) + meta.d.length * DRIVE_BLOCKS + meta.n.length * NIC_BLOCKS + meta.v.length * DEVICE_BLOCKS + (meta.x?.length ?? 0) * VGPU_BLOCKS;
 }
 
 /** Whether one more row of this kind still fits in Slack's 100 blocks. */
 export function canAdd(meta: ModalMeta, kind: 'd' | 'n' | 'v'): boolean {
-  const extra = kind === 'd' ? DRIVE_BLOCKS : kind === 'n' ? NIC_BLOCKS : DEVICE_BLOCKS;
-  // Room is kept for the quota note, so a form never outgrows Slack's limit when it appears.
-  return blockCount({ ...meta, q: 'note' }) + extra <= MAX_MODAL_BLOCKS;
+  const extra = kind === 'd' ? DRIVE_BLOCKS : kind === 'n' ? NIC_BLOCKS : DEVICE_BLOCKS + VGPU_BLOCKS;
+  // Room is kept for the quota note and for every device row turning into a vGPU (its settings
+  // appear when the group is picked), so a form never outgrows Slack's limit.
+  return blockCount({ ...meta, x: meta.v, q: 'note' }) + extra <= MAX_MODAL_BLOCKS;
 }
 
 export const blockId = (meta: Pick<ModalMeta, 'g'>, field: string, row?: number): string => `${field}${row === undefined ? '' : `_${row}`}.${meta.g}`;
@@ -117,6 +147,7 @@ export function metaFor(draft: ModalDraft, generation: number): ModalMeta {
     d: draft.drives.map((d) => d.row),
     n: draft.nics.map((n) => n.row),
     v: draft.devices.map((d) => d.row),
+    ...(draft.devices.some((d) => d.vgpu) ? { x: draft.devices.filter((d) => d.vgpu).map((d) => d.row) } : {}),
     next: rows.length ? Math.max(...rows) + 1 : 0,
   };
 }
@@ -251,12 +282,23 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
   }
   blocks.push({ type: 'actions', block_id: blockId(meta, 'nics_add'), elements: [{ type: 'button', action_id: ACTIONS.addNic, text: text(canAdd(meta, 'n') ? 'Add NIC' : 'Form is full'), value: canAdd(meta, 'n') ? 'nic' : 'full' }] });
 
-  blocks.push({ type: 'section', block_id: blockId(meta, 'devices_header'), text: { type: 'mrkdwn', text: `*GPU / PCI devices* (${draft.devices.length})` } });
+  blocks.push({ type: 'section', block_id: blockId(meta, 'devices_header'), text: { type: 'mrkdwn', text: `*Devices: GPU, PCI, USB, TPM* (${draft.devices.length})` } });
   for (const [i, dev] of draft.devices.entries()) {
-    blocks.push(
-      input(blockId(meta, 'device_group', dev.row), `Device ${i + 1}: resource group`, externalSelect('resource_group', dev.group, 'Passthrough device or vGPU')),
-      rowButtons(blockId(meta, 'device_row', dev.row), ACTIONS.removeDevice, dev.row, `device ${i + 1}`),
-    );
+    const n = i + 1;
+    blocks.push(input(blockId(meta, 'device_group', dev.row), `Device ${n}`, externalSelect('resource_group', dev.group, 'A passthrough device, a vGPU or a TPM'), { dispatch: true }));
+    if (dev.vgpu) {
+      const on = VGPU_FLAGS.filter((f) => dev.vgpu!.flags.includes(f.key)).map((f) => option(f.key, f.label));
+      blocks.push(
+        input(
+          blockId(meta, 'device_fps', dev.row),
+          `Device ${n}: frame rate limit (fps)`,
+          { type: 'number_input', action_id: 'value', is_decimal_allowed: false, min_value: '0', max_value: '240', ...(dev.vgpu.frameRate === undefined ? {} : { initial_value: String(dev.vgpu.frameRate) }) },
+          { optional: true, hint: '0 turns the limiter off (compute work); empty keeps VergeOS\'s default.' },
+        ),
+        input(blockId(meta, 'device_vgpu', dev.row), `Device ${n}: vGPU options`, { type: 'checkboxes', action_id: 'value', options: VGPU_FLAGS.map((f) => option(f.key, f.label)), ...(on.length ? { initial_options: on } : {}) }, { optional: true }),
+      );
+    }
+    blocks.push(rowButtons(blockId(meta, 'device_row', dev.row), ACTIONS.removeDevice, dev.row, `device ${n}`));
   }
   blocks.push({ type: 'actions', block_id: blockId(meta, 'devices_add'), elements: [{ type: 'button', action_id: ACTIONS.addDevice, text: text(canAdd(meta, 'v') ? 'Add device' : 'Form is full'), value: canAdd(meta, 'v') ? 'device' : 'full' }] });
 
@@ -300,7 +342,27 @@ export function draftFromRecipe(recipe: Recipe | undefined, name: string | undef
       source: choice('media_source', drive.media_source),
     })),
     nics: d.nics.map((nic, i) => ({ row: d.drives.length + i, vnet: choice('vnet', nic.vnet), interface: nic.interface })),
-    devices: d.devices.map((dev, i) => ({ row: d.drives.length + d.nics.length + i, group: choice('resource_group', dev.resource_group) })),
+    devices: d.devices.map((dev, i) => ({
+      row: d.drives.length + d.nics.length + i,
+      group: dev.type === 'tpm' ? TPM_CHOICE : choice('resource_group', dev.resource_group),
+      ...(dev.type === VGPU_DEVICE_TYPE ? { vgpu: vgpuDraft(dev.settings_args) } : {}),
+    })),
+  };
+}
+
+function vgpuDraft(settings: Record<string, unknown>): VgpuDraft {
+  const fps = settings.frame_rate_limiter;
+  return { ...(typeof fps === 'number' ? { frameRate: fps } : {}), flags: VGPU_FLAGS.filter((f) => settings[f.key] === true).map((f) => f.key) };
+}
+
+/** The draft with vGPU settings shown exactly on the rows whose group is a vGPU pool. */
+export function withVgpuRows(draft: ModalDraft, isVgpu: (group: string) => boolean): ModalDraft {
+  return {
+    ...draft,
+    devices: draft.devices.map((d) => {
+      const vgpu = d.group !== undefined && d.group.value !== TPM_CHOICE.value && isVgpu(d.group.value);
+      return vgpu ? { ...d, vgpu: d.vgpu ?? { flags: [] } } : { row: d.row, group: d.group };
+    }),
   };
 }
 
@@ -321,7 +383,8 @@ export function draftFromState(values: StateValues, meta: ModalMeta): ModalDraft
     const o = field(name, row)?.selected_option;
     return o ? { value: o.value, label: o.text.text } : undefined;
   };
-  const checked = (name: string) => new Set((field(name)?.selected_options ?? []).map((o) => o.value));
+  const checkedIn = (name: string, row?: number) => new Set((field(name, row)?.selected_options ?? []).map((o) => o.value));
+  const checked = (name: string) => checkedIn(name);
   const flags = checked('flags');
   const cores = str('cpu_cores');
   return {
@@ -349,7 +412,11 @@ export function draftFromState(values: StateValues, meta: ModalMeta): ModalDraft
       source: pick('drive_source', row),
     })),
     nics: meta.n.map((row) => ({ row, vnet: pick('nic_vnet', row), interface: str('nic_interface', row) })),
-    devices: meta.v.map((row) => ({ row, group: pick('device_group', row) })),
+    devices: meta.v.map((row) => {
+      const fps = str('device_fps', row);
+      const vgpu = meta.x?.includes(row) ? { ...(fps === undefined ? {} : { frameRate: Number(fps) }), flags: [...checkedIn('device_vgpu', row)] } : undefined;
+      return { row, group: pick('device_group', row), ...(vgpu ? { vgpu } : {}) };
+    }),
   };
 }
 
@@ -391,8 +458,25 @@ export function specInputFromDraft(draft: ModalDraft, recipe: Recipe | undefined
       return Object.fromEntries(Object.entries({ vnet: n.vnet?.value, interface: n.interface, name: fromRecipe?.name, enabled: fromRecipe?.enabled }).filter(([, v]) => v !== undefined));
     }),
     devices: draft.devices.map((d) => {
+      // A row from the recipe keeps what the form does not show (type, count, other settings) while its group is unchanged.
       const fromRecipe = base?.devices[d.row - (base?.drives.length ?? 0) - (base?.nics.length ?? 0)] ?? baseDevices.find((b) => b.resource_group === d.group?.value);
-      return { resource_group: d.group?.value, settings_args: fromRecipe && fromRecipe.resource_group === d.group?.value ? fromRecipe.settings_args : {} };
+      if (d.group?.value === TPM_CHOICE.value) return { type: 'tpm', ...(fromRecipe?.type === 'tpm' ? { settings_args: fromRecipe.settings_args } : {}) };
+      const same = fromRecipe !== undefined && fromRecipe.type !== 'tpm' && fromRecipe.resource_group === d.group?.value;
+      const settings: Record<string, unknown> = { ...(same ? fromRecipe.settings_args : {}) };
+      if (d.vgpu) {
+        if (d.vgpu.frameRate !== undefined) settings.frame_rate_limiter = d.vgpu.frameRate;
+        else delete settings.frame_rate_limiter;
+        for (const f of VGPU_FLAGS) {
+          if (d.vgpu.flags.includes(f.key)) settings[f.key] = true;
+          else delete settings[f.key];
+        }
+      }
+      return {
+        resource_group: d.group?.value,
+        settings_args: settings,
+        ...(same && fromRecipe.type ? { type: fromRecipe.type } : {}),
+        ...(same ? { count: fromRecipe.count } : {}),
+      };
     }),
     power_on: draft.powerOn ?? false,
   };
@@ -409,7 +493,11 @@ export function blockForPath(path: string, meta: ModalMeta): string {
       return blockId(meta, target, row(meta.d, index));
     }
     if (list === 'nics') return blockId(meta, field === 'interface' ? 'nic_interface' : 'nic_vnet', row(meta.n, index));
-    return blockId(meta, 'device_group', row(meta.v, index));
+    const deviceRow = row(meta.v, index);
+    if (field === 'settings_args' && deviceRow !== undefined && meta.x?.includes(deviceRow)) {
+      return blockId(meta, /settings_args\.frame_rate_limiter/.test(path) ? 'device_fps' : 'device_vgpu', deviceRow);
+    }
+    return blockId(meta, 'device_group', deviceRow);
   }
   const vmField = /^vm\.(\w+)/.exec(path)?.[1];
   const target: Record<string, string> = {
