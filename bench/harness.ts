@@ -1,6 +1,6 @@
 /** Shared pieces for benchmarks: a simulator in its own process, timing, and result lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { VMBOT_FROM_SOURCE } from '../src/demo/workspace.js';
 
 export interface BenchResult {
   name: string;
@@ -19,7 +19,7 @@ export interface Benchmark {
   run(): Promise<BenchResult[]>;
 }
 
-const BIN = fileURLToPath(new URL('../bin/vmbot.js', import.meta.url));
+
 
 /** `vmbot sim` in a child process, so the simulator's CPU is not charged to the code measured. */
 export function spawnSim(args: string[] = []): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
@@ -32,7 +32,7 @@ export function spawnSlackSim(args: string[] = []): Promise<{ url: string; child
 }
 
 async function spawnVmbot(args: string[], ready: RegExp): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...VMBOT_FROM_SOURCE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   // A benchmark that fails part-way must not leave simulators running.
   process.once('exit', () => child.kill());
   const url = await new Promise<string>((resolve, reject) => {

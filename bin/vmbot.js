@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (Node 20 cannot strip types itself): no build step to forget.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli.ts');
+// Runs the compiled JavaScript in dist/ (built by `npm ci` / `npm run build`). During development
+// the sources run directly with `node --import tsx src/cli.ts`.
+try {
+  await import('../dist/cli.js');
+} catch (err) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli.js')) {
+    process.stderr.write('vmbot is not built: run `npm run build` (npm ci does it when TypeScript is installed).\n');
+    process.exit(1);
+  }
+  throw err;
+}

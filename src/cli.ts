@@ -1,15 +1,7 @@
-/** `vmbot`: the command line. Each command lives in src/cli/ with a `register`. */
+/** `vmbot`: the command line. src/cli/commands.ts says what can be typed; each command's module does it. */
 import { Command } from 'commander';
-import { register as registerApply } from './cli/apply.js';
-import { register as registerAudit } from './cli/audit.js';
-import { CliExit, EXIT } from './cli/context.js';
-import { register as registerPlan } from './cli/plan.js';
-import { register as registerPolicy } from './cli/policy.js';
-import { register as registerRuns } from './cli/runs.js';
-import { register as registerSim, registerSlackSend, registerSlackSim } from './cli/sim.js';
-import { register as registerStart } from './cli/start.js';
-import { register as registerValidate } from './cli/validate.js';
-import { register as registerVms } from './cli/vms.js';
+import { registerCommands } from './cli/commands.js';
+import { CliExit, EXIT } from './cli/exit.js';
 
 const program = new Command('vmbot')
   .description('Provision VergeOS VMs from Slack or the command line')
@@ -19,7 +11,7 @@ const program = new Command('vmbot')
     throw new CliExit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput, '');
   });
 
-for (const register of [registerStart, registerValidate, registerPlan, registerApply, registerRuns, registerVms, registerAudit, registerPolicy, registerSim, registerSlackSim, registerSlackSend]) register(program);
+registerCommands(program);
 
 // `vmbot audit | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

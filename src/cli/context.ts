@@ -7,18 +7,9 @@ import { Provisioner } from '../provision/provisioner.js';
 import { AuditLog } from '../store/audit.js';
 import { Store, StoreError } from '../store/store.js';
 import { VergeosClient } from '../vergeos/client.js';
+import { CliExit, EXIT } from './exit.js';
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
-
-/** Ends the command with an exit code and a message on stderr. */
-export class CliExit extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { CliExit, EXIT } from './exit.js';
 
 export function cliActor(): string {
   try {

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { summarizeSpec } from '../plan/render.js';
 import { deviceKinds, evaluate, type Decision } from '../policy/evaluate.js';
 import { loadPolicyFile, type LoadedPolicy } from '../policy/load.js';
@@ -12,7 +11,7 @@ import { VergeosClient } from '../vergeos/client.js';
 import type { ResourceGroup } from '../vergeos/types.js';
 import { vergeosClientOptions } from '../config.js';
 import { CliExit, config, EXIT } from './context.js';
-import { parseCount, specsFromRecipe } from './recipe-input.js';
+import { specsFromRecipe } from './recipe-input.js';
 
 /** The policy file in force: POLICY_FILE, else MANIFESTS_DIR/policy.yml (absent: the built-in default). */
 export async function policyInForce(file?: string): Promise<LoadedPolicy> {
@@ -29,75 +28,58 @@ export function describeDecision(decision: Decision, vmApprovers: readonly strin
   return `needs ${decision.count} approval${decision.count === 1 ? '' : 's'} from ${describeFrom(decision.from, vmApprovers)} (distinct people, never the requester)`;
 }
 
-export function register(program: Command): void {
-  const policy = program.command('policy').description('the approval policy: check it, explain a decision');
+export async function checkCommand(file: string | undefined): Promise<void> {
+  const loaded = await policyInForce(file);
+  const p = loaded.policy;
+  process.stdout.write(
+    loaded.file
+      ? `ok    ${loaded.file} (sha256 ${loaded.hash}): ${p.rules.length} rule${p.rules.length === 1 ? '' : 's'}, ${Object.keys(p.groups).length} group${Object.keys(p.groups).length === 1 ? '' : 's'}, ${p.quotas.per_user ? 'a per-user quota' : 'no per-user quota'}, ${Object.keys(p.quotas.groups).length} group quota(s)\n`
+      : 'No policy file: every request needs one approval from VM_APPROVERS, never the requester.\n',
+  );
+}
 
-  policy
-    .command('check')
-    .description('validate the policy file (default: POLICY_FILE, else MANIFESTS_DIR/policy.yml); exit 2 naming every problem as file:line: field: message')
-    .argument('[file]', 'policy file')
-    .action(async (file: string | undefined) => {
-      const loaded = await policyInForce(file);
-      const p = loaded.policy;
-      process.stdout.write(
-        loaded.file
-          ? `ok    ${loaded.file} (sha256 ${loaded.hash}): ${p.rules.length} rule${p.rules.length === 1 ? '' : 's'}, ${Object.keys(p.groups).length} group${Object.keys(p.groups).length === 1 ? '' : 's'}, ${p.quotas.per_user ? 'a per-user quota' : 'no per-user quota'}, ${Object.keys(p.quotas.groups).length} group quota(s)\n`
-          : 'No policy file: every request needs one approval from VM_APPROVERS, never the requester.\n',
-      );
-    });
-
-  policy
-    .command('explain')
-    .description('which rule decides a request, why the earlier ones did not, and the quota use after it')
-    .argument('<recipe>', 'recipe id (from MANIFESTS_DIR) or file')
-    .requiredOption('--as <user>', 'the requester (Slack user id)')
-    .option('--group <ids...>', "the requester's Slack user groups (S…)", [])
-    .option('--count <k>', 'how many VMs', parseCount, 1)
-    .option('--name <name>', 'VM name or pattern', 'explain-{n}')
-    .option('--file <policy>', 'policy file (default: the one in force)')
-    .action(async (recipeArg: string, opts: { as: string; group: string[]; count: number; name: string; file?: string }) => {
-      const env = config([]);
-      const loaded = await policyInForce(opts.file);
-      const recipeFile = /\.ya?ml$/.test(recipeArg) ? recipeArg : (await loadRecipes(await recipeFilesIn(env.MANIFESTS_DIR))).recipes.find((r) => r.id === recipeArg)?.file;
-      if (!recipeFile) throw new CliExit(EXIT.badInput, `no recipe ${recipeArg} in ${env.MANIFESTS_DIR}`);
-      const { recipe, specs } = await specsFromRecipe(recipeFile, opts.name, opts.count);
-      const who: Membership = { user: opts.as, slackGroups: new Set(opts.group), vmApprovers: env.VM_APPROVERS };
-      // Device kinds come from VergeOS when it is configured.
-      let groups: ResourceGroup[] = [];
-      let note = '';
-      if (specs.some((s) => s.devices.some((d) => d.type === undefined))) {
-        if (env.VERGEOS_URL) {
-          const vergeos = new VergeosClient(vergeosClientOptions(config(['vergeos'])));
-          try {
-            groups = await vergeos.listResourceGroups();
-          } finally {
-            await vergeos.close();
-          }
-        } else {
-          note = '\n(Without VERGEOS_URL the kinds of devices given without a type are unknown, so rules on devices do not match them.)';
-        }
+export async function explainCommand(recipeArg: string, opts: { as: string; group: string[]; count: number; name: string; file?: string }): Promise<void> {
+  const env = config([]);
+  const loaded = await policyInForce(opts.file);
+  const recipeFile = /\.ya?ml$/.test(recipeArg) ? recipeArg : (await loadRecipes(await recipeFilesIn(env.MANIFESTS_DIR))).recipes.find((r) => r.id === recipeArg)?.file;
+  if (!recipeFile) throw new CliExit(EXIT.badInput, `no recipe ${recipeArg} in ${env.MANIFESTS_DIR}`);
+  const { recipe, specs } = await specsFromRecipe(recipeFile, opts.name, opts.count);
+  const who: Membership = { user: opts.as, slackGroups: new Set(opts.group), vmApprovers: env.VM_APPROVERS };
+  // Device kinds come from VergeOS when it is configured.
+  let groups: ResourceGroup[] = [];
+  let note = '';
+  if (specs.some((s) => s.devices.some((d) => d.type === undefined))) {
+    if (env.VERGEOS_URL) {
+      const vergeos = new VergeosClient(vergeosClientOptions(config(['vergeos'])));
+      try {
+        groups = await vergeos.listResourceGroups();
+      } finally {
+        await vergeos.close();
       }
-      const store = await Store.open(env.DATA_DIR, { readOnly: true }).catch(() => undefined);
-      const runs = store?.listRuns() ?? [];
-      await store?.close();
-      // Offline, a group's members are those named in the policy; the bot also resolves Slack groups.
-      const groupHas = (ref: string, actor: string) => isIn(loaded.policy, ref, { user: actor, slackGroups: new Set(), vmApprovers: env.VM_APPROVERS });
-      const evaluation = evaluate(loaded.policy, {
-        recipe: recipe.id,
-        specs,
-        requester: opts.as,
-        requesterIn: (ref) => isIn(loaded.policy, ref, who),
-        deviceKind: deviceKinds(groups),
-        quotas: quotaStandings(loaded.policy, runs, who, groupHas),
-      });
-      const lines = [
-        `Policy: ${loaded.file ? `${loaded.file} (sha256 ${loaded.hash})` : 'built-in default'}`,
-        `Request: ${specs.length} × ${recipe.id} (${specs[0]!.vm.name}${specs.length > 1 ? ` … ${specs.at(-1)!.vm.name}` : ''}): ${summarizeSpec(specs[0]!)}${specs.length > 1 ? ' each' : ''}, by ${opts.as}${opts.group.length ? ` (in ${opts.group.join(', ')})` : ''}`,
-        ...evaluation.trace.map((t) => `  ${t.matched ? '✓' : '✗'} ${t.rule}: ${t.why}`),
-        `Decision (rule ${evaluation.rule}): ${describeDecision(evaluation.decision, env.VM_APPROVERS)}`,
-        ...(evaluation.leaseMaxMs ? [`Lease: at most ${formatDuration(evaluation.leaseMaxMs)} (not "until deleted")`] : []),
-        ...evaluation.quota.map((q) => `Quota (${q.who}): now ${q.before}; after this ${q.after}${q.over.length ? ` — over: ${q.over.join(', ')}` : ''}`),
-      ];
-      process.stdout.write(`${lines.join('\n')}${note}\n`);
-    });
+    } else {
+      note = '\n(Without VERGEOS_URL the kinds of devices given without a type are unknown, so rules on devices do not match them.)';
+    }
+  }
+  const store = await Store.open(env.DATA_DIR, { readOnly: true }).catch(() => undefined);
+  const runs = store?.listRuns() ?? [];
+  await store?.close();
+  // Offline, a group's members are those named in the policy; the bot also resolves Slack groups.
+  const groupHas = (ref: string, actor: string) => isIn(loaded.policy, ref, { user: actor, slackGroups: new Set(), vmApprovers: env.VM_APPROVERS });
+  const evaluation = evaluate(loaded.policy, {
+    recipe: recipe.id,
+    specs,
+    requester: opts.as,
+    requesterIn: (ref) => isIn(loaded.policy, ref, who),
+    deviceKind: deviceKinds(groups),
+    quotas: quotaStandings(loaded.policy, runs, who, groupHas),
+  });
+  const lines = [
+    `Policy: ${loaded.file ? `${loaded.file} (sha256 ${loaded.hash})` : 'built-in default'}`,
+    `Request: ${specs.length} × ${recipe.id} (${specs[0]!.vm.name}${specs.length > 1 ? ` … ${specs.at(-1)!.vm.name}` : ''}): ${summarizeSpec(specs[0]!)}${specs.length > 1 ? ' each' : ''}, by ${opts.as}${opts.group.length ? ` (in ${opts.group.join(', ')})` : ''}`,
+    ...evaluation.trace.map((t) => `  ${t.matched ? '✓' : '✗'} ${t.rule}: ${t.why}`),
+    `Decision (rule ${evaluation.rule}): ${describeDecision(evaluation.decision, env.VM_APPROVERS)}`,
+    ...(evaluation.leaseMaxMs ? [`Lease: at most ${formatDuration(evaluation.leaseMaxMs)} (not "until deleted")`] : []),
+    ...evaluation.quota.map((q) => `Quota (${q.who}): now ${q.before}; after this ${q.after}${q.over.length ? ` — over: ${q.over.join(', ')}` : ''}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}${note}\n`);
 }

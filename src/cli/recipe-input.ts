@@ -2,7 +2,7 @@
 import { formatRecipeError, loadRecipeFile, type Recipe } from '../vmspec/recipes.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import { completeSpec, expandNames } from '../vmspec/validate.js';
-import { CliExit, EXIT } from './context.js';
+import { CliExit, EXIT } from './exit.js';
 
 export async function specsFromRecipe(file: string, name: string | undefined, count: number): Promise<{ recipe: Recipe; specs: VmSpec[] }> {
   const loaded = await loadRecipeFile(file);
@@ -19,16 +19,4 @@ export async function specsFromRecipe(file: string, name: string | undefined, co
     specs.push(spec.value);
   }
   return { recipe, specs };
-}
-
-export function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 500) throw new CliExit(EXIT.badInput, '--count must be a whole number from 1 to 500');
-  return n;
-}
-
-export function parseMargin(value: string): number {
-  const n = Number(value.replace(/%$/, ''));
-  if (!Number.isFinite(n) || n < 0 || n >= 100) throw new CliExit(EXIT.badInput, '--tier-margin must be a percentage from 0 to 99');
-  return n;
 }

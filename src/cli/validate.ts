@@ -1,18 +1,11 @@
-import type { Command } from 'commander';
 import { formatRecipeError, loadRecipes, recipeFilesIn } from '../vmspec/recipes.js';
 import { CliExit, config, EXIT } from './context.js';
 
-export function register(program: Command): void {
-  program
-    .command('validate')
-    .description('check recipe files (default: every recipe in MANIFESTS_DIR)')
-    .argument('[files...]', 'recipe files')
-    .action(async (files: string[]) => {
-      const targets = files.length ? files : await recipeFilesIn(config([]).MANIFESTS_DIR);
-      const { recipes, errors } = await loadRecipes(targets);
-      for (const r of recipes) process.stdout.write(`ok    ${r.file} (${r.id}: ${r.title})\n`);
-      if (errors.length) {
-        throw new CliExit(EXIT.failed, errors.map(formatRecipeError).join('\n'));
-      }
-    });
+export async function validateCommand(files: string[]): Promise<void> {
+  const targets = files.length ? files : await recipeFilesIn(config([]).MANIFESTS_DIR);
+  const { recipes, errors } = await loadRecipes(targets);
+  for (const r of recipes) process.stdout.write(`ok    ${r.file} (${r.id}: ${r.title})\n`);
+  if (errors.length) {
+    throw new CliExit(EXIT.failed, errors.map(formatRecipeError).join('\n'));
+  }
 }

@@ -1,5 +1,4 @@
 /** The VMs the bot made: who owns them, their keys, and (with --refresh) what VergeOS says now. */
-import type { Command } from 'commander';
 import { summarizeSpec } from '../plan/render.js';
 import { Leases } from '../leases/leases.js';
 import { isOwnedVm } from '../provision/provisioner.js';
@@ -15,97 +14,72 @@ function findVm(vms: RunRecord[], which: string): RunRecord {
   return found[0]!;
 }
 
-export function register(program: Command): void {
-  program
-    .command('vms')
-    .description('list the VMs made through the bot, with owner and keys')
-    .option('--owner <user>', 'only this owner\'s (a Slack user id, or cli:<user>)')
-    .option('--refresh', 'look each one up in VergeOS: live power state; a VM deleted outside the bot is marked gone')
-    .option('--expiring <duration>', 'only those whose lease ends within this (e.g. 7d)')
-    .option('--json', 'as JSON')
-    .action(async (opts: { owner?: string; refresh?: boolean; expiring?: string; json?: boolean }) => {
-      const within = opts.expiring === undefined ? undefined : parseDuration(opts.expiring);
-      if (opts.expiring !== undefined && within === undefined) throw new CliExit(EXIT.badInput, '--expiring must be a duration like 7d or 12h');
-      const core = await openCore({ withVergeos: opts.refresh ?? false, readOnly: !opts.refresh });
-      try {
-        const live = new Map<string, string>();
-        if (opts.refresh) {
-          await core.provisioner!.noticeDeletedVms();
-          for (const run of core.provisioner!.ownedVms().filter((r) => !r.goneAt && r.keys.machineKey)) {
-            const status = await core.vergeos!.machineStatus(run.keys.machineKey!).catch(() => undefined);
-            if (status) live.set(run.id, status.status);
-          }
-        }
-        const vms = core.store.listRuns(isOwnedVm);
-        const rows = vms.filter((r) => (!opts.owner || (r.owner ?? r.actor) === opts.owner) && (within === undefined || (r.lease?.endsAt !== undefined && Date.parse(r.lease.endsAt) <= Date.now() + within)));
-        const leaseOf = (r: RunRecord) => (r.lease?.endsAt ? `${r.lease.expiredAt ? 'lease ended' : 'lease ends'} ${r.lease.endsAt}` : 'kept until deleted');
-        const stateOf = (r: RunRecord) => (r.goneAt ? 'gone (deleted outside the bot)' : r.state === 'cleaning_up' ? 'being decommissioned' : (live.get(r.id) ?? 'exists'));
-        if (opts.json) {
-          return printJson(rows.map((r) => ({ name: r.spec.vm.name, vmKey: r.keys.vmKey ?? null, machineKey: r.keys.machineKey ?? null, owner: r.owner ?? r.actor, state: stateOf(r), leaseEndsAt: r.lease?.endsAt ?? null, runId: r.id, requestId: r.requestId ?? null, batchId: r.group ?? null, createdAt: r.createdAt })));
-        }
-        if (!rows.length) return void process.stdout.write(opts.owner ? `No VMs owned by ${opts.owner}.\n` : 'No VMs made through the bot yet.\n');
-        for (const r of rows) {
-          process.stdout.write(`${r.spec.vm.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${(r.owner ?? r.actor).padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.id}, ${r.createdAt})\n`);
-        }
-      } finally {
-        await core.close();
+export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expiring?: string; json?: boolean }): Promise<void> {
+  const within = opts.expiring === undefined ? undefined : parseDuration(opts.expiring);
+  if (opts.expiring !== undefined && within === undefined) throw new CliExit(EXIT.badInput, '--expiring must be a duration like 7d or 12h');
+  const core = await openCore({ withVergeos: opts.refresh ?? false, readOnly: !opts.refresh });
+  try {
+    const live = new Map<string, string>();
+    if (opts.refresh) {
+      await core.provisioner!.noticeDeletedVms();
+      for (const run of core.provisioner!.ownedVms().filter((r) => !r.goneAt && r.keys.machineKey)) {
+        const status = await core.vergeos!.machineStatus(run.keys.machineKey!).catch(() => undefined);
+        if (status) live.set(run.id, status.status);
       }
-    });
+    }
+    const vms = core.store.listRuns(isOwnedVm);
+    const rows = vms.filter((r) => (!opts.owner || (r.owner ?? r.actor) === opts.owner) && (within === undefined || (r.lease?.endsAt !== undefined && Date.parse(r.lease.endsAt) <= Date.now() + within)));
+    const leaseOf = (r: RunRecord) => (r.lease?.endsAt ? `${r.lease.expiredAt ? 'lease ended' : 'lease ends'} ${r.lease.endsAt}` : 'kept until deleted');
+    const stateOf = (r: RunRecord) => (r.goneAt ? 'gone (deleted outside the bot)' : r.state === 'cleaning_up' ? 'being decommissioned' : (live.get(r.id) ?? 'exists'));
+    if (opts.json) {
+      return printJson(rows.map((r) => ({ name: r.spec.vm.name, vmKey: r.keys.vmKey ?? null, machineKey: r.keys.machineKey ?? null, owner: r.owner ?? r.actor, state: stateOf(r), leaseEndsAt: r.lease?.endsAt ?? null, runId: r.id, requestId: r.requestId ?? null, batchId: r.group ?? null, createdAt: r.createdAt })));
+    }
+    if (!rows.length) return void process.stdout.write(opts.owner ? `No VMs owned by ${opts.owner}.\n` : 'No VMs made through the bot yet.\n');
+    for (const r of rows) {
+      process.stdout.write(`${r.spec.vm.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${(r.owner ?? r.actor).padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.id}, ${r.createdAt})\n`);
+    }
+  } finally {
+    await core.close();
+  }
+}
 
-  program
-    .command('transfer')
-    .description('hand a VM to another owner')
-    .argument('<vm>', 'VM name or VM key')
-    .requiredOption('--to <user>', 'the new owner (a Slack user id)')
-    .action(async (which: string, opts: { to: string }) => {
-      if (!/^[UW][A-Z0-9]+$|^cli:.+$/.test(opts.to)) throw new CliExit(EXIT.badInput, '--to must be a Slack user id (U…) or cli:<user>');
-      const core = await openCore({ withVergeos: true });
-      try {
-        const vm = findVm(core.provisioner!.ownedVms(), which);
-        const moved = await core.provisioner!.transfer(vm.id, opts.to, cliActor());
-        process.stdout.write(`${moved.spec.vm.name} (VM key ${moved.keys.vmKey}) now belongs to ${opts.to} (was ${vm.owner ?? vm.actor}).\n`);
-      } finally {
-        await core.close();
-      }
-    });
+export async function transferCommand(which: string, opts: { to: string }): Promise<void> {
+  if (!/^[UW][A-Z0-9]+$|^cli:.+$/.test(opts.to)) throw new CliExit(EXIT.badInput, '--to must be a Slack user id (U…) or cli:<user>');
+  const core = await openCore({ withVergeos: true });
+  try {
+    const vm = findVm(core.provisioner!.ownedVms(), which);
+    const moved = await core.provisioner!.transfer(vm.id, opts.to, cliActor());
+    process.stdout.write(`${moved.spec.vm.name} (VM key ${moved.keys.vmKey}) now belongs to ${opts.to} (was ${vm.owner ?? vm.actor}).\n`);
+  } finally {
+    await core.close();
+  }
+}
 
-  program
-    .command('extend')
-    .description("move the end of a VM's lease (within its maximum from now)")
-    .argument('<vm>', 'VM name or VM key')
-    .option('--for <duration>', 'from now, e.g. 7d')
-    .option('--until <date>', 'an ISO date, e.g. 2026-12-31')
-    .action(async (which: string, opts: { for?: string; until?: string }) => {
-      if ((opts.for === undefined) === (opts.until === undefined)) throw new CliExit(EXIT.badInput, 'give one of --for 7d or --until DATE');
-      const forMs = opts.for === undefined ? undefined : parseDuration(opts.for);
-      const until = forMs !== undefined ? new Date(Date.now() + forMs) : new Date(opts.until ?? '');
-      if (Number.isNaN(until.getTime())) throw new CliExit(EXIT.badInput, opts.for !== undefined ? '--for must be a duration like 7d or 12h' : '--until must be a date like 2026-12-31');
-      const core = await openCore({ withVergeos: true });
-      try {
-        const vm = findVm(core.provisioner!.ownedVms(), which);
-        const outcome = await new Leases({ store: core.store, audit: core.audit, provisioner: core.provisioner! }).extend(vm.id, until, cliActor());
-        if (!outcome.ok) throw new CliExit(EXIT.badInput, `${vm.spec.vm.name}: ${outcome.reason}`);
-        process.stdout.write(`${vm.spec.vm.name} is kept until ${outcome.endsAt}.${vm.lease?.expiredAt ? ' It was powered off when its lease ended; power it on with /vm-create mine.' : ''}\n`);
-      } finally {
-        await core.close();
-      }
-    });
+export async function extendCommand(which: string, opts: { for?: string; until?: string }): Promise<void> {
+  if ((opts.for === undefined) === (opts.until === undefined)) throw new CliExit(EXIT.badInput, 'give one of --for 7d or --until DATE');
+  const forMs = opts.for === undefined ? undefined : parseDuration(opts.for);
+  const until = forMs !== undefined ? new Date(Date.now() + forMs) : new Date(opts.until ?? '');
+  if (Number.isNaN(until.getTime())) throw new CliExit(EXIT.badInput, opts.for !== undefined ? '--for must be a duration like 7d or 12h' : '--until must be a date like 2026-12-31');
+  const core = await openCore({ withVergeos: true });
+  try {
+    const vm = findVm(core.provisioner!.ownedVms(), which);
+    const outcome = await new Leases({ store: core.store, audit: core.audit, provisioner: core.provisioner! }).extend(vm.id, until, cliActor());
+    if (!outcome.ok) throw new CliExit(EXIT.badInput, `${vm.spec.vm.name}: ${outcome.reason}`);
+    process.stdout.write(`${vm.spec.vm.name} is kept until ${outcome.endsAt}.${vm.lease?.expiredAt ? ' It was powered off when its lease ended; power it on with /vm-create mine.' : ''}\n`);
+  } finally {
+    await core.close();
+  }
+}
 
-  program
-    .command('decommission')
-    .description('delete a VM made through the bot, with its drives, NICs and devices (stopped first if running)')
-    .argument('<vm>', 'VM name or VM key')
-    .option('--yes', 'do not ask for confirmation')
-    .action(async (which: string, opts: { yes?: boolean }) => {
-      const core = await openCore({ withVergeos: true });
-      try {
-        const vm = findVm(core.provisioner!.ownedVms(), which);
-        if (!opts.yes && !(await confirm(`Delete VM ${vm.spec.vm.name} (VM key ${vm.keys.vmKey}, owner ${vm.owner ?? vm.actor}) with its drives, NICs and devices?`))) throw new CliExit(EXIT.failed, 'Nothing was deleted.');
-        const done = await core.provisioner!.decommission(vm.id, cliActor());
-        if (done.state !== 'decommissioned') throw new CliExit(EXIT.failed, `${done.error?.message ?? 'decommission failed'} (run the same command again to resume it)`);
-        process.stdout.write(`Decommissioned ${vm.spec.vm.name}: deleted VM key ${vm.keys.vmKey} with its drives, NICs and devices.\n`);
-      } finally {
-        await core.close();
-      }
-    });
+export async function decommissionCommand(which: string, opts: { yes?: boolean }): Promise<void> {
+  const core = await openCore({ withVergeos: true });
+  try {
+    const vm = findVm(core.provisioner!.ownedVms(), which);
+    if (!opts.yes && !(await confirm(`Delete VM ${vm.spec.vm.name} (VM key ${vm.keys.vmKey}, owner ${vm.owner ?? vm.actor}) with its drives, NICs and devices?`))) throw new CliExit(EXIT.failed, 'Nothing was deleted.');
+    const done = await core.provisioner!.decommission(vm.id, cliActor());
+    if (done.state !== 'decommissioned') throw new CliExit(EXIT.failed, `${done.error?.message ?? 'decommission failed'} (run the same command again to resume it)`);
+    process.stdout.write(`Decommissioned ${vm.spec.vm.name}: deleted VM key ${vm.keys.vmKey} with its drives, NICs and devices.\n`);
+  } finally {
+    await core.close();
+  }
 }

@@ -12,7 +12,11 @@ import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../sim/in
 import { SlackDriver } from '../sim/slack-driver.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../sim/slack-sim.js';
 
-const BIN = fileURLToPath(new URL('../../bin/vmbot.js', import.meta.url));
+/**
+ * `node` arguments that run vmbot from its TypeScript sources (tsx), for the demo, tests and
+ * benchmarks: they see the code as it is now, built or not. The `vmbot` bin runs dist/.
+ */
+export const VMBOT_FROM_SOURCE: readonly string[] = ['--import', 'tsx', fileURLToPath(new URL('../cli.ts', import.meta.url))];
 const MANIFESTS = fileURLToPath(new URL('../../manifests/', import.meta.url));
 
 export interface BotProcess {
@@ -110,7 +114,7 @@ export async function startWorkspace(options: WorkspaceOptions = {}): Promise<Wo
 
 /** `vmbot start` as a child process; resolves once it listens. */
 export async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
-  const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...VMBOT_FROM_SOURCE, 'start'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // If whoever started it dies first, the bot goes too (no stray processes after a failed run).
   process.once('exit', () => child.kill());
   let stderr = '';

@@ -12,20 +12,9 @@ import type { AddressInfo } from 'node:net';
 import { homeViewSchema, messageSchema, modalViewSchema } from '../slack/limits.js';
 import { bucketKey, SLACK_RATE_LIMITS, TokenBucket } from '../slack/rate-limits.js';
 
-export const SLACK_SIM_BOT_TOKEN = 'xoxb-sim-bot-token';
-export const SLACK_SIM_SIGNING_SECRET = 'sim-signing-secret-0123456789';
-export const SLACK_SIM = {
-  team: 'T0SIMTEAM',
-  bot: 'U0VMBOT',
-  requester: 'U0REQUESTER',
-  lead1: 'U0LEAD1',
-  lead2: 'U0LEAD2',
-  bystander: 'U0BYSTANDER',
-  leadsGroup: 'S0LEADS',
-  approvalChannel: 'C0APPROVALS',
-  auditChannel: 'C0AUDIT',
-  generalChannel: 'C0GENERAL',
-} as const;
+import { SLACK_SIM, SLACK_SIM_BOT_TOKEN } from './slack-constants.js';
+
+export { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET } from './slack-constants.js';
 
 export interface SlackUser {
   id: string;

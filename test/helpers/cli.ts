@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-export const VMBOT = fileURLToPath(new URL('../../bin/vmbot.js', import.meta.url));
+import { VMBOT_FROM_SOURCE } from '../../src/demo/workspace.js';
 
 export interface CliRun {
   code: number | null;
@@ -12,7 +10,7 @@ export interface CliRun {
 
 /** `vmbot …` as a real child process with only the given environment (plus PATH). */
 export function startVmbot(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, [VMBOT, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...VMBOT_FROM_SOURCE, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

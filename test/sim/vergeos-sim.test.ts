@@ -1,8 +1,8 @@
 /** The simulator as a raw HTTP peer: shapes, status codes, auth, joins, faults and control endpoints. */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { VMBOT_FROM_SOURCE } from '../../src/demo/workspace.js';
 import { GPU_RESOURCE_GROUP, SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
 
 const AUTH = { authorization: `Bearer ${SIM_DEFAULT_API_KEY}` };
@@ -149,8 +149,7 @@ describe('VergeOS simulator', () => {
 
 describe('vmbot sim', () => {
   it('runs the simulator as a command and stops on SIGTERM', async () => {
-    const bin = fileURLToPath(new URL('../../bin/vmbot.js', import.meta.url));
-    const child = spawn(process.execPath, [bin, 'sim', '--port', '0', '--import-ms', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...VMBOT_FROM_SOURCE, 'sim', '--port', '0', '--import-ms', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {

@@ -1,0 +1,170 @@
+/**
+ * Everything a user can type: commands, arguments, options and help. Kept free of the modules
+ * that do the work (each command's module is imported when it runs), so `vmbot --help` and a
+ * mistyped flag answer at once.
+ */
+import type { Command } from 'commander';
+import { parseCount, parseFactor, parseMargin, parseNonNegative, parsePort } from './parse.js';
+import { SLACK_SIM, SLACK_SIM_SIGNING_SECRET } from '../sim/slack-constants.js';
+
+/** An action that imports its module when it runs. */
+function lazy<M extends Record<string, unknown>>(load: () => Promise<M>, name: keyof M & string): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const run = (await load())[name] as (...a: unknown[]) => Promise<void>;
+    // commander passes the Command itself last; the actions take only arguments and options.
+    await run(...args.slice(0, -1));
+  };
+}
+
+export function registerCommands(program: Command): void {
+  program
+    .command('start')
+    .description('run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT at /slack/events)')
+    .action(lazy(() => import('./start.js'), 'startCommand'));
+
+  program
+    .command('validate')
+    .description('check recipe files (default: every recipe in MANIFESTS_DIR)')
+    .argument('[files...]', 'recipe files')
+    .action(lazy(() => import('./validate.js'), 'validateCommand'));
+
+  program
+    .command('plan')
+    .description('print the ordered VergeOS API calls a recipe would make (no network)')
+    .argument('<file>', 'recipe file')
+    .option('--name <name>', 'VM name (or pattern with {n} for --count)')
+    .option('--count <k>', 'how many VMs', parseCount, 1)
+    .option('--json', 'print the exact request bodies as JSON (secrets as ***)')
+    .action(lazy(() => import('./plan.js'), 'planCommand'));
+
+  program
+    .command('apply')
+    .description('provision VMs from a recipe directly against VERGEOS_URL')
+    .argument('<file>', 'recipe file')
+    .option('--name <name>', 'VM name (or pattern with {n} for --count, e.g. web-{n})')
+    .option('--count <k>', 'how many VMs: one batch, checked as a whole before anything is created', parseCount, 1)
+    .option('--concurrency <c>', 'VMs provisioned at once with --count', parseCount, 4)
+    .option('--keep-going', 'with --count: start every VM even after a failure that would repeat for all (tier full, credentials, …)')
+    .option('--tier-margin <percent>', "share of each storage tier's capacity to keep free", parseMargin, 5)
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'print exactly one JSON object with the result on stdout')
+    .action(lazy(() => import('./apply.js'), 'applyCommand'));
+
+  program
+    .command('runs')
+    .description('list provisioning runs and their state')
+    .option('--json', 'as JSON')
+    .option('--all', 'include archived runs (finished over 30 days ago)')
+    .action(lazy(() => import('./runs.js'), 'runsCommand'));
+
+  program
+    .command('resume')
+    .description('continue an interrupted or failed run from where it stopped (nothing is created twice)')
+    .argument('[run]', 'run id')
+    .option('--all', 'every run that was interrupted (state running)')
+    .option('--batch <id>', "a batch's failed and not-started VMs, as a batch again (stops on a failure that would repeat)")
+    .option('--concurrency <c>', 'VMs at once with --batch', parseCount, 4)
+    .option('--json', 'print the result(s) as one JSON object')
+    .action(lazy(() => import('./runs.js'), 'resumeCommand'));
+
+  program
+    .command('cleanup')
+    .description("delete failed runs' partial VMs (stopped first if running) with their drives, NICs and devices")
+    .argument('[run]', 'run id')
+    .option('--batch <id>', 'every failed or not-started VM of this batch')
+    .option('--all-failed', 'every failed or not-started run')
+    .option('--concurrency <c>', 'deletions at once', parseCount, 4)
+    .option('--yes', 'do not ask for confirmation')
+    .action(lazy(() => import('./runs.js'), 'cleanupCommand'));
+
+  program
+    .command('vms')
+    .description('list the VMs made through the bot, with owner and keys')
+    .option('--owner <user>', 'only this owner\'s (a Slack user id, or cli:<user>)')
+    .option('--refresh', 'look each one up in VergeOS: live power state; a VM deleted outside the bot is marked gone')
+    .option('--expiring <duration>', 'only those whose lease ends within this (e.g. 7d)')
+    .option('--json', 'as JSON')
+    .action(lazy(() => import('./vms.js'), 'vmsCommand'));
+
+  program
+    .command('transfer')
+    .description('hand a VM to another owner')
+    .argument('<vm>', 'VM name or VM key')
+    .requiredOption('--to <user>', 'the new owner (a Slack user id)')
+    .action(lazy(() => import('./vms.js'), 'transferCommand'));
+
+  program
+    .command('extend')
+    .description("move the end of a VM's lease (within its maximum from now)")
+    .argument('<vm>', 'VM name or VM key')
+    .option('--for <duration>', 'from now, e.g. 7d')
+    .option('--until <date>', 'an ISO date, e.g. 2026-12-31')
+    .action(lazy(() => import('./vms.js'), 'extendCommand'));
+
+  program
+    .command('decommission')
+    .description('delete a VM made through the bot, with its drives, NICs and devices (stopped first if running)')
+    .argument('<vm>', 'VM name or VM key')
+    .option('--yes', 'do not ask for confirmation')
+    .action(lazy(() => import('./vms.js'), 'decommissionCommand'));
+
+  const audit = program
+    .command('audit')
+    .description('export the audit log (JSON lines by default)')
+    .option('--json', 'one JSON array')
+    .option('--csv', 'CSV with a header row')
+    .option('--since <date>', 'only records at or after this date/time (e.g. 2026-11-01)')
+    .action(lazy(() => import('./audit.js'), 'auditCommand'));
+
+  audit
+    .command('verify')
+    .description('check the hash chain: exit 1 and name the first line that was changed, removed or moved')
+    .action(lazy(() => import('./audit.js'), 'verifyCommand'));
+
+  const policy = program.command('policy').description('the approval policy: check it, explain a decision');
+
+  policy
+    .command('check')
+    .description('validate the policy file (default: POLICY_FILE, else MANIFESTS_DIR/policy.yml); exit 2 naming every problem as file:line: field: message')
+    .argument('[file]', 'policy file')
+    .action(lazy(() => import('./policy.js'), 'checkCommand'));
+
+  policy
+    .command('explain')
+    .description('which rule decides a request, why the earlier ones did not, and the quota use after it')
+    .argument('<recipe>', 'recipe id (from MANIFESTS_DIR) or file')
+    .requiredOption('--as <user>', 'the requester (Slack user id)')
+    .option('--group <ids...>', "the requester's Slack user groups (S…)", [])
+    .option('--count <k>', 'how many VMs', parseCount, 1)
+    .option('--name <name>', 'VM name or pattern', 'explain-{n}')
+    .option('--file <policy>', 'policy file (default: the one in force)')
+    .action(lazy(() => import('./policy.js'), 'explainCommand'));
+
+  program
+    .command('sim')
+    .description('run the VergeOS simulator on loopback (for trying the bot, tests and benchmarks)')
+    .option('-p, --port <n>', 'port to listen on (0 = any free port)', parsePort, 8444)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--import-ms <ms>', 'how long import drives stay "importing"', parseNonNegative, 2000)
+    .option('--latency-ms <ms>', 'latency added to every API call', parseNonNegative, 0)
+    .action(lazy(() => import('./sim.js'), 'simCommand'));
+
+  program
+    .command('slack-sim')
+    .description('run the Slack Web API stand-in on loopback (point the bot at it with SLACK_API_URL)')
+    .option('-p, --port <n>', 'port to listen on (0 = any free port)', parsePort, 8455)
+    .option('--rate-factor <x>', "enforce Slack's rate limits this many times faster (the bot's SLACK_RATE_FACTOR must match)", parseFactor, 1)
+    .option('--no-rate-limits', "do not enforce Slack's rate limits at all")
+    .action(lazy(() => import('./sim.js'), 'slackSimCommand'));
+
+  program
+    .command('slack-send')
+    .description('send the bot a signed `/vm-create TEXT` as Slack would (for exploring a running demo by hand)')
+    .requiredOption('--bot <url>', 'the bot, e.g. http://127.0.0.1:3000')
+    .requiredOption('--slack <url>', 'the Slack stand-in SLACK_API_URL (it issues the trigger id)')
+    .option('--user <id>', 'who types it', SLACK_SIM.requester)
+    .option('--secret <s>', 'signing secret', SLACK_SIM_SIGNING_SECRET)
+    .option('--curl', 'print a signed curl command (valid for 5 minutes) instead of sending')
+    .argument('[text...]', 'what follows /vm-create')
+    .action(lazy(() => import('./sim.js'), 'slackSendCommand'));
+}
