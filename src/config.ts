@@ -69,6 +69,12 @@ export const envSchema = z.object({
   POLICY_FILE: z.string().min(1).optional(),
   MANIFESTS_DIR: z.string().min(1).default('./manifests'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object a line), `pretty` (for people), or `auto`: pretty when the log goes to a terminal. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'must be auto, json or pretty' }).default('auto'),
+  /** Socket Mode: the port for /healthz, /readyz and /metrics (HTTP mode serves them on PORT). Unset: not served. */
+  HEALTH_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).optional(),
+  /** How long a SIGTERM/SIGINT may take: the VergeOS call in flight finishes and is saved, then the process exits. */
+  SHUTDOWN_TIMEOUT: durationText.transform((ms) => ms ?? 20_000),
 });
 
 export type Env = z.output<typeof envSchema>;

@@ -41,7 +41,7 @@ export interface Core {
 /** Store + audit log (+ VergeOS and a provisioner when `withVergeos`). Always close it. */
 export async function openCore(options: { withVergeos: boolean; readOnly?: boolean }): Promise<Core> {
   const env = config(options.withVergeos ? ['vergeos'] : []);
-  const logger = createLogger({ level: env.LOG_LEVEL });
+  const logger = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   let store: Store;
   try {
     store = await Store.open(env.DATA_DIR, { readOnly: options.readOnly ?? false, archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });

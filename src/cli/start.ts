@@ -20,18 +20,34 @@ export async function startCommand(): Promise<void> {
     throw err;
   }
   const bot = createBot({ env: core.env, logger: core.logger, store: core.store, audit: core.audit, vergeos: core.vergeos!, provisioner: core.provisioner!, recipes, policy });
-  const { port } = await bot.start();
+  const { port, healthPort } = await bot.start();
   // One plain line on stdout for whoever started it (scripts wait for it), details in the log.
-  process.stdout.write(port === undefined ? 'vmbot connected to Slack (Socket Mode)\n' : `vmbot listening on http://127.0.0.1:${port}/slack/events\n`);
-  core.logger.info({ port, mode: core.env.SLACK_APP_TOKEN ? 'socket' : 'http', recipes: recipes.length }, port === undefined ? 'vmbot connected to Slack (Socket Mode)' : `vmbot listening on port ${port} (/slack/events, /healthz)`);
-  // Runs in progress are resumable, so shutdown waits only briefly for them and for queued
-  // Slack messages; whatever is unfinished continues at the next start.
-  const stop = async () => {
-    await bot.stop().catch(() => undefined);
-    await Promise.race([bot.idle().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+  process.stdout.write(port === undefined ? `vmbot connected to Slack (Socket Mode)${healthPort === undefined ? '' : `; /healthz, /readyz and /metrics on http://127.0.0.1:${healthPort}`}\n` : `vmbot listening on http://127.0.0.1:${port}/slack/events\n`);
+  core.logger.info({ port, healthPort, mode: core.env.SLACK_APP_TOKEN ? 'socket' : 'http', recipes: recipes.length }, port === undefined ? 'vmbot connected to Slack (Socket Mode)' : `vmbot listening on port ${port} (/slack/events, /healthz, /readyz, /metrics)`);
+
+  // Graceful stop: new events get 503, runs finish the VergeOS call in flight and save it, the
+  // store and audit log are flushed; what is unfinished resumes at the next start. A second
+  // signal, or SHUTDOWN_TIMEOUT passing, ends the process at once (the journal already holds
+  // every change, so nothing saved is lost).
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      core.logger.warn({ signal }, 'second signal: exiting now; unfinished runs resume at the next start');
+      process.exit(1);
+    }
+    stopping = true;
+    const started = Date.now();
+    core.logger.info({ signal, timeoutMs: core.env.SHUTDOWN_TIMEOUT }, 'shutting down: finishing the VergeOS calls in flight');
+    const deadline = setTimeout(() => {
+      core.logger.error({ timeoutMs: core.env.SHUTDOWN_TIMEOUT, runsInFlight: core.provisioner?.inFlight }, 'shutdown took longer than SHUTDOWN_TIMEOUT; exiting now (unfinished runs resume at the next start)');
+      process.exit(1);
+    }, core.env.SHUTDOWN_TIMEOUT);
+    deadline.unref();
+    await bot.stop({ flushSlackMs: Math.max(0, Math.min(5_000, core.env.SHUTDOWN_TIMEOUT - 2_000)) }).catch((err: unknown) => core.logger.error({ err: (err as Error).message }, 'stopping the bot failed'));
     await core.close();
+    core.logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  process.on('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
 }

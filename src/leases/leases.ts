@@ -5,6 +5,7 @@
  * told; a power-off is claimed, done, then recorded, and a claimed one is finished after a
  * restart); the deletion is the provisioner's decommission, itself resumable.
  */
+import { leaseActionsTotal, leaseSweepsTotal } from '../ops/metrics.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { AuditLog } from '../store/audit.js';
 import type { RunRecord } from '../store/records.js';
@@ -76,6 +77,18 @@ export class Leases {
 
   /** Everything due now, each exactly once: reminders, power-offs, deletions. Returns what happened. */
   async sweep(): Promise<LeaseEvent[]> {
+    try {
+      const events = await this.#sweep();
+      leaseSweepsTotal.inc({ outcome: 'ok' });
+      for (const e of events) leaseActionsTotal.inc({ action: e.type });
+      return events;
+    } catch (err) {
+      leaseSweepsTotal.inc({ outcome: 'failed' });
+      throw err;
+    }
+  }
+
+  async #sweep(): Promise<LeaseEvent[]> {
     const events: LeaseEvent[] = [];
     const now = this.#now();
     // A lease deletion that did not finish (VergeOS refused, or the process stopped): resumed.

@@ -16,6 +16,7 @@ import { isVergeosError, VergeosError } from '../vergeos/errors.js';
 import { RESOURCE_GROUP_TYPES, type DeviceType } from '../vergeos/enums.js';
 import { findResourceGroup } from '../vergeos/resource-groups.js';
 import type { Logger } from '../log.js';
+import { runDurationSeconds, runsTotal } from '../ops/metrics.js';
 import { createdSoFar, ProvisionFailure, runError } from './messages.js';
 import { lookUpStep, type Found } from './reconcile.js';
 import { runResult, type RunResult } from './result.js';
@@ -62,6 +63,8 @@ export class Provisioner {
   readonly #pollMs: number;
   /** Runs executing in this process: a second caller gets a conflict, not a second executor. */
   readonly #active = new Set<string>();
+  /** Set by stop(): no new run or step starts; the VergeOS call in flight finishes and is saved. */
+  #stopping = false;
 
   constructor(options: ProvisionerOptions) {
     this.#api = options.vergeos;
@@ -182,6 +185,25 @@ export class Provisioner {
     return gone;
   }
 
+  /** Runs (and cleanups) executing now. */
+  get inFlight(): number {
+    return this.#active.size;
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /**
+   * For a graceful shutdown: start nothing new; each run finishes the VergeOS call it has in flight,
+   * saves its outcome and stops, left `running` so the next start resumes it. Resolves when no run
+   * executes (the caller bounds the wait).
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    while (this.#active.size) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** Runs interrupted mid-way (the process died): resume these at start-up. */
   interruptedRuns(): RunRecord[] {
     return this.#store.listRuns((r) => r.state === 'running' || r.state === 'cleaning_up');
@@ -193,7 +215,10 @@ export class Provisioner {
    */
   async execute(runId: string, listener?: RunEventListener, actor = 'vmbot'): Promise<RunRecord> {
     if (this.#active.has(runId)) throw new RunBusyError(`run ${runId} is already executing`);
+    if (this.#stopping) return this.#require(runId); // shutting down: the next start takes it
     this.#active.add(runId);
+    const started = performance.now();
+    let outcome: 'succeeded' | 'failed' | 'paused' = 'paused';
     try {
       const before = this.#require(runId);
       let run = await this.#store.updateRun(
@@ -212,8 +237,15 @@ export class Provisioner {
       const plan = planSpec(run.spec);
       for (const [index, step] of plan.steps.entries()) {
         if (run.steps[step.id]?.status === 'done') continue;
+        if (this.#stopping) {
+          await this.#record(run, 'vmbot', 'run.paused', 'info', `the bot is shutting down; ${index} of ${plan.steps.length} steps done, the rest resumes at the next start`);
+          return run;
+        }
         run = await this.#runStep(run, plan, step, index, listener);
-        if (run.state === 'failed') return run;
+        if (run.state === 'failed') {
+          outcome = 'failed';
+          return run;
+        }
       }
       run = await this.#store.updateRun(runId, { version: run.version }, (r) => {
         r.state = 'succeeded';
@@ -222,9 +254,14 @@ export class Provisioner {
       });
       await this.#record(run, actor, 'run.succeeded', 'ok', plan.steps.length + ' steps done');
       await this.#emit(listener, { type: 'run_succeeded', runId, result: runResult(run) });
+      outcome = 'succeeded';
       return run;
     } finally {
       this.#active.delete(runId);
+      if (outcome !== 'paused') {
+        runsTotal.inc({ outcome });
+        runDurationSeconds.observe({ outcome }, (performance.now() - started) / 1000);
+      }
     }
   }
 
@@ -234,6 +271,7 @@ export class Provisioner {
     // True while VergeOS may have done this step without our knowing: the step stays in_flight.
     let unresolved = run.steps[step.id]?.status === 'in_flight';
     try {
+      if (step.kind === 'wait_imports' && this.#stopping) return run;
       if (step.kind === 'wait_imports') {
         await this.#waitForImports(run.keys.machineKey!);
         return await this.#markDone(run, step, {}, false, listener, base);
@@ -266,6 +304,7 @@ export class Provisioner {
       }
       return await this.#markDone(run, step, found, false, listener, base);
     } catch (err) {
+      if (err instanceof StopRequested) return run; // nothing was sent: the step starts again next time
       const failure = asFailure(err);
       const error = runError(step, index, failure, plan.vmName);
       const failed = await this.#store.updateRun(run.id, { version: run.version }, (r) => {
@@ -355,6 +394,7 @@ export class Provisioner {
       const broken = drives.find((d) => d.status === 'error');
       if (broken) throw new ProvisionFailure('PROVISION_IMPORT_FAILED', `importing drive "${broken.name}" failed in VergeOS; check the media source`);
       if (!drives.some((d) => d.status === 'importing')) return;
+      if (this.#stopping) throw new StopRequested();
       if (Date.now() >= deadline) {
         throw new ProvisionFailure('PROVISION_IMPORT_TIMEOUT', `drives were still importing after ${Math.round(this.#importPoll.timeoutMs / 1000)} s; retry later to power on`);
       }
@@ -520,3 +560,6 @@ function asFailure(err: unknown): VergeosError | ProvisionFailure {
   if (err instanceof VergeosError || err instanceof ProvisionFailure) return err;
   return new ProvisionFailure('PROVISION_INTERNAL', `the bot hit an internal error (${(err as Error)?.message ?? String(err)})`);
 }
+
+/** A wait given up because the process is shutting down (not a failure: the step is redone at resume). */
+class StopRequested extends Error {}

@@ -5,6 +5,7 @@
  * Every transition is a compare-and-set on the stored request, saved before the work it guards,
  * and appends an audit record. Two clicks, two leads or a retried delivery get one transition.
  */
+import { requestDecisionSeconds } from '../ops/metrics.js';
 import { summarizeSpec } from '../plan/render.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import { expandNames } from '../vmspec/validate.js';
@@ -213,6 +214,7 @@ export class Requests {
       if (err === refusal && refusal) await this.#record(refusal.request!, lead, 'request.approve_refused', 'refused', refusal.message);
       throw err;
     });
+    if (complete) observeDecision(approved, 'approved');
     const count = `${approved.approvals.length} of ${approvalsNeeded(approved)}`;
     await this.#record(approved, lead, complete ? 'request.approved' : 'request.approval_counted', 'ok', `${count} under ${underRule(approved.policy)}`);
     return { request: approved, complete };
@@ -226,6 +228,7 @@ export class Requests {
       r.decidedAt = new Date().toISOString();
       r.reason = reason;
     });
+    observeDecision(rejected, 'rejected');
     await this.#record(rejected, lead, 'request.rejected', 'ok', `${reason} (under ${underRule(rejected.policy)})`);
     return rejected;
   }
@@ -238,6 +241,7 @@ export class Requests {
       r.decidedBy = user;
       r.decidedAt = new Date().toISOString();
     });
+    observeDecision(cancelled, 'cancelled');
     await this.#record(cancelled, user, 'request.cancelled', 'ok');
     return cancelled;
   }
@@ -252,6 +256,7 @@ export class Requests {
           r.state = 'expired';
           r.decidedAt = now.toISOString();
         });
+        observeDecision(done, 'expired');
         await this.#record(done, 'vmbot', 'request.expired', 'info', 'no decision within the time limit');
         expired.push(done);
       } catch (err) {
@@ -338,4 +343,9 @@ export class Requests {
 
 function newestFirst(a: RequestRecord, b: RequestRecord): number {
   return Number(b.id.slice(4)) - Number(a.id.slice(4));
+}
+
+/** Time from filing to decision, for the decision-time metric. */
+function observeDecision(request: RequestRecord, decision: 'approved' | 'rejected' | 'cancelled' | 'expired'): void {
+  if (request.decidedAt) requestDecisionSeconds.observe({ decision }, Math.max(0, Date.parse(request.decidedAt) - Date.parse(request.createdAt)) / 1000);
 }

@@ -1,11 +1,15 @@
 /**
- * The Slack bot: a Bolt app (HTTP mode on /slack/events with GET /healthz, or Socket Mode when
- * SLACK_APP_TOKEN is set) wired to the provisioning core, plus the expiry sweeper and the
- * start-up recovery of anything a previous process left half done.
+ * The Slack bot: a Bolt app (HTTP mode on /slack/events, or Socket Mode when SLACK_APP_TOKEN is
+ * set) wired to the provisioning core, plus the expiry sweeper, the start-up recovery of anything
+ * a previous process left half done, the operator's endpoints (/healthz, /readyz, /metrics) and a
+ * graceful stop.
  */
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
-import type { Server } from 'node:http';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, handleOps, opsServer } from '../ops/http.js';
+import { provideGauges } from '../ops/metrics.js';
+import { Readiness } from '../ops/readiness.js';
 import type { Env } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Provisioner } from '../provision/provisioner.js';
@@ -63,9 +67,15 @@ export interface BotOptions {
 export interface Bot {
   app: App;
   ctx: BotContext;
+  readiness: Readiness;
   /** Starts listening (HTTP: on `port`, 0 for any) and recovers unfinished work. */
-  start(port?: number): Promise<{ port: number | undefined }>;
-  stop(): Promise<void>;
+  start(port?: number): Promise<{ port: number | undefined; healthPort: number | undefined }>;
+  /**
+   * Graceful: new events get 503 (Socket Mode disconnects), nothing new starts, runs finish the
+   * VergeOS call in flight and save it (the next start resumes them), queued Slack writes get up to
+   * `flushSlackMs` (default 5 s). The caller closes the store and bounds the whole.
+   */
+  stop(options?: { flushSlackMs?: number }): Promise<void>;
   /** Expire what is due now and tell everyone (also runs on a timer). */
   sweep(): Promise<void>;
   /** Lease reminders, power-offs and deletions due now, told to owners (also runs on a timer). */
@@ -97,27 +107,13 @@ export function createBot(options: BotOptions): Bot {
     ...(options.slackRetries !== undefined ? { retryConfig: { retries: options.slackRetries } } : {}),
   };
   const socketMode = Boolean(env.SLACK_APP_TOKEN);
+  // HTTP mode: the bot owns the server, so it can answer the operator's endpoints and, while
+  // stopping, 503 to new events; Bolt's receiver handles /slack/events (signatures included).
+  const receiver = socketMode ? undefined : new HTTPReceiver({ signingSecret: env.SLACK_SIGNING_SECRET!, processBeforeResponse: false, logger: boltLogger(logger) });
   const app = socketMode
     ? new App({ token: env.SLACK_BOT_TOKEN!, appToken: env.SLACK_APP_TOKEN!, socketMode: true, clientOptions, logger: boltLogger(logger), convoStore: false })
-    : new App({
-        token: env.SLACK_BOT_TOKEN!,
-        signingSecret: env.SLACK_SIGNING_SECRET!,
-        clientOptions,
-        logger: boltLogger(logger),
-        processBeforeResponse: false,
-        // The bot keeps its state in its own store; Bolt's conversation store is pure overhead.
-        convoStore: false,
-        customRoutes: [
-          {
-            path: '/healthz',
-            method: ['GET'],
-            handler: (_req, res) => {
-              res.writeHead(200, { 'content-type': 'application/json' });
-              res.end(JSON.stringify({ ok: true }));
-            },
-          },
-        ],
-      });
+    : // The bot keeps its state in its own store; Bolt's conversation store is pure overhead.
+      new App({ token: env.SLACK_BOT_TOKEN!, receiver: receiver!, clientOptions, logger: boltLogger(logger), convoStore: false });
 
   const approvers = new Approvers(env.VM_APPROVERS, { logger });
   const slackApi = new SlackWebApi({ token: env.SLACK_BOT_TOKEN!, baseUrl: clientOptions.slackApiUrl, retries: options.slackRetries ?? 2, logger });
@@ -147,6 +143,28 @@ export function createBot(options: BotOptions): Bot {
     preflightMs: 2_000,
   };
   for (const register of [registerCommands, registerModal, registerOptions, registerApproval, registerVms, registerHome]) register(app, ctx);
+
+  const readiness = new Readiness([
+    { name: 'slack', run: async () => void (await slackApi.call('auth.test', {})) },
+    { name: 'vergeos', run: async () => void (await options.vergeos.systemInfo()) },
+    {
+      name: 'store',
+      run: async () => {
+        const health = options.store.health();
+        return health.ok ? undefined : health.problem;
+      },
+    },
+  ]);
+  provideGauges({
+    requestsByState: () => {
+      const counts: Record<string, number> = {};
+      for (const r of options.store.listRequests()) counts[r.state] = (counts[r.state] ?? 0) + 1;
+      return counts;
+    },
+    pendingSlackWrites: () => notifier.pending,
+    runsInFlight: () => options.provisioner.inFlight,
+  });
+  let stopping = false;
   app.error(async (error) => {
     logger.error({ code: error.code, err: error.message }, 'unhandled error in a Slack listener');
   });
@@ -223,15 +241,39 @@ export function createBot(options: BotOptions): Bot {
   let goneTimer: NodeJS.Timeout | undefined;
   let leaseTimer: NodeJS.Timeout | undefined;
   let server: Server | undefined;
+  let healthServer: Server | undefined;
   return {
     app,
     ctx,
+    readiness,
     sweep,
     sweepLeases,
     reconcile: noticeGone,
     async start(port) {
-      const started = (await app.start(port ?? env.PORT)) as unknown;
-      server = socketMode ? undefined : (started as Server);
+      let healthPort: number | undefined;
+      if (socketMode) {
+        await app.start();
+        if (env.HEALTH_PORT !== undefined) ({ server: healthServer, port: healthPort } = await opsServer(env.HEALTH_PORT, readiness));
+      } else {
+        server = createServer((req, res) => {
+          if (handleOps(req, res, readiness)) return;
+          if (stopping) {
+            res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' }).end(JSON.stringify({ ok: false, error: 'shutting down' }));
+            return;
+          }
+          try {
+            receiver!.requestListener(req, res);
+          } catch {
+            // Bolt throws for a path it does not serve.
+            if (!res.headersSent) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'not found' }));
+          }
+        });
+        await new Promise<void>((resolve, reject) => {
+          server!.once('error', reject);
+          server!.listen(port ?? env.PORT, () => resolve());
+        });
+      }
+      readiness.start();
       ctx.inventory.warm();
       options.policy.watch(options.policyPollMs);
       timer = setInterval(() => void sweep().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'expiry sweep failed')), options.sweepIntervalMs ?? 30_000);
@@ -243,15 +285,26 @@ export function createBot(options: BotOptions): Bot {
       await recover();
       // Lease notices a previous process recorded and did not deliver.
       await sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed'));
-      return { port: server ? (server.address() as AddressInfo).port : undefined };
+      return { port: server ? (server.address() as AddressInfo).port : undefined, healthPort };
     },
-    async stop() {
+    async stop(stopOptions = {}) {
+      stopping = true;
+      readiness.stop();
       if (timer) clearInterval(timer);
       if (goneTimer) clearInterval(goneTimer);
       if (leaseTimer) clearInterval(leaseTimer);
       homeTabs.stop();
       options.policy.stop();
-      await app.stop();
+      // Socket Mode: disconnect, so Slack hands new envelopes to the other connections.
+      if (socketMode) await app.stop();
+      await options.provisioner.stop();
+      await ctx.provisioning.idle();
+      const flush = stopOptions.flushSlackMs ?? 5_000;
+      let flushTimer: NodeJS.Timeout | undefined;
+      await Promise.race([notifier.idle(), new Promise((r) => (flushTimer = setTimeout(r, flush)))]);
+      clearTimeout(flushTimer);
+      if (server) await closeServer(server);
+      if (healthServer) await closeServer(healthServer);
       await slack.close();
     },
     async idle() {

@@ -204,6 +204,13 @@ export class Notifier {
   }
 
   /** Resolves when every write queued so far has gone out (tests, shutdown). */
+  /** Writes waiting for their turn, across every lane (a metric). */
+  get pending(): number {
+    let n = 0;
+    for (const lane of this.#lanes.values()) n += lane.depth;
+    return n;
+  }
+
   async idle(): Promise<void> {
     while ([...this.#lanes.values()].some((l) => l.depth > 0)) await Promise.all([...this.#lanes.values()].map((l) => l.idle()));
     await Promise.all([...this.#lanes.values()].map((l) => l.idle()));

@@ -268,6 +268,8 @@ export class RequestProvisioning {
       });
     }
     await running;
+    // Shutting down: the runs stopped between steps and resume at the next start, which reports them.
+    if (provisioner.stopping) return;
     reporter?.finish();
     await this.report(requests.get(request.id), provisioner.runsForRequest(request.id));
   }

@@ -9,6 +9,7 @@
 import { inspect } from 'node:util';
 import { Pool } from 'undici';
 import type { Logger } from '../log.js';
+import { slackApiErrorsTotal, slackErrorLabel, slackRateLimitedTotal } from '../ops/metrics.js';
 
 export class SlackApiError extends Error {
   override readonly name = 'SlackApiError';
@@ -61,6 +62,17 @@ export class SlackWebApi {
   }
 
   async call(method: string, args: Args, options: CallOptions = {}): Promise<Reply> {
+    try {
+      return await this.#call(method, args, options);
+    } catch (err) {
+      const code = err instanceof SlackApiError ? err.error : ((err as { code?: string }).code ?? 'network_error');
+      // 429s are counted on their own (vmbot_slack_rate_limited_total), once per answer.
+      if (code !== 'ratelimited') slackApiErrorsTotal.inc({ method, error: slackErrorLabel(code.toLowerCase()) });
+      throw err;
+    }
+  }
+
+  async #call(method: string, args: Args, options: CallOptions): Promise<Reply> {
     const retries = NO_RETRY.has(method) ? 0 : (options.rateLimitRetries ?? this.#retries);
     let body: string;
     let contentType: string;
@@ -85,6 +97,7 @@ export class SlackWebApi {
         body,
       });
       if (res.statusCode === 429) {
+        slackRateLimitedTotal.inc({ method });
         await res.body.dump();
         const wait = (Number(res.headers['retry-after']) || 1) * 1000;
         if (attempt >= retries) throw new SlackApiError(method, 'ratelimited', wait);

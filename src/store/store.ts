@@ -57,6 +57,7 @@ export class Store {
   /** Counts journal appends, so compaction knows whether a write covered all of them. */
   #journalSeq = 0;
   #writeError: Error | undefined;
+  #closed = false;
 
   private constructor(dataDir: string, db: Low<StoreFile>, lockPath: string | undefined, readOnly: boolean) {
     this.file = join(dataDir, STORE_FILE);
@@ -266,8 +267,16 @@ export class Store {
     return this.#update<RequestRecord>('requests', id, expect, mutate, true);
   }
 
+  /** Whether the store can take writes: open, and no write to disk has failed. */
+  health(): { ok: true } | { ok: false; problem: string } {
+    if (this.#closed) return { ok: false, problem: 'the store is closed' };
+    if (this.#writeError) return { ok: false, problem: `writing ${this.file} failed: ${this.#writeError.message}` };
+    return { ok: true };
+  }
+
   /** Writes what is pending, empties the journal and releases the lock. */
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#journalFd !== undefined) {
       await this.flush().catch(() => undefined);
       if (!this.#writeError) ftruncateSync(this.#journalFd, 0);

@@ -10,6 +10,7 @@ import { codeForStatus, VergeosError, type VergeosErrorCode } from './errors.js'
 import { backoffDelay, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
 import { Semaphore } from './semaphore.js';
 import type { Logger } from '../log.js';
+import { endpointLabel, vergeosRequestSeconds, vergeosRequestsTotal } from '../ops/metrics.js';
 
 export type VergeosAuth = { apiKey: string } | { username: string; password: string };
 
@@ -148,6 +149,21 @@ export class VergeosTransport {
 
   async #once(options: CallOptions, endpoint: string, idempotent: boolean): Promise<CallResult> {
     const started = performance.now();
+    const labels = { method: options.method, endpoint: endpointLabel(options.path) };
+    try {
+      const result = await this.#exchange(options, endpoint, idempotent, started);
+      vergeosRequestsTotal.inc({ ...labels, status: String(result.status) });
+      return result;
+    } catch (err) {
+      const e = err as VergeosError;
+      vergeosRequestsTotal.inc({ ...labels, status: e.status === undefined ? e.code.replace(/^VERGEOS_/, '').toLowerCase() : String(e.status) });
+      throw err;
+    } finally {
+      vergeosRequestSeconds.observe(labels, (performance.now() - started) / 1000);
+    }
+  }
+
+  async #exchange(options: CallOptions, endpoint: string, idempotent: boolean, started: number): Promise<CallResult> {
     let response: Dispatcher.ResponseData;
     try {
       response = await this.#dispatcher.request({

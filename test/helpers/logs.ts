@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/log.js';
+import { createLogger, type LogFormat, type Logger } from '../../src/log.js';
 
 /** A real pino logger (with the app's redaction) whose lines are kept in memory. */
-export function captureLogger(level = 'debug'): { logger: Logger; lines: string[] } {
+export function captureLogger(level = 'debug', format: LogFormat = 'json'): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -10,5 +10,5 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: string[
       done();
     },
   });
-  return { logger: createLogger({ level, destination }), lines };
+  return { logger: createLogger({ level, destination, format }), lines };
 }
