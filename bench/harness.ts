@@ -37,7 +37,7 @@ async function spawnVmbot(args: string[], ready: RegExp): Promise<{ url: string;
   process.once('exit', () => child.kill());
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = ready.exec(out);
       if (m) resolve(m[1]!);

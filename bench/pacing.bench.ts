@@ -18,6 +18,7 @@
  *
  * BENCH_DEBUG=1 prints each round's Slack calls with their times after the click, and the bot's log.
  */
+import { text } from '../src/text.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -121,7 +122,7 @@ const auditLineFor = (s: Scene, name: string) => s.slack.channelMessages(SLACK_S
 async function idealProvisioner(vergeosUrl: string): Promise<{ time: (name: string) => Promise<number>; stop: () => void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./ideal-provisioner.ts', import.meta.url))], { env: { PATH: process.env.PATH ?? '', VERGEOS_URL: vergeosUrl }, stdio: ['pipe', 'pipe', 'inherit'] });
   process.once('exit', () => child.kill());
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const line = await lines.next();
     if (line.done) throw new Error('the ideal provisioner exited');
@@ -130,7 +131,7 @@ async function idealProvisioner(vergeosUrl: string): Promise<{ time: (name: stri
   if ((await next()) !== 'ready') throw new Error('the ideal provisioner did not start');
   return {
     async time(name) {
-      child.stdin!.write(`${name}\n`);
+      child.stdin.write(`${name}\n`);
       return (JSON.parse(await next()) as { ms: number }).ms;
     },
     stop: () => void child.kill(),
@@ -171,7 +172,7 @@ export async function singleVm(): Promise<BenchResult[]> {
       const took = performance.now() - started;
       if (process.env.BENCH_DEBUG) {
         const t0 = Date.now() - took;
-        process.stderr.write(`round ${round}: ${took.toFixed(1)} ms\n${s.slack.calls.filter((c) => c.at >= t0 - 5).map((c) => `  +${c.at - t0} ${c.method} ${String(c.args.text ?? '').slice(0, 50)}`).join('\n')}\n`);
+        process.stderr.write(`round ${round}: ${took.toFixed(1)} ms\n${s.slack.calls.filter((c) => c.at >= t0 - 5).map((c) => `  +${c.at - t0} ${c.method} ${text(c.args.text).slice(0, 50)}`).join('\n')}\n`);
       }
       const vergeosPart = await ideal1.time(`ideal-${round}`);
       if (round < WARMUP_ROUNDS) continue; // first modal, first group lookup, JIT

@@ -3,6 +3,7 @@
  * small `Logger` interface so tests can capture lines and callers can pass any pino logger.
  */
 import { pino, type DestinationStream } from 'pino';
+import { text } from './text.js';
 
 export interface Logger {
   debug(fields: object, message: string): void;
@@ -74,7 +75,7 @@ export function prettyLines(out: DestinationStream, color: boolean): Destination
         .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
         .join(' ');
       const level = color ? `${tint}${label}\x1b[0m` : label;
-      out.write(`${time} ${level} ${String(record.msg ?? '')}${fields ? ` ${fields}` : ''}\n`);
+      out.write(`${time} ${level} ${text(record.msg)}${fields ? ` ${fields}` : ''}\n`);
     },
   };
 }

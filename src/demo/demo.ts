@@ -89,7 +89,7 @@ async function story(ws: Workspace): Promise<void> {
   const vm = [...vergeos.state.table('vms').values()].find((v) => v.name === 'web-01');
   check(vm, 'VergeOS has web-01');
   const summary = replies.find((m) => m.text.includes('is ready'))!;
-  check(summary.text.includes(`VM key ${vm.$key}, machine key ${vm.machine}`), 'the summary shows the real VM and machine keys');
+  check(summary.text.includes(`VM key ${String(vm.$key)}, machine key ${String(vm.machine)}`), 'the summary shows the real VM and machine keys');
   const auditLine = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('web-01')), 'the audit line');
   sees('#vm-audit', render(slack, auditLine));
   sees('#approvals (REQ-1, updated)', render(slack, slack.messages.find((m) => m.ts === approval.ts)!));
@@ -155,7 +155,7 @@ async function story(ws: Workspace): Promise<void> {
   check(batchThread.length === 2, 'the batch thread has one progress message and one summary');
   for (const n of [1, 2, 3]) {
     const dev = [...vergeos.state.table('vms').values()].find((v) => v.name === `dev-${n}`);
-    check(dev && JSON.stringify(batchThread[1]!.blocks).includes(`VM key *${dev.$key}*, machine key *${dev.machine}*`), `the summary has dev-${n}'s keys`);
+    check(dev && JSON.stringify(batchThread[1]!.blocks).includes(`VM key *${String(dev.$key)}*, machine key *${String(dev.machine)}*`), `the summary has dev-${n}'s keys`);
   }
   const batchAudit = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('3 × dev-{n}')), 'the batch audit line');
   sees('#vm-audit', render(slack, batchAudit));

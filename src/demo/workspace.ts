@@ -118,11 +118,11 @@ export async function spawnBot(env: Record<string, string>): Promise<BotProcess>
   // If whoever started it dies first, the bot goes too (no stray processes after a failed run).
   process.once('exit', () => child.kill());
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`the bot did not start within 20 s:\n${stderr}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /vmbot listening on (http:\/\/127\.0\.0\.1:\d+)\/slack\/events/.exec(out);
       if (m) {

@@ -4,6 +4,7 @@
  * \' or '' since releases differ), `fields` (comma list, `a#b#c as alias` joins), `sort`,
  * `limit`, `offset`.
  */
+import { text } from '../text.js';
 
 export type Row = Record<string, unknown>;
 export type Predicate = (row: Row) => boolean;
@@ -139,7 +140,7 @@ function comparison(field: string, op: string, value: string | number | boolean 
 /** VergeOS compares keys loosely: 54 and "54" are the same key; booleans may be stored as strings. */
 function normalize(v: unknown): string | null {
   if (v === undefined || v === null) return null;
-  return String(v);
+  return text(v);
 }
 
 export interface FieldSpec {
@@ -170,7 +171,7 @@ export function compareBy(sort: string | undefined): ((a: Row, b: Row) => number
   return (a, b) => {
     const x = a[field];
     const y = b[field];
-    const cmp = typeof x === 'number' && typeof y === 'number' ? x - y : String(x ?? '').localeCompare(String(y ?? ''));
+    const cmp = typeof x === 'number' && typeof y === 'number' ? x - y : text(x ?? '').localeCompare(text(y ?? ''));
     return desc ? -cmp : cmp;
   };
 }

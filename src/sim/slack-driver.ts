@@ -17,7 +17,16 @@ export interface BotReply {
 /** What a user "types" into a field: plain text, a selected value (+label), or checked values. */
 export type FieldInput = string | { value: string; label?: string } | { checked: string[] };
 
-type Block = { type: string; block_id?: string; element?: Record<string, any>; elements?: Array<Record<string, any>> };
+/** The parts of a Block Kit element the driver reads. */
+interface Element {
+  type: string;
+  action_id: string;
+  value?: string;
+  initial_value?: string;
+  initial_option?: unknown;
+  initial_options?: unknown[];
+}
+type Block = { type: string; block_id?: string; element?: Element; elements?: Element[] };
 
 /** Where trigger ids come from: the stand-in in this process, or one in another process. */
 export type TriggerSource = Pick<SlackSim, 'issueTrigger'> & { users?: SlackSim['users'] };
@@ -192,7 +201,7 @@ export class SlackDriver {
   }
 }
 
-function findElement(blocks: Block[], actionId: string, value?: string): { block_id: string; element: Record<string, any> } | undefined {
+function findElement(blocks: Block[], actionId: string, value?: string): { block_id: string; element: Element } | undefined {
   for (const block of blocks) {
     const elements = block.type === 'actions' ? (block.elements ?? []) : block.element ? [block.element] : [];
     for (const element of elements) {

@@ -13,6 +13,7 @@ import { homeViewSchema, messageSchema, modalViewSchema } from '../slack/limits.
 import { bucketKey, SLACK_RATE_LIMITS, TokenBucket } from '../slack/rate-limits.js';
 
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN } from './slack-constants.js';
+import { text as asText } from '../text.js';
 
 export { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET } from './slack-constants.js';
 
@@ -184,7 +185,7 @@ export class SlackSim {
     if ((req.url ?? '').startsWith('/__sim/')) return this.#control(req.method ?? 'GET', req.url ?? '', raw, res);
     const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
     const args = parseArgs(req.headers['content-type'] ?? '', raw);
-    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || String(args.token ?? '');
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || asText(args.token ?? '');
     const call: SlackCall = { method, args, ok: true, at: Date.now() };
     this.calls.push(call);
     let result: Record<string, unknown>;
@@ -220,7 +221,7 @@ export class SlackSim {
   /** Retry-After in whole seconds when this call is over Slack's limit, else undefined (and counted). */
   #overLimit(method: string, args: Record<string, unknown>): number | undefined {
     if (this.options.rateLimits === false) return undefined;
-    const key = bucketKey(method, args.channel === undefined ? undefined : String(args.channel));
+    const key = bucketKey(method, args.channel === undefined ? undefined : asText(args.channel));
     const limit = SLACK_RATE_LIMITS[method];
     if (!key || !limit) return undefined;
     let bucket = this.#buckets.get(key);
@@ -257,7 +258,7 @@ export class SlackSim {
       case 'chat.postMessage': {
         const channel = this.#channel(a.channel);
         const { text, blocks } = this.#message(a);
-        const threadTs = a.thread_ts === undefined ? undefined : String(a.thread_ts);
+        const threadTs = a.thread_ts === undefined ? undefined : asText(a.thread_ts);
         if (threadTs && !this.messages.some((m) => m.channel === channel && m.ts === threadTs && !m.thread_ts)) throw new SlackApiError('thread_not_found');
         const message: SlackMessage = { channel, ts: this.#ts(), ...(threadTs ? { thread_ts: threadTs } : {}), user: SLACK_SIM.bot, text, blocks };
         this.messages.push(message);
@@ -301,7 +302,7 @@ export class SlackSim {
         return { view: this.#storeView(issued.user, 'modal', view, previous ? [...previous.stack, previous.id] : []) };
       }
       case 'views.update': {
-        const id = a.view_id === undefined ? undefined : String(a.view_id);
+        const id = a.view_id === undefined ? undefined : asText(a.view_id);
         const existing = id ? this.views.get(id) : undefined;
         if (!existing || existing.closed) throw new SlackApiError('not_found');
         if (a.hash !== undefined && a.hash !== existing.hash) throw new SlackApiError('hash_conflict');
@@ -342,20 +343,20 @@ export class SlackSim {
 
   #channel(value: unknown): string {
     if (value === undefined || value === '') throw new SlackApiError('channel_not_found');
-    const channel = String(value);
+    const channel = asText(value);
     if (!this.channels.has(channel)) throw new SlackApiError('channel_not_found');
     return channel;
   }
 
   #user(value: unknown): SlackUser {
-    const user = this.users.get(String(value ?? ''));
+    const user = this.users.get(asText(value ?? ''));
     if (!user) throw new SlackApiError('user_not_found');
     return user;
   }
 
   #message(a: Record<string, unknown>): { text: string; blocks: unknown[] } {
     const blocks = (a.blocks ?? []) as unknown[];
-    const text = a.text === undefined ? '' : String(a.text);
+    const text = a.text === undefined ? '' : asText(a.text);
     if (!text && !blocks.length) throw new SlackApiError('no_text');
     if (!Array.isArray(blocks)) throw new SlackApiError('invalid_blocks_format');
     const checked = messageSchema.safeParse({ text: text || ' ', blocks });

@@ -18,6 +18,7 @@ import {
   VIDEO_TYPES,
   VM_ACTIONS,
 } from '../vergeos/enums.js';
+import { text } from '../text.js';
 
 export class SimHttpError extends Error {
   constructor(
@@ -131,7 +132,7 @@ export class SimState {
 
   /** A drive's status text; its row holds only the key of its machine_drive_status row, as VergeOS's does. */
   driveStatus(drive: Row): string {
-    return String(this.table('machine_drive_status').get(String(drive.status))?.status ?? '');
+    return text(this.table('machine_drive_status').get(String(drive.status))?.status ?? '');
   }
 
   #setDriveStatus(drive: Row, status: string): void {
@@ -187,8 +188,8 @@ export class SimState {
 
   #machine(key: unknown): Row {
     if (key === undefined || key === null || key === '') throw new SimHttpError(400, "Missing required field 'machine'");
-    const machine = this.table('machines').get(String(key));
-    if (!machine) throw new SimHttpError(404, `Machine '${String(key)}' not found`);
+    const machine = this.table('machines').get(text(key));
+    if (!machine) throw new SimHttpError(404, `Machine '${text(key)}' not found`);
     return machine;
   }
 
@@ -206,14 +207,14 @@ export class SimState {
       if (vm.name === name && !vm.is_snapshot) throw new SimHttpError(this.behaviour.nameTakenStatus, `The name '${name}' is already in use`);
     }
     if (body.cluster !== undefined && body.cluster !== '') {
-      const cluster = this.table('clusters').get(String(body.cluster));
-      if (!cluster) throw new SimHttpError(404, `Cluster '${String(body.cluster)}' not found`);
+      const cluster = this.table('clusters').get(text(body.cluster));
+      if (!cluster) throw new SimHttpError(404, `Cluster '${text(body.cluster)}' not found`);
       if (cluster.enabled === false) throw new SimHttpError(422, `Cluster '${String(cluster.name)}' is disabled`);
     }
     const ram = body.ram ?? 1024;
-    if (typeof ram !== 'number' || !Number.isInteger(ram) || ram < 256 || ram > 1_048_576) throw new SimHttpError(400, `Invalid value for 'ram': ${String(ram)}`);
+    if (typeof ram !== 'number' || !Number.isInteger(ram) || ram < 256 || ram > 1_048_576) throw new SimHttpError(400, `Invalid value for 'ram': ${text(ram)}`);
     const cores = body.cpu_cores ?? 1;
-    if (typeof cores !== 'number' || !Number.isInteger(cores) || cores < 1 || cores > 1024) throw new SimHttpError(400, `Invalid value for 'cpu_cores': ${String(cores)}`);
+    if (typeof cores !== 'number' || !Number.isInteger(cores) || cores < 1 || cores > 1024) throw new SimHttpError(400, `Invalid value for 'cpu_cores': ${text(cores)}`);
     checkEnum(body, 'video', VIDEO_TYPES);
     checkEnum(body, 'rtc_base', RTC_BASES);
     checkEnum(body, 'os_family', OS_FAMILIES);
@@ -255,11 +256,11 @@ export class SimState {
 
   addDrive(body: Row): { key: string } {
     const machine = this.#machine(body.machine);
-    const media = String(body.media ?? 'disk');
+    const media = text(body.media ?? 'disk');
     if (!(DRIVE_MEDIA as readonly string[]).includes(media)) throw new SimHttpError(422, `Unsupported media type '${media}'`);
-    const iface = String(body.interface ?? 'virtio-scsi');
+    const iface = text(body.interface ?? 'virtio-scsi');
     if (!(DRIVE_INTERFACES as readonly string[]).includes(iface)) throw new SimHttpError(422, `Invalid drive interface '${iface}'`);
-    const tierName = String(body.preferred_tier ?? '1');
+    const tierName = text(body.preferred_tier ?? '1');
     const tier = [...this.table('storage_tiers').values()].find((t) => String(t.tier) === tierName);
     if (!tier) throw new SimHttpError(422, `Storage tier '${tierName}' does not exist`);
 
@@ -270,8 +271,8 @@ export class SimState {
       if (body.media_source === undefined || body.media_source === null || body.media_source === '') {
         throw new SimHttpError(400, `Media type '${media}' requires 'media_source'`);
       }
-      mediaSource = this.table('files').get(String(body.media_source));
-      if (!mediaSource) throw new SimHttpError(404, `Media source '${String(body.media_source)}' not found`);
+      mediaSource = this.table('files').get(text(body.media_source));
+      if (!mediaSource) throw new SimHttpError(404, `Media source '${text(body.media_source)}' not found`);
       if (media !== 'cdrom') {
         size = Number(mediaSource.filesize ?? 0);
         status = 'importing';
@@ -318,9 +319,9 @@ export class SimState {
   addNic(body: Row): { key: string } {
     const machine = this.#machine(body.machine);
     if (body.vnet === undefined || body.vnet === null || body.vnet === '') throw new SimHttpError(400, "Missing required field 'vnet'");
-    const vnet = this.table('vnets').get(String(body.vnet));
-    if (!vnet) throw new SimHttpError(404, `Network '${String(body.vnet)}' not found`);
-    const iface = String(body.interface ?? 'virtio');
+    const vnet = this.table('vnets').get(text(body.vnet));
+    if (!vnet) throw new SimHttpError(404, `Network '${text(body.vnet)}' not found`);
+    const iface = text(body.interface ?? 'virtio');
     if (!(NIC_INTERFACES as readonly string[]).includes(iface)) throw new SimHttpError(422, `Invalid NIC interface '${iface}'`);
     const key = String(this.#nextKey('machine_nics'));
     const nicsOfMachine = [...this.table('machine_nics').values()].filter((n) => String(n.machine) === String(machine.$key)).length;
@@ -344,7 +345,7 @@ export class SimState {
     const machine = this.#machine(body.machine);
     const type = body.type;
     if (type === undefined || type === null || type === '') throw new SimHttpError(400, "Missing required field 'type'");
-    if (typeof type !== 'string' || !(DEVICE_TYPES as readonly string[]).includes(type)) throw new SimHttpError(422, `Invalid device type '${String(type)}'`);
+    if (typeof type !== 'string' || !(DEVICE_TYPES as readonly string[]).includes(type)) throw new SimHttpError(422, `Invalid device type '${text(type)}'`);
     if (body.settings_args !== undefined && (typeof body.settings_args !== 'object' || body.settings_args === null || Array.isArray(body.settings_args))) {
       throw new SimHttpError(400, "Invalid value for 'settings_args': expected an object");
     }
@@ -386,9 +387,9 @@ export class SimState {
 
   vmAction(body: Row): void {
     if (body.vm === undefined || body.vm === null || body.vm === '') throw new SimHttpError(400, "Missing required field 'vm'");
-    const vm = this.table('vms').get(String(body.vm));
-    if (!vm || vm.is_snapshot) throw new SimHttpError(404, `VM '${String(body.vm)}' not found`);
-    const action = String(body.action ?? '');
+    const vm = this.table('vms').get(text(body.vm));
+    if (!vm || vm.is_snapshot) throw new SimHttpError(404, `VM '${text(body.vm)}' not found`);
+    const action = text(body.action ?? '');
     if (!(VM_ACTIONS as readonly string[]).includes(action)) throw new SimHttpError(422, `Invalid action '${action}'`);
     this.refresh();
     const status = this.#statusOf(String(vm.machine));
@@ -442,7 +443,7 @@ export class SimState {
 function checkEnum(body: Row, field: string, allowed: readonly string[]): void {
   const value = body[field];
   if (value === undefined) return;
-  if (typeof value !== 'string' || !allowed.includes(value)) throw new SimHttpError(422, `Invalid value '${String(value)}' for field '${field}'`);
+  if (typeof value !== 'string' || !allowed.includes(value)) throw new SimHttpError(422, `Invalid value '${text(value)}' for field '${field}'`);
 }
 
 function hex(n: number): string {

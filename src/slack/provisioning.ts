@@ -310,7 +310,7 @@ export class RequestProvisioning {
     }
     // The approval message's new state last: the summary and the audit line are what people wait for.
     if (thread) writes.push(notifier.update(thread, decidedRequest(done)));
-    await Promise.all(writes);
+    await Promise.all(writes.filter((w) => w !== undefined));
   }
 }
 

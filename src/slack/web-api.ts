@@ -9,6 +9,7 @@
 import { inspect } from 'node:util';
 import { Pool } from 'undici';
 import type { Logger } from '../log.js';
+import { text as asText } from '../text.js';
 import { slackApiErrorsTotal, slackErrorLabel, slackRateLimitedTotal } from '../ops/metrics.js';
 
 export class SlackApiError extends Error {
@@ -34,7 +35,7 @@ export class RawJson {
 }
 
 type Args = Record<string, unknown>;
-type Reply = Record<string, any> & { ok: boolean };
+type Reply = Record<string, unknown> & { ok: boolean };
 
 /** Read methods, which Slack only takes form-encoded; write methods get JSON (cheaper to encode). */
 const FORM_ONLY = new Set(['usergroups.users.list', 'users.info', 'auth.test']);
@@ -80,7 +81,7 @@ export class SlackWebApi {
       const form = new URLSearchParams();
       for (const [key, value] of Object.entries(args)) {
         if (value === undefined || value === null) continue;
-        form.set(key, value instanceof RawJson ? value.json : typeof value === 'object' ? JSON.stringify(value) : String(value));
+        form.set(key, value instanceof RawJson ? value.json : asText(value));
       }
       body = form.toString();
       contentType = 'application/x-www-form-urlencoded';
@@ -113,7 +114,7 @@ export class SlackWebApi {
       // views.* answers echo the whole view; when nothing else is needed, don't parse it.
       if (ECHOES_VIEW.has(method) && /^\s*\{\s*"ok"\s*:\s*true\b/.test(text)) return { ok: true };
       const reply = JSON.parse(text) as Reply;
-      if (!reply.ok) throw new SlackApiError(method, String(reply.error ?? 'unknown_error'));
+      if (!reply.ok) throw new SlackApiError(method, asText(reply.error) || 'unknown_error');
       return reply;
     }
   }

@@ -5,6 +5,7 @@
  * each record is one small synchronous O_APPEND write — microseconds, and never queued behind
  * other file work in libuv's thread pool, so records land in the order events happen.
  */
+import { text as asText } from '../text.js';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -79,7 +80,7 @@ export class AuditLog {
       this.#lastHash = record.hash;
       return Promise.resolve(record);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
@@ -124,7 +125,7 @@ export const AUDIT_CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'outcome', 're
 
 export function auditCsvRow(record: AuditRecord): string {
   const cell = (v: unknown) => {
-    const text = v === undefined ? '' : typeof v === 'object' ? Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`).join(' ') : String(v);
+    const text = v === undefined ? '' : typeof v === 'object' && v !== null ? Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`).join(' ') : asText(v);
     // Quote everything that could break a row, and defuse spreadsheet formulas.
     const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
     return /[",\n\r]/.test(safe) || safe !== text ? `"${safe.replace(/"/g, '""')}"` : safe;

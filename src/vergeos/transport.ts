@@ -272,7 +272,7 @@ function httpError(status: number, text: string, endpoint: string, idempotent: b
   if (text.trim() !== '') {
     try {
       const parsed = JSON.parse(text) as unknown;
-      said = typeof parsed === 'object' && parsed !== null && 'err' in parsed ? String((parsed as { err: unknown }).err) : snippet(text);
+      said = typeof parsed === 'object' && parsed !== null && 'err' in parsed ? String((parsed).err) : snippet(text);
     } catch {
       said = snippet(text);
     }

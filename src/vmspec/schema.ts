@@ -209,7 +209,7 @@ function isIssueAt(ctx: z.RefinementCtx, path: Array<string | number>): boolean 
 function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics: NicOut[]; devices: DeviceOut[] }, ctx: z.RefinementCtx): void {
   // Runs even when fields failed (so every problem is reported at once): trust nothing here.
   const spec = {
-    vm: (typeof value?.vm === 'object' && value.vm !== null ? value.vm : {}) as Partial<VmFieldsOut>,
+    vm: (typeof value?.vm === 'object' && value.vm !== null ? value.vm : {}),
     drives: (Array.isArray(value?.drives) ? value.drives : []).filter((d): d is DriveOut => typeof d === 'object' && d !== null),
     nics: (Array.isArray(value?.nics) ? value.nics : []).filter((n): n is NicOut => typeof n === 'object' && n !== null),
     devices: (Array.isArray(value?.devices) ? value.devices : []).filter((d): d is DeviceOut => typeof d === 'object' && d !== null),

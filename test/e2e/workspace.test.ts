@@ -39,7 +39,7 @@ describe('the bot as a separate process', () => {
       expect(vergeos.requestsTo('POST /vms')).toHaveLength(1);
       expect(vergeos.requestsTo('POST /machine_drives')).toHaveLength(2); // the hung one was found, not re-sent
       expect([...vergeos.state.table('machine_devices').values()].filter((d) => String(d.machine) === machine)).toHaveLength(1);
-      expect(summary.text).toContain(`VM key ${vms[0]!.$key}, machine key ${machine}`);
+      expect(summary.text).toContain(`VM key ${String(vms[0]!.$key)}, machine key ${machine}`);
     } finally {
       await ws.close();
     }

@@ -10,7 +10,7 @@ const AUTH = { authorization: `Bearer ${SIM_DEFAULT_API_KEY}` };
 async function call(sim: VergeosSim, method: 'GET' | 'POST' | 'DELETE' | 'PUT', path: string, body?: unknown, headers: Record<string, string> = AUTH) {
   const res = await request(`${sim.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.body.text();
-  return { status: res.statusCode, json: text ? (JSON.parse(text) as any) : undefined };
+  return { status: res.statusCode, json: text ? (JSON.parse(text)) : undefined };
 }
 
 describe('VergeOS simulator', () => {

@@ -139,7 +139,7 @@ describe('the approval policy in Slack', () => {
     const approval = await file(rig, 'iso-install', { name: 'still-auto-01' });
     expect(textOf(approval)).toContain('rule *small-auto*');
     // A good change is picked up by the watcher, no signal needed.
-    await writeFile(policyFile, (await readFile(policyFile, 'utf8')).replace(/  - name: broken[\s\S]*$/, '').replace('vcpu: 6', 'vcpu: 1'));
+    await writeFile(policyFile, (await readFile(policyFile, 'utf8')).replace(/ {2}- name: broken[\s\S]*$/, '').replace('vcpu: 6', 'vcpu: 1'));
     await until(() => rig.bot.ctx.policy.current.hash !== before, 'the reload', 5_000);
     const next = await file(rig, 'iso-install', { name: 'over-now-01' });
     expect(JSON.stringify(next.blocks)).toContain('request_approve');

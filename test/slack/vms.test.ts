@@ -117,7 +117,7 @@ describe('leases, from Slack', () => {
     now = endsAt + 7 * DAY;
     await rig.bot.sweepLeases();
     await rig.bot.idle();
-    expect((await rig.vergeos.state.table('machine_status').get(String(rig.vergeos.state.table('machines').get(vm.keys.machineKey!)!.status)))!.status).toBe('stopped');
+    expect((rig.vergeos.state.table('machine_status').get(String(rig.vergeos.state.table('machines').get(vm.keys.machineKey!)!.status)))!.status).toBe('stopped');
     await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes(':hourglass: *lab-lease-01* powered off at the end of its lease')), 'the audit line for the power-off');
 
     now += 3 * DAY;

@@ -24,14 +24,13 @@ import {
   type ModalMeta,
 } from '../views/request-modal.js';
 
-type StateValues = Parameters<typeof draftFromState>[0];
 
 export function register(app: App, ctx: BotContext): void {
   const rebuild = async (body: BlockAction, change: (draft: ModalDraft, meta: ModalMeta) => { draft: ModalDraft; generation: number } | undefined) => {
     const view = body.view;
     if (!view) return;
     const meta = JSON.parse(view.private_metadata) as ModalMeta;
-    const current = draftFromState(view.state.values as StateValues, meta);
+    const current = draftFromState(view.state.values, meta);
     const next = change(current, meta);
     if (!next) return;
     try {
@@ -79,7 +78,7 @@ export function register(app: App, ctx: BotContext): void {
 
   app.view<ViewSubmitAction>(REQUEST_MODAL_CALLBACK, async ({ ack, body, view }) => {
     const meta = JSON.parse(view.private_metadata) as ModalMeta;
-    const draft = draftFromState(view.state.values as StateValues, meta);
+    const draft = draftFromState(view.state.values, meta);
     const recipe = ctx.recipes.find((r) => r.id === draft.recipe);
     const count = draft.count ?? 1;
     const keep = keepForChoices(recipe);
