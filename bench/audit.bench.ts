@@ -10,7 +10,8 @@ const APPENDS = 1_000;
 async function logWith(records: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'vmbot-audit-bench-'));
   const log = await AuditLog.open(dir);
-  for (let i = 0; i < records; i++) await log.append({ actor: 'U0BENCH', action: 'run.step_done', runId: `run-${i}`, keys: { vm: String(i) }, outcome: 'ok', detail: 'seed' });
+  for (let i = 0; i < records; i++)
+    await log.append({ actor: 'U0BENCH', action: 'run.step_done', runId: `run-${i}`, keys: { vm: String(i) }, outcome: 'ok', detail: 'seed' });
   await log.close();
   return dir;
 }
@@ -38,7 +39,16 @@ export const auditBenchmark: Benchmark = {
         smallTimes.push(await appendCost(small));
         largeTimes.push(await appendCost(large));
       }
-      return [{ name: `${APPENDS} appends onto 100k records vs onto 1k`, value: median(largeTimes), baseline: median(smallTimes), unit: 'ms', target: 1.5, note: 'median of 5 rounds' }];
+      return [
+        {
+          name: `${APPENDS} appends onto 100k records vs onto 1k`,
+          value: median(largeTimes),
+          baseline: median(smallTimes),
+          unit: 'ms',
+          target: 1.5,
+          note: 'median of 5 rounds',
+        },
+      ];
     } finally {
       await rm(small, { recursive: true, force: true });
       await rm(large, { recursive: true, force: true });

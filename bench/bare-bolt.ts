@@ -3,7 +3,12 @@ import { App, LogLevel } from '@slack/bolt';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-const app = new App({ token: process.env.SLACK_BOT_TOKEN!, signingSecret: process.env.SLACK_SIGNING_SECRET!, logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: process.env.SLACK_API_URL } });
+const app = new App({
+  token: process.env.SLACK_BOT_TOKEN!,
+  signingSecret: process.env.SLACK_SIGNING_SECRET!,
+  logLevel: LogLevel.ERROR,
+  clientOptions: { slackApiUrl: process.env.SLACK_API_URL },
+});
 app.command('/vm-create', async ({ ack }) => {
   await ack();
 });

@@ -19,8 +19,6 @@ export interface Benchmark {
   run(): Promise<BenchResult[]>;
 }
 
-
-
 /** `vmbot sim` in a child process, so the simulator's CPU is not charged to the code measured. */
 export function spawnSim(args: string[] = []): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   return spawnVmbot(['sim', '--port', '0', ...args], /listening on (http:\/\/127\.0\.0\.1:\d+)/);

@@ -31,18 +31,19 @@ export const provisionBenchmark: Benchmark = {
     const vergeos = new VergeosClient({ url: sim.url, auth: { apiKey: SIM_DEFAULT_API_KEY }, maxInFlight: CONCURRENCY });
     const provisioner = new Provisioner({ vergeos, store, audit });
     try {
-      const specsNamed = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => {
-        const parsed = parseSpec({
-          vm: { name: `${prefix}-${i + 1}`, cpu_cores: 2, ram: '4GiB' },
-          drives: [
-            { name: 'OS', disksize: '8GiB', preferred_tier: '2' },
-            { name: 'Data', disksize: '2GiB', preferred_tier: '2' },
-          ],
-          nics: [{ name: 'lan', vnet: '4' }],
+      const specsNamed = (prefix: string, count: number) =>
+        Array.from({ length: count }, (_, i) => {
+          const parsed = parseSpec({
+            vm: { name: `${prefix}-${i + 1}`, cpu_cores: 2, ram: '4GiB' },
+            drives: [
+              { name: 'OS', disksize: '8GiB', preferred_tier: '2' },
+              { name: 'Data', disksize: '2GiB', preferred_tier: '2' },
+            ],
+            nics: [{ name: 'lan', vnet: '4' }],
+          });
+          if (!parsed.ok) throw new Error('bench spec invalid');
+          return parsed.value;
         });
-        if (!parsed.ok) throw new Error('bench spec invalid');
-        return parsed.value;
-      });
       // Warm up (JIT, connections, lazily loaded modules) before measuring, as for the client.
       await provisionBatch(provisioner, specsNamed('warmup', 2 * CONCURRENCY), { actor: 'bench', concurrency: CONCURRENCY });
       const times: number[] = [];
@@ -59,7 +60,16 @@ export const provisionBenchmark: Benchmark = {
       }
       const ms = median(times);
       const ideal = Math.ceil(VMS / CONCURRENCY) * CALLS_PER_VM * LATENCY_MS;
-      return [{ name: `${VMS} VMs × (VM + 2 drives + NIC), ${CONCURRENCY} at once, ${LATENCY_MS} ms per call`, value: ms, baseline: ideal, unit: 'ms', target: 1.3, note: `baseline = ceil(50/8) × 4 × 20 ms; median of ${ROUNDS} rounds` }];
+      return [
+        {
+          name: `${VMS} VMs × (VM + 2 drives + NIC), ${CONCURRENCY} at once, ${LATENCY_MS} ms per call`,
+          value: ms,
+          baseline: ideal,
+          unit: 'ms',
+          target: 1.3,
+          note: `baseline = ceil(50/8) × 4 × 20 ms; median of ${ROUNDS} rounds`,
+        },
+      ];
     } finally {
       await vergeos.close();
       await audit.close();

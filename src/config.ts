@@ -31,17 +31,34 @@ const durationText = z
   });
 
 export const envSchema = z.object({
-  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, { error: 'must be a bot token (xoxb-…)' }).optional(),
-  SLACK_SIGNING_SECRET: z.string().min(8, { error: 'must be the app\'s signing secret' }).optional(),
-  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, { error: 'must be an app-level token (xapp-…)' }).optional(),
+  SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xoxb-/, { error: 'must be a bot token (xoxb-…)' })
+    .optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8, { error: "must be the app's signing secret" }).optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, { error: 'must be an app-level token (xapp-…)' })
+    .optional(),
   SLACK_API_URL: url('http://127.0.0.1:4000/api/'),
   PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(3000),
-  VM_APPROVAL_CHANNEL: z.string().regex(/^[CG][A-Z0-9]+$/, { error: 'must be a channel ID (C…)' }).optional(),
-  VM_AUDIT_CHANNEL: z.string().regex(/^[CG][A-Z0-9]+$/, { error: 'must be a channel ID (C…)' }).optional(),
+  VM_APPROVAL_CHANNEL: z
+    .string()
+    .regex(/^[CG][A-Z0-9]+$/, { error: 'must be a channel ID (C…)' })
+    .optional(),
+  VM_AUDIT_CHANNEL: z
+    .string()
+    .regex(/^[CG][A-Z0-9]+$/, { error: 'must be a channel ID (C…)' })
+    .optional(),
   VM_APPROVERS: z
     .string()
     .optional()
-    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), { error: 'must be comma-separated user IDs (U…) and user-group IDs (S…)' }),
   VM_REQUEST_TTL: durationText.transform((ms) => ms ?? 24 * 3_600_000),
   /**
@@ -115,7 +132,9 @@ export function loadConfig(source: NodeJS.ProcessEnv, needs: ConfigNeed[] = []):
       const hasUser = raw.VERGEOS_USERNAME !== undefined || raw.VERGEOS_PASSWORD !== undefined;
       if (!hasKey && !hasUser) problems.push('VERGEOS_API_KEY (or VERGEOS_USERNAME and VERGEOS_PASSWORD) is required');
       if (!hasKey && hasUser && (raw.VERGEOS_USERNAME === undefined || raw.VERGEOS_PASSWORD === undefined)) {
-        problems.push(`${raw.VERGEOS_USERNAME === undefined ? 'VERGEOS_USERNAME' : 'VERGEOS_PASSWORD'} is required with ${raw.VERGEOS_USERNAME === undefined ? 'VERGEOS_PASSWORD' : 'VERGEOS_USERNAME'}`);
+        problems.push(
+          `${raw.VERGEOS_USERNAME === undefined ? 'VERGEOS_USERNAME' : 'VERGEOS_PASSWORD'} is required with ${raw.VERGEOS_USERNAME === undefined ? 'VERGEOS_PASSWORD' : 'VERGEOS_USERNAME'}`,
+        );
       }
     }
   }

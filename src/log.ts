@@ -13,17 +13,7 @@ export interface Logger {
 }
 
 /** Field names whose values are secrets wherever they appear in a log line. */
-export const SECRET_FIELDS = [
-  'authorization',
-  'apiKey',
-  'api_key',
-  'password',
-  'token',
-  'botToken',
-  'appToken',
-  'signingSecret',
-  'console_pass_hash',
-] as const;
+export const SECRET_FIELDS = ['authorization', 'apiKey', 'api_key', 'password', 'token', 'botToken', 'appToken', 'signingSecret', 'console_pass_hash'] as const;
 
 const REDACT_PATHS = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]);
 

@@ -5,7 +5,10 @@ describe('configuration', () => {
   it('names every bad or missing variable in one message, without echoing secrets', () => {
     let error: ConfigError | undefined;
     try {
-      loadConfig({ SLACK_BOT_TOKEN: 'xoxp-user-token-hunter2', VM_APPROVERS: 'U123,bob', VERGEOS_URL: 'vergeos', PORT: 'eighty', VERGEOS_USERNAME: 'svc' }, ['vergeos', 'slack']);
+      loadConfig({ SLACK_BOT_TOKEN: 'xoxp-user-token-hunter2', VM_APPROVERS: 'U123,bob', VERGEOS_URL: 'vergeos', PORT: 'eighty', VERGEOS_USERNAME: 'svc' }, [
+        'vergeos',
+        'slack',
+      ]);
     } catch (err) {
       error = err as ConfigError;
     }
@@ -24,8 +27,18 @@ describe('configuration', () => {
   });
 
   it('reads a good environment with defaults', () => {
-    const env = loadConfig({ VERGEOS_URL: 'https://v.example.com', VERGEOS_API_KEY: 'k', VM_REQUEST_TTL: '2d', VERGEOS_TLS_INSECURE: 'true', VMBOT_POLL_INTERVAL: '250ms' }, ['vergeos']);
-    expect(env).toMatchObject({ PORT: 3000, DATA_DIR: './data', VM_REQUEST_TTL: 2 * 86_400_000, VERGEOS_TLS_INSECURE: true, VMBOT_POLL_INTERVAL: 250, VERGEOS_MAX_IN_FLIGHT: 8 });
+    const env = loadConfig(
+      { VERGEOS_URL: 'https://v.example.com', VERGEOS_API_KEY: 'k', VM_REQUEST_TTL: '2d', VERGEOS_TLS_INSECURE: 'true', VMBOT_POLL_INTERVAL: '250ms' },
+      ['vergeos'],
+    );
+    expect(env).toMatchObject({
+      PORT: 3000,
+      DATA_DIR: './data',
+      VM_REQUEST_TTL: 2 * 86_400_000,
+      VERGEOS_TLS_INSECURE: true,
+      VMBOT_POLL_INTERVAL: 250,
+      VERGEOS_MAX_IN_FLIGHT: 8,
+    });
     expect(vergeosClientOptions(env)).toMatchObject({ url: 'https://v.example.com', auth: { apiKey: 'k' }, insecure: true, maxInFlight: 8 });
     expect(loadConfig({}, []).VM_REQUEST_TTL).toBe(86_400_000);
   });

@@ -15,7 +15,9 @@ describe('logs', () => {
     const { logger, lines } = captureLogger('info', 'pretty');
     logger.warn({ endpoint: 'GET /api/v4/vms', attempt: 2, password: 'hunter2', note: 'two words' }, 'VergeOS call failed; retrying');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN {2}VergeOS call failed; retrying endpoint="GET \/api\/v4\/vms" attempt=2 password=\*\*\* note="two words"$/);
+    expect(lines[0]).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} WARN {2}VergeOS call failed; retrying endpoint="GET \/api\/v4\/vms" attempt=2 password=\*\*\* note="two words"$/,
+    );
     expect(lines[0]).not.toContain('hunter2');
   });
 });

@@ -45,15 +45,33 @@ export function newBatchId(): string {
 }
 
 /** Store a batch's runs (one write) under a new batch id. */
-export async function createBatch(provisioner: Provisioner, specs: VmSpec[], meta: Omit<RunMeta, 'group'>, batchId = newBatchId()): Promise<{ batchId: string; runs: RunRecord[] }> {
+export async function createBatch(
+  provisioner: Provisioner,
+  specs: VmSpec[],
+  meta: Omit<RunMeta, 'group'>,
+  batchId = newBatchId(),
+): Promise<{ batchId: string; runs: RunRecord[] }> {
   const runs = await provisioner.createRuns(specs, { ...meta, group: batchId });
   return { batchId, runs };
 }
 
 /** Create and run a batch: the CLI's `apply --count`. */
-export async function provisionBatch(provisioner: Provisioner, specs: VmSpec[], options: BatchOptions & { requestId?: string; lease?: RunMeta['lease'] }): Promise<BatchOutcome> {
-  const { batchId, runs } = await createBatch(provisioner, specs, { actor: options.actor, ...(options.requestId ? { requestId: options.requestId } : {}), ...(options.lease ? { lease: options.lease } : {}) });
-  return runBatch(provisioner, batchId, runs.map((r) => r.id), options);
+export async function provisionBatch(
+  provisioner: Provisioner,
+  specs: VmSpec[],
+  options: BatchOptions & { requestId?: string; lease?: RunMeta['lease'] },
+): Promise<BatchOutcome> {
+  const { batchId, runs } = await createBatch(provisioner, specs, {
+    actor: options.actor,
+    ...(options.requestId ? { requestId: options.requestId } : {}),
+    ...(options.lease ? { lease: options.lease } : {}),
+  });
+  return runBatch(
+    provisioner,
+    batchId,
+    runs.map((r) => r.id),
+    options,
+  );
 }
 
 /**
@@ -107,7 +125,11 @@ export interface BatchCleanupOutcome {
  * Delete what the failed and not-started runs left (each run's own cleanup: stop, then DELETE),
  * `concurrency` at a time. Exactly once per run; an interrupted cleanup is resumed.
  */
-export async function cleanupRuns(provisioner: Provisioner, runs: readonly RunRecord[], options: { actor: string; concurrency?: number }): Promise<BatchCleanupOutcome> {
+export async function cleanupRuns(
+  provisioner: Provisioner,
+  runs: readonly RunRecord[],
+  options: { actor: string; concurrency?: number },
+): Promise<BatchCleanupOutcome> {
   const queue = runs.filter((r) => r.state === 'failed' || r.state === 'not_started' || r.state === 'cleaning_up').map((r) => r.id);
   const cleaned: RunRecord[] = [];
   const stillFailed: RunRecord[] = [];

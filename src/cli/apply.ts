@@ -7,7 +7,10 @@ import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context
 import { progressPrinter } from './progress.js';
 import { specsFromRecipe } from './recipe-input.js';
 
-export async function applyCommand(file: string, opts: { name?: string; count: number; concurrency: number; keepGoing?: boolean; tierMargin: number; yes?: boolean; json?: boolean }): Promise<void> {
+export async function applyCommand(
+  file: string,
+  opts: { name?: string; count: number; concurrency: number; keepGoing?: boolean; tierMargin: number; yes?: boolean; json?: boolean },
+): Promise<void> {
   const { recipe, specs: asked } = await specsFromRecipe(file, opts.name, opts.count);
   // The recipe's default lease, if it has one (extend with `vmbot extend`).
   const lease = recipe.lease?.defaultMs ? { forMs: recipe.lease.defaultMs, maxMs: recipe.lease.maxMs } : undefined;
@@ -17,10 +20,15 @@ export async function applyCommand(file: string, opts: { name?: string; count: n
   try {
     // The whole batch is checked before anything is created: names, references, capacity.
     const checked = await preflightSpecs(core.vergeos!, asked, { tierMargin: opts.tierMargin / 100 });
-    if (checked.errors.length || !checked.specs) throw new CliExit(EXIT.badInput, `${checked.errors.map((e) => `${file}:${e.path}: ${e.message}`).join('\n')}\nNothing was created.`);
+    if (checked.errors.length || !checked.specs)
+      throw new CliExit(EXIT.badInput, `${checked.errors.map((e) => `${file}:${e.path}: ${e.message}`).join('\n')}\nNothing was created.`);
     // Devices named by resource group alone now carry the group's type: the plan shown is the one sent.
     const specs = checked.specs;
-    say(specs.length === 1 ? renderPlanText(planSpec(specs[0]!)) : `${specs.length} VMs, ${specs[0]!.vm.name} … ${specs.at(-1)!.vm.name}, each:\n${renderPlanText(planSpec(specs[0]!))}`);
+    say(
+      specs.length === 1
+        ? renderPlanText(planSpec(specs[0]!))
+        : `${specs.length} VMs, ${specs[0]!.vm.name} … ${specs.at(-1)!.vm.name}, each:\n${renderPlanText(planSpec(specs[0]!))}`,
+    );
     for (const warning of checked.warnings) say(`warning: ${warning}`);
     if (!opts.yes && !(await confirm(`Create ${specs.length === 1 ? `VM ${specs[0]!.vm.name}` : `${specs.length} VMs`} in VergeOS?`))) {
       throw new CliExit(EXIT.failed, 'Nothing was created.');
@@ -32,13 +40,31 @@ export async function applyCommand(file: string, opts: { name?: string; count: n
       process.exitCode = run.state === 'succeeded' ? EXIT.ok : EXIT.failed;
       return;
     }
-    const batch = await provisionBatch(core.provisioner!, specs, { actor: cliActor(), concurrency: opts.concurrency, keepGoing: opts.keepGoing ?? false, listener, lease });
+    const batch = await provisionBatch(core.provisioner!, specs, {
+      actor: cliActor(),
+      concurrency: opts.concurrency,
+      keepGoing: opts.keepGoing ?? false,
+      listener,
+      lease,
+    });
     const stopped = batch.stoppedBy ? `Stopped after ${batch.stoppedBy.vmName} failed: ${batch.stoppedBy.message}` : undefined;
     if (opts.json) {
-      printJson({ batchId: batch.batchId, runs: batch.runs.map(runResult), succeeded: batch.succeeded, failed: batch.failed, notStarted: batch.notStarted, ...(stopped ? { stoppedBy: batch.stoppedBy } : {}) });
+      printJson({
+        batchId: batch.batchId,
+        runs: batch.runs.map(runResult),
+        succeeded: batch.succeeded,
+        failed: batch.failed,
+        notStarted: batch.notStarted,
+        ...(stopped ? { stoppedBy: batch.stoppedBy } : {}),
+      });
     } else {
-      say(`Batch ${batch.batchId}: ${batch.succeeded} of ${specs.length} VMs provisioned${batch.failed ? `, ${batch.failed} failed` : ''}${batch.notStarted ? `, ${batch.notStarted} not started` : ''}.`);
-      if (stopped) say(`${stopped}\n${batch.notStarted} VMs were not started, because the same failure would repeat for each. Fix it, then: vmbot resume --batch ${batch.batchId}`);
+      say(
+        `Batch ${batch.batchId}: ${batch.succeeded} of ${specs.length} VMs provisioned${batch.failed ? `, ${batch.failed} failed` : ''}${batch.notStarted ? `, ${batch.notStarted} not started` : ''}.`,
+      );
+      if (stopped)
+        say(
+          `${stopped}\n${batch.notStarted} VMs were not started, because the same failure would repeat for each. Fix it, then: vmbot resume --batch ${batch.batchId}`,
+        );
       if (batch.failed) say(`Delete the partial VMs with: vmbot cleanup --batch ${batch.batchId}`);
     }
     process.exitCode = batch.succeeded === specs.length ? EXIT.ok : EXIT.failed;

@@ -80,7 +80,7 @@ export function registerCommands(program: Command): void {
   program
     .command('vms')
     .description('list the VMs made through the bot, with owner and keys')
-    .option('--owner <user>', 'only this owner\'s (a Slack user id, or cli:<user>)')
+    .option('--owner <user>', "only this owner's (a Slack user id, or cli:<user>)")
     .option('--refresh', 'look each one up in VergeOS: live power state; a VM deleted outside the bot is marked gone')
     .option('--expiring <duration>', 'only those whose lease ends within this (e.g. 7d)')
     .option('--json', 'as JSON')

@@ -28,6 +28,6 @@ export function parseNonNegative(value: string): number {
 
 export function parseFactor(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 1000) throw new InvalidArgumentError('expected a number above 0 (1 = Slack\'s own limits)');
+  if (!Number.isFinite(n) || n <= 0 || n > 1000) throw new InvalidArgumentError("expected a number above 0 (1 = Slack's own limits)");
   return n;
 }

@@ -41,7 +41,9 @@ export async function checkCommand(file: string | undefined): Promise<void> {
 export async function explainCommand(recipeArg: string, opts: { as: string; group: string[]; count: number; name: string; file?: string }): Promise<void> {
   const env = config([]);
   const loaded = await policyInForce(opts.file);
-  const recipeFile = /\.ya?ml$/.test(recipeArg) ? recipeArg : (await loadRecipes(await recipeFilesIn(env.MANIFESTS_DIR))).recipes.find((r) => r.id === recipeArg)?.file;
+  const recipeFile = /\.ya?ml$/.test(recipeArg)
+    ? recipeArg
+    : (await loadRecipes(await recipeFilesIn(env.MANIFESTS_DIR))).recipes.find((r) => r.id === recipeArg)?.file;
   if (!recipeFile) throw new CliExit(EXIT.badInput, `no recipe ${recipeArg} in ${env.MANIFESTS_DIR}`);
   const { recipe, specs } = await specsFromRecipe(recipeFile, opts.name, opts.count);
   const who: Membership = { user: opts.as, slackGroups: new Set(opts.group), vmApprovers: env.VM_APPROVERS };

@@ -10,7 +10,11 @@ export function progressPrinter(write: (line: string) => void, nameOf: (runId: s
         write(`[${name}] ${event.index + 1}/${event.total} … ${event.description}`);
         break;
       case 'step_done': {
-        const keys = event.vmKey ? `VM key ${event.vmKey}, machine key ${event.machineKey}` : event.key ? `key ${event.key}${event.uuid ? `, uuid ${event.uuid}` : ''}` : 'done';
+        const keys = event.vmKey
+          ? `VM key ${event.vmKey}, machine key ${event.machineKey}`
+          : event.key
+            ? `key ${event.key}${event.uuid ? `, uuid ${event.uuid}` : ''}`
+            : 'done';
         write(`[${name}] ${event.index + 1}/${event.total} ✓ ${event.description} → ${keys}${event.reconciled ? ' (found by lookup)' : ''}`);
         break;
       }

@@ -16,7 +16,9 @@ export async function runsCommand(opts: { json?: boolean; all?: boolean }): Prom
     if (!runs.length) return void process.stdout.write('No runs yet.\n');
     for (const run of runs) {
       const keys = run.keys.vmKey ? `vm ${run.keys.vmKey} / machine ${run.keys.machineKey}` : 'no VM yet';
-      process.stdout.write(`${run.id}  ${run.state.padEnd(11)}${run.group ? ` ${run.group}` : ''} ${run.spec.vm.name.padEnd(24)} ${keys.padEnd(24)} ${summarizeSpec(run.spec)}  (${run.actor}, ${run.updatedAt})\n`);
+      process.stdout.write(
+        `${run.id}  ${run.state.padEnd(11)}${run.group ? ` ${run.group}` : ''} ${run.spec.vm.name.padEnd(24)} ${keys.padEnd(24)} ${summarizeSpec(run.spec)}  (${run.actor}, ${run.updatedAt})\n`,
+      );
       if (run.error) process.stdout.write(`    ${run.error.message}\n`);
       if (run.goneAt) process.stdout.write(`    its VM was deleted outside the bot (noticed ${run.goneAt})\n`);
     }
@@ -33,9 +35,18 @@ export async function resumeCommand(runId: string | undefined, opts: { all?: boo
       const runs = core.provisioner!.runsOfBatch(opts.batch);
       if (!runs.length) throw new CliExit(EXIT.badInput, `no batch ${opts.batch} (see \`vmbot runs\`)`);
       const again = runs.filter((r) => r.state === 'failed' || r.state === 'not_started' || r.state === 'running' || r.state === 'pending');
-      const batch = await runBatch(core.provisioner!, opts.batch, again.map((r) => r.id), { actor: cliActor(), concurrency: opts.concurrency, listener: progressPrinter(say, namesByRun(runs)) });
-      if (opts.json) printJson({ batchId: batch.batchId, runs: batch.runs.map(runResult), succeeded: batch.succeeded, failed: batch.failed, notStarted: batch.notStarted });
-      else say(`Batch ${batch.batchId}: ${batch.succeeded} of ${runs.length} VMs provisioned${batch.failed ? `, ${batch.failed} failed` : ''}${batch.notStarted ? `, ${batch.notStarted} not started` : ''}.`);
+      const batch = await runBatch(
+        core.provisioner!,
+        opts.batch,
+        again.map((r) => r.id),
+        { actor: cliActor(), concurrency: opts.concurrency, listener: progressPrinter(say, namesByRun(runs)) },
+      );
+      if (opts.json)
+        printJson({ batchId: batch.batchId, runs: batch.runs.map(runResult), succeeded: batch.succeeded, failed: batch.failed, notStarted: batch.notStarted });
+      else
+        say(
+          `Batch ${batch.batchId}: ${batch.succeeded} of ${runs.length} VMs provisioned${batch.failed ? `, ${batch.failed} failed` : ''}${batch.notStarted ? `, ${batch.notStarted} not started` : ''}.`,
+        );
       process.exitCode = batch.succeeded === runs.length ? EXIT.ok : EXIT.failed;
       return;
     }
@@ -45,7 +56,8 @@ export async function resumeCommand(runId: string | undefined, opts: { all?: boo
     const listener = progressPrinter(say, namesByRun(targets.map((t) => t!)));
     const done = [];
     for (const target of targets) {
-      if (!['pending', 'running', 'failed', 'not_started'].includes(target!.state)) throw new CliExit(EXIT.badInput, `run ${target!.id} is ${target!.state}; only pending, interrupted, failed or not-started runs can be resumed`);
+      if (!['pending', 'running', 'failed', 'not_started'].includes(target!.state))
+        throw new CliExit(EXIT.badInput, `run ${target!.id} is ${target!.state}; only pending, interrupted, failed or not-started runs can be resumed`);
       done.push(await core.provisioner!.execute(target!.id, listener, cliActor()));
     }
     const results = done.map(runResult);
@@ -57,8 +69,12 @@ export async function resumeCommand(runId: string | undefined, opts: { all?: boo
   }
 }
 
-export async function cleanupCommand(runId: string | undefined, opts: { batch?: string; allFailed?: boolean; concurrency: number; yes?: boolean }): Promise<void> {
-  if ([runId, opts.batch, opts.allFailed].filter(Boolean).length !== 1) throw new CliExit(EXIT.badInput, 'name one run id, or pass --batch ID, or --all-failed');
+export async function cleanupCommand(
+  runId: string | undefined,
+  opts: { batch?: string; allFailed?: boolean; concurrency: number; yes?: boolean },
+): Promise<void> {
+  if ([runId, opts.batch, opts.allFailed].filter(Boolean).length !== 1)
+    throw new CliExit(EXIT.badInput, 'name one run id, or pass --batch ID, or --all-failed');
   const core = await openCore({ withVergeos: true });
   try {
     let runs: RunRecord[];
@@ -74,18 +90,30 @@ export async function cleanupCommand(runId: string | undefined, opts: { batch?: 
       if (!runs.length) return void process.stdout.write(`Nothing to clean up${opts.batch ? ` in batch ${opts.batch}` : ''}.\n`);
     }
     const partial = runs.filter(leftPartialVm);
-    const what = runs.length === 1 && runId
-      ? partial.length ? `VM ${runs[0]!.spec.vm.name}${runs[0]!.keys.vmKey ? ` (VM key ${runs[0]!.keys.vmKey})` : ''} with its drives, NICs and devices` : `whatever run ${runId} created`
-      : `${partial.length} partial VM${partial.length === 1 ? '' : 's'} (${partial.slice(0, 5).map((r) => r.spec.vm.name).join(', ')}${partial.length > 5 ? ', …' : ''}) and close ${runs.length} failed or not-started run${runs.length === 1 ? '' : 's'}`;
+    const what =
+      runs.length === 1 && runId
+        ? partial.length
+          ? `VM ${runs[0]!.spec.vm.name}${runs[0]!.keys.vmKey ? ` (VM key ${runs[0]!.keys.vmKey})` : ''} with its drives, NICs and devices`
+          : `whatever run ${runId} created`
+        : `${partial.length} partial VM${partial.length === 1 ? '' : 's'} (${partial
+            .slice(0, 5)
+            .map((r) => r.spec.vm.name)
+            .join(', ')}${partial.length > 5 ? ', …' : ''}) and close ${runs.length} failed or not-started run${runs.length === 1 ? '' : 's'}`;
     if (!opts.yes && !(await confirm(`Delete ${what}?`))) throw new CliExit(EXIT.failed, 'Nothing was deleted.');
     const outcome = await cleanupRuns(core.provisioner!, runs, { actor: cliActor(), concurrency: opts.concurrency });
-    for (const run of outcome.cleaned) process.stdout.write(`Cleaned up run ${run.id}: ${run.keys.vmKey ? `deleted VM ${run.spec.vm.name} (VM key ${run.keys.vmKey})` : `${run.spec.vm.name}: nothing had been created`}.\n`);
+    for (const run of outcome.cleaned)
+      process.stdout.write(
+        `Cleaned up run ${run.id}: ${run.keys.vmKey ? `deleted VM ${run.spec.vm.name} (VM key ${run.keys.vmKey})` : `${run.spec.vm.name}: nothing had been created`}.\n`,
+      );
     if (outcome.cleaned.length > 1) {
       const deleted = outcome.cleaned.filter((r) => r.keys.vmKey).length;
-      process.stdout.write(`Deleted ${deleted} partial VM${deleted === 1 ? '' : 's'}; closed ${outcome.cleaned.length - deleted} run${outcome.cleaned.length - deleted === 1 ? '' : 's'} that had created nothing.\n`);
+      process.stdout.write(
+        `Deleted ${deleted} partial VM${deleted === 1 ? '' : 's'}; closed ${outcome.cleaned.length - deleted} run${outcome.cleaned.length - deleted === 1 ? '' : 's'} that had created nothing.\n`,
+      );
     }
     for (const run of outcome.stillFailed) process.stderr.write(`${run.id} (${run.spec.vm.name}): ${run.error?.message ?? 'cleanup failed'}\n`);
-    if (outcome.stillFailed.length) throw new CliExit(EXIT.failed, `${outcome.stillFailed.length} cleanup(s) failed; run the same command again to retry them.`);
+    if (outcome.stillFailed.length)
+      throw new CliExit(EXIT.failed, `${outcome.stillFailed.length} cleanup(s) failed; run the same command again to retry them.`);
   } finally {
     await core.close();
   }

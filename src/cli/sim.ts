@@ -44,14 +44,28 @@ export async function slackSimCommand(opts: { port: number; rateFactor: number; 
 export async function slackSendCommand(words: string[], opts: { bot: string; slack: string; user: string; secret: string; curl?: boolean }): Promise<void> {
   const triggers = remoteTriggers(opts.slack);
   const trigger = await triggers.issueTrigger(opts.user);
-  const body = new URLSearchParams({ team_id: SLACK_SIM.team, channel_id: SLACK_SIM.generalChannel, user_id: opts.user, command: '/vm-create', text: words.join(' '), trigger_id: trigger, response_url: 'https://hooks.slack.test/x' }).toString();
+  const body = new URLSearchParams({
+    team_id: SLACK_SIM.team,
+    channel_id: SLACK_SIM.generalChannel,
+    user_id: opts.user,
+    command: '/vm-create',
+    text: words.join(' '),
+    trigger_id: trigger,
+    response_url: 'https://hooks.slack.test/x',
+  }).toString();
   const timestamp = Math.floor(Date.now() / 1000);
   const signature = `v0=${createHmac('sha256', opts.secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
   if (opts.curl) {
-    process.stdout.write(`curl -s -X POST ${opts.bot}/slack/events -H 'content-type: application/x-www-form-urlencoded' -H 'x-slack-request-timestamp: ${timestamp}' -H 'x-slack-signature: ${signature}' --data '${body}'\n`);
+    process.stdout.write(
+      `curl -s -X POST ${opts.bot}/slack/events -H 'content-type: application/x-www-form-urlencoded' -H 'x-slack-request-timestamp: ${timestamp}' -H 'x-slack-signature: ${signature}' --data '${body}'\n`,
+    );
     return;
   }
-  const res = await request(`${opts.bot}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature }, body });
+  const res = await request(`${opts.bot}/slack/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature },
+    body,
+  });
   const text = await res.body.text();
   process.stdout.write(`${res.statusCode} ${text || '(empty: acknowledged; see the stand-in for what the bot did)'}\n`);
 }

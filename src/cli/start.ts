@@ -19,11 +19,27 @@ export async function startCommand(): Promise<void> {
     if (err instanceof PolicyLoadError) throw new CliExit(EXIT.badInput, err.message);
     throw err;
   }
-  const bot = createBot({ env: core.env, logger: core.logger, store: core.store, audit: core.audit, vergeos: core.vergeos!, provisioner: core.provisioner!, recipes, policy });
+  const bot = createBot({
+    env: core.env,
+    logger: core.logger,
+    store: core.store,
+    audit: core.audit,
+    vergeos: core.vergeos!,
+    provisioner: core.provisioner!,
+    recipes,
+    policy,
+  });
   const { port, healthPort } = await bot.start();
   // One plain line on stdout for whoever started it (scripts wait for it), details in the log.
-  process.stdout.write(port === undefined ? `vmbot connected to Slack (Socket Mode)${healthPort === undefined ? '' : `; /healthz, /readyz and /metrics on http://127.0.0.1:${healthPort}`}\n` : `vmbot listening on http://127.0.0.1:${port}/slack/events\n`);
-  core.logger.info({ port, healthPort, mode: core.env.SLACK_APP_TOKEN ? 'socket' : 'http', recipes: recipes.length }, port === undefined ? 'vmbot connected to Slack (Socket Mode)' : `vmbot listening on port ${port} (/slack/events, /healthz, /readyz, /metrics)`);
+  process.stdout.write(
+    port === undefined
+      ? `vmbot connected to Slack (Socket Mode)${healthPort === undefined ? '' : `; /healthz, /readyz and /metrics on http://127.0.0.1:${healthPort}`}\n`
+      : `vmbot listening on http://127.0.0.1:${port}/slack/events\n`,
+  );
+  core.logger.info(
+    { port, healthPort, mode: core.env.SLACK_APP_TOKEN ? 'socket' : 'http', recipes: recipes.length },
+    port === undefined ? 'vmbot connected to Slack (Socket Mode)' : `vmbot listening on port ${port} (/slack/events, /healthz, /readyz, /metrics)`,
+  );
 
   // Graceful stop: new events get 503, runs finish the VergeOS call in flight and save it, the
   // store and audit log are flushed; what is unfinished resumes at the next start. A second
@@ -39,11 +55,16 @@ export async function startCommand(): Promise<void> {
     const started = Date.now();
     core.logger.info({ signal, timeoutMs: core.env.SHUTDOWN_TIMEOUT }, 'shutting down: finishing the VergeOS calls in flight');
     const deadline = setTimeout(() => {
-      core.logger.error({ timeoutMs: core.env.SHUTDOWN_TIMEOUT, runsInFlight: core.provisioner?.inFlight }, 'shutdown took longer than SHUTDOWN_TIMEOUT; exiting now (unfinished runs resume at the next start)');
+      core.logger.error(
+        { timeoutMs: core.env.SHUTDOWN_TIMEOUT, runsInFlight: core.provisioner?.inFlight },
+        'shutdown took longer than SHUTDOWN_TIMEOUT; exiting now (unfinished runs resume at the next start)',
+      );
       process.exit(1);
     }, core.env.SHUTDOWN_TIMEOUT);
     deadline.unref();
-    await bot.stop({ flushSlackMs: Math.max(0, Math.min(5_000, core.env.SHUTDOWN_TIMEOUT - 2_000)) }).catch((err: unknown) => core.logger.error({ err: (err as Error).message }, 'stopping the bot failed'));
+    await bot
+      .stop({ flushSlackMs: Math.max(0, Math.min(5_000, core.env.SHUTDOWN_TIMEOUT - 2_000)) })
+      .catch((err: unknown) => core.logger.error({ err: (err as Error).message }, 'stopping the bot failed'));
     await core.close();
     core.logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);

@@ -10,7 +10,8 @@ import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context
 function findVm(vms: RunRecord[], which: string): RunRecord {
   const found = vms.filter((r) => r.spec.vm.name === which || r.keys.vmKey === which);
   if (!found.length) throw new CliExit(EXIT.badInput, `no VM ${which} made through the bot (see \`vmbot vms\`)`);
-  if (found.length > 1) throw new CliExit(EXIT.badInput, `${which} names ${found.length} VMs; give the VM key instead (${found.map((r) => r.keys.vmKey).join(', ')})`);
+  if (found.length > 1)
+    throw new CliExit(EXIT.badInput, `${which} names ${found.length} VMs; give the VM key instead (${found.map((r) => r.keys.vmKey).join(', ')})`);
   return found[0]!;
 }
 
@@ -28,15 +29,35 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
       }
     }
     const vms = core.store.listRuns(isOwnedVm);
-    const rows = vms.filter((r) => (!opts.owner || (r.owner ?? r.actor) === opts.owner) && (within === undefined || (r.lease?.endsAt !== undefined && Date.parse(r.lease.endsAt) <= Date.now() + within)));
+    const rows = vms.filter(
+      (r) =>
+        (!opts.owner || (r.owner ?? r.actor) === opts.owner) &&
+        (within === undefined || (r.lease?.endsAt !== undefined && Date.parse(r.lease.endsAt) <= Date.now() + within)),
+    );
     const leaseOf = (r: RunRecord) => (r.lease?.endsAt ? `${r.lease.expiredAt ? 'lease ended' : 'lease ends'} ${r.lease.endsAt}` : 'kept until deleted');
-    const stateOf = (r: RunRecord) => (r.goneAt ? 'gone (deleted outside the bot)' : r.state === 'cleaning_up' ? 'being decommissioned' : (live.get(r.id) ?? 'exists'));
+    const stateOf = (r: RunRecord) =>
+      r.goneAt ? 'gone (deleted outside the bot)' : r.state === 'cleaning_up' ? 'being decommissioned' : (live.get(r.id) ?? 'exists');
     if (opts.json) {
-      return printJson(rows.map((r) => ({ name: r.spec.vm.name, vmKey: r.keys.vmKey ?? null, machineKey: r.keys.machineKey ?? null, owner: r.owner ?? r.actor, state: stateOf(r), leaseEndsAt: r.lease?.endsAt ?? null, runId: r.id, requestId: r.requestId ?? null, batchId: r.group ?? null, createdAt: r.createdAt })));
+      return printJson(
+        rows.map((r) => ({
+          name: r.spec.vm.name,
+          vmKey: r.keys.vmKey ?? null,
+          machineKey: r.keys.machineKey ?? null,
+          owner: r.owner ?? r.actor,
+          state: stateOf(r),
+          leaseEndsAt: r.lease?.endsAt ?? null,
+          runId: r.id,
+          requestId: r.requestId ?? null,
+          batchId: r.group ?? null,
+          createdAt: r.createdAt,
+        })),
+      );
     }
     if (!rows.length) return void process.stdout.write(opts.owner ? `No VMs owned by ${opts.owner}.\n` : 'No VMs made through the bot yet.\n');
     for (const r of rows) {
-      process.stdout.write(`${r.spec.vm.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${(r.owner ?? r.actor).padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.id}, ${r.createdAt})\n`);
+      process.stdout.write(
+        `${r.spec.vm.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${(r.owner ?? r.actor).padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.id}, ${r.createdAt})\n`,
+      );
     }
   } finally {
     await core.close();
@@ -59,13 +80,16 @@ export async function extendCommand(which: string, opts: { for?: string; until?:
   if ((opts.for === undefined) === (opts.until === undefined)) throw new CliExit(EXIT.badInput, 'give one of --for 7d or --until DATE');
   const forMs = opts.for === undefined ? undefined : parseDuration(opts.for);
   const until = forMs !== undefined ? new Date(Date.now() + forMs) : new Date(opts.until ?? '');
-  if (Number.isNaN(until.getTime())) throw new CliExit(EXIT.badInput, opts.for !== undefined ? '--for must be a duration like 7d or 12h' : '--until must be a date like 2026-12-31');
+  if (Number.isNaN(until.getTime()))
+    throw new CliExit(EXIT.badInput, opts.for !== undefined ? '--for must be a duration like 7d or 12h' : '--until must be a date like 2026-12-31');
   const core = await openCore({ withVergeos: true });
   try {
     const vm = findVm(core.provisioner!.ownedVms(), which);
     const outcome = await new Leases({ store: core.store, audit: core.audit, provisioner: core.provisioner! }).extend(vm.id, until, cliActor());
     if (!outcome.ok) throw new CliExit(EXIT.badInput, `${vm.spec.vm.name}: ${outcome.reason}`);
-    process.stdout.write(`${vm.spec.vm.name} is kept until ${outcome.endsAt}.${vm.lease?.expiredAt ? ' It was powered off when its lease ended; power it on with /vm-create mine.' : ''}\n`);
+    process.stdout.write(
+      `${vm.spec.vm.name} is kept until ${outcome.endsAt}.${vm.lease?.expiredAt ? ' It was powered off when its lease ended; power it on with /vm-create mine.' : ''}\n`,
+    );
   } finally {
     await core.close();
   }
@@ -75,9 +99,14 @@ export async function decommissionCommand(which: string, opts: { yes?: boolean }
   const core = await openCore({ withVergeos: true });
   try {
     const vm = findVm(core.provisioner!.ownedVms(), which);
-    if (!opts.yes && !(await confirm(`Delete VM ${vm.spec.vm.name} (VM key ${vm.keys.vmKey}, owner ${vm.owner ?? vm.actor}) with its drives, NICs and devices?`))) throw new CliExit(EXIT.failed, 'Nothing was deleted.');
+    if (
+      !opts.yes &&
+      !(await confirm(`Delete VM ${vm.spec.vm.name} (VM key ${vm.keys.vmKey}, owner ${vm.owner ?? vm.actor}) with its drives, NICs and devices?`))
+    )
+      throw new CliExit(EXIT.failed, 'Nothing was deleted.');
     const done = await core.provisioner!.decommission(vm.id, cliActor());
-    if (done.state !== 'decommissioned') throw new CliExit(EXIT.failed, `${done.error?.message ?? 'decommission failed'} (run the same command again to resume it)`);
+    if (done.state !== 'decommissioned')
+      throw new CliExit(EXIT.failed, `${done.error?.message ?? 'decommission failed'} (run the same command again to resume it)`);
     process.stdout.write(`Decommissioned ${vm.spec.vm.name}: deleted VM key ${vm.keys.vmKey} with its drives, NICs and devices.\n`);
   } finally {
     await core.close();

@@ -64,7 +64,10 @@ async function story(ws: Workspace): Promise<void> {
   const form = await openForm(ws, requester, 'web-server');
   const formText = JSON.stringify(form.view);
   check(formText.includes('"initial_value":"8GiB"') && formText.includes('OS Drive'), 'the form is prefilled from the web-server recipe');
-  sees('a modal opens', `    "${(form.view.title as { text: string }).text}", prefilled from the Web server recipe: 4 vCPU, 8GiB RAM, UEFI, 100GiB OS Drive on tier 1, NIC on vnet 3, power on`);
+  sees(
+    'a modal opens',
+    `    "${(form.view.title as { text: string }).text}", prefilled from the Web server recipe: 4 vCPU, 8GiB RAM, UEFI, 100GiB OS Drive on tier 1, NIC on vnet 3, power on`,
+  );
 
   act(name(requester, ws), 'names the VM web-01 and submits');
   const approval = await submit(ws, requester, form, 'web-01');
@@ -92,7 +95,13 @@ async function story(ws: Workspace): Promise<void> {
   check(summary.text.includes(`VM key ${String(vm.$key)}, machine key ${String(vm.machine)}`), 'the summary shows the real VM and machine keys');
   const auditLine = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('web-01')), 'the audit line');
   sees('#vm-audit', render(slack, auditLine));
-  sees('#approvals (REQ-1, updated)', render(slack, slack.messages.find((m) => m.ts === approval.ts)!));
+  sees(
+    '#approvals (REQ-1, updated)',
+    render(
+      slack,
+      slack.messages.find((m) => m.ts === approval.ts)!,
+    ),
+  );
   check(!JSON.stringify(slack.messages.find((m) => m.ts === approval.ts)!.blocks).includes('request_approve'), 'the decided request lost its buttons');
 
   // 5–6: a second request; another team fills tier 2 before it is approved.
@@ -125,7 +134,10 @@ async function story(ws: Workspace): Promise<void> {
   sees('the thread of REQ-2', render(slack, replies3.at(-1)!, '    │ '));
   check(![...vergeos.state.table('vms').values()].some((v) => v.name === 'lab-01'), 'VergeOS no longer has lab-01');
   check(vergeos.requestsTo('DELETE /vms/:key').length === 1, 'exactly one DELETE was sent');
-  const audit2 = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).length >= 3 && slack.channelMessages(SLACK_SIM.auditChannel), 'the audit lines');
+  const audit2 = await waitFor(
+    () => slack.channelMessages(SLACK_SIM.auditChannel).length >= 3 && slack.channelMessages(SLACK_SIM.auditChannel),
+    'the audit lines',
+  );
   sees('#vm-audit', audit2.map((m) => render(slack, m)).join('\n'));
 
   // 8–9: a batch: checked as a whole (too many is refused at submit), then three under one approval.
@@ -135,7 +147,10 @@ async function story(ws: Workspace): Promise<void> {
   const tooMany = await ws.driver.submit(requester, batchForm, { name: 'dev-{n}', count: '20' });
   const refused = Object.values((tooMany.json as { errors?: Record<string, string> } | undefined)?.errors ?? {})[0] ?? '';
   check(/^tier 1 has .* free .*; 20 × 100 GiB needs/.test(refused), `the batch is refused as a whole at submit (${refused})`);
-  check(vergeos.requestsTo('POST /vms').length === postsBefore, `nothing was created for the refused batch (${vergeos.requestsTo('POST /vms').length} vs ${postsBefore})`);
+  check(
+    vergeos.requestsTo('POST /vms').length === postsBefore,
+    `nothing was created for the refused batch (${vergeos.requestsTo('POST /vms').length} vs ${postsBefore})`,
+  );
   sees('the form, under the OS Drive size', `    ${refused}`);
   act(name(requester, ws), 'changes it to 3 and submits');
   const batchApproval = await (async () => {
@@ -155,7 +170,10 @@ async function story(ws: Workspace): Promise<void> {
   check(batchThread.length === 2, 'the batch thread has one progress message and one summary');
   for (const n of [1, 2, 3]) {
     const dev = [...vergeos.state.table('vms').values()].find((v) => v.name === `dev-${n}`);
-    check(dev && JSON.stringify(batchThread[1]!.blocks).includes(`VM key *${String(dev.$key)}*, machine key *${String(dev.machine)}*`), `the summary has dev-${n}'s keys`);
+    check(
+      dev && JSON.stringify(batchThread[1]!.blocks).includes(`VM key *${String(dev.$key)}*, machine key *${String(dev.machine)}*`),
+      `the summary has dev-${n}'s keys`,
+    );
   }
   const batchAudit = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('3 × dev-{n}')), 'the batch audit line');
   sees('#vm-audit', render(slack, batchAudit));
@@ -193,7 +211,10 @@ Everything keeps running (Ctrl-C to stop). To explore:
                       (add --curl to print the signed curl command instead)
   the CLI on the same data:
                       DATA_DIR=${ws.dataDir} VERGEOS_URL=${ws.vergeos.url} VERGEOS_API_KEY=${SIM_DEFAULT_API_KEY} npx vmbot runs
-Users: ${[...ws.slack.users.values()].filter((u) => u.id !== SLACK_SIM.bot).map((u) => `${u.id} (${u.name})`).join(', ')}; leads group ${SLACK_SIM.leadsGroup}.`);
+Users: ${[...ws.slack.users.values()]
+    .filter((u) => u.id !== SLACK_SIM.bot)
+    .map((u) => `${u.id} (${u.name})`)
+    .join(', ')}; leads group ${SLACK_SIM.leadsGroup}.`);
   const stop = () => void ws.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

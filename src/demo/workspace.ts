@@ -77,7 +77,11 @@ export async function startWorkspace(options: WorkspaceOptions = {}): Promise<Wo
   const vergeos = await startVergeosSim({ timing: { importMs: options.importMs ?? 300, startMs: 100, stopMs: 100 } });
   const slack = await startSlackSim({ rateFactor: STAND_IN_RATE_FACTOR });
   const dataDir = await mkdtemp(join(tmpdir(), 'vmbot-workspace-'));
-  const env: Record<string, string> = { ...workspaceEnv({ slackApiUrl: slack.apiUrl, vergeosUrl: vergeos.url, dataDir }), PORT: String(options.port ?? 0), ...options.env };
+  const env: Record<string, string> = {
+    ...workspaceEnv({ slackApiUrl: slack.apiUrl, vergeosUrl: vergeos.url, dataDir }),
+    PORT: String(options.port ?? 0),
+    ...options.env,
+  };
   let bot = await spawnBot(env);
   const ws: Workspace = {
     vergeos,

@@ -72,7 +72,16 @@ export class Leases {
   }
 
   async #record(run: RunRecord, action: string, detail: string): Promise<void> {
-    await this.#audit.append({ actor: 'lease', action, runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}), vmName: run.spec.vm.name, keys: { vm: run.keys.vmKey ?? '', machine: run.keys.machineKey ?? '' }, outcome: 'info', detail });
+    await this.#audit.append({
+      actor: 'lease',
+      action,
+      runId: run.id,
+      ...(run.requestId ? { requestId: run.requestId } : {}),
+      vmName: run.spec.vm.name,
+      keys: { vm: run.keys.vmKey ?? '', machine: run.keys.machineKey ?? '' },
+      outcome: 'info',
+      detail,
+    });
   }
 
   /** Everything due now, each exactly once: reminders, power-offs, deletions. Returns what happened. */
@@ -146,7 +155,9 @@ export class Leases {
   /** A decommission's outcome as an event; a deletion is also put in the owner's outbox. */
   async #afterDelete(done: RunRecord): Promise<LeaseEvent> {
     if (done.state !== 'decommissioned') return { type: 'delete_failed', run: done, message: done.error?.message ?? 'deletion failed' };
-    const told = await this.#store.updateRun(done.id, { version: done.version }, (r) => r.lease?.outbox.push({ id: 'deleted', event: 'deleted' })).catch(() => done);
+    const told = await this.#store
+      .updateRun(done.id, { version: done.version }, (r) => r.lease?.outbox.push({ id: 'deleted', event: 'deleted' }))
+      .catch(() => done);
     return { type: 'deleted', run: told };
   }
 
@@ -155,7 +166,12 @@ export class Leases {
     const out: Array<{ noticeId: string; event: LeaseEvent }> = [];
     for (const run of this.#store.listRuns((r) => (r.lease?.outbox.length ?? 0) > 0)) {
       for (const n of run.lease!.outbox) {
-        const event: LeaseEvent = n.event === 'reminder' ? { type: 'reminder', run, endsAt: n.endsAt!, inMs: n.inMs ?? 0 } : n.event === 'expired' ? { type: 'expired', run, deleteAt: n.deleteAt! } : { type: 'deleted', run };
+        const event: LeaseEvent =
+          n.event === 'reminder'
+            ? { type: 'reminder', run, endsAt: n.endsAt!, inMs: n.inMs ?? 0 }
+            : n.event === 'expired'
+              ? { type: 'expired', run, deleteAt: n.deleteAt! }
+              : { type: 'deleted', run };
         out.push({ noticeId: n.id, event });
       }
     }
@@ -189,12 +205,31 @@ export class Leases {
     const now = this.#now();
     if (until.getTime() <= now) return { ok: false, code: 'past', reason: 'the new end must be in the future' };
     const max = run.lease?.maxMs;
-    if (max !== undefined && until.getTime() > now + max && !options.beyondMax) return { ok: false, code: 'beyond_max', reason: `that is beyond its maximum lease of ${formatDuration(max)} from now (until ${new Date(now + max).toISOString()}); a lead has to allow longer` };
+    if (max !== undefined && until.getTime() > now + max && !options.beyondMax)
+      return {
+        ok: false,
+        code: 'beyond_max',
+        reason: `that is beyond its maximum lease of ${formatDuration(max)} from now (until ${new Date(now + max).toISOString()}); a lead has to allow longer`,
+      };
     const extended = await this.#claim(run, (r) => {
-      r.lease = { forMs: r.lease?.forMs ?? until.getTime() - now, ...(max !== undefined ? { maxMs: max } : {}), endsAt: until.toISOString(), reminded: [], outbox: r.lease?.outbox ?? [] };
+      r.lease = {
+        forMs: r.lease?.forMs ?? until.getTime() - now,
+        ...(max !== undefined ? { maxMs: max } : {}),
+        endsAt: until.toISOString(),
+        reminded: [],
+        outbox: r.lease?.outbox ?? [],
+      };
     });
     if (!extended) return { ok: false, code: 'changed', reason: `${run.spec.vm.name} changed meanwhile (being deleted?); nothing was changed` };
-    await this.#audit.append({ actor, action: 'lease.extended', runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}), vmName: run.spec.vm.name, outcome: 'ok', detail: `lease ends ${until.toISOString()}${run.lease?.endsAt ? ` (was ${run.lease.endsAt})` : ''}${options.beyondMax ? ', beyond its maximum, approved' : ''}` });
+    await this.#audit.append({
+      actor,
+      action: 'lease.extended',
+      runId: run.id,
+      ...(run.requestId ? { requestId: run.requestId } : {}),
+      vmName: run.spec.vm.name,
+      outcome: 'ok',
+      detail: `lease ends ${until.toISOString()}${run.lease?.endsAt ? ` (was ${run.lease.endsAt})` : ''}${options.beyondMax ? ', beyond its maximum, approved' : ''}`,
+    });
     return { ok: true, run: extended, endsAt: until.toISOString() };
   }
 }

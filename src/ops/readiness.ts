@@ -58,7 +58,10 @@ export class Readiness {
   /** One line for a 503: what is not ready. */
   reason(): string {
     if (this.#stopping) return 'shutting down';
-    return [...this.#results].filter(([, r]) => !r.ok).map(([name, r]) => `${name}: ${r.problem ?? 'failing'}`).join('; ');
+    return [...this.#results]
+      .filter(([, r]) => !r.ok)
+      .map(([name, r]) => `${name}: ${r.problem ?? 'failing'}`)
+      .join('; ');
   }
 
   async #loop(check: ReadinessCheck): Promise<void> {

@@ -154,6 +154,10 @@ export function apiCallFor(step: PlanStep, keys: PlanKeys): ApiCall {
       return { method: 'GET', path: `/api/v4/machine_drives?filter=machine eq ${machine}` };
     case 'power_on':
       // VergeOS takes the VM key of an action as a number (the client sends it so).
-      return { method: 'POST', path: '/api/v4/vm_actions', body: { vm: keys.vmKey === undefined ? VM_KEY_FROM_STEP_1 : /^\d+$/.test(keys.vmKey) ? Number(keys.vmKey) : keys.vmKey, action: 'poweron', params: {} } };
+      return {
+        method: 'POST',
+        path: '/api/v4/vm_actions',
+        body: { vm: keys.vmKey === undefined ? VM_KEY_FROM_STEP_1 : /^\d+$/.test(keys.vmKey) ? Number(keys.vmKey) : keys.vmKey, action: 'poweron', params: {} },
+      };
   }
 }

@@ -21,7 +21,10 @@ export function redactBody(body: Record<string, unknown>): Record<string, unknow
   const out: Record<string, unknown> = { ...body };
   if (typeof out.console_pass_hash === 'string' && out.console_pass_hash !== '') out.console_pass_hash = SECRET_MASK;
   if (Array.isArray(out.cloudinit_files)) {
-    out.cloudinit_files = (out.cloudinit_files as Array<{ name: string; contents: string }>).map((f) => ({ name: f.name, contents: maskSecretLines(f.contents) }));
+    out.cloudinit_files = (out.cloudinit_files as Array<{ name: string; contents: string }>).map((f) => ({
+      name: f.name,
+      contents: maskSecretLines(f.contents),
+    }));
   }
   return out;
 }
@@ -56,7 +59,15 @@ export function describeStep(step: PlanStep, vmName: string): string {
     case 'add_drive': {
       const b = step.body;
       const what =
-        b.media === 'disk' ? `${formatBytes(b.disksize ?? 0)} disk` : b.media === 'cdrom' ? `CD-ROM from media ${b.media_source}` : b.media === 'import' || b.media === 'clone' ? `${b.media} of media ${b.media_source}` : b.media === 'efidisk' ? 'EFI disk (UEFI variables)' : String(b.media);
+        b.media === 'disk'
+          ? `${formatBytes(b.disksize ?? 0)} disk`
+          : b.media === 'cdrom'
+            ? `CD-ROM from media ${b.media_source}`
+            : b.media === 'import' || b.media === 'clone'
+              ? `${b.media} of media ${b.media_source}`
+              : b.media === 'efidisk'
+                ? 'EFI disk (UEFI variables)'
+                : String(b.media);
       return `drive "${b.name}": ${what}, ${b.interface ?? 'virtio-scsi'}${b.preferred_tier ? `, tier ${b.preferred_tier}` : ''}`;
     }
     case 'add_nic':
@@ -132,7 +143,8 @@ export function summarizeTotals(specs: readonly VmSpec[]): string {
   const byTier = new Map<string, number>();
   let devices = 0;
   for (const spec of specs) {
-    for (const d of spec.drives) if (d.media === 'disk' && d.disksize) byTier.set(d.preferred_tier ?? '1', (byTier.get(d.preferred_tier ?? '1') ?? 0) + d.disksize);
+    for (const d of spec.drives)
+      if (d.media === 'disk' && d.disksize) byTier.set(d.preferred_tier ?? '1', (byTier.get(d.preferred_tier ?? '1') ?? 0) + d.disksize);
     devices += passthroughDevices(spec);
   }
   const parts = [`${cores} vCPU`, `${formatMegabytes(ram)} RAM`];

@@ -9,10 +9,12 @@ export interface Approval {
 }
 
 export type ApprovalOutcome =
-  | { kind: 'counted'; approvals: Approval[]; complete: boolean }
-  | { kind: 'refused'; reason: 'requester' | 'not_eligible' | 'already_counted' };
+  { kind: 'counted'; approvals: Approval[]; complete: boolean } | { kind: 'refused'; reason: 'requester' | 'not_eligible' | 'already_counted' };
 
-export function addApproval(approvals: readonly Approval[], input: { user: string; requester: string; eligible: boolean; needed: number; at: string }): ApprovalOutcome {
+export function addApproval(
+  approvals: readonly Approval[],
+  input: { user: string; requester: string; eligible: boolean; needed: number; at: string },
+): ApprovalOutcome {
   if (input.user === input.requester) return { kind: 'refused', reason: 'requester' };
   if (!input.eligible) return { kind: 'refused', reason: 'not_eligible' };
   if (approvals.some((a) => a.user === input.user)) return { kind: 'refused', reason: 'already_counted' };

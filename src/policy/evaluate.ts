@@ -70,19 +70,25 @@ export function deviceKinds(groups: readonly ResourceGroup[]): (device: DeviceSp
   return (device) => deviceKindOf(device.type ?? findResourceGroup(groups, device.resource_group)?.type ?? '');
 }
 
-const inRange = (value: number, r: { min?: number | undefined; max?: number | undefined }) => (r.min === undefined || value >= r.min) && (r.max === undefined || value <= r.max);
+const inRange = (value: number, r: { min?: number | undefined; max?: number | undefined }) =>
+  (r.min === undefined || value >= r.min) && (r.max === undefined || value <= r.max);
 const showRange = (r: { min?: number | undefined; max?: number | undefined }, show: (n: number) => string) =>
   r.min !== undefined && r.max !== undefined ? `${show(r.min)}–${show(r.max)}` : r.min !== undefined ? `at least ${show(r.min)}` : `at most ${show(r.max!)}`;
 
 /** Why one VM does not meet `when` (undefined: it does). */
 function vmMisses(when: When, spec: VmSpec, request: PolicyRequest): string | undefined {
-  if (when.recipe && !(request.recipe && when.recipe.includes(request.recipe))) return `recipe is ${request.recipe ?? '(none)'}, not ${when.recipe.join(' or ')}`;
-  if (when.cluster && !(spec.vm.cluster !== undefined && when.cluster.includes(spec.vm.cluster))) return `cluster is ${spec.vm.cluster ?? 'the default'}, not ${when.cluster.join(' or ')}`;
+  if (when.recipe && !(request.recipe && when.recipe.includes(request.recipe)))
+    return `recipe is ${request.recipe ?? '(none)'}, not ${when.recipe.join(' or ')}`;
+  if (when.cluster && !(spec.vm.cluster !== undefined && when.cluster.includes(spec.vm.cluster)))
+    return `cluster is ${spec.vm.cluster ?? 'the default'}, not ${when.cluster.join(' or ')}`;
   if (when.vcpu && !inRange(spec.vm.cpu_cores, when.vcpu)) return `${spec.vm.cpu_cores} vCPU, not ${showRange(when.vcpu, String)}`;
   if (when.ram && !inRange(spec.vm.ram * 1024 * 1024, when.ram)) return `${formatMegabytes(spec.vm.ram)} RAM, not ${showRange(when.ram, formatBytes)}`;
   if (when.new_disk) {
     const tier = when.new_disk.tier;
-    const bytes = spec.drives.reduce((sum, d) => sum + (d.media === 'disk' && (tier === undefined || (d.preferred_tier ?? '1') === tier) ? (d.disksize ?? 0) : 0), 0);
+    const bytes = spec.drives.reduce(
+      (sum, d) => sum + (d.media === 'disk' && (tier === undefined || (d.preferred_tier ?? '1') === tier) ? (d.disksize ?? 0) : 0),
+      0,
+    );
     if (!inRange(bytes, when.new_disk)) return `${formatBytes(bytes)} new disk${tier ? ` on tier ${tier}` : ''}, not ${showRange(when.new_disk, formatBytes)}`;
   }
   if (when.devices) {
@@ -90,7 +96,8 @@ function vmMisses(when: When, spec: VmSpec, request: PolicyRequest): string | un
     const passthrough = spec.devices.filter((d) => d.type !== 'tpm').length;
     if (when.devices === 'none' && passthrough) return `it has ${passthrough} device(s)`;
     if (when.devices === 'any' && !passthrough) return 'it has no devices';
-    if (Array.isArray(when.devices) && !kinds.some((k) => k !== undefined && (when.devices as string[]).includes(k))) return `no ${when.devices.join('/')} device`;
+    if (Array.isArray(when.devices) && !kinds.some((k) => k !== undefined && (when.devices as string[]).includes(k)))
+      return `no ${when.devices.join('/')} device`;
   }
   return undefined;
 }
@@ -107,7 +114,12 @@ function requestMisses(rule: Rule, request: PolicyRequest): string | undefined {
 
 function quotaReport(request: PolicyRequest): Evaluation['quota'] {
   const adding = useOfSpecs(request.specs);
-  return request.quotas.map((q) => ({ who: q.who, before: describeUse(q.limits, q.use), after: describeUse(q.limits, addUse(q.use, adding)), over: overQuota(q.limits, q.use, adding) }));
+  return request.quotas.map((q) => ({
+    who: q.who,
+    before: describeUse(q.limits, q.use),
+    after: describeUse(q.limits, addUse(q.use, adding)),
+    over: overQuota(q.limits, q.use, adding),
+  }));
 }
 
 function decisionOf(rule: Pick<Rule, 'auto' | 'approve' | 'deny'>): Decision {
@@ -145,7 +157,8 @@ export function evaluate(policy: Policy, request: PolicyRequest): Evaluation {
     // earlier rule cannot open a way around a deny).
     for (const spec of request.specs) {
       const alone = topDown(policy, { ...request, specs: [spec] }, quotaReport({ ...request, specs: [spec] }));
-      if (alone.decision.kind === 'deny') return { ...alone, trace: [...alone.trace, { rule: alone.rule, matched: true, why: `denies ${spec.vm.name} on its own, so the whole batch` }], quota };
+      if (alone.decision.kind === 'deny')
+        return { ...alone, trace: [...alone.trace, { rule: alone.rule, matched: true, why: `denies ${spec.vm.name} on its own, so the whole batch` }], quota };
     }
   }
   return topDown(policy, request, quota);

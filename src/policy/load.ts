@@ -37,7 +37,10 @@ export function parsePolicyText(text: string, file: string): PolicyLoad {
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     const first = doc.errors[0]!;
-    return { ok: false, errors: [`${file}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`] };
+    return {
+      ok: false,
+      errors: [`${file}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`],
+    };
   }
   const parsed = policySchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {

@@ -36,12 +36,22 @@ export type DeviceKind = (typeof DEVICE_KINDS)[number];
 export const whenSchema = z
   .object({
     recipe: z.array(z.string()).min(1).optional(),
-    cluster: z.array(z.union([z.string(), z.number()]).transform(String)).min(1).optional(),
+    cluster: z
+      .array(z.union([z.string(), z.number()]).transform(String))
+      .min(1)
+      .optional(),
     /** Per VM. */
     vcpu: range(count).optional(),
     ram: range(size('ram')).optional(),
     /** New disk per VM, in all or on one tier. */
-    new_disk: z.object({ min: size('new_disk.min').optional(), max: size('new_disk.max').optional(), tier: z.union([z.string(), z.number()]).transform(String).optional() }).strict().optional(),
+    new_disk: z
+      .object({
+        min: size('new_disk.min').optional(),
+        max: size('new_disk.max').optional(),
+        tier: z.union([z.string(), z.number()]).transform(String).optional(),
+      })
+      .strict()
+      .optional(),
     /** `none` / `any` passthrough device (a virtual TPM is neither), or the kinds of which any one matches. */
     devices: z.union([z.enum(['none', 'any']), z.array(z.enum(DEVICE_KINDS)).min(1)]).optional(),
     /** How many VMs the request asks for. */
@@ -73,21 +83,27 @@ export const ruleSchema = z
         return ms;
       })
       .optional(),
-    deny: z.string().min(3, { error: 'say why, in a few words the requester will read' }).max(300, { error: 'keep the reason under 300 characters' }).optional(),
+    deny: z
+      .string()
+      .min(3, { error: 'say why, in a few words the requester will read' })
+      .max(300, { error: 'keep the reason under 300 characters' })
+      .optional(),
   })
   .strict()
-  .refine((r) => [r.auto, r.approve, r.deny].filter((d) => d !== undefined).length === 1, { error: 'a rule decides exactly one of auto: true, approve: {count, from} or deny: reason' });
+  .refine((r) => [r.auto, r.approve, r.deny].filter((d) => d !== undefined).length === 1, {
+    error: 'a rule decides exactly one of auto: true, approve: {count, from} or deny: reason',
+  });
 export type Rule = z.output<typeof ruleSchema>;
 
-const quotaSchema = z
-  .object({ vcpu: count.optional(), ram: size('ram').optional(), disk: size('disk').optional(), vms: count.optional() })
-  .strict();
+const quotaSchema = z.object({ vcpu: count.optional(), ram: size('ram').optional(), disk: size('disk').optional(), vms: count.optional() }).strict();
 export type QuotaLimits = z.output<typeof quotaSchema>;
 
 export const policySchema = z
   .object({
     version: z.literal(1),
-    groups: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'a group name is lower-case letters, digits, - and _' }), z.array(memberRef).min(1)).default({}),
+    groups: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'a group name is lower-case letters, digits, - and _' }), z.array(memberRef).min(1))
+      .default({}),
     quotas: z
       .object({
         per_user: quotaSchema.optional(),
@@ -98,14 +114,18 @@ export const policySchema = z
       .default({ groups: {} }),
     rules: z.array(ruleSchema).default([]),
     /** When no rule matches. Default: one approval from VM_APPROVERS. */
-    default: z.object({ approve: approveSchema }).strict().default({ approve: { count: 1, from: ['VM_APPROVERS'] } }),
+    default: z
+      .object({ approve: approveSchema })
+      .strict()
+      .default({ approve: { count: 1, from: ['VM_APPROVERS'] } }),
   })
   .strict()
   .superRefine((p, ctx) => {
     const names = new Set(Object.keys(p.groups));
     const check = (refs: string[], path: Array<string | number>) => {
       refs.forEach((ref, i) => {
-        if (ref.startsWith('@') && !names.has(ref.slice(1))) ctx.addIssue({ code: 'custom', path: [...path, i], message: `${ref} is not one of the groups defined under groups:` });
+        if (ref.startsWith('@') && !names.has(ref.slice(1)))
+          ctx.addIssue({ code: 'custom', path: [...path, i], message: `${ref} is not one of the groups defined under groups:` });
       });
     };
     p.rules.forEach((r, i) => {

@@ -9,7 +9,12 @@ import type { Policy } from './schema.js';
  * `groupHas(ref)` says whether an actor (a Slack user id) is in a group, for counting what the
  * group's members hold; `who` is the requester.
  */
-export function quotaStandings(policy: Policy, runs: readonly RunRecord[], who: Membership, groupHas: (ref: string, actor: string) => boolean): QuotaStanding[] {
+export function quotaStandings(
+  policy: Policy,
+  runs: readonly RunRecord[],
+  who: Membership,
+  groupHas: (ref: string, actor: string) => boolean,
+): QuotaStanding[] {
   const standings: QuotaStanding[] = [];
   if (policy.quotas.per_user) standings.push({ who: 'you', limits: policy.quotas.per_user, use: useOf(runs, (actor) => actor === who.user) });
   for (const [ref, limits] of Object.entries(policy.quotas.groups)) {

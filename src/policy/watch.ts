@@ -43,10 +43,17 @@ export class PolicyHolder {
   async reload(): Promise<boolean> {
     const loaded = await loadPolicyFile(this.file, { optional: this.optional });
     if (!loaded.ok) {
-      this.logger?.error({ file: this.file, problems: loaded.errors, inForce: this.#current.hash }, 'the changed approval policy does not validate; the previous policy stays in force');
+      this.logger?.error(
+        { file: this.file, problems: loaded.errors, inForce: this.#current.hash },
+        'the changed approval policy does not validate; the previous policy stays in force',
+      );
       return false;
     }
-    if (loaded.loaded.hash !== this.#current.hash) this.logger?.info({ file: this.file, hash: loaded.loaded.hash, was: this.#current.hash, rules: loaded.loaded.policy.rules.length }, 'approval policy reloaded');
+    if (loaded.loaded.hash !== this.#current.hash)
+      this.logger?.info(
+        { file: this.file, hash: loaded.loaded.hash, was: this.#current.hash, rules: loaded.loaded.policy.rules.length },
+        'approval policy reloaded',
+      );
     this.#current = loaded.loaded;
     return true;
   }

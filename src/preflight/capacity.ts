@@ -71,7 +71,16 @@ export function checkCapacity(specs: readonly VmSpec[], inv: CapacityInventory, 
   const ram = new Map<string, Need>();
   const cores = new Map<string, Need>();
   specs.forEach((spec, vm) => {
-    spec.drives.forEach((drive, i) => add(tiers, drive.preferred_tier ?? '1', vm, driveBytes(drive, inv.files), `drives[${i}].${drive.media === 'disk' ? 'disksize' : 'media_source'}`, specs.length));
+    spec.drives.forEach((drive, i) =>
+      add(
+        tiers,
+        drive.preferred_tier ?? '1',
+        vm,
+        driveBytes(drive, inv.files),
+        `drives[${i}].${drive.media === 'disk' ? 'disksize' : 'media_source'}`,
+        specs.length,
+      ),
+    );
     spec.devices.forEach((device, i) => {
       if (device.resource_group !== undefined) add(devices, device.resource_group, vm, device.count, `devices[${i}].resource_group`, specs.length);
     });
@@ -92,9 +101,14 @@ export function checkCapacity(specs: readonly VmSpec[], inv: CapacityInventory, 
     const usable = Math.max(0, tier.free - reserve);
     if (need.total > usable) {
       const kept = reserve ? ` (keeping ${Math.round(margin * 100)}% of its ${formatBytes(tier.capacity)} in reserve)` : '';
-      errors.push({ path: need.path, message: `tier ${tierName} has ${formatBytes(usable)} free${kept}; ${howMuch(need, formatBytes)}: choose smaller disks, another tier or fewer VMs` });
+      errors.push({
+        path: need.path,
+        message: `tier ${tierName} has ${formatBytes(usable)} free${kept}; ${howMuch(need, formatBytes)}: choose smaller disks, another tier or fewer VMs`,
+      });
     } else if (tier.capacity && (tier.capacity - tier.free + need.total) / tier.capacity > nearlyFull) {
-      warnings.push(`Storage tier ${tierName} will be ${Math.round(((tier.capacity - tier.free + need.total) / tier.capacity) * 100)}% full after this (${formatBytes(tier.free - need.total)} left).`);
+      warnings.push(
+        `Storage tier ${tierName} will be ${Math.round(((tier.capacity - tier.free + need.total) / tier.capacity) * 100)}% full after this (${formatBytes(tier.free - need.total)} left).`,
+      );
     }
   }
 
@@ -110,7 +124,13 @@ export function checkCapacity(specs: readonly VmSpec[], inv: CapacityInventory, 
 
   const coreCount = (n: number) => `${n} core${n === 1 ? '' : 's'}`;
   const clusterResources = [
-    { needs: ram, online: (c: ClusterStatus) => c.onlineRam, used: (c: ClusterStatus) => c.usedRam, amount: formatMegabytes, free: (n: number) => `${formatMegabytes(n)} of RAM` },
+    {
+      needs: ram,
+      online: (c: ClusterStatus) => c.onlineRam,
+      used: (c: ClusterStatus) => c.usedRam,
+      amount: formatMegabytes,
+      free: (n: number) => `${formatMegabytes(n)} of RAM`,
+    },
     { needs: cores, online: (c: ClusterStatus) => c.onlineCores, used: (c: ClusterStatus) => c.usedCores, amount: coreCount, free: coreCount },
   ];
   for (const resource of clusterResources) {
@@ -120,7 +140,11 @@ export function checkCapacity(specs: readonly VmSpec[], inv: CapacityInventory, 
       const used = status && resource.used(status);
       if (online === undefined || used === undefined) continue; // not reported: not checked
       const free = Math.max(0, online - used);
-      if (need.total > free) errors.push({ path: need.path, message: `cluster ${cluster} has ${resource.free(free)} free for running VMs; ${howMuch(need, resource.amount)}: fewer or smaller VMs, or leave them powered off` });
+      if (need.total > free)
+        errors.push({
+          path: need.path,
+          message: `cluster ${cluster} has ${resource.free(free)} free for running VMs; ${howMuch(need, resource.amount)}: fewer or smaller VMs, or leave them powered off`,
+        });
     }
   }
   return { errors, warnings };

@@ -41,7 +41,10 @@ export async function preflightSpecs(api: VergeosApi, specs: readonly VmSpec[], 
   const needsDevices = any((s) => s.devices.some((d) => d.type !== 'tpm'));
   const needsCluster = any((s) => s.vm.cluster !== undefined);
   const [taken, clusters, clusterStatus, vnets, files, tiers, groups, devicesInUse] = await Promise.all([
-    takenNames(api, specs.map((s) => s.vm.name)),
+    takenNames(
+      api,
+      specs.map((s) => s.vm.name),
+    ),
     needsCluster ? api.listClusters() : Promise.resolve([]),
     any((s) => s.power_on && s.vm.cluster !== undefined) ? api.listClusterStatus() : Promise.resolve([]),
     any((s) => s.nics.length > 0) ? api.listVnets() : Promise.resolve([]),
@@ -102,13 +105,20 @@ function nameErrors(specs: readonly VmSpec[], taken: Map<string, string>): Field
   const seen = new Set<string>();
   const twice = names.filter((n) => (seen.has(n) ? true : (seen.add(n), false)));
   const errors: FieldError[] = [];
-  if (twice.length) errors.push({ path: 'vm.name', message: `the same name is asked for twice (${[...new Set(twice)].slice(0, 5).join(', ')}); put {n} in the name pattern` });
+  if (twice.length)
+    errors.push({ path: 'vm.name', message: `the same name is asked for twice (${[...new Set(twice)].slice(0, 5).join(', ')}); put {n} in the name pattern` });
   if (taken.size === 1 && specs.length === 1) {
     const [name, key] = [...taken][0]!;
     errors.push({ path: 'vm.name', message: `${name} is already taken in VergeOS (VM key ${key}); pick another name` });
   } else if (taken.size) {
-    const list = [...taken].slice(0, 5).map(([name, key]) => `${name} (VM key ${key})`).join(', ');
-    errors.push({ path: 'vm.name', message: `${taken.size} of the ${specs.length} names are already taken in VergeOS: ${list}${taken.size > 5 ? ', …' : ''}; pick another name pattern` });
+    const list = [...taken]
+      .slice(0, 5)
+      .map(([name, key]) => `${name} (VM key ${key})`)
+      .join(', ');
+    errors.push({
+      path: 'vm.name',
+      message: `${taken.size} of the ${specs.length} names are already taken in VergeOS: ${list}${taken.size > 5 ? ', …' : ''}; pick another name pattern`,
+    });
   }
   return errors;
 }
@@ -119,8 +129,10 @@ function clusterErrors(spec: VmSpec, clusters: Cluster[]): FieldError[] {
   if (!cluster) return [{ path: 'vm.cluster', message: `cluster ${spec.vm.cluster} does not exist in VergeOS` }];
   if (!cluster.enabled) return [{ path: 'vm.cluster', message: `cluster ${cluster.name} is disabled` }];
   const errors: FieldError[] = [];
-  if (cluster.maxRamPerVm && spec.vm.ram > cluster.maxRamPerVm) errors.push({ path: 'vm.ram', message: `cluster ${cluster.name} allows at most ${formatMegabytes(cluster.maxRamPerVm)} per VM` });
-  if (cluster.maxCoresPerVm && spec.vm.cpu_cores > cluster.maxCoresPerVm) errors.push({ path: 'vm.cpu_cores', message: `cluster ${cluster.name} allows at most ${cluster.maxCoresPerVm} cores per VM` });
+  if (cluster.maxRamPerVm && spec.vm.ram > cluster.maxRamPerVm)
+    errors.push({ path: 'vm.ram', message: `cluster ${cluster.name} allows at most ${formatMegabytes(cluster.maxRamPerVm)} per VM` });
+  if (cluster.maxCoresPerVm && spec.vm.cpu_cores > cluster.maxCoresPerVm)
+    errors.push({ path: 'vm.cpu_cores', message: `cluster ${cluster.name} allows at most ${cluster.maxCoresPerVm} cores per VM` });
   return errors;
 }
 
@@ -131,7 +143,8 @@ function referenceProblems(spec: VmSpec, vnets: Vnet[], files: MediaFile[], grou
     const vnet = vnets.find((n) => n.key === nic.vnet);
     if (!vnet) errors.push({ path: `nics[${i}].vnet`, message: `network ${nic.vnet} does not exist in VergeOS` });
     else if (!vnet.enabled) errors.push({ path: `nics[${i}].vnet`, message: `network ${vnet.name} is disabled` });
-    else if (vnet.type === 'core' || vnet.type === 'dmz') warnings.push(`NIC ${i + 1} is on ${vnet.name}, a ${vnet.type} network; workloads usually don't belong there.`);
+    else if (vnet.type === 'core' || vnet.type === 'dmz')
+      warnings.push(`NIC ${i + 1} is on ${vnet.name}, a ${vnet.type} network; workloads usually don't belong there.`);
   });
   spec.drives.forEach((drive, i) => {
     if (drive.media_source !== undefined && !files.some((f) => f.key === drive.media_source)) {
@@ -143,9 +156,13 @@ function referenceProblems(spec: VmSpec, vnets: Vnet[], files: MediaFile[], grou
     const group = findResourceGroup(groups, device.resource_group);
     if (!group) errors.push({ path: `devices[${i}].resource_group`, message: `resource group ${device.resource_group} does not exist in VergeOS` });
     else if (!group.enabled) errors.push({ path: `devices[${i}].resource_group`, message: `${group.name} is disabled` });
-    else if (!isGroupType(group.type)) errors.push({ path: `devices[${i}].resource_group`, message: `${group.name} has a device type the bot does not know (${group.type || 'none'})` });
+    else if (!isGroupType(group.type))
+      errors.push({ path: `devices[${i}].resource_group`, message: `${group.name} has a device type the bot does not know (${group.type || 'none'})` });
     else if (device.type !== undefined && device.type !== group.type) {
-      errors.push({ path: `devices[${i}].type`, message: `${group.name} holds ${DEVICE_TYPE_LABELS[group.type]}s, not ${DEVICE_TYPE_LABELS[device.type]}s: set type: ${group.type} or leave type out` });
+      errors.push({
+        path: `devices[${i}].type`,
+        message: `${group.name} holds ${DEVICE_TYPE_LABELS[group.type]}s, not ${DEVICE_TYPE_LABELS[device.type]}s: set type: ${group.type} or leave type out`,
+      });
     }
   });
   return { errors, warnings };

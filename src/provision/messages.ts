@@ -27,7 +27,9 @@ function notFoundWhat(step: PlanStep, err: VergeosError): string {
     case 'add_nic':
       return `network (vnet) ${step.body.vnet} does not exist in VergeOS`;
     case 'add_device':
-      return step.body.resource_group === undefined ? 'VergeOS could not find something the TPM needs' : `resource group ${step.body.resource_group} does not exist in VergeOS`;
+      return step.body.resource_group === undefined
+        ? 'VergeOS could not find something the TPM needs'
+        : `resource group ${step.body.resource_group} does not exist in VergeOS`;
     default:
       return 'the VM no longer exists in VergeOS';
   }

@@ -23,7 +23,19 @@ import { runResult, type RunResult } from './result.js';
 
 export type RunEvent =
   | { type: 'step_started'; runId: string; stepId: string; index: number; total: number; description: string }
-  | { type: 'step_done'; runId: string; stepId: string; index: number; total: number; description: string; key?: string | undefined; vmKey?: string | undefined; machineKey?: string | undefined; uuid?: string | undefined; reconciled: boolean }
+  | {
+      type: 'step_done';
+      runId: string;
+      stepId: string;
+      index: number;
+      total: number;
+      description: string;
+      key?: string | undefined;
+      vmKey?: string | undefined;
+      machineKey?: string | undefined;
+      uuid?: string | undefined;
+      reconciled: boolean;
+    }
   | { type: 'step_failed'; runId: string; stepId: string; index: number; total: number; description: string; error: RunError }
   | { type: 'run_succeeded'; runId: string; result: RunResult }
   | { type: 'run_failed'; runId: string; error: RunError; created: string; result: RunResult };
@@ -238,7 +250,13 @@ export class Provisioner {
       for (const [index, step] of plan.steps.entries()) {
         if (run.steps[step.id]?.status === 'done') continue;
         if (this.#stopping) {
-          await this.#record(run, 'vmbot', 'run.paused', 'info', `the bot is shutting down; ${index} of ${plan.steps.length} steps done, the rest resumes at the next start`);
+          await this.#record(
+            run,
+            'vmbot',
+            'run.paused',
+            'info',
+            `the bot is shutting down; ${index} of ${plan.steps.length} steps done, the rest resumes at the next start`,
+          );
           return run;
         }
         run = await this.#runStep(run, plan, step, index, listener);
@@ -356,10 +374,22 @@ export class Provisioner {
   async #groupType(group: string | number | undefined): Promise<DeviceType> {
     const found = findResourceGroup(await this.#api.listResourceGroups(), group);
     if (found && (RESOURCE_GROUP_TYPES as readonly string[]).includes(found.type)) return found.type as DeviceType;
-    throw new VergeosError({ code: 'VERGEOS_NOT_FOUND', endpoint: 'GET /api/v4/resource_groups', vergeosMessage: found ? `resource group ${String(group)} has an unknown device type '${found.type}'` : `resource group ${String(group)} not found`, retrySafe: false });
+    throw new VergeosError({
+      code: 'VERGEOS_NOT_FOUND',
+      endpoint: 'GET /api/v4/resource_groups',
+      vergeosMessage: found ? `resource group ${String(group)} has an unknown device type '${found.type}'` : `resource group ${String(group)} not found`,
+      retrySafe: false,
+    });
   }
 
-  async #markDone(run: RunRecord, step: PlanStep, found: Found, reconciled: boolean, listener: RunEventListener | undefined, base: Omit<Extract<RunEvent, { type: 'step_started' }>, 'type'>): Promise<RunRecord> {
+  async #markDone(
+    run: RunRecord,
+    step: PlanStep,
+    found: Found,
+    reconciled: boolean,
+    listener: RunEventListener | undefined,
+    base: Omit<Extract<RunEvent, { type: 'step_started' }>, 'type'>,
+  ): Promise<RunRecord> {
     const done = await this.#store.updateRun(
       run.id,
       { version: run.version },
@@ -396,7 +426,10 @@ export class Provisioner {
       if (!drives.some((d) => d.status === 'importing')) return;
       if (this.#stopping) throw new StopRequested();
       if (Date.now() >= deadline) {
-        throw new ProvisionFailure('PROVISION_IMPORT_TIMEOUT', `drives were still importing after ${Math.round(this.#importPoll.timeoutMs / 1000)} s; retry later to power on`);
+        throw new ProvisionFailure(
+          'PROVISION_IMPORT_TIMEOUT',
+          `drives were still importing after ${Math.round(this.#importPoll.timeoutMs / 1000)} s; retry later to power on`,
+        );
       }
       await new Promise((r) => setTimeout(r, this.#importPoll.intervalMs));
     }
@@ -443,7 +476,13 @@ export class Provisioner {
           r.state = decommission ? 'decommissioned' : 'cleaned_up';
           delete r.error;
         });
-        await this.#record(run, actor, decommission ? 'vm.decommissioned' : 'run.cleaned_up', 'ok', vmKey ? `deleted VM key ${vmKey}` : 'nothing had been created');
+        await this.#record(
+          run,
+          actor,
+          decommission ? 'vm.decommissioned' : 'run.cleaned_up',
+          'ok',
+          vmKey ? `deleted VM key ${vmKey}` : 'nothing had been created',
+        );
         return run;
       } catch (err) {
         const failure = asFailure(err);
@@ -470,7 +509,8 @@ export class Provisioner {
     this.#active.add(runId);
     try {
       const run = this.#require(runId);
-      if (!isOwnedVm(run) || run.state !== 'succeeded' || !run.keys.vmKey) throw new RunBusyError(`run ${runId} has no VM to power ${action} (it is ${run.state})`);
+      if (!isOwnedVm(run) || run.state !== 'succeeded' || !run.keys.vmKey)
+        throw new RunBusyError(`run ${runId} has no VM to power ${action} (it is ${run.state})`);
       const status = run.keys.machineKey ? (await this.#api.machineStatus(run.keys.machineKey))?.status : undefined;
       const running = status === 'running' || status === 'starting';
       if ((action === 'on') === running) return 'already';
@@ -531,7 +571,9 @@ export class Provisioner {
   }
 
   async #record(run: RunRecord, actor: string, action: string, outcome: AuditEvent['outcome'], detail?: string, keys?: Record<string, string>): Promise<void> {
-    const runKeys = keys ?? Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const runKeys =
+      keys ??
+      (Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v !== undefined)) as Record<string, string>);
     await this.#audit.append({
       actor,
       action,

@@ -157,7 +157,13 @@ export class Requests {
       ...(input.sourceViewId ? { sourceViewId: input.sourceViewId } : {}),
     };
     await this.#store.insertRequest(request);
-    await this.#record(request, input.requester, 'request.created', 'ok', `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}; ${auto ? 'approved by' : 'decided under'} ${underRule(input.policy)}`);
+    await this.#record(
+      request,
+      input.requester,
+      'request.created',
+      'ok',
+      `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}; ${auto ? 'approved by' : 'decided under'} ${underRule(input.policy)}`,
+    );
     if (auto) await this.#record(request, 'policy', 'request.approved', 'ok', `approved without a click by ${underRule(input.policy)}`);
     return { request, created: true };
   }
@@ -199,8 +205,16 @@ export class Requests {
       if (outcome.kind === 'refused') {
         refusal =
           outcome.reason === 'already_counted'
-            ? new RequestError('REQUEST_ALREADY_APPROVED_BY_YOU', `You already approved ${id}; it needs ${approvalsNeeded(r) - r.approvals.length} more from other people. Nothing was changed.`, r)
-            : new RequestError('REQUEST_NOT_ELIGIBLE', `${id} needs approval from someone else under ${r.policy ? `rule ${r.policy.rule}` : 'the policy'}; nothing was changed.`, r);
+            ? new RequestError(
+                'REQUEST_ALREADY_APPROVED_BY_YOU',
+                `You already approved ${id}; it needs ${approvalsNeeded(r) - r.approvals.length} more from other people. Nothing was changed.`,
+                r,
+              )
+            : new RequestError(
+                'REQUEST_NOT_ELIGIBLE',
+                `${id} needs approval from someone else under ${r.policy ? `rule ${r.policy.rule}` : 'the policy'}; nothing was changed.`,
+                r,
+              );
         throw refusal; // nothing is saved
       }
       r.approvals = outcome.approvals;
@@ -235,7 +249,8 @@ export class Requests {
 
   async cancel(id: string, user: string): Promise<RequestRecord> {
     const request = this.get(id);
-    if (request.requester !== user) throw new RequestError('REQUEST_NOT_REQUESTER', `Only <@${request.requester}>, who asked for ${id}, can cancel it.`, request);
+    if (request.requester !== user)
+      throw new RequestError('REQUEST_NOT_REQUESTER', `Only <@${request.requester}>, who asked for ${id}, can cancel it.`, request);
     const cancelled = await this.#transition(id, ['pending'], user, (r) => {
       r.state = 'cancelled';
       r.decidedBy = user;
@@ -289,12 +304,29 @@ export class Requests {
       // Each VM has its own run records (run.succeeded / run.failed with keys); this is the batch's.
       const count = (s: RunRecord['state']) => runs.filter((r) => r.state === s).length;
       const detail = `${count('succeeded')} of ${runs.length} VMs provisioned${count('failed') ? `, ${count('failed')} failed` : ''}${count('not_started') ? `, ${count('not_started')} not started` : ''}`;
-      await this.#audit.append({ actor: 'vmbot', action: `request.${state}`, requestId: id, runId: runs[0]!.id, vmName: requestSubject(finished), outcome, detail });
+      await this.#audit.append({
+        actor: 'vmbot',
+        action: `request.${state}`,
+        requestId: id,
+        runId: runs[0]!.id,
+        vmName: requestSubject(finished),
+        outcome,
+        detail,
+      });
       return finished;
     }
     const run = runs[0]!;
     const keys = Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v)) as Record<string, string>;
-    await this.#audit.append({ actor: 'vmbot', action: `request.${state}`, requestId: id, runId: run.id, vmName: run.spec.vm.name, keys, outcome, ...(run.error ? { detail: run.error.message } : {}) });
+    await this.#audit.append({
+      actor: 'vmbot',
+      action: `request.${state}`,
+      requestId: id,
+      runId: run.id,
+      vmName: run.spec.vm.name,
+      keys,
+      outcome,
+      ...(run.error ? { detail: run.error.message } : {}),
+    });
     return finished;
   }
 
@@ -328,7 +360,11 @@ export class Requests {
       if (err instanceof StoreError && err.code === 'STORE_CONFLICT') {
         const current = this.get(id);
         await this.#record(current, actor, 'request.transition_refused', 'refused', `it is ${current.state}`);
-        throw new RequestError(from.includes('pending') ? 'REQUEST_ALREADY_DECIDED' : 'REQUEST_WRONG_STATE', from.includes('pending') ? alreadyDecided(current) : `${id} is ${current.state.replace('_', ' ')}; nothing was changed.`, current);
+        throw new RequestError(
+          from.includes('pending') ? 'REQUEST_ALREADY_DECIDED' : 'REQUEST_WRONG_STATE',
+          from.includes('pending') ? alreadyDecided(current) : `${id} is ${current.state.replace('_', ' ')}; nothing was changed.`,
+          current,
+        );
       }
       if (err instanceof StoreError && err.code === 'STORE_NOT_FOUND') throw new RequestError('REQUEST_NOT_FOUND', `There is no request ${id}.`);
       throw err;
@@ -337,7 +373,15 @@ export class Requests {
 
   async #record(request: RequestRecord, actor: string, action: string, outcome: AuditEvent['outcome'], detail?: string): Promise<void> {
     if (outcome !== 'refused') this.#onChange();
-    await this.#audit.append({ actor, action, requestId: request.id, vmName: requestSubject(request), ...(request.runId ? { runId: request.runId } : {}), outcome, ...(detail ? { detail } : {}) });
+    await this.#audit.append({
+      actor,
+      action,
+      requestId: request.id,
+      vmName: requestSubject(request),
+      ...(request.runId ? { runId: request.runId } : {}),
+      outcome,
+      ...(detail ? { detail } : {}),
+    });
   }
 }
 

@@ -124,7 +124,9 @@ function comparison(field: string, op: string, value: string | number | boolean 
       case 'ne':
         return actual !== expected;
       case 'ct':
-        return String(actual ?? '').toLowerCase().includes(String(expected ?? '').toLowerCase());
+        return String(actual ?? '')
+          .toLowerCase()
+          .includes(String(expected ?? '').toLowerCase());
       default: {
         const a = Number(actual);
         const b = Number(expected);

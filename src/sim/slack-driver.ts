@@ -78,7 +78,12 @@ export class SlackDriver {
   }
 
   /** `/vm-create <text>` typed by `user` in `channel`. */
-  async command(user: string, text: string, channel: string = SLACK_SIM.generalChannel, options: { signature?: string; timestamp?: number; triggerId?: string } = {}): Promise<BotReply> {
+  async command(
+    user: string,
+    text: string,
+    channel: string = SLACK_SIM.generalChannel,
+    options: { signature?: string; timestamp?: number; triggerId?: string } = {},
+  ): Promise<BotReply> {
     const trigger = options.triggerId ?? (await this.triggers.issueTrigger(user));
     const body = new URLSearchParams({
       token: 'deprecated-verification-token',
@@ -126,14 +131,25 @@ export class SlackDriver {
   }
 
   /** An action inside the open modal (buttons, or a select with dispatch_action; `field` picks the block when several share an action id). */
-  modalAction(user: string, view: SlackView, actionId: string, input: { value?: string; selected?: string; field?: string } = {}, typed: Record<string, FieldInput> = {}): Promise<BotReply> {
+  modalAction(
+    user: string,
+    view: SlackView,
+    actionId: string,
+    input: { value?: string; selected?: string; field?: string } = {},
+    typed: Record<string, FieldInput> = {},
+  ): Promise<BotReply> {
     const blocks = ((view.view.blocks ?? []) as Block[]).filter((b) => input.field === undefined || b.block_id?.split('.')[0] === input.field);
     const found = findElement(blocks, actionId, input.value);
     if (!found) throw new Error(`no element ${actionId} in the modal`);
     const action =
       found.element.type === 'button'
         ? { type: 'button', action_id: actionId, block_id: found.block_id, value: found.element.value }
-        : { type: found.element.type, action_id: actionId, block_id: found.block_id, selected_option: { value: input.selected, text: { type: 'plain_text', text: input.selected } } };
+        : {
+            type: found.element.type,
+            action_id: actionId,
+            block_id: found.block_id,
+            selected_option: { value: input.selected, text: { type: 'plain_text', text: input.selected } },
+          };
     // Like Slack, the state sent with a select's action already holds the new choice.
     const withChoice = found.element.type === 'button' || input.selected === undefined ? typed : { [found.block_id]: { value: input.selected }, ...typed };
     return this.#viewAction(user, view, stateOf(view, withChoice), action);
@@ -205,7 +221,8 @@ function findElement(blocks: Block[], actionId: string, value?: string): { block
   for (const block of blocks) {
     const elements = block.type === 'actions' ? (block.elements ?? []) : block.element ? [block.element] : [];
     for (const element of elements) {
-      if (element.action_id === actionId && (value === undefined || element.value === undefined || element.value === value)) return { block_id: block.block_id ?? '', element };
+      if (element.action_id === actionId && (value === undefined || element.value === undefined || element.value === value))
+        return { block_id: block.block_id ?? '', element };
     }
   }
   return undefined;
@@ -231,12 +248,23 @@ export function stateOf(view: SlackView, typed: Record<string, FieldInput>): Rec
         break;
       case 'static_select':
       case 'external_select': {
-        const chosen = input && typeof input === 'object' && 'value' in input ? { value: input.value, text: { type: 'plain_text', text: input.label ?? input.value } } : typeof input === 'string' ? { value: input, text: { type: 'plain_text', text: input } } : (el.initial_option ?? null);
+        const chosen =
+          input && typeof input === 'object' && 'value' in input
+            ? { value: input.value, text: { type: 'plain_text', text: input.label ?? input.value } }
+            : typeof input === 'string'
+              ? { value: input, text: { type: 'plain_text', text: input } }
+              : (el.initial_option ?? null);
         state = { type: el.type, selected_option: chosen };
         break;
       }
       case 'checkboxes':
-        state = { type: el.type, selected_options: input && typeof input === 'object' && 'checked' in input ? input.checked.map((v) => ({ value: v, text: { type: 'plain_text', text: v } })) : (el.initial_options ?? []) };
+        state = {
+          type: el.type,
+          selected_options:
+            input && typeof input === 'object' && 'checked' in input
+              ? input.checked.map((v) => ({ value: v, text: { type: 'plain_text', text: v } }))
+              : (el.initial_options ?? []),
+        };
         break;
       default:
         state = { type: el.type };

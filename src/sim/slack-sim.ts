@@ -197,7 +197,9 @@ export class SlackSim {
         call.error = 'ratelimited';
         call.status = 429;
         const body = JSON.stringify({ ok: false, error: 'ratelimited' });
-        res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter), 'content-length': Buffer.byteLength(body) }).end(body);
+        res
+          .writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter), 'content-length': Buffer.byteLength(body) })
+          .end(body);
         return;
       }
       const injected = this.failNext.get(method)?.shift();
@@ -243,7 +245,14 @@ export class SlackSim {
         return send(200, { trigger_id: this.issueTrigger(user) });
       }
       if (method === 'GET' && url === '/__sim/state') {
-        return send(200, { messages: this.messages, ephemerals: this.ephemerals, views: [...this.views.values()], users: [...this.users.values()], calls: this.calls.length, rateLimited: this.rateLimited().length });
+        return send(200, {
+          messages: this.messages,
+          ephemerals: this.ephemerals,
+          views: [...this.views.values()],
+          users: [...this.users.values()],
+          calls: this.calls.length,
+          rateLimited: this.rateLimited().length,
+        });
       }
       send(404, { error: 'unknown control endpoint' });
     } catch (err) {
@@ -298,7 +307,8 @@ export class SlackSim {
         issued.used = true;
         const view = this.#checkView(required(a, 'view'), 'modal');
         const previous = method === 'views.push' ? this.openView(issued.user) : undefined;
-        if (method === 'views.push' && (!previous || previous.stack.length >= 2)) throw new SlackApiError(previous ? 'push_limit_reached' : 'invalid_arguments');
+        if (method === 'views.push' && (!previous || previous.stack.length >= 2))
+          throw new SlackApiError(previous ? 'push_limit_reached' : 'invalid_arguments');
         return { view: this.#storeView(issued.user, 'modal', view, previous ? [...previous.stack, previous.id] : []) };
       }
       case 'views.update': {

@@ -29,7 +29,6 @@ export class SimHttpError extends Error {
   }
 }
 
-
 export interface SimTiming {
   /** How long an `import` or `clone` drive stays `importing`. */
   importMs: number;
@@ -47,8 +46,21 @@ export interface SimBehaviour {
 }
 
 export const TABLES = [
-  'clusters', 'vnets', 'files', 'storage_tiers', 'resource_groups', 'node_nvidia_vgpu_devices',
-  'vms', 'machines', 'machine_status', 'machine_drives', 'machine_drive_status', 'machine_nics', 'machine_devices', 'cluster_status', 'system',
+  'clusters',
+  'vnets',
+  'files',
+  'storage_tiers',
+  'resource_groups',
+  'node_nvidia_vgpu_devices',
+  'vms',
+  'machines',
+  'machine_status',
+  'machine_drives',
+  'machine_drive_status',
+  'machine_nics',
+  'machine_devices',
+  'cluster_status',
+  'system',
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
@@ -214,7 +226,8 @@ export class SimState {
     const ram = body.ram ?? 1024;
     if (typeof ram !== 'number' || !Number.isInteger(ram) || ram < 256 || ram > 1_048_576) throw new SimHttpError(400, `Invalid value for 'ram': ${text(ram)}`);
     const cores = body.cpu_cores ?? 1;
-    if (typeof cores !== 'number' || !Number.isInteger(cores) || cores < 1 || cores > 1024) throw new SimHttpError(400, `Invalid value for 'cpu_cores': ${text(cores)}`);
+    if (typeof cores !== 'number' || !Number.isInteger(cores) || cores < 1 || cores > 1024)
+      throw new SimHttpError(400, `Invalid value for 'cpu_cores': ${text(cores)}`);
     checkEnum(body, 'video', VIDEO_TYPES);
     checkEnum(body, 'rtc_base', RTC_BASES);
     checkEnum(body, 'os_family', OS_FAMILIES);
@@ -285,7 +298,8 @@ export class SimState {
       size = disksize;
     } else if (media === 'efidisk') {
       // pyVergeOS refuses a sized EFI disk: VergeOS would make a plain volume without the OVMF vars layout.
-      if (body.disksize !== undefined && body.disksize !== null) throw new SimHttpError(422, "An EFI disk cannot have 'disksize': VergeOS creates its UEFI variable store itself");
+      if (body.disksize !== undefined && body.disksize !== null)
+        throw new SimHttpError(422, "An EFI disk cannot have 'disksize': VergeOS creates its UEFI variable store itself");
       if (body.media_source !== undefined && body.media_source !== null) throw new SimHttpError(422, "An EFI disk cannot have 'media_source'");
       size = 1024 * 1024;
     }
@@ -360,7 +374,8 @@ export class SimState {
       group = this.resourceGroup(body.resource_group);
       if (!group) throw new SimHttpError(404, `Resource group '${String(body.resource_group)}' not found`);
       if (group.enabled === false) throw new SimHttpError(422, `Resource group '${String(group.name)}' is disabled`);
-      if (group.type !== type) throw new SimHttpError(422, `Device type '${type}' does not match resource group '${String(group.name)}' (${String(group.type)})`);
+      if (group.type !== type)
+        throw new SimHttpError(422, `Device type '${type}' does not match resource group '${String(group.name)}' (${String(group.type)})`);
     }
     const count = body.count === undefined ? 1 : Number(body.count);
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new SimHttpError(400, `Invalid value for 'count': ${String(body.count)}`);

@@ -158,7 +158,13 @@ export class VergeosSim {
       if (typeof body === 'string') throw new SimHttpError(400, 'Invalid JSON in request body');
       if (method !== 'GET' && authRole === 'readonly') throw new SimHttpError(403, 'Permission denied');
       if (!match) throw new SimHttpError(404, `No such endpoint '${url.pathname}'`);
-      [status, payload] = this.#route(method, match[1]!, match[2] === undefined ? undefined : decodeURIComponent(match[2]), url.searchParams, body as Row | undefined);
+      [status, payload] = this.#route(
+        method,
+        match[1]!,
+        match[2] === undefined ? undefined : decodeURIComponent(match[2]),
+        url.searchParams,
+        body as Row | undefined,
+      );
     } catch (err) {
       if (err instanceof SimHttpError) {
         status = err.status;
@@ -184,7 +190,8 @@ export class VergeosSim {
       record.outcome = 'hung';
     } else {
       record.outcome = action.status;
-      const fallback = action.status === 429 ? { err: 'Too many requests: this API key is over its request budget' } : { err: `Simulated failure (${action.status})` };
+      const fallback =
+        action.status === 429 ? { err: 'Too many requests: this API key is over its request budget' } : { err: `Simulated failure (${action.status})` };
       const body = action.body === undefined ? fallback : action.body;
       if (action.retryAfter !== undefined) res.setHeader('retry-after', String(action.retryAfter));
       if (body === null) {

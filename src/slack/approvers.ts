@@ -42,5 +42,4 @@ export class Approvers {
     this.#memberCache.set(usergroup, { at: Date.now(), members });
     return members;
   }
-
 }

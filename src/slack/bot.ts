@@ -109,7 +109,9 @@ export function createBot(options: BotOptions): Bot {
   const socketMode = Boolean(env.SLACK_APP_TOKEN);
   // HTTP mode: the bot owns the server, so it can answer the operator's endpoints and, while
   // stopping, 503 to new events; Bolt's receiver handles /slack/events (signatures included).
-  const receiver = socketMode ? undefined : new HTTPReceiver({ signingSecret: env.SLACK_SIGNING_SECRET!, processBeforeResponse: false, logger: boltLogger(logger) });
+  const receiver = socketMode
+    ? undefined
+    : new HTTPReceiver({ signingSecret: env.SLACK_SIGNING_SECRET!, processBeforeResponse: false, logger: boltLogger(logger) });
   const app = socketMode
     ? new App({ token: env.SLACK_BOT_TOKEN!, appToken: env.SLACK_APP_TOKEN!, socketMode: true, clientOptions, logger: boltLogger(logger), convoStore: false })
     : // The bot keeps its state in its own store; Bolt's conversation store is pure overhead.
@@ -120,7 +122,14 @@ export function createBot(options: BotOptions): Bot {
   const slack = slackApi;
   const notifier = new Notifier(slack, { rateFactor: env.SLACK_RATE_FACTOR, logger });
   const leases = new Leases({ store: options.store, audit: options.audit, provisioner: options.provisioner }, options.leaseOptions);
-  const homeTabs = new HomeTabs({ slack: slackApi, notifier, requests: () => requests, vmsOf: (user) => options.provisioner.ownedVms().filter((r) => (r.owner ?? r.actor) === user), approvers, logger });
+  const homeTabs = new HomeTabs({
+    slack: slackApi,
+    notifier,
+    requests: () => requests,
+    vmsOf: (user) => options.provisioner.ownedVms().filter((r) => (r.owner ?? r.actor) === user),
+    approvers,
+    logger,
+  });
   const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL, onChange: () => homeTabs.changed() });
   const ctx: BotContext = {
     env,
@@ -137,7 +146,16 @@ export function createBot(options: BotOptions): Bot {
     notifier,
     afterAck: new AfterAck(),
     slack,
-    provisioning: new RequestProvisioning({ provisioner: options.provisioner, requests, notifier, auditChannel: env.VM_AUDIT_CHANNEL!, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY, leases, ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}) }),
+    provisioning: new RequestProvisioning({
+      provisioner: options.provisioner,
+      requests,
+      notifier,
+      auditChannel: env.VM_AUDIT_CHANNEL!,
+      logger,
+      batchConcurrency: env.VM_BATCH_CONCURRENCY,
+      leases,
+      ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}),
+    }),
     approvalChannel: env.VM_APPROVAL_CHANNEL!,
     auditChannel: env.VM_AUDIT_CHANNEL!,
     preflightMs: 2_000,
@@ -189,18 +207,33 @@ export function createBot(options: BotOptions): Bot {
         await ctx.provisioning.report(request, runs);
       } else if (request.batch) {
         const finished = runs.length - unfinished.length;
-        ctx.provisioning.resume(request, unfinished.map((r) => r.id), `:arrows_counterclockwise: The bot restarted while provisioning; resuming the ${unfinished.length} VMs not yet finished (${finished} were; nothing is created twice).`);
+        ctx.provisioning.resume(
+          request,
+          unfinished.map((r) => r.id),
+          `:arrows_counterclockwise: The bot restarted while provisioning; resuming the ${unfinished.length} VMs not yet finished (${finished} were; nothing is created twice).`,
+        );
       } else {
         const done = Object.values(runs[0]!.steps).filter((s) => s.status === 'done').length;
-        ctx.provisioning.resume(request, [runs[0]!.id], `:arrows_counterclockwise: The bot restarted while provisioning; resuming after step ${done} (nothing is created twice).`);
+        ctx.provisioning.resume(
+          request,
+          [runs[0]!.id],
+          `:arrows_counterclockwise: The bot restarted while provisioning; resuming after step ${done} (nothing is created twice).`,
+        );
       }
     }
     // A decommission the previous process started and did not finish.
     for (const run of options.provisioner.interruptedRuns().filter((r) => r.state === 'cleaning_up' && r.decommission)) {
-      await options.provisioner.decommission(run.id, 'vmbot').catch((err: unknown) => logger.warn({ runId: run.id, err: (err as Error).message }, 'resuming a decommission failed'));
+      await options.provisioner
+        .decommission(run.id, 'vmbot')
+        .catch((err: unknown) => logger.warn({ runId: run.id, err: (err as Error).message }, 'resuming a decommission failed'));
     }
     // A deletion the previous process started and did not finish (once per request).
-    const cleaning = new Set(options.provisioner.interruptedRuns().filter((r) => r.state === 'cleaning_up' && !r.decommission).map((r) => r.requestId));
+    const cleaning = new Set(
+      options.provisioner
+        .interruptedRuns()
+        .filter((r) => r.state === 'cleaning_up' && !r.decommission)
+        .map((r) => r.requestId),
+    );
     for (const requestId of cleaning) {
       const request = requestId ? requests.find(requestId) : undefined;
       if (request?.state === 'failed') await ctx.provisioning.cleanup(request, 'vmbot');
@@ -219,7 +252,8 @@ export function createBot(options: BotOptions): Bot {
       const notice = leaseNotice(event, ctx.leases.graceMs);
       if (/^[UW][A-Z0-9]+$/.test(owner)) await notifier.dm(owner, notice);
       if (event.type === 'expired' || event.type === 'deleted') {
-        const [emoji, what] = event.type === 'expired' ? [':hourglass:', 'powered off at the end of its lease'] : [':wastebasket:', 'deleted at the end of its lease'];
+        const [emoji, what] =
+          event.type === 'expired' ? [':hourglass:', 'powered off at the end of its lease'] : [':wastebasket:', 'deleted at the end of its lease'];
         const line = `${emoji} *${escapeText(event.run.spec.vm.name)}* ${what} · VM key ${event.run.keys.vmKey} / machine key ${event.run.keys.machineKey} · owner <@${owner}>${event.run.requestId ? ` · ${event.run.requestId}` : ''}`;
         await notifier.post(ctx.auditChannel, say(line));
       }
@@ -233,7 +267,19 @@ export function createBot(options: BotOptions): Bot {
       const owner = run.owner ?? run.actor;
       const line = `:ghost: *${escapeText(run.spec.vm.name)}* was deleted outside the bot · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey} · owner ${/^[UW]/.test(owner) ? `<@${owner}>` : escapeText(owner)}${run.requestId ? ` · ${run.requestId}` : ''}`;
       await notifier.post(ctx.auditChannel, say(line));
-      if (/^[UW][A-Z0-9]+$/.test(owner)) await notifier.dm(owner, { text: `Your VM ${run.spec.vm.name} was deleted outside the bot; it no longer counts against your quota.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:ghost: Your VM *${escapeText(run.spec.vm.name)}* (VM key ${run.keys.vmKey}) was deleted outside the bot; it no longer counts against your quota.` } }] });
+      if (/^[UW][A-Z0-9]+$/.test(owner))
+        await notifier.dm(owner, {
+          text: `Your VM ${run.spec.vm.name} was deleted outside the bot; it no longer counts against your quota.`,
+          blocks: [
+            {
+              type: 'section',
+              text: {
+                type: 'mrkdwn',
+                text: `:ghost: Your VM *${escapeText(run.spec.vm.name)}* (VM key ${run.keys.vmKey}) was deleted outside the bot; it no longer counts against your quota.`,
+              },
+            },
+          ],
+        });
     }
   };
 
@@ -276,11 +322,20 @@ export function createBot(options: BotOptions): Bot {
       readiness.start();
       ctx.inventory.warm();
       options.policy.watch(options.policyPollMs);
-      timer = setInterval(() => void sweep().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'expiry sweep failed')), options.sweepIntervalMs ?? 30_000);
+      timer = setInterval(
+        () => void sweep().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'expiry sweep failed')),
+        options.sweepIntervalMs ?? 30_000,
+      );
       timer.unref();
-      goneTimer = setInterval(() => void noticeGone().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'checking for VMs deleted outside the bot failed')), options.goneCheckMs ?? 5 * 60_000);
+      goneTimer = setInterval(
+        () => void noticeGone().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'checking for VMs deleted outside the bot failed')),
+        options.goneCheckMs ?? 5 * 60_000,
+      );
       goneTimer.unref();
-      leaseTimer = setInterval(() => void sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed')), options.leaseSweepMs ?? 60_000);
+      leaseTimer = setInterval(
+        () => void sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed')),
+        options.leaseSweepMs ?? 60_000,
+      );
       leaseTimer.unref();
       await recover();
       // Lease notices a previous process recorded and did not deliver.

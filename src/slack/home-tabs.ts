@@ -15,7 +15,14 @@ export class HomeTabs {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: { slack: SlackWebApi; notifier: Notifier; requests: () => Requests; vmsOf: (user: string) => RunRecord[]; approvers: Approvers; logger?: Logger },
+    private readonly deps: {
+      slack: SlackWebApi;
+      notifier: Notifier;
+      requests: () => Requests;
+      vmsOf: (user: string) => RunRecord[];
+      approvers: Approvers;
+      logger?: Logger;
+    },
     private readonly debounceMs = 500,
   ) {}
 
@@ -43,7 +50,10 @@ export class HomeTabs {
     try {
       const requests = this.deps.requests();
       const isLead = await this.deps.approvers.isApprover(this.deps.slack, user);
-      await this.deps.notifier.publishHome(user, homeView(user, requests.byRequester(user), isLead ? requests.pending() : undefined, this.deps.vmsOf(user)) as unknown as Record<string, unknown>);
+      await this.deps.notifier.publishHome(
+        user,
+        homeView(user, requests.byRequester(user), isLead ? requests.pending() : undefined, this.deps.vmsOf(user)) as unknown as Record<string, unknown>,
+      );
     } catch (err) {
       this.deps.logger?.warn({ user, err: (err as Error).message }, 'App Home publish failed');
     }

@@ -117,7 +117,12 @@ export class InventoryCache {
       }
       case 'tier': {
         const tiers = await this.#api.listStorageTiers();
-        return [{ label: 'Storage tiers', options: tiers.map((t) => ({ value: t.tier, label: `Tier ${t.tier}${t.description ? ` ${t.description}` : ''} — ${formatBytes(t.free)} free` })) }];
+        return [
+          {
+            label: 'Storage tiers',
+            options: tiers.map((t) => ({ value: t.tier, label: `Tier ${t.tier}${t.description ? ` ${t.description}` : ''} — ${formatBytes(t.free)} free` })),
+          },
+        ];
       }
       case 'media_source': {
         const files = await this.#api.listMediaFiles();

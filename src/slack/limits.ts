@@ -16,12 +16,18 @@ const element: z.ZodType = z.lazy(() =>
       action_id: z.string().max(255).optional(),
       placeholder: plainText(150).optional(),
       options: z.array(option).max(100).optional(),
-      option_groups: z.array(z.object({ label: plainText(75), options: z.array(option).max(100) }).loose()).max(100).optional(),
+      option_groups: z
+        .array(z.object({ label: plainText(75), options: z.array(option).max(100) }).loose())
+        .max(100)
+        .optional(),
       initial_value: z.string().max(3000).optional(),
       max_length: z.number().max(3000).optional(),
       text: anyText(75).optional(),
       value: z.string().max(2000).optional(),
-      confirm: z.object({ title: plainText(100), text: anyText(300), confirm: plainText(30), deny: plainText(30) }).loose().optional(),
+      confirm: z
+        .object({ title: plainText(100), text: anyText(300), confirm: plainText(30), deny: plainText(30) })
+        .loose()
+        .optional(),
     })
     .loose(),
 );
@@ -32,7 +38,10 @@ export const blockSchema = z
     block_id: z.string().max(255).optional(),
     text: anyText(3000).optional(),
     fields: z.array(anyText(2000)).max(10).optional(),
-    elements: z.array(z.union([element, anyText(3000)])).max(25).optional(),
+    elements: z
+      .array(z.union([element, anyText(3000)]))
+      .max(25)
+      .optional(),
     element: element.optional(),
     accessory: element.optional(),
     label: plainText(2000).optional(),
@@ -54,7 +63,9 @@ export const modalViewSchema = z
   })
   .loose()
   .refine((v) => JSON.stringify(v).length < 250_000, { message: 'view payload over 250 KB' })
-  .refine((v) => new Set(v.blocks.map((b) => b.block_id).filter(Boolean)).size === v.blocks.filter((b) => b.block_id).length, { message: 'duplicate block_id' });
+  .refine((v) => new Set(v.blocks.map((b) => b.block_id).filter(Boolean)).size === v.blocks.filter((b) => b.block_id).length, {
+    message: 'duplicate block_id',
+  });
 
 export const homeViewSchema = z
   .object({ type: z.literal('home'), blocks: z.array(blockSchema).max(100), private_metadata: z.string().max(3000).optional() })

@@ -123,7 +123,11 @@ export class Notifier {
     let lane = this.#lanes.get(key);
     if (!lane) {
       const pace = pacingFor(method, this.#factor);
-      lane = new Lane(pace ? new TokenBucket(pace.perSecond, pace.burst) : undefined, (job) => this.#client.call(job.method, job.args, { rateLimitRetries: 0 }), this.#logger);
+      lane = new Lane(
+        pace ? new TokenBucket(pace.perSecond, pace.burst) : undefined,
+        (job) => this.#client.call(job.method, job.args, { rateLimitRetries: 0 }),
+        this.#logger,
+      );
       this.#lanes.set(key, lane);
     }
     return lane.enqueue(method, args, options.coalesceKey);
@@ -132,7 +136,11 @@ export class Notifier {
   /** Post a message (in a thread with `threadTs`); undefined if Slack refused it (logged). */
   async post(channel: string, message: Message, threadTs?: string): Promise<MessageRef | undefined> {
     try {
-      const res = await this.#call('chat.postMessage', { channel, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false, ...(threadTs ? { thread_ts: threadTs } : {}) }, { channel });
+      const res = await this.#call(
+        'chat.postMessage',
+        { channel, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false, ...(threadTs ? { thread_ts: threadTs } : {}) },
+        { channel },
+      );
       return typeof res.ts === 'string' && typeof res.channel === 'string' ? { channel: res.channel, ts: res.ts } : undefined;
     } catch (err) {
       this.#logger?.warn({ channel, err: (err as Error).message }, 'Slack chat.postMessage failed');
@@ -143,7 +151,11 @@ export class Notifier {
   /** Edit a message. While an edit of it waits for its turn, a newer one replaces it. */
   async update(ref: MessageRef, message: Message): Promise<boolean> {
     try {
-      await this.#call('chat.update', { channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks }, { coalesceKey: `${ref.channel}:${ref.ts}` });
+      await this.#call(
+        'chat.update',
+        { channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks },
+        { coalesceKey: `${ref.channel}:${ref.ts}` },
+      );
       return true;
     } catch (err) {
       this.#logger?.warn({ channel: ref.channel, err: (err as Error).message }, 'Slack chat.update failed');

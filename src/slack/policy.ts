@@ -30,7 +30,9 @@ function membership(index: Map<string, Set<string>>, user: string, vmApprovers: 
 async function standingOf(ctx: Ctx, loaded: LoadedPolicy, user: string): Promise<{ who: Membership; quotas: QuotaStanding[] }> {
   const index = await groupIndex(ctx, loaded);
   const who = membership(index, user, ctx.env.VM_APPROVERS);
-  const quotas = quotaStandings(loaded.policy, ctx.provisioner.runsWhere(holdsVm), who, (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)));
+  const quotas = quotaStandings(loaded.policy, ctx.provisioner.runsWhere(holdsVm), who, (ref, actor) =>
+    isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)),
+  );
   return { who, quotas };
 }
 
@@ -44,7 +46,10 @@ export interface PolicyVerdict {
 }
 
 /** What the policy in force decides for these VMs asked by `requester`. */
-export async function decideByPolicy(ctx: Ctx, input: { recipe?: string | undefined; specs: readonly VmSpec[]; requester: string; resourceGroups?: readonly ResourceGroup[] | undefined }): Promise<PolicyVerdict> {
+export async function decideByPolicy(
+  ctx: Ctx,
+  input: { recipe?: string | undefined; specs: readonly VmSpec[]; requester: string; resourceGroups?: readonly ResourceGroup[] | undefined },
+): Promise<PolicyVerdict> {
   const loaded = ctx.policy.current;
   const { who, quotas } = await standingOf(ctx, loaded, input.requester);
   const evaluation = evaluate(loaded.policy, {
@@ -61,7 +66,9 @@ export async function decideByPolicy(ctx: Ctx, input: { recipe?: string | undefi
 /** What a request records of the decision (not for deny: those are never filed). */
 export function policyStamp(verdict: PolicyVerdict, vmApprovers: readonly string[]): NonNullable<RequestRecord['policy']> | undefined {
   const { evaluation, loaded } = verdict;
-  const quota = evaluation.quota.map((q) => `${q.who === 'you' ? 'Quota' : `Quota of ${q.who}`}: ${q.before} now; ${q.after} with this${q.over.length ? ` (over: ${q.over.join(', ')})` : ''}`);
+  const quota = evaluation.quota.map(
+    (q) => `${q.who === 'you' ? 'Quota' : `Quota of ${q.who}`}: ${q.before} now; ${q.after} with this${q.over.length ? ` (over: ${q.over.join(', ')})` : ''}`,
+  );
   if (evaluation.decision.kind === 'auto') return { rule: evaluation.rule, hash: loaded.hash, decision: 'auto', quota };
   if (evaluation.decision.kind === 'approve') {
     const { count, from } = evaluation.decision;
@@ -90,5 +97,7 @@ export async function quotaNote(ctx: Ctx, user: string): Promise<string | undefi
   if (!loaded.policy.quotas.per_user && !Object.keys(loaded.policy.quotas.groups).length) return undefined;
   const { quotas: standings } = await standingOf(ctx, loaded, user);
   if (!standings.length) return undefined;
-  return standings.map((q) => `:bar_chart: ${q.who === 'you' ? 'Your quota' : `Quota of ${q.who}`} (VMs made through the bot): ${describeUse(q.limits, q.use)}`).join('\n');
+  return standings
+    .map((q) => `:bar_chart: ${q.who === 'you' ? 'Your quota' : `Quota of ${q.who}`} (VMs made through the bot): ${describeUse(q.limits, q.use)}`)
+    .join('\n');
 }

@@ -12,7 +12,11 @@ export async function preflight(api: VergeosApi, specs: readonly VmSpec[], deadl
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
   try {
     const outcome = await Promise.race([checks.catch((err: unknown) => ({ error: err as Error })), late]);
-    if (outcome === 'late') return { errors: [], warnings: ['VergeOS was too slow to pre-check this request (names, cluster, networks, media, capacity); they will be checked when it runs.'] };
+    if (outcome === 'late')
+      return {
+        errors: [],
+        warnings: ['VergeOS was too slow to pre-check this request (names, cluster, networks, media, capacity); they will be checked when it runs.'],
+      };
     if ('error' in outcome) return { errors: [], warnings: [`Could not pre-check with VergeOS (${outcome.error.message}); it will be checked when it runs.`] };
     return outcome;
   } finally {

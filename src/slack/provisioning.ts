@@ -46,7 +46,6 @@ export interface ProvisioningDeps {
   progressEditMs?: number;
 }
 
-
 /** Counts for a batch's progress message, from its runs as stored now. */
 function countsOf(runs: RunRecord[]): BatchCounts {
   const failed = runs.filter((r) => r.state === 'failed');
@@ -117,10 +116,17 @@ class ThreadReporter {
     // One notice per request, however many of a batch's VMs import at once.
     if (event.type === 'step_started' && event.stepId === 'wait_imports' && !this.#importNoticed && !this.#importTimer) {
       const afterMs = this.deps.importNoticeMs ?? 60_000;
-      const after = afterMs % 60_000 === 0 ? (afterMs === 60_000 ? 'a minute' : `${afterMs / 60_000} minutes`) : `${(afterMs / 1000).toFixed(1).replace(/\.0$/, '')} s`;
+      const after =
+        afterMs % 60_000 === 0 ? (afterMs === 60_000 ? 'a minute' : `${afterMs / 60_000} minutes`) : `${(afterMs / 1000).toFixed(1).replace(/\.0$/, '')} s`;
       this.#importTimer = setTimeout(() => {
         this.#importNoticed = true;
-        void this.deps.notifier.post(this.thread.channel, say(`:hourglass_flowing_down: ${this.request.batch ? 'Drives are' : `${event.description}: drives are`} still importing after ${after}; power-on follows as soon as they are done.`), this.thread.ts);
+        void this.deps.notifier.post(
+          this.thread.channel,
+          say(
+            `:hourglass_flowing_down: ${this.request.batch ? 'Drives are' : `${event.description}: drives are`} still importing after ${after}; power-on follows as soon as they are done.`,
+          ),
+          this.thread.ts,
+        );
       }, afterMs);
       this.#importTimer.unref();
     }
@@ -165,7 +171,11 @@ export class RequestProvisioning {
       runs = request.batch ? (await createBatch(provisioner, specs, meta)).runs : [await provisioner.createRun(specs[0]!, meta)];
     }
     const started = await requests.startProvisioning(request.id, runs[0]!.id, lead, 'approved', runs[0]!.group);
-    this.#launch(started, runs.map((r) => r.id), lead);
+    this.#launch(
+      started,
+      runs.map((r) => r.id),
+      lead,
+    );
   }
 
   /** An approved lease extension beyond the maximum: applied, then told to the owner, the thread and the audit channel. */
@@ -175,7 +185,9 @@ export class RequestProvisioning {
     const outcome = await leases.extend(runId, new Date(until), lead, { beyondMax: true });
     const done = await requests.finishExtension(request.id, outcome.ok, outcome.ok ? `lease of run ${runId} now ends ${until}` : outcome.reason);
     const name = request.spec.vm.name;
-    const text = outcome.ok ? `:hourglass: *${name}*'s lease now ends ${until}, beyond its maximum, approved by <@${lead}> · ${request.id}` : `:x: *${name}*'s extension was approved but could not be applied: ${outcome.reason} · ${request.id}`;
+    const text = outcome.ok
+      ? `:hourglass: *${name}*'s lease now ends ${until}, beyond its maximum, approved by <@${lead}> · ${request.id}`
+      : `:x: *${name}*'s extension was approved but could not be applied: ${outcome.reason} · ${request.id}`;
     await Promise.all([
       done.approvalMessage ? notifier.update(done.approvalMessage, decidedRequest(done)) : undefined,
       notifier.post(auditChannel, say(text)),
@@ -186,10 +198,16 @@ export class RequestProvisioning {
   /** Failed → provisioning again: the failed (and not started) runs continue from where they stopped. */
   async retry(request: RequestRecord, lead: string): Promise<number> {
     const again = this.#deps.provisioner.runsForRequest(request.id).filter((r) => r.state === 'failed' || r.state === 'not_started');
-    if (!again.length && request.state === 'failed') throw new RequestError('REQUEST_WRONG_STATE', `${request.id} has no failed VM to retry; nothing was changed.`, request);
+    if (!again.length && request.state === 'failed')
+      throw new RequestError('REQUEST_WRONG_STATE', `${request.id} has no failed VM to retry; nothing was changed.`, request);
     // The compare-and-set: a second click (or a request no longer failed) stops here.
     const started = await this.#deps.requests.startProvisioning(request.id, request.runId!, lead, 'failed');
-    this.#launch(started, again.map((r) => r.id), lead, request.batch ? `:repeat: <@${lead}> retries the ${again.length} VMs that failed or did not start.` : `:repeat: <@${lead}> retries from the failed step.`);
+    this.#launch(
+      started,
+      again.map((r) => r.id),
+      lead,
+      request.batch ? `:repeat: <@${lead}> retries the ${again.length} VMs that failed or did not start.` : `:repeat: <@${lead}> retries from the failed step.`,
+    );
     return again.length;
   }
 
@@ -200,7 +218,8 @@ export class RequestProvisioning {
    */
   async cleanup(request: RequestRecord, actor: string): Promise<{ request: RequestRecord; deleted: string } | undefined> {
     const { provisioner, requests, notifier, auditChannel } = this.#deps;
-    if (this.#cleaning.has(request.id)) throw new RequestError('REQUEST_WRONG_STATE', `${request.id}'s partial VMs are already being deleted; nothing more was changed.`, request);
+    if (this.#cleaning.has(request.id))
+      throw new RequestError('REQUEST_WRONG_STATE', `${request.id}'s partial VMs are already being deleted; nothing more was changed.`, request);
     this.#cleaning.add(request.id);
     const work = (async () => {
       const runs = provisioner.runsForRequest(request.id);
@@ -220,12 +239,22 @@ export class RequestProvisioning {
       const results = provisioner.runsForRequest(request.id).map(runResult);
       await Promise.all([
         thread ? notifier.update(thread, decidedRequest(cleaned)) : undefined,
-        tell(deletedKeys.length ? `:wastebasket: Deleted ${request.batch ? deleted : `${results[0]!.name} (VM key ${outcome.cleaned[0]!.keys.vmKey})`} with ${request.batch ? 'their' : 'its'} drives, NICs and devices.` : ':wastebasket: Nothing had been created; the request is closed.'),
+        tell(
+          deletedKeys.length
+            ? `:wastebasket: Deleted ${request.batch ? deleted : `${results[0]!.name} (VM key ${outcome.cleaned[0]!.keys.vmKey})`} with ${request.batch ? 'their' : 'its'} drives, NICs and devices.`
+            : ':wastebasket: Nothing had been created; the request is closed.',
+        ),
         notifier.post(auditChannel, auditLine('cleaned_up', cleaned, results[0], request.batch ? results : undefined)),
       ]);
       return { request: cleaned, deleted };
     })();
-    this.#running.set(`${request.id}:cleanup`, work.then(() => undefined, () => undefined));
+    this.#running.set(
+      `${request.id}:cleanup`,
+      work.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     try {
       return await work;
     } finally {
@@ -257,7 +286,12 @@ export class RequestProvisioning {
     // VergeOS work starts first; Slack writes are queued behind it and paced on their own.
     const running =
       request.batch && request.batchId
-        ? runBatch(provisioner, request.batchId, runIds, { actor, concurrency: this.#deps.batchConcurrency ?? 4, listener: reporter?.onEvent, onRunFinished: () => reporter?.vmFinished() })
+        ? runBatch(provisioner, request.batchId, runIds, {
+            actor,
+            concurrency: this.#deps.batchConcurrency ?? 4,
+            listener: reporter?.onEvent,
+            onRunFinished: () => reporter?.vmFinished(),
+          })
         : provisioner.execute(runIds[0]!, reporter?.onEvent, actor);
     if (thread) {
       // A turn later, so the first VergeOS request is on the wire before any message is rendered.
@@ -292,7 +326,15 @@ export class RequestProvisioning {
       } else {
         writes.push(inThread(batchFailureMessage(done, results, stopReason)));
         writes.push(notifier.post(auditChannel, auditLine('failed', done, undefined, results)));
-        writes.push(notifier.dm(done.requester, requesterUpdate(done, `${count('succeeded')} of ${results.length} VMs are ready; ${count('failed')} failed${count('not_started') ? `, ${count('not_started')} not started` : ''}. A lead can retry them or delete the partial VMs.`)));
+        writes.push(
+          notifier.dm(
+            done.requester,
+            requesterUpdate(
+              done,
+              `${count('succeeded')} of ${results.length} VMs are ready; ${count('failed')} failed${count('not_started') ? `, ${count('not_started')} not started` : ''}. A lead can retry them or delete the partial VMs.`,
+            ),
+          ),
+        );
       }
     } else {
       const [run] = runs;
@@ -313,4 +355,3 @@ export class RequestProvisioning {
     await Promise.all(writes.filter((w) => w !== undefined));
   }
 }
-

@@ -40,7 +40,19 @@ export type AuditRecord = z.infer<typeof auditRecordSchema>;
 
 /** Field order is fixed so the hash is reproducible. */
 function hashOf(record: Omit<AuditRecord, 'hash'>): string {
-  const canonical = JSON.stringify([record.seq, record.at, record.prev, record.actor, record.action, record.requestId ?? null, record.runId ?? null, record.vmName ?? null, record.keys ?? null, record.outcome, record.detail ?? null]);
+  const canonical = JSON.stringify([
+    record.seq,
+    record.at,
+    record.prev,
+    record.actor,
+    record.action,
+    record.requestId ?? null,
+    record.runId ?? null,
+    record.vmName ?? null,
+    record.keys ?? null,
+    record.outcome,
+    record.detail ?? null,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -102,8 +114,10 @@ export async function verifyAuditLog(file: string): Promise<VerifyResult> {
     const parsed = auditRecordSchema.safeParse(safeJson(text));
     if (!parsed.success) return { ok: false, records: line - 1, line, problem: 'not an audit record' };
     const { hash, ...rest } = parsed.data;
-    if (rest.seq !== line) return { ok: false, records: line - 1, line, problem: `sequence ${rest.seq} where ${line} was expected (a line was removed or moved)` };
-    if (rest.prev !== prev) return { ok: false, records: line - 1, line, problem: 'does not chain to the line before it (a line was removed, moved or edited)' };
+    if (rest.seq !== line)
+      return { ok: false, records: line - 1, line, problem: `sequence ${rest.seq} where ${line} was expected (a line was removed or moved)` };
+    if (rest.prev !== prev)
+      return { ok: false, records: line - 1, line, problem: 'does not chain to the line before it (a line was removed, moved or edited)' };
     if (hashOf(rest) !== hash) return { ok: false, records: line - 1, line, problem: 'its contents were changed after it was written' };
     prev = hash;
   }
@@ -125,7 +139,14 @@ export const AUDIT_CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'outcome', 're
 
 export function auditCsvRow(record: AuditRecord): string {
   const cell = (v: unknown) => {
-    const text = v === undefined ? '' : typeof v === 'object' && v !== null ? Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`).join(' ') : asText(v);
+    const text =
+      v === undefined
+        ? ''
+        : typeof v === 'object' && v !== null
+          ? Object.entries(v as Record<string, string>)
+              .map(([k, x]) => `${k}=${x}`)
+              .join(' ')
+          : asText(v);
     // Quote everything that could break a row, and defuse spreadsheet formulas.
     const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
     return /[",\n\r]/.test(safe) || safe !== text ? `"${safe.replace(/"/g, '""')}"` : safe;

@@ -15,7 +15,16 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import { formatPath } from '../vmspec/validate.js';
-import { requestRecordSchema, runRecordSchema, storeFileSchema, type RequestRecord, type RequestState, type RunRecord, type RunState, type StoreFile } from './records.js';
+import {
+  requestRecordSchema,
+  runRecordSchema,
+  storeFileSchema,
+  type RequestRecord,
+  type RequestState,
+  type RunRecord,
+  type RunState,
+  type StoreFile,
+} from './records.js';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
@@ -81,7 +90,10 @@ export class Store {
       const parsed = storeFileSchema.safeParse(db.data);
       if (!parsed.success) {
         const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`);
-        throw new StoreError('STORE_CORRUPT', `${file} does not look like a vmbot store (${issues.join('; ')}). Fix or move it away; the bot will not overwrite it.`);
+        throw new StoreError(
+          'STORE_CORRUPT',
+          `${file} does not look like a vmbot store (${issues.join('; ')}). Fix or move it away; the bot will not overwrite it.`,
+        );
       }
       db.data = parsed.data;
       const journal = join(dataDir, JOURNAL_FILE);
@@ -263,7 +275,11 @@ export class Store {
     this.#apply((data) => data.requests.push(structuredClone(request)));
   }
 
-  async updateRequest(id: string, expect: { version?: number; states?: readonly RequestState[] }, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
+  async updateRequest(
+    id: string,
+    expect: { version?: number; states?: readonly RequestState[] },
+    mutate: (request: RequestRecord) => void,
+  ): Promise<RequestRecord> {
     return this.#update<RequestRecord>('requests', id, expect, mutate, true);
   }
 
@@ -360,7 +376,8 @@ function replayJournal(path: string, data: StoreFile): void {
     if (entry.table === 'runs' || entry.table === 'requests') {
       const schema = entry.table === 'runs' ? runRecordSchema : requestRecordSchema;
       const parsed = schema.safeParse(entry.record);
-      if (!parsed.success) throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a ${entry.table.slice(0, -1)} record (${parsed.error.issues[0]?.message})`);
+      if (!parsed.success)
+        throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a ${entry.table.slice(0, -1)} record (${parsed.error.issues[0]?.message})`);
       const rows = data[entry.table] as Array<RunRecord | RequestRecord>;
       const index = rows.findIndex((r) => r.id === parsed.data.id);
       if (index < 0) rows.push(parsed.data);
@@ -385,7 +402,10 @@ function takeLock(path: string): string {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = readLockOwner(path);
       if (owner && owner.host === hostname() && isAlive(owner.pid) && owner.pid !== process.pid) {
-        throw new StoreError('STORE_LOCKED', `another vmbot (pid ${owner.pid}) is using ${path.replace(/vmbot\.lock$/, '')}; stop it first or use a different DATA_DIR`);
+        throw new StoreError(
+          'STORE_LOCKED',
+          `another vmbot (pid ${owner.pid}) is using ${path.replace(/vmbot\.lock$/, '')}; stop it first or use a different DATA_DIR`,
+        );
       }
       if (owner && owner.host !== hostname()) {
         throw new StoreError('STORE_LOCKED', `${path} is held by vmbot on host ${owner.host}; one writer per data directory`);

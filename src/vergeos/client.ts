@@ -199,7 +199,10 @@ export class VergeosClient implements VergeosApi {
   }
 
   listResourceGroups(): Promise<ResourceGroup[]> {
-    return this.#list('/resource_groups', resourceGroupSchema, { fields: '$key,uuid,name,type,class,enabled,count(resources) as resource_count', sort: '+name' });
+    return this.#list('/resource_groups', resourceGroupSchema, {
+      fields: '$key,uuid,name,type,class,enabled,count(resources) as resource_count',
+      sort: '+name',
+    });
   }
 
   async countDevicesInUse(): Promise<Map<string, number>> {

@@ -1,6 +1,16 @@
 /** Enumerations VergeOS accepts (from its clients and table schemas); shared by the spec and the simulator. */
 export const DRIVE_INTERFACES = [
-  'virtio-scsi', 'virtio', 'ide', 'ahci', 'nvme', 'lsi53c895a', 'megasas', 'megasas-gen2', 'mptsas1068', 'virtio-scsi-dedicated', 'usb',
+  'virtio-scsi',
+  'virtio',
+  'ide',
+  'ahci',
+  'nvme',
+  'lsi53c895a',
+  'megasas',
+  'megasas-gen2',
+  'mptsas1068',
+  'virtio-scsi-dedicated',
+  'usb',
 ] as const;
 export const DRIVE_MEDIA = ['disk', 'cdrom', 'efidisk', 'import', 'clone', 'nonpersistent'] as const;
 /** Media that copy or attach an existing file and so need `media_source`. */
@@ -20,7 +30,13 @@ export const RAM_STEP_MB = 256;
 export const CORES_MIN = 1;
 export const CORES_MAX = 1024;
 /** Device types of `POST /machine_devices` (VergeOS's own clients send one in every body). */
-export const RESOURCE_GROUP_TYPES = ['node_host_gpu_devices', 'node_nvidia_vgpu_devices', 'node_pci_devices', 'node_usb_devices', 'node_sriov_nic_devices'] as const;
+export const RESOURCE_GROUP_TYPES = [
+  'node_host_gpu_devices',
+  'node_nvidia_vgpu_devices',
+  'node_pci_devices',
+  'node_usb_devices',
+  'node_sriov_nic_devices',
+] as const;
 export const DEVICE_TYPES = [...RESOURCE_GROUP_TYPES, 'tpm'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const VGPU_DEVICE_TYPE = 'node_nvidia_vgpu_devices';

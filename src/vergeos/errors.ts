@@ -109,18 +109,16 @@ const OPERATOR_SENTENCES: Record<VergeosErrorCode, string> = {
   VERGEOS_TIER_FULL: 'The storage tier is full: choose a smaller disk or another tier.',
   VERGEOS_UNAUTHORIZED:
     "VergeOS refused the bot's credentials (401). Check the API key or username/password; the bot does not retry, to avoid locking the account.",
-  VERGEOS_FORBIDDEN:
-    "The bot's VergeOS credentials lack a permission needed for this step (403); ask a VergeOS admin to grant it.",
+  VERGEOS_FORBIDDEN: "The bot's VergeOS credentials lack a permission needed for this step (403); ask a VergeOS admin to grant it.",
   VERGEOS_NOT_FOUND: 'VergeOS could not find something this request refers to (404).',
   VERGEOS_VALIDATION: 'VergeOS refused a value in the request.',
-  VERGEOS_CONFLICT: 'VergeOS refused the step because of the object\'s current state (409).',
+  VERGEOS_CONFLICT: "VergeOS refused the step because of the object's current state (409).",
   VERGEOS_RATE_LIMITED:
     "VergeOS is rate-limiting the bot's API key (429): it asked the bot to slow down. Nothing was sent twice; try again in a minute, or ask a VergeOS admin to raise the key's request budget.",
   VERGEOS_SERVER_ERROR: 'VergeOS failed with an internal error.',
   VERGEOS_UNAVAILABLE: 'VergeOS did not answer (connection refused, reset or unavailable).',
   VERGEOS_TIMEOUT: 'VergeOS did not answer in time.',
-  VERGEOS_TLS:
-    "VergeOS's TLS certificate is not trusted: set VERGEOS_CA_FILE to its CA certificate (or, for a lab, VERGEOS_TLS_INSECURE=true).",
+  VERGEOS_TLS: "VergeOS's TLS certificate is not trusted: set VERGEOS_CA_FILE to its CA certificate (or, for a lab, VERGEOS_TLS_INSECURE=true).",
   VERGEOS_BAD_RESPONSE: 'VergeOS answered with something the bot could not understand.',
 };
 

@@ -141,7 +141,10 @@ export class VergeosTransport {
         const mayRetry = idempotent && error.retrySafe && isTransient(error.code) && attempt < this.#retry.retries && waitAsked <= this.#maxRetryAfterMs;
         if (!mayRetry) throw error;
         const delay = Math.max(waitAsked, backoffDelay(attempt, this.#retry));
-        this.#logger?.warn({ endpoint, code: error.code, status: error.status, attempt: attempt + 1, delayMs: Math.round(delay) }, 'VergeOS call failed; retrying');
+        this.#logger?.warn(
+          { endpoint, code: error.code, status: error.status, attempt: attempt + 1, delayMs: Math.round(delay) },
+          'VergeOS call failed; retrying',
+        );
         await sleep(delay);
       }
     }
@@ -272,7 +275,7 @@ function httpError(status: number, text: string, endpoint: string, idempotent: b
   if (text.trim() !== '') {
     try {
       const parsed = JSON.parse(text) as unknown;
-      said = typeof parsed === 'object' && parsed !== null && 'err' in parsed ? String((parsed).err) : snippet(text);
+      said = typeof parsed === 'object' && parsed !== null && 'err' in parsed ? String(parsed.err) : snippet(text);
     } catch {
       said = snippet(text);
     }

@@ -6,9 +6,15 @@ import { z } from 'zod';
 import type { DeviceType } from './enums.js';
 
 export const keySchema = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
-const optionalKey = z.union([z.string(), z.number()]).nullish().transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
+const optionalKey = z
+  .union([z.string(), z.number()])
+  .nullish()
+  .transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
 const num = z.coerce.number().catch(0);
-const text = z.string().nullish().transform((v) => v ?? '');
+const text = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? '');
 const flag = z
   .union([z.boolean(), z.string(), z.number()])
   .nullish()
@@ -164,7 +170,10 @@ export const machineStatusSchema = z
 export type MachineStatus = z.output<typeof machineStatusSchema>;
 
 /** A drive's status, read through the `status#status` join; a bare status key (the raw column) is kept as text. */
-const driveStatus = z.union([z.string(), z.number()]).nullish().transform((v) => (v === null || v === undefined ? '' : String(v)));
+const driveStatus = z
+  .union([z.string(), z.number()])
+  .nullish()
+  .transform((v) => (v === null || v === undefined ? '' : String(v)));
 
 export const driveSchema = z
   .object({

@@ -60,11 +60,23 @@ export function parseRecipeText(text: string, file: string): { ok: true; recipe:
   if (doc.errors.length) {
     // The first YAML error is the one to fix; later ones usually follow from it.
     const first = doc.errors[0]!;
-    return { ok: false, errors: [{ file, path: `line ${first.linePos?.[0]?.line ?? '?'}`, message: `not valid YAML: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          file,
+          path: `line ${first.linePos?.[0]?.line ?? '?'}`,
+          message: `not valid YAML: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        },
+      ],
+    };
   }
   const data: unknown = doc.toJS();
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return { ok: false, errors: [{ file, path: '(top level)', message: 'a recipe must be a mapping with recipe, title, vm, drives, nics, devices, power_on' }] };
+    return {
+      ok: false,
+      errors: [{ file, path: '(top level)', message: 'a recipe must be a mapping with recipe, title, vm, drives, nics, devices, power_on' }],
+    };
   }
   const { recipe, title, description, lease, ...specPart } = data as Record<string, unknown>;
   const errors: FieldError[] = [];
@@ -74,7 +86,17 @@ export function parseRecipeText(text: string, file: string): { ok: true; recipe:
   if (!draft.ok) errors.push(...draft.errors);
   if (!meta.success || !draft.ok || errors.length) return { ok: false, errors: errors.map((e) => ({ file, ...e })) };
   const leaseOf = meta.data.lease ? { defaultMs: meta.data.lease.default, maxMs: meta.data.lease.max } : undefined;
-  return { ok: true, recipe: { id: meta.data.recipe, title: meta.data.title, description: meta.data.description, file, draft: draft.value, ...(leaseOf ? { lease: leaseOf } : {}) } };
+  return {
+    ok: true,
+    recipe: {
+      id: meta.data.recipe,
+      title: meta.data.title,
+      description: meta.data.description,
+      file,
+      draft: draft.value,
+      ...(leaseOf ? { lease: leaseOf } : {}),
+    },
+  };
 }
 
 export async function loadRecipeFile(file: string): Promise<{ ok: true; recipe: Recipe } | { ok: false; errors: RecipeError[] }> {
@@ -90,7 +112,10 @@ export async function loadRecipeFile(file: string): Promise<{ ok: true; recipe: 
 /** The recipe files in a folder: every `*.yml`/`*.yaml` but the approval policy (`policy*.yml`). */
 export async function recipeFilesIn(dir: string): Promise<string[]> {
   const entries = await readdir(dir);
-  return entries.filter((f) => /\.ya?ml$/.test(f) && !/^policy([.-].*)?\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
+  return entries
+    .filter((f) => /\.ya?ml$/.test(f) && !/^policy([.-].*)?\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** Every recipe in the files, plus every error; two files may not claim the same id. */

@@ -45,11 +45,7 @@ const oneOf = <T extends readonly [string, ...string[]]>(values: T, what: string
   z.enum(values, { error: (issue) => `${what} must be one of ${values.join(', ')} (got ${JSON.stringify(issue.input)})` });
 
 /** true/false, or VergeOS's "true"/"false" strings. */
-const flag = (what: string) =>
-  z.preprocess(
-    (v) => (v === 'true' ? true : v === 'false' ? false : v),
-    z.boolean({ error: `${what} must be true or false` }),
-  );
+const flag = (what: string) => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: `${what} must be true or false` }));
 
 /** A VergeOS key: a number or a numeric string, kept as a string. */
 const keyRef = (what: string) =>
@@ -85,10 +81,7 @@ const diskSizeSchema = size('the disk size', 'bytes', '100GiB')
   .transform((b) => Math.ceil(b));
 
 export const cloudInitFileSchema = z.strictObject({
-  name: z
-    .string({ error: 'a cloud-init file needs a name (e.g. user-data)' })
-    .min(1, { error: 'a cloud-init file needs a name (e.g. user-data)' })
-    .max(128),
+  name: z.string({ error: 'a cloud-init file needs a name (e.g. user-data)' }).min(1, { error: 'a cloud-init file needs a name (e.g. user-data)' }).max(128),
   contents: z
     .string({ error: 'cloud-init contents must be text' })
     .refine((c) => Buffer.byteLength(c) <= MAX_CLOUDINIT_FILE_BYTES, { error: 'a cloud-init file can be at most 64 KB' }),
@@ -209,7 +202,7 @@ function isIssueAt(ctx: z.RefinementCtx, path: Array<string | number>): boolean 
 function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics: NicOut[]; devices: DeviceOut[] }, ctx: z.RefinementCtx): void {
   // Runs even when fields failed (so every problem is reported at once): trust nothing here.
   const spec = {
-    vm: (typeof value?.vm === 'object' && value.vm !== null ? value.vm : {}),
+    vm: typeof value?.vm === 'object' && value.vm !== null ? value.vm : {},
     drives: (Array.isArray(value?.drives) ? value.drives : []).filter((d): d is DriveOut => typeof d === 'object' && d !== null),
     nics: (Array.isArray(value?.nics) ? value.nics : []).filter((n): n is NicOut => typeof n === 'object' && n !== null),
     devices: (Array.isArray(value?.devices) ? value.devices : []).filter((d): d is DeviceOut => typeof d === 'object' && d !== null),
@@ -217,7 +210,11 @@ function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics
   const files = Array.isArray(spec.vm.cloudinit_files) ? spec.vm.cloudinit_files.filter((f) => typeof f?.name === 'string') : [];
   if (spec.vm.secure_boot && !spec.vm.uefi) ctx.addIssue({ code: 'custom', path: ['vm', 'secure_boot'], message: 'secure boot needs UEFI: set uefi: true' });
   if (files.length && spec.vm.cloudinit_datasource === 'none') {
-    ctx.addIssue({ code: 'custom', path: ['vm', 'cloudinit_datasource'], message: 'cloud-init files need a datasource (nocloud or config_drive_v2), not none' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['vm', 'cloudinit_datasource'],
+      message: 'cloud-init files need a datasource (nocloud or config_drive_v2), not none',
+    });
   }
   const seenFiles = new Set<string>();
   files.forEach((f, i) => {
@@ -229,9 +226,14 @@ function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics
   let efiDisks = 0;
   spec.drives.forEach((d, i) => {
     if (d.media === 'efidisk') efiDisksCheck(d, i, ++efiDisks, spec.vm.uefi === true, ctx);
-    if (d.media === 'disk' && d.disksize === undefined && !isIssueAt(ctx, ['drives', i, 'disksize'])) ctx.addIssue({ code: 'custom', path: ['drives', i, 'disksize'], message: 'a new disk needs a size (e.g. 100GiB)' });
+    if (d.media === 'disk' && d.disksize === undefined && !isIssueAt(ctx, ['drives', i, 'disksize']))
+      ctx.addIssue({ code: 'custom', path: ['drives', i, 'disksize'], message: 'a new disk needs a size (e.g. 100GiB)' });
     if ((MEDIA_WITH_SOURCE as readonly string[]).includes(d.media) && d.media_source === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['drives', i, 'media_source'], message: `a ${d.media} drive needs a media source (the key of an ISO or image file)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drives', i, 'media_source'],
+        message: `a ${d.media} drive needs a media source (the key of an ISO or image file)`,
+      });
     }
     if (typeof d.name === 'string') {
       if (driveNames.has(d.name)) ctx.addIssue({ code: 'custom', path: ['drives', i, 'name'], message: `two drives are named ${d.name}` });
@@ -253,8 +255,19 @@ function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics
  * its UEFI settings on.
  */
 function efiDisksCheck(d: DriveOut, i: number, nth: number, uefi: boolean, ctx: z.RefinementCtx): void {
-  if (d.disksize !== undefined) ctx.addIssue({ code: 'custom', path: ['drives', i, 'disksize'], message: 'an EFI disk takes no size: VergeOS sizes it for the UEFI variable store itself, and a sized one is a plain volume the VM cannot keep UEFI settings on; remove disksize' });
-  if (d.media_source !== undefined) ctx.addIssue({ code: 'custom', path: ['drives', i, 'media_source'], message: 'an EFI disk takes no media source: VergeOS creates it empty; remove media_source' });
+  if (d.disksize !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['drives', i, 'disksize'],
+      message:
+        'an EFI disk takes no size: VergeOS sizes it for the UEFI variable store itself, and a sized one is a plain volume the VM cannot keep UEFI settings on; remove disksize',
+    });
+  if (d.media_source !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['drives', i, 'media_source'],
+      message: 'an EFI disk takes no media source: VergeOS creates it empty; remove media_source',
+    });
   if (!uefi) ctx.addIssue({ code: 'custom', path: ['drives', i, 'media'], message: 'an EFI disk is for UEFI VMs: set uefi: true, or remove the EFI disk' });
   if (nth > 1) ctx.addIssue({ code: 'custom', path: ['drives', i, 'media'], message: 'a VM has at most one EFI disk' });
 }
@@ -265,16 +278,26 @@ function deviceChecks(devices: DeviceOut[], ctx: z.RefinementCtx): void {
   devices.forEach((d, i) => {
     if (d.type === 'tpm') {
       tpms += d.count ?? 1;
-      if (d.resource_group !== undefined) ctx.addIssue({ code: 'custom', path: ['devices', i, 'resource_group'], message: 'a TPM is virtual and takes no resource group; remove resource_group' });
+      if (d.resource_group !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'resource_group'],
+          message: 'a TPM is virtual and takes no resource group; remove resource_group',
+        });
       if (tpms > 1) ctx.addIssue({ code: 'custom', path: ['devices', i, (d.count ?? 1) > 1 ? 'count' : 'type'], message: 'a VM has at most one TPM' });
     } else if (d.resource_group === undefined && !isIssueAt(ctx, ['devices', i, 'resource_group'])) {
       const what = d.type ? `a ${d.type} device` : 'a GPU, PCI, USB or SR-IOV device';
-      ctx.addIssue({ code: 'custom', path: ['devices', i, 'resource_group'], message: `${what} needs a resource group (its UUID or key)${d.type ? '' : ', or give type: tpm for a virtual TPM'}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['devices', i, 'resource_group'],
+        message: `${what} needs a resource group (its UUID or key)${d.type ? '' : ', or give type: tpm for a virtual TPM'}`,
+      });
     }
     if (d.type === VGPU_DEVICE_TYPE && typeof d.settings_args === 'object' && d.settings_args !== null) {
       for (const [key, value] of Object.entries(d.settings_args)) {
         const wanted = vgpuSettingProblem(key, value);
-        if (wanted) ctx.addIssue({ code: 'custom', path: ['devices', i, 'settings_args', key], message: `${key} must be ${wanted} (got ${JSON.stringify(value)})` });
+        if (wanted)
+          ctx.addIssue({ code: 'custom', path: ['devices', i, 'settings_args', key], message: `${key} must be ${wanted} (got ${JSON.stringify(value)})` });
       }
     }
   });
@@ -287,7 +310,10 @@ export const vmSpecSchema = z
 
 /** A spec that may still lack its name (recipes give it at request time). */
 export const vmSpecDraftSchema = z
-  .strictObject({ vm: z.strictObject({ ...vmShape, name: vmNameSchema.optional() }, { error: 'vm must be a mapping of VM fields' }).default({ cpu_cores: 1, ram: 1024 }), ...parts })
+  .strictObject({
+    vm: z.strictObject({ ...vmShape, name: vmNameSchema.optional() }, { error: 'vm must be a mapping of VM fields' }).default({ cpu_cores: 1, ram: 1024 }),
+    ...parts,
+  })
   .superRefine(crossChecks, { when: isObjectPayload });
 
 export type VmSpec = z.output<typeof vmSpecSchema>;

@@ -34,7 +34,11 @@ export function parseSizeToBytes(text: string): number | undefined {
 
 /** `8589934592` → `8 GiB`; `1536 MiB` stays `1.5 GiB`. */
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['TiB', TIB], ['GiB', GIB], ['MiB', MIB]] as const) {
+  for (const [unit, size] of [
+    ['TiB', TIB],
+    ['GiB', GIB],
+    ['MiB', MIB],
+  ] as const) {
     if (bytes >= size) {
       const value = bytes / size;
       return `${Number.isInteger(value) ? value : Number(value.toFixed(2))} ${unit}`;
@@ -57,7 +61,12 @@ export function parseDuration(text: string): number | undefined {
 
 /** `604800000` → `7 days`; `3600000` → `1 hour`. */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['week', 7 * 86_400_000], ['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000]] as const) {
+  for (const [unit, size] of [
+    ['week', 7 * 86_400_000],
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms / size === 1 ? '' : 's'}`;
   }
   if (ms >= 86_400_000) return `${Math.round(ms / 86_400_000)} days`;

@@ -23,7 +23,8 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
   const errors: FieldError[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) errors.push({ path: formatPath([...issue.path, key]), message: 'unknown field (field names are VergeOS\'s own, e.g. cpu_cores, ram, disksize)' });
+      for (const key of issue.keys)
+        errors.push({ path: formatPath([...issue.path, key]), message: "unknown field (field names are VergeOS's own, e.g. cpu_cores, ram, disksize)" });
     } else {
       errors.push({ path: formatPath(issue.path), message: issue.message });
     }
@@ -51,13 +52,16 @@ export function completeSpec(draft: VmSpecDraft, name?: string): Parsed<VmSpec> 
  * above 1 appends `-{n}`. Each name must pass the VM name rules.
  */
 export function expandNames(pattern: string, count: number): Parsed<string[]> {
-  if (!Number.isInteger(count) || count < 1 || count > 500) return { ok: false, errors: [{ path: 'count', message: 'count must be a whole number from 1 to 500' }] };
+  if (!Number.isInteger(count) || count < 1 || count > 500)
+    return { ok: false, errors: [{ path: 'count', message: 'count must be a whole number from 1 to 500' }] };
   const template = pattern.includes('{n}') || count === 1 ? pattern : `${pattern}-{n}`;
   const names = Array.from({ length: count }, (_, i) => template.replaceAll('{n}', String(i + 1)));
   for (const name of names) {
     const checked = vmNameSchema.safeParse(name);
-    if (!checked.success) return { ok: false, errors: [{ path: 'vm.name', message: `${checked.error.issues[0]?.message ?? 'invalid name'} (${JSON.stringify(name)})` }] };
+    if (!checked.success)
+      return { ok: false, errors: [{ path: 'vm.name', message: `${checked.error.issues[0]?.message ?? 'invalid name'} (${JSON.stringify(name)})` }] };
   }
-  if (new Set(names).size !== names.length) return { ok: false, errors: [{ path: 'vm.name', message: 'the name pattern gives the same name twice; put {n} in it' }] };
+  if (new Set(names).size !== names.length)
+    return { ok: false, errors: [{ path: 'vm.name', message: 'the name pattern gives the same name twice; put {n} in it' }] };
   return { ok: true, value: names };
 }

@@ -27,7 +27,8 @@ async function batchSpecs(recipe: string, pattern: string, count: number): Promi
   });
 }
 
-const vmsNamed = (rig: Awaited<ReturnType<typeof provisioningRig>>, pattern: RegExp) => [...rig.sim.state.table('vms').values()].filter((v) => pattern.test(String(v.name)));
+const vmsNamed = (rig: Awaited<ReturnType<typeof provisioningRig>>, pattern: RegExp) =>
+  [...rig.sim.state.table('vms').values()].filter((v) => pattern.test(String(v.name)));
 
 describe('batches', () => {
   let rig: Awaited<ReturnType<typeof provisioningRig>>;
@@ -38,7 +39,10 @@ describe('batches', () => {
 
   it('500 web servers on a tier with room for about 15: refused by pre-flight, naming each shortfall, nothing sent (CLI exit 2)', async () => {
     const env = { VERGEOS_URL: rig.sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: join(rig.dir, 'cli'), MANIFESTS_DIR: MANIFESTS };
-    const out = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'big-{n}', '--count', '500', '--concurrency', '16', '--yes', '--json'], env);
+    const out = await runVmbot(
+      ['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'big-{n}', '--count', '500', '--concurrency', '16', '--yes', '--json'],
+      env,
+    );
     expect(out.code).toBe(2);
     expect(out.stdout).toBe('');
     const file = join(MANIFESTS, 'web-server.yml');
@@ -62,9 +66,17 @@ describe('batches', () => {
 
   it('single-VM pre-flight uses the same arithmetic (one VM that does not fit its tier)', () => {
     const tiers = [{ key: '1', tier: '1', description: '', capacity: 2 * TIB, used: 2 * TIB - 10 * GIB, allocated: 2 * TIB - 10 * GIB, free: 10 * GIB }];
-    const spec = { vm: { name: 'one', cpu_cores: 1, ram: 1024 }, drives: [{ name: 'd', media: 'disk', interface: 'virtio-scsi', disksize: 20 * GIB, preferred_tier: '1' }], nics: [], devices: [], power_on: false } as unknown as VmSpec;
+    const spec = {
+      vm: { name: 'one', cpu_cores: 1, ram: 1024 },
+      drives: [{ name: 'd', media: 'disk', interface: 'virtio-scsi', disksize: 20 * GIB, preferred_tier: '1' }],
+      nics: [],
+      devices: [],
+      power_on: false,
+    } as unknown as VmSpec;
     const out = checkCapacity([spec], { tiers, files: [], groups: [], devicesInUse: new Map(), clusterStatus: [] }, { tierMargin: 0 });
-    expect(out.errors).toEqual([{ path: 'drives[0].disksize', message: 'tier 1 has 10 GiB free; this VM needs 20 GiB: choose smaller disks, another tier or fewer VMs' }]);
+    expect(out.errors).toEqual([
+      { path: 'drives[0].disksize', message: 'tier 1 has 10 GiB free; this VM needs 20 GiB: choose smaller disks, another tier or fewer VMs' },
+    ]);
   });
 
   it('someone else fills the tier mid-batch: at most `concurrency` partial VMs, the rest not started, then cleanup leaves none', async () => {
@@ -95,7 +107,8 @@ describe('batches', () => {
     const notStarted = outcome.runs.filter((r) => r.state === 'not_started');
     expect(notStarted[0]!.error?.message).toMatch(/^Not started: the batch stopped after mid-\d+ failed: /);
     // Not-started VMs sent nothing at all.
-    for (const run of notStarted) expect(rig.sim.requests.some((r) => r.method === 'POST' && JSON.stringify(r.body ?? '').includes(`"${run.spec.vm.name}"`))).toBe(false);
+    for (const run of notStarted)
+      expect(rig.sim.requests.some((r) => r.method === 'POST' && JSON.stringify(r.body ?? '').includes(`"${run.spec.vm.name}"`))).toBe(false);
     expect(vmsNamed(rig, /^mid-/)).toHaveLength(outcome.succeeded + partial.length);
 
     // Cleanup through the CLI, as an operator would, resumable and bounded.
@@ -143,7 +156,11 @@ describe('batches', () => {
       expect(drives.map((d) => d.key)).toEqual(result.drives.map((d) => d.key));
       expect(drives).toHaveLength(run.state === 'succeeded' ? 1 : 0);
     }
-    const allChildKeys = runs.flatMap((r) => Object.values(r.steps).map((s) => s.key).filter(Boolean));
+    const allChildKeys = runs.flatMap((r) =>
+      Object.values(r.steps)
+        .map((s) => s.key)
+        .filter(Boolean),
+    );
     expect(new Set(allChildKeys).size).toBe(allChildKeys.length);
 
     // Retrying the batch runs only its failed VM.

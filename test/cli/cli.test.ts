@@ -34,12 +34,20 @@ describe('vmbot command line', () => {
 
   it('validate refuses a TPM with a resource group, a GPU without one and a sized EFI disk, naming each field (exit 1)', async () => {
     const bad = join(dir, 'bad-devices.yml');
-    await writeFile(bad, [
-      'recipe: bad-devices', 'title: Bad devices', 'vm: { uefi: true }',
-      'drives:', '  - { name: EFI, media: efidisk, disksize: 1GiB }',
-      'devices:', '  - { type: tpm, resource_group: 1f67f07e-f653-db95-c475-01b8a2ea0ff1 }', '  - { type: node_host_gpu_devices }',
-      '  - { type: node_nvidia_vgpu_devices, resource_group: 2, settings_args: { frame_rate_limiter: fast } }',
-    ].join('\n'));
+    await writeFile(
+      bad,
+      [
+        'recipe: bad-devices',
+        'title: Bad devices',
+        'vm: { uefi: true }',
+        'drives:',
+        '  - { name: EFI, media: efidisk, disksize: 1GiB }',
+        'devices:',
+        '  - { type: tpm, resource_group: 1f67f07e-f653-db95-c475-01b8a2ea0ff1 }',
+        '  - { type: node_host_gpu_devices }',
+        '  - { type: node_nvidia_vgpu_devices, resource_group: 2, settings_args: { frame_rate_limiter: fast } }',
+      ].join('\n'),
+    );
     const out = await runVmbot(['validate', bad], env);
     expect(out.code).toBe(1);
     expect(out.stderr.trim().split('\n').sort()).toEqual([
@@ -52,35 +60,76 @@ describe('vmbot command line', () => {
 
   it('apply fills a device type in from its group (named by key) and refuses a type its group does not hold (exit 2)', async () => {
     const byKey = join(dir, 'vgpu-by-key.yml');
-    await writeFile(byKey, ['recipe: vgpu-by-key', 'title: vGPU by key', 'vm: { cluster: "2" }', 'devices:', '  - { resource_group: 2, settings_args: { frame_rate_limiter: 0 } }'].join('\n'));
+    await writeFile(
+      byKey,
+      [
+        'recipe: vgpu-by-key',
+        'title: vGPU by key',
+        'vm: { cluster: "2" }',
+        'devices:',
+        '  - { resource_group: 2, settings_args: { frame_rate_limiter: 0 } }',
+      ].join('\n'),
+    );
     const own = { ...env, DATA_DIR: join(dir, 'data-devices') }; // the other tests count the runs in DATA_DIR
     const ok = await runVmbot(['apply', byKey, '--name', 'cli-vgpu', '--yes', '--json'], own);
     expect(ok.code).toBe(0);
     expect(ok.stderr).toContain('NVIDIA vGPU from resource group 2 with {"frame_rate_limiter":0}');
-    expect(sim.requestsTo('POST /machine_devices').at(-1)?.body).toMatchObject({ type: 'node_nvidia_vgpu_devices', resource_group: 2, settings_args: { frame_rate_limiter: 0 } });
+    expect(sim.requestsTo('POST /machine_devices').at(-1)?.body).toMatchObject({
+      type: 'node_nvidia_vgpu_devices',
+      resource_group: 2,
+      settings_args: { frame_rate_limiter: 0 },
+    });
 
     const wrong = join(dir, 'wrong-type.yml');
-    await writeFile(wrong, ['recipe: wrong-type', 'title: Wrong type', 'devices:', '  - { type: node_pci_devices, resource_group: 1f67f07e-f653-db95-c475-01b8a2ea0ff1 }'].join('\n'));
+    await writeFile(
+      wrong,
+      ['recipe: wrong-type', 'title: Wrong type', 'devices:', '  - { type: node_pci_devices, resource_group: 1f67f07e-f653-db95-c475-01b8a2ea0ff1 }'].join(
+        '\n',
+      ),
+    );
     const refused = await runVmbot(['apply', wrong, '--name', 'cli-wrong', '--yes'], own);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain(`${wrong}:devices[0].type: NVIDIA A40 (passthrough) holds host GPUs, not PCI devices: set type: node_host_gpu_devices or leave type out`);
+    expect(refused.stderr).toContain(
+      `${wrong}:devices[0].type: NVIDIA A40 (passthrough) holds host GPUs, not PCI devices: set type: node_host_gpu_devices or leave type out`,
+    );
   });
 
   it('plan --json prints the exact bodies with secrets masked, without touching the network', async () => {
     const recipe = join(dir, 'secret.yml');
-    await writeFile(recipe, [
-      'recipe: secret', 'title: Secret', 'vm:', '  console_pass_hash: "$6$rounds=5000$SECRETHASH"', '  cloudinit_files:',
-      '    - name: user-data', '      contents: "#cloud-config\\nchpasswd:\\n  list: |\\n    root:hunter2\\npassword: hunter2\\n"',
-      'drives:', '  - { name: Boot, disksize: 20GiB }', 'nics:', '  - { vnet: 3 }',
-    ].join('\n'));
+    await writeFile(
+      recipe,
+      [
+        'recipe: secret',
+        'title: Secret',
+        'vm:',
+        '  console_pass_hash: "$6$rounds=5000$SECRETHASH"',
+        '  cloudinit_files:',
+        '    - name: user-data',
+        '      contents: "#cloud-config\\nchpasswd:\\n  list: |\\n    root:hunter2\\npassword: hunter2\\n"',
+        'drives:',
+        '  - { name: Boot, disksize: 20GiB }',
+        'nics:',
+        '  - { vnet: 3 }',
+      ].join('\n'),
+    );
     const before = sim.requests.length;
     const out = await runVmbot(['plan', recipe, '--name', 'sec-01', '--json'], env);
     expect(out.code).toBe(0);
     const plan = JSON.parse(out.stdout);
-    expect(plan.steps.map((s: { method: string; path: string }) => `${s.method} ${s.path}`)).toEqual(['POST /api/v4/vms', 'POST /api/v4/machine_drives', 'POST /api/v4/machine_nics']);
+    expect(plan.steps.map((s: { method: string; path: string }) => `${s.method} ${s.path}`)).toEqual([
+      'POST /api/v4/vms',
+      'POST /api/v4/machine_drives',
+      'POST /api/v4/machine_nics',
+    ]);
     expect(plan.steps[0].body.console_pass_hash).toBe('***');
     expect(plan.steps[0].body.cloudinit_files[0].contents).toContain('password: ***');
-    expect(plan.steps[1].body).toEqual({ machine: '<machine key from step 1>', name: 'Boot', media: 'disk', interface: 'virtio-scsi', disksize: 20 * 1024 ** 3 });
+    expect(plan.steps[1].body).toEqual({
+      machine: '<machine key from step 1>',
+      name: 'Boot',
+      media: 'disk',
+      interface: 'virtio-scsi',
+      disksize: 20 * 1024 ** 3,
+    });
     expect(out.stdout).not.toContain('SECRETHASH');
     expect(out.stdout).not.toMatch(/password: hunter2/);
     expect(sim.requests.length).toBe(before);
@@ -127,7 +176,10 @@ describe('vmbot command line', () => {
     const noTty = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'x1'], env);
     expect(noTty.code).toBe(2);
     expect(noTty.stderr).toMatch(/pass --yes/);
-    const noConfig = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'x2', '--yes'], { DATA_DIR: env.DATA_DIR!, VERGEOS_URL: 'not a url' });
+    const noConfig = await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'x2', '--yes'], {
+      DATA_DIR: env.DATA_DIR!,
+      VERGEOS_URL: 'not a url',
+    });
     expect(noConfig.code).toBe(2);
     expect(noConfig.stderr).toContain('VERGEOS_URL must be a URL like https://vergeos.example.com');
     expect(noConfig.stderr).toContain('VERGEOS_API_KEY (or VERGEOS_USERNAME and VERGEOS_PASSWORD) is required');
@@ -166,7 +218,8 @@ describe('vmbot start', () => {
       'VM_APPROVAL_CHANNEL is required',
       'VM_AUDIT_CHANNEL is required',
       'VERGEOS_API_KEY (or VERGEOS_USERNAME and VERGEOS_PASSWORD) is required',
-    ]) expect(out.stderr).toContain(line);
+    ])
+      expect(out.stderr).toContain(line);
     expect(out.stderr).not.toContain('xoxp-not-a-bot-token');
   });
 });

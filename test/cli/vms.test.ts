@@ -13,7 +13,13 @@ describe('vmbot vms, transfer, decommission', () => {
     sim = await startVergeosSim({ timing: { importMs: 50, startMs: 0, stopMs: 0 } });
     const temp = await tempDir();
     remove = temp.remove;
-    env = { VERGEOS_URL: sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: join(temp.dir, 'data'), MANIFESTS_DIR: MANIFESTS, VMBOT_POLL_INTERVAL: '20ms' };
+    env = {
+      VERGEOS_URL: sim.url,
+      VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
+      DATA_DIR: join(temp.dir, 'data'),
+      MANIFESTS_DIR: MANIFESTS,
+      VMBOT_POLL_INTERVAL: '20ms',
+    };
     const made = await runVmbot(['apply', join(MANIFESTS, 'iso-install.yml'), '--name', 'own-{n}', '--count', '3', '--yes', '--json'], env);
     expect(made.code).toBe(0);
   });
@@ -22,7 +28,8 @@ describe('vmbot vms, transfer, decommission', () => {
     await remove();
   });
 
-  const list = async (...args: string[]) => JSON.parse((await runVmbot(['vms', '--json', ...args], env)).stdout) as Array<{ name: string; vmKey: string; owner: string; state: string }>;
+  const list = async (...args: string[]) =>
+    JSON.parse((await runVmbot(['vms', '--json', ...args], env)).stdout) as Array<{ name: string; vmKey: string; owner: string; state: string }>;
 
   it('lists the VMs with owner and keys; transfer hands one on (by name or key), and --owner filters', async () => {
     const vms = await list();
@@ -43,7 +50,12 @@ describe('vmbot vms, transfer, decommission', () => {
     sim.faults.add({ route: 'DELETE /vms/:key', nth: 1, times: 20, status: 500, body: { err: 'database busy' } });
     const failed = await runVmbot(['decommission', 'own-3', '--yes'], env);
     expect(failed.code).toBe(1);
-    expect(failed.stderr.split('\n').filter((l) => !l.startsWith('{')).join('\n')).toMatch(/^Decommission failed: .*database busy.*Try again\. \(run the same command again to resume it\)\n$/);
+    expect(
+      failed.stderr
+        .split('\n')
+        .filter((l) => !l.startsWith('{'))
+        .join('\n'),
+    ).toMatch(/^Decommission failed: .*database busy.*Try again\. \(run the same command again to resume it\)\n$/);
     expect((await list()).find((v) => v.name === 'own-3')?.state).toBe('being decommissioned');
     sim.faults.clear();
     const done = await runVmbot(['decommission', 'own-3', '--yes'], env);

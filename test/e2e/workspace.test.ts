@@ -28,7 +28,11 @@ describe('the bot as a separate process', () => {
       vergeos.faults.clear();
 
       await ws.startBot();
-      const summary = await waitFor(() => slack.thread(approval.channel, approval.ts).find((m) => m.text.includes('is ready')), 'the summary after restart', 30_000);
+      const summary = await waitFor(
+        () => slack.thread(approval.channel, approval.ts).find((m) => m.text.includes('is ready')),
+        'the summary after restart',
+        30_000,
+      );
       const thread = slack.thread(approval.channel, approval.ts).map((m) => m.text);
       expect(thread.some((t) => t.includes('The bot restarted while provisioning'))).toBe(true);
       const vms = [...vergeos.state.table('vms').values()].filter((v) => v.name === 'crash-01');
@@ -49,7 +53,14 @@ describe('the bot as a separate process', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/demo/demo.ts'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect(run.stdout).toContain('Demo complete');
     expect(run.status).toBe(0);
-    for (const line of ['@bo.bystander clicks Approve', 'Only leads (@leads) may approve VM requests', 'web-01 is ready', 'the storage tier 2 is full', 'Deleted lab-01', 'hash chain intact']) {
+    for (const line of [
+      '@bo.bystander clicks Approve',
+      'Only leads (@leads) may approve VM requests',
+      'web-01 is ready',
+      'the storage tier 2 is full',
+      'Deleted lab-01',
+      'hash chain intact',
+    ]) {
       expect(run.stdout).toContain(line);
     }
   }, 70_000);

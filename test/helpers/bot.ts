@@ -38,7 +38,16 @@ export const BOT_ENV = {
   LOG_LEVEL: 'silent',
 };
 
-export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Record<string, string>; dir?: string; rateFactor?: number; importNoticeMs?: number; leaseNow?: () => number } = {}): Promise<Rig> {
+export async function startRig(
+  options: {
+    vergeos?: VergeosSimOptions;
+    env?: Record<string, string>;
+    dir?: string;
+    rateFactor?: number;
+    importNoticeMs?: number;
+    leaseNow?: () => number;
+  } = {},
+): Promise<Rig> {
   const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
   const slack = await startSlackSim({ rateFactor: options.rateFactor ?? STAND_IN_RATE_FACTOR });
   const temp = options.dir ? { dir: options.dir, remove: async () => {} } : await tempDir();
@@ -46,14 +55,43 @@ export async function startRig(options: { vergeos?: VergeosSimOptions; env?: Rec
   let parts = await boot();
 
   async function boot() {
-    const env = loadConfig({ ...BOT_ENV, SLACK_RATE_FACTOR: String(options.rateFactor ?? STAND_IN_RATE_FACTOR), SLACK_API_URL: slack.apiUrl, VERGEOS_URL: vergeos.url, DATA_DIR: join(temp.dir, 'data'), ...options.env }, ['slack', 'vergeos']);
+    const env = loadConfig(
+      {
+        ...BOT_ENV,
+        SLACK_RATE_FACTOR: String(options.rateFactor ?? STAND_IN_RATE_FACTOR),
+        SLACK_API_URL: slack.apiUrl,
+        VERGEOS_URL: vergeos.url,
+        DATA_DIR: join(temp.dir, 'data'),
+        ...options.env,
+      },
+      ['slack', 'vergeos'],
+    );
     const logger = createLogger({ level: env.LOG_LEVEL });
     const store = await Store.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
     const audit = await AuditLog.open(env.DATA_DIR);
-    const client = new VergeosClient({ url: vergeos.url, auth: { apiKey: SIM_DEFAULT_API_KEY }, retry: { retries: 1, baseMs: 1, maxMs: 2 }, timeouts: { headersMs: 1_000, bodyMs: 1_000 } });
+    const client = new VergeosClient({
+      url: vergeos.url,
+      auth: { apiKey: SIM_DEFAULT_API_KEY },
+      retry: { retries: 1, baseMs: 1, maxMs: 2 },
+      timeouts: { headersMs: 1_000, bodyMs: 1_000 },
+    });
     const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 20, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 20 });
     const policy = await openPolicy(env, logger);
-    const bot = createBot({ env, logger, store, audit, vergeos: client, provisioner, recipes, policy, policyPollMs: 50, slackRetries: 0, sweepIntervalMs: 60_000, ...(options.leaseNow ? { leaseOptions: { now: options.leaseNow } } : {}), ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}) });
+    const bot = createBot({
+      env,
+      logger,
+      store,
+      audit,
+      vergeos: client,
+      provisioner,
+      recipes,
+      policy,
+      policyPollMs: 50,
+      slackRetries: 0,
+      sweepIntervalMs: 60_000,
+      ...(options.leaseNow ? { leaseOptions: { now: options.leaseNow } } : {}),
+      ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}),
+    });
     const { port } = await bot.start(0);
     return { bot, store, audit, client, driver: new SlackDriver(`http://127.0.0.1:${port}`, slack) };
   }

@@ -39,12 +39,18 @@ export async function expectExactlyOnce(sim: VergeosSim, name: string): Promise<
   const vms = [...sim.state.table('vms').values()].filter((v) => v.name === name);
   expect(vms).toHaveLength(1);
   const machine = String(vms[0]!.machine);
-  const childrenOf = (table: 'machine_drives' | 'machine_nics' | 'machine_devices') => [...sim.state.table(table).values()].filter((r) => String(r.machine) === machine);
-  expect(childrenOf('machine_drives').map((d) => d.name).sort()).toEqual(['Image', 'OS Drive']);
+  const childrenOf = (table: 'machine_drives' | 'machine_nics' | 'machine_devices') =>
+    [...sim.state.table(table).values()].filter((r) => String(r.machine) === machine);
+  expect(
+    childrenOf('machine_drives')
+      .map((d) => d.name)
+      .sort(),
+  ).toEqual(['Image', 'OS Drive']);
   expect(childrenOf('machine_nics').map((n) => n.name)).toEqual(['uplink']);
   // The device's group is stored as the group's key; its uuid through the join. The type came from the group.
-  expect(childrenOf('machine_devices').map((d) => [d.type, sim.state.resolvePath(d, ['resource_group', 'uuid'], 'machine_devices')])).toEqual([['node_host_gpu_devices', GPU_RESOURCE_GROUP]]);
+  expect(childrenOf('machine_devices').map((d) => [d.type, sim.state.resolvePath(d, ['resource_group', 'uuid'], 'machine_devices')])).toEqual([
+    ['node_host_gpu_devices', GPU_RESOURCE_GROUP],
+  ]);
   const status = [...sim.state.table('machine_status').values()].find((s) => String(s.machine) === machine);
   expect(status?.status).toBe('running');
 }
-

@@ -43,7 +43,20 @@ describe('the policy file', () => {
   it('the shipped example validates; a broken file names file:line: field: message for every problem', async () => {
     const policy = await example();
     expect(policy.rules.map((r) => r.name)).toEqual(['retired-cluster', 'gpu-two-owners', 'big-batches-two-leads', 'production', 'small-lab-vms']);
-    const broken = parsePolicyText(['version: 1', 'rules:', '  - name: a', '    when: { cluster: [1], vcpus: 3 }', '    auto: true', '    deny: no', '  - name: b', '    approve: { count: 2, from: ["@nobody"] }', ''].join('\n'), 'p.yml');
+    const broken = parsePolicyText(
+      [
+        'version: 1',
+        'rules:',
+        '  - name: a',
+        '    when: { cluster: [1], vcpus: 3 }',
+        '    auto: true',
+        '    deny: no',
+        '  - name: b',
+        '    approve: { count: 2, from: ["@nobody"] }',
+        '',
+      ].join('\n'),
+      'p.yml',
+    );
     expect(broken).toEqual({
       ok: false,
       errors: expect.arrayContaining([
@@ -69,7 +82,10 @@ describe('evaluation', () => {
     const gpu = evaluate(policy, request([vm({ gpu: true })]));
     expect(gpu).toMatchObject({ rule: 'gpu-two-owners', decision: { kind: 'approve', count: 2, from: ['@gpu-owners'] } });
     expect(gpu.trace[0]).toEqual({ rule: 'retired-cluster', matched: false, why: 'cluster is 2, not 3' });
-    expect(evaluate(policy, request([vm({ cluster: '3' })]))).toMatchObject({ rule: 'retired-cluster', decision: { kind: 'deny', reason: 'Cluster 3 is being retired; choose cluster 1 or 2.' } });
+    expect(evaluate(policy, request([vm({ cluster: '3' })]))).toMatchObject({
+      rule: 'retired-cluster',
+      decision: { kind: 'deny', reason: 'Cluster 3 is being retired; choose cluster 1 or 2.' },
+    });
     expect(evaluate(policy, request([vm({ cluster: '1' })])).rule).toBe('production');
     expect(evaluate(policy, request([vm()]))).toMatchObject({ decision: { kind: 'auto' }, leaseMaxMs: 30 * 86_400_000 });
     const big = evaluate(policy, request([vm({ cores: 8 })]));
@@ -77,7 +93,7 @@ describe('evaluation', () => {
     expect(big.trace.find((t) => t.rule === 'small-lab-vms')?.why).toBe('8 vCPU, not at most 4');
   });
 
-  it('within_quota: a request over the requester\'s quota goes to approval instead of auto, saying which limit', async () => {
+  it("within_quota: a request over the requester's quota goes to approval instead of auto, saying which limit", async () => {
     const policy = await example();
     const limits = policy.quotas.per_user!;
     const held = useOfSpecs([vm({ cores: 4, ram: '16GiB' }), vm({ cores: 4, ram: '16GiB' }), vm({ cores: 4, ram: '16GiB' })]);
@@ -101,17 +117,20 @@ describe('evaluation', () => {
 });
 
 describe('requester groups and group quotas', () => {
-  it('requester_in matches by Slack group or @group, and a group quota counts every member\'s VMs', () => {
+  it("requester_in matches by Slack group or @group, and a group quota counts every member's VMs", () => {
     const policy = policySchema.parse({
       version: 1,
       groups: { team: ['S0TEAM', 'U0BOB'] },
       quotas: { groups: { '@team': { vms: 2 } } },
       rules: [{ name: 'team-auto', when: { requester_in: ['@team'] }, within_quota: true, auto: true }],
     });
-    const runOf = (actor: string, name: string) => ({ id: `run-${name}`, state: 'succeeded', actor, keys: { vmKey: name }, steps: {}, spec: vm({ name }) }) as unknown as RunRecord;
+    const runOf = (actor: string, name: string) =>
+      ({ id: `run-${name}`, state: 'succeeded', actor, keys: { vmKey: name }, steps: {}, spec: vm({ name }) }) as unknown as RunRecord;
     const runs = [runOf('U0ALICE', 'a-1'), runOf('U0BOB', 'b-1'), runOf('U0CAROL', 'c-1')];
     const alice = { user: 'U0ALICE', slackGroups: new Set(['S0TEAM']), vmApprovers: [] };
-    const standings = quotaStandings(policy, runs, alice, (ref, actor) => isIn(policy, ref, { user: actor, slackGroups: new Set(actor === 'U0ALICE' ? ['S0TEAM'] : []), vmApprovers: [] }));
+    const standings = quotaStandings(policy, runs, alice, (ref, actor) =>
+      isIn(policy, ref, { user: actor, slackGroups: new Set(actor === 'U0ALICE' ? ['S0TEAM'] : []), vmApprovers: [] }),
+    );
     expect(standings).toEqual([{ who: '@team', limits: { vms: 2 }, use: useOfSpecs([runs[0]!.spec, runs[1]!.spec]) }]);
     const asAlice = request([vm({ name: 'a-2' })], { requesterIn: (ref) => isIn(policy, ref, alice), quotas: standings });
     const decided = evaluate(policy, asAlice);
@@ -127,58 +146,98 @@ describe('properties', () => {
 
   it('the requester never counts, an approver counts once, and exactly N distinct eligible approvers complete it', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ user: users, eligible: fc.boolean() }), { maxLength: 20 }), users, fc.integer({ min: 1, max: 4 }), (clicks, requester, needed) => {
-        let approvals: Approval[] = [];
-        let completedAt = -1;
-        const counted = new Set<string>();
-        clicks.forEach((click, i) => {
-          const out = addApproval(approvals, { ...click, requester, needed, at: String(i) });
-          if (out.kind === 'refused') {
-            expect(click.user === requester || !click.eligible || counted.has(click.user)).toBe(true);
-            return;
-          }
-          expect(click.user).not.toBe(requester);
-          expect(click.eligible).toBe(true);
-          counted.add(click.user);
-          approvals = out.approvals;
-          if (out.complete && completedAt < 0) completedAt = i;
-          expect(out.complete).toBe(counted.size >= needed);
-        });
-        expect(new Set(approvals.map((a) => a.user)).size).toBe(approvals.length);
-        expect(approvals.some((a) => a.user === requester)).toBe(false);
-        if (completedAt >= 0) expect(new Set(approvals.slice(0, needed).map((a) => a.user)).size).toBe(needed);
-      }),
+      fc.property(
+        fc.array(fc.record({ user: users, eligible: fc.boolean() }), { maxLength: 20 }),
+        users,
+        fc.integer({ min: 1, max: 4 }),
+        (clicks, requester, needed) => {
+          let approvals: Approval[] = [];
+          let completedAt = -1;
+          const counted = new Set<string>();
+          clicks.forEach((click, i) => {
+            const out = addApproval(approvals, { ...click, requester, needed, at: String(i) });
+            if (out.kind === 'refused') {
+              expect(click.user === requester || !click.eligible || counted.has(click.user)).toBe(true);
+              return;
+            }
+            expect(click.user).not.toBe(requester);
+            expect(click.eligible).toBe(true);
+            counted.add(click.user);
+            approvals = out.approvals;
+            if (out.complete && completedAt < 0) completedAt = i;
+            expect(out.complete).toBe(counted.size >= needed);
+          });
+          expect(new Set(approvals.map((a) => a.user)).size).toBe(approvals.length);
+          expect(approvals.some((a) => a.user === requester)).toBe(false);
+          if (completedAt >= 0) expect(new Set(approvals.slice(0, needed).map((a) => a.user)).size).toBe(needed);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('a deny rule cannot be bypassed by a batch, whatever rules come before it', () => {
-    const when = fc.record({ count: fc.option(fc.record({ min: fc.integer({ min: 1, max: 5 }) }), { nil: undefined }), vcpu: fc.option(fc.record({ max: fc.integer({ min: 1, max: 8 }) }), { nil: undefined }) });
+    const when = fc.record({
+      count: fc.option(fc.record({ min: fc.integer({ min: 1, max: 5 }) }), { nil: undefined }),
+      vcpu: fc.option(fc.record({ max: fc.integer({ min: 1, max: 8 }) }), { nil: undefined }),
+    });
     const decision = fc.oneof(fc.constant({ auto: true as const }), fc.constant({ approve: { count: 1, from: ['VM_APPROVERS'] } }));
     fc.assert(
-      fc.property(fc.array(fc.tuple(when, decision), { maxLength: 4 }), fc.array(fc.constantFrom('1', '2', '3'), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 8 }), (earlier, clusters, cores) => {
-        const policy = policySchema.parse({
-          version: 1,
-          rules: [...earlier.map(([w, d], i) => ({ name: `r${i}`, when: Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined)), ...d })), { name: 'no-cluster-3', when: { cluster: ['3'] }, deny: 'cluster 3 is closed' }],
-        });
-        const specs = clusters.map((c, i) => vm({ name: `b-${i + 1}`, cluster: c, cores }));
-        const batch = evaluate(policy, request(specs));
-        const aloneDenied = specs.some((s) => evaluate(policy, request([s])).decision.kind === 'deny');
-        if (aloneDenied) expect(batch.decision.kind).toBe('deny');
-      }),
+      fc.property(
+        fc.array(fc.tuple(when, decision), { maxLength: 4 }),
+        fc.array(fc.constantFrom('1', '2', '3'), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 8 }),
+        (earlier, clusters, cores) => {
+          const policy = policySchema.parse({
+            version: 1,
+            rules: [
+              ...earlier.map(([w, d], i) => ({ name: `r${i}`, when: Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined)), ...d })),
+              { name: 'no-cluster-3', when: { cluster: ['3'] }, deny: 'cluster 3 is closed' },
+            ],
+          });
+          const specs = clusters.map((c, i) => vm({ name: `b-${i + 1}`, cluster: c, cores }));
+          const batch = evaluate(policy, request(specs));
+          const aloneDenied = specs.some((s) => evaluate(policy, request([s])).decision.kind === 'deny');
+          if (aloneDenied) expect(batch.decision.kind).toBe('deny');
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
-  it('quota arithmetic never goes negative and matches a recount of the store\'s runs', () => {
-    const run = fc.record({ state: fc.constantFrom(...RUN_STATES), actor: users, cores: fc.integer({ min: 1, max: 64 }), ramGiB: fc.integer({ min: 1, max: 256 }), diskGiB: fc.integer({ min: 1, max: 500 }), vmKey: fc.boolean() });
+  it("quota arithmetic never goes negative and matches a recount of the store's runs", () => {
+    const run = fc.record({
+      state: fc.constantFrom(...RUN_STATES),
+      actor: users,
+      cores: fc.integer({ min: 1, max: 64 }),
+      ramGiB: fc.integer({ min: 1, max: 256 }),
+      diskGiB: fc.integer({ min: 1, max: 500 }),
+      vmKey: fc.boolean(),
+    });
     fc.assert(
       fc.property(fc.array(run, { maxLength: 30 }), users, (rows, who) => {
-        const runs = rows.map((r, i) => ({ id: `run-${i}`, state: r.state, actor: r.actor, keys: r.vmKey ? { vmKey: String(i) } : {}, steps: {}, spec: vm({ name: `q-${i}`, cores: r.cores, ram: `${r.ramGiB}GiB`, disk: `${r.diskGiB}GiB` }) }) as unknown as RunRecord);
+        const runs = rows.map(
+          (r, i) =>
+            ({
+              id: `run-${i}`,
+              state: r.state,
+              actor: r.actor,
+              keys: r.vmKey ? { vmKey: String(i) } : {},
+              steps: {},
+              spec: vm({ name: `q-${i}`, cores: r.cores, ram: `${r.ramGiB}GiB`, disk: `${r.diskGiB}GiB` }),
+            }) as unknown as RunRecord,
+        );
         const use = useOf(runs, (a) => a === who);
         for (const v of Object.values(use)) expect(v).toBeGreaterThanOrEqual(0);
-        const mine = rows.filter((r) => r.actor === who && (['pending', 'running', 'succeeded'].includes(r.state) || (['failed', 'cleaning_up'].includes(r.state) && r.vmKey)));
-        expect(use).toEqual({ vcpu: mine.reduce((s, r) => s + r.cores, 0), ramMb: mine.reduce((s, r) => s + r.ramGiB * 1024, 0), diskBytes: mine.reduce((s, r) => s + r.diskGiB * 2 ** 30, 0), vms: mine.length });
+        const mine = rows.filter(
+          (r) => r.actor === who && (['pending', 'running', 'succeeded'].includes(r.state) || (['failed', 'cleaning_up'].includes(r.state) && r.vmKey)),
+        );
+        expect(use).toEqual({
+          vcpu: mine.reduce((s, r) => s + r.cores, 0),
+          ramMb: mine.reduce((s, r) => s + r.ramGiB * 1024, 0),
+          diskBytes: mine.reduce((s, r) => s + r.diskGiB * 2 ** 30, 0),
+          vms: mine.length,
+        });
         expect(runs.filter(holdsVm).length).toBeGreaterThanOrEqual(mine.length);
         expect(addUse(use, NO_USE)).toEqual(use);
         expect(overQuota({ vcpu: use.vcpu }, use, NO_USE)).toEqual([]);
@@ -192,7 +251,11 @@ describe('quota counting against VergeOS', () => {
   it('a VM deleted outside the bot stops counting once noticed, with an audit record', async () => {
     const rig = await provisioningRig();
     try {
-      const runs = await Promise.all(['keep-01', 'gone-01'].map(async (n) => rig.provisioner.execute((await rig.provisioner.createRun(await recipeSpec('iso-install', n), { actor: 'U0ALICE' })).id)));
+      const runs = await Promise.all(
+        ['keep-01', 'gone-01'].map(async (n) =>
+          rig.provisioner.execute((await rig.provisioner.createRun(await recipeSpec('iso-install', n), { actor: 'U0ALICE' })).id),
+        ),
+      );
       expect(runs.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
       expect(useOf(rig.store.listRuns(), (a) => a === 'U0ALICE').vms).toBe(2);
       const gone = runs[1]!;
@@ -205,7 +268,9 @@ describe('quota counting against VergeOS', () => {
       expect(await rig.provisioner.noticeDeletedVms()).toEqual([]);
       const records = [];
       for await (const r of readAuditRecords(rig.audit.file)) records.push(r);
-      expect(records.filter((r) => r.action === 'run.vm_gone')).toEqual([expect.objectContaining({ runId: gone.id, detail: `VM key ${gone.keys.vmKey} no longer exists in VergeOS (deleted outside the bot)` })]);
+      expect(records.filter((r) => r.action === 'run.vm_gone')).toEqual([
+        expect.objectContaining({ runId: gone.id, detail: `VM key ${gone.keys.vmKey} no longer exists in VergeOS (deleted outside the bot)` }),
+      ]);
     } finally {
       await rig.close();
     }

@@ -21,41 +21,52 @@ const KILL_POINTS = [
   { before: 'wait_imports', route: 'GET /machine_drives', nth: 1 },
   { before: 'power_on', route: 'POST /vm_actions', nth: 1 },
 ];
-const CASES = KILL_POINTS.flatMap((p) => (p.route.startsWith('GET') ? [{ ...p, commit: false }] : [{ ...p, commit: false }, { ...p, commit: true }]));
+const CASES = KILL_POINTS.flatMap((p) =>
+  p.route.startsWith('GET')
+    ? [{ ...p, commit: false }]
+    : [
+        { ...p, commit: false },
+        { ...p, commit: true },
+      ],
+);
 
 describe('SIGKILL between steps, then resume in a new process', () => {
-  it.concurrent.each(CASES)('killed at $before (VergeOS acted: $commit)', async ({ before, route, nth, commit }) => {
-    const sim = await startVergeosSim({ timing: { importMs: 150, startMs: 0, stopMs: 0 } });
-    const { dir, remove } = await tempDir();
-    try {
-      const name = `kill-${before.replace(/[:_]/g, '-')}-${commit ? 'after' : 'before'}`;
-      const file = join(dir, 'kill.yml');
-      await writeFile(file, stringify(recipe(name)));
-      const env = { VERGEOS_URL: sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: join(dir, 'data'), VMBOT_POLL_INTERVAL: '20ms', LOG_LEVEL: 'warn' };
-      sim.faults.add({ route, nth, hang: true, commit });
+  it.concurrent.each(CASES)(
+    'killed at $before (VergeOS acted: $commit)',
+    async ({ before, route, nth, commit }) => {
+      const sim = await startVergeosSim({ timing: { importMs: 150, startMs: 0, stopMs: 0 } });
+      const { dir, remove } = await tempDir();
+      try {
+        const name = `kill-${before.replace(/[:_]/g, '-')}-${commit ? 'after' : 'before'}`;
+        const file = join(dir, 'kill.yml');
+        await writeFile(file, stringify(recipe(name)));
+        const env = { VERGEOS_URL: sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: join(dir, 'data'), VMBOT_POLL_INTERVAL: '20ms', LOG_LEVEL: 'warn' };
+        sim.faults.add({ route, nth, hang: true, commit });
 
-      const apply = startVmbot(['apply', file, '--yes', '--json'], env);
-      await waitFor(() => sim.requests.some((r) => r.outcome === 'hung'), `the ${route} request`);
-      apply.child.kill('SIGKILL');
-      expect((await apply.done).signal).toBe('SIGKILL');
+        const apply = startVmbot(['apply', file, '--yes', '--json'], env);
+        await waitFor(() => sim.requests.some((r) => r.outcome === 'hung'), `the ${route} request`);
+        apply.child.kill('SIGKILL');
+        expect((await apply.done).signal).toBe('SIGKILL');
 
-      sim.faults.clear();
-      const resume = await runVmbot(['resume', '--all', '--json'], env);
-      expect(resume.stderr).not.toMatch(/Error/);
-      expect(resume.code).toBe(0);
-      const result = JSON.parse(resume.stdout) as { state: string; name: string; drives: unknown[]; nics: unknown[]; devices: unknown[]; poweredOn: boolean };
-      expect(result).toMatchObject({ state: 'succeeded', name, poweredOn: true });
-      expect([result.drives.length, result.nics.length, result.devices.length]).toEqual([2, 1, 1]);
-      await expectExactlyOnce(sim, name);
-      // The hung request was re-sent only if VergeOS had not acted on it.
-      if (route.startsWith('POST')) {
-        const sameRoute = route === 'POST /machine_drives' ? 2 : 1;
-        expect(sim.requestsTo(route)).toHaveLength(sameRoute + (commit ? 0 : 1));
+        sim.faults.clear();
+        const resume = await runVmbot(['resume', '--all', '--json'], env);
+        expect(resume.stderr).not.toMatch(/Error/);
+        expect(resume.code).toBe(0);
+        const result = JSON.parse(resume.stdout) as { state: string; name: string; drives: unknown[]; nics: unknown[]; devices: unknown[]; poweredOn: boolean };
+        expect(result).toMatchObject({ state: 'succeeded', name, poweredOn: true });
+        expect([result.drives.length, result.nics.length, result.devices.length]).toEqual([2, 1, 1]);
+        await expectExactlyOnce(sim, name);
+        // The hung request was re-sent only if VergeOS had not acted on it.
+        if (route.startsWith('POST')) {
+          const sameRoute = route === 'POST /machine_drives' ? 2 : 1;
+          expect(sim.requestsTo(route)).toHaveLength(sameRoute + (commit ? 0 : 1));
+        }
+        expect((await verifyAuditLog(join(dir, 'data', 'audit.jsonl'))).ok).toBe(true);
+      } finally {
+        await sim.close();
+        await remove();
       }
-      expect((await verifyAuditLog(join(dir, 'data', 'audit.jsonl'))).ok).toBe(true);
-    } finally {
-      await sim.close();
-      await remove();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

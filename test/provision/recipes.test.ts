@@ -12,7 +12,17 @@ const GIB = 1024 ** 3;
 const EXACT_BODIES: Record<string, Array<[string, Record<string, unknown>]>> = {
   'web-server': [['drives', { name: 'OS Drive', media: 'disk', interface: 'virtio-scsi', disksize: 100 * GIB, preferred_tier: '1' }]],
   'enterprise-cloudinit': [
-    ['drives', { name: 'Ubuntu Server', description: 'Ubuntu 22.04 LTS cloud image', media: 'import', interface: 'virtio-scsi', preferred_tier: '2', media_source: '123' }],
+    [
+      'drives',
+      {
+        name: 'Ubuntu Server',
+        description: 'Ubuntu 22.04 LTS cloud image',
+        media: 'import',
+        interface: 'virtio-scsi',
+        preferred_tier: '2',
+        media_source: '123',
+      },
+    ],
     ['drives', { name: 'Data', media: 'disk', interface: 'virtio-scsi', disksize: 200 * GIB, preferred_tier: '2' }],
   ],
   'gpu-workstation': [
@@ -60,11 +70,13 @@ describe('provisioning each shipped recipe', () => {
       expect((child.body as { machine: string }).machine).toBe(machineKey);
     }
     // The exact drive and device bodies, in order: every device with its type, no size on an EFI disk.
-    const children = posts.filter((p) => /machine_(drives|devices)$/.test(p.path)).map((p) => {
-      const { machine, ...body } = p.body as Record<string, unknown>;
-      expect(machine).toBe(machineKey);
-      return [p.path.endsWith('drives') ? 'drives' : 'devices', body];
-    });
+    const children = posts
+      .filter((p) => /machine_(drives|devices)$/.test(p.path))
+      .map((p) => {
+        const { machine, ...body } = p.body as Record<string, unknown>;
+        expect(machine).toBe(machineKey);
+        return [p.path.endsWith('drives') ? 'drives' : 'devices', body];
+      });
     expect(children).toEqual(EXACT_BODIES[recipe]);
     // A run waits for imports before powering on.
     if (spec.drives.some((d) => d.media === 'import') && spec.power_on) {
@@ -81,7 +93,11 @@ describe('provisioning each shipped recipe', () => {
     expect((await rig.client.listDrives(machineKey!)).map((d) => d.key).sort()).toEqual(result.drives.map((d) => d.key).sort());
     expect((await rig.client.listNics(machineKey!)).map((n) => n.key)).toEqual(result.nics.map((n) => n.key));
     expect((await rig.client.listDevices(machineKey!)).map((d) => d.key)).toEqual(result.devices.map((d) => d.key));
-    expect(result.drives.map((d) => d.name)).toEqual(planSpec(spec).steps.filter((s) => s.kind === 'add_drive').map((s) => (s as { body: { name: string } }).body.name));
+    expect(result.drives.map((d) => d.name)).toEqual(
+      planSpec(spec)
+        .steps.filter((s) => s.kind === 'add_drive')
+        .map((s) => (s as { body: { name: string } }).body.name),
+    );
     expect((await rig.client.machineStatus(machineKey!))?.running).toBe(spec.power_on);
     expect(result.poweredOn).toBe(spec.power_on);
   });

@@ -8,9 +8,13 @@ import { GPU_RESOURCE_GROUP, SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosS
 const AUTH = { authorization: `Bearer ${SIM_DEFAULT_API_KEY}` };
 
 async function call(sim: VergeosSim, method: 'GET' | 'POST' | 'DELETE' | 'PUT', path: string, body?: unknown, headers: Record<string, string> = AUTH) {
-  const res = await request(`${sim.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await request(`${sim.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.body.text();
-  return { status: res.statusCode, json: text ? (JSON.parse(text)) : undefined };
+  return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
 }
 
 describe('VergeOS simulator', () => {
@@ -24,7 +28,13 @@ describe('VergeOS simulator', () => {
     const a = await call(sim, 'POST', '/api/v4/vms', { name: 'a' });
     const b = await call(sim, 'POST', '/api/v4/vms', { name: 'b' });
     expect(a.status).toBe(201);
-    expect(a.json).toEqual({ location: `/v4/vms/${a.json.$key}`, dbpath: `vms/${a.json.$key}`, $row: Number(a.json.$key), $key: expect.any(String), response: { machine: expect.any(String) } });
+    expect(a.json).toEqual({
+      location: `/v4/vms/${a.json.$key}`,
+      dbpath: `vms/${a.json.$key}`,
+      $row: Number(a.json.$key),
+      $key: expect.any(String),
+      response: { machine: expect.any(String) },
+    });
     expect(Number(b.json.$key) - Number(a.json.$key)).toBe(1);
     expect(a.json.response.machine).not.toBe(a.json.$key);
     // Lists carry numeric keys, as VergeOS often does.
@@ -35,8 +45,13 @@ describe('VergeOS simulator', () => {
 
   it('checks auth: 401 without a key and with a wrong one', async () => {
     expect(await call(sim, 'GET', '/api/v4/clusters', undefined, {})).toEqual({ status: 401, json: { err: 'Authentication required' } });
-    expect(await call(sim, 'GET', '/api/v4/clusters', undefined, { authorization: 'Bearer nope' })).toEqual({ status: 401, json: { err: 'Invalid credentials' } });
-    expect(await call(sim, 'GET', '/api/v4/clusters', undefined, { authorization: `Basic ${Buffer.from('admin:wrong').toString('base64')}` })).toMatchObject({ status: 401 });
+    expect(await call(sim, 'GET', '/api/v4/clusters', undefined, { authorization: 'Bearer nope' })).toEqual({
+      status: 401,
+      json: { err: 'Invalid credentials' },
+    });
+    expect(await call(sim, 'GET', '/api/v4/clusters', undefined, { authorization: `Basic ${Buffer.from('admin:wrong').toString('base64')}` })).toMatchObject({
+      status: 401,
+    });
   });
 
   it('refuses bad JSON, unknown tables and wrong methods', async () => {
@@ -61,9 +76,16 @@ describe('VergeOS simulator', () => {
   it('refuses a disabled resource group and a clone without a source', async () => {
     const vm = await call(sim, 'POST', '/api/v4/vms', { name: 'dev' });
     const machine = vm.json.response.machine;
-    expect(await call(sim, 'POST', '/api/v4/machine_devices', { machine, type: 'node_usb_devices', resource_group: 'a3e9b1c7-0d4f-4e2a-8b6c-1f9d7e5a3c20' })).toEqual({ status: 422, json: { err: "Resource group 'USB license dongle' is disabled" } });
-    expect(await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'clone' })).toEqual({ status: 400, json: { err: "Media type 'clone' requires 'media_source'" } });
-    expect((await call(sim, 'POST', '/api/v4/machine_devices', { machine, type: 'node_host_gpu_devices', resource_group: GPU_RESOURCE_GROUP })).json.response.uuid).toMatch(/-/);
+    expect(
+      await call(sim, 'POST', '/api/v4/machine_devices', { machine, type: 'node_usb_devices', resource_group: 'a3e9b1c7-0d4f-4e2a-8b6c-1f9d7e5a3c20' }),
+    ).toEqual({ status: 422, json: { err: "Resource group 'USB license dongle' is disabled" } });
+    expect(await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'clone' })).toEqual({
+      status: 400,
+      json: { err: "Media type 'clone' requires 'media_source'" },
+    });
+    expect(
+      (await call(sim, 'POST', '/api/v4/machine_devices', { machine, type: 'node_host_gpu_devices', resource_group: GPU_RESOURCE_GROUP })).json.response.uuid,
+    ).toMatch(/-/);
   });
 
   it('devices as the official clients send them: type required and matching the group, TPMs without a group, groups by uuid or key', async () => {
@@ -71,7 +93,10 @@ describe('VergeOS simulator', () => {
     const machine = vm.json.response.machine;
     const post = (body: Record<string, unknown>) => call(sim, 'POST', '/api/v4/machine_devices', { machine, ...body });
     expect(await post({ resource_group: GPU_RESOURCE_GROUP })).toEqual({ status: 400, json: { err: "Missing required field 'type'" } });
-    expect(await post({ type: 'node_pci_devices', resource_group: GPU_RESOURCE_GROUP })).toEqual({ status: 422, json: { err: "Device type 'node_pci_devices' does not match resource group 'NVIDIA A40 (passthrough)' (node_host_gpu_devices)" } });
+    expect(await post({ type: 'node_pci_devices', resource_group: GPU_RESOURCE_GROUP })).toEqual({
+      status: 422,
+      json: { err: "Device type 'node_pci_devices' does not match resource group 'NVIDIA A40 (passthrough)' (node_host_gpu_devices)" },
+    });
     expect(await post({ type: 'tpm', resource_group: GPU_RESOURCE_GROUP })).toEqual({ status: 422, json: { err: 'A TPM device takes no resource group' } });
     expect(await post({ type: 'node_host_gpu_devices' })).toEqual({ status: 400, json: { err: "Missing required field 'resource_group'" } });
     expect((await post({ type: 'tpm' })).status).toBe(201);
@@ -89,20 +114,33 @@ describe('VergeOS simulator', () => {
   it("EFI disks take no size or source; a drive's raw status is a key, its text comes through status#status", async () => {
     const vm = await call(sim, 'POST', '/api/v4/vms', { name: 'efi', uefi: 'true' });
     const machine = vm.json.response.machine;
-    expect(await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'efidisk', disksize: 1024 ** 3 })).toEqual({ status: 422, json: { err: "An EFI disk cannot have 'disksize': VergeOS creates its UEFI variable store itself" } });
+    expect(await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'efidisk', disksize: 1024 ** 3 })).toEqual({
+      status: 422,
+      json: { err: "An EFI disk cannot have 'disksize': VergeOS creates its UEFI variable store itself" },
+    });
     expect((await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'efidisk', name: 'EFI' })).status).toBe(201);
     expect((await call(sim, 'POST', '/api/v4/machine_drives', { machine, media: 'import', media_source: 123, name: 'Image' })).status).toBe(201);
-    const read = async (fields: string) => (await call(sim, 'GET', `/api/v4/machine_drives?filter=${encodeURIComponent(`machine eq ${machine}`)}&fields=${encodeURIComponent(fields)}`)).json;
+    const read = async (fields: string) =>
+      (await call(sim, 'GET', `/api/v4/machine_drives?filter=${encodeURIComponent(`machine eq ${machine}`)}&fields=${encodeURIComponent(fields)}`)).json;
     const raw = await read('name,status');
     expect(raw.map((d: { status: unknown }) => typeof d.status)).toEqual(['number', 'number']);
-    expect(await read('name,status#status as status')).toEqual([{ name: 'EFI', status: 'online' }, { name: 'Image', status: 'importing' }]);
+    expect(await read('name,status#status as status')).toEqual([
+      { name: 'EFI', status: 'online' },
+      { name: 'Image', status: 'importing' },
+    ]);
   });
 
   it('serves GET /system, and answers 429 with Retry-After when told to', async () => {
-    expect((await call(sim, 'GET', '/api/v4/system?fields=$key,yb_version,cloud_name')).json).toEqual([{ $key: 1, yb_version: '26.1.8', cloud_name: 'vergeos-sim' }]);
+    expect((await call(sim, 'GET', '/api/v4/system?fields=$key,yb_version,cloud_name')).json).toEqual([
+      { $key: 1, yb_version: '26.1.8', cloud_name: 'vergeos-sim' },
+    ]);
     sim.faults.add({ route: 'GET /vms', nth: 1, status: 429, retryAfter: 2 });
     const res = await fetch(`${sim.url}/api/v4/vms`, { headers: AUTH });
-    expect([res.status, res.headers.get('retry-after'), await res.json()]).toEqual([429, '2', { err: 'Too many requests: this API key is over its request budget' }]);
+    expect([res.status, res.headers.get('retry-after'), await res.json()]).toEqual([
+      429,
+      '2',
+      { err: 'Too many requests: this API key is over its request budget' },
+    ]);
   });
 
   it('walks power states over time and joins status into VM rows', async () => {
@@ -132,7 +170,11 @@ describe('VergeOS simulator', () => {
     for (let i = 0; i < 3; i++) outcomes.push((await call(sim, 'GET', '/api/v4/clusters')).status);
     expect(outcomes).toEqual([200, 503, 200]);
     const log = await call(sim, 'GET', '/__sim/requests');
-    expect(log.json.map((r: { route: string; outcome: number }) => `${r.route} ${r.outcome}`)).toEqual(['GET /clusters 200', 'GET /clusters 503', 'GET /clusters 200']);
+    expect(log.json.map((r: { route: string; outcome: number }) => `${r.route} ${r.outcome}`)).toEqual([
+      'GET /clusters 200',
+      'GET /clusters 503',
+      'GET /clusters 200',
+    ]);
     await call(sim, 'POST', '/api/v4/vms', { name: 'before-reset' });
     await call(sim, 'POST', '/__sim/reset');
     expect(sim.requests).toEqual([]);

@@ -16,7 +16,9 @@ describe('approving', () => {
     await rig.driver.clickMessageButton(SLACK_SIM.bystander, approval, 'request_approve');
     await rig.driver.clickMessageButton(SLACK_SIM.requester, approval, 'request_approve');
     await until(() => rig.slack.ephemerals.length >= 2 && rig.slack.ephemerals, 'two refusals');
-    expect(rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.bystander)?.text).toBe('Only leads (<!subteam^S0LEADS>) may approve VM requests; nothing was changed.');
+    expect(rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.bystander)?.text).toBe(
+      'Only leads (<!subteam^S0LEADS>) may approve VM requests; nothing was changed.',
+    );
     // The requester is told it is their own request, whoever else they are.
     expect(rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.requester)?.text).toBe('You asked for REQ-1, so someone else has to approve it.');
     expect(rig.store.getRequest('REQ-1')?.state).toBe('pending');
@@ -46,7 +48,12 @@ describe('approving', () => {
     await rig.bot.idle();
     expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1);
     expect(rig.store.listRuns()).toHaveLength(1);
-    const refusals = await until(() => rig.slack.ephemerals.filter((e) => e.text.includes('already approved')).length === 2 && rig.slack.ephemerals.filter((e) => e.text.includes('already approved')), 'two refusals');
+    const refusals = await until(
+      () =>
+        rig.slack.ephemerals.filter((e) => e.text.includes('already approved')).length === 2 &&
+        rig.slack.ephemerals.filter((e) => e.text.includes('already approved')),
+      'two refusals',
+    );
     expect(refusals).toHaveLength(2);
     expect(refusals[0]!.text).toMatch(/^REQ-1 was already approved by <@U0LEAD[12]>; nothing was changed\.$/);
   });
@@ -84,7 +91,10 @@ describe('approving', () => {
     await rig.driver.clickMessageButton(SLACK_SIM.requester, receipt, 'request_cancel');
     await until(() => rig.store.getRequest('REQ-1')?.state === 'cancelled', 'cancel');
     await until(() => textOf(rig.slack.messages.find((m) => m.ts === approval.ts)!).includes('Cancelled by the requester'), 'the approval message to say so');
-    await until(() => !JSON.stringify(rig.slack.messages.find((m) => m.ts === receipt.ts)!.blocks).includes('request_cancel'), 'the receipt to lose its Cancel button');
+    await until(
+      () => !JSON.stringify(rig.slack.messages.find((m) => m.ts === receipt.ts)!.blocks).includes('request_cancel'),
+      'the receipt to lose its Cancel button',
+    );
     await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel)[0]?.text.includes('cancel-01* cancelled'), 'the audit line');
   });
 });
@@ -103,7 +113,12 @@ describe('expiry', () => {
       expect(JSON.stringify(decided.blocks)).not.toContain('request_approve');
       expect(textOf(decided)).toContain('Expired');
       await until(() => rig.slack.dms(SLACK_SIM.requester).find((m) => m.text.includes('expired: no lead decided in time')), 'the requester DM');
-      expect(rig.slack.channelMessages(SLACK_SIM.auditChannel).map((m) => m.text).join()).toContain('late-01* expired without a decision');
+      expect(
+        rig.slack
+          .channelMessages(SLACK_SIM.auditChannel)
+          .map((m) => m.text)
+          .join(),
+      ).toContain('late-01* expired without a decision');
       await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
       const refusal = await until(() => rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.lead1), 'refusal');
       expect(refusal.text).toBe('REQ-1 expired before anyone decided; nothing was changed.');

@@ -47,7 +47,9 @@ describe('devices, TPMs and EFI disks through Slack', () => {
     await rig.driver.modalAction(SLACK_SIM.requester, modal, 'device_add', {}, { name: 'vgpu-01' });
     modal = await until(() => blockIds(rig).some((b) => b.startsWith('device_group_0.')) && rig.slack.openView(SLACK_SIM.requester), 'a device row');
 
-    const offered = (await rig.driver.options(SLACK_SIM.requester, modal, 'device_group_0')).json as { option_groups: Array<{ label: { text: string }; options: Array<{ value: string }> }> };
+    const offered = (await rig.driver.options(SLACK_SIM.requester, modal, 'device_group_0')).json as {
+      option_groups: Array<{ label: { text: string }; options: Array<{ value: string }> }>;
+    };
     expect(offered.option_groups.map((g) => [g.label.text, g.options.map((o) => o.value)])).toEqual([
       ['Passthrough devices', ['5b0e8c2d-6a17-4f93-b2d4-9c3e1a7f0b58', GPU_RESOURCE_GROUP]], // by name: Mellanox, NVIDIA
       ['NVIDIA vGPU', [VGPU_RESOURCE_GROUP]],
@@ -68,7 +70,12 @@ describe('devices, TPMs and EFI disks through Slack', () => {
     expect(reply.body).toBe('');
     await until(() => rig.store.getRequest('REQ-1'), 'the request');
     expect(rig.store.getRequest('REQ-1')?.spec.devices).toEqual([
-      { type: 'node_nvidia_vgpu_devices', resource_group: VGPU_RESOURCE_GROUP, count: 1, settings_args: { frame_rate_limiter: 0, attach_drivers: true, enable_uvm: true } },
+      {
+        type: 'node_nvidia_vgpu_devices',
+        resource_group: VGPU_RESOURCE_GROUP,
+        count: 1,
+        settings_args: { frame_rate_limiter: 0, attach_drivers: true, enable_uvm: true },
+      },
     ]);
 
     // Another pick (a passthrough GPU) hides the vGPU settings again.
@@ -76,7 +83,10 @@ describe('devices, TPMs and EFI disks through Slack', () => {
     const gpu = await until(() => rig.slack.openView(SLACK_SIM.requester), 'gpu modal');
     expect(blockIds(rig).some((b) => b.startsWith('device_fps_'))).toBe(false);
     await rig.driver.modalAction(SLACK_SIM.requester, gpu, 'resource_group', { selected: VGPU_RESOURCE_GROUP, field: 'device_group_3' }, {});
-    const shown = await until(() => blockIds(rig).some((b) => b.startsWith('device_fps_3.')) && rig.slack.openView(SLACK_SIM.requester), 'vGPU settings on the recipe row');
+    const shown = await until(
+      () => blockIds(rig).some((b) => b.startsWith('device_fps_3.')) && rig.slack.openView(SLACK_SIM.requester),
+      'vGPU settings on the recipe row',
+    );
     await rig.driver.modalAction(SLACK_SIM.requester, shown, 'resource_group', { selected: GPU_RESOURCE_GROUP, field: 'device_group_3' }, {});
     await until(() => !blockIds(rig).some((b) => b.startsWith('device_fps_')), 'settings hidden');
   });
@@ -100,7 +110,9 @@ describe('devices, TPMs and EFI disks through Slack', () => {
     await rig.driver.modalAction(SLACK_SIM.requester, blank, 'device_add', {}, { name: 'gpu-bad' });
     blank = await until(() => blockIds(rig).some((b) => b.startsWith('device_group_0.')) && rig.slack.openView(SLACK_SIM.requester), 'a device row');
     const empty = (await rig.driver.submit(SLACK_SIM.requester, blank, { name: 'gpu-bad' })).json as Errors;
-    expect(empty.errors).toEqual({ 'device_group_0.0': 'a GPU, PCI, USB or SR-IOV device needs a resource group (its UUID or key), or give type: tpm for a virtual TPM' });
+    expect(empty.errors).toEqual({
+      'device_group_0.0': 'a GPU, PCI, USB or SR-IOV device needs a resource group (its UUID or key), or give type: tpm for a virtual TPM',
+    });
     expect(rig.store.listRequests()).toEqual([]);
   });
 });

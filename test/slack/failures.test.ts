@@ -10,7 +10,8 @@ async function approveNew(rig: Rig, name: string): Promise<SlackMessage> {
   return approval;
 }
 
-const failureIn = (rig: Rig, approval: SlackMessage) => until(() => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).find((m) => m.text.includes('provisioning failed')), 'the failure message', 15_000);
+const failureIn = (rig: Rig, approval: SlackMessage) =>
+  until(() => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).find((m) => m.text.includes('provisioning failed')), 'the failure message', 15_000);
 
 describe('failures in the thread', () => {
   let rig: Rig;
@@ -31,7 +32,10 @@ describe('failures in the thread', () => {
     // A bystander's retry is refused; then two lead clicks retry once.
     await rig.driver.clickMessageButton(SLACK_SIM.bystander, failure, 'run_retry');
     await until(() => rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.bystander), 'refusal');
-    await Promise.all([rig.driver.clickMessageButton(SLACK_SIM.lead2, failure, 'run_retry'), rig.driver.clickMessageButton(SLACK_SIM.lead1, failure, 'run_retry')]);
+    await Promise.all([
+      rig.driver.clickMessageButton(SLACK_SIM.lead2, failure, 'run_retry'),
+      rig.driver.clickMessageButton(SLACK_SIM.lead1, failure, 'run_retry'),
+    ]);
     await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the retried run');
     await rig.bot.idle();
     expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1);
@@ -47,13 +51,23 @@ describe('failures in the thread', () => {
     const approval = await approveNew(rig, 'delete-01');
     const failure = structuredClone(await failureIn(rig, approval));
     const vmKey = rig.store.listRuns()[0]!.keys.vmKey!;
-    await Promise.all([rig.driver.clickMessageButton(SLACK_SIM.lead1, failure, 'run_cleanup'), rig.driver.clickMessageButton(SLACK_SIM.lead2, failure, 'run_cleanup')]);
+    await Promise.all([
+      rig.driver.clickMessageButton(SLACK_SIM.lead1, failure, 'run_cleanup'),
+      rig.driver.clickMessageButton(SLACK_SIM.lead2, failure, 'run_cleanup'),
+    ]);
     await until(() => rig.store.getRequest('REQ-1')?.state === 'cleaned_up', 'cleanup');
     await rig.bot.idle();
     expect(rig.vergeos.requestsTo('DELETE /vms/:key')).toHaveLength(1);
     expect(rig.vergeos.state.table('vms').has(vmKey)).toBe(false);
-    expect([...rig.vergeos.state.table('machine_drives').values()].some((d) => d.name === 'OS Drive' && String(d.machine) === String(rig.store.listRuns()[0]!.keys.machineKey))).toBe(false);
-    await until(() => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).find((m) => m.text.includes(`Deleted delete-01 (VM key ${vmKey})`)), 'the thread note');
+    expect(
+      [...rig.vergeos.state.table('machine_drives').values()].some(
+        (d) => d.name === 'OS Drive' && String(d.machine) === String(rig.store.listRuns()[0]!.keys.machineKey),
+      ),
+    ).toBe(false);
+    await until(
+      () => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).find((m) => m.text.includes(`Deleted delete-01 (VM key ${vmKey})`)),
+      'the thread note',
+    );
     await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('partial VM deleted')), 'the audit line');
   });
 });
@@ -111,7 +125,10 @@ describe('resilience', () => {
       await rig.restart();
       await until(() => rig.store.getRequest('REQ-1')?.state === 'cleaned_up', 'the finished cleanup', 15_000);
       expect([...rig.vergeos.state.table('vms').values()].some((v) => v.name === 'half-deleted-01')).toBe(false);
-      await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('half-deleted-01* partial VM deleted')), 'the audit line');
+      await until(
+        () => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('half-deleted-01* partial VM deleted')),
+        'the audit line',
+      );
     } finally {
       await rig.close();
     }

@@ -37,13 +37,19 @@ describe('the Slack flow, end to end over signed HTTP', () => {
     const drive = [...vergeos.state.table('machine_drives').values()].find((d) => String(d.machine) === String(vm.machine))!;
     const nic = [...vergeos.state.table('machine_nics').values()].find((n) => String(n.machine) === String(vm.machine))!;
     const thread = slack.thread(SLACK_SIM.approvalChannel, approval.ts).map(textOf).join('\n');
-    for (const key of [`VM key *${String(vm.$key)}*`, `machine key *${String(vm.machine)}*`, `*${String(drive.$key)}*`, `*${String(nic.$key)}*`]) expect(thread).toContain(key);
+    for (const key of [`VM key *${String(vm.$key)}*`, `machine key *${String(vm.machine)}*`, `*${String(drive.$key)}*`, `*${String(nic.$key)}*`])
+      expect(thread).toContain(key);
     expect(textOf(summary)).toContain('power: on');
     // The thread says little: the progress message (edited to its last state) and the summary.
     const [progress, ...rest] = slack.thread(SLACK_SIM.approvalChannel, approval.ts);
     expect(rest).toEqual([summary]);
     expect(progress!.text).toBe('Provisioning web-01: finished');
-    expect(textOf(progress!).match(/:white_check_mark: \d\/4/g)).toEqual([':white_check_mark: 1/4', ':white_check_mark: 2/4', ':white_check_mark: 3/4', ':white_check_mark: 4/4']);
+    expect(textOf(progress!).match(/:white_check_mark: \d\/4/g)).toEqual([
+      ':white_check_mark: 1/4',
+      ':white_check_mark: 2/4',
+      ':white_check_mark: 3/4',
+      ':white_check_mark: 4/4',
+    ]);
 
     // The approval message lost its buttons and says who approved.
     const decided = slack.messages.find((m) => m.ts === approval.ts)!;
@@ -52,8 +58,17 @@ describe('the Slack flow, end to end over signed HTTP', () => {
     // The audit channel got one line with name, keys, requester, approver, size and a permalink.
     const auditLines = slack.channelMessages(SLACK_SIM.auditChannel);
     expect(auditLines).toHaveLength(1);
-    expect(auditLines[0]!.text).toMatch(new RegExp(`web-01\\* provisioned · VM key ${String(vm.$key)} / machine key ${String(vm.machine)} · 4 vCPU, 8 GiB RAM.* · requested by <@U0REQUESTER>, approved by <@U0LEAD1> · <https://sim\\.slack\\.test/archives/C0APPROVALS/p\\d+\\|REQ-1>`));
-    expect(slack.dms(SLACK_SIM.requester).map((m) => m.text).join('\n')).toContain(`is ready: VM key ${String(vm.$key)}, machine key ${String(vm.machine)}`);
+    expect(auditLines[0]!.text).toMatch(
+      new RegExp(
+        `web-01\\* provisioned · VM key ${String(vm.$key)} / machine key ${String(vm.machine)} · 4 vCPU, 8 GiB RAM.* · requested by <@U0REQUESTER>, approved by <@U0LEAD1> · <https://sim\\.slack\\.test/archives/C0APPROVALS/p\\d+\\|REQ-1>`,
+      ),
+    );
+    expect(
+      slack
+        .dms(SLACK_SIM.requester)
+        .map((m) => m.text)
+        .join('\n'),
+    ).toContain(`is ready: VM key ${String(vm.$key)}, machine key ${String(vm.machine)}`);
     // Every transition is in the audit log, and the chain holds.
     const log = await verifyAuditLog(rig.audit.file);
     expect(log.ok).toBe(true);

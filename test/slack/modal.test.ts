@@ -26,7 +26,7 @@ describe('the /vm-create command and its modal', () => {
     expect(rig.slack.callsTo('views.open')).toHaveLength(0);
   });
 
-  it('shows field errors in the modal, in the user\'s terms, and files nothing', async () => {
+  it("shows field errors in the modal, in the user's terms, and files nothing", async () => {
     await rig.driver.command(SLACK_SIM.requester, 'web-server');
     const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
     const reply = await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'bad/name', ram: '3 bananas', drive_size_0: '' });
@@ -42,7 +42,9 @@ describe('the /vm-create command and its modal', () => {
     await rig.driver.command(SLACK_SIM.requester, 'cloud-image');
     const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
     const taken = await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'legacy-db' });
-    expect((taken.json as { errors: Record<string, string> }).errors).toEqual({ 'name.0': 'legacy-db is already taken in VergeOS (VM key 40); pick another name' });
+    expect((taken.json as { errors: Record<string, string> }).errors).toEqual({
+      'name.0': 'legacy-db is already taken in VergeOS (VM key 40); pick another name',
+    });
     const ok = await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'debian-01' });
     expect(ok.body).toBe('');
     const approval = await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'approval');
@@ -54,15 +56,24 @@ describe('the /vm-create command and its modal', () => {
     await rig.driver.command(SLACK_SIM.requester, '');
     let modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
     await rig.driver.modalAction(SLACK_SIM.requester, modal, 'drive_add', {}, { name: 'rows-01' });
-    modal = await until(() => JSON.stringify(rig.slack.openView(SLACK_SIM.requester)!.view).includes('drive_size_0') && rig.slack.openView(SLACK_SIM.requester), 'one drive row');
+    modal = await until(
+      () => JSON.stringify(rig.slack.openView(SLACK_SIM.requester)!.view).includes('drive_size_0') && rig.slack.openView(SLACK_SIM.requester),
+      'one drive row',
+    );
     await rig.driver.modalAction(SLACK_SIM.requester, modal, 'drive_add', {}, { name: 'rows-01', drive_size_0: '20GiB' });
-    modal = await until(() => JSON.stringify(rig.slack.openView(SLACK_SIM.requester)!.view).includes('drive_size_1') && rig.slack.openView(SLACK_SIM.requester), 'two drive rows');
+    modal = await until(
+      () => JSON.stringify(rig.slack.openView(SLACK_SIM.requester)!.view).includes('drive_size_1') && rig.slack.openView(SLACK_SIM.requester),
+      'two drive rows',
+    );
     const update = rig.slack.callsTo('views.update').at(-1)!;
     expect(update.args.hash).toBeDefined();
     expect(JSON.stringify(modal.view)).toContain('"initial_value":"20GiB"');
     expect(JSON.stringify(modal.view)).toContain('"initial_value":"rows-01"');
     await rig.driver.modalAction(SLACK_SIM.requester, modal, 'drive_remove', { value: '0' }, { drive_size_1: '5GiB' });
-    modal = await until(() => !JSON.stringify(rig.slack.openView(SLACK_SIM.requester)!.view).includes('drive_size_0') && rig.slack.openView(SLACK_SIM.requester), 'row 0 removed');
+    modal = await until(
+      () => !JSON.stringify(rig.slack.openView(SLACK_SIM.requester)!.view).includes('drive_size_0') && rig.slack.openView(SLACK_SIM.requester),
+      'row 0 removed',
+    );
     expect(JSON.stringify(modal.view)).toContain('drive_size_1');
     expect(JSON.stringify(modal.view)).toContain('"initial_value":"5GiB"');
   });
@@ -71,7 +82,10 @@ describe('the /vm-create command and its modal', () => {
     await rig.driver.command(SLACK_SIM.requester, '');
     const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
     await rig.driver.modalAction(SLACK_SIM.requester, modal, 'recipe_pick', { selected: 'gpu-workstation' }, { name: 'gpu-01' });
-    const filled = await until(() => JSON.stringify(rig.slack.openView(SLACK_SIM.requester)!.view).includes('name.1') && rig.slack.openView(SLACK_SIM.requester), 'prefilled');
+    const filled = await until(
+      () => JSON.stringify(rig.slack.openView(SLACK_SIM.requester)!.view).includes('name.1') && rig.slack.openView(SLACK_SIM.requester),
+      'prefilled',
+    );
     const text = JSON.stringify(filled.view);
     expect(text).toContain('"initial_value":"gpu-01"');
     expect(text).toContain('"initial_value":"64GiB"');
@@ -87,8 +101,13 @@ describe('the /vm-create command and its modal', () => {
     expect(filtered.options.map((o) => o.value)).toEqual(['3']);
     const tiers = (await rig.driver.options(SLACK_SIM.requester, modal, 'drive_tier_0')).json as { options: Array<{ text: { text: string } }> };
     expect(tiers.options[2]!.text.text).toBe('Tier 3 HDD archive — 80 GiB free');
-    const media = (await rig.driver.options(SLACK_SIM.requester, modal, 'drive_source_0')).json as { option_groups: Array<{ label: { text: string }; options: unknown[] }> };
-    expect(media.option_groups.map((g) => [g.label.text, g.options.length])).toEqual([['ISO images', 4], ['Disk images', 2]]);
+    const media = (await rig.driver.options(SLACK_SIM.requester, modal, 'drive_source_0')).json as {
+      option_groups: Array<{ label: { text: string }; options: unknown[] }>;
+    };
+    expect(media.option_groups.map((g) => [g.label.text, g.options.length])).toEqual([
+      ['ISO images', 4],
+      ['Disk images', 2],
+    ]);
   });
 
   it('answers options within the deadline even when VergeOS hangs', async () => {
@@ -105,7 +124,10 @@ describe('the /vm-create command and its modal', () => {
   it('a retried delivery of the same submission files one request', async () => {
     await rig.driver.command(SLACK_SIM.requester, 'web-server');
     const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
-    await Promise.all([rig.driver.submit(SLACK_SIM.requester, modal, { name: 'once-01' }), rig.driver.submit(SLACK_SIM.requester, modal, { name: 'once-01' }, { retryNum: 1 })]);
+    await Promise.all([
+      rig.driver.submit(SLACK_SIM.requester, modal, { name: 'once-01' }),
+      rig.driver.submit(SLACK_SIM.requester, modal, { name: 'once-01' }, { retryNum: 1 }),
+    ]);
     await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel).length, 'approval');
     await rig.bot.idle();
     expect(rig.store.listRequests()).toHaveLength(1);
@@ -138,7 +160,10 @@ describe('the /vm-create command and its modal', () => {
     await rig.driver.clickHomeButton(SLACK_SIM.lead1, lead, 'request_approve', 'REQ-1');
     await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'approved from home');
     // Tabs that were opened are kept current without being reopened.
-    await until(() => JSON.stringify(rig.slack.openView(SLACK_SIM.lead1, 'home')!.view).includes('Waiting for approval (0)'), 'the lead tab to drop the approved request');
+    await until(
+      () => JSON.stringify(rig.slack.openView(SLACK_SIM.lead1, 'home')!.view).includes('Waiting for approval (0)'),
+      'the lead tab to drop the approved request',
+    );
     await until(() => JSON.stringify(rig.slack.openView(SLACK_SIM.requester, 'home')!.view).includes('succeeded'), "the requester's tab to show it succeeded");
   });
 });

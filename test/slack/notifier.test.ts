@@ -30,7 +30,7 @@ describe('notifier', () => {
     expect(slack.rateLimited()).toEqual([]);
   });
 
-  it('paces posts in one channel at Slack\'s rate, with a burst, and never gets a 429', async () => {
+  it("paces posts in one channel at Slack's rate, with a burst, and never gets a 429", async () => {
     await slack.close();
     slack = await startSlackSim({ rateFactor: 10 });
     const fast = new SlackWebApi({ token: SLACK_SIM_BOT_TOKEN, baseUrl: slack.apiUrl, retries: 0 });

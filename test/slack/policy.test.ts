@@ -71,7 +71,10 @@ describe('the approval policy in Slack', () => {
     expect(dm.text).toContain('was approved without a click by rule small-auto');
     const hash = rig.bot.ctx.policy.current.hash;
     const records = await audit(rig);
-    expect(records.find((r) => r.action === 'request.approved')).toMatchObject({ actor: 'policy', detail: `approved without a click by rule small-auto (policy ${hash})` });
+    expect(records.find((r) => r.action === 'request.approved')).toMatchObject({
+      actor: 'policy',
+      detail: `approved without a click by rule small-auto (policy ${hash})`,
+    });
     expect(records.find((r) => r.action === 'request.created')?.detail).toContain(`approved by rule small-auto (policy ${hash})`);
     await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('approved by rule small-auto')), 'the audit line');
   });
@@ -90,9 +93,11 @@ describe('the approval policy in Slack', () => {
     expect(JSON.stringify(batch.blocks)).toContain('request_approve');
   });
 
-  it('a rule\'s lease_max: a longer lease is a field error; a shorter one caps later extensions', async () => {
+  it("a rule's lease_max: a longer lease is a field error; a shorter one caps later extensions", async () => {
     const long = await submitForm(rig, 'iso-install', { name: 'long-01', keep_for: '30d' });
-    expect((long.json as { errors: Record<string, string> }).errors).toEqual({ 'keep_for.0': 'the approval policy (rule small-auto) keeps these VMs at most 2 weeks; choose a shorter time' });
+    expect((long.json as { errors: Record<string, string> }).errors).toEqual({
+      'keep_for.0': 'the approval policy (rule small-auto) keeps these VMs at most 2 weeks; choose a shorter time',
+    });
     const approval = await file(rig, 'iso-install', { name: 'short-01', keep_for: '7d' });
     expect(textOf(approval)).toContain('rule *small-auto*');
     expect(rig.store.getRequest('REQ-1')?.lease).toEqual({ forMs: 7 * 86_400_000, maxMs: 14 * 86_400_000 });
@@ -100,9 +105,15 @@ describe('the approval policy in Slack', () => {
 
   it('a deny rule is a field error in the modal, on the audit trail, and nothing is filed', async () => {
     const reply = await submitForm(rig, 'web-server', { name: 'huge-01', ram: '128GiB' });
-    expect((reply.json as { errors: Record<string, string> }).errors).toEqual({ 'name.0': 'Not allowed by the approval policy (rule no-big-ram): VMs over 100 GiB of RAM need a capacity review first.' });
+    expect((reply.json as { errors: Record<string, string> }).errors).toEqual({
+      'name.0': 'Not allowed by the approval policy (rule no-big-ram): VMs over 100 GiB of RAM need a capacity review first.',
+    });
     expect(rig.store.listRequests()).toEqual([]);
-    expect((await audit(rig)).find((r) => r.action === 'request.denied_by_policy')).toMatchObject({ actor: SLACK_SIM.requester, outcome: 'refused', vmName: 'huge-01' });
+    expect((await audit(rig)).find((r) => r.action === 'request.denied_by_policy')).toMatchObject({
+      actor: SLACK_SIM.requester,
+      outcome: 'refused',
+      vmName: 'huge-01',
+    });
   });
 
   it('a GPU request needs two different owners: the requester never counts, a second click by one owner counts once, racing second approvals start one run', async () => {
@@ -114,12 +125,21 @@ describe('the approval policy in Slack', () => {
     await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
     await until(() => rig.store.getRequest('REQ-1')?.approvals.length === 1, 'one approval');
     await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
-    await until(() => rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.lead1 && e.text.startsWith('You already approved REQ-1')), 'the second click refused');
+    await until(
+      () => rig.slack.ephemerals.find((e) => e.user === SLACK_SIM.lead1 && e.text.startsWith('You already approved REQ-1')),
+      'the second click refused',
+    );
     expect(rig.store.getRequest('REQ-1')).toMatchObject({ state: 'pending', approvals: [{ user: SLACK_SIM.lead1 }] });
-    await until(() => textOf(rig.slack.messages.find((m) => m.ts === approval.ts)!).includes('1 of 2 so far: <@U0LEAD1>'), 'the message shows the first approval');
+    await until(
+      () => textOf(rig.slack.messages.find((m) => m.ts === approval.ts)!).includes('1 of 2 so far: <@U0LEAD1>'),
+      'the message shows the first approval',
+    );
     expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(0);
 
-    await Promise.all([rig.driver.clickMessageButton(SLACK_SIM.lead2, approval, 'request_approve'), rig.driver.clickMessageButton(SLACK_SIM.bystander, approval, 'request_approve')]);
+    await Promise.all([
+      rig.driver.clickMessageButton(SLACK_SIM.lead2, approval, 'request_approve'),
+      rig.driver.clickMessageButton(SLACK_SIM.bystander, approval, 'request_approve'),
+    ]);
     await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the run', 15_000);
     await rig.bot.idle();
     expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1);
@@ -128,7 +148,9 @@ describe('the approval policy in Slack', () => {
     expect(textOf(rig.slack.messages.find((m) => m.ts === approval.ts)!)).toContain(`Approved by <@U0LEAD1> and <@${request.decidedBy}>`);
     const records = await audit(rig);
     expect(records.filter((r) => r.action === 'request.approval_counted').map((r) => r.actor)).toEqual([SLACK_SIM.lead1]);
-    expect(records.filter((r) => r.action === 'request.approved').map((r) => r.detail)).toEqual([`2 of 2 under rule gpu-two-owners (policy ${rig.bot.ctx.policy.current.hash})`]);
+    expect(records.filter((r) => r.action === 'request.approved').map((r) => r.detail)).toEqual([
+      `2 of 2 under rule gpu-two-owners (policy ${rig.bot.ctx.policy.current.hash})`,
+    ]);
   });
 
   it('a changed file is reloaded; a broken one is refused and the old policy stays in force', async () => {

@@ -3,7 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { loadRecipes, recipeFilesIn } from '../../src/vmspec/recipes.js';
 import { parseSpec } from '../../src/vmspec/validate.js';
 import { homeViewSchema, messageSchema, modalViewSchema } from '../../src/slack/limits.js';
-import { approvalRequest, auditLine, batchFailureMessage, batchProgressMessage, batchSummaryMessages, decidedRequest, failureMessage, progressMessage, requesterReceipt, stepLine, summaryMessage } from '../../src/slack/views/messages.js';
+import {
+  approvalRequest,
+  auditLine,
+  batchFailureMessage,
+  batchProgressMessage,
+  batchSummaryMessages,
+  decidedRequest,
+  failureMessage,
+  progressMessage,
+  requesterReceipt,
+  stepLine,
+  summaryMessage,
+} from '../../src/slack/views/messages.js';
 import type { RunResult } from '../../src/provision/result.js';
 import { helpMessage, homeView, listMessage, rejectModal, statusMessage } from '../../src/slack/views/other.js';
 import { blockCount, canAdd, draftFromRecipe, metaFor, MAX_MODAL_BLOCKS, requestModal, type ModalDraft } from '../../src/slack/views/request-modal.js';
@@ -15,7 +27,14 @@ const GROUP = '1f67f07e-f653-db95-c475-01b8a2ea0ff1';
 
 function bigRequest(overrides: Partial<RequestRecord> & { approvals?: RequestRecord['approvals'] } = {}): RequestRecord {
   const spec = parseSpec({
-    vm: { name: 'x'.repeat(128), description: `<!channel> <@U123> & friends ${'d'.repeat(1900)}`, cpu_cores: 64, ram: '512GiB', cluster: '1', cloudinit_files: [{ name: 'user-data', contents: 'p'.repeat(60_000) }] },
+    vm: {
+      name: 'x'.repeat(128),
+      description: `<!channel> <@U123> & friends ${'d'.repeat(1900)}`,
+      cpu_cores: 64,
+      ram: '512GiB',
+      cluster: '1',
+      cloudinit_files: [{ name: 'user-data', contents: 'p'.repeat(60_000) }],
+    },
     drives: Array.from({ length: 32 }, (_, i) => ({ name: `Drive ${i} ${'n'.repeat(100)}`, disksize: '10TiB', preferred_tier: '2' })),
     nics: Array.from({ length: 16 }, (_, i) => ({ name: `nic ${i}`, vnet: String(i + 1) })),
     devices: Array.from({ length: 8 }, () => ({ resource_group: GROUP, settings_args: { profile: 'x'.repeat(200) } })),
@@ -23,7 +42,20 @@ function bigRequest(overrides: Partial<RequestRecord> & { approvals?: RequestRec
   });
   if (!parsed(spec)) throw new Error('spec');
   const now = new Date().toISOString();
-  return { id: 'REQ-99999', version: 3, state: 'pending', createdAt: now, updatedAt: now, expiresAt: now, requester: 'U0REQUESTER', spec: spec.value, approvals: [], warnings: Array.from({ length: 20 }, (_, i) => `warning ${i} ${'w'.repeat(200)}`), permalink: 'https://sim.slack.test/archives/C1/p1', ...overrides };
+  return {
+    id: 'REQ-99999',
+    version: 3,
+    state: 'pending',
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now,
+    requester: 'U0REQUESTER',
+    spec: spec.value,
+    approvals: [],
+    warnings: Array.from({ length: 20 }, (_, i) => `warning ${i} ${'w'.repeat(200)}`),
+    permalink: 'https://sim.slack.test/archives/C1/p1',
+    ...overrides,
+  };
 }
 function parsed<T>(r: { ok: boolean; value?: T }): r is { ok: true; value: T } {
   return r.ok;
@@ -35,7 +67,11 @@ describe('Block Kit limits', () => {
       const draft: ModalDraft = draftFromRecipe(recipe, 'web-01', (_s, v) => `Label ${v}`);
       let meta = metaFor(draft, 0);
       // Keep adding drives, then NICs, then devices while the form says there is room.
-      for (const [kind, list] of [['d', 'drives'], ['n', 'nics'], ['v', 'devices']] as const) {
+      for (const [kind, list] of [
+        ['d', 'drives'],
+        ['n', 'nics'],
+        ['v', 'devices'],
+      ] as const) {
         while (canAdd(meta, kind)) {
           (draft[list] as Array<{ row: number }>).push({ row: meta.next });
           meta = metaFor(draft, 0);
@@ -53,14 +89,28 @@ describe('Block Kit limits', () => {
 
   it('messages for the largest spec fit one Slack message, with user text escaped', () => {
     const request = bigRequest();
-    const result = { runId: 'run-x', name: request.spec.vm.name, state: 'succeeded' as const, vmKey: '42', machineKey: '52', drives: request.spec.drives.map((d, i) => ({ key: String(1000 + i), name: d.name! })), nics: request.spec.nics.map((n, i) => ({ key: String(2000 + i), name: `nic ${i}` })), devices: request.spec.devices.map((_, i) => ({ key: String(i), uuid: GROUP })), poweredOn: true };
+    const result = {
+      runId: 'run-x',
+      name: request.spec.vm.name,
+      state: 'succeeded' as const,
+      vmKey: '42',
+      machineKey: '52',
+      drives: request.spec.drives.map((d, i) => ({ key: String(1000 + i), name: d.name! })),
+      nics: request.spec.nics.map((n, i) => ({ key: String(2000 + i), name: `nic ${i}` })),
+      devices: request.spec.devices.map((_, i) => ({ key: String(i), uuid: GROUP })),
+      poweredOn: true,
+    };
     const messages = [
       approvalRequest(request),
       decidedRequest({ ...request, state: 'rejected', decidedBy: 'U0LEAD1', decidedAt: request.createdAt, reason: `<!here> ${'r'.repeat(600)}` }),
       requesterReceipt(request),
       summaryMessage(request, result),
       failureMessage(request, 'Step 3 failed: '.repeat(200), 'created so far: '.repeat(100)),
-      progressMessage(request, Array.from({ length: 60 }, (_, i) => stepLine({ index: i, total: 60, description: 'drive "x": 10 TiB disk, virtio-scsi, tier 2', key: String(i) })), true),
+      progressMessage(
+        request,
+        Array.from({ length: 60 }, (_, i) => stepLine({ index: i, total: 60, description: 'drive "x": 10 TiB disk, virtio-scsi, tier 2', key: String(i) })),
+        true,
+      ),
       ...(['provisioned', 'rejected', 'cancelled', 'expired', 'failed', 'cleaned_up'] as const).map((k) => auditLine(k, request, result)),
       helpMessage(recipes),
       listMessage(Array.from({ length: 40 }, () => request)),
@@ -78,10 +128,20 @@ describe('Block Kit limits', () => {
   });
 
   it('a batch of 500 fits: its approval, progress and failure messages, and a summary split over messages naming every VM once', () => {
-    const request = bigRequest({ batch: { count: 500, pattern: `${'b'.repeat(124)}-{n}` }, spec: { ...bigRequest().spec, vm: { ...bigRequest().spec.vm, name: `${'b'.repeat(124)}-1` } } });
+    const request = bigRequest({
+      batch: { count: 500, pattern: `${'b'.repeat(124)}-{n}` },
+      spec: { ...bigRequest().spec, vm: { ...bigRequest().spec.vm, name: `${'b'.repeat(124)}-1` } },
+    });
     const results: RunResult[] = Array.from({ length: 500 }, (_, i) => ({
-      runId: `run-${i}`, name: `${'b'.repeat(124)}-${i + 1}`, state: i % 7 === 0 ? 'failed' : i % 11 === 0 ? 'not_started' : 'succeeded',
-      vmKey: i % 11 === 0 ? null : String(1000 + i), machineKey: i % 11 === 0 ? null : String(5000 + i), drives: [], nics: [], devices: [], poweredOn: true,
+      runId: `run-${i}`,
+      name: `${'b'.repeat(124)}-${i + 1}`,
+      state: i % 7 === 0 ? 'failed' : i % 11 === 0 ? 'not_started' : 'succeeded',
+      vmKey: i % 11 === 0 ? null : String(1000 + i),
+      machineKey: i % 11 === 0 ? null : String(5000 + i),
+      drives: [],
+      nics: [],
+      devices: [],
+      poweredOn: true,
       ...(i % 7 === 0 ? { error: { code: 'VERGEOS_TIER_FULL', message: `Step 2 failed: ${'e'.repeat(400)} <!channel>` } } : {}),
     }));
     const summary = batchSummaryMessages(request, results);
@@ -89,7 +149,11 @@ describe('Block Kit limits', () => {
     const messages = [
       ...summary,
       approvalRequest(request),
-      batchProgressMessage(request, { total: 500, ready: 400, failed: 72, notStarted: 28, failedNames: results.filter((r) => r.state === 'failed').map((r) => r.name) }, false),
+      batchProgressMessage(
+        request,
+        { total: 500, ready: 400, failed: 72, notStarted: 28, failedNames: results.filter((r) => r.state === 'failed').map((r) => r.name) },
+        false,
+      ),
       batchFailureMessage(request, results, `the batch stopped after x failed: ${'s'.repeat(900)}`),
       auditLine('failed', request, undefined, results),
     ];
@@ -116,19 +180,45 @@ describe('Block Kit limits', () => {
 
   it('the limits schema itself refuses what Slack refuses', () => {
     expect(modalViewSchema.safeParse({ type: 'modal', title: { type: 'plain_text', text: 'A title that is far too long' }, blocks: [] }).success).toBe(false);
-    expect(modalViewSchema.safeParse({ type: 'modal', title: { type: 'plain_text', text: 'ok' }, blocks: Array.from({ length: 101 }, () => ({ type: 'divider' })) }).success).toBe(false);
-    expect(modalViewSchema.safeParse({ type: 'modal', title: { type: 'plain_text', text: 'ok' }, blocks: [], private_metadata: 'x'.repeat(3001) }).success).toBe(false);
+    expect(
+      modalViewSchema.safeParse({ type: 'modal', title: { type: 'plain_text', text: 'ok' }, blocks: Array.from({ length: 101 }, () => ({ type: 'divider' })) })
+        .success,
+    ).toBe(false);
+    expect(
+      modalViewSchema.safeParse({ type: 'modal', title: { type: 'plain_text', text: 'ok' }, blocks: [], private_metadata: 'x'.repeat(3001) }).success,
+    ).toBe(false);
     expect(messageSchema.safeParse({ text: 't', blocks: Array.from({ length: 51 }, () => ({ type: 'divider' })) }).success).toBe(false);
   });
 });
 
 describe('secrets in messages', () => {
   it('the console password hash and secret-looking cloud-init lines never reach a message', () => {
-    const spec = parseSpec({ vm: { name: 'sec-01', console_pass_hash: '$6$rounds=5000$TOPSECRETHASH', cloudinit_files: [{ name: 'user-data', contents: '#cloud-config\npassword: hunter2\n' }] } });
+    const spec = parseSpec({
+      vm: {
+        name: 'sec-01',
+        console_pass_hash: '$6$rounds=5000$TOPSECRETHASH',
+        cloudinit_files: [{ name: 'user-data', contents: '#cloud-config\npassword: hunter2\n' }],
+      },
+    });
     if (!spec.ok) throw new Error('spec');
     const now = new Date().toISOString();
-    const request: RequestRecord = { id: 'REQ-1', version: 0, state: 'pending', createdAt: now, updatedAt: now, expiresAt: now, requester: 'U1', spec: spec.value, warnings: [], approvals: [] };
-    const raw = JSON.stringify([approvalRequest(request), decidedRequest({ ...request, state: 'approved', decidedBy: 'U2', decidedAt: now }), auditLine('provisioned', request)]);
+    const request: RequestRecord = {
+      id: 'REQ-1',
+      version: 0,
+      state: 'pending',
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now,
+      requester: 'U1',
+      spec: spec.value,
+      warnings: [],
+      approvals: [],
+    };
+    const raw = JSON.stringify([
+      approvalRequest(request),
+      decidedRequest({ ...request, state: 'approved', decidedBy: 'U2', decidedAt: now }),
+      auditLine('provisioned', request),
+    ]);
     expect(raw).not.toContain('TOPSECRETHASH');
     expect(raw).not.toContain('hunter2');
     expect(raw).toContain('console password ***');

@@ -20,9 +20,13 @@ describe('my VMs, from Slack', () => {
     return until(() => rig.slack.ephemerals.slice(before).find((e) => e.user === user), 'the list');
   }
 
-  const replyTo = (user: string, after: number) => until(() => rig.slack.ephemerals.slice(after).filter((e) => e.user === user).length > 0 && rig.slack.ephemerals.slice(after).filter((e) => e.user === user), 'the replies');
+  const replyTo = (user: string, after: number) =>
+    until(
+      () => rig.slack.ephemerals.slice(after).filter((e) => e.user === user).length > 0 && rig.slack.ephemerals.slice(after).filter((e) => e.user === user),
+      'the replies',
+    );
 
-  it('lists the owner\'s VMs with live status; the owner powers off and deletes, once each under double clicks; a bystander is refused', async () => {
+  it("lists the owner's VMs with live status; the owner powers off and deletes, once each under double clicks; a bystander is refused", async () => {
     const approval = await fileRequest(rig, 'day2-01');
     await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
     await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
@@ -39,13 +43,26 @@ describe('my VMs, from Slack', () => {
 
     let mark = rig.slack.ephemerals.length;
     await rig.driver.clickMessageButton(SLACK_SIM.bystander, asMessage(list), 'vm_power_off');
-    expect((await replyTo(SLACK_SIM.bystander, mark))[0]!.text).toBe('day2-01 belongs to <@U0REQUESTER>; only its owner or a lead may do that. Nothing was changed.');
+    expect((await replyTo(SLACK_SIM.bystander, mark))[0]!.text).toBe(
+      'day2-01 belongs to <@U0REQUESTER>; only its owner or a lead may do that. Nothing was changed.',
+    );
     expect(rig.vergeos.requestsTo('POST /vm_actions').filter((r) => (r.body as { action: string }).action === 'poweroff')).toHaveLength(0);
 
     mark = rig.slack.ephemerals.length;
-    await Promise.all([rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(list), 'vm_power_off'), rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(list), 'vm_power_off')]);
-    const replies = await until(() => rig.slack.ephemerals.slice(mark).filter((e) => e.user === SLACK_SIM.requester).length === 2 && rig.slack.ephemerals.slice(mark), 'two replies');
-    expect(replies.map((e) => e.text).sort()).toEqual(['day2-01 is powered off.', expect.stringMatching(/^day2-01 is (busy with another action; nothing more was changed|already stopped; nothing was changed)\.$/)].sort());
+    await Promise.all([
+      rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(list), 'vm_power_off'),
+      rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(list), 'vm_power_off'),
+    ]);
+    const replies = await until(
+      () => rig.slack.ephemerals.slice(mark).filter((e) => e.user === SLACK_SIM.requester).length === 2 && rig.slack.ephemerals.slice(mark),
+      'two replies',
+    );
+    expect(replies.map((e) => e.text).sort()).toEqual(
+      [
+        'day2-01 is powered off.',
+        expect.stringMatching(/^day2-01 is (busy with another action; nothing more was changed|already stopped; nothing was changed)\.$/),
+      ].sort(),
+    );
     expect(rig.vergeos.requestsTo('POST /vm_actions').filter((r) => (r.body as { action: string }).action === 'poweroff')).toHaveLength(1);
 
     const stopped = await mine(SLACK_SIM.requester);
@@ -53,13 +70,19 @@ describe('my VMs, from Slack', () => {
     expect(textOf(stopped)).toContain('vm_power_on');
 
     mark = rig.slack.ephemerals.length;
-    await Promise.all([rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(stopped), 'vm_delete'), rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(stopped), 'vm_delete')]);
+    await Promise.all([
+      rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(stopped), 'vm_delete'),
+      rig.driver.clickMessageButton(SLACK_SIM.requester, asMessage(stopped), 'vm_delete'),
+    ]);
     await until(() => rig.slack.ephemerals.slice(mark).some((e) => e.text.startsWith('Deleted day2-01')), 'the deletion');
     await rig.bot.idle();
     expect(rig.vergeos.requestsTo('DELETE /vms/:key')).toHaveLength(1);
     expect(rig.vergeos.state.table('vms').has(vm.keys.vmKey!)).toBe(false);
     expect(rig.store.getRun(vm.id)?.state).toBe('decommissioned');
-    await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('*day2-01* decommissioned by <@U0REQUESTER>')), 'the audit line');
+    await until(
+      () => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('*day2-01* decommissioned by <@U0REQUESTER>')),
+      'the audit line',
+    );
     expect((await mine(SLACK_SIM.requester)).text).toBe('You have no VMs made through the bot.');
   });
 
@@ -74,7 +97,9 @@ describe('my VMs, from Slack', () => {
     await rig.bot.reconcile();
     await rig.bot.idle();
     expect(rig.slack.dms(SLACK_SIM.requester).filter((m) => m.text.includes('was deleted outside the bot'))).toHaveLength(1);
-    expect(rig.slack.channelMessages(SLACK_SIM.auditChannel).filter((m) => m.text.startsWith(':ghost: *ghost-01* was deleted outside the bot'))).toHaveLength(1);
+    expect(rig.slack.channelMessages(SLACK_SIM.auditChannel).filter((m) => m.text.startsWith(':ghost: *ghost-01* was deleted outside the bot'))).toHaveLength(
+      1,
+    );
     expect(textOf(await mine(SLACK_SIM.requester))).toContain('*ghost-01* · deleted outside the bot');
   });
 });
@@ -109,7 +134,10 @@ describe('leases, from Slack', () => {
 
     let mark = rig.slack.ephemerals.length;
     await rig.driver.clickMessageButton(SLACK_SIM.bystander, reminder, 'lease_extend');
-    await until(() => rig.slack.ephemerals.slice(mark).find((e) => e.user === SLACK_SIM.bystander && e.text.includes('only its owner or a lead')), 'the bystander refused');
+    await until(
+      () => rig.slack.ephemerals.slice(mark).find((e) => e.user === SLACK_SIM.bystander && e.text.includes('only its owner or a lead')),
+      'the bystander refused',
+    );
     mark = rig.slack.ephemerals.length;
     await rig.driver.clickMessageButton(SLACK_SIM.requester, reminder, 'lease_extend');
     await until(() => rig.store.getRun(vm.id)?.lease?.endsAt === new Date(endsAt + 7 * DAY).toISOString(), 'the extension');
@@ -117,8 +145,11 @@ describe('leases, from Slack', () => {
     now = endsAt + 7 * DAY;
     await rig.bot.sweepLeases();
     await rig.bot.idle();
-    expect((rig.vergeos.state.table('machine_status').get(String(rig.vergeos.state.table('machines').get(vm.keys.machineKey!)!.status)))!.status).toBe('stopped');
-    await until(() => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes(':hourglass: *lab-lease-01* powered off at the end of its lease')), 'the audit line for the power-off');
+    expect(rig.vergeos.state.table('machine_status').get(String(rig.vergeos.state.table('machines').get(vm.keys.machineKey!)!.status))!.status).toBe('stopped');
+    await until(
+      () => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes(':hourglass: *lab-lease-01* powered off at the end of its lease')),
+      'the audit line for the power-off',
+    );
 
     now += 3 * DAY;
     await rig.bot.sweepLeases();
@@ -126,7 +157,11 @@ describe('leases, from Slack', () => {
     await rig.bot.idle();
     expect(rig.vergeos.state.table('vms').has(vm.keys.vmKey!)).toBe(false);
     expect(rig.vergeos.requestsTo('DELETE /vms/:key')).toHaveLength(1);
-    expect(dms().map((m) => m.text.replace(/ \(VM key \d+\)/, '')).slice(1)).toEqual([
+    expect(
+      dms()
+        .map((m) => m.text.replace(/ \(VM key \d+\)/, ''))
+        .slice(1),
+    ).toEqual([
       expect.stringMatching(/^Your VM lab-lease-01 was powered off: its lease ended\. It is deleted .* unless you extend it\.$/),
       'Your VM lab-lease-01 was deleted: its lease ended.',
     ]);
@@ -179,11 +214,15 @@ describe('leases, from Slack', () => {
     await rig.bot.idle();
     expect(rig.store.getRun(vm.id)?.lease?.endsAt).toBe(wanted);
     expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1); // nothing new was created
-    expect(rig.slack.channelMessages(SLACK_SIM.auditChannel).some((m) => m.text.includes(`*long-lab-01*'s lease now ends ${wanted}, beyond its maximum, approved by <@U0LEAD2>`))).toBe(true);
+    expect(
+      rig.slack
+        .channelMessages(SLACK_SIM.auditChannel)
+        .some((m) => m.text.includes(`*long-lab-01*'s lease now ends ${wanted}, beyond its maximum, approved by <@U0LEAD2>`)),
+    ).toBe(true);
     expect(textOf(rig.slack.messages.find((m) => m.ts === ask.ts)!)).toContain('lease extended');
   });
 
-  it('the form asks how long to keep it, within the recipe\'s maximum', async () => {
+  it("the form asks how long to keep it, within the recipe's maximum", async () => {
     await rig.driver.command(SLACK_SIM.requester, 'iso-install');
     const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'the modal');
     const keep = JSON.stringify((modal.view.blocks as unknown[]).find((b) => JSON.stringify(b).includes('keep_for')));

@@ -13,7 +13,8 @@ describe('audit log', () => {
 
   async function writeRecords(n: number): Promise<string> {
     const log = await AuditLog.open(dir);
-    for (let i = 1; i <= n; i++) await log.append({ actor: `U${i}`, action: 'run.step_done', runId: 'run-a', keys: { vm: String(40 + i) }, outcome: 'ok', detail: `step ${i}` });
+    for (let i = 1; i <= n; i++)
+      await log.append({ actor: `U${i}`, action: 'run.step_done', runId: 'run-a', keys: { vm: String(40 + i) }, outcome: 'ok', detail: `step ${i}` });
     await log.close();
     return log.file;
   }
@@ -24,7 +25,10 @@ describe('audit log', () => {
     const fourth = await again.append({ actor: 'vmbot', action: 'run.succeeded', outcome: 'ok' });
     await again.close();
     expect(fourth.seq).toBe(4);
-    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.seq)).toEqual([1, 2, 3, 4]);
     expect(lines[3].prev).toBe(lines[2].hash);
     expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 4 });

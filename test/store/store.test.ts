@@ -113,18 +113,59 @@ describe('store archive', () => {
     const { dir, remove } = await tempDir();
     try {
       const longAgo = new Date(Date.now() - 40 * 86_400_000).toISOString();
-      const aged = (id: string, state: RunRecord['state'], requestId?: string): RunRecord => ({ ...run(id), state, createdAt: longAgo, updatedAt: longAgo, ...(requestId ? { requestId } : {}) });
+      const aged = (id: string, state: RunRecord['state'], requestId?: string): RunRecord => ({
+        ...run(id),
+        state,
+        createdAt: longAgo,
+        updatedAt: longAgo,
+        ...(requestId ? { requestId } : {}),
+      });
       const store = await Store.open(dir);
       // run-old-ok's VM was deleted outside the bot; run-old-live's VM still exists, so it stays (ownership, quotas).
-      await store.insertRuns([{ ...aged('run-old-ok', 'succeeded', 'REQ-1'), goneAt: longAgo }, aged('run-old-failed', 'failed'), run('run-new-ok'), aged('run-old-ok-2', 'succeeded', 'REQ-2'), aged('run-old-live', 'succeeded')]);
+      await store.insertRuns([
+        { ...aged('run-old-ok', 'succeeded', 'REQ-1'), goneAt: longAgo },
+        aged('run-old-failed', 'failed'),
+        run('run-new-ok'),
+        aged('run-old-ok-2', 'succeeded', 'REQ-2'),
+        aged('run-old-live', 'succeeded'),
+      ]);
       const spec = fullSpec('s1');
-      await store.insertRequest({ id: 'REQ-1', version: 0, state: 'succeeded', createdAt: longAgo, updatedAt: longAgo, expiresAt: longAgo, requester: 'U1', spec, warnings: [], approvals: [], runId: 'run-old-ok' });
-      await store.insertRequest({ id: 'REQ-2', version: 0, state: 'failed', createdAt: longAgo, updatedAt: longAgo, expiresAt: longAgo, requester: 'U1', spec, warnings: [], approvals: [], runId: 'run-old-ok-2' });
+      await store.insertRequest({
+        id: 'REQ-1',
+        version: 0,
+        state: 'succeeded',
+        createdAt: longAgo,
+        updatedAt: longAgo,
+        expiresAt: longAgo,
+        requester: 'U1',
+        spec,
+        warnings: [],
+        approvals: [],
+        runId: 'run-old-ok',
+      });
+      await store.insertRequest({
+        id: 'REQ-2',
+        version: 0,
+        state: 'failed',
+        createdAt: longAgo,
+        updatedAt: longAgo,
+        expiresAt: longAgo,
+        requester: 'U1',
+        spec,
+        warnings: [],
+        approvals: [],
+        runId: 'run-old-ok-2',
+      });
       await store.close();
 
       const reopened = await Store.open(dir, { archiveAfterMs: 30 * 86_400_000 });
       // A failed run stays (it may still be retried or cleaned up), and so does a run whose request is still open.
-      expect(reopened.listRuns().map((r) => r.id).sort()).toEqual(['run-new-ok', 'run-old-failed', 'run-old-live', 'run-old-ok-2']);
+      expect(
+        reopened
+          .listRuns()
+          .map((r) => r.id)
+          .sort(),
+      ).toEqual(['run-new-ok', 'run-old-failed', 'run-old-live', 'run-old-ok-2']);
       expect(reopened.listRequests().map((r) => r.id)).toEqual(['REQ-2']);
       await reopened.close();
       expect((await readArchive(dir, 'runs')).map((r) => r.id)).toEqual(['run-old-ok']);

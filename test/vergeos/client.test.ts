@@ -17,7 +17,18 @@ describe('VergeosClient calls', () => {
   afterEach(() => close());
 
   it('creates a VM and returns the VM key and the machine key, which differ', async () => {
-    const body = { name: 'web-01', description: 'Production web server', cluster: '1', ram: 8192, cpu_cores: 4, guest_agent: 'true' as const, uefi: 'true' as const, video: 'virtio', rtc_base: 'utc', console_pass_hash: '' };
+    const body = {
+      name: 'web-01',
+      description: 'Production web server',
+      cluster: '1',
+      ram: 8192,
+      cpu_cores: 4,
+      guest_agent: 'true' as const,
+      uefi: 'true' as const,
+      video: 'virtio',
+      rtc_base: 'utc',
+      console_pass_hash: '',
+    };
     const created = await client.createVm(body);
     expect(created).toEqual({ vmKey: expect.stringMatching(/^\d+$/), machineKey: expect.stringMatching(/^\d+$/) });
     expect(created.vmKey).not.toBe(created.machineKey);
@@ -29,7 +40,14 @@ describe('VergeosClient calls', () => {
 
   it('attaches drives, NICs and devices by machine key and returns their keys as strings', async () => {
     const { vmKey, machineKey } = await client.createVm({ name: 'gpu-ws-01', cluster: '2', ram: 32768, cpu_cores: 8 });
-    const boot = await client.addDrive({ machine: machineKey, name: 'OS Drive', media: 'disk', interface: 'virtio-scsi', disksize: 100 * GIB, preferred_tier: '1' });
+    const boot = await client.addDrive({
+      machine: machineKey,
+      name: 'OS Drive',
+      media: 'disk',
+      interface: 'virtio-scsi',
+      disksize: 100 * GIB,
+      preferred_tier: '1',
+    });
     const cdrom = await client.addDrive({ machine: machineKey, media: 'cdrom', interface: 'ahci', media_source: '7' });
     const nic = await client.addNic({ machine: machineKey, vnet: '3', interface: 'virtio', name: 'uplink' });
     const gpu = await client.addDevice({ machine: machineKey, type: 'node_host_gpu_devices', resource_group: GPU_RESOURCE_GROUP });
@@ -57,10 +75,20 @@ describe('VergeosClient calls', () => {
     const devices = await client.listDevices(machineKey);
     // VergeOS stores the group's key (pyVergeOS reads it as a number); the uuid comes through the join.
     expect(devices).toEqual([
-      { key: gpu.key, machineKey, type: 'node_host_gpu_devices', resourceGroup: '1', resourceGroupUuid: GPU_RESOURCE_GROUP, uuid: gpu.uuid, name: 'NVIDIA A40 (passthrough)' },
+      {
+        key: gpu.key,
+        machineKey,
+        type: 'node_host_gpu_devices',
+        resourceGroup: '1',
+        resourceGroupUuid: GPU_RESOURCE_GROUP,
+        uuid: gpu.uuid,
+        name: 'NVIDIA A40 (passthrough)',
+      },
       { key: tpm.key, machineKey, type: 'tpm', resourceGroup: undefined, resourceGroupUuid: undefined, uuid: tpm.uuid, name: 'tpm' },
     ]);
-    expect(sim.requestsTo('GET /machine_devices').at(-1)?.query.fields).toBe('$key,machine,type,resource_group,resource_group#uuid as resource_group_uuid,uuid,name');
+    expect(sim.requestsTo('GET /machine_devices').at(-1)?.query.fields).toBe(
+      '$key,machine,type,resource_group,resource_group#uuid as resource_group_uuid,uuid,name',
+    );
   });
 
   it('powers on with the VM key and reads status by machine key (the status row has its own key)', async () => {
@@ -111,9 +139,20 @@ describe('VergeosClient calls', () => {
     ]);
     expect(clusters[0]?.maxCoresPerVm).toBe(128);
     const vnets = await client.listVnets();
-    expect(vnets.find((n) => n.key === '3')).toEqual({ key: '3', name: 'External', description: 'Uplink to the corporate network', type: 'external', enabled: true });
+    expect(vnets.find((n) => n.key === '3')).toEqual({
+      key: '3',
+      name: 'External',
+      description: 'Uplink to the corporate network',
+      type: 'external',
+      enabled: true,
+    });
     const files = await client.listMediaFiles();
-    expect(files.filter((f) => f.type === 'iso').map((f) => f.key).sort()).toEqual(['10', '7', '8', '9']);
+    expect(
+      files
+        .filter((f) => f.type === 'iso')
+        .map((f) => f.key)
+        .sort(),
+    ).toEqual(['10', '7', '8', '9']);
     expect(files.find((f) => f.key === '123')?.type).toBe('qcow2');
     const tiers = await client.listStorageTiers();
     expect(tiers.map((t) => t.tier)).toEqual(['1', '2', '3']);
@@ -122,7 +161,9 @@ describe('VergeosClient calls', () => {
     expect(groups.find((g) => g.uuid === GPU_RESOURCE_GROUP)).toMatchObject({ key: '1', type: 'node_host_gpu_devices', enabled: true });
     expect(groups.find((g) => g.uuid === DISABLED_RESOURCE_GROUP)?.enabled).toBe(false);
     const vgpus = await client.listVgpuDevices();
-    expect(vgpus).toEqual([{ key: '1', node: '2', name: 'NVIDIA A40-8Q', slot: '0000:41:00.0', vendor: 'NVIDIA Corporation', device: 'GA102GL [A40]', maxInstances: 6 }]);
+    expect(vgpus).toEqual([
+      { key: '1', node: '2', name: 'NVIDIA A40-8Q', slot: '0000:41:00.0', vendor: 'NVIDIA Corporation', device: 'GA102GL [A40]', maxInstances: 6 },
+    ]);
     expect(await client.systemInfo()).toEqual({ version: '26.1.8', osVersion: '26.1.8', cloudName: 'vergeos-sim' });
     expect(sim.requestsTo('GET /system')[0]?.query.fields).toBe('$key,yb_version,os_version,cloud_name');
     // Lists ask for their fields explicitly and everything (limit=0).
@@ -183,7 +224,12 @@ describe('VergeosClient errors', () => {
   it('507 is VERGEOS_TIER_FULL', async () => {
     const { machineKey } = await client.createVm({ name: 'big' });
     const err = await vergeosFailure(client.addDrive({ machine: machineKey, media: 'disk', disksize: 90 * GIB, preferred_tier: '3' }));
-    expect(err).toMatchObject({ code: 'VERGEOS_TIER_FULL', status: 507, endpoint: 'POST /api/v4/machine_drives', vergeosMessage: 'Insufficient storage on tier 3' });
+    expect(err).toMatchObject({
+      code: 'VERGEOS_TIER_FULL',
+      status: 507,
+      endpoint: 'POST /api/v4/machine_drives',
+      vergeosMessage: 'Insufficient storage on tier 3',
+    });
     expect(operatorMessage(err)).toMatch(/storage tier is full/);
   });
 
@@ -237,7 +283,10 @@ describe('VergeosClient errors', () => {
       [() => client.addNic({ machine: '99999', vnet: '3' }), "Machine '99999' not found"],
       [() => client.addNic({ machine: machineKey, vnet: '77' }), "Network '77' not found"],
       [() => client.addDrive({ machine: machineKey, media: 'cdrom', media_source: '404' }), "Media source '404' not found"],
-      [() => client.addDevice({ machine: machineKey, type: 'node_pci_devices', resource_group: '00000000-0000-0000-0000-000000000000' }), "Resource group '00000000-0000-0000-0000-000000000000' not found"],
+      [
+        () => client.addDevice({ machine: machineKey, type: 'node_pci_devices', resource_group: '00000000-0000-0000-0000-000000000000' }),
+        "Resource group '00000000-0000-0000-0000-000000000000' not found",
+      ],
     ];
     for (const [call, said] of cases) {
       const err = await vergeosFailure(call());
@@ -245,7 +294,7 @@ describe('VergeosClient errors', () => {
     }
   });
 
-  it('400 and 422 (other than a taken name) are VERGEOS_VALIDATION with VergeOS\'s text', async () => {
+  it("400 and 422 (other than a taken name) are VERGEOS_VALIDATION with VergeOS's text", async () => {
     const { machineKey } = await client.createVm({ name: 'v1' });
     const badInterface = await vergeosFailure(client.addDrive({ machine: machineKey, media: 'disk', disksize: GIB, interface: 'scsi-9000' }));
     expect(badInterface).toMatchObject({ code: 'VERGEOS_VALIDATION', status: 422, vergeosMessage: "Invalid drive interface 'scsi-9000'" });
@@ -288,7 +337,13 @@ describe('VergeosClient errors', () => {
   it('an empty error body still gives a clear error', async () => {
     sim.faults.add({ route: 'POST /vms', nth: 1, status: 500, body: null });
     const err = await vergeosFailure(client.createVm({ name: 'e1' }));
-    expect(err).toMatchObject({ code: 'VERGEOS_SERVER_ERROR', status: 500, vergeosMessage: 'HTTP 500 with an empty body', outcomeUnknown: true, retrySafe: false });
+    expect(err).toMatchObject({
+      code: 'VERGEOS_SERVER_ERROR',
+      status: 500,
+      vergeosMessage: 'HTTP 500 with an empty body',
+      outcomeUnknown: true,
+      retrySafe: false,
+    });
     expect(err.message).toBe('VERGEOS_SERVER_ERROR 500 on POST /api/v4/vms: HTTP 500 with an empty body');
     expect(sim.requestsTo('POST /vms')).toHaveLength(1);
   });

@@ -14,7 +14,6 @@ import { escapeText } from '../escape.js';
 import { approvalRequest, auditLine, decidedRequest, failureResolved, requesterUpdate, APPROVAL_ACTIONS, say } from '../views/messages.js';
 import { REJECT_MODAL_CALLBACK, REJECT_REASON_BLOCK, rejectModal } from '../views/other.js';
 
-
 export function register(app: App, ctx: BotContext): void {
   const clicked = (body: BlockAction) => ({
     user: body.user.id,
@@ -32,7 +31,8 @@ export function register(app: App, ctx: BotContext): void {
 
   const refusal = async (err: unknown, user: string, channel: string | undefined) => {
     if (err instanceof RequestError) return ctx.notifier.tell(user, channel, say(err.message));
-    if (err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT')) return ctx.notifier.tell(user, channel, say('That is already under way; nothing more was changed.'));
+    if (err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT'))
+      return ctx.notifier.tell(user, channel, say('That is already under way; nothing more was changed.'));
     throw err;
   };
 
@@ -45,7 +45,15 @@ export function register(app: App, ctx: BotContext): void {
     const eligible = await mayDecide(ctx, request, user);
     if (!eligible && request.requester !== user) {
       const byLeads = !request.policy || (request.policy.rule === 'default' && (request.policy.from ?? []).join() === 'VM_APPROVERS');
-      await ctx.notifier.tell(user, channel, say(byLeads ? `Only leads (${describeApprovers(ctx)}) may approve VM requests; nothing was changed.` : `${request.id} needs approval from ${whoMayApprove(request, ctx.env.VM_APPROVERS)} (rule ${request.policy!.rule}); you are not one of them, so nothing was changed.`));
+      await ctx.notifier.tell(
+        user,
+        channel,
+        say(
+          byLeads
+            ? `Only leads (${describeApprovers(ctx)}) may approve VM requests; nothing was changed.`
+            : `${request.id} needs approval from ${whoMayApprove(request, ctx.env.VM_APPROVERS)} (rule ${request.policy!.rule}); you are not one of them, so nothing was changed.`,
+        ),
+      );
       return;
     }
     let outcome;
@@ -58,13 +66,23 @@ export function register(app: App, ctx: BotContext): void {
     // Counted, more needed: the message shows who has approved so far.
     const { request: counted } = outcome;
     if (counted.approvalMessage) await ctx.notifier.update(counted.approvalMessage, approvalRequest(counted, ctx.env.VM_APPROVERS));
-    await ctx.notifier.tell(user, channel, say(`Your approval of ${counted.id} counts: ${counted.approvals.length} of ${approvalsNeeded(counted)}. It starts when ${whoMayApprove(counted, ctx.env.VM_APPROVERS)} have approved.`));
+    await ctx.notifier.tell(
+      user,
+      channel,
+      say(
+        `Your approval of ${counted.id} counts: ${counted.approvals.length} of ${approvalsNeeded(counted)}. It starts when ${whoMayApprove(counted, ctx.env.VM_APPROVERS)} have approved.`,
+      ),
+    );
   });
 
   /** Reject: anyone who may approve this request, or a lead. */
   const mayReject = async (request: RequestRecord, user: string, channel: string | undefined) => {
     if ((await mayDecide(ctx, request, user)) || (await ctx.approvers.isApprover(ctx.slack, user))) return true;
-    await ctx.notifier.tell(user, channel, say(`Only ${whoMayApprove(request, ctx.env.VM_APPROVERS)} or a lead (${describeApprovers(ctx)}) may reject ${request.id}; nothing was changed.`));
+    await ctx.notifier.tell(
+      user,
+      channel,
+      say(`Only ${whoMayApprove(request, ctx.env.VM_APPROVERS)} or a lead (${describeApprovers(ctx)}) may reject ${request.id}; nothing was changed.`),
+    );
     return false;
   };
 
@@ -124,7 +142,9 @@ export function register(app: App, ctx: BotContext): void {
     } catch (err) {
       return refusal(err, user, channel);
     }
-    const outcome = request.batch ? `:repeat: <@${user}> retried the ${retried} VMs that failed or did not start.` : `:repeat: <@${user}> retried from the failed step.`;
+    const outcome = request.batch
+      ? `:repeat: <@${user}> retried the ${retried} VMs that failed or did not start.`
+      : `:repeat: <@${user}> retried from the failed step.`;
     if (channel && messageTs) await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(request, failedMessage, outcome));
   });
 
@@ -133,7 +153,8 @@ export function register(app: App, ctx: BotContext): void {
     const { user, requestId, channel, messageTs } = clicked(body);
     if (!(await leadOnly(user, channel, 'delete partial VMs'))) return;
     const request = ctx.requests.find(requestId);
-    if (!request?.runId || request.state !== 'failed') return ctx.notifier.tell(user, channel, say(`${requestId} has no failed run to clean up (it is ${request?.state ?? 'unknown'}).`));
+    if (!request?.runId || request.state !== 'failed')
+      return ctx.notifier.tell(user, channel, say(`${requestId} has no failed run to clean up (it is ${request?.state ?? 'unknown'}).`));
     const failedMessage = whatFailed(ctx, requestId);
     let cleaned;
     try {
@@ -142,7 +163,10 @@ export function register(app: App, ctx: BotContext): void {
       return refusal(err, user, channel);
     }
     if (cleaned && channel && messageTs) {
-      await ctx.notifier.update({ channel, ts: messageTs }, failureResolved(cleaned.request, failedMessage, `:wastebasket: <@${user}> deleted ${cleaned.deleted}.`));
+      await ctx.notifier.update(
+        { channel, ts: messageTs },
+        failureResolved(cleaned.request, failedMessage, `:wastebasket: <@${user}> deleted ${cleaned.deleted}.`),
+      );
     }
   });
 }
@@ -158,4 +182,3 @@ function whatFailed(ctx: BotContext, requestId: string): string {
 function describeApprovers(ctx: BotContext): string {
   return ctx.env.VM_APPROVERS.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`)).join(', ');
 }
-

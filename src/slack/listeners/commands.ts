@@ -41,7 +41,10 @@ export function register(app: App, ctx: BotContext): void {
       await ack();
       const mine = ctx.provisioner.ownedVms().filter((r) => (r.owner ?? r.actor) === command.user_id);
       const entries = await Promise.all(
-        mine.map(async (run) => ({ run, status: run.goneAt || !run.keys.machineKey ? undefined : (await ctx.vergeos.machineStatus(run.keys.machineKey).catch(() => undefined))?.status })),
+        mine.map(async (run) => ({
+          run,
+          status: run.goneAt || !run.keys.machineKey ? undefined : (await ctx.vergeos.machineStatus(run.keys.machineKey).catch(() => undefined))?.status,
+        })),
       );
       await ctx.notifier.tell(command.user_id, command.channel_id, myVmsMessage(entries, 'You have'));
       return;
@@ -57,12 +60,36 @@ export function register(app: App, ctx: BotContext): void {
       const results = runs.map(runResult);
       if (request.batch) {
         const ready = results.filter((r) => r.state === 'succeeded');
-        const keys = results.length ? `${ready.length} of ${results.length} ready${ready.length ? `: ${ready.slice(0, 20).map((r) => `${r.name} (VM key ${r.vmKey}, machine key ${r.machineKey})`).join(', ')}${ready.length > 20 ? ', …' : ''}` : ''}` : undefined;
+        const keys = results.length
+          ? `${ready.length} of ${results.length} ready${
+              ready.length
+                ? `: ${ready
+                    .slice(0, 20)
+                    .map((r) => `${r.name} (VM key ${r.vmKey}, machine key ${r.machineKey})`)
+                    .join(', ')}${ready.length > 20 ? ', …' : ''}`
+                : ''
+            }`
+          : undefined;
         const failed = results.filter((r) => r.state === 'failed' || r.state === 'not_started');
-        return ephemeral(statusMessage(request, { keys, error: failed.length ? `${failed.length} failed or not started: ${failed.slice(0, 10).map((r) => r.name).join(', ')}` : undefined }));
+        return ephemeral(
+          statusMessage(request, {
+            keys,
+            error: failed.length
+              ? `${failed.length} failed or not started: ${failed
+                  .slice(0, 10)
+                  .map((r) => r.name)
+                  .join(', ')}`
+              : undefined,
+          }),
+        );
       }
       const result = results[0];
-      return ephemeral(statusMessage(request, { keys: result?.vmKey ? `VM key ${result.vmKey}, machine key ${result.machineKey}` : undefined, error: runs[0]?.error?.message }));
+      return ephemeral(
+        statusMessage(request, {
+          keys: result?.vmKey ? `VM key ${result.vmKey}, machine key ${result.machineKey}` : undefined,
+          error: runs[0]?.error?.message,
+        }),
+      );
     }
     const recipe = sub ? ctx.recipes.find((r) => r.id === sub) : undefined;
     if (sub && !recipe) return ephemeral(unknownMessage(`I don't know \`${escapeText(first)}\`.`, ctx.recipes));
@@ -71,7 +98,9 @@ export function register(app: App, ctx: BotContext): void {
     // after any other commands of a burst have been acked.
     await ack();
     try {
-      await ctx.afterAck.run(async () => ctx.slack.views.open({ trigger_id: command.trigger_id, view: openingModal(recipe, rest[0], await quotaNote(ctx, command.user_id)) }));
+      await ctx.afterAck.run(async () =>
+        ctx.slack.views.open({ trigger_id: command.trigger_id, view: openingModal(recipe, rest[0], await quotaNote(ctx, command.user_id)) }),
+      );
     } catch (err) {
       logger.warn(`views.open failed: ${(err as Error).message}`);
     }

@@ -24,7 +24,6 @@ import {
   type ModalMeta,
 } from '../views/request-modal.js';
 
-
 export function register(app: App, ctx: BotContext): void {
   const rebuild = async (body: BlockAction, change: (draft: ModalDraft, meta: ModalMeta) => { draft: ModalDraft; generation: number } | undefined) => {
     const view = body.view;
@@ -34,7 +33,16 @@ export function register(app: App, ctx: BotContext): void {
     const next = change(current, meta);
     if (!next) return;
     try {
-      await ctx.slack.views.update({ view_id: view.id, hash: view.hash, view: requestModal(next.draft, ctx.recipes, { ...metaFor(next.draft, next.generation), next: Math.max(meta.next, metaFor(next.draft, next.generation).next), ...(meta.q ? { q: meta.q } : {}) }, ctx.env.VM_BATCH_MAX) });
+      await ctx.slack.views.update({
+        view_id: view.id,
+        hash: view.hash,
+        view: requestModal(
+          next.draft,
+          ctx.recipes,
+          { ...metaFor(next.draft, next.generation), next: Math.max(meta.next, metaFor(next.draft, next.generation).next), ...(meta.q ? { q: meta.q } : {}) },
+          ctx.env.VM_BATCH_MAX,
+        ),
+      });
     } catch (err) {
       // hash_conflict: the user changed the form meanwhile; their next click rebuilds it.
       ctx.logger.warn({ err: (err as Error).message }, 'views.update of the request modal failed');
@@ -46,7 +54,10 @@ export function register(app: App, ctx: BotContext): void {
     const picked = body.actions[0]?.type === 'static_select' ? body.actions[0].selected_option?.value : undefined;
     const recipe = ctx.recipes.find((r) => r.id === picked);
     // A new generation of block ids, so Slack shows the recipe's values instead of keeping old ones.
-    await rebuild(body, (current, meta) => ({ draft: { ...draftFromRecipe(recipe, current.name, (s, v) => ctx.inventory.labelFor(s, v)), recipe: recipe?.id }, generation: meta.g + 1 }));
+    await rebuild(body, (current, meta) => ({
+      draft: { ...draftFromRecipe(recipe, current.name, (s, v) => ctx.inventory.labelFor(s, v)), recipe: recipe?.id },
+      generation: meta.g + 1,
+    }));
   });
 
   const rowAction = (action: string, kind: 'd' | 'n' | 'v', add: boolean) =>
@@ -83,7 +94,13 @@ export function register(app: App, ctx: BotContext): void {
     const count = draft.count ?? 1;
     const keep = keepForChoices(recipe);
     if (draft.keepFor && !keep.choices.some((c) => c.value === draft.keepFor)) {
-      return ack({ response_action: 'errors', errors: { [blockForPath('keep_for', meta)]: `the ${recipe?.title ?? ''} recipe keeps VMs at most ${keep.choices.filter((c) => c.ms !== undefined).at(-1)?.label ?? 'a while'}` } });
+      return ack({
+        response_action: 'errors',
+        errors: {
+          [blockForPath('keep_for', meta)]:
+            `the ${recipe?.title ?? ''} recipe keeps VMs at most ${keep.choices.filter((c) => c.ms !== undefined).at(-1)?.label ?? 'a while'}`,
+        },
+      });
     }
     const fieldErrors = (errors: Array<{ path: string; message: string }>) => {
       const byBlock: Record<string, string> = {};
@@ -93,7 +110,10 @@ export function register(app: App, ctx: BotContext): void {
       }
       return ack({ response_action: 'errors', errors: byBlock });
     };
-    if (count > ctx.env.VM_BATCH_MAX) return fieldErrors([{ path: 'count', message: `at most ${ctx.env.VM_BATCH_MAX} VMs in one request; ask a lead for more, or use the vmbot command line` }]);
+    if (count > ctx.env.VM_BATCH_MAX)
+      return fieldErrors([
+        { path: 'count', message: `at most ${ctx.env.VM_BATCH_MAX} VMs in one request; ask a lead for more, or use the vmbot command line` },
+      ]);
     const names = expandNames(draft.name ?? '', count);
     // Checked with the first name; the batch's other VMs differ only in name.
     const parsed = parseSpec(specInputFromDraft({ ...draft, name: names.ok ? names.value[0] : draft.name }, recipe));
@@ -110,32 +130,53 @@ export function register(app: App, ctx: BotContext): void {
     const verdict = await decideByPolicy(ctx, { recipe: recipe?.id, specs, requester: user, resourceGroups: checked.resourceGroups });
     const { decision, rule } = verdict.evaluation;
     if (decision.kind === 'deny') {
-      await ctx.requests.recordDenied(user, batch ? `${batch.count} × ${batch.pattern}` : parsed.value.vm.name, `rule ${rule} (policy ${verdict.loaded.hash}): ${decision.reason}`);
+      await ctx.requests.recordDenied(
+        user,
+        batch ? `${batch.count} × ${batch.pattern}` : parsed.value.vm.name,
+        `rule ${rule} (policy ${verdict.loaded.hash}): ${decision.reason}`,
+      );
       return fieldErrors([{ path: 'vm.name', message: `Not allowed by the approval policy (rule ${rule}): ${decision.reason}` }]);
     }
     const asked = leaseFrom(draft.keepFor, recipe);
     const ruleMax = verdict.evaluation.leaseMaxMs;
     if (ruleMax !== undefined && (!asked || asked.forMs > ruleMax)) {
-      return fieldErrors([{ path: 'keep_for', message: `the approval policy (rule ${rule}) keeps these VMs at most ${formatDuration(ruleMax)}; choose a shorter time` }]);
+      return fieldErrors([
+        { path: 'keep_for', message: `the approval policy (rule ${rule}) keeps these VMs at most ${formatDuration(ruleMax)}; choose a shorter time` },
+      ]);
     }
     await ack();
 
     // The longest an extension may go: the recipe's maximum or the rule's, whichever is shorter.
     const maxMs = Math.min(asked?.maxMs ?? Infinity, ruleMax ?? Infinity);
     const lease = asked ? { forMs: asked.forMs, ...(Number.isFinite(maxMs) ? { maxMs } : {}) } : undefined;
-    const { request, created } = await ctx.requests.create({ requester: user, spec: specs[0]!, batch, lease, recipe: recipe?.id, warnings: checked.warnings, sourceViewId: view.id, policy: policyStamp(verdict, ctx.env.VM_APPROVERS) });
+    const { request, created } = await ctx.requests.create({
+      requester: user,
+      spec: specs[0]!,
+      batch,
+      lease,
+      recipe: recipe?.id,
+      warnings: checked.warnings,
+      sourceViewId: view.id,
+      policy: policyStamp(verdict, ctx.env.VM_APPROVERS),
+    });
     if (!created) return; // a retried delivery of a submission already filed
     if (request.state === 'approved') {
       // Approved by the rule: the channel and the audit trail still see it, and it starts now.
       const shown = await ctx.notifier.post(ctx.approvalChannel, decidedRequest(request, ctx.env.VM_APPROVERS));
       const filed = shown ? await ctx.requests.attachApprovalMessage(request.id, shown, await ctx.notifier.permalink(shown)) : request;
-      void ctx.notifier.dm(user, requesterUpdate(filed, `was approved without a click by rule ${rule}; provisioning starts now and you will hear here when it is done.`));
+      void ctx.notifier.dm(
+        user,
+        requesterUpdate(filed, `was approved without a click by rule ${rule}; provisioning starts now and you will hear here when it is done.`),
+      );
       await ctx.provisioning.startApproved(filed, `policy:${rule}`);
       return;
     }
     const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request, ctx.env.VM_APPROVERS));
     if (!posted) {
-      await ctx.notifier.dm(user, { text: `${request.id} was filed but could not be posted to the approval channel; ask a lead to look at \`/vm-create status ${request.id}\`.`, blocks: [] });
+      await ctx.notifier.dm(user, {
+        text: `${request.id} was filed but could not be posted to the approval channel; ask a lead to look at \`/vm-create status ${request.id}\`.`,
+        blocks: [],
+      });
       return;
     }
     const withMessage = await ctx.requests.attachApprovalMessage(request.id, posted, await ctx.notifier.permalink(posted));

@@ -8,7 +8,8 @@ export function register(app: App, ctx: BotContext): void {
     app.options(source, async ({ ack, body }) => {
       const groups = await ctx.inventory.options(source, body.value ?? '');
       const toOption = (o: { value: string; label: string }) => ({ text: { type: 'plain_text' as const, text: o.label.slice(0, 75) }, value: o.value });
-      if (groups.length > 1) await ack({ option_groups: groups.map((g) => ({ label: { type: 'plain_text', text: g.label.slice(0, 75) }, options: g.options.map(toOption) })) });
+      if (groups.length > 1)
+        await ack({ option_groups: groups.map((g) => ({ label: { type: 'plain_text', text: g.label.slice(0, 75) }, options: g.options.map(toOption) })) });
       else await ack({ options: (groups[0]?.options ?? []).map(toOption) });
     });
   }

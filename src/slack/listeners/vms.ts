@@ -11,7 +11,6 @@ import { escapeText, slackDate } from '../escape.js';
 import { approvalRequest, say } from '../views/messages.js';
 import { VM_ACTIONS } from '../views/vms.js';
 
-
 export function register(app: App, ctx: BotContext): void {
   /** The VM a button names, if `user` may act on it (told otherwise). */
   const target = async (body: BlockAction) => {
@@ -25,7 +24,11 @@ export function register(app: App, ctx: BotContext): void {
     }
     const owner = run.owner ?? run.actor;
     if (owner !== user && !(await ctx.approvers.isApprover(ctx.slack, user))) {
-      await ctx.notifier.tell(user, channel, say(`${escapeText(run.spec.vm.name)} belongs to <@${owner}>; only its owner or a lead may do that. Nothing was changed.`));
+      await ctx.notifier.tell(
+        user,
+        channel,
+        say(`${escapeText(run.spec.vm.name)} belongs to <@${owner}>; only its owner or a lead may do that. Nothing was changed.`),
+      );
       return undefined;
     }
     return { run, user, channel };
@@ -33,7 +36,10 @@ export function register(app: App, ctx: BotContext): void {
 
   const busy = (err: unknown) => err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT');
 
-  for (const [actionId, action] of [[VM_ACTIONS.powerOn, 'on'], [VM_ACTIONS.powerOff, 'off']] as const) {
+  for (const [actionId, action] of [
+    [VM_ACTIONS.powerOn, 'on'],
+    [VM_ACTIONS.powerOff, 'off'],
+  ] as const) {
     app.action<BlockAction>(actionId, async ({ ack, body }) => {
       await ack();
       const t = await target(body);
@@ -41,7 +47,11 @@ export function register(app: App, ctx: BotContext): void {
       const name = escapeText(t.run.spec.vm.name);
       try {
         const outcome = await ctx.provisioner.power(t.run.id, action, t.user);
-        await ctx.notifier.tell(t.user, t.channel, say(outcome === 'already' ? `${name} is already ${action === 'on' ? 'running' : 'stopped'}; nothing was changed.` : `${name} is powered ${action}.`));
+        await ctx.notifier.tell(
+          t.user,
+          t.channel,
+          say(outcome === 'already' ? `${name} is already ${action === 'on' ? 'running' : 'stopped'}; nothing was changed.` : `${name} is powered ${action}.`),
+        );
       } catch (err) {
         if (!busy(err)) throw err;
         await ctx.notifier.tell(t.user, t.channel, say(`${name} is busy with another action; nothing more was changed.`));
@@ -61,14 +71,33 @@ export function register(app: App, ctx: BotContext): void {
     const outcome = await ctx.leases.extend(t.run.id, until, t.user);
     if (!outcome.ok && outcome.code === 'beyond_max') {
       // Longer than the maximum: a request like any other, for a lead to approve.
-      const { request, created } = await ctx.requests.create({ requester: t.user, spec: t.run.spec, extension: { runId: t.run.id, until: until.toISOString() }, warnings: [], sourceViewId: `extend:${t.run.id}:${until.toISOString()}` });
-      if (!created) return ctx.notifier.tell(t.user, t.channel, say(`${request.id} already asks to keep ${name} until ${slackDate(request.extension!.until)}.`));
+      const { request, created } = await ctx.requests.create({
+        requester: t.user,
+        spec: t.run.spec,
+        extension: { runId: t.run.id, until: until.toISOString() },
+        warnings: [],
+        sourceViewId: `extend:${t.run.id}:${until.toISOString()}`,
+      });
+      if (!created)
+        return ctx.notifier.tell(t.user, t.channel, say(`${request.id} already asks to keep ${name} until ${slackDate(request.extension!.until)}.`));
       const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request));
       if (posted) await ctx.requests.attachApprovalMessage(request.id, posted, await ctx.notifier.permalink(posted));
-      return ctx.notifier.tell(t.user, t.channel, say(`Keeping ${name} until ${slackDate(until.toISOString())} is beyond the most its lease allows, so ${request.id} asks a lead to approve it. You will hear when it is decided.`));
+      return ctx.notifier.tell(
+        t.user,
+        t.channel,
+        say(
+          `Keeping ${name} until ${slackDate(until.toISOString())} is beyond the most its lease allows, so ${request.id} asks a lead to approve it. You will hear when it is decided.`,
+        ),
+      );
     }
     if (!outcome.ok) return ctx.notifier.tell(t.user, t.channel, say(`${name}: ${escapeText(outcome.reason)}. Nothing was changed.`));
-    await ctx.notifier.tell(t.user, t.channel, say(`${name} is kept until ${slackDate(outcome.endsAt)}.${lease.expiredAt ? ' It was powered off when its lease ended: power it on from `/vm-create mine`.' : ''}`));
+    await ctx.notifier.tell(
+      t.user,
+      t.channel,
+      say(
+        `${name} is kept until ${slackDate(outcome.endsAt)}.${lease.expiredAt ? ' It was powered off when its lease ended: power it on from `/vm-create mine`.' : ''}`,
+      ),
+    );
   });
 
   app.action<BlockAction>(VM_ACTIONS.delete, async ({ ack, body }) => {
@@ -83,7 +112,8 @@ export function register(app: App, ctx: BotContext): void {
       if (!busy(err)) throw err;
       return ctx.notifier.tell(t.user, t.channel, say(`${name} is already being deleted; nothing more was changed.`));
     }
-    if (done.state !== 'decommissioned') return ctx.notifier.tell(t.user, t.channel, say(`:warning: ${escapeText(done.error?.message ?? 'Deleting it failed.')}`));
+    if (done.state !== 'decommissioned')
+      return ctx.notifier.tell(t.user, t.channel, say(`:warning: ${escapeText(done.error?.message ?? 'Deleting it failed.')}`));
     const owner = t.run.owner ?? t.run.actor;
     const line = `:wastebasket: *${name}* decommissioned by <@${t.user}> · VM key ${t.run.keys.vmKey} / machine key ${t.run.keys.machineKey} · owner <@${owner}>${t.run.requestId ? ` · ${t.run.requestId}` : ''}`;
     await Promise.all([

@@ -30,7 +30,11 @@ const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text })
 
 /** A one-section message from mrkdwn text (notes, refusals, audit lines). */
 export const say = (text: string): Message => ({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
-const section = (text: string, block_id?: string): types.SectionBlock => ({ type: 'section', ...(block_id ? { block_id } : {}), text: mrkdwn(clip(text, 3000)) });
+const section = (text: string, block_id?: string): types.SectionBlock => ({
+  type: 'section',
+  ...(block_id ? { block_id } : {}),
+  text: mrkdwn(clip(text, 3000)),
+});
 const button = (action_id: string, label: string, value: string, style?: 'primary' | 'danger'): types.Button => ({
   type: 'button',
   action_id,
@@ -73,7 +77,9 @@ function specFields(request: RequestRecord): types.SectionBlock {
 /** The plan as text in a code block; long plans are cut to fit a message. A batch shows one VM's. */
 function planBlock(request: RequestRecord): types.SectionBlock {
   const plan = escapeText(renderPlanText(planSpec(request.spec)));
-  const title = request.batch ? `*Plan of each VM* (the exact VergeOS calls for ${escapeClip(request.spec.vm.name, 100)}; the others differ only in name)` : '*Plan* (the exact VergeOS calls, in order)';
+  const title = request.batch
+    ? `*Plan of each VM* (the exact VergeOS calls for ${escapeClip(request.spec.vm.name, 100)}; the others differ only in name)`
+    : '*Plan* (the exact VergeOS calls, in order)';
   return section(`${title}\n\`\`\`${clip(plan, 2600)}\`\`\``);
 }
 
@@ -86,7 +92,9 @@ export function leaseLine(lease: RequestRecord['lease']): string {
 function preflightBlock(request: RequestRecord): types.ContextBlock {
   const lines = request.warnings.length
     ? request.warnings.map((w) => `:warning: ${escapeText(w)}`)
-    : [`:white_check_mark: Pre-flight: ${request.batch ? `all ${request.batch.count} names free` : 'name free'}; cluster, networks, media and devices exist; tiers, devices and cluster have room${request.batch ? ' for the whole batch' : ''}.`];
+    : [
+        `:white_check_mark: Pre-flight: ${request.batch ? `all ${request.batch.count} names free` : 'name free'}; cluster, networks, media and devices exist; tiers, devices and cluster have room${request.batch ? ' for the whole batch' : ''}.`,
+      ];
   return { type: 'context', elements: [mrkdwn(clip([...lines, leaseLine(request.lease)].join('\n'), 3000))] };
 }
 
@@ -117,7 +125,9 @@ function extensionRequest(request: RequestRecord): Message {
     text: `${request.id}: ${mention(request.requester)} asks to keep VM ${name} until ${ext.until}, beyond its lease's maximum`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: clip(`${request.id}: keep ${request.spec.vm.name} longer`, 150) } },
-      section(`${mention(request.requester)} asks to keep *${name}* until ${slackDate(ext.until)}, beyond the most its lease allows. Nothing is created; approving moves the end of its lease.`),
+      section(
+        `${mention(request.requester)} asks to keep *${name}* until ${slackDate(ext.until)}, beyond the most its lease allows. Nothing is created; approving moves the end of its lease.`,
+      ),
       { type: 'context', elements: [mrkdwn(`Expires ${slackDate(request.expiresAt)} if nobody decides.`)] },
       {
         type: 'actions',
@@ -131,12 +141,20 @@ function extensionRequest(request: RequestRecord): Message {
 export function approvalRequest(request: RequestRecord, vmApprovers: readonly string[] = []): Message {
   if (request.extension) return extensionRequest(request);
   const description = request.spec.vm.description ? `\n>${escapeClip(request.spec.vm.description, 500)}` : '';
-  const what = request.batch ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})` : `VM ${escapeClip(request.spec.vm.name, 200)}`;
+  const what = request.batch
+    ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})`
+    : `VM ${escapeClip(request.spec.vm.name, 200)}`;
   const asks = request.batch ? `${request.batch.count} new VMs, ${escapeClip(firstAndLast(request), 300)}` : 'a new VM';
   return {
     text: `${request.id}: ${mention(request.requester)} asks for ${what} (${summarizeSpec(request.spec)}${request.batch ? ' each' : ''})`,
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: clip(request.batch ? `${request.id}: ${request.batch.count} VMs ${request.batch.pattern}` : `${request.id}: VM ${request.spec.vm.name}`, 150) } },
+      {
+        type: 'header',
+        text: {
+          type: 'plain_text',
+          text: clip(request.batch ? `${request.id}: ${request.batch.count} VMs ${request.batch.pattern}` : `${request.id}: VM ${request.spec.vm.name}`, 150),
+        },
+      },
       section(`${mention(request.requester)} asks for ${asks}${request.recipe ? ` from recipe \`${escapeText(request.recipe)}\`` : ''}.${description}`),
       specFields(request),
       planBlock(request),
@@ -151,7 +169,9 @@ export function approvalRequest(request: RequestRecord, vmApprovers: readonly st
             ...button(APPROVAL_ACTIONS.approve, 'Approve', request.id, 'primary'),
             confirm: {
               title: { type: 'plain_text', text: request.batch ? `Approve ${request.batch.count} VMs?` : 'Approve this VM?' },
-              text: mrkdwn(`The bot will create ${request.batch ? `${request.batch.count} VMs (${escapeClip(firstAndLast(request), 200)})` : escapeClip(request.spec.vm.name, 100)} in VergeOS now.`),
+              text: mrkdwn(
+                `The bot will create ${request.batch ? `${request.batch.count} VMs (${escapeClip(firstAndLast(request), 200)})` : escapeClip(request.spec.vm.name, 100)} in VergeOS now.`,
+              ),
               confirm: { type: 'plain_text', text: 'Approve' },
               deny: { type: 'plain_text', text: 'Back' },
             },
@@ -170,7 +190,10 @@ const DECIDED: Partial<Record<RequestRecord['state'], (r: RequestRecord) => stri
   failed: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — :x: provisioning failed (see thread)`,
   cleaned_up: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — failed; partial VM deleted`,
   rejected: (r) => `:no_entry: Rejected by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)}: ${escapeClip(r.reason ?? '', 500)}`,
-  cancelled: (r) => (r.extension && r.reason ? `:heavy_multiplication_x: Approved, but not applied: ${escapeClip(r.reason, 300)}` : `:heavy_multiplication_x: Cancelled by the requester ${slackDate(r.decidedAt!)}`),
+  cancelled: (r) =>
+    r.extension && r.reason
+      ? `:heavy_multiplication_x: Approved, but not applied: ${escapeClip(r.reason, 300)}`
+      : `:heavy_multiplication_x: Cancelled by the requester ${slackDate(r.decidedAt!)}`,
   expired: (r) => `:hourglass: Expired ${slackDate(r.decidedAt ?? r.expiresAt)} without a decision`,
 };
 
@@ -180,7 +203,10 @@ export function decidedRequest(request: RequestRecord, vmApprovers: readonly str
   const status = DECIDED[request.state]?.(request) ?? request.state;
   return {
     text: `${request.id}: ${status}`,
-    blocks: [...open.blocks.filter((b) => b.type !== 'actions' && !(b.type === 'context' && JSON.stringify(b).includes('Expires'))), { type: 'context', elements: [mrkdwn(status)] }],
+    blocks: [
+      ...open.blocks.filter((b) => b.type !== 'actions' && !(b.type === 'context' && JSON.stringify(b).includes('Expires'))),
+      { type: 'context', elements: [mrkdwn(status)] },
+    ],
   };
 }
 
@@ -189,7 +215,9 @@ export function requesterReceipt(request: RequestRecord): Message {
   return {
     text: `Your request ${request.id} for ${requestSubject(request)} is waiting for a lead's approval.`,
     blocks: [
-      section(`Your request ${link} for *${escapeClip(requestSubject(request), 200)}* is waiting for a lead's approval. You will hear here when it is decided.`),
+      section(
+        `Your request ${link} for *${escapeClip(requestSubject(request), 200)}* is waiting for a lead's approval. You will hear here when it is decided.`,
+      ),
       { type: 'actions', block_id: `cancel.${request.id}`, elements: [button(APPROVAL_ACTIONS.cancel, 'Cancel request', request.id)] },
     ],
   };
@@ -220,7 +248,11 @@ export interface BatchCounts {
 /** A batch's one progress message: "37 of 50 ready, 2 failed", edited as VMs finish. */
 export function batchProgressMessage(request: RequestRecord, counts: BatchCounts, done: boolean): Message {
   const subject = escapeClip(requestSubject(request), 200);
-  const parts = [`${counts.ready} of ${counts.total} ready`, ...(counts.failed ? [`${counts.failed} failed`] : []), ...(counts.notStarted ? [`${counts.notStarted} not started`] : [])];
+  const parts = [
+    `${counts.ready} of ${counts.total} ready`,
+    ...(counts.failed ? [`${counts.failed} failed`] : []),
+    ...(counts.notStarted ? [`${counts.notStarted} not started`] : []),
+  ];
   const header = `Provisioning ${subject}${done ? ': finished' : '…'}`;
   const failed = counts.failedNames.length ? `\n:x: ${escapeClip(counts.failedNames.join(', '), 1500)}` : '';
   return { text: `${header} ${parts.join(', ')}`, blocks: [section(`*${header}*\n${parts.join(', ')}${failed}`)] };
@@ -246,13 +278,25 @@ function vmLine(r: RunResult): string {
 export function batchSummaryMessages(request: RequestRecord, results: RunResult[]): Message[] {
   const ready = results.filter((r) => r.state === 'succeeded').length;
   const sections: string[] = [];
-  for (let i = 0; i < results.length; i += VMS_PER_SECTION) sections.push(results.slice(i, i + VMS_PER_SECTION).map(vmLine).join('\n'));
+  for (let i = 0; i < results.length; i += VMS_PER_SECTION)
+    sections.push(
+      results
+        .slice(i, i + VMS_PER_SECTION)
+        .map(vmLine)
+        .join('\n'),
+    );
   const messages: Message[] = [];
   const parts = Math.ceil(sections.length / SECTIONS_PER_MESSAGE);
   for (let m = 0; m < parts; m++) {
-    const head = m === 0 ? `:tada: *${ready} of ${results.length} VMs are ready* (${escapeClip(requestSubject(request), 200)})${parts > 1 ? ` — part 1 of ${parts}` : ''}` : `*${escapeClip(requestSubject(request), 200)}* — part ${m + 1} of ${parts}`;
+    const head =
+      m === 0
+        ? `:tada: *${ready} of ${results.length} VMs are ready* (${escapeClip(requestSubject(request), 200)})${parts > 1 ? ` — part 1 of ${parts}` : ''}`
+        : `*${escapeClip(requestSubject(request), 200)}* — part ${m + 1} of ${parts}`;
     const body = sections.slice(m * SECTIONS_PER_MESSAGE, (m + 1) * SECTIONS_PER_MESSAGE);
-    messages.push({ text: `${request.id}: ${ready} of ${results.length} VMs ready${parts > 1 ? ` (part ${m + 1} of ${parts})` : ''}`, blocks: [section(head), ...body.map((b) => section(b))] });
+    messages.push({
+      text: `${request.id}: ${ready} of ${results.length} VMs ready${parts > 1 ? ` (part ${m + 1} of ${parts})` : ''}`,
+      blocks: [section(head), ...body.map((b) => section(b))],
+    });
   }
   return messages;
 }
@@ -278,7 +322,12 @@ export function batchFailureMessage(request: RequestRecord, results: RunResult[]
           button(APPROVAL_ACTIONS.retry, retryLabel, request.id, 'primary'),
           {
             ...button(APPROVAL_ACTIONS.cleanup, deleteLabel, request.id, 'danger'),
-            confirm: { title: { type: 'plain_text', text: partial ? `Delete ${partial} partial VMs?` : 'Close the request?' }, text: mrkdwn('Each partial VM is powered off if running, then deleted with its drives, NICs and devices. VMs that are ready stay.'), confirm: { type: 'plain_text', text: partial ? 'Delete' : 'Close' }, deny: { type: 'plain_text', text: 'Back' } },
+            confirm: {
+              title: { type: 'plain_text', text: partial ? `Delete ${partial} partial VMs?` : 'Close the request?' },
+              text: mrkdwn('Each partial VM is powered off if running, then deleted with its drives, NICs and devices. VMs that are ready stay.'),
+              confirm: { type: 'plain_text', text: partial ? 'Delete' : 'Close' },
+              deny: { type: 'plain_text', text: 'Back' },
+            },
           },
         ],
       },
@@ -311,7 +360,15 @@ export function failureMessage(request: RequestRecord, message: string, created:
         block_id: `run.${request.id}`,
         elements: [
           button(APPROVAL_ACTIONS.retry, 'Retry from failed step', request.id, 'primary'),
-          { ...button(APPROVAL_ACTIONS.cleanup, 'Delete partial VM', request.id, 'danger'), confirm: { title: { type: 'plain_text', text: 'Delete the partial VM?' }, text: mrkdwn('It is powered off if running, then deleted with its drives, NICs and devices.'), confirm: { type: 'plain_text', text: 'Delete' }, deny: { type: 'plain_text', text: 'Back' } } },
+          {
+            ...button(APPROVAL_ACTIONS.cleanup, 'Delete partial VM', request.id, 'danger'),
+            confirm: {
+              title: { type: 'plain_text', text: 'Delete the partial VM?' },
+              text: mrkdwn('It is powered off if running, then deleted with its drives, NICs and devices.'),
+              confirm: { type: 'plain_text', text: 'Delete' },
+              deny: { type: 'plain_text', text: 'Back' },
+            },
+          },
         ],
       },
       { type: 'context', elements: [mrkdwn('Only leads can retry or delete.')] },
@@ -321,7 +378,10 @@ export function failureMessage(request: RequestRecord, message: string, created:
 
 /** The failure message once acted on: no buttons, what happened instead. */
 export function failureResolved(request: RequestRecord, message: string, outcome: string): Message {
-  return { text: `${request.id}: ${outcome}`, blocks: [section(`:x: *Provisioning failed.* ${escapeText(message)}`), { type: 'context', elements: [mrkdwn(outcome)] }] };
+  return {
+    text: `${request.id}: ${outcome}`,
+    blocks: [section(`:x: *Provisioning failed.* ${escapeText(message)}`), { type: 'context', elements: [mrkdwn(outcome)] }],
+  };
 }
 
 export type AuditKind = 'provisioned' | 'rejected' | 'cancelled' | 'expired' | 'failed' | 'cleaned_up';
@@ -331,16 +391,28 @@ export function auditLine(kind: AuditKind, request: RequestRecord, result?: RunR
   const link = request.permalink ? `<${request.permalink}|${request.id}>` : request.id;
   const name = `*${escapeClip(requestSubject(request), 200)}*${request.batch ? ` (${escapeClip(firstAndLast(request), 200)})` : ''}`;
   const decider =
-    kind === 'rejected' ? (request.decidedBy ? `rejected by ${mention(request.decidedBy)}` : '') : request.decidedBy?.startsWith('policy:') ? `approved by rule ${escapeText(request.decidedBy.slice('policy:'.length))}` : request.approvals.length > 1 ? `approved by ${request.approvals.map((a) => mention(a.user)).join(' and ')}` : request.decidedBy ? `approved by ${mention(request.decidedBy)}` : '';
+    kind === 'rejected'
+      ? request.decidedBy
+        ? `rejected by ${mention(request.decidedBy)}`
+        : ''
+      : request.decidedBy?.startsWith('policy:')
+        ? `approved by rule ${escapeText(request.decidedBy.slice('policy:'.length))}`
+        : request.approvals.length > 1
+          ? `approved by ${request.approvals.map((a) => mention(a.user)).join(' and ')}`
+          : request.decidedBy
+            ? `approved by ${mention(request.decidedBy)}`
+            : '';
   const who = `requested by ${mention(request.requester)}${decider && request.decidedBy !== request.requester ? `, ${decider}` : ''}`;
   const count = (state: RunResult['state']) => batch?.filter((r) => r.state === state).length ?? 0;
   const keys = batch
     ? ` · ${count('succeeded')} of ${batch.length} ready${count('failed') ? `, ${count('failed')} failed` : ''}${count('not_started') ? `, ${count('not_started')} not started` : ''}${count('cleaned_up') ? `, ${count('cleaned_up')} deleted` : ''}`
-    : result?.vmKey ? ` · VM key ${result.vmKey} / machine key ${result.machineKey}` : '';
+    : result?.vmKey
+      ? ` · VM key ${result.vmKey} / machine key ${result.machineKey}`
+      : '';
   const lead: Record<AuditKind, string> = {
     provisioned: `:white_check_mark: ${name} provisioned${keys}`,
     failed: `:x: ${name} failed to provision${keys}`,
-    cleaned_up: `:wastebasket: ${name} partial VM${request.batch ? "s" : ""} deleted${keys}`,
+    cleaned_up: `:wastebasket: ${name} partial VM${request.batch ? 's' : ''} deleted${keys}`,
     rejected: `:no_entry: ${name} rejected${request.reason ? ` (${escapeClip(request.reason, 300)})` : ''}`,
     cancelled: `:heavy_multiplication_x: ${name} cancelled`,
     expired: `:hourglass: ${name} expired without a decision`,
@@ -349,7 +421,15 @@ export function auditLine(kind: AuditKind, request: RequestRecord, result?: RunR
   return { text, blocks: [section(text)] };
 }
 
-export function stepLine(event: { index: number; total: number; description: string; key?: string | undefined; vmKey?: string | undefined; machineKey?: string | undefined; reconciled?: boolean }): string {
+export function stepLine(event: {
+  index: number;
+  total: number;
+  description: string;
+  key?: string | undefined;
+  vmKey?: string | undefined;
+  machineKey?: string | undefined;
+  reconciled?: boolean;
+}): string {
   const keys = event.vmKey ? ` → VM key *${event.vmKey}*, machine key *${event.machineKey}*` : event.key ? ` → key *${event.key}*` : '';
   return `:white_check_mark: ${event.index + 1}/${event.total} ${escapeText(event.description)}${keys}${event.reconciled ? ' _(found by lookup)_' : ''}`;
 }

@@ -20,7 +20,11 @@ function requestLine(r: RequestRecord): string {
 
 /** One VM in the App Home: name, keys, lease. */
 function vmLine(r: RunRecord): string {
-  const lease = r.goneAt ? 'deleted outside the bot' : r.lease?.endsAt ? `${r.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(r.lease.endsAt)}` : 'kept until deleted';
+  const lease = r.goneAt
+    ? 'deleted outside the bot'
+    : r.lease?.endsAt
+      ? `${r.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(r.lease.endsAt)}`
+      : 'kept until deleted';
   return `*${escapeClip(r.spec.vm.name, 128)}* · VM key ${r.keys.vmKey} / machine key ${r.keys.machineKey} · ${lease}`;
 }
 
@@ -30,7 +34,11 @@ export function homeView(user: string, mine: RequestRecord[], pendingForLead: Re
     section('Type `/vm-create` to request a VM, `/vm-create mine` to act on yours, or `/vm-create help` for everything else.'),
     { type: 'divider' },
     { type: 'header', text: { type: 'plain_text', text: `Your VMs (${vms.length})` } },
-    section(vms.length ? `${vms.slice(0, 25).map(vmLine).join('\n')}${vms.length > 25 ? `\n…and ${vms.length - 25} more` : ''}\n_Live state and buttons: \`/vm-create mine\`._` : '_None yet._'),
+    section(
+      vms.length
+        ? `${vms.slice(0, 25).map(vmLine).join('\n')}${vms.length > 25 ? `\n…and ${vms.length - 25} more` : ''}\n_Live state and buttons: \`/vm-create mine\`._`
+        : '_None yet._',
+    ),
     { type: 'divider' },
     { type: 'header', text: { type: 'plain_text', text: 'Your requests' } },
   ];
@@ -41,8 +49,11 @@ export function homeView(user: string, mine: RequestRecord[], pendingForLead: Re
     if (!pendingForLead.length) blocks.push(section('_Nothing to decide._'));
     for (const r of pendingForLead.slice(0, 20)) {
       blocks.push(section(`${requestLine(r)}\nasked by <@${r.requester}>${r.warnings.length ? ` · :warning: ${r.warnings.length} warning(s)` : ''}`));
-      const actions: types.Button[] = [{ type: 'button', action_id: APPROVAL_ACTIONS.reject, value: r.id, style: 'danger', text: { type: 'plain_text', text: 'Reject' } }];
-      if (r.requester !== user) actions.unshift({ type: 'button', action_id: APPROVAL_ACTIONS.approve, value: r.id, style: 'primary', text: { type: 'plain_text', text: 'Approve' } });
+      const actions: types.Button[] = [
+        { type: 'button', action_id: APPROVAL_ACTIONS.reject, value: r.id, style: 'danger', text: { type: 'plain_text', text: 'Reject' } },
+      ];
+      if (r.requester !== user)
+        actions.unshift({ type: 'button', action_id: APPROVAL_ACTIONS.approve, value: r.id, style: 'primary', text: { type: 'plain_text', text: 'Approve' } });
       blocks.push({ type: 'actions', block_id: `home.${r.id}`, elements: actions });
     }
   }
@@ -59,7 +70,18 @@ export function rejectModal(requestId: string, vmName: string): types.ModalView 
     close: { type: 'plain_text', text: 'Back' },
     blocks: [
       section(`Rejecting the request for *${escapeClip(vmName, 200)}*. The requester will see your reason.`),
-      { type: 'input', block_id: REJECT_REASON_BLOCK, label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500, placeholder: { type: 'plain_text', text: 'e.g. use the existing staging VM' } } },
+      {
+        type: 'input',
+        block_id: REJECT_REASON_BLOCK,
+        label: { type: 'plain_text', text: 'Reason' },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'value',
+          multiline: true,
+          max_length: 500,
+          placeholder: { type: 'plain_text', text: 'e.g. use the existing staging VM' },
+        },
+      },
     ],
   };
 }
@@ -81,7 +103,9 @@ export function helpMessage(recipes: Recipe[]): Message {
 }
 
 export function listMessage(requests: RequestRecord[]): Message {
-  const text = requests.length ? `*Your requests*\n${requests.slice(0, 20).map(requestLine).join('\n')}` : 'You have no requests yet. `/vm-create` opens the form.';
+  const text = requests.length
+    ? `*Your requests*\n${requests.slice(0, 20).map(requestLine).join('\n')}`
+    : 'You have no requests yet. `/vm-create` opens the form.';
   return { text: requests.length ? `You have ${requests.length} request(s).` : 'You have no requests yet.', blocks: [section(text)] };
 }
 

@@ -116,7 +116,12 @@ export function keepForChoices(recipe: Recipe | undefined): { choices: Array<(ty
   const max = recipe?.lease?.maxMs;
   const choices = KEEP_FOR.filter((c) => (c.ms === undefined ? max === undefined : max === undefined || c.ms <= max));
   const def = recipe?.lease?.defaultMs;
-  const initial = def === undefined ? (max === undefined ? 'forever' : choices.at(-1)!.value) : (KEEP_FOR.find((c) => c.ms === def)?.value ?? choices.filter((c) => c.ms !== undefined && c.ms <= def).at(-1)?.value ?? choices[0]!.value);
+  const initial =
+    def === undefined
+      ? max === undefined
+        ? 'forever'
+        : choices.at(-1)!.value
+      : (KEEP_FOR.find((c) => c.ms === def)?.value ?? choices.filter((c) => c.ms !== undefined && c.ms <= def).at(-1)?.value ?? choices[0]!.value);
   return { choices, initial };
 }
 const BASE_BLOCKS = 20;
@@ -126,7 +131,14 @@ const DEVICE_BLOCKS = 2;
 const VGPU_BLOCKS = 2;
 
 export function blockCount(meta: Pick<ModalMeta, 'd' | 'n' | 'v' | 'x' | 'q'>): number {
-  return BASE_BLOCKS + (meta.q ? 1 : 0) + meta.d.length * DRIVE_BLOCKS + meta.n.length * NIC_BLOCKS + meta.v.length * DEVICE_BLOCKS + (meta.x?.length ?? 0) * VGPU_BLOCKS;
+  return (
+    BASE_BLOCKS +
+    (meta.q ? 1 : 0) +
+    meta.d.length * DRIVE_BLOCKS +
+    meta.n.length * NIC_BLOCKS +
+    meta.v.length * DEVICE_BLOCKS +
+    (meta.x?.length ?? 0) * VGPU_BLOCKS
+  );
 }
 
 /** Whether one more row of this kind still fits in Slack's 100 blocks. */
@@ -167,10 +179,21 @@ function staticSelect(actionId: string, values: readonly string[], initial: stri
 }
 
 function externalSelect(source: OptionSource, initial: Choice | undefined, prompt: string): types.ExternalSelect {
-  return { type: 'external_select', action_id: source, min_query_length: 0, placeholder: text(prompt), ...(initial ? { initial_option: choiceOption(initial) } : {}) };
+  return {
+    type: 'external_select',
+    action_id: source,
+    min_query_length: 0,
+    placeholder: text(prompt),
+    ...(initial ? { initial_option: choiceOption(initial) } : {}),
+  };
 }
 
-function input(block_id: string, label: string, element: types.InputBlockElement, opts: { optional?: boolean; hint?: string; dispatch?: boolean } = {}): types.InputBlock {
+function input(
+  block_id: string,
+  label: string,
+  element: types.InputBlockElement,
+  opts: { optional?: boolean; hint?: string; dispatch?: boolean } = {},
+): types.InputBlock {
   return {
     type: 'input',
     block_id,
@@ -208,20 +231,35 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
       },
       { optional: true, dispatch: true, ...(chosenRecipe?.description ? { hint: clip(chosenRecipe.description, 150) } : {}) },
     ),
-    input(blockId(meta, 'name'), 'VM name', textInput(draft.name, 'e.g. web-01, or web-{n} for several', { max_length: 128 }), { hint: 'Letters, digits, spaces, dots, dashes and underscores. For several VMs, {n} becomes 1, 2, 3…' }),
+    input(blockId(meta, 'name'), 'VM name', textInput(draft.name, 'e.g. web-01, or web-{n} for several', { max_length: 128 }), {
+      hint: 'Letters, digits, spaces, dots, dashes and underscores. For several VMs, {n} becomes 1, 2, 3…',
+    }),
     input(
       blockId(meta, 'count'),
       'How many VMs',
-      { type: 'number_input', action_id: 'value', is_decimal_allowed: false, min_value: '1', max_value: String(batchMax), ...(draft.count && draft.count > 1 ? { initial_value: String(draft.count) } : {}) },
+      {
+        type: 'number_input',
+        action_id: 'value',
+        is_decimal_allowed: false,
+        min_value: '1',
+        max_value: String(batchMax),
+        ...(draft.count && draft.count > 1 ? { initial_value: String(draft.count) } : {}),
+      },
       { optional: true, hint: `1 to ${batchMax}; more than one is a batch, checked and approved as a whole.` },
     ),
     input(blockId(meta, 'description'), 'Description', textInput(draft.description, 'What is it for?', { max_length: 2048 }), { optional: true }),
-    input(blockId(meta, 'cluster'), 'Cluster', externalSelect('cluster', draft.cluster, 'Choose a cluster'), { optional: true, hint: 'Leave empty for VergeOS\'s default cluster.' }),
-    input(
-      blockId(meta, 'cpu_cores'),
-      'CPU cores',
-      { type: 'number_input', action_id: 'value', is_decimal_allowed: false, min_value: '1', max_value: '1024', ...(draft.cpuCores ? { initial_value: String(draft.cpuCores) } : {}) },
-    ),
+    input(blockId(meta, 'cluster'), 'Cluster', externalSelect('cluster', draft.cluster, 'Choose a cluster'), {
+      optional: true,
+      hint: "Leave empty for VergeOS's default cluster.",
+    }),
+    input(blockId(meta, 'cpu_cores'), 'CPU cores', {
+      type: 'number_input',
+      action_id: 'value',
+      is_decimal_allowed: false,
+      min_value: '1',
+      max_value: '1024',
+      ...(draft.cpuCores ? { initial_value: String(draft.cpuCores) } : {}),
+    }),
     input(blockId(meta, 'ram'), 'RAM', textInput(draft.ram, 'e.g. 8GiB or 8192 (MB)')),
     input(
       blockId(meta, 'flags'),
@@ -231,33 +269,57 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
         action_id: 'value',
         options: [option('uefi', 'UEFI boot'), option('secure_boot', 'Secure boot (needs UEFI)'), option('guest_agent', 'QEMU guest agent')],
         ...(() => {
-          const initial = [draft.uefi && option('uefi', 'UEFI boot'), draft.secureBoot && option('secure_boot', 'Secure boot (needs UEFI)'), draft.guestAgent && option('guest_agent', 'QEMU guest agent')].filter(Boolean) as types.PlainTextOption[];
+          const initial = [
+            draft.uefi && option('uefi', 'UEFI boot'),
+            draft.secureBoot && option('secure_boot', 'Secure boot (needs UEFI)'),
+            draft.guestAgent && option('guest_agent', 'QEMU guest agent'),
+          ].filter(Boolean) as types.PlainTextOption[];
           return initial.length ? { initial_options: initial } : {};
         })(),
       },
       { optional: true },
     ),
     input(blockId(meta, 'video'), 'Video adapter', staticSelect('value', VIDEO_TYPES, draft.video, 'Default (std)'), { optional: true }),
-    input(blockId(meta, 'user_data'), 'Cloud-init user-data', textInput(draft.userData, '#cloud-config …', { multiline: true, max_length: 3000 }), { optional: true, hint: 'Sent as the user-data file (nocloud datasource).' }),
+    input(blockId(meta, 'user_data'), 'Cloud-init user-data', textInput(draft.userData, '#cloud-config …', { multiline: true, max_length: 3000 }), {
+      optional: true,
+      hint: 'Sent as the user-data file (nocloud datasource).',
+    }),
     (() => {
       const { choices, initial } = keepForChoices(chosenRecipe);
       const chosen = choices.find((c) => c.value === (draft.keepFor ?? initial)) ?? choices.find((c) => c.value === initial)!;
       return input(
         blockId(meta, 'keep_for'),
         'Keep for',
-        { type: 'static_select', action_id: 'value', options: choices.map((c) => option(c.value, c.label)), initial_option: option(chosen.value, chosen.label) },
-        { hint: chosenRecipe?.lease?.maxMs ? 'Then powered off, and deleted after a grace period unless extended.' : 'With a time limit, the VM is powered off then, and deleted after a grace period unless extended.' },
+        {
+          type: 'static_select',
+          action_id: 'value',
+          options: choices.map((c) => option(c.value, c.label)),
+          initial_option: option(chosen.value, chosen.label),
+        },
+        {
+          hint: chosenRecipe?.lease?.maxMs
+            ? 'Then powered off, and deleted after a grace period unless extended.'
+            : 'With a time limit, the VM is powered off then, and deleted after a grace period unless extended.',
+        },
       );
     })(),
     input(
       blockId(meta, 'power_on'),
       'After creation',
-      { type: 'checkboxes', action_id: 'value', options: [option('power_on', 'Power the VM on')], ...(draft.powerOn ? { initial_options: [option('power_on', 'Power the VM on')] } : {}) },
+      {
+        type: 'checkboxes',
+        action_id: 'value',
+        options: [option('power_on', 'Power the VM on')],
+        ...(draft.powerOn ? { initial_options: [option('power_on', 'Power the VM on')] } : {}),
+      },
       { optional: true },
     ),
   );
 
-  blocks.push({ type: 'divider' }, { type: 'section', block_id: blockId(meta, 'drives_header'), text: { type: 'mrkdwn', text: `*Drives* (${draft.drives.length})` } });
+  blocks.push(
+    { type: 'divider' },
+    { type: 'section', block_id: blockId(meta, 'drives_header'), text: { type: 'mrkdwn', text: `*Drives* (${draft.drives.length})` } },
+  );
   for (const [i, d] of draft.drives.entries()) {
     const n = i + 1;
     blocks.push(
@@ -265,14 +327,32 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
       input(blockId(meta, 'drive_media', d.row), `Drive ${n}: media`, staticSelect('value', DRIVE_MEDIA, d.media ?? 'disk', 'disk')),
       input(blockId(meta, 'drive_size', d.row), `Drive ${n}: size`, textInput(d.size, 'e.g. 100GiB (new disks)'), { optional: true }),
       input(blockId(meta, 'drive_tier', d.row), `Drive ${n}: storage tier`, externalSelect('tier', d.tier, 'Tier (free space shown)'), { optional: true }),
-      input(blockId(meta, 'drive_interface', d.row), `Drive ${n}: interface`, staticSelect('value', DRIVE_INTERFACES, d.interface ?? 'virtio-scsi', 'virtio-scsi')),
-      input(blockId(meta, 'drive_source', d.row), `Drive ${n}: media source`, externalSelect('media_source', d.source, 'ISO or image (CD-ROM, import, clone)'), { optional: true }),
+      input(
+        blockId(meta, 'drive_interface', d.row),
+        `Drive ${n}: interface`,
+        staticSelect('value', DRIVE_INTERFACES, d.interface ?? 'virtio-scsi', 'virtio-scsi'),
+      ),
+      input(
+        blockId(meta, 'drive_source', d.row),
+        `Drive ${n}: media source`,
+        externalSelect('media_source', d.source, 'ISO or image (CD-ROM, import, clone)'),
+        { optional: true },
+      ),
       rowButtons(blockId(meta, 'drive_row', d.row), ACTIONS.removeDrive, d.row, `drive ${n}`),
     );
   }
-  blocks.push({ type: 'actions', block_id: blockId(meta, 'drives_add'), elements: canAdd(meta, 'd') ? [{ type: 'button', action_id: ACTIONS.addDrive, text: text('Add drive'), value: 'drive' }] : [{ type: 'button', action_id: ACTIONS.addDrive, text: text('Form is full'), value: 'full' }] });
+  blocks.push({
+    type: 'actions',
+    block_id: blockId(meta, 'drives_add'),
+    elements: canAdd(meta, 'd')
+      ? [{ type: 'button', action_id: ACTIONS.addDrive, text: text('Add drive'), value: 'drive' }]
+      : [{ type: 'button', action_id: ACTIONS.addDrive, text: text('Form is full'), value: 'full' }],
+  });
 
-  blocks.push({ type: 'divider' }, { type: 'section', block_id: blockId(meta, 'nics_header'), text: { type: 'mrkdwn', text: `*Network interfaces* (${draft.nics.length})` } });
+  blocks.push(
+    { type: 'divider' },
+    { type: 'section', block_id: blockId(meta, 'nics_header'), text: { type: 'mrkdwn', text: `*Network interfaces* (${draft.nics.length})` } },
+  );
   for (const [i, nic] of draft.nics.entries()) {
     blocks.push(
       input(blockId(meta, 'nic_vnet', nic.row), `NIC ${i + 1}: network`, externalSelect('vnet', nic.vnet, 'Choose a network')),
@@ -280,27 +360,64 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
       rowButtons(blockId(meta, 'nic_row', nic.row), ACTIONS.removeNic, nic.row, `NIC ${i + 1}`),
     );
   }
-  blocks.push({ type: 'actions', block_id: blockId(meta, 'nics_add'), elements: [{ type: 'button', action_id: ACTIONS.addNic, text: text(canAdd(meta, 'n') ? 'Add NIC' : 'Form is full'), value: canAdd(meta, 'n') ? 'nic' : 'full' }] });
+  blocks.push({
+    type: 'actions',
+    block_id: blockId(meta, 'nics_add'),
+    elements: [
+      { type: 'button', action_id: ACTIONS.addNic, text: text(canAdd(meta, 'n') ? 'Add NIC' : 'Form is full'), value: canAdd(meta, 'n') ? 'nic' : 'full' },
+    ],
+  });
 
-  blocks.push({ type: 'section', block_id: blockId(meta, 'devices_header'), text: { type: 'mrkdwn', text: `*Devices: GPU, PCI, USB, TPM* (${draft.devices.length})` } });
+  blocks.push({
+    type: 'section',
+    block_id: blockId(meta, 'devices_header'),
+    text: { type: 'mrkdwn', text: `*Devices: GPU, PCI, USB, TPM* (${draft.devices.length})` },
+  });
   for (const [i, dev] of draft.devices.entries()) {
     const n = i + 1;
-    blocks.push(input(blockId(meta, 'device_group', dev.row), `Device ${n}`, externalSelect('resource_group', dev.group, 'A passthrough device, a vGPU or a TPM'), { dispatch: true }));
+    blocks.push(
+      input(blockId(meta, 'device_group', dev.row), `Device ${n}`, externalSelect('resource_group', dev.group, 'A passthrough device, a vGPU or a TPM'), {
+        dispatch: true,
+      }),
+    );
     if (dev.vgpu) {
       const on = VGPU_FLAGS.filter((f) => dev.vgpu!.flags.includes(f.key)).map((f) => option(f.key, f.label));
       blocks.push(
         input(
           blockId(meta, 'device_fps', dev.row),
           `Device ${n}: frame rate limit (fps)`,
-          { type: 'number_input', action_id: 'value', is_decimal_allowed: false, min_value: '0', max_value: '240', ...(dev.vgpu.frameRate === undefined ? {} : { initial_value: String(dev.vgpu.frameRate) }) },
-          { optional: true, hint: '0 turns the limiter off (compute work); empty keeps VergeOS\'s default.' },
+          {
+            type: 'number_input',
+            action_id: 'value',
+            is_decimal_allowed: false,
+            min_value: '0',
+            max_value: '240',
+            ...(dev.vgpu.frameRate === undefined ? {} : { initial_value: String(dev.vgpu.frameRate) }),
+          },
+          { optional: true, hint: "0 turns the limiter off (compute work); empty keeps VergeOS's default." },
         ),
-        input(blockId(meta, 'device_vgpu', dev.row), `Device ${n}: vGPU options`, { type: 'checkboxes', action_id: 'value', options: VGPU_FLAGS.map((f) => option(f.key, f.label)), ...(on.length ? { initial_options: on } : {}) }, { optional: true }),
+        input(
+          blockId(meta, 'device_vgpu', dev.row),
+          `Device ${n}: vGPU options`,
+          { type: 'checkboxes', action_id: 'value', options: VGPU_FLAGS.map((f) => option(f.key, f.label)), ...(on.length ? { initial_options: on } : {}) },
+          { optional: true },
+        ),
       );
     }
     blocks.push(rowButtons(blockId(meta, 'device_row', dev.row), ACTIONS.removeDevice, dev.row, `device ${n}`));
   }
-  blocks.push({ type: 'actions', block_id: blockId(meta, 'devices_add'), elements: [{ type: 'button', action_id: ACTIONS.addDevice, text: text(canAdd(meta, 'v') ? 'Add device' : 'Form is full'), value: canAdd(meta, 'v') ? 'device' : 'full' }] });
+  blocks.push({
+    type: 'actions',
+    block_id: blockId(meta, 'devices_add'),
+    elements: [
+      {
+        type: 'button',
+        action_id: ACTIONS.addDevice,
+        text: text(canAdd(meta, 'v') ? 'Add device' : 'Form is full'),
+        value: canAdd(meta, 'v') ? 'device' : 'full',
+      },
+    ],
+  });
 
   return {
     type: 'modal',
@@ -317,7 +434,8 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
 export function draftFromRecipe(recipe: Recipe | undefined, name: string | undefined, labelFor: (source: OptionSource, value: string) => string): ModalDraft {
   if (!recipe) return { drives: [], nics: [], devices: [], cpuCores: 2, ram: '4GiB', ...(name ? { name } : {}) };
   const d = recipe.draft;
-  const choice = (source: OptionSource, value: string | undefined): Choice | undefined => (value === undefined ? undefined : { value, label: labelFor(source, value) });
+  const choice = (source: OptionSource, value: string | undefined): Choice | undefined =>
+    value === undefined ? undefined : { value, label: labelFor(source, value) };
   const userData = d.vm.cloudinit_files?.find((f) => f.name.replace(/^\//, '') === 'user-data')?.contents;
   return {
     recipe: recipe.id,
@@ -366,7 +484,13 @@ export function withVgpuRows(draft: ModalDraft, isVgpu: (group: string) => boole
   };
 }
 
-type StateValues = Record<string, Record<string, { type: string; value?: string | null; selected_option?: { value: string; text: { text: string } } | null; selected_options?: Array<{ value: string }> }>>;
+type StateValues = Record<
+  string,
+  Record<
+    string,
+    { type: string; value?: string | null; selected_option?: { value: string; text: { text: string } } | null; selected_options?: Array<{ value: string }> }
+  >
+>;
 
 /** What the user has in the form now (for submit, and to rebuild the view when rows change). */
 export function draftFromState(values: StateValues, meta: ModalMeta): ModalDraft {
@@ -449,17 +573,31 @@ export function specInputFromDraft(draft: ModalDraft, recipe: Recipe | undefined
     drives: draft.drives.map((d) => {
       const fromRecipe = base?.drives[d.row];
       return Object.fromEntries(
-        Object.entries({ name: d.name, description: fromRecipe?.description, media: d.media ?? 'disk', disksize: d.size, preferred_tier: d.tier?.value, interface: d.interface, media_source: d.source?.value, show_pt: fromRecipe?.show_pt }).filter(([, v]) => v !== undefined),
+        Object.entries({
+          name: d.name,
+          description: fromRecipe?.description,
+          media: d.media ?? 'disk',
+          disksize: d.size,
+          preferred_tier: d.tier?.value,
+          interface: d.interface,
+          media_source: d.source?.value,
+          show_pt: fromRecipe?.show_pt,
+        }).filter(([, v]) => v !== undefined),
       );
     }),
     nics: draft.nics.map((n) => {
       // Rows that came from the recipe keep what the form does not show (name, enabled).
       const fromRecipe = base?.nics[n.row - (base?.drives.length ?? 0)];
-      return Object.fromEntries(Object.entries({ vnet: n.vnet?.value, interface: n.interface, name: fromRecipe?.name, enabled: fromRecipe?.enabled }).filter(([, v]) => v !== undefined));
+      return Object.fromEntries(
+        Object.entries({ vnet: n.vnet?.value, interface: n.interface, name: fromRecipe?.name, enabled: fromRecipe?.enabled }).filter(
+          ([, v]) => v !== undefined,
+        ),
+      );
     }),
     devices: draft.devices.map((d) => {
       // A row from the recipe keeps what the form does not show (type, count, other settings) while its group is unchanged.
-      const fromRecipe = base?.devices[d.row - (base?.drives.length ?? 0) - (base?.nics.length ?? 0)] ?? baseDevices.find((b) => b.resource_group === d.group?.value);
+      const fromRecipe =
+        base?.devices[d.row - (base?.drives.length ?? 0) - (base?.nics.length ?? 0)] ?? baseDevices.find((b) => b.resource_group === d.group?.value);
       if (d.group?.value === TPM_CHOICE.value) return { type: 'tpm', ...(fromRecipe?.type === 'tpm' ? { settings_args: fromRecipe.settings_args } : {}) };
       const same = fromRecipe !== undefined && fromRecipe.type !== 'tpm' && fromRecipe.resource_group === d.group?.value;
       const settings: Record<string, unknown> = { ...(same ? fromRecipe.settings_args : {}) };
@@ -489,7 +627,15 @@ export function blockForPath(path: string, meta: ModalMeta): string {
   if (m) {
     const [, list, index, field] = m;
     if (list === 'drives') {
-      const target = { name: 'drive_name', media: 'drive_media', disksize: 'drive_size', preferred_tier: 'drive_tier', interface: 'drive_interface', media_source: 'drive_source' }[field ?? 'disksize'] ?? 'drive_size';
+      const target =
+        {
+          name: 'drive_name',
+          media: 'drive_media',
+          disksize: 'drive_size',
+          preferred_tier: 'drive_tier',
+          interface: 'drive_interface',
+          media_source: 'drive_source',
+        }[field ?? 'disksize'] ?? 'drive_size';
       return blockId(meta, target, row(meta.d, index));
     }
     if (list === 'nics') return blockId(meta, field === 'interface' ? 'nic_interface' : 'nic_vnet', row(meta.n, index));
@@ -501,8 +647,18 @@ export function blockForPath(path: string, meta: ModalMeta): string {
   }
   const vmField = /^vm\.(\w+)/.exec(path)?.[1];
   const target: Record<string, string> = {
-    name: 'name', description: 'description', cluster: 'cluster', cpu_cores: 'cpu_cores', ram: 'ram', uefi: 'flags', secure_boot: 'flags', guest_agent: 'flags',
-    video: 'video', cloudinit_files: 'user_data', cloudinit_datasource: 'user_data', power_on: 'power_on',
+    name: 'name',
+    description: 'description',
+    cluster: 'cluster',
+    cpu_cores: 'cpu_cores',
+    ram: 'ram',
+    uefi: 'flags',
+    secure_boot: 'flags',
+    guest_agent: 'flags',
+    video: 'video',
+    cloudinit_files: 'user_data',
+    cloudinit_datasource: 'user_data',
+    power_on: 'power_on',
   };
   if (path === 'power_on') return blockId(meta, 'power_on');
   if (path === 'count') return blockId(meta, 'count');

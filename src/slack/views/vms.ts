@@ -18,16 +18,35 @@ export interface VmEntry {
   status?: string | undefined;
 }
 
-const button = (action_id: string, label: string, value: string, style?: 'primary' | 'danger'): types.Button => ({ type: 'button', action_id, value, text: { type: 'plain_text', text: label }, ...(style ? { style } : {}) });
+const button = (action_id: string, label: string, value: string, style?: 'primary' | 'danger'): types.Button => ({
+  type: 'button',
+  action_id,
+  value,
+  text: { type: 'plain_text', text: label },
+  ...(style ? { style } : {}),
+});
 
 export function myVmsMessage(entries: VmEntry[], whose: string): Message {
-  if (!entries.length) return { text: `${whose} no VMs made through the bot.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `${whose} no VMs made through the bot. \`/vm-create\` asks for one.` } }] };
+  if (!entries.length)
+    return {
+      text: `${whose} no VMs made through the bot.`,
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `${whose} no VMs made through the bot. \`/vm-create\` asks for one.` } }],
+    };
   const blocks: types.KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: `VMs (${entries.length})` } }];
   for (const { run, status } of entries.slice(0, SHOWN)) {
     const state = run.goneAt ? 'deleted outside the bot' : (status ?? 'state unknown (VergeOS did not answer)');
     const lease = run.lease?.endsAt ? ` · ${run.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(run.lease.endsAt)}` : '';
     const request = run.requestId ? ` · ${run.requestId}` : '';
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*${escapeClip(run.spec.vm.name, 128)}* · ${escapeText(state)} · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey}${lease} · ${escapeText(summarizeSpec(run.spec))}${request}`, 3000) } });
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(
+          `*${escapeClip(run.spec.vm.name, 128)}* · ${escapeText(state)} · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey}${lease} · ${escapeText(summarizeSpec(run.spec))}${request}`,
+          3000,
+        ),
+      },
+    });
     if (run.goneAt) continue;
     const running = status === 'running' || status === 'starting';
     blocks.push({
@@ -40,7 +59,10 @@ export function myVmsMessage(entries: VmEntry[], whose: string): Message {
           ...button(VM_ACTIONS.delete, 'Delete', run.id, 'danger'),
           confirm: {
             title: { type: 'plain_text', text: 'Delete this VM?' },
-            text: { type: 'mrkdwn', text: `${escapeClip(run.spec.vm.name, 128)} is powered off if running, then deleted with its drives, NICs and devices. This cannot be undone.` },
+            text: {
+              type: 'mrkdwn',
+              text: `${escapeClip(run.spec.vm.name, 128)} is powered off if running, then deleted with its drives, NICs and devices. This cannot be undone.`,
+            },
             confirm: { type: 'plain_text', text: 'Delete' },
             deny: { type: 'plain_text', text: 'Back' },
           },
@@ -48,7 +70,8 @@ export function myVmsMessage(entries: VmEntry[], whose: string): Message {
       ],
     });
   }
-  if (entries.length > SHOWN) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${entries.length - SHOWN} more; \`vmbot vms\` lists every one.` }] });
+  if (entries.length > SHOWN)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${entries.length - SHOWN} more; \`vmbot vms\` lists every one.` }] });
   return { text: `${entries.length} VM(s)`, blocks };
 }
 
@@ -68,9 +91,25 @@ export function leaseNotice(event: LeaseEvent, graceMs: number): Message {
     text = `:hourglass: Your VM ${name} was powered off: its lease ended. It is deleted ${slackDate(event.deleteAt)} unless you extend it.`;
     plain = `Your VM ${plainName} was powered off: its lease ended. It is deleted ${event.deleteAt} unless you extend it.`;
   } else if (event.type === 'deleted') {
-    return { text: `Your VM ${plainName} was deleted: its lease ended.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:wastebasket: Your VM ${name} was deleted with its drives, NICs and devices: its lease ended and was not extended.` } }] };
+    return {
+      text: `Your VM ${plainName} was deleted: its lease ended.`,
+      blocks: [
+        {
+          type: 'section',
+          text: { type: 'mrkdwn', text: `:wastebasket: Your VM ${name} was deleted with its drives, NICs and devices: its lease ended and was not extended.` },
+        },
+      ],
+    };
   } else {
-    return { text: `Deleting ${plainName} at the end of its lease failed; the bot tries again.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:warning: Deleting ${name} at the end of its lease failed (${escapeText(event.message)}); the bot tries again.` } }] };
+    return {
+      text: `Deleting ${plainName} at the end of its lease failed; the bot tries again.`,
+      blocks: [
+        {
+          type: 'section',
+          text: { type: 'mrkdwn', text: `:warning: Deleting ${name} at the end of its lease failed (${escapeText(event.message)}); the bot tries again.` },
+        },
+      ],
+    };
   }
   return {
     text: plain,
@@ -83,7 +122,12 @@ export function leaseNotice(event: LeaseEvent, graceMs: number): Message {
           ...(extendBy ? [button(VM_ACTIONS.extend, `Extend by ${extendBy}`, run.id, 'primary')] : []),
           {
             ...button(VM_ACTIONS.delete, 'Delete now', run.id, 'danger'),
-            confirm: { title: { type: 'plain_text', text: 'Delete this VM now?' }, text: { type: 'mrkdwn', text: `${escapeClip(run.spec.vm.name, 128)} is deleted with its drives, NICs and devices.` }, confirm: { type: 'plain_text', text: 'Delete' }, deny: { type: 'plain_text', text: 'Back' } },
+            confirm: {
+              title: { type: 'plain_text', text: 'Delete this VM now?' },
+              text: { type: 'mrkdwn', text: `${escapeClip(run.spec.vm.name, 128)} is deleted with its drives, NICs and devices.` },
+              confirm: { type: 'plain_text', text: 'Delete' },
+              deny: { type: 'plain_text', text: 'Back' },
+            },
           },
         ],
       },
