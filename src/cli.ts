@@ -13,6 +13,10 @@ const program = new Command('vmbot')
 
 registerCommands(program);
 
+// Everything vmbot writes (the store holds cloud-init contents, the audit log who did what) is for
+// its own user only, whatever umask it was started with.
+process.umask(0o077);
+
 // `vmbot audit | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
