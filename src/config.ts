@@ -30,6 +30,18 @@ const durationText = z
     return Number(m[1]) * unit;
   });
 
+/** Comma-separated Slack user IDs (U…/W…) and user-group IDs (S…). */
+const memberList = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), { error: 'must be comma-separated user IDs (U…) and user-group IDs (S…)' });
+
 export const envSchema = z.object({
   SLACK_BOT_TOKEN: z
     .string()
@@ -50,16 +62,13 @@ export const envSchema = z.object({
     .string()
     .regex(/^[CG][A-Z0-9]+$/, { error: 'must be a channel ID (C…)' })
     .optional(),
-  VM_APPROVERS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), { error: 'must be comma-separated user IDs (U…) and user-group IDs (S…)' }),
+  VM_APPROVERS: memberList,
+  /** Who may request VMs: users and user groups; empty: every full member of the installed workspace. */
+  VM_REQUESTERS: memberList,
+  /** Most requests one person may have waiting for a decision (leads are not limited). */
+  VM_MAX_PENDING_PER_USER: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(1000).default(5),
+  /** Most requests one person may file in an hour (leads are not limited). */
+  VM_SUBMISSIONS_PER_HOUR: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(10_000).default(10),
   VM_REQUEST_TTL: durationText.transform((ms) => ms ?? 24 * 3_600_000),
   /**
    * The bot paces each Slack method a little under Slack's published limit; this multiplies those

@@ -173,6 +173,11 @@ export class Requests {
     await this.#audit.append({ actor: requester, action: 'request.denied_by_policy', vmName: subject, outcome: 'refused', detail });
   }
 
+  /** Someone who may not request VMs tried (a guest, an external user, someone not listed). */
+  async recordRefused(user: string, entry: string, reason: string, message: string): Promise<void> {
+    await this.#audit.append({ actor: user, action: 'request.refused_requester', outcome: 'refused', detail: `${reason} at ${entry}: ${message}` });
+  }
+
   async attachApprovalMessage(id: string, ref: { channel: string; ts: string }, permalink: string | undefined): Promise<RequestRecord> {
     return this.#store.updateRequest(id, {}, (r) => {
       r.approvalMessage = ref;

@@ -8,7 +8,15 @@ export const SLACK_SIM = {
   lead1: 'U0LEAD1',
   lead2: 'U0LEAD2',
   bystander: 'U0BYSTANDER',
+  /** A multi-channel guest (is_restricted) and a single-channel guest (is_ultra_restricted). */
+  guest: 'U0GUEST',
+  singleChannelGuest: 'U0SCGUEST',
+  /** Someone from another company in a shared (Slack Connect) channel, and their team. */
+  external: 'U0EXTERNAL',
+  otherTeam: 'T0OTHERCO',
   leadsGroup: 'S0LEADS',
+  /** A user group with the requester in it (for VM_REQUESTERS). */
+  devsGroup: 'S0DEVS',
   approvalChannel: 'C0APPROVALS',
   auditChannel: 'C0AUDIT',
   generalChannel: 'C0GENERAL',

@@ -42,6 +42,11 @@ export function remoteTriggers(simUrl: string): { issueTrigger(user: string): Pr
 }
 
 export class SlackDriver {
+  /** The user's home team as the stand-in knows it (Slack Connect users have another). */
+  #teamOf(user: string): string {
+    return this.slack?.users?.get(user)?.team_id ?? SLACK_SIM.team;
+  }
+
   constructor(
     readonly botUrl: string,
     readonly slack: SlackSim,
@@ -110,7 +115,7 @@ export class SlackDriver {
     return this.sendPayload(
       {
         type: 'block_actions',
-        user: { id: user, username: this.slack.users.get(user)?.name, team_id: SLACK_SIM.team },
+        user: { id: user, username: this.slack.users.get(user)?.name, team_id: this.#teamOf(user) },
         api_app_id: 'A0VMBOT',
         team: { id: SLACK_SIM.team },
         trigger_id: trigger,
@@ -158,7 +163,7 @@ export class SlackDriver {
   async #viewAction(user: string, view: SlackView, values: Record<string, unknown>, action: Record<string, unknown>): Promise<BotReply> {
     return this.sendPayload({
       type: 'block_actions',
-      user: { id: user, team_id: SLACK_SIM.team },
+      user: { id: user, team_id: this.#teamOf(user) },
       team: { id: SLACK_SIM.team },
       trigger_id: await this.triggers.issueTrigger(user),
       container: { type: 'view', view_id: view.id },
@@ -173,7 +178,7 @@ export class SlackDriver {
     const reply = await this.sendPayload(
       {
         type: 'view_submission',
-        user: { id: user, team_id: SLACK_SIM.team },
+        user: { id: user, team_id: this.#teamOf(user) },
         team: { id: SLACK_SIM.team },
         api_app_id: 'A0VMBOT',
         trigger_id: trigger,
@@ -192,7 +197,7 @@ export class SlackDriver {
     if (!block?.element) throw new Error(`no field ${field} in the modal`);
     return this.sendPayload({
       type: 'block_suggestion',
-      user: { id: user, team_id: SLACK_SIM.team },
+      user: { id: user, team_id: this.#teamOf(user) },
       team: { id: SLACK_SIM.team },
       api_app_id: 'A0VMBOT',
       action_id: block.element.action_id,

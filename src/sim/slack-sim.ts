@@ -21,6 +21,12 @@ export interface SlackUser {
   id: string;
   name: string;
   real_name: string;
+  /** The user's home team (another one for Slack Connect users). */
+  team_id: string;
+  is_restricted: boolean;
+  is_ultra_restricted: boolean;
+  is_bot: boolean;
+  deleted: boolean;
 }
 
 export interface SlackMessage {
@@ -105,16 +111,21 @@ export class SlackSim {
   readonly #buckets = new Map<string, TokenBucket>();
 
   constructor(private readonly options: SlackSimOptions = {}) {
-    for (const [id, name] of [
-      [SLACK_SIM.requester, 'riley.requester'],
-      [SLACK_SIM.lead1, 'lee.lead'],
-      [SLACK_SIM.lead2, 'lou.lead'],
-      [SLACK_SIM.bystander, 'bo.bystander'],
-      [SLACK_SIM.bot, 'vmbot'],
+    const plain = { team_id: SLACK_SIM.team, is_restricted: false, is_ultra_restricted: false, is_bot: false, deleted: false };
+    for (const [id, name, extra] of [
+      [SLACK_SIM.requester, 'riley.requester', {}],
+      [SLACK_SIM.lead1, 'lee.lead', {}],
+      [SLACK_SIM.lead2, 'lou.lead', {}],
+      [SLACK_SIM.bystander, 'bo.bystander', {}],
+      [SLACK_SIM.guest, 'gil.guest', { is_restricted: true }],
+      [SLACK_SIM.singleChannelGuest, 'sam.singlechannel', { is_restricted: true, is_ultra_restricted: true }],
+      [SLACK_SIM.external, 'ezra.external', { team_id: SLACK_SIM.otherTeam }],
+      [SLACK_SIM.bot, 'vmbot', { is_bot: true }],
     ] as const) {
-      this.users.set(id, { id, name, real_name: name.replace('.', ' ') });
+      this.users.set(id, { id, name, real_name: name.replace('.', ' '), ...plain, ...extra });
     }
     this.usergroups.set(SLACK_SIM.leadsGroup, [SLACK_SIM.lead1, SLACK_SIM.lead2]);
+    this.usergroups.set(SLACK_SIM.devsGroup, [SLACK_SIM.requester]);
     for (const c of [SLACK_SIM.approvalChannel, SLACK_SIM.auditChannel, SLACK_SIM.generalChannel]) this.channels.add(c);
     this.#server = createServer((req, res) => void this.#handle(req, res));
   }

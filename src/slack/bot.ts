@@ -24,6 +24,8 @@ import { HomeTabs } from './home-tabs.js';
 import type { BotContext } from './context.js';
 import { InventoryCache } from './inventory.js';
 import { register as registerApproval } from './listeners/approval.js';
+import { register as registerGate } from './listeners/gate.js';
+import { RequesterGate } from './requesters.js';
 import { register as registerCommands } from './listeners/commands.js';
 import { register as registerHome } from './listeners/home.js';
 import { register as registerVms } from './listeners/vms.js';
@@ -139,6 +141,13 @@ export function createBot(options: BotOptions): Bot {
     requests,
     recipes: options.recipes,
     approvers,
+    requesters: new RequesterGate({
+      slack: slackApi,
+      requesters: env.VM_REQUESTERS,
+      members: (group) => approvers.members(slackApi, group),
+      isLead: (user) => approvers.isApprover(slackApi, user),
+      logger,
+    }),
     policy: options.policy,
     leases,
     homeTabs,
@@ -160,7 +169,7 @@ export function createBot(options: BotOptions): Bot {
     auditChannel: env.VM_AUDIT_CHANNEL!,
     preflightMs: 2_000,
   };
-  for (const register of [registerCommands, registerModal, registerOptions, registerApproval, registerVms, registerHome]) register(app, ctx);
+  for (const register of [registerGate, registerCommands, registerModal, registerOptions, registerApproval, registerVms, registerHome]) register(app, ctx);
 
   const readiness = new Readiness([
     { name: 'slack', run: async () => void (await slackApi.call('auth.test', {})) },

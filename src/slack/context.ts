@@ -13,6 +13,7 @@ import type { HomeTabs } from './home-tabs.js';
 import type { InventoryCache } from './inventory.js';
 import type { Notifier } from './notifier.js';
 import type { RequestProvisioning } from './provisioning.js';
+import type { RequesterGate } from './requesters.js';
 import type { SlackWebApi } from './web-api.js';
 
 export interface BotContext {
@@ -23,6 +24,8 @@ export interface BotContext {
   requests: Requests;
   recipes: Recipe[];
   approvers: Approvers;
+  /** Who may request VMs (VM_REQUESTERS, no guests, no other organizations). */
+  requesters: RequesterGate;
   /** Leases on the VMs the bot made (reminders, power-off, deletion). */
   leases: Leases;
   /** The approval policy in force (reloaded when its file changes). */

@@ -123,7 +123,8 @@ describe('batches from Slack', () => {
   });
 
   it('10 requests approved at once in one channel: every summary arrives and Slack never answers 429', async () => {
-    rig = await startRig({ rateFactor: 4 });
+    // One requester files all ten: the per-person limits are raised (this measures Slack's pace).
+    rig = await startRig({ rateFactor: 4, env: { VM_MAX_PENDING_PER_USER: '20', VM_SUBMISSIONS_PER_HOUR: '50' } });
     const approvals: SlackMessage[] = [];
     for (let i = 1; i <= 10; i++) approvals.push(structuredClone(await fileBatch(rig, `ten-${i}-{n}`, 2, 'iso-install')));
     await Promise.all(approvals.map((a) => rig.driver.clickMessageButton(SLACK_SIM.lead1, a, 'request_approve')));

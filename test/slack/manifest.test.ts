@@ -23,6 +23,7 @@ const SCOPE_OF: Record<string, string | null> = {
   'views.update': null,
   'views.publish': null,
   'views.push': null,
+  'auth.test': null,
 };
 
 function sourceFiles(dir: string): string[] {
@@ -57,14 +58,18 @@ describe('slack-app-manifest.yml', () => {
       for (const m of source.matchAll(/(?:client|slack)\.(chat|views|conversations|usergroups|users)\.(\w+(?:\.\w+)?)\(/g)) used.add(`${m[1]}.${m[2]}`);
       // The notifier's paced calls name the method as a string.
       for (const m of source.matchAll(/#call\(\s*'((?:chat|views|conversations|usergroups|users)\.[\w.]+)'/g)) used.add(m[1]!);
+      // Direct calls through the Web API client (readiness, the requester check).
+      for (const m of source.matchAll(/\.call\(\s*'((?:auth|chat|views|conversations|usergroups|users)\.[\w.]+)'/g)) used.add(m[1]!);
     }
     expect([...used].sort()).toEqual([
+      'auth.test',
       'chat.getPermalink',
       'chat.postEphemeral',
       'chat.postMessage',
       'chat.update',
       'conversations.open',
       'usergroups.users.list',
+      'users.info',
       'views.open',
       'views.publish',
       'views.update',

@@ -5,6 +5,8 @@ import type { Recipe } from '../../vmspec/recipes.js';
 import { formatDuration } from '../../vmspec/units.js';
 import type { BotContext } from '../context.js';
 import { preflight } from '../preflight.js';
+import { requestLimitReached } from '../request-limits.js';
+import type { GateVerdict } from '../requesters.js';
 import { approvalRequest, decidedRequest, requesterReceipt, requesterUpdate } from '../views/messages.js';
 import { decideByPolicy, policyStamp } from '../policy.js';
 import {
@@ -87,7 +89,7 @@ export function register(app: App, ctx: BotContext): void {
   rowAction(ACTIONS.addDevice, 'v', true);
   rowAction(ACTIONS.removeDevice, 'v', false);
 
-  app.view<ViewSubmitAction>(REQUEST_MODAL_CALLBACK, async ({ ack, body, view }) => {
+  app.view<ViewSubmitAction>(REQUEST_MODAL_CALLBACK, async ({ ack, body, view, context }) => {
     const meta = JSON.parse(view.private_metadata) as ModalMeta;
     const draft = draftFromState(view.state.values, meta);
     const recipe = ctx.recipes.find((r) => r.id === draft.recipe);
@@ -110,6 +112,15 @@ export function register(app: App, ctx: BotContext): void {
       }
       return ack({ response_action: 'errors', errors: byBlock });
     };
+    // How much one person may ask (leads are not limited; a retried delivery of a filed request passes).
+    const mine = ctx.requests.byRequester(body.user.id);
+    const requester = context.requester as GateVerdict | undefined;
+    if (!(requester?.ok === true && requester.lead)) {
+      const limited = mine.some((r) => r.sourceViewId === view.id)
+        ? undefined
+        : requestLimitReached(mine, { maxPending: ctx.env.VM_MAX_PENDING_PER_USER, perHour: ctx.env.VM_SUBMISSIONS_PER_HOUR });
+      if (limited) return fieldErrors([{ path: 'vm.name', message: limited }]);
+    }
     if (count > ctx.env.VM_BATCH_MAX)
       return fieldErrors([
         { path: 'count', message: `at most ${ctx.env.VM_BATCH_MAX} VMs in one request; ask a lead for more, or use the vmbot command line` },
