@@ -13,11 +13,11 @@ import { SIM_DEFAULT_API_KEY } from '../src/sim/index.js';
 import { loadRecipeFile } from '../src/vmspec/recipes.js';
 import { completeSpec } from '../src/vmspec/validate.js';
 import { AuditLog } from '../src/store/audit.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore } from '../src/store/lowdb.js';
 import { VergeosClient } from '../src/vergeos/client.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'vmbot-pacing-ideal-'));
-const store = await Store.open(dir);
+const store = await LowdbStore.open(dir);
 const audit = await AuditLog.open(dir);
 const vergeos = new VergeosClient({ url: process.env.VERGEOS_URL!, auth: { apiKey: SIM_DEFAULT_API_KEY } });
 const provisioner = new Provisioner({ vergeos, store, audit });

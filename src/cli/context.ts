@@ -5,7 +5,8 @@ import { ConfigError, loadConfig, vergeosClientOptions, type ConfigNeed, type En
 import { createLogger, type Logger } from '../log.js';
 import { Provisioner } from '../provision/provisioner.js';
 import { AuditLog } from '../store/audit.js';
-import { Store, StoreError } from '../store/store.js';
+import { type Store, StoreError } from '../store/store.js';
+import { LowdbStore } from '../store/lowdb.js';
 import { VergeosClient } from '../vergeos/client.js';
 import { CliExit, EXIT } from './exit.js';
 
@@ -44,7 +45,7 @@ export async function openCore(options: { withVergeos: boolean; readOnly?: boole
   const logger = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   let store: Store;
   try {
-    store = await Store.open(env.DATA_DIR, { readOnly: options.readOnly ?? false, archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
+    store = await LowdbStore.open(env.DATA_DIR, { readOnly: options.readOnly ?? false, archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
   } catch (err) {
     if (err instanceof StoreError) throw new CliExit(EXIT.badInput, err.message);
     throw err;

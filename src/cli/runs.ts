@@ -1,6 +1,5 @@
 import { runResult } from '../provision/result.js';
 import { summarizeSpec } from '../plan/render.js';
-import { readArchive } from '../store/store.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context.js';
 import { namesByRun, progressPrinter } from './progress.js';
 import { cleanupRuns, leftPartialVm, runBatch } from '../batches/batch.js';
@@ -11,7 +10,7 @@ const CLEANABLE: ReadonlySet<string> = new Set(['failed', 'not_started', 'cleani
 export async function runsCommand(opts: { json?: boolean; all?: boolean }): Promise<void> {
   const core = await openCore({ withVergeos: false, readOnly: true });
   try {
-    const runs = [...(opts.all ? await readArchive(core.env.DATA_DIR, 'runs') : []), ...core.store.listRuns()];
+    const runs = [...(opts.all ? await core.store.readArchived('runs') : []), ...core.store.listRuns()];
     if (opts.json) return printJson(runs.map(runResult));
     if (!runs.length) return void process.stdout.write('No runs yet.\n');
     for (const run of runs) {

@@ -99,6 +99,8 @@ export class Requests {
   readonly #ttlMs: number;
 
   readonly #onChange: () => void;
+  /** Submissions being filed now, by modal view id (a retried delivery joins the first). */
+  readonly #filing = new Map<string, Promise<{ request: RequestRecord; created: boolean }>>();
 
   constructor(options: { store: Store; audit: AuditLog; ttlMs: number; onChange?: () => void }) {
     this.#store = options.store;
@@ -131,14 +133,26 @@ export class Requests {
 
   /** A new pending request. The same modal submission delivered twice yields the same request. */
   async create(input: NewRequest): Promise<{ request: RequestRecord; created: boolean }> {
-    if (input.sourceViewId) {
-      const existing = this.#store.listRequests((r) => r.sourceViewId === input.sourceViewId)[0];
-      if (existing) return { request: existing, created: false };
+    if (!input.sourceViewId) return this.#create(input);
+    const existing = this.#store.listRequests((r) => r.sourceViewId === input.sourceViewId)[0];
+    if (existing) return { request: existing, created: false };
+    // A second delivery while the first is being filed waits for it (numbering is async).
+    const filing = this.#filing.get(input.sourceViewId);
+    if (filing) return { request: (await filing).request, created: false };
+    const work = this.#create(input);
+    this.#filing.set(input.sourceViewId, work);
+    try {
+      return await work;
+    } finally {
+      this.#filing.delete(input.sourceViewId);
     }
+  }
+
+  async #create(input: NewRequest): Promise<{ request: RequestRecord; created: boolean }> {
     const now = new Date();
     const auto = input.policy?.decision === 'auto';
     const request: RequestRecord = {
-      id: `REQ-${this.#store.nextNumber('request')}`,
+      id: `REQ-${await this.#store.nextNumber('request')}`,
       version: 0,
       state: auto ? 'approved' : 'pending',
       ...(auto ? { decidedBy: `policy:${input.policy!.rule}`, decidedAt: now.toISOString() } : {}),

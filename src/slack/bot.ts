@@ -139,6 +139,7 @@ export function createBot(options: BotOptions): Bot {
     vergeos: options.vergeos,
     provisioner: options.provisioner,
     requests,
+    store: options.store,
     recipes: options.recipes,
     approvers,
     requesters: new RequesterGate({

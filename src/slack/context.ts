@@ -5,6 +5,7 @@ import type { PolicyHolder } from '../policy/watch.js';
 import type { Leases } from '../leases/leases.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
+import type { Store } from '../store/store.js';
 import type { Recipe } from '../vmspec/recipes.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { AfterAck } from './after-ack.js';
@@ -22,6 +23,8 @@ export interface BotContext {
   vergeos: VergeosApi;
   provisioner: Provisioner;
   requests: Requests;
+  /** For what the core does not wrap (archived records). */
+  store: Store;
   recipes: Recipe[];
   approvers: Approvers;
   /** Who may request VMs (VM_REQUESTERS, no guests, no other organizations). */

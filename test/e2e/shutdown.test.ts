@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkspace, waitFor, type Workspace } from '../../src/demo/workspace.js';
 import { SLACK_SIM } from '../../src/sim/slack-sim.js';
-import { Store } from '../../src/store/store.js';
+import { LowdbStore } from '../../src/store/lowdb.js';
 import { AUDIT_FILE, readAuditRecords, verifyAuditLog } from '../../src/store/audit.js';
 import { fileRequest } from '../helpers/flows.js';
 import { join } from 'node:path';
@@ -37,7 +37,7 @@ describe('graceful stop', () => {
     // The POST was answered (not cut off) and its key saved; nothing after it was sent.
     expect(ws.vergeos.requestsTo('POST /machine_drives').map((r) => r.outcome)).toEqual([201]);
     expect(ws.vergeos.requestsTo('POST /machine_nics')).toHaveLength(0);
-    const saved = await Store.open(ws.dataDir, { readOnly: true });
+    const saved = await LowdbStore.open(ws.dataDir, { readOnly: true });
     const run = saved.listRuns().find((r) => r.spec.vm.name === 'sigterm-01')!;
     await saved.close();
     expect(run.state).toBe('running');

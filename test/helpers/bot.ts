@@ -8,7 +8,8 @@ import { SlackDriver } from '../../src/sim/slack-driver.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
 import { loadRecipes, recipeFilesIn } from '../../src/vmspec/recipes.js';
 import { AuditLog } from '../../src/store/audit.js';
-import { Store } from '../../src/store/store.js';
+import { type Store } from '../../src/store/store.js';
+import { LowdbStore } from '../../src/store/lowdb.js';
 import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim, type VergeosSimOptions } from '../../src/sim/index.js';
 import { VergeosClient } from '../../src/vergeos/client.js';
 import { MANIFESTS, tempDir } from './core.js';
@@ -67,7 +68,7 @@ export async function startRig(
       ['slack', 'vergeos'],
     );
     const logger = createLogger({ level: env.LOG_LEVEL });
-    const store = await Store.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
+    const store = await LowdbStore.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
     const audit = await AuditLog.open(env.DATA_DIR);
     const client = new VergeosClient({
       url: vergeos.url,

@@ -7,7 +7,7 @@ import { loadRecipeFile } from '../../src/vmspec/recipes.js';
 import type { VmSpec } from '../../src/vmspec/schema.js';
 import { completeSpec } from '../../src/vmspec/validate.js';
 import { AuditLog } from '../../src/store/audit.js';
-import { Store } from '../../src/store/store.js';
+import { LowdbStore } from '../../src/store/lowdb.js';
 import type { VergeosSimOptions } from '../../src/sim/index.js';
 import { simAndClient } from './vergeos.js';
 
@@ -22,7 +22,7 @@ export async function tempDir(): Promise<{ dir: string; remove: () => Promise<vo
 export async function provisioningRig(simOptions: VergeosSimOptions = {}) {
   const { sim, client, close: closeSim } = await simAndClient({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...simOptions });
   const { dir, remove } = await tempDir();
-  const store = await Store.open(dir);
+  const store = await LowdbStore.open(dir);
   const audit = await AuditLog.open(dir);
   const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 15, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 15 });
   return {

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readArchive, Store, StoreError } from '../../src/store/store.js';
+import { StoreError } from '../../src/store/store.js';
+import { LowdbStore, readArchive } from '../../src/store/lowdb.js';
 import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
 import type { RunRecord } from '../../src/store/records.js';
@@ -21,19 +22,19 @@ describe('store', () => {
   afterEach(() => remove());
 
   it('persists runs to a real file and reads them back validated', async () => {
-    const store = await Store.open(dir);
+    const store = await LowdbStore.open(dir);
     await store.insertRuns([run('run-a')]);
     await store.updateRun('run-a', { version: 0, states: ['pending'] }, (r) => {
       r.state = 'running';
     });
     await store.close();
-    const again = await Store.open(dir);
+    const again = await LowdbStore.open(dir);
     expect(again.getRun('run-a')).toMatchObject({ state: 'running', version: 1 });
     await again.close();
   });
 
   it('compare-and-set refuses a stale version or a wrong state, and changes nothing', async () => {
-    const store = await Store.open(dir);
+    const store = await LowdbStore.open(dir);
     await store.insertRuns([run('run-b')]);
     const results = await Promise.allSettled([0, 0].map(() => store.updateRun('run-b', { version: 0 }, (r) => void (r.state = 'running'))));
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
@@ -45,35 +46,35 @@ describe('store', () => {
   it('stops on a corrupt or hand-edited file with a clear message and never overwrites it', async () => {
     const file = join(dir, 'vmbot.json');
     await writeFile(file, '{"version": 1, "runs": [');
-    await expect(Store.open(dir)).rejects.toThrow(/vmbot\.json is not valid JSON .* the bot will not overwrite it/);
+    await expect(LowdbStore.open(dir)).rejects.toThrow(/vmbot\.json is not valid JSON .* the bot will not overwrite it/);
     expect(await readFile(file, 'utf8')).toBe('{"version": 1, "runs": [');
 
-    const store = await Store.open(join(dir, 'ok'));
+    const store = await LowdbStore.open(join(dir, 'ok'));
     await store.insertRuns([run('run-c')]);
     await store.close();
     const okFile = join(dir, 'ok', 'vmbot.json');
     const edited = (await readFile(okFile, 'utf8')).replace('"state":"pending"', '"state":"paused"');
     await writeFile(okFile, edited);
-    const err = await Store.open(join(dir, 'ok')).catch((e: unknown) => e);
+    const err = await LowdbStore.open(join(dir, 'ok')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
     expect((err as StoreError).message).toMatch(/does not look like a vmbot store \(runs\[0\]\.state: /);
     expect(await readFile(okFile, 'utf8')).toBe(edited);
   });
 
   it('allows one writer per directory, and takes over the lock of a dead process', async () => {
-    const store = await Store.open(dir);
-    await expect(Store.open(dir)).resolves.toBeDefined(); // same process: its own lock
+    const store = await LowdbStore.open(dir);
+    await expect(LowdbStore.open(dir)).resolves.toBeDefined(); // same process: its own lock
     await store.close();
     // A lock left by a process that no longer exists (killed) is stale.
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
     await writeFile(join(dir, 'vmbot.lock'), JSON.stringify({ pid: Number(dead), host: (await import('node:os')).hostname() }));
-    const taken = await Store.open(dir);
+    const taken = await LowdbStore.open(dir);
     expect(JSON.parse(await readFile(join(dir, 'vmbot.lock'), 'utf8')).pid).toBe(process.pid);
     await taken.close();
     // A live other process holds it: refused.
     await writeFile(join(dir, 'vmbot.lock'), JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname() }));
-    await expect(Store.open(dir)).rejects.toMatchObject({ code: 'STORE_LOCKED', message: expect.stringMatching(/another vmbot \(pid \d+\) is using/) });
-    expect((await Store.open(dir, { readOnly: true })).listRuns()).toEqual([]);
+    await expect(LowdbStore.open(dir)).rejects.toMatchObject({ code: 'STORE_LOCKED', message: expect.stringMatching(/another vmbot \(pid \d+\) is using/) });
+    expect((await LowdbStore.open(dir, { readOnly: true })).listRuns()).toEqual([]);
   });
 });
 
@@ -83,21 +84,21 @@ describe('store journal', () => {
     try {
       // A child process opens the store, makes changes, and is killed without closing it.
       const script = `
-        import { Store } from ${JSON.stringify(new URL('../../src/store/store.ts', import.meta.url).pathname)};
+        import { LowdbStore as Store } from ${JSON.stringify(new URL('../../src/store/lowdb.ts', import.meta.url).pathname)};
         import { parseSpec } from ${JSON.stringify(new URL('../../src/vmspec/validate.ts', import.meta.url).pathname)};
         const store = await Store.open(${JSON.stringify(dir)});
         const spec = parseSpec({ vm: { name: 'j1' } });
         const now = new Date().toISOString();
         await store.insertRuns([{ id: 'run-j', version: 0, state: 'pending', createdAt: now, updatedAt: now, actor: 't', spec: spec.value, steps: {}, keys: {}, poweredOn: false }]);
         for (let i = 0; i < 20; i++) await store.updateRun('run-j', {}, (r) => { r.actor = 'step-' + i; });
-        store.nextNumber('REQ'); store.nextNumber('REQ');
+        await store.nextNumber('REQ'); await store.nextNumber('REQ');
         process.kill(process.pid, 'SIGKILL');
       `;
       const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url).pathname });
       expect(child.signal).toBe('SIGKILL');
-      const store = await Store.open(dir);
+      const store = await LowdbStore.open(dir);
       expect(store.getRun('run-j')).toMatchObject({ version: 20, actor: 'step-19' });
-      expect(store.nextNumber('REQ')).toBe(3);
+      expect(await store.nextNumber('REQ')).toBe(3);
       await store.close();
       // Replayed into the file and the journal emptied.
       expect(JSON.parse(await readFile(join(dir, 'vmbot.json'), 'utf8')).runs[0].actor).toBe('step-19');
@@ -120,7 +121,7 @@ describe('store archive', () => {
         updatedAt: longAgo,
         ...(requestId ? { requestId } : {}),
       });
-      const store = await Store.open(dir);
+      const store = await LowdbStore.open(dir);
       // run-old-ok's VM was deleted outside the bot; run-old-live's VM still exists, so it stays (ownership, quotas).
       await store.insertRuns([
         { ...aged('run-old-ok', 'succeeded', 'REQ-1'), goneAt: longAgo },
@@ -158,7 +159,7 @@ describe('store archive', () => {
       });
       await store.close();
 
-      const reopened = await Store.open(dir, { archiveAfterMs: 30 * 86_400_000 });
+      const reopened = await LowdbStore.open(dir, { archiveAfterMs: 30 * 86_400_000 });
       // A failed run stays (it may still be retried or cleaned up), and so does a run whose request is still open.
       expect(
         reopened
@@ -170,7 +171,7 @@ describe('store archive', () => {
       await reopened.close();
       expect((await readArchive(dir, 'runs')).map((r) => r.id)).toEqual(['run-old-ok']);
       expect((await readArchive(dir, 'requests')).map((r) => r.id)).toEqual(['REQ-1']);
-      const again = await Store.open(dir, { archiveAfterMs: 30 * 86_400_000 });
+      const again = await LowdbStore.open(dir, { archiveAfterMs: 30 * 86_400_000 });
       await again.close();
       expect((await readFile(join(dir, 'archive.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(2);
     } finally {

@@ -3,7 +3,6 @@ import type { App } from '@slack/bolt';
 import { quotaNote } from '../policy.js';
 import { runResult } from '../../provision/result.js';
 import type { Recipe } from '../../vmspec/recipes.js';
-import { readArchive } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { RawJson } from '../web-api.js';
 import { escapeText } from '../escape.js';
@@ -53,10 +52,10 @@ export function register(app: App, ctx: BotContext): void {
       const id = (rest[0] ?? '').toUpperCase();
       const valid = /^REQ-\d+$/.test(id);
       // Old decided requests live in the archive; look there too.
-      const request = valid ? (ctx.requests.find(id) ?? (await readArchive(ctx.env.DATA_DIR, 'requests')).find((r) => r.id === id)) : undefined;
+      const request = valid ? (ctx.requests.find(id) ?? (await ctx.store.readArchived('requests')).find((r) => r.id === id)) : undefined;
       if (!request) return ephemeral(unknownMessage(`There is no request ${escapeText(rest[0] ?? '(none given)')}. Try \`/vm-create list\`.`, ctx.recipes));
       let runs = request.runId ? ctx.provisioner.runsForRequest(request.id) : [];
-      if (request.runId && !runs.length) runs = (await readArchive(ctx.env.DATA_DIR, 'runs')).filter((r) => r.requestId === request.id);
+      if (request.runId && !runs.length) runs = (await ctx.store.readArchived('runs')).filter((r) => r.requestId === request.id);
       const results = runs.map(runResult);
       if (request.batch) {
         const ready = results.filter((r) => r.state === 'succeeded');
