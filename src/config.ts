@@ -91,6 +91,11 @@ export const envSchema = z.object({
   /** Finished runs and decided requests older than this move to DATA_DIR/archive.jsonl at start. */
   VMBOT_ARCHIVE_AFTER: durationText.transform((ms) => ms ?? 30 * 86_400_000),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** Keep requests and runs in PostgreSQL (postgres://user:password@host:5432/db) instead of DATA_DIR's file. */
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^postgres(ql)?:\/\/\S+$/.test(v), { error: 'must be a URL like postgres://vmbot:password@db.example.com:5432/vmbot' }),
   /** The approval policy; default MANIFESTS_DIR/policy.yml (absent: one approval from VM_APPROVERS). */
   POLICY_FILE: z.string().min(1).optional(),
   MANIFESTS_DIR: z.string().min(1).default('./manifests'),

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../log.js';
 import { Provisioner } from '../provision/provisioner.js';
 import { AuditLog } from '../store/audit.js';
 import { type Store, StoreError } from '../store/store.js';
-import { LowdbStore } from '../store/lowdb.js';
+import { openStore } from '../store/open.js';
 import { VergeosClient } from '../vergeos/client.js';
 import { CliExit, EXIT } from './exit.js';
 
@@ -45,7 +45,7 @@ export async function openCore(options: { withVergeos: boolean; readOnly?: boole
   const logger = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   let store: Store;
   try {
-    store = await LowdbStore.open(env.DATA_DIR, { readOnly: options.readOnly ?? false, archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
+    store = await openStore(env, { readOnly: options.readOnly ?? false, logger });
   } catch (err) {
     if (err instanceof StoreError) throw new CliExit(EXIT.badInput, err.message);
     throw err;

@@ -5,7 +5,7 @@ import { loadPolicyFile, type LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
 import { loadRecipes, recipeFilesIn } from '../vmspec/recipes.js';
-import { LowdbStore } from '../store/lowdb.js';
+import { openStore } from '../store/open.js';
 import { formatDuration } from '../vmspec/units.js';
 import { VergeosClient } from '../vergeos/client.js';
 import type { ResourceGroup } from '../vergeos/types.js';
@@ -62,7 +62,7 @@ export async function explainCommand(recipeArg: string, opts: { as: string; grou
       note = '\n(Without VERGEOS_URL the kinds of devices given without a type are unknown, so rules on devices do not match them.)';
     }
   }
-  const store = await LowdbStore.open(env.DATA_DIR, { readOnly: true }).catch(() => undefined);
+  const store = await openStore(env, { readOnly: true }).catch(() => undefined);
   const runs = store?.listRuns() ?? [];
   await store?.close();
   // Offline, a group's members are those named in the policy; the bot also resolves Slack groups.

@@ -1,0 +1,14 @@
+/** The store the environment asks for: PostgreSQL with DATABASE_URL, else the lowdb file in DATA_DIR. */
+import type { Env } from '../config.js';
+import type { Logger } from '../log.js';
+import { LowdbStore } from './lowdb.js';
+import { PostgresStore } from './postgres/store.js';
+import type { Store } from './store.js';
+
+export async function openStore(
+  env: Pick<Env, 'DATABASE_URL' | 'DATA_DIR' | 'VMBOT_ARCHIVE_AFTER'>,
+  options: { readOnly?: boolean; logger?: Logger } = {},
+): Promise<Store> {
+  if (env.DATABASE_URL) return PostgresStore.open(env.DATABASE_URL, { exclusive: !options.readOnly, ...(options.logger ? { logger: options.logger } : {}) });
+  return LowdbStore.open(env.DATA_DIR, { readOnly: options.readOnly ?? false, archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
+}

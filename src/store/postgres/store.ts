@@ -1,0 +1,331 @@
+/**
+ * The PostgreSQL store (DATABASE_URL). The database is the truth; each process keeps a copy of
+ * the records in memory for the synchronous reads the core makes, kept fresh by LISTEN/NOTIFY.
+ * Every change is a conditional UPDATE on the record's version (`… WHERE id = $1 AND version = $2`):
+ * two clicks, two leads or two processes get one transition, however stale a copy was. A copy that
+ * lost a race is refreshed from the database before the conflict is reported.
+ */
+import pg from 'pg';
+import type { Logger } from '../../log.js';
+import { requestRecordSchema, runRecordSchema, type RequestRecord, type RequestState, type RunRecord, type RunState } from '../records.js';
+import { StoreError, type Store, type StoreExpect } from '../store.js';
+import { MIGRATIONS } from './migrations.js';
+
+/** Advisory lock ids (arbitrary, fixed): migrations, and the one process that may write for now. */
+const MIGRATION_LOCK = 7_240_101;
+const WRITER_LOCK = 7_240_102;
+const CHANNEL = 'vmbot_changes';
+
+type Table = 'runs' | 'requests';
+type RecordOf<T extends Table> = T extends 'runs' ? RunRecord : RequestRecord;
+
+interface Change {
+  t: Table;
+  id: string;
+  v: number;
+}
+
+export interface PostgresStoreOptions {
+  logger?: Logger;
+  /** Take the single-writer lock (default true): until runs are claimed per replica, one process writes. */
+  exclusive?: boolean;
+}
+
+/** `postgres://user:***@host:port/db`: the URL without its password, for messages. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres (unparsable DATABASE_URL)';
+  }
+}
+
+export class PostgresStore implements Store {
+  readonly description: string;
+  readonly #pool: pg.Pool;
+  readonly #listener: pg.Client;
+  /** Holds the single-writer lock for as long as the process runs. */
+  readonly #writer: pg.PoolClient | undefined;
+  readonly #logger: Logger | undefined;
+  readonly #runs = new Map<string, RunRecord>();
+  readonly #requests = new Map<string, RequestRecord>();
+  #problem: string | undefined;
+  #closed = false;
+
+  private constructor(url: string, pool: pg.Pool, listener: pg.Client, writer: pg.PoolClient | undefined, logger: Logger | undefined) {
+    this.description = describeUrl(url);
+    this.#pool = pool;
+    this.#listener = listener;
+    this.#writer = writer;
+    this.#logger = logger;
+  }
+
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const pool = new pg.Pool({ connectionString: url, max: 8 });
+    const failed = (err: unknown) => new StoreError('STORE_UNAVAILABLE', `cannot use the database at ${describeUrl(url)}: ${(err as Error).message}`);
+    let writer: pg.PoolClient | undefined;
+    let listener: pg.Client | undefined;
+    try {
+      await migrate(pool);
+      if (options.exclusive ?? true) {
+        writer = await pool.connect();
+        const { rows } = await writer.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [WRITER_LOCK]);
+        if (!rows[0]?.ok) {
+          writer.release();
+          writer = undefined;
+          throw new StoreError('STORE_LOCKED', `another vmbot is writing to ${describeUrl(url)}; one process at a time until replicas claim runs`);
+        }
+      }
+      listener = new pg.Client({ connectionString: url });
+      await listener.connect();
+      await listener.query(`LISTEN ${CHANNEL}`);
+      const store = new PostgresStore(url, pool, listener, writer, options.logger);
+      listener.on('notification', (n) => void store.#changed(n.payload));
+      listener.on('error', (err) => (store.#problem = `the database connection failed: ${err.message}`));
+      pool.on('error', (err) => (store.#problem = `the database connection failed: ${err.message}`));
+      await store.#load();
+      return store;
+    } catch (err) {
+      writer?.release();
+      await listener?.end().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      throw err instanceof StoreError ? err : failed(err);
+    }
+  }
+
+  async #load(): Promise<void> {
+    const [runs, requests] = await Promise.all([
+      this.#pool.query<{ data: unknown }>('SELECT data FROM runs ORDER BY seq'),
+      this.#pool.query<{ data: unknown }>('SELECT data FROM requests ORDER BY seq'),
+    ]);
+    for (const row of runs.rows) {
+      const run = parse('runs', row.data, this.description);
+      this.#runs.set(run.id, run);
+    }
+    for (const row of requests.rows) {
+      const request = parse('requests', row.data, this.description);
+      this.#requests.set(request.id, request);
+    }
+  }
+
+  /** Another process changed a record: fetch it if our copy is older. */
+  async #changed(payload: string | undefined): Promise<void> {
+    let change: Change;
+    try {
+      change = JSON.parse(payload ?? '') as Change;
+    } catch {
+      return;
+    }
+    const mine = (change.t === 'runs' ? this.#runs : this.#requests).get(change.id);
+    if (mine && mine.version >= change.v) return;
+    await this.#refresh(change.t, change.id).catch((err: unknown) => this.#logger?.warn({ err: (err as Error).message }, 'refreshing a changed record failed'));
+  }
+
+  async #refresh(table: Table, id: string): Promise<void> {
+    const { rows } = await this.#pool.query<{ data: unknown }>(`SELECT data FROM ${table} WHERE id = $1`, [id]);
+    if (!rows[0]) return;
+    const record = parse(table, rows[0].data, this.description);
+    const map = (table === 'runs' ? this.#runs : this.#requests) as Map<string, RecordOf<typeof table>>;
+    const mine = map.get(id);
+    if (!mine || mine.version < record.version) map.set(id, record);
+  }
+
+  async nextNumber(sequence: string): Promise<number> {
+    if (!/^[a-z][a-z0-9_]*$/.test(sequence)) throw new Error(`not a sequence name: ${sequence}`);
+    const name = `vmbot_seq_${sequence}`;
+    try {
+      const { rows } = await this.#pool.query<{ n: string }>(`SELECT nextval('${name}') AS n`);
+      return Number(rows[0]!.n);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42P01') throw err; // undefined_table: a new sequence
+      await this.#pool.query(`CREATE SEQUENCE IF NOT EXISTS ${name}`).catch(() => undefined);
+      const { rows } = await this.#pool.query<{ n: string }>(`SELECT nextval('${name}') AS n`);
+      return Number(rows[0]!.n);
+    }
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    const run = this.#runs.get(id);
+    return run ? structuredClone(run) : undefined;
+  }
+
+  listRuns(filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
+    const out: RunRecord[] = [];
+    // In the order they were inserted (the database's seq), as the embedded store lists them.
+    for (const run of this.#runs.values()) if (!filter || filter(run)) out.push(structuredClone(run));
+    return out;
+  }
+
+  async insertRuns(runs: RunRecord[]): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const run of runs) {
+        await client.query('INSERT INTO runs (id, version, state, request_id, data, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+          run.id,
+          run.version,
+          run.state,
+          run.requestId ?? null,
+          run,
+          run.updatedAt,
+        ]);
+      }
+      for (const run of runs)
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ t: 'runs', id: run.id, v: run.version } satisfies Change)]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code === '23505') throw new StoreError('STORE_CONFLICT', `a run of ${runs.map((r) => r.id).join(', ')} already exists`);
+      throw err;
+    } finally {
+      client.release();
+    }
+    for (const run of runs) this.#runs.set(run.id, structuredClone(run));
+  }
+
+  updateRun(id: string, expect: StoreExpect<RunState>, mutate: (run: RunRecord) => void): Promise<RunRecord> {
+    return this.#update('runs', id, expect, mutate);
+  }
+
+  getRequest(id: string): RequestRecord | undefined {
+    const request = this.#requests.get(id);
+    return request ? structuredClone(request) : undefined;
+  }
+
+  listRequests(filter: (r: Readonly<RequestRecord>) => boolean = () => true): RequestRecord[] {
+    const out: RequestRecord[] = [];
+    for (const request of this.#requests.values()) if (filter(request)) out.push(structuredClone(request));
+    return out;
+  }
+
+  async insertRequest(request: RequestRecord): Promise<void> {
+    try {
+      await this.#pool.query(
+        `WITH inserted AS (
+           INSERT INTO requests (id, version, state, requester, source_view_id, data, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
+         )
+         SELECT pg_notify($9, $10) FROM inserted`,
+        [
+          request.id,
+          request.version,
+          request.state,
+          request.requester,
+          request.sourceViewId ?? null,
+          request,
+          request.createdAt,
+          request.updatedAt,
+          CHANNEL,
+          JSON.stringify({ t: 'requests', id: request.id, v: request.version } satisfies Change),
+        ],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505')
+        throw new StoreError('STORE_CONFLICT', `request ${request.id} (or one from the same form) already exists`);
+      throw err;
+    }
+    this.#requests.set(request.id, structuredClone(request));
+  }
+
+  updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
+    return this.#update('requests', id, expect, mutate);
+  }
+
+  /** Compare-and-set: checked against our copy, then made conditional on the version in the database. */
+  async #update<T extends Table>(table: T, id: string, expect: StoreExpect<string>, mutate: (record: RecordOf<T>) => void): Promise<RecordOf<T>> {
+    const map = (table === 'runs' ? this.#runs : this.#requests) as Map<string, RecordOf<T>>;
+    const noun = table === 'runs' ? 'run' : 'request';
+    const current = map.get(id);
+    if (!current) throw new StoreError('STORE_NOT_FOUND', `no ${noun} ${id}`);
+    if (expect.version !== undefined && current.version !== expect.version) {
+      throw new StoreError('STORE_CONFLICT', `${noun} ${id} changed meanwhile (version ${current.version}, expected ${expect.version})`);
+    }
+    if (expect.states && !expect.states.includes(current.state))
+      throw new StoreError('STORE_CONFLICT', `${noun} ${id} is ${current.state}, not ${expect.states.join(' or ')}`);
+    const draft = structuredClone(current);
+    mutate(draft);
+    draft.version = current.version + 1;
+    draft.updatedAt = new Date().toISOString();
+    const { rowCount } = await this.#pool.query(
+      `WITH updated AS (
+         UPDATE ${table} SET data = $1, version = $2, state = $3, updated_at = $4 WHERE id = $5 AND version = $6 RETURNING id
+       )
+       SELECT pg_notify($7, $8) FROM updated`,
+      [draft, draft.version, draft.state, draft.updatedAt, id, current.version, CHANNEL, JSON.stringify({ t: table, id, v: draft.version } satisfies Change)],
+    );
+    if (!rowCount) {
+      // Another process changed it first: take its version, and say so.
+      await this.#refresh(table, id);
+      throw new StoreError('STORE_CONFLICT', `${noun} ${id} changed meanwhile (another process got there first)`);
+    }
+    const mine = map.get(id);
+    if (!mine || mine.version < draft.version) map.set(id, draft);
+    return structuredClone(draft);
+  }
+
+  readArchived(kind: 'runs'): Promise<RunRecord[]>;
+  readArchived(kind: 'requests'): Promise<RequestRecord[]>;
+  async readArchived(): Promise<RunRecord[] | RequestRecord[]> {
+    return []; // everything stays in the database, and in the working set
+  }
+
+  health(): { ok: true } | { ok: false; problem: string } {
+    if (this.#closed) return { ok: false, problem: 'the store is closed' };
+    if (this.#problem) return { ok: false, problem: this.#problem };
+    return { ok: true };
+  }
+
+  /** Every change is committed before its promise resolves. */
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#listener.end().catch(() => undefined);
+    if (this.#writer) {
+      await this.#writer.query('SELECT pg_advisory_unlock($1)', [WRITER_LOCK]).catch(() => undefined);
+      this.#writer.release();
+    }
+    await this.#pool.end();
+  }
+}
+
+function parse<T extends Table>(table: T, data: unknown, where: string): RecordOf<T> {
+  const schema = table === 'runs' ? runRecordSchema : requestRecordSchema;
+  const parsed = schema.safeParse(data);
+  if (!parsed.success)
+    throw new StoreError('STORE_CORRUPT', `a ${table.slice(0, -1)} in ${where} is not valid: ${parsed.error.issues[0]?.message ?? 'unknown shape'}`);
+  return parsed.data as RecordOf<T>;
+}
+
+/** Apply what is missing of MIGRATIONS, one transaction each, one process at a time. */
+export async function migrate(pool: pg.Pool): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('COMMIT');
+        applied.push(m.version);
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}

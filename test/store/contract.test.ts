@@ -1,0 +1,208 @@
+/**
+ * The store contract, run against both implementations: the embedded lowdb file and PostgreSQL
+ * (a real server, started by the test). Then what only a shared database can show: two
+ * processes' stores on one database see each other's changes and get one transition between them.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LowdbStore } from '../../src/store/lowdb.js';
+import { PostgresStore } from '../../src/store/postgres/store.js';
+import type { RequestRecord, RunRecord } from '../../src/store/records.js';
+import { StoreError, type Store } from '../../src/store/store.js';
+import { tempDir } from '../helpers/core.js';
+import { fullSpec } from '../helpers/full-spec.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { waitFor } from '../../src/demo/workspace.js';
+
+const now = () => new Date().toISOString();
+const run = (id: string, requestId?: string): RunRecord => ({
+  id,
+  version: 0,
+  state: 'pending',
+  createdAt: now(),
+  updatedAt: now(),
+  actor: 'U0REQUESTER',
+  ...(requestId ? { requestId } : {}),
+  spec: fullSpec(`vm-${id}`),
+  steps: {},
+  keys: {},
+  poweredOn: false,
+});
+const request = (id: string, sourceViewId?: string): RequestRecord => ({
+  id,
+  version: 0,
+  state: 'pending',
+  createdAt: now(),
+  updatedAt: now(),
+  expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+  requester: 'U0REQUESTER',
+  spec: fullSpec(`vm-${id.toLowerCase()}`),
+  approvals: [],
+  warnings: [],
+  ...(sourceViewId ? { sourceViewId } : {}),
+});
+
+async function conflict(promise: Promise<unknown>): Promise<StoreError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof StoreError) return err;
+    throw err;
+  }
+  throw new Error('expected a StoreError');
+}
+
+let postgres: TestPostgres;
+beforeAll(async () => {
+  postgres = await startPostgres();
+});
+afterAll(() => postgres.stop());
+
+interface Kind {
+  name: string;
+  /** A fresh place, opened; `reopen` opens the same place again (after close). */
+  open(): Promise<{ store: Store; reopen: () => Promise<Store>; cleanup: () => Promise<void> }>;
+}
+
+const kinds: Kind[] = [
+  {
+    name: 'lowdb',
+    async open() {
+      const { dir, remove } = await tempDir();
+      return { store: await LowdbStore.open(dir), reopen: () => LowdbStore.open(dir), cleanup: remove };
+    },
+  },
+  {
+    name: 'postgres',
+    async open() {
+      const url = await postgres.database();
+      return { store: await PostgresStore.open(url), reopen: () => PostgresStore.open(url), cleanup: async () => {} };
+    },
+  },
+];
+
+describe.each(kinds)('the store contract: $name', (kind) => {
+  it('keeps requests and runs, hands out copies, numbers in sequence, and has it all after a reopen', async () => {
+    const { store, reopen, cleanup } = await kind.open();
+    try {
+      expect(await store.nextNumber('request')).toBe(1);
+      expect(await Promise.all(Array.from({ length: 10 }, () => store.nextNumber('request')))).toEqual(
+        expect.arrayContaining([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+      );
+      await store.insertRequest(request('REQ-1', 'V1'));
+      await store.insertRuns([run('run-a', 'REQ-1'), run('run-b', 'REQ-1')]);
+      const copy = store.getRun('run-a')!;
+      copy.actor = 'changed in the copy';
+      expect(store.getRun('run-a')!.actor).toBe('U0REQUESTER');
+      expect(store.listRuns().map((r) => r.id)).toEqual(['run-a', 'run-b']);
+      expect(store.listRuns((r) => r.id === 'run-b').map((r) => r.id)).toEqual(['run-b']);
+      expect(store.listRequests().map((r) => r.id)).toEqual(['REQ-1']);
+      const updated = await store.updateRun('run-a', { version: 0, states: ['pending'] }, (r) => {
+        r.state = 'running';
+      });
+      expect(updated).toMatchObject({ version: 1, state: 'running' });
+      await store.close();
+      const again = await reopen();
+      try {
+        expect(again.getRun('run-a')).toMatchObject({ version: 1, state: 'running' });
+        expect(again.getRequest('REQ-1')).toMatchObject({ sourceViewId: 'V1', version: 0 });
+        expect(await again.nextNumber('request')).toBe(12);
+        expect(again.health()).toEqual({ ok: true });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('every change is a compare-and-set: a stale version, a wrong state, two at once — one wins', async () => {
+    const { store, cleanup } = await kind.open();
+    try {
+      await store.insertRequest(request('REQ-7', 'V7'));
+      expect((await conflict(store.insertRequest(request('REQ-7')))).code).toBe('STORE_CONFLICT');
+      expect((await conflict(store.updateRequest('REQ-8', {}, () => undefined))).code).toBe('STORE_NOT_FOUND');
+      const results = await Promise.allSettled(
+        ['U0LEAD1', 'U0LEAD2'].map((lead) =>
+          store.updateRequest('REQ-7', { version: 0, states: ['pending'] }, (r) => {
+            r.state = 'approved';
+            r.decidedBy = lead;
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected').map((r) => (r.reason as StoreError).code)).toEqual(['STORE_CONFLICT']);
+      expect(store.getRequest('REQ-7')).toMatchObject({ version: 1, state: 'approved' });
+      const wrongState = await conflict(store.updateRequest('REQ-7', { states: ['pending'] }, () => undefined));
+      expect(wrongState.message).toBe('request REQ-7 is approved, not pending');
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+});
+
+describe('two processes on one PostgreSQL', () => {
+  it('each sees the other’s changes; a decision made on a stale copy loses and the copy is refreshed; a form filed twice is one request', async () => {
+    const url = await postgres.database();
+    const a = await PostgresStore.open(url, { exclusive: false });
+    const b = await PostgresStore.open(url, { exclusive: false });
+    try {
+      await a.insertRequest(request('REQ-1', 'VIEW-1'));
+      await waitFor(() => b.getRequest('REQ-1'), 'B sees the request');
+      // Both decide from version 0: the database lets one through.
+      const [first, second] = await Promise.allSettled([
+        a.updateRequest('REQ-1', { version: 0, states: ['pending'] }, (r) => {
+          r.state = 'approved';
+          r.decidedBy = 'U0LEAD1';
+        }),
+        b.updateRequest('REQ-1', { version: 0, states: ['pending'] }, (r) => {
+          r.state = 'rejected';
+          r.decidedBy = 'U0LEAD2';
+        }),
+      ]);
+      expect([first.status, second.status].sort()).toEqual(['fulfilled', 'rejected']);
+      const winner = first.status === 'fulfilled' ? 'approved' : 'rejected';
+      await waitFor(() => a.getRequest('REQ-1')?.state === winner && b.getRequest('REQ-1')?.state === winner, 'both copies agree');
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      try {
+        expect((await db.query('SELECT state, version FROM requests WHERE id = $1', ['REQ-1'])).rows).toEqual([{ state: winner, version: 1 }]);
+      } finally {
+        await db.end();
+      }
+      // The same form delivered to both: one request.
+      expect((await conflict(b.insertRequest(request('REQ-2', 'VIEW-1')))).code).toBe('STORE_CONFLICT');
+      // Numbers are unique across processes.
+      const numbers = await Promise.all([
+        ...Array.from({ length: 5 }, () => a.nextNumber('request')),
+        ...Array.from({ length: 5 }, () => b.nextNumber('request')),
+      ]);
+      expect(new Set(numbers).size).toBe(10);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('one writer at a time for now, and migrations run once', async () => {
+    const url = await postgres.database();
+    const first = await PostgresStore.open(url);
+    try {
+      const second = await conflict(PostgresStore.open(url));
+      expect(second.code).toBe('STORE_LOCKED');
+      expect(second.message).toMatch(/^another vmbot is writing to postgres:\/\/vmbot:\*\*\*@127\.0\.0\.1:\d+\/t_[0-9a-f]+;/);
+    } finally {
+      await first.close();
+    }
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      expect((await db.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows).toEqual([
+        { version: 1, name: 'requests, runs, numbering, audit' },
+      ]);
+    } finally {
+      await db.end();
+    }
+  });
+});
