@@ -2,14 +2,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog } from '../src/store/audit.js';
+import { FileAuditLog } from '../src/store/audit.js';
 import { median, timed, type Benchmark } from './harness.js';
 
 const APPENDS = 1_000;
 
 async function logWith(records: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'vmbot-audit-bench-'));
-  const log = await AuditLog.open(dir);
+  const log = await FileAuditLog.open(dir);
   for (let i = 0; i < records; i++)
     await log.append({ actor: 'U0BENCH', action: 'run.step_done', runId: `run-${i}`, keys: { vm: String(i) }, outcome: 'ok', detail: 'seed' });
   await log.close();
@@ -17,7 +17,7 @@ async function logWith(records: number): Promise<string> {
 }
 
 async function appendCost(dir: string): Promise<number> {
-  const log = await AuditLog.open(dir);
+  const log = await FileAuditLog.open(dir);
   try {
     return await timed(async () => {
       for (let i = 0; i < APPENDS; i++) await log.append({ actor: 'U0BENCH', action: 'run.step_done', runId: 'run-x', keys: { vm: '1' }, outcome: 'ok' });

@@ -12,13 +12,13 @@ import { Provisioner } from '../src/provision/provisioner.js';
 import { SIM_DEFAULT_API_KEY } from '../src/sim/index.js';
 import { loadRecipeFile } from '../src/vmspec/recipes.js';
 import { completeSpec } from '../src/vmspec/validate.js';
-import { AuditLog } from '../src/store/audit.js';
+import { FileAuditLog } from '../src/store/audit.js';
 import { LowdbStore } from '../src/store/lowdb.js';
 import { VergeosClient } from '../src/vergeos/client.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'vmbot-pacing-ideal-'));
 const store = await LowdbStore.open(dir);
-const audit = await AuditLog.open(dir);
+const audit = await FileAuditLog.open(dir);
 const vergeos = new VergeosClient({ url: process.env.VERGEOS_URL!, auth: { apiKey: SIM_DEFAULT_API_KEY } });
 const provisioner = new Provisioner({ vergeos, store, audit });
 const loaded = await loadRecipeFile(fileURLToPath(new URL('../manifests/web-server.yml', import.meta.url)));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { provisionBatch } from '../src/batches/batch.js';
 import { Provisioner } from '../src/provision/provisioner.js';
 import { parseSpec } from '../src/vmspec/validate.js';
-import { AuditLog } from '../src/store/audit.js';
+import { FileAuditLog } from '../src/store/audit.js';
 import { LowdbStore } from '../src/store/lowdb.js';
 import { VergeosClient } from '../src/vergeos/client.js';
 import { SIM_DEFAULT_API_KEY } from '../src/sim/index.js';
@@ -27,7 +27,7 @@ export const provisionBenchmark: Benchmark = {
     const sim = await spawnSim(['--latency-ms', String(LATENCY_MS)]);
     const dir = await mkdtemp(join(tmpdir(), 'vmbot-bench-'));
     const store = await LowdbStore.open(dir);
-    const audit = await AuditLog.open(dir);
+    const audit = await FileAuditLog.open(dir);
     const vergeos = new VergeosClient({ url: sim.url, auth: { apiKey: SIM_DEFAULT_API_KEY }, maxInFlight: CONCURRENCY });
     const provisioner = new Provisioner({ vergeos, store, audit });
     try {

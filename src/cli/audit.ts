@@ -1,16 +1,46 @@
 import { join } from 'node:path';
-import { AUDIT_CSV_COLUMNS, AUDIT_FILE, auditCsvRow, readAuditRecords, verifyAuditLog } from '../store/audit.js';
+import {
+  AUDIT_CSV_COLUMNS,
+  AUDIT_FILE,
+  auditCsvRow,
+  auditRecordSchema,
+  readAuditRecords,
+  verifyAuditLog,
+  verifyChain,
+  type AuditRecord,
+} from '../store/audit.js';
+import { readPostgresAudit } from '../store/postgres/audit.js';
+import { describeUrl } from '../store/postgres/store.js';
 import { CliExit, config, EXIT } from './context.js';
+
+/** The audit log the environment names: PostgreSQL with DATABASE_URL, else DATA_DIR's file. */
+function auditSource(): { where: string; records: (since?: Date) => AsyncIterable<AuditRecord>; verify: () => ReturnType<typeof verifyAuditLog> } {
+  const env = config([]);
+  if (env.DATABASE_URL) {
+    const url = env.DATABASE_URL;
+    return {
+      where: `${describeUrl(url)} (table audit, seq)`,
+      records: async function* (since) {
+        for await (const raw of readPostgresAudit(url, since)) {
+          const parsed = auditRecordSchema.safeParse(raw);
+          if (parsed.success) yield parsed.data;
+        }
+      },
+      verify: () => verifyChain(readPostgresAudit(url)),
+    };
+  }
+  const file = join(env.DATA_DIR, AUDIT_FILE);
+  return { where: file, records: (since) => readAuditRecords(file, since), verify: () => verifyAuditLog(file) };
+}
 
 export async function auditCommand(opts: { json?: boolean; csv?: boolean; since?: string }): Promise<void> {
   const since = opts.since === undefined ? undefined : new Date(opts.since);
   if (since && Number.isNaN(since.getTime())) throw new CliExit(EXIT.badInput, `--since: not a date: ${opts.since}`);
-  const file = join(config([]).DATA_DIR, AUDIT_FILE);
   const out = process.stdout;
   if (opts.csv) out.write(`${AUDIT_CSV_COLUMNS.join(',')}\n`);
   if (opts.json) out.write('[');
   let first = true;
-  for await (const record of readAuditRecords(file, since)) {
+  for await (const record of auditSource().records(since)) {
     if (opts.csv) out.write(`${auditCsvRow(record)}\n`);
     else if (opts.json) out.write(`${first ? '\n' : ',\n'}  ${JSON.stringify(record)}`);
     else out.write(`${JSON.stringify(record)}\n`);
@@ -20,8 +50,8 @@ export async function auditCommand(opts: { json?: boolean; csv?: boolean; since?
 }
 
 export async function verifyCommand(): Promise<void> {
-  const file = join(config([]).DATA_DIR, AUDIT_FILE);
-  const result = await verifyAuditLog(file);
-  if (!result.ok) throw new CliExit(EXIT.failed, `${file}:${result.line}: ${result.problem} (the ${result.records} records before it verify)`);
-  process.stdout.write(`${file}: ${result.records} records, chain intact\n`);
+  const source = auditSource();
+  const result = await source.verify();
+  if (!result.ok) throw new CliExit(EXIT.failed, `${source.where}:${result.line}: ${result.problem} (the ${result.records} records before it verify)`);
+  process.stdout.write(`${source.where}: ${result.records} records, chain intact\n`);
 }

@@ -4,9 +4,9 @@ import { createInterface } from 'node:readline/promises';
 import { ConfigError, loadConfig, vergeosClientOptions, type ConfigNeed, type Env } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { Provisioner } from '../provision/provisioner.js';
-import { AuditLog } from '../store/audit.js';
+import type { AuditLog } from '../store/audit.js';
 import { type Store, StoreError } from '../store/store.js';
-import { openStore } from '../store/open.js';
+import { openAudit, openStore } from '../store/open.js';
 import { VergeosClient } from '../vergeos/client.js';
 import { CliExit, EXIT } from './exit.js';
 
@@ -50,7 +50,7 @@ export async function openCore(options: { withVergeos: boolean; readOnly?: boole
     if (err instanceof StoreError) throw new CliExit(EXIT.badInput, err.message);
     throw err;
   }
-  const audit = await AuditLog.open(env.DATA_DIR);
+  const audit = await openAudit(env);
   const vergeos = options.withVergeos ? new VergeosClient({ ...vergeosClientOptions(env), logger }) : undefined;
   const provisioner = vergeos
     ? new Provisioner({

@@ -56,7 +56,20 @@ function hashOf(record: Omit<AuditRecord, 'hash'>): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-export class AuditLog {
+/** Where audit records go: the file in DATA_DIR, or PostgreSQL (`postgres/audit.ts`). */
+export interface AuditLog {
+  /** Appends one record, chained to the one before; it is stored when this resolves. */
+  append(event: AuditEvent): Promise<AuditRecord>;
+  close(): Promise<void>;
+}
+
+/** The record that follows `prev` (seq and hash), for any store of the chain. */
+export function chainRecord(event: AuditEvent, prev: { seq: number; hash: string } | undefined): AuditRecord {
+  const base = { ...event, seq: (prev?.seq ?? 0) + 1, at: new Date().toISOString(), prev: prev?.hash ?? GENESIS };
+  return { ...base, hash: hashOf(base) };
+}
+
+export class FileAuditLog implements AuditLog {
   readonly file: string;
   #fd: number | undefined;
   #lastHash = GENESIS;
@@ -66,9 +79,9 @@ export class AuditLog {
     this.file = file;
   }
 
-  static async open(dataDir: string): Promise<AuditLog> {
+  static async open(dataDir: string): Promise<FileAuditLog> {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const log = new AuditLog(join(dataDir, AUDIT_FILE));
+    const log = new FileAuditLog(join(dataDir, AUDIT_FILE));
     const last = await readLastLine(log.file);
     if (last !== undefined) {
       const parsed = auditRecordSchema.safeParse(safeJson(last));
@@ -84,9 +97,8 @@ export class AuditLog {
   append(event: AuditEvent): Promise<AuditRecord> {
     try {
       if (this.#fd === undefined) throw new Error(`${this.file} is closed`);
-      const checked = event; // typed by callers inside the bot; records are validated when read back
-      const base = { ...checked, seq: this.#seq + 1, at: new Date().toISOString(), prev: this.#lastHash };
-      const record: AuditRecord = { ...base, hash: hashOf(base) };
+      // Typed by callers inside the bot; records are validated when read back.
+      const record = chainRecord(event, { seq: this.#seq, hash: this.#lastHash });
       writeSync(this.#fd, `${JSON.stringify(record)}\n`);
       this.#seq = record.seq;
       this.#lastHash = record.hash;
@@ -107,11 +119,20 @@ export type VerifyResult = { ok: true; records: number } | { ok: false; records:
 /** Walks the whole chain; reports the first line that does not follow from the one before. */
 export async function verifyAuditLog(file: string): Promise<VerifyResult> {
   if (!existsSync(file)) return { ok: true, records: 0 };
+  return verifyChain(
+    (async function* () {
+      for await (const text of readLines(file)) yield safeJson(text);
+    })(),
+  );
+}
+
+/** The same walk over records from anywhere (the file's lines, or PostgreSQL's rows in order). */
+export async function verifyChain(records: AsyncIterable<unknown>): Promise<VerifyResult> {
   let prev = GENESIS;
   let line = 0;
-  for await (const text of readLines(file)) {
+  for await (const raw of records) {
     line++;
-    const parsed = auditRecordSchema.safeParse(safeJson(text));
+    const parsed = auditRecordSchema.safeParse(raw);
     if (!parsed.success) return { ok: false, records: line - 1, line, problem: 'not an audit record' };
     const { hash, ...rest } = parsed.data;
     if (rest.seq !== line)

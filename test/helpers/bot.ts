@@ -7,7 +7,7 @@ import { createBot, openPolicy, type Bot } from '../../src/slack/bot.js';
 import { SlackDriver } from '../../src/sim/slack-driver.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
 import { loadRecipes, recipeFilesIn } from '../../src/vmspec/recipes.js';
-import { AuditLog } from '../../src/store/audit.js';
+import { FileAuditLog } from '../../src/store/audit.js';
 import { type Store } from '../../src/store/store.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim, type VergeosSimOptions } from '../../src/sim/index.js';
@@ -21,7 +21,7 @@ export interface Rig {
   vergeos: VergeosSim;
   driver: SlackDriver;
   store: Store;
-  audit: AuditLog;
+  audit: FileAuditLog;
   dir: string;
   /** Stop the bot (as a crash would: no flush) and start a fresh one on the same data. */
   restart(): Promise<void>;
@@ -69,7 +69,7 @@ export async function startRig(
     );
     const logger = createLogger({ level: env.LOG_LEVEL });
     const store = await LowdbStore.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
-    const audit = await AuditLog.open(env.DATA_DIR);
+    const audit = await FileAuditLog.open(env.DATA_DIR);
     const client = new VergeosClient({
       url: vergeos.url,
       auth: { apiKey: SIM_DEFAULT_API_KEY },

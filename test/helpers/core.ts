@@ -6,7 +6,7 @@ import { Provisioner } from '../../src/provision/provisioner.js';
 import { loadRecipeFile } from '../../src/vmspec/recipes.js';
 import type { VmSpec } from '../../src/vmspec/schema.js';
 import { completeSpec } from '../../src/vmspec/validate.js';
-import { AuditLog } from '../../src/store/audit.js';
+import { FileAuditLog } from '../../src/store/audit.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import type { VergeosSimOptions } from '../../src/sim/index.js';
 import { simAndClient } from './vergeos.js';
@@ -23,7 +23,7 @@ export async function provisioningRig(simOptions: VergeosSimOptions = {}) {
   const { sim, client, close: closeSim } = await simAndClient({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...simOptions });
   const { dir, remove } = await tempDir();
   const store = await LowdbStore.open(dir);
-  const audit = await AuditLog.open(dir);
+  const audit = await FileAuditLog.open(dir);
   const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 15, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 15 });
   return {
     sim,

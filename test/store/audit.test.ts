@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog, auditCsvRow, readAuditRecords, verifyAuditLog } from '../../src/store/audit.js';
+import { FileAuditLog, auditCsvRow, readAuditRecords, verifyAuditLog } from '../../src/store/audit.js';
 import { tempDir } from '../helpers/core.js';
 
 describe('audit log', () => {
@@ -12,7 +12,7 @@ describe('audit log', () => {
   afterEach(() => remove());
 
   async function writeRecords(n: number): Promise<string> {
-    const log = await AuditLog.open(dir);
+    const log = await FileAuditLog.open(dir);
     for (let i = 1; i <= n; i++)
       await log.append({ actor: `U${i}`, action: 'run.step_done', runId: 'run-a', keys: { vm: String(40 + i) }, outcome: 'ok', detail: `step ${i}` });
     await log.close();
@@ -21,7 +21,7 @@ describe('audit log', () => {
 
   it('chains records and verifies, also across reopening', async () => {
     const file = await writeRecords(3);
-    const again = await AuditLog.open(dir);
+    const again = await FileAuditLog.open(dir);
     const fourth = await again.append({ actor: 'vmbot', action: 'run.succeeded', outcome: 'ok' });
     await again.close();
     expect(fourth.seq).toBe(4);
@@ -47,7 +47,7 @@ describe('audit log', () => {
   });
 
   it('serializes concurrent appends into one unbroken chain', async () => {
-    const log = await AuditLog.open(dir);
+    const log = await FileAuditLog.open(dir);
     await Promise.all(Array.from({ length: 50 }, (_, i) => log.append({ actor: 'vmbot', action: 'x', outcome: 'info', detail: String(i) })));
     await log.close();
     expect(await verifyAuditLog(log.file)).toEqual({ ok: true, records: 50 });
@@ -69,6 +69,6 @@ describe('audit log', () => {
   it('refuses to open when the last line is not a record (never appends to a broken chain)', async () => {
     const file = await writeRecords(1);
     await writeFile(file, (await readFile(file, 'utf8')) + 'garbage\n');
-    await expect(AuditLog.open(dir)).rejects.toThrow(/the last line is not an audit record; run `vmbot audit verify`/);
+    await expect(FileAuditLog.open(dir)).rejects.toThrow(/the last line is not an audit record; run `vmbot audit verify`/);
   });
 });

@@ -13,6 +13,9 @@ import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../../src/demo/workspace.js';
+import { FileAuditLog, readAuditRecords, verifyAuditLog, verifyChain, AUDIT_FILE } from '../../src/store/audit.js';
+import { PostgresAuditLog, readPostgresAudit } from '../../src/store/postgres/audit.js';
+import { join } from 'node:path';
 
 const now = () => new Date().toISOString();
 const run = (id: string, requestId?: string): RunRecord => ({
@@ -135,6 +138,13 @@ describe.each(kinds)('the store contract: $name', (kind) => {
       expect(store.getRequest('REQ-7')).toMatchObject({ version: 1, state: 'approved' });
       const wrongState = await conflict(store.updateRequest('REQ-7', { states: ['pending'] }, () => undefined));
       expect(wrongState.message).toBe('request REQ-7 is approved, not pending');
+      // Changes that name no version apply to whatever is current, however many at once.
+      await Promise.all([
+        store.updateRequest('REQ-7', {}, (r) => void (r.permalink = 'https://example.test/p1')),
+        store.updateRequest('REQ-7', { states: ['approved'] }, (r) => void (r.reason = 'noted')),
+        store.updateRequest('REQ-7', {}, (r) => void r.warnings.push('w')),
+      ]);
+      expect(store.getRequest('REQ-7')).toMatchObject({ version: 4, permalink: 'https://example.test/p1', reason: 'noted', warnings: ['w'] });
     } finally {
       await store.close();
       await cleanup();
@@ -203,6 +213,70 @@ describe('two processes on one PostgreSQL', () => {
       ]);
     } finally {
       await db.end();
+    }
+  });
+});
+
+describe('the audit log on PostgreSQL', () => {
+  it('stays one hash chain with appends from two processes at once, and verify finds an edited row', async () => {
+    const url = await postgres.database();
+    const store = await PostgresStore.open(url, { exclusive: false }); // migrates
+    const a = PostgresAuditLog.open(url);
+    const b = PostgresAuditLog.open(url);
+    try {
+      const appended = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).append({ actor: `U${i}`, action: 'request.created', outcome: 'ok', detail: `event ${i}` })),
+      );
+      expect(new Set(appended.map((r) => r.seq)).size).toBe(40);
+      expect(await verifyChain(readPostgresAudit(url))).toEqual({ ok: true, records: 40 });
+      // Within one process, records keep the order of the calls.
+      const fromA = appended.filter((_, i) => i % 2).map((r) => r.seq);
+      expect(fromA).toEqual([...fromA].sort((x, y) => x - y));
+
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      try {
+        await db.query(`UPDATE audit SET record = jsonb_set(record, '{detail}', '"edited"') WHERE seq = 17`);
+      } finally {
+        await db.end();
+      }
+      expect(await verifyChain(readPostgresAudit(url))).toEqual({
+        ok: false,
+        records: 16,
+        line: 17,
+        problem: 'its contents were changed after it was written',
+      });
+    } finally {
+      await a.close();
+      await b.close();
+      await store.close();
+    }
+  });
+
+  it('the file log and the PostgreSQL log number and chain the same way', async () => {
+    const { dir, remove } = await tempDir();
+    const url = await postgres.database();
+    const store = await PostgresStore.open(url, { exclusive: false });
+    const file = await FileAuditLog.open(dir);
+    const db = PostgresAuditLog.open(url);
+    try {
+      for (const log of [file, db])
+        for (const action of ['run.started', 'run.succeeded']) await log.append({ actor: 'vmbot', action, runId: 'run-x', outcome: 'ok' });
+      expect(await verifyAuditLog(join(dir, AUDIT_FILE))).toEqual({ ok: true, records: 2 });
+      expect(await verifyChain(readPostgresAudit(url))).toEqual({ ok: true, records: 2 });
+      const fromFile: string[] = [];
+      for await (const r of readAuditRecords(join(dir, AUDIT_FILE))) fromFile.push(`${r.seq} ${r.action} ${r.seq === 1 ? r.prev.slice(0, 8) : 'chained'}`);
+      const fromDb: string[] = [];
+      for await (const r of readPostgresAudit(url))
+        fromDb.push(
+          `${(r as { seq: number }).seq} ${(r as { action: string }).action} ${(r as { seq: number }).seq === 1 ? (r as { prev: string }).prev.slice(0, 8) : 'chained'}`,
+        );
+      expect(fromDb).toEqual(fromFile);
+    } finally {
+      await file.close();
+      await db.close();
+      await store.close();
+      await remove();
     }
   });
 });

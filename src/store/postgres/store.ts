@@ -233,36 +233,43 @@ export class PostgresStore implements Store {
     return this.#update('requests', id, expect, mutate);
   }
 
-  /** Compare-and-set: checked against our copy, then made conditional on the version in the database. */
+  /**
+   * Compare-and-set: checked against our copy, then made conditional on the version in the
+   * database. A change that names no version (only states, or nothing) applies to whatever is
+   * current: when our copy was behind, it is refreshed and the change tried again.
+   */
   async #update<T extends Table>(table: T, id: string, expect: StoreExpect<string>, mutate: (record: RecordOf<T>) => void): Promise<RecordOf<T>> {
     const map = (table === 'runs' ? this.#runs : this.#requests) as Map<string, RecordOf<T>>;
     const noun = table === 'runs' ? 'run' : 'request';
-    const current = map.get(id);
-    if (!current) throw new StoreError('STORE_NOT_FOUND', `no ${noun} ${id}`);
-    if (expect.version !== undefined && current.version !== expect.version) {
-      throw new StoreError('STORE_CONFLICT', `${noun} ${id} changed meanwhile (version ${current.version}, expected ${expect.version})`);
-    }
-    if (expect.states && !expect.states.includes(current.state))
-      throw new StoreError('STORE_CONFLICT', `${noun} ${id} is ${current.state}, not ${expect.states.join(' or ')}`);
-    const draft = structuredClone(current);
-    mutate(draft);
-    draft.version = current.version + 1;
-    draft.updatedAt = new Date().toISOString();
-    const { rowCount } = await this.#pool.query(
-      `WITH updated AS (
-         UPDATE ${table} SET data = $1, version = $2, state = $3, updated_at = $4 WHERE id = $5 AND version = $6 RETURNING id
-       )
-       SELECT pg_notify($7, $8) FROM updated`,
-      [draft, draft.version, draft.state, draft.updatedAt, id, current.version, CHANNEL, JSON.stringify({ t: table, id, v: draft.version } satisfies Change)],
-    );
-    if (!rowCount) {
-      // Another process changed it first: take its version, and say so.
+    for (let attempt = 0; ; attempt++) {
+      const current = map.get(id);
+      if (!current) throw new StoreError('STORE_NOT_FOUND', `no ${noun} ${id}`);
+      if (expect.version !== undefined && current.version !== expect.version) {
+        throw new StoreError('STORE_CONFLICT', `${noun} ${id} changed meanwhile (version ${current.version}, expected ${expect.version})`);
+      }
+      if (expect.states && !expect.states.includes(current.state))
+        throw new StoreError('STORE_CONFLICT', `${noun} ${id} is ${current.state}, not ${expect.states.join(' or ')}`);
+      const draft = structuredClone(current);
+      mutate(draft);
+      draft.version = current.version + 1;
+      draft.updatedAt = new Date().toISOString();
+      const { rowCount } = await this.#pool.query(
+        `WITH updated AS (
+           UPDATE ${table} SET data = $1, version = $2, state = $3, updated_at = $4 WHERE id = $5 AND version = $6 RETURNING id
+         )
+         SELECT pg_notify($7, $8) FROM updated`,
+        [draft, draft.version, draft.state, draft.updatedAt, id, current.version, CHANNEL, JSON.stringify({ t: table, id, v: draft.version } satisfies Change)],
+      );
+      if (rowCount) {
+        const mine = map.get(id);
+        if (!mine || mine.version < draft.version) map.set(id, draft);
+        return structuredClone(draft);
+      }
+      // Someone got there first (this process or another): take their version.
       await this.#refresh(table, id);
-      throw new StoreError('STORE_CONFLICT', `${noun} ${id} changed meanwhile (another process got there first)`);
+      if (expect.version !== undefined || attempt >= 8)
+        throw new StoreError('STORE_CONFLICT', `${noun} ${id} changed meanwhile (another change got there first)`);
     }
-    const mine = map.get(id);
-    if (!mine || mine.version < draft.version) map.set(id, draft);
-    return structuredClone(draft);
   }
 
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
