@@ -104,6 +104,8 @@ export const envSchema = z.object({
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'must be auto, json or pretty' }).default('auto'),
   /** Socket Mode: the port for /healthz, /readyz and /metrics (HTTP mode serves them on PORT). Unset: not served. */
   HEALTH_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).optional(),
+  /** With DATABASE_URL: how long a bot process holds a run before another may continue it (it renews while alive). */
+  RUN_CLAIM_TTL: durationText.transform((ms) => ms ?? 30_000),
   /** How long a SIGTERM/SIGINT may take: the VergeOS call in flight finishes and is saved, then the process exits. */
   SHUTDOWN_TIMEOUT: durationText.transform((ms) => ms ?? 20_000),
 });

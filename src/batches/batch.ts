@@ -79,6 +79,17 @@ export async function provisionBatch(
  * time, in order, stopping early on a systemic failure unless `keepGoing`.
  */
 export async function runBatch(provisioner: Provisioner, batchId: string, runIds: readonly string[], options: BatchOptions): Promise<BatchOutcome> {
+  // The whole queue is held for this process, so another bot process does not start its runs
+  // meanwhile; runs another process already holds are its to finish.
+  const held = await provisioner.hold(runIds);
+  try {
+    return await runQueue(provisioner, batchId, held, options);
+  } finally {
+    await provisioner.unhold(held);
+  }
+}
+
+async function runQueue(provisioner: Provisioner, batchId: string, runIds: readonly string[], options: BatchOptions): Promise<BatchOutcome> {
   const queue = [...runIds];
   let stoppedBy: BatchStop | undefined;
   const worker = async () => {

@@ -60,6 +60,7 @@ export async function openCore(options: { withVergeos: boolean; readOnly?: boole
         logger,
         importPoll: { intervalMs: env.VMBOT_POLL_INTERVAL, timeoutMs: 30 * 60_000 },
         pollMs: env.VMBOT_POLL_INTERVAL,
+        claimTtlMs: env.RUN_CLAIM_TTL,
       })
     : undefined;
   return {

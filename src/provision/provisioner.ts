@@ -5,6 +5,7 @@
  * what exists; cleanup is a separate, explicit action.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { planSpec, type Plan, type PlanStep } from '../plan/plan.js';
 import { describeStep } from '../plan/render.js';
 import type { VmSpec } from '../vmspec/schema.js';
@@ -57,6 +58,11 @@ export interface ProvisionerOptions {
   logger?: Logger;
   /** How often and how long to wait for import drives before power on. */
   importPoll?: { intervalMs: number; timeoutMs: number };
+  /**
+   * How long this process holds a run it executes before another process may take it over
+   * (renewed every third of it while it works). Default 30 s.
+   */
+  claimTtlMs?: number;
   /** Cleanup: how long to wait for an ACPI power-off before killing the VM. */
   stopTimeoutMs?: number;
   /** Status polling during cleanup. */
@@ -77,6 +83,12 @@ export class Provisioner {
   readonly #active = new Set<string>();
   /** Set by stop(): no new run or step starts; the VergeOS call in flight finishes and is saved. */
   #stopping = false;
+  /** Who this process is, in run claims (several bot processes may share one database). */
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly claimTtlMs: number;
+  /** Runs a batch in this process will execute: held, so no other process starts them meanwhile. */
+  readonly #held = new Set<string>();
+  #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: ProvisionerOptions) {
     this.#api = options.vergeos;
@@ -86,6 +98,78 @@ export class Provisioner {
     this.#importPoll = options.importPoll ?? { intervalMs: 5_000, timeoutMs: 30 * 60_000 };
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
     this.#pollMs = options.pollMs ?? 1_000;
+    this.claimTtlMs = options.claimTtlMs ?? 30_000;
+  }
+
+  /** This process starts working on a run: busy here, or held by another process, is refused. */
+  async #take(runId: string, busy: string): Promise<void> {
+    if (this.#active.has(runId)) throw new RunBusyError(busy);
+    this.#active.add(runId);
+    let claimed: boolean;
+    try {
+      claimed = await this.#store.claimRun(runId, this.owner, this.claimTtlMs);
+    } catch (err) {
+      this.#active.delete(runId);
+      throw err;
+    }
+    if (!claimed) {
+      this.#active.delete(runId);
+      throw new RunBusyError(`${busy} (another bot process is working on it)`);
+    }
+    this.#beat();
+  }
+
+  async #drop(runId: string): Promise<void> {
+    this.#active.delete(runId);
+    if (!this.#held.has(runId))
+      await this.#store
+        .releaseRun(runId, this.owner)
+        .catch((err: unknown) => this.#logger?.warn({ runId, err: (err as Error).message }, 'releasing a run claim failed'));
+  }
+
+  /** Hold runs this process will execute soon (a batch's queue); the ones another process holds are left out. */
+  async hold(runIds: readonly string[]): Promise<string[]> {
+    const mine: string[] = [];
+    for (const id of runIds) {
+      if (await this.#store.claimRun(id, this.owner, this.claimTtlMs)) {
+        this.#held.add(id);
+        mine.push(id);
+      }
+    }
+    this.#beat();
+    return mine;
+  }
+
+  async unhold(runIds: readonly string[]): Promise<void> {
+    for (const id of runIds) {
+      if (!this.#held.delete(id)) continue;
+      if (!this.#active.has(id)) await this.#store.releaseRun(id, this.owner).catch(() => undefined);
+    }
+  }
+
+  /** Renew the claims while this process works; stop when it holds nothing. */
+  #beat(): void {
+    if (this.#heartbeat) return;
+    this.#heartbeat = setInterval(
+      () => {
+        const ids = [...new Set([...this.#active, ...this.#held])];
+        if (!ids.length) {
+          clearInterval(this.#heartbeat);
+          this.#heartbeat = undefined;
+          return;
+        }
+        void this.#store
+          .renewClaims(this.owner, ids, this.claimTtlMs)
+          .catch((err: unknown) => this.#logger?.warn({ err: (err as Error).message }, 'renewing run claims failed'));
+      },
+      Math.max(10, Math.floor(this.claimTtlMs / 3)),
+    );
+    this.#heartbeat.unref();
+  }
+
+  /** Whether this process is executing the run now. */
+  isExecuting(runId: string): boolean {
+    return this.#active.has(runId);
   }
 
   async createRun(spec: VmSpec, meta: RunMeta): Promise<RunRecord> {
@@ -226,9 +310,8 @@ export class Provisioner {
    * that was interrupted at any point: nothing is created twice.
    */
   async execute(runId: string, listener?: RunEventListener, actor = 'vmbot'): Promise<RunRecord> {
-    if (this.#active.has(runId)) throw new RunBusyError(`run ${runId} is already executing`);
-    if (this.#stopping) return this.#require(runId); // shutting down: the next start takes it
-    this.#active.add(runId);
+    if (this.#stopping && !this.#active.has(runId)) return this.#require(runId); // shutting down: the next start takes it
+    await this.#take(runId, `run ${runId} is already executing`);
     const started = performance.now();
     let outcome: 'succeeded' | 'failed' | 'paused' = 'paused';
     try {
@@ -275,7 +358,7 @@ export class Provisioner {
       outcome = 'succeeded';
       return run;
     } finally {
-      this.#active.delete(runId);
+      await this.#drop(runId);
       if (outcome !== 'paused') {
         runsTotal.inc({ outcome });
         runDurationSeconds.observe({ outcome }, (performance.now() - started) / 1000);
@@ -456,8 +539,7 @@ export class Provisioner {
   }
 
   async #delete(runId: string, actor: string, from: RunState[], decommission: boolean): Promise<RunRecord> {
-    if (this.#active.has(runId)) throw new RunBusyError(`run ${runId} is busy; wait for it to stop`);
-    this.#active.add(runId);
+    await this.#take(runId, `run ${runId} is busy; wait for it to stop`);
     const verb = decommission ? 'vm.decommission' : 'run.cleanup';
     try {
       const before = this.#require(runId);
@@ -496,7 +578,7 @@ export class Provisioner {
         return run;
       }
     } finally {
-      this.#active.delete(runId);
+      await this.#drop(runId);
     }
   }
 
@@ -505,8 +587,7 @@ export class Provisioner {
    * action per VM at a time; asking for the state it is already in changes nothing. Says what it did.
    */
   async power(runId: string, action: 'on' | 'off', actor: string): Promise<'done' | 'already'> {
-    if (this.#active.has(runId)) throw new RunBusyError(`VM of run ${runId} is busy; wait for it`);
-    this.#active.add(runId);
+    await this.#take(runId, `VM of run ${runId} is busy; wait for it`);
     try {
       const run = this.#require(runId);
       if (!isOwnedVm(run) || run.state !== 'succeeded' || !run.keys.vmKey)
@@ -524,7 +605,7 @@ export class Provisioner {
       await this.#record(run, actor, `vm.power_${action}`, 'ok', `VM key ${run.keys.vmKey}`);
       return 'done';
     } finally {
-      this.#active.delete(runId);
+      await this.#drop(runId);
     }
   }
 

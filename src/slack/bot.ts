@@ -16,7 +16,8 @@ import type { Provisioner } from '../provision/provisioner.js';
 import { Requests } from '../requests/requests.js';
 import type { Recipe } from '../vmspec/recipes.js';
 import type { AuditLog } from '../store/audit.js';
-import type { Store } from '../store/store.js';
+import { StoreError, type Store } from '../store/store.js';
+import type { RunRecord } from '../store/records.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import { AfterAck } from './after-ack.js';
 import { Approvers } from './approvers.js';
@@ -62,6 +63,8 @@ export interface BotOptions {
   slackRetries?: number;
   /** How often pending requests are checked for expiry. */
   sweepIntervalMs?: number;
+  /** How often runs whose process stopped are looked for (default half the claim time). */
+  takeOverMs?: number;
   /** How long drives may import before the thread is told power-on waits (default 60 s). */
   importNoticeMs?: number;
 }
@@ -209,12 +212,30 @@ export function createBot(options: BotOptions): Bot {
   const recover = async () => {
     await sweep();
     for (const request of requests.inState('approved')) await ctx.provisioning.startApproved(request, request.decidedBy ?? 'vmbot');
+    await takeOver(true);
+  };
+
+  /**
+   * Runs nobody is working on — their process stopped or died (its claim lapsed) — continued
+   * here: at start every one (`atStart`), later those whose claim has been gone a while. Another
+   * bot process on the same database does the same; a run's claim lets only one continue it.
+   */
+  const takeOver = async (atStart = false) => {
+    const orphans = new Map<string, RunRecord>();
+    for (const run of await options.store.orphanedRuns()) {
+      const quiet = atStart || Date.now() - Date.parse(run.updatedAt) > options.provisioner.claimTtlMs;
+      if (quiet && !options.provisioner.isExecuting(run.id)) orphans.set(run.id, run);
+    }
     for (const request of requests.inState('provisioning')) {
       const runs = options.provisioner.runsForRequest(request.id);
-      if (!runs.length) continue;
-      const unfinished = runs.filter((r) => r.state === 'pending' || r.state === 'running');
+      if (!runs.length || !runs.some((r) => orphans.has(r.id) || atStart)) continue;
+      const unfinished = runs.filter((r) => orphans.has(r.id) && (r.state === 'pending' || r.state === 'running'));
+      if (!unfinished.length && runs.some((r) => r.state === 'pending' || r.state === 'running')) continue; // another process is on them
       if (!unfinished.length) {
-        await ctx.provisioning.report(request, runs);
+        // Finished, not yet reported; another process may be reporting it right now (then it wins).
+        await ctx.provisioning.report(request, runs).catch((err: unknown) => {
+          if (!(err instanceof StoreError && err.code === 'STORE_CONFLICT')) throw err;
+        });
       } else if (request.batch) {
         const finished = runs.length - unfinished.length;
         ctx.provisioning.resume(
@@ -231,20 +252,14 @@ export function createBot(options: BotOptions): Bot {
         );
       }
     }
-    // A decommission the previous process started and did not finish.
-    for (const run of options.provisioner.interruptedRuns().filter((r) => r.state === 'cleaning_up' && r.decommission)) {
+    // A decommission or a deletion whose process stopped part-way (a deletion once per request).
+    const cleaningUp = [...orphans.values()].filter((r) => r.state === 'cleaning_up');
+    for (const run of cleaningUp.filter((r) => r.decommission)) {
       await options.provisioner
         .decommission(run.id, 'vmbot')
         .catch((err: unknown) => logger.warn({ runId: run.id, err: (err as Error).message }, 'resuming a decommission failed'));
     }
-    // A deletion the previous process started and did not finish (once per request).
-    const cleaning = new Set(
-      options.provisioner
-        .interruptedRuns()
-        .filter((r) => r.state === 'cleaning_up' && !r.decommission)
-        .map((r) => r.requestId),
-    );
-    for (const requestId of cleaning) {
+    for (const requestId of new Set(cleaningUp.filter((r) => !r.decommission).map((r) => r.requestId))) {
       const request = requestId ? requests.find(requestId) : undefined;
       if (request?.state === 'failed') await ctx.provisioning.cleanup(request, 'vmbot');
     }
@@ -296,6 +311,7 @@ export function createBot(options: BotOptions): Bot {
   let timer: NodeJS.Timeout | undefined;
   let goneTimer: NodeJS.Timeout | undefined;
   let leaseTimer: NodeJS.Timeout | undefined;
+  let takeOverTimer: NodeJS.Timeout | undefined;
   let server: Server | undefined;
   let healthServer: Server | undefined;
   return {
@@ -332,21 +348,34 @@ export function createBot(options: BotOptions): Bot {
       readiness.start();
       ctx.inventory.warm();
       options.policy.watch(options.policyPollMs);
+      // Background sweeps run in one bot process at a time (the store elects it); any process may
+      // take over a run whose process stopped.
+      const led = (work: () => Promise<void>) => async () => {
+        if (!stopping && (await options.store.leads())) await work();
+      };
       timer = setInterval(
-        () => void sweep().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'expiry sweep failed')),
+        () => void led(sweep)().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'expiry sweep failed')),
         options.sweepIntervalMs ?? 30_000,
       );
       timer.unref();
       goneTimer = setInterval(
-        () => void noticeGone().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'checking for VMs deleted outside the bot failed')),
+        () => void led(noticeGone)().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'checking for VMs deleted outside the bot failed')),
         options.goneCheckMs ?? 5 * 60_000,
       );
       goneTimer.unref();
       leaseTimer = setInterval(
-        () => void sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed')),
+        () => void led(sweepLeases)().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed')),
         options.leaseSweepMs ?? 60_000,
       );
       leaseTimer.unref();
+      takeOverTimer = setInterval(
+        () =>
+          void (stopping ? Promise.resolve() : takeOver()).catch((err: unknown) =>
+            logger.error({ err: (err as Error).message }, 'taking over stopped runs failed'),
+          ),
+        options.takeOverMs ?? Math.max(1_000, Math.floor(options.provisioner.claimTtlMs / 2)),
+      );
+      takeOverTimer.unref();
       await recover();
       // Lease notices a previous process recorded and did not deliver.
       await sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed'));
@@ -358,6 +387,7 @@ export function createBot(options: BotOptions): Bot {
       if (timer) clearInterval(timer);
       if (goneTimer) clearInterval(goneTimer);
       if (leaseTimer) clearInterval(leaseTimer);
+      if (takeOverTimer) clearInterval(takeOverTimer);
       homeTabs.stop();
       options.policy.stop();
       // Socket Mode: disconnect, so Slack hands new envelopes to the other connections.

@@ -274,6 +274,30 @@ export class LowdbStore implements Store {
     return this.#update<RequestRecord>('requests', id, expect, mutate, true);
   }
 
+  // One process per file (the lock): claims only keep this process from running a run twice.
+  readonly #claims = new Map<string, string>();
+
+  async claimRun(id: string, owner: string): Promise<boolean> {
+    const holder = this.#claims.get(id);
+    if (holder !== undefined && holder !== owner) return false;
+    this.#claims.set(id, owner);
+    return true;
+  }
+
+  async renewClaims(): Promise<void> {}
+
+  async releaseRun(id: string, owner: string): Promise<void> {
+    if (this.#claims.get(id) === owner) this.#claims.delete(id);
+  }
+
+  async orphanedRuns(): Promise<RunRecord[]> {
+    return this.listRuns((r) => UNFINISHED_RUNS.has(r.state) && !this.#claims.has(r.id));
+  }
+
+  async leads(): Promise<boolean> {
+    return !this.#readOnly;
+  }
+
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;
   readArchived(kind: 'runs' | 'requests'): Promise<RunRecord[] | RequestRecord[]> {
@@ -299,6 +323,9 @@ export class LowdbStore implements Store {
     if (this.#lockPath) releaseLock(this.#lockPath);
   }
 }
+
+/** Runs someone still has to finish. */
+const UNFINISHED_RUNS: ReadonlySet<string> = new Set(['pending', 'running', 'cleaning_up']);
 
 /** Runs done with: their VM was deleted (or never made). A succeeded run's VM lives on, so the run stays, unless it is gone. */
 const FINISHED_RUNS: ReadonlySet<string> = new Set(['cleaned_up', 'decommissioned']);

@@ -11,7 +11,7 @@ export async function openStore(
   env: Pick<Env, 'DATABASE_URL' | 'DATA_DIR' | 'VMBOT_ARCHIVE_AFTER'>,
   options: { readOnly?: boolean; logger?: Logger } = {},
 ): Promise<Store> {
-  if (env.DATABASE_URL) return PostgresStore.open(env.DATABASE_URL, { exclusive: !options.readOnly, ...(options.logger ? { logger: options.logger } : {}) });
+  if (env.DATABASE_URL) return PostgresStore.open(env.DATABASE_URL, options.logger ? { logger: options.logger } : {});
   return LowdbStore.open(env.DATA_DIR, { readOnly: options.readOnly ?? false, archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
 }
 

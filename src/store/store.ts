@@ -43,6 +43,21 @@ export interface Store {
   /** Records moved out of the working set (old and finished), newest version of each. */
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;
+  /**
+   * Take a run for this process until `ttlMs` from now (renewed while it runs), so no other
+   * process executes it meanwhile. False: another process holds it.
+   */
+  claimRun(id: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Keep holding these runs for another `ttlMs`. */
+  renewClaims(owner: string, ids: readonly string[], ttlMs: number): Promise<void>;
+  releaseRun(id: string, owner: string): Promise<void>;
+  /**
+   * Runs left unfinished (pending, running or cleaning up) that nobody holds: their process died
+   * or stopped. Another process continues them.
+   */
+  orphanedRuns(): Promise<RunRecord[]>;
+  /** Whether this process runs the background sweeps now (one process at a time). */
+  leads(): Promise<boolean>;
   /** Whether it can take writes now. */
   health(): { ok: true } | { ok: false; problem: string };
   /** Everything written so far is on disk (or in the database). */

@@ -155,8 +155,8 @@ describe.each(kinds)('the store contract: $name', (kind) => {
 describe('two processes on one PostgreSQL', () => {
   it('each sees the other’s changes; a decision made on a stale copy loses and the copy is refreshed; a form filed twice is one request', async () => {
     const url = await postgres.database();
-    const a = await PostgresStore.open(url, { exclusive: false });
-    const b = await PostgresStore.open(url, { exclusive: false });
+    const a = await PostgresStore.open(url);
+    const b = await PostgresStore.open(url);
     try {
       await a.insertRequest(request('REQ-1', 'VIEW-1'));
       await waitFor(() => b.getRequest('REQ-1'), 'B sees the request');
@@ -195,21 +195,38 @@ describe('two processes on one PostgreSQL', () => {
     }
   });
 
-  it('one writer at a time for now, and migrations run once', async () => {
+  it('migrations run once, however many processes start; claims keep a run to one process until they lapse; one process leads the sweeps', async () => {
     const url = await postgres.database();
-    const first = await PostgresStore.open(url);
+    const [a, b] = await Promise.all([PostgresStore.open(url), PostgresStore.open(url)]);
     try {
-      const second = await conflict(PostgresStore.open(url));
-      expect(second.code).toBe('STORE_LOCKED');
-      expect(second.message).toMatch(/^another vmbot is writing to postgres:\/\/vmbot:\*\*\*@127\.0\.0\.1:\d+\/t_[0-9a-f]+;/);
+      await a.insertRuns([run('run-c'), run('run-d')]);
+      await waitFor(() => b.getRun('run-d'), 'B sees the runs');
+      expect(await a.claimRun('run-c', 'A', 60_000)).toBe(true);
+      expect(await b.claimRun('run-c', 'B', 60_000)).toBe(false);
+      expect(await a.claimRun('run-c', 'A', 60_000)).toBe(true); // its own again
+      expect((await b.orphanedRuns()).map((r) => r.id)).toEqual(['run-d']);
+      // A claim that lapses (its process stopped renewing) is free for another.
+      expect(await a.claimRun('run-d', 'A', 50)).toBe(true);
+      await new Promise((r) => setTimeout(r, 120));
+      expect((await b.orphanedRuns()).map((r) => r.id)).toEqual(['run-d']);
+      expect(await b.claimRun('run-d', 'B', 60_000)).toBe(true);
+      await a.renewClaims('A', ['run-c', 'run-d'], 60_000); // renews only its own
+      expect(await a.claimRun('run-d', 'A', 60_000)).toBe(false);
+      await b.releaseRun('run-d', 'B');
+      expect(await a.claimRun('run-d', 'A', 60_000)).toBe(true);
+      expect([await a.leads(), await b.leads()]).toEqual([true, false]);
     } finally {
-      await first.close();
+      await a.close();
     }
+    // The leader gone, another takes over.
+    expect(await b.leads()).toBe(true);
+    await b.close();
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {
       expect((await db.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows).toEqual([
         { version: 1, name: 'requests, runs, numbering, audit' },
+        { version: 2, name: 'run claims' },
       ]);
     } finally {
       await db.end();
@@ -220,7 +237,7 @@ describe('two processes on one PostgreSQL', () => {
 describe('the audit log on PostgreSQL', () => {
   it('stays one hash chain with appends from two processes at once, and verify finds an edited row', async () => {
     const url = await postgres.database();
-    const store = await PostgresStore.open(url, { exclusive: false }); // migrates
+    const store = await PostgresStore.open(url); // migrates
     const a = PostgresAuditLog.open(url);
     const b = PostgresAuditLog.open(url);
     try {
@@ -256,7 +273,7 @@ describe('the audit log on PostgreSQL', () => {
   it('the file log and the PostgreSQL log number and chain the same way', async () => {
     const { dir, remove } = await tempDir();
     const url = await postgres.database();
-    const store = await PostgresStore.open(url, { exclusive: false });
+    const store = await PostgresStore.open(url);
     const file = await FileAuditLog.open(dir);
     const db = PostgresAuditLog.open(url);
     try {

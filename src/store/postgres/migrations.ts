@@ -53,4 +53,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'run claims',
+    sql: `
+      -- The process executing a run holds it until claimed_until (renewed while it works); a run
+      -- whose claim ran out is continued by another process.
+      ALTER TABLE runs ADD COLUMN claimed_by text, ADD COLUMN claimed_until timestamptz;
+      CREATE INDEX runs_unfinished ON runs (claimed_until) WHERE state IN ('pending', 'running', 'cleaning_up');
+    `,
+  },
 ];

@@ -11,9 +11,9 @@ import { requestRecordSchema, runRecordSchema, type RequestRecord, type RequestS
 import { StoreError, type Store, type StoreExpect } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 
-/** Advisory lock ids (arbitrary, fixed): migrations, and the one process that may write for now. */
+/** Advisory lock ids (arbitrary, fixed): migrations, and the process that leads the sweeps. */
 const MIGRATION_LOCK = 7_240_101;
-const WRITER_LOCK = 7_240_102;
+const LEADER_LOCK = 7_240_104;
 const CHANNEL = 'vmbot_changes';
 
 type Table = 'runs' | 'requests';
@@ -27,8 +27,6 @@ interface Change {
 
 export interface PostgresStoreOptions {
   logger?: Logger;
-  /** Take the single-writer lock (default true): until runs are claimed per replica, one process writes. */
-  exclusive?: boolean;
 }
 
 /** `postgres://user:***@host:port/db`: the URL without its password, for messages. */
@@ -46,49 +44,37 @@ export class PostgresStore implements Store {
   readonly description: string;
   readonly #pool: pg.Pool;
   readonly #listener: pg.Client;
-  /** Holds the single-writer lock for as long as the process runs. */
-  readonly #writer: pg.PoolClient | undefined;
   readonly #logger: Logger | undefined;
   readonly #runs = new Map<string, RunRecord>();
   readonly #requests = new Map<string, RequestRecord>();
   #problem: string | undefined;
+  /** The connection holding the leader lock, once this process leads. */
+  #leader: pg.PoolClient | undefined;
   #closed = false;
 
-  private constructor(url: string, pool: pg.Pool, listener: pg.Client, writer: pg.PoolClient | undefined, logger: Logger | undefined) {
+  private constructor(url: string, pool: pg.Pool, listener: pg.Client, logger: Logger | undefined) {
     this.description = describeUrl(url);
     this.#pool = pool;
     this.#listener = listener;
-    this.#writer = writer;
     this.#logger = logger;
   }
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: url, max: 8 });
     const failed = (err: unknown) => new StoreError('STORE_UNAVAILABLE', `cannot use the database at ${describeUrl(url)}: ${(err as Error).message}`);
-    let writer: pg.PoolClient | undefined;
     let listener: pg.Client | undefined;
     try {
       await migrate(pool);
-      if (options.exclusive ?? true) {
-        writer = await pool.connect();
-        const { rows } = await writer.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [WRITER_LOCK]);
-        if (!rows[0]?.ok) {
-          writer.release();
-          writer = undefined;
-          throw new StoreError('STORE_LOCKED', `another vmbot is writing to ${describeUrl(url)}; one process at a time until replicas claim runs`);
-        }
-      }
       listener = new pg.Client({ connectionString: url });
       await listener.connect();
       await listener.query(`LISTEN ${CHANNEL}`);
-      const store = new PostgresStore(url, pool, listener, writer, options.logger);
+      const store = new PostgresStore(url, pool, listener, options.logger);
       listener.on('notification', (n) => void store.#changed(n.payload));
       listener.on('error', (err) => (store.#problem = `the database connection failed: ${err.message}`));
       pool.on('error', (err) => (store.#problem = `the database connection failed: ${err.message}`));
       await store.#load();
       return store;
     } catch (err) {
-      writer?.release();
       await listener?.end().catch(() => undefined);
       await pool.end().catch(() => undefined);
       throw err instanceof StoreError ? err : failed(err);
@@ -272,6 +258,48 @@ export class PostgresStore implements Store {
     }
   }
 
+  async claimRun(id: string, owner: string, ttlMs: number): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      `UPDATE runs SET claimed_by = $2, claimed_until = now() + make_interval(secs => $3::float8 / 1000)
+       WHERE id = $1 AND (claimed_by IS NULL OR claimed_by = $2 OR claimed_until < now())`,
+      [id, owner, ttlMs],
+    );
+    return rowCount === 1;
+  }
+
+  async renewClaims(owner: string, ids: readonly string[], ttlMs: number): Promise<void> {
+    if (!ids.length) return;
+    await this.#pool.query('UPDATE runs SET claimed_until = now() + make_interval(secs => $3::float8 / 1000) WHERE id = ANY($1) AND claimed_by = $2', [
+      ids,
+      owner,
+      ttlMs,
+    ]);
+  }
+
+  async releaseRun(id: string, owner: string): Promise<void> {
+    await this.#pool.query('UPDATE runs SET claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2', [id, owner]);
+  }
+
+  async orphanedRuns(): Promise<RunRecord[]> {
+    const { rows } = await this.#pool.query<{ data: unknown }>(
+      `SELECT data FROM runs WHERE state IN ('pending', 'running', 'cleaning_up') AND (claimed_until IS NULL OR claimed_until < now()) ORDER BY seq`,
+    );
+    return rows.map((r) => parse('runs', r.data, this.description));
+  }
+
+  /** One process leads the sweeps: whoever holds the advisory lock on its own connection (released if it dies). */
+  async leads(): Promise<boolean> {
+    if (this.#leader) return true;
+    const client = await this.#pool.connect();
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK]);
+    if (rows[0]?.ok) {
+      this.#leader = client;
+      return true;
+    }
+    client.release();
+    return false;
+  }
+
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;
   async readArchived(): Promise<RunRecord[] | RequestRecord[]> {
@@ -291,9 +319,10 @@ export class PostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#listener.end().catch(() => undefined);
-    if (this.#writer) {
-      await this.#writer.query('SELECT pg_advisory_unlock($1)', [WRITER_LOCK]).catch(() => undefined);
-      this.#writer.release();
+    if (this.#leader) {
+      // Hand the sweeps on at once (a dead process's lock goes with its connection).
+      await this.#leader.query('SELECT pg_advisory_unlock($1)', [LEADER_LOCK]).catch(() => undefined);
+      this.#leader.release();
     }
     await this.#pool.end();
   }
