@@ -241,14 +241,14 @@ export function createBot(options: BotOptions): Bot {
         ctx.provisioning.resume(
           request,
           unfinished.map((r) => r.id),
-          `:arrows_counterclockwise: The bot restarted while provisioning; resuming the ${unfinished.length} VMs not yet finished (${finished} were; nothing is created twice).`,
+          `:arrows_counterclockwise: ${atStart ? 'The bot restarted while provisioning' : 'The bot process working on this stopped; another one takes over'}: resuming the ${unfinished.length} VMs not yet finished (${finished} were; nothing is created twice).`,
         );
       } else {
         const done = Object.values(runs[0]!.steps).filter((s) => s.status === 'done').length;
         ctx.provisioning.resume(
           request,
           [runs[0]!.id],
-          `:arrows_counterclockwise: The bot restarted while provisioning; resuming after step ${done} (nothing is created twice).`,
+          `:arrows_counterclockwise: ${atStart ? 'The bot restarted while provisioning' : 'The bot process working on this stopped; another one takes over'}: resuming after step ${done} (nothing is created twice).`,
         );
       }
     }

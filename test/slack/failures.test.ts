@@ -85,7 +85,7 @@ describe('restart', () => {
       await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the resumed run', 15_000);
       await rig.bot.idle();
       const thread = rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).map((m) => m.text);
-      expect(thread.some((t) => t.includes('The bot restarted while provisioning; resuming after step'))).toBe(true);
+      expect(thread.some((t) => t.includes('The bot restarted while provisioning: resuming after step'))).toBe(true);
       expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1);
       expect(rig.vergeos.requestsTo('POST /machine_nics')).toHaveLength(1); // found by lookup, not re-sent
       expect([...rig.vergeos.state.table('vms').values()].filter((v) => v.name === 'restart-01')).toHaveLength(1);
