@@ -141,6 +141,15 @@ export function registerCommands(program: Command): void {
     .action(lazy(() => import('./policy.js'), 'explainCommand'));
 
   program
+    .command('store')
+    .description('the store: copy the embedded one into PostgreSQL')
+    .command('migrate')
+    .description('copy a DATA_DIR (requests, runs, archive, REQ numbers, the audit log with its hashes) into an empty PostgreSQL database')
+    .requiredOption('--from <dir>', 'the DATA_DIR to copy (read only; stop the bot first)')
+    .option('--to <url>', 'postgres://… (default: DATABASE_URL)')
+    .action(lazy(() => import('./store.js'), 'storeMigrateCommand'));
+
+  program
     .command('sim')
     .description('run the VergeOS simulator on loopback (for trying the bot, tests and benchmarks)')
     .option('-p, --port <n>', 'port to listen on (0 = any free port)', parsePort, 8444)

@@ -188,6 +188,11 @@ export class LowdbStore implements Store {
     return this.file;
   }
 
+  /** The last number a sequence handed out (0 if none), without taking one. */
+  counter(sequence: string): number {
+    return this.#db.data.counters[sequence] ?? 0;
+  }
+
   /** Next number of a named sequence (REQ-n, run ids), saved with the next write. */
   async nextNumber(sequence: string): Promise<number> {
     const n = (this.#db.data.counters[sequence] ?? 0) + 1;

@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import { AUDIT_FILE, readAuditRecords, verifyAuditLog, verifyChain } from '../store/audit.js';
+import { LowdbStore } from '../store/lowdb.js';
+import { readPostgresAudit } from '../store/postgres/audit.js';
+import { importIntoPostgres } from '../store/postgres/import.js';
+import { describeUrl } from '../store/postgres/store.js';
+import { StoreError } from '../store/store.js';
+import type { RequestRecord, RunRecord } from '../store/records.js';
+import { CliExit, config, EXIT } from './context.js';
+
+/** Newest version of each record, the working set over the archive. */
+function newest<T extends RunRecord | RequestRecord>(...lists: T[][]): T[] {
+  const byId = new Map<string, T>();
+  for (const list of lists) for (const r of list) if ((byId.get(r.id)?.version ?? -1) < r.version) byId.set(r.id, r);
+  return [...byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+export async function storeMigrateCommand(opts: { from: string; to?: string }): Promise<void> {
+  const to = opts.to ?? config([]).DATABASE_URL;
+  if (!to || !/^postgres(ql)?:\/\//.test(to)) throw new CliExit(EXIT.badInput, '--to must be a postgres:// URL (or set DATABASE_URL)');
+  const auditFile = join(opts.from, AUDIT_FILE);
+  const chain = await verifyAuditLog(auditFile);
+  if (!chain.ok)
+    throw new CliExit(EXIT.failed, `${auditFile}:${chain.line}: ${chain.problem}; the audit log must verify before it is copied. Nothing was copied.`);
+  let source: LowdbStore;
+  try {
+    source = await LowdbStore.open(opts.from, { readOnly: true });
+  } catch (err) {
+    if (err instanceof StoreError) throw new CliExit(EXIT.badInput, err.message);
+    throw err;
+  }
+  try {
+    const requests = newest(await source.readArchived('requests'), source.listRequests());
+    const runs = newest(await source.readArchived('runs'), source.listRuns());
+    const highest = Math.max(source.counter('request'), ...requests.map((r) => Number(r.id.slice(4))));
+    const copied = await importIntoPostgres(to, { requests, runs, requestNumber: highest, audit: readAuditRecords(auditFile) }).catch((err: unknown) => {
+      if (err instanceof StoreError) throw new CliExit(EXIT.failed, `${err.message}. Nothing was copied.`);
+      throw err;
+    });
+    const verified = await verifyChain(readPostgresAudit(to));
+    if (!verified.ok)
+      throw new CliExit(EXIT.failed, `copied, but the audit chain in ${describeUrl(to)} does not verify at seq ${verified.line}: ${verified.problem}`);
+    process.stdout.write(
+      `Copied ${copied.requests} requests, ${copied.runs} runs and ${copied.audit} audit records from ${opts.from} to ${describeUrl(to)}; REQ numbers continue after REQ-${highest}; the audit chain verifies (${verified.records} records).\n` +
+        `Start the bot with DATABASE_URL set; ${opts.from} is no longer read (keep it as a backup).\n`,
+    );
+  } finally {
+    await source.close();
+  }
+}
