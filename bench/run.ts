@@ -7,10 +7,11 @@ import { clientBenchmark } from './client.bench.js';
 import { pacingBenchmark } from './pacing.bench.js';
 import { provisionBenchmark } from './provision.bench.js';
 import { slackBenchmark } from './slack.bench.js';
+import { replicasBenchmark } from './replicas.bench.js';
 import { startupBenchmark } from './startup.bench.js';
 import type { Benchmark } from './harness.js';
 
-const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark, slackBenchmark, pacingBenchmark, startupBenchmark];
+const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark, slackBenchmark, pacingBenchmark, startupBenchmark, replicasBenchmark];
 const only = process.argv[2];
 
 let missed = 0;

@@ -117,6 +117,11 @@ export class Provisioner {
       throw new RunBusyError(`${busy} (another bot process is working on it)`);
     }
     this.#beat();
+    // Ours now: work from its latest version (another process may have just moved it on).
+    await this.#store.catchUp('runs', runId).catch(async (err: unknown) => {
+      await this.#drop(runId);
+      throw err;
+    });
   }
 
   async #drop(runId: string): Promise<void> {

@@ -119,6 +119,12 @@ export class Requests {
     return this.#store.getRequest(id);
   }
 
+  /** The request as it is now, also when another bot process filed or changed it a moment ago. */
+  async load(id: string): Promise<RequestRecord | undefined> {
+    await this.#store.catchUp('requests', id);
+    return this.#store.getRequest(id);
+  }
+
   byRequester(user: string): RequestRecord[] {
     return this.#store.listRequests((r) => r.requester === user).sort(newestFirst);
   }

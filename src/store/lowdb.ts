@@ -291,6 +291,8 @@ export class LowdbStore implements Store {
 
   async renewClaims(): Promise<void> {}
 
+  async catchUp(): Promise<void> {}
+
   async releaseRun(id: string, owner: string): Promise<void> {
     if (this.#claims.get(id) === owner) this.#claims.delete(id);
   }

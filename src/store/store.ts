@@ -40,6 +40,11 @@ export interface Store {
   listRequests(filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[];
   insertRequest(request: RequestRecord): Promise<void>;
   updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord>;
+  /**
+   * Bring this process's copy of one record up to date (another process may have just created or
+   * changed it). A no-op where there is one process.
+   */
+  catchUp(kind: 'runs' | 'requests', id: string): Promise<void>;
   /** Records moved out of the working set (old and finished), newest version of each. */
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;

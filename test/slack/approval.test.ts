@@ -58,6 +58,17 @@ describe('approving', () => {
     expect(refusals[0]!.text).toMatch(/^REQ-1 was already approved by <@U0LEAD[12]>; nothing was changed\.$/);
   });
 
+  it('a click that arrives before the bot recorded where its approval message is still updates that message', async () => {
+    const approval = await fileRequest(rig, 'race-msg-01');
+    // As if the lead clicked between the post and the bot saving the message's place.
+    await rig.store.updateRequest('REQ-1', {}, (r) => void delete r.approvalMessage);
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    await until(() => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).find((m) => m.text.includes('is ready')), 'the summary in the thread');
+    await rig.bot.idle();
+    expect(rig.store.getRequest('REQ-1')?.approvalMessage).toEqual({ channel: SLACK_SIM.approvalChannel, ts: approval.ts });
+    expect(textOf(rig.slack.messages.find((m) => m.ts === approval.ts)!)).toContain(`Approved by <@${SLACK_SIM.lead1}>`);
+  });
+
   it('reject asks for a reason; the requester is told; buttons go', async () => {
     const approval = structuredClone(await fileRequest(rig, 'nope-01'));
     await rig.driver.clickMessageButton(SLACK_SIM.lead2, approval, 'request_reject');

@@ -36,11 +36,21 @@ export function register(app: App, ctx: BotContext): void {
     throw err;
   };
 
+  /**
+   * A click on the approval message can arrive before the bot has recorded where that message is
+   * (a lead faster than the filing, or another replica's): the click says where, so record it.
+   */
+  const located = async (request: RequestRecord, channel: string | undefined, messageTs: string | undefined): Promise<RequestRecord> => {
+    if (request.approvalMessage || !channel || !messageTs || channel !== ctx.approvalChannel) return request;
+    return ctx.requests.attachApprovalMessage(request.id, { channel, ts: messageTs }, request.permalink);
+  };
+
   app.action<BlockAction>(APPROVAL_ACTIONS.approve, async ({ ack, body }) => {
     await ack();
-    const { user, requestId, channel } = clicked(body);
-    const request = ctx.requests.find(requestId);
-    if (!request) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
+    const { user, requestId, channel, messageTs } = clicked(body);
+    const loaded = await ctx.requests.load(requestId);
+    if (!loaded) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
+    const request = await located(loaded, channel, messageTs);
     // Who may approve is the rule's set, checked now (user groups resolved through Slack).
     const eligible = await mayDecide(ctx, request, user);
     if (!eligible && request.requester !== user) {
@@ -88,8 +98,9 @@ export function register(app: App, ctx: BotContext): void {
 
   app.action<BlockAction>(APPROVAL_ACTIONS.reject, async ({ ack, body }) => {
     await ack();
-    const { user, requestId, channel } = clicked(body);
-    const request = ctx.requests.find(requestId);
+    const { user, requestId, channel, messageTs } = clicked(body);
+    const loaded = await ctx.requests.load(requestId);
+    const request = loaded && (await located(loaded, channel, messageTs));
     if (!request) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
     if (!(await mayReject(request, user, channel))) return;
     if (request.state !== 'pending') return refusal(new RequestError('REQUEST_ALREADY_DECIDED', alreadyDecided(request)), user, channel);
@@ -101,7 +112,7 @@ export function register(app: App, ctx: BotContext): void {
     if (reason.length < 3) return ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: 'Say why, so the requester can do something about it.' } });
     await ack();
     const user = body.user.id;
-    const pending = ctx.requests.find(view.private_metadata);
+    const pending = await ctx.requests.load(view.private_metadata);
     if (!pending) return ctx.notifier.tell(user, undefined, say(`There is no request ${view.private_metadata}.`));
     if (!(await mayReject(pending, user, undefined))) return;
     let rejected;
@@ -133,7 +144,7 @@ export function register(app: App, ctx: BotContext): void {
     await ack();
     const { user, requestId, channel, messageTs } = clicked(body);
     if (!(await leadOnly(user, channel, 'retry provisioning'))) return;
-    const request = ctx.requests.find(requestId);
+    const request = await ctx.requests.load(requestId);
     if (!request?.runId) return ctx.notifier.tell(user, channel, say(`There is no failed run for ${requestId}.`));
     const failedMessage = whatFailed(ctx, requestId);
     let retried;
@@ -152,7 +163,7 @@ export function register(app: App, ctx: BotContext): void {
     await ack();
     const { user, requestId, channel, messageTs } = clicked(body);
     if (!(await leadOnly(user, channel, 'delete partial VMs'))) return;
-    const request = ctx.requests.find(requestId);
+    const request = await ctx.requests.load(requestId);
     if (!request?.runId || request.state !== 'failed')
       return ctx.notifier.tell(user, channel, say(`${requestId} has no failed run to clean up (it is ${request?.state ?? 'unknown'}).`));
     const failedMessage = whatFailed(ctx, requestId);

@@ -118,6 +118,10 @@ export class PostgresStore implements Store {
     if (!mine || mine.version < record.version) map.set(id, record);
   }
 
+  catchUp(kind: Table, id: string): Promise<void> {
+    return this.#refresh(kind, id);
+  }
+
   async nextNumber(sequence: string): Promise<number> {
     if (!/^[a-z][a-z0-9_]*$/.test(sequence)) throw new Error(`not a sequence name: ${sequence}`);
     const name = `vmbot_seq_${sequence}`;
