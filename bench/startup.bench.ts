@@ -5,13 +5,13 @@
  * Targets: the compiled build at most half of tsx's time for --help and no slower to ready; --help
  * within 2.5× bare Node (about 0.25 s here; the issue's ceiling is 0.3 s).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { VMBOT_FROM_SOURCE, workspaceEnv } from '../src/demo/workspace.js';
+import { spawnBot, VMBOT_FROM_SOURCE, workspaceEnv } from '../src/demo/workspace.js';
 import { median, spawnSim, spawnSlackSim, type Benchmark, type BenchResult } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -24,29 +24,20 @@ function timeRun(args: string[]): number {
   return performance.now() - started;
 }
 
-async function timeToReady(args: string[], env: Record<string, string>): Promise<number> {
+async function timeToReady(vmbot: readonly string[], env: Record<string, string>): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...args, 'start'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const bot = await spawnBot(env, vmbot);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`vmbot start exited (${code})`)));
-    });
     for (;;) {
-      const res = await request(`${url}/readyz`);
+      const res = await request(`${bot.url}/readyz`);
       await res.body.dump();
       if (res.statusCode === 200) return performance.now() - started;
       await new Promise((r) => setTimeout(r, 5));
     }
   } finally {
     await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
+      bot.child.once('exit', () => resolve());
+      bot.child.kill('SIGTERM');
     });
   }
 }
@@ -76,7 +67,7 @@ export const startupBenchmark: Benchmark = {
         ] as const) {
           const dataDir = await mkdtemp(join(tmpdir(), 'vmbot-bench-start-'));
           const env = { ...workspaceEnv({ slackApiUrl: slack.url, vergeosUrl: vergeos.url, dataDir }), PORT: '0', LOG_LEVEL: 'error' };
-          ready[kind].push(await timeToReady([...args], env));
+          ready[kind].push(await timeToReady(args, env));
           await rm(dataDir, { recursive: true, force: true });
         }
       }

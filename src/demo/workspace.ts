@@ -116,9 +116,9 @@ export async function startWorkspace(options: WorkspaceOptions = {}): Promise<Wo
   return ws;
 }
 
-/** `vmbot start` as a child process; resolves once it listens. */
-export async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
-  const child = spawn(process.execPath, [...VMBOT_FROM_SOURCE, 'start'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `vmbot start` as a child process (from source, or `vmbot` as given: e.g. the compiled bin); resolves once it listens. */
+export async function spawnBot(env: Record<string, string>, vmbot: readonly string[] = VMBOT_FROM_SOURCE): Promise<BotProcess> {
+  const child = spawn(process.execPath, [...vmbot, 'start'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // If whoever started it dies first, the bot goes too (no stray processes after a failed run).
   process.once('exit', () => child.kill());
   let stderr = '';

@@ -7,7 +7,7 @@ import { PostgresStore } from '../../src/store/postgres/store.js';
 import { MANIFESTS, tempDir } from '../helpers/core.js';
 import { runVmbot } from '../helpers/cli.js';
 import { fullSpec } from '../helpers/full-spec.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
 
 describe('vmbot store migrate', () => {
   let sim: VergeosSim;

@@ -5,7 +5,6 @@
  */
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { STAND_IN_RATE_FACTOR, waitFor, workspaceEnv } from '../../src/demo/work
 import { startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
 import { SlackDriver } from '../../src/sim/slack-driver.js';
 import { SLACK_SIM, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
+import { freePort } from '../../src/demo/postgres.js';
 import { fileRequest } from '../helpers/flows.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -57,14 +57,6 @@ function copyInto(sourceRoot: string, sources: string[], destRoot: string, dest:
     const into = dest.endsWith('/') ? join(destRoot, dest, source.split('/').at(-1)!) : join(destRoot, dest);
     cpSync(from, into, { recursive: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const get = async (url: string) => {

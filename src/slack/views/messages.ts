@@ -35,7 +35,8 @@ const section = (text: string, block_id?: string): types.SectionBlock => ({
   ...(block_id ? { block_id } : {}),
   text: mrkdwn(clip(text, 3000)),
 });
-const button = (action_id: string, label: string, value: string, style?: 'primary' | 'danger'): types.Button => ({
+/** A Block Kit button whose value is the id it acts on. */
+export const button = (action_id: string, label: string, value: string, style?: 'primary' | 'danger'): types.Button => ({
   type: 'button',
   action_id,
   value,

@@ -5,7 +5,7 @@ import type { RunRecord } from '../../store/records.js';
 import { clip, escapeClip, escapeText, slackDate } from '../escape.js';
 import type { LeaseEvent } from '../../leases/leases.js';
 import { formatDuration } from '../../vmspec/units.js';
-import type { Message } from './messages.js';
+import { button, type Message } from './messages.js';
 
 export const VM_ACTIONS = { powerOn: 'vm_power_on', powerOff: 'vm_power_off', delete: 'vm_delete', extend: 'lease_extend' } as const;
 
@@ -17,14 +17,6 @@ export interface VmEntry {
   /** VergeOS's power state now, when it answered. */
   status?: string | undefined;
 }
-
-const button = (action_id: string, label: string, value: string, style?: 'primary' | 'danger'): types.Button => ({
-  type: 'button',
-  action_id,
-  value,
-  text: { type: 'plain_text', text: label },
-  ...(style ? { style } : {}),
-});
 
 export function myVmsMessage(entries: VmEntry[], whose: string): Message {
   if (!entries.length)

