@@ -65,6 +65,8 @@ export interface BotOptions {
   sweepIntervalMs?: number;
   /** How often runs whose process stopped are looked for (default half the claim time). */
   takeOverMs?: number;
+  /** How often old finished records move to the archive while the bot runs (default hourly). */
+  archiveEveryMs?: number;
   /** How long drives may import before the thread is told power-on waits (default 60 s). */
   importNoticeMs?: number;
 }
@@ -312,6 +314,7 @@ export function createBot(options: BotOptions): Bot {
   let goneTimer: NodeJS.Timeout | undefined;
   let leaseTimer: NodeJS.Timeout | undefined;
   let takeOverTimer: NodeJS.Timeout | undefined;
+  let archiveTimer: NodeJS.Timeout | undefined;
   let server: Server | undefined;
   let healthServer: Server | undefined;
   return {
@@ -376,6 +379,15 @@ export function createBot(options: BotOptions): Bot {
         options.takeOverMs ?? Math.max(1_000, Math.floor(options.provisioner.claimTtlMs / 2)),
       );
       takeOverTimer.unref();
+      const archive = async () => {
+        const moved = await options.store.archiveOld();
+        if (moved) logger.info({ moved }, 'moved old finished records to the archive');
+      };
+      archiveTimer = setInterval(
+        () => void led(archive)().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'archiving failed')),
+        options.archiveEveryMs ?? 3_600_000,
+      );
+      archiveTimer.unref();
       await recover();
       // Lease notices a previous process recorded and did not deliver.
       await sweepLeases().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'lease sweep failed'));
@@ -388,6 +400,7 @@ export function createBot(options: BotOptions): Bot {
       if (goneTimer) clearInterval(goneTimer);
       if (leaseTimer) clearInterval(leaseTimer);
       if (takeOverTimer) clearInterval(takeOverTimer);
+      if (archiveTimer) clearInterval(archiveTimer);
       homeTabs.stop();
       options.policy.stop();
       // Socket Mode: disconnect, so Slack hands new envelopes to the other connections.

@@ -13,7 +13,7 @@ import { closeSync, chmodSync, existsSync, ftruncateSync, mkdirSync, openSync, r
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
+import { PrivateJsonFile } from './private-file.js';
 import { formatPath } from '../vmspec/validate.js';
 import { StoreError, type Store, type StoreExpect } from './store.js';
 import {
@@ -58,6 +58,7 @@ export class LowdbStore implements Store {
   #journalSeq = 0;
   #writeError: Error | undefined;
   #closed = false;
+  #archiveAfterMs = 30 * 86_400_000;
 
   private constructor(
     readonly dataDir: string,
@@ -76,8 +77,7 @@ export class LowdbStore implements Store {
     const lockPath = options.readOnly ? undefined : takeLock(join(dataDir, LOCK_FILE));
     try {
       const file = join(dataDir, STORE_FILE);
-      // Compact JSON: the file is rewritten on every change, so size is time.
-      const db = new Low<StoreFile>(new DataFile<StoreFile>(file, { parse: JSON.parse, stringify: (data) => JSON.stringify(data) }), emptyStore());
+      const db = new Low<StoreFile>(new PrivateJsonFile<StoreFile>(file), emptyStore());
       try {
         await db.read();
       } catch (err) {
@@ -95,10 +95,11 @@ export class LowdbStore implements Store {
       const journal = join(dataDir, JOURNAL_FILE);
       replayJournal(journal, db.data);
       const store = new LowdbStore(dataDir, db, lockPath, options.readOnly ?? false);
+      store.#archiveAfterMs = options.archiveAfterMs ?? 30 * 86_400_000;
       if (!options.readOnly) {
-        archiveOld(join(dataDir, ARCHIVE_FILE), db.data, options.archiveAfterMs ?? 30 * 86_400_000);
+        archiveOld(join(dataDir, ARCHIVE_FILE), db.data, store.#archiveAfterMs);
         await db.write();
-        chmodSync(file, 0o600); // it holds specs, which may carry a console password hash
+        chmodSync(file, 0o600); // a file an older version wrote with the umask's mode
         store.#journalFd = openSync(journal, 'a', 0o600);
         ftruncateSync(store.#journalFd, 0); // everything in it is now in the file
       }
@@ -303,6 +304,24 @@ export class LowdbStore implements Store {
 
   async leads(): Promise<boolean> {
     return !this.#readOnly;
+  }
+
+  /**
+   * Move old finished records to the archive now (also done at open), so a bot that stays up
+   * keeps its file small. Returns how many records moved.
+   */
+  async archiveOld(): Promise<number> {
+    if (this.#readOnly) return 0;
+    const before = this.#db.data.runs.length + this.#db.data.requests.length;
+    // The archive line is written before the records leave the file (a crash between archives
+    // them twice; readers keep the newest).
+    archiveOld(join(this.dataDir, ARCHIVE_FILE), this.#db.data, this.#archiveAfterMs);
+    const moved = before - (this.#db.data.runs.length + this.#db.data.requests.length);
+    if (moved) {
+      this.#scheduleWrite();
+      await this.flush();
+    }
+    return moved;
   }
 
   readArchived(kind: 'runs'): Promise<RunRecord[]>;

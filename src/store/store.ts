@@ -45,6 +45,8 @@ export interface Store {
    * changed it). A no-op where there is one process.
    */
   catchUp(kind: 'runs' | 'requests', id: string): Promise<void>;
+  /** Move old finished records out of the working set now; how many moved (0 where nothing is archived). */
+  archiveOld(): Promise<number>;
   /** Records moved out of the working set (old and finished), newest version of each. */
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;

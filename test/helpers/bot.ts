@@ -47,6 +47,8 @@ export async function startRig(
     rateFactor?: number;
     importNoticeMs?: number;
     leaseNow?: () => number;
+    /** How often the bot archives (to see it do so while running). */
+    archiveEveryMs?: number;
   } = {},
 ): Promise<Rig> {
   const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
@@ -92,6 +94,7 @@ export async function startRig(
       sweepIntervalMs: 60_000,
       ...(options.leaseNow ? { leaseOptions: { now: options.leaseNow } } : {}),
       ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}),
+      ...(options.archiveEveryMs ? { archiveEveryMs: options.archiveEveryMs } : {}),
     });
     const { port } = await bot.start(0);
     return { bot, store, audit, client, driver: new SlackDriver(`http://127.0.0.1:${port}`, slack) };

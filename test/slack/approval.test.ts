@@ -156,4 +156,18 @@ describe('archived requests', () => {
       await rig.close();
     }
   });
+
+  it('a running bot archives on its schedule, without a restart', async () => {
+    const rig = await startRig({ env: { VMBOT_ARCHIVE_AFTER: '1ms' }, archiveEveryMs: 50 });
+    try {
+      await fileRequest(rig, 'old-02');
+      await rig.driver.clickMessageButton(SLACK_SIM.requester, await until(() => rig.slack.dms(SLACK_SIM.requester)[0], 'receipt'), 'request_cancel');
+      await until(() => rig.store.getRequest('REQ-1') === undefined, 'archived while running', 5_000);
+      expect((await rig.store.readArchived('requests')).map((r) => [r.id, r.state])).toEqual([['REQ-1', 'cancelled']]);
+      const status = await rig.driver.command(SLACK_SIM.requester, 'status REQ-1');
+      expect(JSON.stringify(status.json)).toContain('old-02');
+    } finally {
+      await rig.close();
+    }
+  });
 });

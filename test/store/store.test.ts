@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/store/store.js';
+import { FileAuditLog } from '../../src/store/audit.js';
 import { LowdbStore, readArchive } from '../../src/store/lowdb.js';
 import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
@@ -175,6 +176,38 @@ describe('store archive', () => {
       await again.close();
       expect((await readFile(join(dir, 'archive.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(2);
     } finally {
+      await remove();
+    }
+  });
+});
+
+describe('private files', () => {
+  it('every file under DATA_DIR stays 0600 and the directory 0700, after rewrites, the journal, archiving and the audit log', async () => {
+    const { dir, remove } = await tempDir();
+    const previous = process.umask(0o022); // the usual umask, under which files would be 0644
+    try {
+      const dataDir = join(dir, 'data');
+      const store = await LowdbStore.open(dataDir, { archiveAfterMs: 0 });
+      const audit = await FileAuditLog.open(dataDir);
+      const now = new Date().toISOString();
+      await store.insertRuns([
+        { id: 'run-m', version: 0, state: 'pending', createdAt: now, updatedAt: now, actor: 't', spec: fullSpec('m1'), steps: {}, keys: {}, poweredOn: false },
+      ]);
+      for (let i = 0; i < 5; i++) await store.updateRun('run-m', {}, (r) => void (r.actor = `a${i}`));
+      await store.updateRun('run-m', {}, (r) => void (r.state = 'cleaned_up'));
+      await audit.append({ actor: 't', action: 'run.cleaned_up', outcome: 'ok' });
+      await store.flush();
+      expect(await store.archiveOld()).toBe(1);
+      const modes = async () =>
+        Object.fromEntries(
+          await Promise.all((await readdir(dataDir)).map(async (f) => [f, ((await stat(join(dataDir, f))).mode & 0o777).toString(8)] as const)),
+        );
+      expect(await modes()).toEqual({ 'vmbot.json': '600', 'vmbot.journal.jsonl': '600', 'vmbot.lock': '600', 'archive.jsonl': '600', 'audit.jsonl': '600' });
+      expect(((await stat(dataDir)).mode & 0o777).toString(8)).toBe('700');
+      await audit.close();
+      await store.close();
+    } finally {
+      process.umask(previous);
       await remove();
     }
   });
