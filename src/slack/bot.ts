@@ -183,7 +183,7 @@ export function createBot(options: BotOptions): Bot {
     {
       name: 'store',
       run: async () => {
-        const health = options.store.health();
+        const health = await options.store.ping();
         return health.ok ? undefined : health.problem;
       },
     },

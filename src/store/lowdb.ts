@@ -337,6 +337,10 @@ export class LowdbStore implements Store {
     return { ok: true };
   }
 
+  async ping(): Promise<{ ok: true } | { ok: false; problem: string }> {
+    return this.health();
+  }
+
   /** Writes what is pending, empties the journal and releases the lock. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -65,8 +65,10 @@ export interface Store {
   orphanedRuns(): Promise<RunRecord[]>;
   /** Whether this process runs the background sweeps now (one process at a time). */
   leads(): Promise<boolean>;
-  /** Whether it can take writes now. */
+  /** Whether it can take writes now, from what is known (no I/O). */
   health(): { ok: true } | { ok: false; problem: string };
+  /** Whether it can take writes now, asked of the storage itself (readiness checks). */
+  ping(): Promise<{ ok: true } | { ok: false; problem: string }>;
   /** Everything written so far is on disk (or in the database). */
   flush(): Promise<void>;
   close(): Promise<void>;

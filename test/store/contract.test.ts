@@ -234,6 +234,29 @@ describe('two processes on one PostgreSQL', () => {
   });
 });
 
+describe('the change feed', () => {
+  it('a dropped LISTEN connection makes the store not ready, is reconnected, and what changed meanwhile is read', async () => {
+    const url = await postgres.database();
+    const [a, b] = await Promise.all([PostgresStore.open(url), PostgresStore.open(url)]);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      expect(await b.ping()).toEqual({ ok: true });
+      // Cut every LISTEN connection (as a network blip or a database restart would).
+      await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()`);
+      await waitFor(() => b.health().ok === false, 'B notices');
+      expect((await b.ping()) as { problem?: string }).toMatchObject({ ok: false, problem: expect.stringMatching(/^lost the database's change feed/) });
+      await a.insertRequest(request('REQ-1', 'V-feed'));
+      await waitFor(() => b.getRequest('REQ-1'), 'B reads what it missed', 10_000);
+      expect(await b.ping()).toEqual({ ok: true });
+    } finally {
+      await db.end();
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 describe('the audit log on PostgreSQL', () => {
   it('stays one hash chain with appends from two processes at once, and verify finds an edited row', async () => {
     const url = await postgres.database();

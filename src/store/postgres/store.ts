@@ -43,7 +43,10 @@ export function describeUrl(url: string): string {
 export class PostgresStore implements Store {
   readonly description: string;
   readonly #pool: pg.Pool;
-  readonly #listener: pg.Client;
+  #listener: pg.Client;
+  readonly #url: string;
+  /** Set while the LISTEN connection is down: copies may be stale until it is back. */
+  #listenerProblem: string | undefined;
   readonly #logger: Logger | undefined;
   readonly #runs = new Map<string, RunRecord>();
   readonly #requests = new Map<string, RequestRecord>();
@@ -56,6 +59,7 @@ export class PostgresStore implements Store {
     this.description = describeUrl(url);
     this.#pool = pool;
     this.#listener = listener;
+    this.#url = url;
     this.#logger = logger;
   }
 
@@ -69,8 +73,7 @@ export class PostgresStore implements Store {
       await listener.connect();
       await listener.query(`LISTEN ${CHANNEL}`);
       const store = new PostgresStore(url, pool, listener, options.logger);
-      listener.on('notification', (n) => void store.#changed(n.payload));
-      listener.on('error', (err) => (store.#problem = `the database connection failed: ${err.message}`));
+      store.#watch(listener);
       pool.on('error', (err) => (store.#problem = `the database connection failed: ${err.message}`));
       await store.#load();
       return store;
@@ -81,18 +84,49 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** Follow other processes' changes; if the connection drops, reconnect and re-read everything. */
+  #watch(listener: pg.Client): void {
+    listener.on('notification', (n) => void this.#changed(n.payload));
+    const lost = (why: string) => {
+      if (this.#closed || this.#listenerProblem) return;
+      this.#listenerProblem = `lost the database's change feed (${why}); reconnecting`;
+      this.#logger?.warn({ err: why }, 'the LISTEN connection dropped; reconnecting');
+      setTimeout(() => void this.#reconnect(), 1_000).unref();
+    };
+    listener.on('error', (err) => lost(err.message));
+    listener.on('end', () => lost('connection closed'));
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#closed) return;
+    const listener = new pg.Client({ connectionString: this.#url });
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${CHANNEL}`);
+      await this.#load(); // what changed while nobody listened
+      this.#listener = listener;
+      this.#listenerProblem = undefined;
+      this.#watch(listener);
+    } catch (err) {
+      await listener.end().catch(() => undefined);
+      this.#logger?.warn({ err: (err as Error).message }, 'reconnecting the LISTEN connection failed; trying again');
+      setTimeout(() => void this.#reconnect(), 2_000).unref();
+    }
+  }
+
   async #load(): Promise<void> {
     const [runs, requests] = await Promise.all([
       this.#pool.query<{ data: unknown }>('SELECT data FROM runs ORDER BY seq'),
       this.#pool.query<{ data: unknown }>('SELECT data FROM requests ORDER BY seq'),
     ]);
+    // Newer only: a change this process committed after the read must not be undone.
     for (const row of runs.rows) {
       const run = parse('runs', row.data, this.description);
-      this.#runs.set(run.id, run);
+      if ((this.#runs.get(run.id)?.version ?? -1) < run.version) this.#runs.set(run.id, run);
     }
     for (const row of requests.rows) {
       const request = parse('requests', row.data, this.description);
-      this.#requests.set(request.id, request);
+      if ((this.#requests.get(request.id)?.version ?? -1) < request.version) this.#requests.set(request.id, request);
     }
   }
 
@@ -317,8 +351,21 @@ export class PostgresStore implements Store {
 
   health(): { ok: true } | { ok: false; problem: string } {
     if (this.#closed) return { ok: false, problem: 'the store is closed' };
-    if (this.#problem) return { ok: false, problem: this.#problem };
+    if (this.#problem ?? this.#listenerProblem) return { ok: false, problem: (this.#problem ?? this.#listenerProblem)! };
     return { ok: true };
+  }
+
+  /** Asks the database; a connection problem seen earlier is forgotten once it answers again. */
+  async ping(): Promise<{ ok: true } | { ok: false; problem: string }> {
+    if (this.#closed) return { ok: false, problem: 'the store is closed' };
+    try {
+      await this.#pool.query('SELECT 1');
+      this.#problem = undefined;
+      if (this.#listenerProblem) return { ok: false, problem: this.#listenerProblem };
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, problem: `the database at ${this.description} does not answer: ${(err as Error).message}` };
+    }
   }
 
   /** Every change is committed before its promise resolves. */
