@@ -9,11 +9,12 @@
  * file (newer versions win) and emptied. So a change is safe from a process crash as soon as
  * the update returns, at a cost that does not grow with the number of runs.
  */
-import { closeSync, chmodSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, chmodSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { PrivateJsonFile } from './private-file.js';
+import { ArchiveIndex } from './archive-index.js';
 import { formatPath } from '../vmspec/validate.js';
 import { StoreError, type Store, type StoreExpect } from './store.js';
 import {
@@ -59,6 +60,8 @@ export class LowdbStore implements Store {
   #writeError: Error | undefined;
   #closed = false;
   #archiveAfterMs = 30 * 86_400_000;
+  /** Where archived records are in archive.jsonl, for finding one without reading them all. */
+  #archive: ArchiveIndex;
 
   private constructor(
     readonly dataDir: string,
@@ -67,6 +70,7 @@ export class LowdbStore implements Store {
     readOnly: boolean,
   ) {
     this.file = join(dataDir, STORE_FILE);
+    this.#archive = new ArchiveIndex(join(dataDir, ARCHIVE_FILE));
     this.#db = db;
     this.#lockPath = lockPath;
     this.#readOnly = readOnly;
@@ -315,13 +319,22 @@ export class LowdbStore implements Store {
     const before = this.#db.data.runs.length + this.#db.data.requests.length;
     // The archive line is written before the records leave the file (a crash between archives
     // them twice; readers keep the newest).
-    archiveOld(join(this.dataDir, ARCHIVE_FILE), this.#db.data, this.#archiveAfterMs);
+    const appended = archiveOld(join(this.dataDir, ARCHIVE_FILE), this.#db.data, this.#archiveAfterMs);
+    if (appended) this.#archive.appended(appended.offset, appended.lines);
     const moved = before - (this.#db.data.runs.length + this.#db.data.requests.length);
     if (moved) {
       this.#scheduleWrite();
       await this.flush();
     }
     return moved;
+  }
+
+  findArchivedRequest(id: string): Promise<RequestRecord | undefined> {
+    return this.#archive.findRequest(id);
+  }
+
+  archivedRunsOf(requestId: string): Promise<RunRecord[]> {
+    return this.#archive.runsOf(requestId);
   }
 
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
@@ -366,7 +379,11 @@ const DECIDED_REQUESTS: ReadonlySet<string> = new Set(['succeeded', 'rejected', 
  * written right after; a crash in between only archives them twice, and readers keep the newest).
  * A run goes with its request, and only when both are done with.
  */
-function archiveOld(path: string, data: StoreFile, afterMs: number): void {
+function archiveOld(
+  path: string,
+  data: StoreFile,
+  afterMs: number,
+): { offset: number; lines: Array<{ table: string; record: RunRecord | RequestRecord }> } | undefined {
   const cutoff = Date.now() - afterMs;
   const old = (r: { updatedAt: string }) => Date.parse(r.updatedAt) <= cutoff;
   const requests = data.requests.filter((r) => DECIDED_REQUESTS.has(r.state) && old(r));
@@ -374,10 +391,18 @@ function archiveOld(path: string, data: StoreFile, afterMs: number): void {
   const activeRequestIds = new Set(data.requests.filter((r) => !requestIds.has(r.id)).map((r) => r.id));
   const done = (r: RunRecord) => FINISHED_RUNS.has(r.state) || (r.state === 'succeeded' && r.goneAt !== undefined);
   const runs = data.runs.filter((r) => done(r) && old(r) && !(r.requestId && activeRequestIds.has(r.requestId)));
-  if (!requests.length && !runs.length) return;
+  if (!requests.length && !runs.length) return undefined;
   const lines = [...runs.map((record) => ({ table: 'runs', record })), ...requests.map((record) => ({ table: 'requests', record }))];
-  const fd = openSync(path, 'a', 0o600);
+  const fd = openSync(path, 'a+', 0o600);
+  let offset: number;
   try {
+    offset = fstatSync(fd).size;
+    if (offset > 0) {
+      // A line torn by a crash mid-append must not swallow the first new one.
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, offset - 1);
+      if (last[0] !== 0x0a) offset += writeSync(fd, '\n');
+    }
     writeSync(fd, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   } finally {
     closeSync(fd);
@@ -385,6 +410,7 @@ function archiveOld(path: string, data: StoreFile, afterMs: number): void {
   const runIds = new Set(runs.map((r) => r.id));
   data.runs = data.runs.filter((r) => !runIds.has(r.id));
   data.requests = data.requests.filter((r) => !requestIds.has(r.id));
+  return { offset, lines };
 }
 
 /** Archived records of one table, newest version of each, oldest first. */

@@ -47,6 +47,10 @@ export interface Store {
   catchUp(kind: 'runs' | 'requests', id: string): Promise<void>;
   /** Move old finished records out of the working set now; how many moved (0 where nothing is archived). */
   archiveOld(): Promise<number>;
+  /** One archived request (newest version), found without reading the whole archive. */
+  findArchivedRequest(id: string): Promise<RequestRecord | undefined>;
+  /** The archived runs of one request. */
+  archivedRunsOf(requestId: string): Promise<RunRecord[]>;
   /** Records moved out of the working set (old and finished), newest version of each. */
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;

@@ -212,3 +212,62 @@ describe('private files', () => {
     }
   });
 });
+
+describe('the archive index', () => {
+  it('finds an archived request (newest version) and its runs, also ones archived after the index was built, past a torn line', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const now = new Date().toISOString();
+      const request = (version: number, state: 'cancelled' | 'succeeded') => ({
+        id: 'REQ-9',
+        version,
+        state,
+        createdAt: now,
+        updatedAt: now,
+        expiresAt: now,
+        requester: 'U0REQUESTER',
+        spec: fullSpec('arch-9'),
+        approvals: [],
+        warnings: [],
+      });
+      // An archive written earlier: two versions of REQ-9, then a line torn by a crash.
+      await writeFile(
+        join(dir, 'archive.jsonl'),
+        `${JSON.stringify({ table: 'requests', record: request(1, 'cancelled') })}\n${JSON.stringify({ table: 'requests', record: request(3, 'succeeded') })}\n{"table":"requ`,
+      );
+      const store = await LowdbStore.open(dir, { archiveAfterMs: 0 });
+      expect(await store.findArchivedRequest('REQ-9')).toMatchObject({ version: 3, state: 'succeeded' });
+      expect(await store.findArchivedRequest('REQ-10')).toBeUndefined();
+
+      // Archived while running, after the index was built.
+      await store.insertRequest({ ...request(0, 'cancelled'), id: 'REQ-11', spec: fullSpec('arch-11') });
+      await store.insertRuns([
+        {
+          id: 'run-a11',
+          version: 0,
+          state: 'cleaned_up',
+          createdAt: now,
+          updatedAt: now,
+          actor: 't',
+          requestId: 'REQ-11',
+          spec: fullSpec('arch-11'),
+          steps: {},
+          keys: {},
+          poweredOn: false,
+        },
+      ]);
+      expect(await store.archiveOld()).toBe(2);
+      expect(store.getRequest('REQ-11')).toBeUndefined();
+      expect(await store.findArchivedRequest('REQ-11')).toMatchObject({ id: 'REQ-11', state: 'cancelled' });
+      expect((await store.archivedRunsOf('REQ-11')).map((r) => r.id)).toEqual(['run-a11']);
+      await store.close();
+      // The torn line did not swallow what came after it: a fresh index (and a plain read) finds it all.
+      const again = await LowdbStore.open(dir, { readOnly: true });
+      expect((await again.archivedRunsOf('REQ-11')).map((r) => r.id)).toEqual(['run-a11']);
+      expect((await again.readArchived('requests')).map((r) => r.id).sort()).toEqual(['REQ-11', 'REQ-9']);
+      await again.close();
+    } finally {
+      await remove();
+    }
+  });
+});

@@ -52,10 +52,10 @@ export function register(app: App, ctx: BotContext): void {
       const id = (rest[0] ?? '').toUpperCase();
       const valid = /^REQ-\d+$/.test(id);
       // Old decided requests live in the archive; look there too.
-      const request = valid ? ((await ctx.requests.load(id)) ?? (await ctx.store.readArchived('requests')).find((r) => r.id === id)) : undefined;
+      const request = valid ? ((await ctx.requests.load(id)) ?? (await ctx.store.findArchivedRequest(id))) : undefined;
       if (!request) return ephemeral(unknownMessage(`There is no request ${escapeText(rest[0] ?? '(none given)')}. Try \`/vm-create list\`.`, ctx.recipes));
       let runs = request.runId ? ctx.provisioner.runsForRequest(request.id) : [];
-      if (request.runId && !runs.length) runs = (await ctx.store.readArchived('runs')).filter((r) => r.requestId === request.id);
+      if (request.runId && !runs.length) runs = await ctx.store.archivedRunsOf(request.id);
       const results = runs.map(runResult);
       if (request.batch) {
         const ready = results.filter((r) => r.state === 'succeeded');

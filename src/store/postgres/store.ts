@@ -343,6 +343,14 @@ export class PostgresStore implements Store {
     return 0;
   }
 
+  async findArchivedRequest(): Promise<RequestRecord | undefined> {
+    return undefined;
+  }
+
+  async archivedRunsOf(): Promise<RunRecord[]> {
+    return [];
+  }
+
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;
   async readArchived(): Promise<RunRecord[] | RequestRecord[]> {
