@@ -1,19 +1,12 @@
 import { join } from 'node:path';
+import { newest } from '../store/archive-index.js';
 import { AUDIT_FILE, readAuditRecords, verifyAuditLog, verifyChain } from '../store/audit.js';
 import { LowdbStore } from '../store/lowdb.js';
 import { readPostgresAudit } from '../store/postgres/audit.js';
 import { importIntoPostgres } from '../store/postgres/import.js';
 import { describeUrl } from '../store/postgres/store.js';
 import { StoreError } from '../store/store.js';
-import type { RequestRecord, RunRecord } from '../store/records.js';
 import { CliExit, config, EXIT } from './context.js';
-
-/** Newest version of each record, the working set over the archive. */
-function newest<T extends RunRecord | RequestRecord>(...lists: T[][]): T[] {
-  const byId = new Map<string, T>();
-  for (const list of lists) for (const r of list) if ((byId.get(r.id)?.version ?? -1) < r.version) byId.set(r.id, r);
-  return [...byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-}
 
 export async function storeMigrateCommand(opts: { from: string; to?: string }): Promise<void> {
   const to = opts.to ?? config([]).DATABASE_URL;
@@ -30,8 +23,9 @@ export async function storeMigrateCommand(opts: { from: string; to?: string }): 
     throw err;
   }
   try {
-    const requests = newest(await source.readArchived('requests'), source.listRequests());
-    const runs = newest(await source.readArchived('runs'), source.listRuns());
+    // The working set's version of a record is its newest; the archive's older copies give way.
+    const requests = newest([...(await source.readArchived('requests')), ...source.listRequests()]);
+    const runs = newest([...(await source.readArchived('runs')), ...source.listRuns()]);
     const highest = Math.max(source.counter('request'), ...requests.map((r) => Number(r.id.slice(4))));
     const copied = await importIntoPostgres(to, { requests, runs, requestNumber: highest, audit: readAuditRecords(auditFile) }).catch((err: unknown) => {
       if (err instanceof StoreError) throw new CliExit(EXIT.failed, `${err.message}. Nothing was copied.`);

@@ -100,7 +100,7 @@ export class ArchiveIndex {
 }
 
 /** Newest version of each record, oldest record first. */
-function newest<T extends { id: string; version: number; createdAt: string }>(records: T[]): T[] {
+export function newest<T extends { id: string; version: number; createdAt: string }>(records: T[]): T[] {
   const byId = new Map<string, T>();
   for (const r of records) if ((byId.get(r.id)?.version ?? -1) < r.version) byId.set(r.id, r);
   return [...byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
