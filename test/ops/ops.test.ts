@@ -1,6 +1,7 @@
 /** The operator's endpoints on the real bot: health, readiness with reasons, Prometheus metrics without user values. */
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { opsServer, closeServer } from '../../src/ops/http.js';
 import { Readiness } from '../../src/ops/readiness.js';
 import { SLACK_SIM } from '../../src/sim/slack-sim.js';
 import { startRig, until, type Rig } from '../helpers/bot.js';
@@ -74,5 +75,34 @@ describe('Readiness', () => {
     readiness.stop();
     expect(readiness.report()).toMatchObject({ ready: false, stopping: true });
     expect(readiness.reason()).toBe('shutting down');
+  });
+});
+
+describe('the endpoints on a port of their own (Socket Mode, HEALTH_PORT)', () => {
+  it('serve /healthz, /readyz (503 with the reason, then 200) and /metrics, and nothing else', async () => {
+    let ready = false;
+    const readiness = new Readiness([{ name: 'slack', run: async () => (ready ? undefined : 'auth.test has not answered') }], {
+      failingEveryMs: 10,
+      passingEveryMs: 10,
+    });
+    readiness.start();
+    const { server, port } = await opsServer(0, readiness, '127.0.0.1');
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      expect(await get(`${base}/healthz`)).toMatchObject({ status: 200, text: '{"ok":true}' });
+      await until(() => readiness.report().checks.slack?.problem === 'auth.test has not answered', 'first check');
+      const down = await get(`${base}/readyz`);
+      expect([down.status, JSON.parse(down.text).reason]).toEqual([503, 'slack: auth.test has not answered']);
+      ready = true;
+      await until(() => readiness.report().ready, 'ready');
+      expect((await get(`${base}/readyz`)).status).toBe(200);
+      const metrics = await get(`${base}/metrics`);
+      expect([metrics.status, metrics.type.startsWith('text/plain')]).toEqual([200, true]);
+      expect(metrics.text).toMatch(/^vmbot_runs_in_flight \d+$/m);
+      expect((await get(`${base}/slack/events`)).status).toBe(404);
+    } finally {
+      readiness.stop();
+      await closeServer(server);
+    }
   });
 });
