@@ -9,9 +9,10 @@ import { provisionBenchmark } from './provision.bench.js';
 import { slackBenchmark } from './slack.bench.js';
 import { replicasBenchmark } from './replicas.bench.js';
 import { startupBenchmark } from './startup.bench.js';
+import { historyBenchmark } from './history.bench.js';
 import type { Benchmark } from './harness.js';
 
-const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark, slackBenchmark, pacingBenchmark, startupBenchmark, replicasBenchmark];
+const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark, slackBenchmark, pacingBenchmark, startupBenchmark, replicasBenchmark, historyBenchmark];
 const only = process.argv[2];
 
 let missed = 0;
