@@ -155,7 +155,16 @@ export const historyBenchmark: Benchmark = {
     const vergeos = await spawnSim(['--import-ms', '20']);
     const slack = await startSlackSim({ rateLimits: false });
     for (const id of [BENCH_USER, ...HISTORY_USERS])
-      slack.users.set(id, { id, name: id.toLowerCase(), real_name: id, team_id: SLACK_SIM.team, is_restricted: false, is_ultra_restricted: false, is_bot: false, deleted: false });
+      slack.users.set(id, {
+        id,
+        name: id.toLowerCase(),
+        real_name: id,
+        team_id: SLACK_SIM.team,
+        is_restricted: false,
+        is_ultra_restricted: false,
+        is_bot: false,
+        deleted: false,
+      });
     const root = await mkdtemp(join(tmpdir(), 'vmbot-bench-history-'));
     const manifests = join(root, 'manifests');
     await mkdir(manifests);
@@ -199,7 +208,14 @@ export const historyBenchmark: Benchmark = {
         vs('/vm-create status of an archived request (median)', (m) => m.statusArchivedMs, 'ms', 1.5),
         vs('/vm-create status of an archived request, first after start', (m) => m.statusArchivedFirstMs, 'ms', 1.5),
         { name: 'start → /readyz 200 at 50k', value: large.startMs, baseline: 3000, unit: 'ms', target: 1, note: 'baseline: the 3 s ceiling' },
-        { name: 'RSS once ready at 50k', value: large.rssStartMb, baseline: 300, unit: 'MB', target: 1, note: `baseline: the 300 MB ceiling; peak ${large.rssPeakMb.toFixed(0)} MB` },
+        {
+          name: 'RSS once ready at 50k',
+          value: large.rssStartMb,
+          baseline: 300,
+          unit: 'MB',
+          target: 1,
+          note: `baseline: the 300 MB ceiling; peak ${large.rssPeakMb.toFixed(0)} MB`,
+        },
         { name: 'peak RSS at 50k', value: large.rssPeakMb, baseline: 300, unit: 'MB', target: 1, note: 'baseline: the 300 MB ceiling' },
       ];
     } finally {

@@ -22,6 +22,8 @@ import { vmSpecSchema, type VmSpec } from '../src/vmspec/schema.js';
 const DAY = 86_400_000;
 const YEAR = 365 * DAY;
 const LEASE = 14 * DAY;
+const GRACE = 3 * DAY;
+const REMIND_BEFORE = [3 * DAY, DAY];
 const MANIFESTS = fileURLToPath(new URL('../manifests', import.meta.url));
 /** Requesters of the history (none of them the bench's own users). */
 export const HISTORY_USERS = Array.from({ length: 40 }, (_, i) => `U0HIST${String(i).padStart(2, '0')}`);
@@ -54,7 +56,8 @@ export async function generateHistory(dataDir: string, count: number, now = Date
   try {
     for (let i = 0; i < count; i++) {
       const created = start + Math.floor((i * YEAR) / count);
-      const iso = (t: number) => new Date(Math.min(t, now)).toISOString();
+      const iso = (t: number) => new Date(Math.min(t, now)).toISOString(); // what has happened
+      const future = (t: number) => new Date(t).toISOString(); // when something ends
       const recipe = pool[i % pool.length]!;
       const name = `hist-${i}`;
       const spec: VmSpec = vmSpecSchema.parse({ ...recipe.draft, vm: { ...recipe.draft.vm, name } });
@@ -69,7 +72,7 @@ export async function generateHistory(dataDir: string, count: number, now = Date
         state: 'pending',
         createdAt: iso(created),
         updatedAt: iso(decided),
-        expiresAt: iso(created + DAY),
+        expiresAt: future(created + DAY),
         requester,
         recipe: recipe.id,
         spec,
@@ -85,7 +88,12 @@ export async function generateHistory(dataDir: string, count: number, now = Date
       let run: RunRecord | undefined;
       if (roll < 0.14) {
         const state = roll < 0.08 ? 'rejected' : roll < 0.12 ? 'expired' : 'cancelled';
-        await store.insertRequest({ ...base, state, decidedAt: iso(decided), ...(state === 'rejected' ? { decidedBy: lead, reason: 'not this quarter' } : {}) });
+        await store.insertRequest({
+          ...base,
+          state,
+          decidedAt: iso(decided),
+          ...(state === 'rejected' ? { decidedBy: lead, reason: 'not this quarter' } : {}),
+        });
         say(`request.${state}`, state === 'rejected' ? lead : state === 'cancelled' ? requester : 'vmbot', 'ok');
         while (events.length < 11) say('slack.message_updated'); // the approval message, DMs and the audit channel
       } else {
@@ -103,24 +111,28 @@ export async function generateHistory(dataDir: string, count: number, now = Date
               : { status: 'done' as const, key: String(1000 + k), attempts: 1, at: iso(decided + k * 1000) },
           ]),
         );
-        const gone = failed || (!longLived && ends + DAY < now);
+        // As the lease sweep leaves them: reminded 3 days and 1 day before the end, powered off at
+        // the end, deleted 3 days later.
+        const gone = failed || (!longLived && ends + GRACE <= now);
+        const expired = !failed && !longLived && !gone && ends <= now;
+        const reminded = REMIND_BEFORE.filter((before) => now >= ends - before);
         run = {
           id: runId,
           version: 9,
           state: failed ? 'cleaned_up' : gone ? 'decommissioned' : 'succeeded',
           createdAt: iso(decided),
-          updatedAt: iso(gone ? (failed ? ready + 600_000 : ends + DAY) : ready),
+          updatedAt: iso(gone ? (failed ? ready + 600_000 : ends + GRACE) : expired ? ends : ready),
           actor: requester,
           requestId: id,
           spec,
           steps,
           keys: { vmKey: String(10_000 + i), machineKey: String(20_000 + i) },
-          poweredOn: !failed,
+          poweredOn: !failed && !expired && !gone,
           ...(failed ? { error: { code: 'VERGEOS_ERROR', message: 'VergeOS refused the NIC: the network is full.', stepId: plan.steps.at(-1)!.id } } : {}),
           ...(!failed && !longLived
-            ? { lease: { forMs: LEASE, endsAt: iso(ends), reminded: [DAY], outbox: [], ...(gone ? { expiredAt: iso(ends) } : {}) } }
+            ? { lease: { forMs: LEASE, endsAt: future(ends), reminded, outbox: [], ...(gone || expired ? { expiredAt: iso(ends) } : {}) } }
             : {}),
-          ...(gone && !failed ? { decommission: { by: 'lease', at: iso(ends + DAY) } } : {}),
+          ...(gone && !failed ? { decommission: { by: 'lease', at: iso(ends + GRACE) } } : {}),
         };
         await store.insertRequest({
           ...base,

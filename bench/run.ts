@@ -12,7 +12,16 @@ import { startupBenchmark } from './startup.bench.js';
 import { historyBenchmark } from './history.bench.js';
 import type { Benchmark } from './harness.js';
 
-const benchmarks: Benchmark[] = [clientBenchmark, provisionBenchmark, auditBenchmark, slackBenchmark, pacingBenchmark, startupBenchmark, replicasBenchmark, historyBenchmark];
+const benchmarks: Benchmark[] = [
+  clientBenchmark,
+  provisionBenchmark,
+  auditBenchmark,
+  slackBenchmark,
+  pacingBenchmark,
+  startupBenchmark,
+  replicasBenchmark,
+  historyBenchmark,
+];
 const only = process.argv[2];
 
 let missed = 0;

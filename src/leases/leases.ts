@@ -58,7 +58,7 @@ export class Leases {
   }
 
   #leased(): RunRecord[] {
-    return this.#store.listRuns((r) => r.state === 'succeeded' && !r.goneAt && r.lease?.endsAt !== undefined);
+    return this.#store.runsBy('state', 'succeeded', (r) => !r.goneAt && r.lease?.endsAt !== undefined);
   }
 
   /** Claim a change on a run; undefined when someone else changed it first (they act, not us). */
@@ -101,7 +101,7 @@ export class Leases {
     const events: LeaseEvent[] = [];
     const now = this.#now();
     // A lease deletion that did not finish (VergeOS refused, or the process stopped): resumed.
-    for (const run of this.#store.listRuns((r) => r.state === 'cleaning_up' && r.decommission?.by === 'lease')) {
+    for (const run of this.#store.runsBy('state', 'cleaning_up', (r) => r.decommission?.by === 'lease')) {
       const done = await this.#provisioner.decommission(run.id, 'lease').catch((err: unknown) => err as Error);
       if (!(done instanceof Error)) events.push(await this.#afterDelete(done));
     }

@@ -32,6 +32,9 @@ export function useOfSpecs(specs: readonly VmSpec[]): QuotaUse {
   );
 }
 
+/** The states in which a run may hold a VM (`holdsVm` decides). */
+export const HOLDING_STATES = ['pending', 'running', 'succeeded', 'failed', 'cleaning_up'] as const satisfies readonly RunRecord['state'][];
+
 /** Whether this run's VM exists (or is being built) and so counts. */
 export function holdsVm(run: Pick<RunRecord, 'state' | 'keys' | 'steps' | 'goneAt'>): boolean {
   if (run.goneAt) return false; // deleted outside the bot, and noticed

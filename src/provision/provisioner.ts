@@ -206,12 +206,23 @@ export class Provisioner {
 
   /** The run made for a request, if any (a restart between approval and start must not make two). */
   runForRequest(requestId: string): RunRecord | undefined {
-    return this.#store.listRuns((r) => r.requestId === requestId)[0];
+    return this.#store.runsBy('requestId', requestId)[0];
   }
 
   /** VMs the bot made that still exist as far as it knows (and those noticed gone). */
   ownedVms(): RunRecord[] {
-    return this.#store.listRuns(isOwnedVm);
+    return this.runsInStates(['succeeded', 'cleaning_up'], isOwnedVm);
+  }
+
+  /** The VMs `user` owns (asked for, or was handed). */
+  vmsOwnedBy(user: string): RunRecord[] {
+    return this.#store.runsBy('owner', user, isOwnedVm);
+  }
+
+  /** Copies of the runs in these states that pass `filter`, oldest first (found through the state index). */
+  runsInStates(states: readonly RunState[], filter?: (run: Readonly<RunRecord>) => boolean): RunRecord[] {
+    const runs = states.flatMap((state) => this.#store.runsBy('state', state, filter));
+    return states.length > 1 ? runs.sort((a, b) => a.createdAt.localeCompare(b.createdAt)) : runs;
   }
 
   /** Hand a VM to another owner (exactly once per call: a compare-and-set on the run). */
@@ -225,19 +236,14 @@ export class Provisioner {
     return run;
   }
 
-  /** Runs that pass `filter` (only those are copied). */
-  runsWhere(filter: (run: Readonly<RunRecord>) => boolean): RunRecord[] {
-    return this.#store.listRuns(filter);
-  }
-
   /** A request's runs (one, or a batch's), in the order they were created. */
   runsForRequest(requestId: string): RunRecord[] {
-    return this.#store.listRuns((r) => r.requestId === requestId);
+    return this.#store.runsBy('requestId', requestId);
   }
 
   /** The runs of a batch, in the order they were created. */
   runsOfBatch(batchId: string): RunRecord[] {
-    return this.#store.listRuns((r) => r.group === batchId);
+    return this.#store.runsBy('group', batchId);
   }
 
   /**
@@ -265,7 +271,7 @@ export class Provisioner {
    * another key is someone else's: ours is gone all the same.
    */
   async noticeDeletedVms(): Promise<RunRecord[]> {
-    const held = this.#store.listRuns((r) => !r.goneAt && r.keys.vmKey !== undefined && (r.state === 'succeeded' || r.state === 'failed'));
+    const held = this.runsInStates(['succeeded', 'failed'], (r) => !r.goneAt && r.keys.vmKey !== undefined);
     const present = new Set<string>();
     for (let i = 0; i < held.length; i += 20) {
       for (const vm of await this.#api.findVmsByName(held.slice(i, i + 20).map((r) => r.spec.vm.name))) present.add(vm.key);
@@ -307,7 +313,7 @@ export class Provisioner {
 
   /** Runs interrupted mid-way (the process died): resume these at start-up. */
   interruptedRuns(): RunRecord[] {
-    return this.#store.listRuns((r) => r.state === 'running' || r.state === 'cleaning_up');
+    return this.runsInStates(['running', 'cleaning_up']);
   }
 
   /**

@@ -98,11 +98,12 @@ export class Requests {
   readonly #audit: AuditLog;
   readonly #ttlMs: number;
 
-  readonly #onChange: () => void;
+  /** A request changed (created, decided, provisioned …): its new state, for whoever shows it. */
+  readonly #onChange: (request: RequestRecord) => void;
   /** Submissions being filed now, by modal view id (a retried delivery joins the first). */
   readonly #filing = new Map<string, Promise<{ request: RequestRecord; created: boolean }>>();
 
-  constructor(options: { store: Store; audit: AuditLog; ttlMs: number; onChange?: () => void }) {
+  constructor(options: { store: Store; audit: AuditLog; ttlMs: number; onChange?: (request: RequestRecord) => void }) {
     this.#store = options.store;
     this.#audit = options.audit;
     this.#ttlMs = options.ttlMs;
@@ -126,21 +127,21 @@ export class Requests {
   }
 
   byRequester(user: string): RequestRecord[] {
-    return this.#store.listRequests((r) => r.requester === user).sort(newestFirst);
+    return this.#store.requestsBy('requester', user).sort(newestFirst);
   }
 
   pending(): RequestRecord[] {
-    return this.#store.listRequests((r) => r.state === 'pending').sort(newestFirst);
+    return this.#store.requestsBy('state', 'pending').sort(newestFirst);
   }
 
   inState(state: RequestState): RequestRecord[] {
-    return this.#store.listRequests((r) => r.state === state);
+    return this.#store.requestsBy('state', state);
   }
 
   /** A new pending request. The same modal submission delivered twice yields the same request. */
   async create(input: NewRequest): Promise<{ request: RequestRecord; created: boolean }> {
     if (!input.sourceViewId) return this.#create(input);
-    const existing = this.#store.listRequests((r) => r.sourceViewId === input.sourceViewId)[0];
+    const existing = this.#store.requestsBy('sourceViewId', input.sourceViewId)[0];
     if (existing) return { request: existing, created: false };
     // A second delivery while the first is being filed waits for it (numbering is async).
     const filing = this.#filing.get(input.sourceViewId);
@@ -323,7 +324,7 @@ export class Requests {
     const finished = await this.#store.updateRequest(id, { states: ['provisioning'] }, (r) => {
       r.state = state;
     });
-    this.#onChange();
+    this.#onChange(finished);
     const outcome = state === 'succeeded' ? 'ok' : 'failed';
     if (finished.batch) {
       // Each VM has its own run records (run.succeeded / run.failed with keys); this is the batch's.
@@ -397,7 +398,7 @@ export class Requests {
   }
 
   async #record(request: RequestRecord, actor: string, action: string, outcome: AuditEvent['outcome'], detail?: string): Promise<void> {
-    if (outcome !== 'refused') this.#onChange();
+    if (outcome !== 'refused') this.#onChange(request);
     await this.#audit.append({
       actor,
       action,

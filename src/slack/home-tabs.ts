@@ -1,17 +1,25 @@
 /**
- * App Home tabs stay current: everyone who has opened the tab gets it republished (debounced)
- * whenever a request changes, so a lead's pending list and a requester's states are never stale.
+ * App Home tabs stay current: when a request changes, the tabs it shows on are republished
+ * (debounced, one publish per user per burst, paced as Slack's Tier 4 allows) — its requester's,
+ * and the leads' while it enters or leaves their "waiting for approval" list. Nobody else's.
  */
 import type { Logger } from '../log.js';
 import type { Approvers } from './approvers.js';
 import type { Requests } from '../requests/requests.js';
 import { homeView } from './views/other.js';
 import type { Notifier } from './notifier.js';
-import type { RunRecord } from '../store/records.js';
+import type { RequestRecord, RequestState, RunRecord } from '../store/records.js';
 import type { SlackWebApi } from './web-api.js';
 
+/** States a request is in just as it joins or leaves the leads' pending list. */
+const ON_LEADS_LIST: ReadonlySet<RequestState> = new Set(['pending', 'approved', 'rejected', 'cancelled', 'expired']);
+
 export class HomeTabs {
+  /** Users who opened the tab (kept current from then on), and which of them are leads. */
   readonly #viewers = new Set<string>();
+  readonly #leadViewers = new Set<string>();
+  /** Tabs to republish when the debounce ends. */
+  readonly #due = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -32,12 +40,16 @@ export class HomeTabs {
     await this.#publish(user);
   }
 
-  /** Something changed: republish every known tab shortly (one publish per user per burst). */
-  changed(): void {
-    if (this.#timer || !this.#viewers.size) return;
+  /** `request` changed: republish, shortly, the open tabs that show it. */
+  changed(request: Pick<RequestRecord, 'requester' | 'state'>): void {
+    if (this.#viewers.has(request.requester)) this.#due.add(request.requester);
+    if (ON_LEADS_LIST.has(request.state)) for (const lead of this.#leadViewers) this.#due.add(lead);
+    if (this.#timer || !this.#due.size) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      for (const user of this.#viewers) void this.#publish(user);
+      const users = [...this.#due];
+      this.#due.clear();
+      for (const user of users) void this.#publish(user);
     }, this.debounceMs);
     this.#timer.unref();
   }
@@ -50,6 +62,8 @@ export class HomeTabs {
     try {
       const requests = this.deps.requests();
       const isLead = await this.deps.approvers.isApprover(this.deps.slack, user);
+      if (isLead) this.#leadViewers.add(user);
+      else this.#leadViewers.delete(user);
       await this.deps.notifier.publishHome(
         user,
         homeView(user, requests.byRequester(user), isLead ? requests.pending() : undefined, this.deps.vmsOf(user)) as unknown as Record<string, unknown>,

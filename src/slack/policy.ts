@@ -7,7 +7,7 @@ import { deviceKinds, evaluate, type Evaluation, type QuotaStanding } from '../p
 import type { LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, slackGroupsIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
-import { describeUse, holdsVm } from '../policy/quota.js';
+import { describeUse, HOLDING_STATES, holdsVm } from '../policy/quota.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import type { RequestRecord } from '../store/records.js';
 import type { ResourceGroup } from '../vergeos/types.js';
@@ -30,7 +30,7 @@ function membership(index: Map<string, Set<string>>, user: string, vmApprovers: 
 async function standingOf(ctx: Ctx, loaded: LoadedPolicy, user: string): Promise<{ who: Membership; quotas: QuotaStanding[] }> {
   const index = await groupIndex(ctx, loaded);
   const who = membership(index, user, ctx.env.VM_APPROVERS);
-  const quotas = quotaStandings(loaded.policy, ctx.provisioner.runsWhere(holdsVm), who, (ref, actor) =>
+  const quotas = quotaStandings(loaded.policy, ctx.provisioner.runsInStates(HOLDING_STATES, holdsVm), who, (ref, actor) =>
     isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)),
   );
   return { who, quotas };

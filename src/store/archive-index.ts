@@ -1,34 +1,69 @@
 /**
  * Where each archived record's lines are in `archive.jsonl` (byte offsets), so finding one archived
- * request — and its runs — reads those lines only, not the whole archive. Built by one pass over
- * the file the first time it is asked, then kept up to date as lines are appended.
+ * request — and its runs — reads those lines only, never the whole archive. The index is kept in
+ * `archive.idx` beside it (one short line per archive line, appended with it) and read at open;
+ * archive lines the index does not cover (an archive from before the index, or a crash between
+ * the two appends) are indexed from the archive itself and added to it.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from './records.js';
+
+export const ARCHIVE_INDEX_FILE = 'archive.idx';
+const SCAN_CHUNK = 8 << 20;
 
 interface Span {
   offset: number;
   length: number;
 }
 
-export class ArchiveIndex {
-  readonly #path: string;
-  /** `requests:REQ-7`, `runs:run-…`, and `runs-of:REQ-7` (the runs of a request). */
-  #spans: Map<string, Span[]> | undefined;
+interface Entry {
+  table: string;
+  id: string;
+  requestId?: string | undefined;
+}
 
-  constructor(path: string) {
-    this.#path = path;
+export class ArchiveIndex {
+  /** `requests:REQ-7` (a request's versions) and `runs-of:REQ-7` (the runs of a request). */
+  readonly #spans = new Map<string, Span[]>();
+  #indexFd: number | undefined;
+
+  constructor(
+    private readonly archivePath: string,
+    private readonly indexPath: string,
+  ) {}
+
+  /**
+   * Reads the index (and indexes what it lacks). `write`: keep `archive.idx` up to date, as the
+   * store's one writer does; a read-only reader only reads.
+   */
+  load(write: boolean): void {
+    let covered = 0;
+    if (existsSync(this.indexPath)) {
+      for (const line of readFileSync(this.indexPath, 'utf8').split('\n')) {
+        const [table, id, requestId, offset, length] = line.split('\t');
+        if (!table || !id || !/^\d+$/.test(offset ?? '') || !/^\d+$/.test(length ?? '')) continue; // a torn last line
+        const span = { offset: Number(offset), length: Number(length) };
+        this.#add({ table: table === 'r' ? 'requests' : 'runs', id, requestId: requestId || undefined }, span);
+        covered = Math.max(covered, span.offset + span.length);
+      }
+    }
+    if (write) {
+      this.#indexFd = openSync(this.indexPath, 'a+', 0o600);
+      endWithNewline(this.#indexFd);
+    }
+    if (existsSync(this.archivePath)) this.#scan(covered);
   }
 
-  /** Lines just appended at `offset` (the file's size before): indexed if the index is built. */
+  /** Lines just appended to the archive at `offset` (its size before). */
   appended(offset: number, lines: ReadonlyArray<{ table: string; record: { id: string; requestId?: string | undefined } }>): void {
-    if (!this.#spans) return;
     let at = offset;
+    const entries: Array<{ entry: Entry; span: Span }> = [];
     for (const line of lines) {
       const length = Buffer.byteLength(`${JSON.stringify(line)}\n`);
-      this.#add(line.table, line.record, { offset: at, length });
+      entries.push({ entry: { table: line.table, id: line.record.id, requestId: line.record.requestId }, span: { offset: at, length } });
       at += length;
     }
+    this.#record(entries);
   }
 
   async findRequest(id: string): Promise<RequestRecord | undefined> {
@@ -47,42 +82,64 @@ export class ArchiveIndex {
     );
   }
 
-  #add(table: string, record: { id: string; requestId?: string | undefined }, span: Span): void {
-    const spans = this.#spans!;
-    const put = (key: string) => spans.set(key, [...(spans.get(key) ?? []), span]);
-    put(`${table}:${record.id}`);
-    if (table === 'runs' && record.requestId) put(`runs-of:${record.requestId}`);
+  close(): void {
+    if (this.#indexFd !== undefined) closeSync(this.#indexFd);
+    this.#indexFd = undefined;
   }
 
-  #build(): Map<string, Span[]> {
-    this.#spans = new Map();
-    if (!existsSync(this.#path)) return this.#spans;
-    const text = readAll(this.#path);
-    let offset = 0;
-    for (const line of text.split('\n')) {
-      const length = Buffer.byteLength(line) + 1;
-      try {
-        const entry = JSON.parse(line) as { table?: string; record?: { id?: unknown; requestId?: unknown } };
-        if (entry.table && typeof entry.record?.id === 'string') {
-          this.#add(
-            entry.table,
-            { id: entry.record.id, requestId: typeof entry.record.requestId === 'string' ? entry.record.requestId : undefined },
-            { offset, length },
-          );
+  #record(entries: Array<{ entry: Entry; span: Span }>): void {
+    for (const { entry, span } of entries) this.#add(entry, span);
+    if (this.#indexFd === undefined || !entries.length) return;
+    writeSync(
+      this.#indexFd,
+      entries
+        .map(({ entry, span }) => `${entry.table === 'requests' ? 'r' : 'u'}\t${entry.id}\t${entry.requestId ?? ''}\t${span.offset}\t${span.length}\n`)
+        .join(''),
+    );
+  }
+
+  #add(entry: Entry, span: Span): void {
+    const put = (key: string) => {
+      const spans = this.#spans.get(key);
+      if (spans) spans.push(span);
+      else this.#spans.set(key, [span]);
+    };
+    if (entry.table === 'requests') put(`requests:${entry.id}`);
+    else if (entry.table === 'runs' && entry.requestId) put(`runs-of:${entry.requestId}`);
+  }
+
+  /** Index the archive's lines from byte `from` on, a chunk at a time. */
+  #scan(from: number): void {
+    const fd = openSync(this.archivePath, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const found: Array<{ entry: Entry; span: Span }> = [];
+      let offset = from;
+      let carry = Buffer.alloc(0);
+      while (offset + carry.length < size) {
+        const chunk = Buffer.alloc(Math.min(SCAN_CHUNK, size - offset - carry.length));
+        readSync(fd, chunk, 0, chunk.length, offset + carry.length);
+        const buffer = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+        let start = 0;
+        for (let end = buffer.indexOf(0x0a); end >= 0; end = buffer.indexOf(0x0a, start)) {
+          const entry = entryOf(buffer.subarray(start, end).toString('utf8'));
+          if (entry) found.push({ entry, span: { offset: offset + start, length: end - start + 1 } });
+          start = end + 1;
         }
-      } catch {
-        // a torn line from a crash mid-append: not indexed
+        offset += start;
+        carry = buffer.subarray(start);
       }
-      offset += length;
+      this.#record(found);
+    } finally {
+      closeSync(fd);
     }
-    return this.#spans;
   }
 
   /** The records at a key's spans, read by position. */
   #read(key: string): unknown[] {
-    const spans = (this.#spans ?? this.#build()).get(key) ?? [];
+    const spans = this.#spans.get(key) ?? [];
     if (!spans.length) return [];
-    const fd = openSync(this.#path, 'r');
+    const fd = openSync(this.archivePath, 'r');
     try {
       return spans.flatMap((span) => {
         const buffer = Buffer.alloc(span.length);
@@ -99,21 +156,31 @@ export class ArchiveIndex {
   }
 }
 
+function entryOf(line: string): Entry | undefined {
+  try {
+    const parsed = JSON.parse(line) as { table?: unknown; record?: { id?: unknown; requestId?: unknown } };
+    if ((parsed.table !== 'runs' && parsed.table !== 'requests') || typeof parsed.record?.id !== 'string') return undefined;
+    return { table: parsed.table, id: parsed.record.id, requestId: typeof parsed.record.requestId === 'string' ? parsed.record.requestId : undefined };
+  } catch {
+    return undefined; // a line torn by a crash mid-append
+  }
+}
+
+/**
+ * A line torn by a crash mid-append must not swallow the next one: the file is made to end with a
+ * newline before anything is appended. Returns the file's size after.
+ */
+export function endWithNewline(fd: number): number {
+  const size = fstatSync(fd).size;
+  if (size === 0) return 0;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] === 0x0a ? size : size + writeSync(fd, '\n');
+}
+
 /** Newest version of each record, oldest record first. */
 export function newest<T extends { id: string; version: number; createdAt: string }>(records: T[]): T[] {
   const byId = new Map<string, T>();
   for (const r of records) if ((byId.get(r.id)?.version ?? -1) < r.version) byId.set(r.id, r);
   return [...byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-}
-
-function readAll(path: string): string {
-  const size = statSync(path).size;
-  const buffer = Buffer.alloc(size);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, buffer, 0, size, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer.toString('utf8');
 }

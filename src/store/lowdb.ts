@@ -1,22 +1,27 @@
 /**
- * The embedded store: one lowdb JSON file under DATA_DIR, validated with zod when read, written by one
- * process at a time (a lock file), changed only by compare-and-set. A corrupt or hand-edited file
- * stops start-up with a message naming the file and what is wrong; it is never overwritten.
+ * The embedded store: lowdb under DATA_DIR, written by one process at a time (a lock file), changed
+ * only by compare-and-set. A corrupt or hand-edited file stops start-up with a message naming the
+ * file and what is wrong; it is never overwritten.
  *
- * Durability without rewriting the whole file per change: every changed record is first
- * appended (synchronously, a small O_APPEND write) to a journal beside it, then the lowdb file
- * is rewritten in the background, coalescing changes. At open the journal is replayed onto the
- * file (newer versions win) and emptied. So a change is safe from a process crash as soon as
- * the update returns, at a cost that does not grow with the number of runs.
+ * The journal is the durable write: each change appends its record (a small synchronous O_APPEND
+ * write) to `vmbot.journal.<N>.jsonl` before the update returns, so it is safe from a process crash
+ * at a cost that does not depend on how much is stored. The snapshot, `vmbot.json`, is compacted
+ * in the background once the journal outgrows a share of it (or has aged): new changes go to the
+ * next journal while the snapshot is written a chunk at a time, then journals it covers are
+ * deleted. At open the snapshot is read and the journals after it replayed; records carrying this
+ * bot's own checksums are trusted, anything else is validated. Records live in memory in indexed
+ * tables, so a lookup visits only what it returns.
  */
-import { closeSync, chmodSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { PrivateJsonFile } from './private-file.js';
-import { ArchiveIndex } from './archive-index.js';
+import { SnapshotFile } from './snapshot-file.js';
+import { ArchiveIndex, ARCHIVE_INDEX_FILE, endWithNewline } from './archive-index.js';
+import { IndexedTable } from './indexed-table.js';
 import { formatPath } from '../vmspec/validate.js';
-import { StoreError, type Store, type StoreExpect } from './store.js';
+import { copiesOf, REQUEST_INDEXES, RUN_INDEXES, StoreError, type RequestIndex, type RunIndex, type Store, type StoreExpect } from './store.js';
 import {
   requestRecordSchema,
   runRecordSchema,
@@ -29,21 +34,27 @@ import {
 } from './records.js';
 
 export const STORE_FILE = 'vmbot.json';
-export const JOURNAL_FILE = 'vmbot.journal.jsonl';
 export const ARCHIVE_FILE = 'archive.jsonl';
+/** The journal of versions before generations (replayed as generation 0). */
+const LEGACY_JOURNAL = 'vmbot.journal.jsonl';
+const JOURNAL_NAME = /^vmbot\.journal\.(\d+)\.jsonl$/;
+export const journalFile = (generation: number): string => `vmbot.journal.${generation}.jsonl`;
 const LOCK_FILE = 'vmbot.lock';
-/** Compact the journal (after a confirmed full write) once it grows past this. */
-const JOURNAL_COMPACT_BYTES = 4 * 1024 * 1024;
-const REWRITE_INTERVAL_MS = 200;
+/** Compact once the journal holds this much, or half the snapshot's size if more … */
+const COMPACT_MIN_BYTES = 1 << 20;
+/** … or once it has held anything this long (a restart then replays little). */
+const COMPACT_AFTER_MS = 10 * 60_000;
+/** Journal lines carry this many hex digits of their record's SHA-256. */
+const SUM_LENGTH = 16;
 
-const emptyStore = (): StoreFile => ({ version: 1, runs: [], requests: [], counters: {} });
+type Table = 'runs' | 'requests';
 
 export interface OpenStoreOptions {
   /** Read without taking the writer lock (for `vmbot runs` while the bot runs). Writes are refused. */
   readOnly?: boolean;
   /**
-   * Finished runs and decided requests untouched for this long move to `archive.jsonl` at open,
-   * so the file rewritten in the background stays small. Default 30 days.
+   * Finished runs and decided requests untouched for this long move to `archive.jsonl` (at open
+   * and whenever `archiveOld` is called), so the working set stays small. Default 30 days.
    */
   archiveAfterMs?: number;
 }
@@ -51,61 +62,58 @@ export interface OpenStoreOptions {
 export class LowdbStore implements Store {
   readonly file: string;
   readonly #db: Low<StoreFile>;
+  readonly #snapshot: SnapshotFile;
+  readonly #runs = new IndexedTable<RunRecord, RunIndex>(RUN_INDEXES);
+  readonly #requests = new IndexedTable<RequestRecord, RequestIndex>(REQUEST_INDEXES);
+  #counters: Record<string, number> = {};
   readonly #lockPath: string | undefined;
   readonly #readOnly: boolean;
+  /** Each record's JSON as journaled, reused by compaction (records are replaced, never changed in place). */
+  readonly #lines = new WeakMap<object, string>();
+  #generation = 0;
   #journalFd: number | undefined;
   #journalBytes = 0;
-  /** Counts journal appends, so compaction knows whether a write covered all of them. */
-  #journalSeq = 0;
-  #writeError: Error | undefined;
+  #compaction: Promise<void> | undefined;
+  #compactTimer: NodeJS.Timeout | undefined;
+  #compactError: Error | undefined;
+  /** What is in memory is not all in the snapshot yet (journals replayed, or an older version's file). */
+  #stale = false;
   #closed = false;
   #archiveAfterMs = 30 * 86_400_000;
   /** Where archived records are in archive.jsonl, for finding one without reading them all. */
-  #archive: ArchiveIndex;
+  readonly #archive: ArchiveIndex;
 
   private constructor(
     readonly dataDir: string,
-    db: Low<StoreFile>,
     lockPath: string | undefined,
     readOnly: boolean,
   ) {
     this.file = join(dataDir, STORE_FILE);
-    this.#archive = new ArchiveIndex(join(dataDir, ARCHIVE_FILE));
-    this.#db = db;
+    this.#snapshot = new SnapshotFile(this.file, this.#lines);
+    this.#db = new Low<StoreFile>(this.#snapshot, emptyStore());
+    this.#archive = new ArchiveIndex(join(dataDir, ARCHIVE_FILE), join(dataDir, ARCHIVE_INDEX_FILE));
     this.#lockPath = lockPath;
     this.#readOnly = readOnly;
   }
 
   static async open(dataDir: string, options: OpenStoreOptions = {}): Promise<LowdbStore> {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const lockPath = options.readOnly ? undefined : takeLock(join(dataDir, LOCK_FILE));
+    const readOnly = options.readOnly ?? false;
+    const lockPath = readOnly ? undefined : takeLock(join(dataDir, LOCK_FILE));
+    const store = new LowdbStore(dataDir, lockPath, readOnly);
     try {
-      const file = join(dataDir, STORE_FILE);
-      const db = new Low<StoreFile>(new PrivateJsonFile<StoreFile>(file), emptyStore());
-      try {
-        await db.read();
-      } catch (err) {
-        throw new StoreError('STORE_CORRUPT', `${file} is not valid JSON (${(err as Error).message}). Fix or move it away; the bot will not overwrite it.`);
-      }
-      const parsed = storeFileSchema.safeParse(db.data);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`);
-        throw new StoreError(
-          'STORE_CORRUPT',
-          `${file} does not look like a vmbot store (${issues.join('; ')}). Fix or move it away; the bot will not overwrite it.`,
-        );
-      }
-      db.data = parsed.data;
-      const journal = join(dataDir, JOURNAL_FILE);
-      replayJournal(journal, db.data);
-      const store = new LowdbStore(dataDir, db, lockPath, options.readOnly ?? false);
-      store.#archiveAfterMs = options.archiveAfterMs ?? 30 * 86_400_000;
-      if (!options.readOnly) {
-        archiveOld(join(dataDir, ARCHIVE_FILE), db.data, store.#archiveAfterMs);
-        await db.write();
-        chmodSync(file, 0o600); // a file an older version wrote with the umask's mode
-        store.#journalFd = openSync(journal, 'a', 0o600);
-        ftruncateSync(store.#journalFd, 0); // everything in it is now in the file
+      await store.#load();
+      store.#archiveAfterMs = options.archiveAfterMs ?? store.#archiveAfterMs;
+      if (!readOnly) {
+        makePrivate(dataDir, 0o700); // a directory an older version (or someone) left open
+        if (existsSync(store.file)) makePrivate(store.file, 0o600);
+        store.#archive.load(true);
+        store.#moveOldToArchive();
+        // Replayed journals are folded into the snapshot soon, in the background.
+        store.#stale = store.#journalBytes > 0 || !store.#snapshot.trusted;
+        if (store.#stale) store.#scheduleCompaction(0);
+      } else {
+        store.#archive.load(false);
       }
       return store;
     } catch (err) {
@@ -114,79 +122,175 @@ export class LowdbStore implements Store {
     }
   }
 
-  /** Apply a change in memory and rewrite the file in the background (coalesced by lowdb). */
-  #apply(change: (data: StoreFile) => void): void {
-    if (this.#readOnly) throw new Error('this store was opened read-only');
-    if (this.#writeError) throw this.#writeError;
-    change(this.#db.data);
-    this.#scheduleWrite();
+  /** The snapshot, then every journal after it, into memory; the writer then opens a new journal. */
+  async #load(): Promise<void> {
+    try {
+      await this.#db.read();
+    } catch (err) {
+      throw new StoreError('STORE_CORRUPT', `${this.file} is not valid JSON (${(err as Error).message}). Fix or move it away; the bot will not overwrite it.`);
+    }
+    let data: StoreFile;
+    if (this.#snapshot.trusted) {
+      data = this.#db.data;
+    } else {
+      const parsed = storeFileSchema.safeParse(this.#db.data);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`);
+        throw new StoreError(
+          'STORE_CORRUPT',
+          `${this.file} does not look like a vmbot store (${issues.join('; ')}). Fix or move it away; the bot will not overwrite it.`,
+        );
+      }
+      data = parsed.data;
+    }
+    for (const run of data.runs) this.#runs.set(run);
+    for (const request of data.requests) this.#requests.set(request);
+    this.#counters = { ...data.counters };
+    this.#db.data = emptyStore(); // the tables hold the records now
+
+    const journals = journalsIn(this.dataDir);
+    for (const { generation, name } of journals) {
+      if (generation < data.journal) continue; // already in the snapshot (its deletion was cut short)
+      this.#replay(join(this.dataDir, name));
+    }
+    if (this.#readOnly) return;
+    for (const { generation, name } of journals) if (generation < data.journal) unlinkSync(join(this.dataDir, name));
+    // A snapshot a crash cut short: never renamed into place, so nothing refers to it.
+    for (const name of readdirSync(this.dataDir)) if (name.startsWith(`${STORE_FILE}.`) && name.endsWith('.tmp')) unlinkSync(join(this.dataDir, name));
+    this.#generation = Math.max(data.journal, ...journals.map((j) => j.generation + 1));
+    const path = join(this.dataDir, journalFile(this.#generation));
+    this.#journalFd = openSync(path, 'a+', 0o600);
+    this.#journalBytes = journals.filter((j) => j.generation >= data.journal).reduce((sum, j) => sum + j.bytes, 0);
+    this.#journalBytes += endWithNewline(this.#journalFd);
   }
 
   /**
-   * One rewrite at a time, at most every REWRITE_INTERVAL_MS: the journal already made each
-   * change durable, so the file only needs to catch up, and rewriting it for every change would
-   * cost CPU in proportion to the number of runs.
+   * Newer versions of records from a journal onto the tables. A torn last line (the process died
+   * mid-write) is skipped; a line whose checksum does not match is validated, and one that fails
+   * validation is a corrupt store.
    */
-  #scheduleWrite(): void {
-    this.#dirty = true;
-    if (!this.#writing) this.#writing = this.#writeLoop();
-  }
-
-  async #writeLoop(): Promise<void> {
-    while (this.#dirty && !this.#writeError) {
-      this.#dirty = false;
-      const coveredSeq = this.#journalSeq;
+  #replay(path: string): void {
+    const lines = readFileSync(path, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      const where = `${path}:${i + 1}`;
+      const torn = () => i === lines.length - 1 || lines.slice(i + 1).every((l) => l.trim() === '');
+      const trusted = trustedRecord(line);
+      let entry: { table?: unknown; record?: unknown; remove?: unknown };
       try {
-        await this.#db.write();
-        this.#maybeCompact(coveredSeq);
-      } catch (err) {
-        this.#writeError = err as Error;
+        entry = trusted ?? (JSON.parse(line) as typeof entry);
+      } catch {
+        if (torn()) return;
+        throw new StoreError('STORE_CORRUPT', `${where} is not valid JSON; fix or move the journal away`);
       }
-      if (this.#dirty && !this.#flushing) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, REWRITE_INTERVAL_MS);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wake = undefined;
+      if (entry.table === 'runs' || entry.table === 'requests') {
+        const table: Table = entry.table;
+        if (typeof entry.remove === 'string') {
+          this.#table(table).delete(entry.remove);
+          return;
+        }
+        let record = entry.record as RunRecord | RequestRecord;
+        if (!trusted) {
+          const parsed = (table === 'runs' ? runRecordSchema : requestRecordSchema).safeParse(entry.record);
+          if (!parsed.success) throw new StoreError('STORE_CORRUPT', `${where} is not a ${table.slice(0, -1)} record (${parsed.error.issues[0]?.message})`);
+          record = parsed.data;
+        }
+        const current = this.#table(table).get(record.id);
+        if (!current || current.version < record.version) this.#put(table, record);
+      } else if (entry.table === 'counters') {
+        const { name, value } = entry.record as { name?: unknown; value?: unknown };
+        if (typeof name !== 'string' || typeof value !== 'number') throw new StoreError('STORE_CORRUPT', `${where} is not a counter record`);
+        this.#counters[name] = Math.max(this.#counters[name] ?? 0, value);
       }
-    }
-    this.#writing = undefined;
+    });
   }
 
-  #dirty = false;
-  #flushing = false;
-  #writing: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-
-  /** The journal may be emptied once a completed write holds every change journaled so far. */
-  #maybeCompact(coveredSeq: number): void {
-    if (this.#journalFd === undefined || this.#journalBytes < JOURNAL_COMPACT_BYTES || coveredSeq !== this.#journalSeq) return;
-    ftruncateSync(this.#journalFd, 0);
-    this.#journalBytes = 0;
+  #table(table: Table): IndexedTable<RunRecord | RequestRecord, string> {
+    return (table === 'runs' ? this.#runs : this.#requests) as IndexedTable<RunRecord | RequestRecord, string>;
   }
 
-  /** Durable against a process crash when this returns: the record is in the journal. */
-  #journal(table: 'runs' | 'requests' | 'counters', record: unknown): void {
-    if (this.#journalFd === undefined) throw new Error('this store was opened read-only');
-    const line = `${JSON.stringify({ table, record })}\n`;
-    writeSync(this.#journalFd, line);
+  #put(table: Table, record: RunRecord | RequestRecord): void {
+    this.#table(table).set(record);
+  }
+
+  #writable(): number {
+    if (this.#readOnly || this.#journalFd === undefined) throw new Error(this.#closed ? 'the store is closed' : 'this store was opened read-only');
+    return this.#journalFd;
+  }
+
+  /** Durable against a process crash when this returns: the line is in the journal. */
+  #append(line: string): void {
+    const fd = this.#writable();
+    writeSync(fd, line);
     this.#journalBytes += Buffer.byteLength(line);
-    this.#journalSeq++;
+    if (this.#journalBytes >= Math.max(COMPACT_MIN_BYTES, this.#snapshot.bytes / 2)) this.#scheduleCompaction(0);
+    else if (!this.#compactTimer) this.#scheduleCompaction(COMPACT_AFTER_MS);
   }
 
-  /** Resolves when everything changed so far is in the lowdb file itself. */
-  async flush(): Promise<void> {
-    this.#flushing = true;
-    try {
-      this.#wake?.();
-      while (this.#writing) await this.#writing;
-    } finally {
-      this.#flushing = false;
+  /** A record's new version, journaled with a checksum (so replay need not validate it) and its JSON kept for compaction. */
+  #journalRecord(table: Table, record: RunRecord | RequestRecord): void {
+    const json = JSON.stringify(record);
+    this.#append(`{"table":"${table}","sum":"${sumOf(json)}","record":${json}}\n`);
+    this.#lines.set(record, json);
+  }
+
+  #scheduleCompaction(inMs: number): void {
+    if (this.#closed) return;
+    if (this.#compactTimer) {
+      if (inMs > 0) return;
+      clearTimeout(this.#compactTimer);
     }
-    if (this.#writeError) throw this.#writeError;
+    this.#compactTimer = setTimeout(() => {
+      this.#compactTimer = undefined;
+      void this.compact().catch(() => undefined); // kept in #compactError, shown by health()
+    }, inMs);
+    this.#compactTimer.unref();
+  }
+
+  /**
+   * Write the snapshot of everything so far and delete the journals it covers. New changes go to
+   * a new journal meanwhile; the snapshot is written a chunk at a time, never holding the event
+   * loop for long. A crash at any point leaves a snapshot and journals that replay to the same state.
+   */
+  compact(): Promise<void> {
+    if (this.#compaction) return this.#compaction.then(() => (this.#journalBytes ? this.compact() : undefined));
+    this.#writable();
+    const covered = this.#generation + 1;
+    // Switch journals first: what changes from here on is in the new one, whatever the snapshot holds.
+    const next = openSync(join(this.dataDir, journalFile(covered)), 'a', 0o600);
+    closeSync(this.#journalFd!);
+    this.#journalFd = next;
+    this.#generation = covered;
+    this.#journalBytes = 0;
+    this.#stale = false;
+    // Records are replaced, never changed in place: these references are a consistent snapshot.
+    const snapshot: StoreFile = {
+      version: 1,
+      journal: covered,
+      counters: { ...this.#counters },
+      runs: [...this.#runs.values()],
+      requests: [...this.#requests.values()],
+    };
+    this.#compaction = (async () => {
+      try {
+        await this.#snapshot.write(snapshot);
+        for (const { generation, name } of journalsIn(this.dataDir)) if (generation < covered) unlinkSync(join(this.dataDir, name));
+        this.#compactError = undefined;
+      } catch (err) {
+        this.#compactError = err as Error;
+        this.#stale = true;
+        throw err;
+      } finally {
+        this.#compaction = undefined;
+      }
+    })();
+    return this.#compaction;
+  }
+
+  /** Resolves when everything changed so far is in the snapshot itself (the journal emptied). */
+  async flush(): Promise<void> {
+    if (this.#readOnly || this.#journalFd === undefined) return;
+    if (this.#journalBytes || this.#stale || this.#compaction || !existsSync(this.file)) await this.compact();
   }
 
   get description(): string {
@@ -195,34 +299,42 @@ export class LowdbStore implements Store {
 
   /** The last number a sequence handed out (0 if none), without taking one. */
   counter(sequence: string): number {
-    return this.#db.data.counters[sequence] ?? 0;
+    return this.#counters[sequence] ?? 0;
   }
 
-  /** Next number of a named sequence (REQ-n, run ids), saved with the next write. */
+  /** Next number of a named sequence (REQ-n, run ids), journaled before it is handed out. */
   async nextNumber(sequence: string): Promise<number> {
-    const n = (this.#db.data.counters[sequence] ?? 0) + 1;
-    this.#journal('counters', { name: sequence, value: n });
-    this.#apply((data) => (data.counters[sequence] = n));
+    const n = (this.#counters[sequence] ?? 0) + 1;
+    this.#append(`${JSON.stringify({ table: 'counters', record: { name: sequence, value: n } })}\n`);
+    this.#counters[sequence] = n;
     return n;
   }
 
   // ---- runs -----------------------------------------------------------------------------------
 
   getRun(id: string): RunRecord | undefined {
-    const run = this.#db.data.runs.find((r) => r.id === id);
+    const run = this.#runs.get(id);
     return run ? structuredClone(run) : undefined;
   }
 
   /** Copies of the runs that pass `filter` (filtered first, so only those are copied). */
   listRuns(filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
-    return filter ? this.#db.data.runs.filter(filter).map((r) => structuredClone(r)) : structuredClone(this.#db.data.runs);
+    return copiesOf([...this.#runs.values()], filter);
+  }
+
+  runsBy(index: RunIndex, key: string, filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
+    return copiesOf(this.#runs.lookup(index, key), filter);
   }
 
   /** Adds runs in one write (a bulk apply creates all its runs at once). */
   async insertRuns(runs: RunRecord[]): Promise<void> {
-    for (const run of runs) if (this.#db.data.runs.some((r) => r.id === run.id)) throw new StoreError('STORE_CONFLICT', `run ${run.id} already exists`);
-    for (const run of runs) this.#journal('runs', run);
-    this.#apply((data) => data.runs.push(...runs.map((r) => structuredClone(r))));
+    this.#writable();
+    for (const run of runs) if (this.#runs.has(run.id)) throw new StoreError('STORE_CONFLICT', `run ${run.id} already exists`);
+    for (const run of runs) {
+      const stored = structuredClone(run);
+      this.#journalRecord('runs', stored);
+      this.#runs.set(stored);
+    }
   }
 
   /**
@@ -232,15 +344,14 @@ export class LowdbStore implements Store {
    * what it records can be found again (a step left in_flight is looked up).
    */
   #update<T extends RunRecord | RequestRecord>(
-    table: 'runs' | 'requests',
+    table: Table,
     id: string,
     expect: { version?: number; states?: readonly string[] },
     mutate: (record: T) => void,
     durable: boolean,
   ): T {
-    const rows = this.#db.data[table] as T[];
-    const index = rows.findIndex((r) => r.id === id);
-    const current = rows[index];
+    this.#writable();
+    const current = this.#table(table).get(id) as T | undefined;
     const noun = table === 'runs' ? 'run' : 'request';
     if (!current) throw new StoreError('STORE_NOT_FOUND', `no ${noun} ${id}`);
     if (expect.version !== undefined && current.version !== expect.version) {
@@ -253,9 +364,9 @@ export class LowdbStore implements Store {
     mutate(draft);
     draft.version = current.version + 1;
     draft.updatedAt = new Date().toISOString();
-    if (durable) this.#journal(table, draft);
-    // The stored record is replaced, never changed in place, so the caller may keep `draft`.
-    this.#apply((data) => ((data[table] as T[])[index] = draft));
+    if (durable) this.#journalRecord(table, draft);
+    // Stored as a copy: the caller may keep (and change) `draft`.
+    this.#put(table, structuredClone(draft));
     return draft;
   }
 
@@ -266,18 +377,28 @@ export class LowdbStore implements Store {
   // ---- requests -------------------------------------------------------------------------------
 
   getRequest(id: string): RequestRecord | undefined {
-    const request = this.#db.data.requests.find((r) => r.id === id);
+    const request = this.#requests.get(id);
     return request ? structuredClone(request) : undefined;
   }
 
-  listRequests(filter: (r: Readonly<RequestRecord>) => boolean = () => true): RequestRecord[] {
-    return this.#db.data.requests.filter(filter).map((r) => structuredClone(r));
+  listRequests(filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[] {
+    return copiesOf([...this.#requests.values()], filter);
+  }
+
+  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[] {
+    return copiesOf(this.#requests.lookup(index, key), filter);
+  }
+
+  countRequests(state: RequestState): number {
+    return this.#requests.count('state', state);
   }
 
   async insertRequest(request: RequestRecord): Promise<void> {
-    if (this.#db.data.requests.some((r) => r.id === request.id)) throw new StoreError('STORE_CONFLICT', `request ${request.id} already exists`);
-    this.#journal('requests', request);
-    this.#apply((data) => data.requests.push(structuredClone(request)));
+    this.#writable();
+    if (this.#requests.has(request.id)) throw new StoreError('STORE_CONFLICT', `request ${request.id} already exists`);
+    const stored = structuredClone(request);
+    this.#journalRecord('requests', stored);
+    this.#requests.set(stored);
   }
 
   async updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
@@ -303,30 +424,34 @@ export class LowdbStore implements Store {
   }
 
   async orphanedRuns(): Promise<RunRecord[]> {
-    return this.listRuns((r) => UNFINISHED_RUNS.has(r.state) && !this.#claims.has(r.id));
+    return [...UNFINISHED_RUNS].flatMap((state) => this.runsBy('state', state, (r) => !this.#claims.has(r.id)));
   }
 
   async leads(): Promise<boolean> {
     return !this.#readOnly;
   }
 
-  /**
-   * Move old finished records to the archive now (also done at open), so a bot that stays up
-   * keeps its file small. Returns how many records moved.
-   */
+  /** Move old finished records to the archive now (also done at open); how many moved. */
   async archiveOld(): Promise<number> {
     if (this.#readOnly) return 0;
-    const before = this.#db.data.runs.length + this.#db.data.requests.length;
-    // The archive line is written before the records leave the file (a crash between archives
-    // them twice; readers keep the newest).
-    const appended = archiveOld(join(this.dataDir, ARCHIVE_FILE), this.#db.data, this.#archiveAfterMs);
-    if (appended) this.#archive.appended(appended.offset, appended.lines);
-    const moved = before - (this.#db.data.runs.length + this.#db.data.requests.length);
-    if (moved) {
-      this.#scheduleWrite();
-      await this.flush();
+    return this.#moveOldToArchive();
+  }
+
+  /**
+   * The archive lines are appended (and indexed) before the records leave the tables, and their
+   * leaving is journaled: a crash in between archives them twice at worst, and readers keep the
+   * newest.
+   */
+  #moveOldToArchive(): number {
+    const old = oldFinished(this.#runs, this.#requests, Date.now() - this.#archiveAfterMs);
+    if (!old.length) return 0;
+    const appended = appendToArchive(join(this.dataDir, ARCHIVE_FILE), old);
+    this.#archive.appended(appended.offset, old);
+    for (const { table, record } of old) {
+      this.#append(`${JSON.stringify({ table, remove: record.id })}\n`);
+      this.#table(table).delete(record.id);
     }
-    return moved;
+    return old.length;
   }
 
   findArchivedRequest(id: string): Promise<RequestRecord | undefined> {
@@ -343,10 +468,10 @@ export class LowdbStore implements Store {
     return kind === 'runs' ? readArchive(this.dataDir, 'runs') : readArchive(this.dataDir, 'requests');
   }
 
-  /** Whether the store can take writes: open, and no write to disk has failed. */
+  /** Whether the store can take writes: open, and the snapshot's last compaction did not fail. */
   health(): { ok: true } | { ok: false; problem: string } {
     if (this.#closed) return { ok: false, problem: 'the store is closed' };
-    if (this.#writeError) return { ok: false, problem: `writing ${this.file} failed: ${this.#writeError.message}` };
+    if (this.#compactError) return { ok: false, problem: `writing ${this.file} failed: ${this.#compactError.message}` };
     return { ok: true };
   }
 
@@ -354,16 +479,55 @@ export class LowdbStore implements Store {
     return this.health();
   }
 
-  /** Writes what is pending, empties the journal and releases the lock. */
+  /** Folds the journal into the snapshot and releases the lock. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#journalFd !== undefined) await this.flush().catch(() => undefined);
     this.#closed = true;
-    if (this.#journalFd !== undefined) {
-      await this.flush().catch(() => undefined);
-      if (!this.#writeError) ftruncateSync(this.#journalFd, 0);
-      closeSync(this.#journalFd);
-      this.#journalFd = undefined;
-    }
+    if (this.#compactTimer) clearTimeout(this.#compactTimer);
+    if (this.#journalFd !== undefined) closeSync(this.#journalFd);
+    this.#journalFd = undefined;
+    this.#archive.close();
     if (this.#lockPath) releaseLock(this.#lockPath);
+  }
+}
+
+const emptyStore = (): StoreFile => ({ version: 1, journal: 0, runs: [], requests: [], counters: {} });
+
+function sumOf(json: string): string {
+  return createHash('sha256').update(json).digest('hex').slice(0, SUM_LENGTH);
+}
+
+/** A journal line this bot wrote (its record matches its checksum), parsed; undefined otherwise. */
+function trustedRecord(line: string): { table: Table; record: RunRecord | RequestRecord } | undefined {
+  const m = /^\{"table":"(runs|requests)","sum":"([0-9a-f]{16})","record":/.exec(line);
+  if (!m || !line.endsWith('}')) return undefined;
+  const json = line.slice(m[0].length, -1);
+  if (sumOf(json) !== m[2]) return undefined;
+  try {
+    return { table: m[1] as Table, record: JSON.parse(json) as RunRecord | RequestRecord };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Journal files in a data directory, oldest generation first (the pre-generation journal is 0). */
+function journalsIn(dataDir: string): Array<{ generation: number; name: string; bytes: number }> {
+  const out: Array<{ generation: number; name: string; bytes: number }> = [];
+  for (const name of readdirSync(dataDir)) {
+    const m = JOURNAL_NAME.exec(name);
+    const generation = name === LEGACY_JOURNAL ? 0 : m ? Number(m[1]) : undefined;
+    if (generation === undefined) continue;
+    out.push({ generation, name, bytes: statSync(join(dataDir, name)).size });
+  }
+  return out.sort((a, b) => a.generation - b.generation || (a.name === LEGACY_JOURNAL ? -1 : 1));
+}
+
+function makePrivate(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch {
+    // not ours to change (a directory owned by someone else): its files are still created 0600
   }
 }
 
@@ -375,42 +539,34 @@ const FINISHED_RUNS: ReadonlySet<string> = new Set(['cleaned_up', 'decommissione
 const DECIDED_REQUESTS: ReadonlySet<string> = new Set(['succeeded', 'rejected', 'cancelled', 'expired', 'cleaned_up']);
 
 /**
- * Move old finished records to the archive (appended before they leave the main file, which is
- * written right after; a crash in between only archives them twice, and readers keep the newest).
- * A run goes with its request, and only when both are done with.
+ * Old finished records, to move to the archive: decided requests, and runs done with (a run goes
+ * with its request, and only when both are done with).
  */
-function archiveOld(
-  path: string,
-  data: StoreFile,
-  afterMs: number,
-): { offset: number; lines: Array<{ table: string; record: RunRecord | RequestRecord }> } | undefined {
-  const cutoff = Date.now() - afterMs;
+function oldFinished(
+  runs: IndexedTable<RunRecord, RunIndex>,
+  requests: IndexedTable<RequestRecord, RequestIndex>,
+  cutoff: number,
+): Array<{ table: Table; record: RunRecord | RequestRecord }> {
   const old = (r: { updatedAt: string }) => Date.parse(r.updatedAt) <= cutoff;
-  const requests = data.requests.filter((r) => DECIDED_REQUESTS.has(r.state) && old(r));
-  const requestIds = new Set(requests.map((r) => r.id));
-  const activeRequestIds = new Set(data.requests.filter((r) => !requestIds.has(r.id)).map((r) => r.id));
-  const done = (r: RunRecord) => FINISHED_RUNS.has(r.state) || (r.state === 'succeeded' && r.goneAt !== undefined);
-  const runs = data.runs.filter((r) => done(r) && old(r) && !(r.requestId && activeRequestIds.has(r.requestId)));
-  if (!requests.length && !runs.length) return undefined;
-  const lines = [...runs.map((record) => ({ table: 'runs', record })), ...requests.map((record) => ({ table: 'requests', record }))];
+  const leaving = [...DECIDED_REQUESTS].flatMap((state) => requests.lookup('state', state).filter(old));
+  const leavingIds = new Set(leaving.map((r) => r.id));
+  const stays = (requestId: string | undefined) => requestId !== undefined && requests.has(requestId) && !leavingIds.has(requestId);
+  const done = [...FINISHED_RUNS].flatMap((state) => runs.lookup('state', state));
+  const gone = runs.lookup('state', 'succeeded').filter((r) => r.goneAt !== undefined);
+  const runsLeaving = [...done, ...gone].filter((r) => old(r) && !stays(r.requestId));
+  return [...runsLeaving.map((record) => ({ table: 'runs' as const, record })), ...leaving.map((record) => ({ table: 'requests' as const, record }))];
+}
+
+/** Appends records to the archive; where the first line went. */
+function appendToArchive(path: string, lines: ReadonlyArray<{ table: Table; record: RunRecord | RequestRecord }>): { offset: number } {
   const fd = openSync(path, 'a+', 0o600);
-  let offset: number;
   try {
-    offset = fstatSync(fd).size;
-    if (offset > 0) {
-      // A line torn by a crash mid-append must not swallow the first new one.
-      const last = Buffer.alloc(1);
-      readSync(fd, last, 0, 1, offset - 1);
-      if (last[0] !== 0x0a) offset += writeSync(fd, '\n');
-    }
+    const offset = endWithNewline(fd);
     writeSync(fd, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    return { offset };
   } finally {
     closeSync(fd);
   }
-  const runIds = new Set(runs.map((r) => r.id));
-  data.runs = data.runs.filter((r) => !runIds.has(r.id));
-  data.requests = data.requests.filter((r) => !requestIds.has(r.id));
-  return { offset, lines };
 }
 
 /** Archived records of one table, newest version of each, oldest first. */
@@ -435,39 +591,6 @@ export async function readArchive(dataDir: string, table: 'runs' | 'requests'): 
     }
   }
   return [...newest.values()];
-}
-
-/**
- * Newer versions of records from the journal onto the loaded file. A torn last line (the process
- * died mid-write) is skipped; a record that fails validation is a corrupt store.
- */
-function replayJournal(path: string, data: StoreFile): void {
-  if (!existsSync(path)) return;
-  const lines = readFileSync(path, 'utf8').split('\n');
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let entry: { table?: unknown; record?: unknown };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      if (i === lines.length - 1 || lines.slice(i + 1).every((l) => l.trim() === '')) return; // torn tail
-      throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not valid JSON; fix or move the journal away`);
-    }
-    if (entry.table === 'runs' || entry.table === 'requests') {
-      const schema = entry.table === 'runs' ? runRecordSchema : requestRecordSchema;
-      const parsed = schema.safeParse(entry.record);
-      if (!parsed.success)
-        throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a ${entry.table.slice(0, -1)} record (${parsed.error.issues[0]?.message})`);
-      const rows = data[entry.table] as Array<RunRecord | RequestRecord>;
-      const index = rows.findIndex((r) => r.id === parsed.data.id);
-      if (index < 0) rows.push(parsed.data);
-      else if (rows[index]!.version < parsed.data.version) rows[index] = parsed.data;
-    } else if (entry.table === 'counters') {
-      const { name, value } = entry.record as { name?: unknown; value?: unknown };
-      if (typeof name !== 'string' || typeof value !== 'number') throw new StoreError('STORE_CORRUPT', `${path}:${i + 1} is not a counter record`);
-      data.counters[name] = Math.max(data.counters[name] ?? 0, value);
-    }
-  });
 }
 
 /** One writer per file: a lock file holding the owner's pid, taken over only if that process is gone. */

@@ -1,4 +1,4 @@
-/** Shapes of what the store keeps, validated whenever the file is read. */
+/** Shapes of what the store keeps, validated whenever a file the bot did not just write itself is read. */
 import { z } from 'zod';
 import { vmSpecSchema } from '../vmspec/schema.js';
 
@@ -148,6 +148,8 @@ export type RequestRecord = z.output<typeof requestRecordSchema>;
 
 export const storeFileSchema = z.object({
   version: z.literal(1),
+  /** The first journal generation not in this file (older ones are in it; newer are replayed onto it). */
+  journal: z.number().int().nonnegative().default(0),
   runs: z.array(runRecordSchema),
   requests: z.array(requestRecordSchema).default([]),
   counters: z.record(z.string(), z.number().int().nonnegative()).default({}),

@@ -6,6 +6,30 @@
  */
 import type { RequestRecord, RequestState, RunRecord, RunState } from './records.js';
 
+/** What runs are indexed by: their request, their batch, their state, and who owns their VM. */
+export const RUN_INDEXES = {
+  requestId: (r: RunRecord) => r.requestId,
+  group: (r: RunRecord) => r.group,
+  state: (r: RunRecord) => r.state,
+  owner: (r: RunRecord) => r.owner ?? r.actor,
+} as const satisfies Record<string, (r: RunRecord) => string | undefined>;
+export type RunIndex = keyof typeof RUN_INDEXES;
+
+/** What requests are indexed by: who asked, their state, and the modal submission they came from. */
+export const REQUEST_INDEXES = {
+  requester: (r: RequestRecord) => r.requester,
+  state: (r: RequestRecord) => r.state,
+  sourceViewId: (r: RequestRecord) => r.sourceViewId,
+} as const satisfies Record<string, (r: RequestRecord) => string | undefined>;
+export type RequestIndex = keyof typeof REQUEST_INDEXES;
+
+/** Copies of the indexed records that pass `filter`, oldest first (only those are copied). */
+export function copiesOf<T extends { createdAt: string }>(rows: readonly T[], filter?: (r: Readonly<T>) => boolean): T[] {
+  const out: T[] = [];
+  for (const row of rows) if (!filter || filter(row)) out.push(structuredClone(row));
+  return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+}
+
 export class StoreError extends Error {
   override readonly name = 'StoreError';
   constructor(
@@ -28,8 +52,10 @@ export interface Store {
   /** Next number of a named sequence (REQ-n). */
   nextNumber(sequence: string): Promise<number>;
   getRun(id: string): RunRecord | undefined;
-  /** Copies of the runs that pass `filter`. */
+  /** Copies of the runs that pass `filter` (every run is looked at: for commands, not per request). */
   listRuns(filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[];
+  /** Copies of the runs filed under `key` in an index (and passing `filter`), oldest first. */
+  runsBy(index: RunIndex, key: string, filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[];
   insertRuns(runs: RunRecord[]): Promise<void>;
   /**
    * Compare-and-set: `mutate` runs on a copy only if the stored run matches `expect`; the result
@@ -38,6 +64,10 @@ export interface Store {
   updateRun(id: string, expect: StoreExpect<RunState>, mutate: (run: RunRecord) => void, options?: { durable?: boolean }): Promise<RunRecord>;
   getRequest(id: string): RequestRecord | undefined;
   listRequests(filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[];
+  /** Copies of the requests filed under `key` in an index (and passing `filter`), oldest first. */
+  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[];
+  /** How many requests are in `state`, without copying any. */
+  countRequests(state: RequestState): number;
   insertRequest(request: RequestRecord): Promise<void>;
   updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord>;
   /**

@@ -142,10 +142,14 @@ describe('the /vm-create command and its modal', () => {
     expect(rig.slack.calls.filter((c) => c.method !== 'auth.test')).toHaveLength(0);
   });
 
-  it('serves GET /healthz and an App Home with requests, and pending approvals for leads', async () => {
+  it('serves GET /healthz and an App Home with requests, and pending approvals for leads; republishes only the tabs a change shows on', async () => {
     const health = await request(`${rig.driver.botUrl}/healthz`);
     expect(health.statusCode).toBe(200);
     expect(await health.body.json()).toEqual({ ok: true });
+    // Someone with no part in the request has their tab open throughout.
+    await rig.driver.appHomeOpened(SLACK_SIM.bystander);
+    await until(() => rig.slack.openView(SLACK_SIM.bystander, 'home'), 'bystander home');
+    const publishesTo = (user: string) => rig.slack.callsTo('views.publish').filter((c) => c.args.user_id === user).length;
     await rig.driver.command(SLACK_SIM.requester, 'web-server');
     const modal = await until(() => rig.slack.openView(SLACK_SIM.requester), 'modal');
     await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'home-01' });
@@ -165,5 +169,12 @@ describe('the /vm-create command and its modal', () => {
       'the lead tab to drop the approved request',
     );
     await until(() => JSON.stringify(rig.slack.openView(SLACK_SIM.requester, 'home')!.view).includes('succeeded'), "the requester's tab to show it succeeded");
+    // The lead's tab changed when the request left the pending list, not for each provisioning step.
+    const leadPublishes = publishesTo(SLACK_SIM.lead1);
+    expect(leadPublishes).toBeGreaterThanOrEqual(2);
+    expect(leadPublishes).toBeLessThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 700)); // past the debounce
+    expect(publishesTo(SLACK_SIM.bystander)).toBe(1);
+    expect(publishesTo(SLACK_SIM.lead1)).toBe(leadPublishes);
   });
 });

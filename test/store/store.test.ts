@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/store/store.js';
@@ -101,9 +101,9 @@ describe('store journal', () => {
       expect(store.getRun('run-j')).toMatchObject({ version: 20, actor: 'step-19' });
       expect(await store.nextNumber('REQ')).toBe(3);
       await store.close();
-      // Replayed into the file and the journal emptied.
+      // Folded into the snapshot at close; the journals left are empty.
       expect(JSON.parse(await readFile(join(dir, 'vmbot.json'), 'utf8')).runs[0].actor).toBe('step-19');
-      expect(await readFile(join(dir, 'vmbot.journal.jsonl'), 'utf8')).toBe('');
+      expect(await journalText(dir)).toBe('');
     } finally {
       await remove();
     }
@@ -182,36 +182,167 @@ describe('store archive', () => {
 });
 
 describe('private files', () => {
-  it('every file under DATA_DIR stays 0600 and the directory 0700, after rewrites, the journal, archiving and the audit log', async () => {
+  it('every file under DATA_DIR stays 0600 and the directory 0700, after each kind of write', async () => {
     const { dir, remove } = await tempDir();
     const previous = process.umask(0o022); // the usual umask, under which files would be 0644
     try {
       const dataDir = join(dir, 'data');
+      await mkdir(dataDir, { mode: 0o755 }); // made by someone else, open to all
+      await writeFile(join(dataDir, 'vmbot.json'), JSON.stringify({ version: 1, runs: [], requests: [], counters: {} }), { mode: 0o644 }); // an older version's
+      const modes = async () => ({
+        '.': ((await stat(dataDir)).mode & 0o777).toString(8),
+        ...Object.fromEntries(
+          await Promise.all((await readdir(dataDir)).map(async (f) => [f, ((await stat(join(dataDir, f))).mode & 0o777).toString(8)] as const)),
+        ),
+      });
+      const allPrivate = async (what: string, files: string[]) => {
+        const seen = await modes();
+        expect(Object.keys(seen).sort(), `${what}: ${JSON.stringify(seen)}`).toEqual(['.', ...files].sort());
+        expect(seen, what).toEqual(Object.fromEntries(Object.keys(seen).map((f) => [f, f === '.' ? '700' : '600'])));
+      };
       const store = await LowdbStore.open(dataDir, { archiveAfterMs: 0 });
       const audit = await FileAuditLog.open(dataDir);
+      await store.flush(); // the older version's file, rewritten in this version's form
+      await allPrivate('at open', ['vmbot.json', 'vmbot.lock', 'vmbot.journal.1.jsonl', 'archive.idx', 'audit.jsonl']);
       const now = new Date().toISOString();
       await store.insertRuns([
         { id: 'run-m', version: 0, state: 'pending', createdAt: now, updatedAt: now, actor: 't', spec: fullSpec('m1'), steps: {}, keys: {}, poweredOn: false },
       ]);
       for (let i = 0; i < 5; i++) await store.updateRun('run-m', {}, (r) => void (r.actor = `a${i}`));
+      await audit.append({ actor: 't', action: 'run.created', outcome: 'ok' });
+      await allPrivate('after journaled changes and an audit record', ['vmbot.json', 'vmbot.lock', 'vmbot.journal.1.jsonl', 'archive.idx', 'audit.jsonl']);
+      await store.compact();
+      await allPrivate('after a compaction', ['vmbot.json', 'vmbot.lock', 'vmbot.journal.2.jsonl', 'archive.idx', 'audit.jsonl']);
       await store.updateRun('run-m', {}, (r) => void (r.state = 'cleaned_up'));
-      await audit.append({ actor: 't', action: 'run.cleaned_up', outcome: 'ok' });
-      await store.flush();
       expect(await store.archiveOld()).toBe(1);
-      const modes = async () =>
-        Object.fromEntries(
-          await Promise.all((await readdir(dataDir)).map(async (f) => [f, ((await stat(join(dataDir, f))).mode & 0o777).toString(8)] as const)),
-        );
-      expect(await modes()).toEqual({ 'vmbot.json': '600', 'vmbot.journal.jsonl': '600', 'vmbot.lock': '600', 'archive.jsonl': '600', 'audit.jsonl': '600' });
-      expect(((await stat(dataDir)).mode & 0o777).toString(8)).toBe('700');
+      await allPrivate('after archiving', ['vmbot.json', 'vmbot.lock', 'vmbot.journal.2.jsonl', 'archive.jsonl', 'archive.idx', 'audit.jsonl']);
       await audit.close();
       await store.close();
+      await allPrivate('after close', ['vmbot.json', 'vmbot.journal.3.jsonl', 'archive.jsonl', 'archive.idx', 'audit.jsonl']);
     } finally {
       process.umask(previous);
       await remove();
     }
   });
 });
+
+describe('compaction', () => {
+  it('a process SIGKILLed while the snapshot is being written loses nothing, and the half-written file is cleared away', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      // A child fills the store, starts a compaction, keeps changing records while it runs, and is
+      // killed once the temporary snapshot exists (mid-write).
+      const script = `
+        import { readdirSync } from 'node:fs';
+        import { LowdbStore as Store } from ${JSON.stringify(new URL('../../src/store/lowdb.ts', import.meta.url).pathname)};
+        import { parseSpec } from ${JSON.stringify(new URL('../../src/vmspec/validate.ts', import.meta.url).pathname)};
+        const store = await Store.open(${JSON.stringify(dir)});
+        const now = new Date().toISOString();
+        const runs = Array.from({ length: 3000 }, (_, i) => ({ id: 'run-k' + i, version: 0, state: 'pending', createdAt: now, updatedAt: now, actor: 't', spec: parseSpec({ vm: { name: 'k' + i } }).value, steps: {}, keys: {}, poweredOn: false }));
+        await store.insertRuns(runs);
+        await store.compact(); // a snapshot of the 3000, and the journal emptied
+        for (let i = 0; i < 3000; i++) await store.updateRun('run-k' + i, {}, (r) => { r.actor = 'before-' + i; });
+        void store.compact();
+        let i = 0;
+        while (!readdirSync(${JSON.stringify(dir)}).some((f) => f.endsWith('.tmp'))) {
+          await store.updateRun('run-k' + (i % 3000), {}, (r) => { r.actor = 'during-' + i; });
+          i++;
+          await new Promise((r) => setImmediate(r));
+        }
+        for (let k = 0; k < 50; k++, i++) await store.updateRun('run-k' + (i % 3000), {}, (r) => { r.actor = 'during-' + i; });
+        await store.nextNumber('REQ');
+        process.stdout.write(String(i));
+        process.kill(process.pid, 'SIGKILL');
+      `;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url).pathname });
+      expect(child.signal, child.stderr.toString()).toBe('SIGKILL');
+      const during = Number(child.stdout.toString());
+      expect(during).toBeGreaterThanOrEqual(50);
+      expect((await readdir(dir)).some((f) => f.endsWith('.tmp'))).toBe(true);
+
+      const store = await LowdbStore.open(dir);
+      expect((await readdir(dir)).some((f) => f.endsWith('.tmp'))).toBe(false);
+      expect(store.listRuns()).toHaveLength(3000);
+      // Every run as its last change left it: the last "during" change made to it, else its "before" one.
+      const expected = (x: number) => (x < during ? `during-${x + 3000 * Math.floor((during - 1 - x) / 3000)}` : `before-${x}`);
+      const wrong = store.listRuns().filter((r) => r.actor !== expected(Number(r.id.slice('run-k'.length))));
+      expect(wrong.map((r) => `${r.id}: ${r.actor}`)).toEqual([]);
+      expect(store.counter('REQ')).toBe(1);
+      await store.close();
+      // Reopened once more from the snapshot close wrote: the same.
+      const again = await LowdbStore.open(dir, { readOnly: true });
+      expect(again.getRun(`run-k${(during - 1) % 3000}`)?.actor).toBe(`during-${during - 1}`);
+      expect(await journalText(dir)).toBe('');
+      await again.close();
+    } finally {
+      await remove();
+    }
+  });
+
+  it('journals a compaction already folded in are not replayed again: an archived record stays archived', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const longAgo = new Date(Date.now() - 40 * 86_400_000).toISOString();
+      const store = await LowdbStore.open(dir);
+      await store.insertRuns([{ ...run('run-old'), state: 'cleaned_up', createdAt: longAgo, updatedAt: longAgo }, run('run-new')]);
+      // The journals as they stand before the compaction: a crash after the new snapshot was
+      // renamed into place but before these were deleted leaves them behind.
+      const before = await journalFiles(dir);
+      expect(await store.archiveOld()).toBe(1);
+      await store.compact();
+      for (const [name, text] of before) await writeFile(join(dir, name), text, { mode: 0o600 });
+      await store.close();
+      const reopened = await LowdbStore.open(dir);
+      expect(reopened.listRuns().map((r) => r.id)).toEqual(['run-new']);
+      expect((await reopened.readArchived('runs')).map((r) => r.id)).toEqual(['run-old']);
+      await reopened.close();
+    } finally {
+      await remove();
+    }
+  });
+
+  it('trusts its own snapshot and journal lines, and validates anything edited by hand', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const store = await LowdbStore.open(dir);
+      await store.insertRuns([run('run-t')]);
+      await store.compact();
+      await store.updateRun('run-t', {}, (r) => void (r.actor = 'journaled'));
+      const text = [...(await journalFiles(dir)).values()].find((t) => t.length)!;
+      await store.close();
+      // As after a crash: the line in the journal the snapshot does not cover yet.
+      const journal = [...(await journalFiles(dir)).keys()][0]!;
+      const snapshot = await readFile(join(dir, 'vmbot.json'), 'utf8');
+      expect(snapshot).toMatch(/,"digest":"[0-9a-f]{64}"\}\n$/);
+      expect(text).toMatch(/^\{"table":"runs","sum":"[0-9a-f]{16}","record":/);
+
+      // A hand edit that is still a valid record is accepted (validated, since its checksum no longer matches) …
+      await writeFile(join(dir, journal), text.replace('"actor":"journaled"', '"actor":"edited"').replace('"version":1,', '"version":7,'));
+      const edited = await LowdbStore.open(dir);
+      expect(edited.getRun('run-t')?.actor).toBe('edited');
+      await edited.close();
+      // … one that is not is refused with the file and line.
+      const name = (await journalFiles(dir)).keys().next().value!;
+      await writeFile(join(dir, name), text.replace('"state":"pending"', '"state":"paused"'));
+      await expect(LowdbStore.open(dir)).rejects.toMatchObject({
+        code: 'STORE_CORRUPT',
+        message: expect.stringMatching(new RegExp(`${name}:1 is not a run record`)),
+      });
+    } finally {
+      await remove();
+    }
+  });
+});
+
+/** The journal files of a data directory and their text. */
+async function journalFiles(dir: string): Promise<Map<string, string>> {
+  const names = (await readdir(dir)).filter((f) => /^vmbot\.journal\./.test(f)).sort();
+  return new Map(await Promise.all(names.map(async (n) => [n, await readFile(join(dir, n), 'utf8')] as const)));
+}
+
+async function journalText(dir: string): Promise<string> {
+  return [...(await journalFiles(dir)).values()].join('');
+}
 
 describe('the archive index', () => {
   it('finds an archived request (newest version) and its runs, also ones archived after the index was built, past a torn line', async () => {

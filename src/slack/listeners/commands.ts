@@ -38,7 +38,7 @@ export function register(app: App, ctx: BotContext): void {
     if (sub === 'mine') {
       // Live status takes VergeOS calls: ack now, answer when they are in.
       await ack();
-      const mine = ctx.provisioner.ownedVms().filter((r) => (r.owner ?? r.actor) === command.user_id);
+      const mine = ctx.provisioner.vmsOwnedBy(command.user_id);
       const entries = await Promise.all(
         mine.map(async (run) => ({
           run,

@@ -8,7 +8,8 @@
 import pg from 'pg';
 import type { Logger } from '../../log.js';
 import { requestRecordSchema, runRecordSchema, type RequestRecord, type RequestState, type RunRecord, type RunState } from '../records.js';
-import { StoreError, type Store, type StoreExpect } from '../store.js';
+import { IndexedTable } from '../indexed-table.js';
+import { copiesOf, REQUEST_INDEXES, RUN_INDEXES, StoreError, type RequestIndex, type RunIndex, type Store, type StoreExpect } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** Advisory lock ids (arbitrary, fixed): migrations, and the process that leads the sweeps. */
@@ -48,8 +49,8 @@ export class PostgresStore implements Store {
   /** Set while the LISTEN connection is down: copies may be stale until it is back. */
   #listenerProblem: string | undefined;
   readonly #logger: Logger | undefined;
-  readonly #runs = new Map<string, RunRecord>();
-  readonly #requests = new Map<string, RequestRecord>();
+  readonly #runs = new IndexedTable<RunRecord, RunIndex>(RUN_INDEXES);
+  readonly #requests = new IndexedTable<RequestRecord, RequestIndex>(REQUEST_INDEXES);
   #problem: string | undefined;
   /** The connection holding the leader lock, once this process leads. */
   #leader: pg.PoolClient | undefined;
@@ -122,11 +123,11 @@ export class PostgresStore implements Store {
     // Newer only: a change this process committed after the read must not be undone.
     for (const row of runs.rows) {
       const run = parse('runs', row.data, this.description);
-      if ((this.#runs.get(run.id)?.version ?? -1) < run.version) this.#runs.set(run.id, run);
+      if ((this.#runs.get(run.id)?.version ?? -1) < run.version) this.#runs.set(run);
     }
     for (const row of requests.rows) {
       const request = parse('requests', row.data, this.description);
-      if ((this.#requests.get(request.id)?.version ?? -1) < request.version) this.#requests.set(request.id, request);
+      if ((this.#requests.get(request.id)?.version ?? -1) < request.version) this.#requests.set(request);
     }
   }
 
@@ -147,9 +148,9 @@ export class PostgresStore implements Store {
     const { rows } = await this.#pool.query<{ data: unknown }>(`SELECT data FROM ${table} WHERE id = $1`, [id]);
     if (!rows[0]) return;
     const record = parse(table, rows[0].data, this.description);
-    const map = (table === 'runs' ? this.#runs : this.#requests) as Map<string, RecordOf<typeof table>>;
+    const map = (table === 'runs' ? this.#runs : this.#requests) as unknown as IndexedTable<RecordOf<typeof table>, string>;
     const mine = map.get(id);
-    if (!mine || mine.version < record.version) map.set(id, record);
+    if (!mine || mine.version < record.version) map.set(record);
   }
 
   catchUp(kind: Table, id: string): Promise<void> {
@@ -176,10 +177,11 @@ export class PostgresStore implements Store {
   }
 
   listRuns(filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
-    const out: RunRecord[] = [];
-    // In the order they were inserted (the database's seq), as the embedded store lists them.
-    for (const run of this.#runs.values()) if (!filter || filter(run)) out.push(structuredClone(run));
-    return out;
+    return copiesOf([...this.#runs.values()], filter);
+  }
+
+  runsBy(index: RunIndex, key: string, filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
+    return copiesOf(this.#runs.lookup(index, key), filter);
   }
 
   async insertRuns(runs: RunRecord[]): Promise<void> {
@@ -206,7 +208,7 @@ export class PostgresStore implements Store {
     } finally {
       client.release();
     }
-    for (const run of runs) this.#runs.set(run.id, structuredClone(run));
+    for (const run of runs) this.#runs.set(structuredClone(run));
   }
 
   updateRun(id: string, expect: StoreExpect<RunState>, mutate: (run: RunRecord) => void): Promise<RunRecord> {
@@ -218,10 +220,16 @@ export class PostgresStore implements Store {
     return request ? structuredClone(request) : undefined;
   }
 
-  listRequests(filter: (r: Readonly<RequestRecord>) => boolean = () => true): RequestRecord[] {
-    const out: RequestRecord[] = [];
-    for (const request of this.#requests.values()) if (filter(request)) out.push(structuredClone(request));
-    return out;
+  listRequests(filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[] {
+    return copiesOf([...this.#requests.values()], filter);
+  }
+
+  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[] {
+    return copiesOf(this.#requests.lookup(index, key), filter);
+  }
+
+  countRequests(state: RequestState): number {
+    return this.#requests.count('state', state);
   }
 
   async insertRequest(request: RequestRecord): Promise<void> {
@@ -250,7 +258,7 @@ export class PostgresStore implements Store {
         throw new StoreError('STORE_CONFLICT', `request ${request.id} (or one from the same form) already exists`);
       throw err;
     }
-    this.#requests.set(request.id, structuredClone(request));
+    this.#requests.set(structuredClone(request));
   }
 
   updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
@@ -263,7 +271,7 @@ export class PostgresStore implements Store {
    * current: when our copy was behind, it is refreshed and the change tried again.
    */
   async #update<T extends Table>(table: T, id: string, expect: StoreExpect<string>, mutate: (record: RecordOf<T>) => void): Promise<RecordOf<T>> {
-    const map = (table === 'runs' ? this.#runs : this.#requests) as Map<string, RecordOf<T>>;
+    const map = (table === 'runs' ? this.#runs : this.#requests) as unknown as IndexedTable<RecordOf<T>, string>;
     const noun = table === 'runs' ? 'run' : 'request';
     for (let attempt = 0; ; attempt++) {
       const current = map.get(id);
@@ -286,7 +294,7 @@ export class PostgresStore implements Store {
       );
       if (rowCount) {
         const mine = map.get(id);
-        if (!mine || mine.version < draft.version) map.set(id, draft);
+        if (!mine || mine.version < draft.version) map.set(structuredClone(draft));
         return structuredClone(draft);
       }
       // Someone got there first (this process or another): take their version.
