@@ -24,6 +24,8 @@ const YEAR = 365 * DAY;
 const LEASE = 14 * DAY;
 const GRACE = 3 * DAY;
 const REMIND_BEFORE = [3 * DAY, DAY];
+/** Where in the year the archived requests returned are (fractions of the history). */
+const ARCHIVED_SAMPLES = [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65];
 const MANIFESTS = fileURLToPath(new URL('../manifests', import.meta.url));
 /** Requesters of the history (none of them the bench's own users). */
 export const HISTORY_USERS = Array.from({ length: 40 }, (_, i) => `U0HIST${String(i).padStart(2, '0')}`);
@@ -32,8 +34,8 @@ const LEADS = ['U0HISTLEAD1', 'U0HISTLEAD2'];
 export interface History {
   /** The newest request (decided, in the working set). */
   recent: string;
-  /** A request from months ago (in the archive). */
-  archived: string;
+  /** Requests from two to eleven months ago (in the archive), spread over it. */
+  archived: string[];
   /** Records left in vmbot.json. */
   workingSet: { requests: number; runs: number };
 }
@@ -52,7 +54,7 @@ export async function generateHistory(dataDir: string, count: number, now = Date
   const start = now - YEAR;
   let lastDay = 0;
   let recent = '';
-  let archived = '';
+  const archived: string[] = [];
   try {
     for (let i = 0; i < count; i++) {
       const created = start + Math.floor((i * YEAR) / count);
@@ -162,7 +164,7 @@ export async function generateHistory(dataDir: string, count: number, now = Date
         lastDay = day;
         await store.archiveOld();
       }
-      if (created < now - 200 * DAY) archived = id;
+      if (ARCHIVED_SAMPLES.some((f) => i === Math.floor(f * count))) archived.push(id);
       recent = id;
     }
     await store.archiveOld();
@@ -182,6 +184,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const started = performance.now();
   const history = await generateHistory(resolve(dir), Number(count));
   process.stdout.write(
-    `${count} requests in ${((performance.now() - started) / 1000).toFixed(1)} s; working set ${history.workingSet.requests} requests, ${history.workingSet.runs} runs; recent ${history.recent}, archived ${history.archived}\n`,
+    `${count} requests in ${((performance.now() - started) / 1000).toFixed(1)} s; working set ${history.workingSet.requests} requests, ${history.workingSet.runs} runs; recent ${history.recent}, archived ${history.archived.join(' ')}\n`,
   );
 }

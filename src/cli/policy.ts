@@ -4,6 +4,7 @@ import { deviceKinds, evaluate, type Decision } from '../policy/evaluate.js';
 import { loadPolicyFile, type LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
+import { heldVmsIn } from '../policy/quota.js';
 import { loadRecipes, recipeFilesIn } from '../vmspec/recipes.js';
 import { openStore } from '../store/open.js';
 import { formatDuration } from '../vmspec/units.js';
@@ -73,7 +74,7 @@ export async function explainCommand(recipeArg: string, opts: { as: string; grou
     requester: opts.as,
     requesterIn: (ref) => isIn(loaded.policy, ref, who),
     deviceKind: deviceKinds(groups),
-    quotas: quotaStandings(loaded.policy, runs, who, groupHas),
+    quotas: quotaStandings(loaded.policy, heldVmsIn(runs), who, groupHas),
   });
   const lines = [
     `Policy: ${loaded.file ? `${loaded.file} (sha256 ${loaded.hash})` : 'built-in default'}`,

@@ -32,15 +32,31 @@ export function useOfSpecs(specs: readonly VmSpec[]): QuotaUse {
   );
 }
 
-/** The states in which a run may hold a VM (`holdsVm` decides). */
-export const HOLDING_STATES = ['pending', 'running', 'succeeded', 'failed', 'cleaning_up'] as const satisfies readonly RunRecord['state'][];
-
 /** Whether this run's VM exists (or is being built) and so counts. */
 export function holdsVm(run: Pick<RunRecord, 'state' | 'keys' | 'steps' | 'goneAt'>): boolean {
   if (run.goneAt) return false; // deleted outside the bot, and noticed
   if (run.state === 'pending' || run.state === 'running' || run.state === 'succeeded') return true;
   if (run.state === 'failed' || run.state === 'cleaning_up') return run.keys.vmKey !== undefined || run.steps.create_vm?.status === 'in_flight';
   return false;
+}
+
+/**
+ * The runs holding VMs, by owner: everyone who owns one, and one owner's. The bot answers from the
+ * store's owner index, so counting a quota visits only the runs of the owners it counts.
+ */
+export interface HeldVms {
+  owners(): Iterable<string>;
+  of(owner: string): readonly RunRecord[];
+}
+
+/** HeldVms over a list of runs (the command line, tests). */
+export function heldVmsIn(runs: readonly RunRecord[]): HeldVms {
+  const byOwner = new Map<string, RunRecord[]>();
+  for (const run of runs.filter(holdsVm)) {
+    const owner = run.owner ?? run.actor;
+    byOwner.set(owner, [...(byOwner.get(owner) ?? []), run]);
+  }
+  return { owners: () => byOwner.keys(), of: (owner) => byOwner.get(owner) ?? [] };
 }
 
 /** What the VMs of these owners hold (the owner is who asked for it, unless it was handed on). */

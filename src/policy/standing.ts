@@ -1,25 +1,20 @@
 /** The quotas that apply to a requester, with what their VMs (and their groups' VMs) hold now. */
-import type { RunRecord } from '../store/records.js';
 import type { QuotaStanding } from './evaluate.js';
 import { isIn, type Membership } from './members.js';
-import { useOf } from './quota.js';
+import { useOfSpecs, type HeldVms } from './quota.js';
 import type { Policy } from './schema.js';
 
 /**
  * `groupHas(ref)` says whether an actor (a Slack user id) is in a group, for counting what the
  * group's members hold; `who` is the requester.
  */
-export function quotaStandings(
-  policy: Policy,
-  runs: readonly RunRecord[],
-  who: Membership,
-  groupHas: (ref: string, actor: string) => boolean,
-): QuotaStanding[] {
+export function quotaStandings(policy: Policy, held: HeldVms, who: Membership, groupHas: (ref: string, actor: string) => boolean): QuotaStanding[] {
+  const useOfOwners = (owners: Iterable<string>) => useOfSpecs([...owners].flatMap((owner) => held.of(owner).map((r) => r.spec)));
   const standings: QuotaStanding[] = [];
-  if (policy.quotas.per_user) standings.push({ who: 'you', limits: policy.quotas.per_user, use: useOf(runs, (actor) => actor === who.user) });
+  if (policy.quotas.per_user) standings.push({ who: 'you', limits: policy.quotas.per_user, use: useOfOwners([who.user]) });
   for (const [ref, limits] of Object.entries(policy.quotas.groups)) {
     if (!isIn(policy, ref, who)) continue;
-    standings.push({ who: ref, limits, use: useOf(runs, (actor) => actor === who.user || groupHas(ref, actor)) });
+    standings.push({ who: ref, limits, use: useOfOwners([...held.owners()].filter((actor) => actor === who.user || groupHas(ref, actor))) });
   }
   return standings;
 }

@@ -126,8 +126,19 @@ export class Requests {
     return this.#store.getRequest(id);
   }
 
-  byRequester(user: string): RequestRecord[] {
-    return this.#store.requestsBy('requester', user).sort(newestFirst);
+  /** A requester's requests, newest first (with `newest`, only that many). */
+  byRequester(user: string, newest?: number): RequestRecord[] {
+    return this.#store.requestsBy('requester', user, undefined, newest).sort(newestFirst);
+  }
+
+  /** How many requests `user` has made (in the working set). */
+  countOf(user: string): number {
+    return this.#store.countRequests('requester', user);
+  }
+
+  /** What limits a requester: their pending requests, those filed since `since`, and one from this form (a retried delivery). */
+  limiting(user: string, since: number, viewId: string): RequestRecord[] {
+    return this.#store.requestsBy('requester', user, (r) => r.state === 'pending' || Date.parse(r.createdAt) > since || r.sourceViewId === viewId);
   }
 
   pending(): RequestRecord[] {

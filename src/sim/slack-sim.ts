@@ -98,7 +98,7 @@ export class SlackSim {
   readonly ephemerals: SlackEphemeral[] = [];
   readonly views = new Map<string, SlackView>();
   readonly calls: SlackCall[] = [];
-  /** `message` after every message posted or edited (for waiting without polling). */
+  /** `message` after every message posted or edited, `view` after every view opened or changed (for waiting without polling). */
   readonly events = new EventEmitter();
   /** Per method, fail the next calls with this error (e.g. `ratelimited`). */
   readonly failNext = new Map<string, string[]>();
@@ -173,8 +173,16 @@ export class SlackSim {
 
   /** The view most recently opened (or updated) for a user, if still open. */
   openView(user: string, type: 'modal' | 'home' = 'modal'): SlackView | undefined {
-    return [...this.views.values()].reverse().find((v) => v.user === user && v.type === type && !v.closed);
+    const ids = this.#viewsOf.get(`${user}|${type}`) ?? [];
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const view = this.views.get(ids[i]!);
+      if (view && !view.closed) return view;
+    }
+    return undefined;
   }
+
+  /** Each user's views by type, oldest first (so finding the open one does not scan everyone's). */
+  readonly #viewsOf = new Map<string, string[]>();
 
   closeView(id: string): void {
     const view = this.views.get(id);
@@ -329,6 +337,7 @@ export class SlackSim {
         if (a.hash !== undefined && a.hash !== existing.hash) throw new SlackApiError('hash_conflict');
         existing.view = this.#checkView(required(a, 'view'), existing.type);
         existing.hash = this.#hash();
+        this.events.emit('view', existing);
         return { view: { ...existing.view, id: existing.id, hash: existing.hash } };
       }
       case 'views.publish': {
@@ -338,6 +347,7 @@ export class SlackSim {
         if (existing) {
           existing.view = view;
           existing.hash = this.#hash();
+          this.events.emit('view', existing);
           return { view: { ...view, id: existing.id, hash: existing.hash } };
         }
         return { view: this.#storeView(user.id, 'home', view, []) };
@@ -397,6 +407,9 @@ export class SlackSim {
     const id = `V${randomBytes(5).toString('hex').toUpperCase()}`;
     const stored: SlackView = { id, hash: this.#hash(), user, type, view, stack };
     this.views.set(id, stored);
+    const key = `${user}|${type}`;
+    this.#viewsOf.set(key, [...(this.#viewsOf.get(key) ?? []), id]);
+    this.events.emit('view', stored);
     return { ...view, id, hash: stored.hash };
   }
 

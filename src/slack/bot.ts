@@ -191,7 +191,7 @@ export function createBot(options: BotOptions): Bot {
   provideGauges({
     requestsByState: () => {
       // From the state index: nothing is copied or visited.
-      return Object.fromEntries(REQUEST_STATES.map((state) => [state, options.store.countRequests(state)]));
+      return Object.fromEntries(REQUEST_STATES.map((state) => [state, options.store.countRequests('state', state)]));
     },
     pendingSlackWrites: () => notifier.pending,
     runsInFlight: () => options.provisioner.inFlight,

@@ -6,7 +6,7 @@
 import type { Logger } from '../log.js';
 import type { Approvers } from './approvers.js';
 import type { Requests } from '../requests/requests.js';
-import { homeView } from './views/other.js';
+import { HOME_SHOWS, homeView } from './views/other.js';
 import type { Notifier } from './notifier.js';
 import type { RequestRecord, RequestState, RunRecord } from '../store/records.js';
 import type { SlackWebApi } from './web-api.js';
@@ -66,7 +66,10 @@ export class HomeTabs {
       else this.#leadViewers.delete(user);
       await this.deps.notifier.publishHome(
         user,
-        homeView(user, requests.byRequester(user), isLead ? requests.pending() : undefined, this.deps.vmsOf(user)) as unknown as Record<string, unknown>,
+        homeView(user, requests.byRequester(user, HOME_SHOWS), isLead ? requests.pending() : undefined, this.deps.vmsOf(user)) as unknown as Record<
+          string,
+          unknown
+        >,
       );
     } catch (err) {
       this.deps.logger?.warn({ user, err: (err as Error).message }, 'App Home publish failed');

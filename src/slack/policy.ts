@@ -7,13 +7,13 @@ import { deviceKinds, evaluate, type Evaluation, type QuotaStanding } from '../p
 import type { LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, slackGroupsIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
-import { describeUse, HOLDING_STATES, holdsVm } from '../policy/quota.js';
+import { describeUse, holdsVm } from '../policy/quota.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import type { RequestRecord } from '../store/records.js';
 import type { ResourceGroup } from '../vergeos/types.js';
 import type { BotContext } from './context.js';
 
-type Ctx = Pick<BotContext, 'policy' | 'approvers' | 'slack' | 'env' | 'provisioner'>;
+type Ctx = Pick<BotContext, 'policy' | 'approvers' | 'slack' | 'env' | 'store'>;
 
 /** The Slack user groups (of those the policy and VM_APPROVERS name) each user is in. */
 async function groupIndex(ctx: Ctx, policy: LoadedPolicy): Promise<Map<string, Set<string>>> {
@@ -30,9 +30,8 @@ function membership(index: Map<string, Set<string>>, user: string, vmApprovers: 
 async function standingOf(ctx: Ctx, loaded: LoadedPolicy, user: string): Promise<{ who: Membership; quotas: QuotaStanding[] }> {
   const index = await groupIndex(ctx, loaded);
   const who = membership(index, user, ctx.env.VM_APPROVERS);
-  const quotas = quotaStandings(loaded.policy, ctx.provisioner.runsInStates(HOLDING_STATES, holdsVm), who, (ref, actor) =>
-    isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)),
-  );
+  const held = { owners: () => ctx.store.runKeys('owner'), of: (owner: string) => ctx.store.runsBy('owner', owner, holdsVm) };
+  const quotas = quotaStandings(loaded.policy, held, who, (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)));
   return { who, quotas };
 }
 

@@ -22,9 +22,43 @@ interface Entry {
   requestId?: string | undefined;
 }
 
+/**
+ * Byte spans in typed arrays, chained per key (each span points at the one filed before it under
+ * the same key): a year of archive costs a few megabytes of memory, not tens.
+ */
+class SpanChains {
+  #offsets = new Float64Array(1024);
+  #lengths = new Uint32Array(1024);
+  #previous = new Int32Array(1024);
+  #size = 0;
+  readonly #heads = new Map<string, number>();
+
+  add(key: string, span: Span): void {
+    if (this.#size === this.#offsets.length) {
+      const grow = <A extends Float64Array | Uint32Array | Int32Array>(from: A, to: A): A => (to.set(from), to);
+      this.#offsets = grow(this.#offsets, new Float64Array(this.#size * 2));
+      this.#lengths = grow(this.#lengths, new Uint32Array(this.#size * 2));
+      this.#previous = grow(this.#previous, new Int32Array(this.#size * 2));
+    }
+    const i = this.#size++;
+    this.#offsets[i] = span.offset;
+    this.#lengths[i] = span.length;
+    this.#previous[i] = this.#heads.get(key) ?? -1;
+    this.#heads.set(key, i);
+  }
+
+  /** The spans filed under `key`, in the order they were added. */
+  get(key: string): Span[] {
+    const spans: Span[] = [];
+    for (let i = this.#heads.get(key) ?? -1; i >= 0; i = this.#previous[i]!) spans.push({ offset: this.#offsets[i]!, length: this.#lengths[i]! });
+    return spans.reverse();
+  }
+}
+
 export class ArchiveIndex {
-  /** `requests:REQ-7` (a request's versions) and `runs-of:REQ-7` (the runs of a request). */
-  readonly #spans = new Map<string, Span[]>();
+  /** A request's versions by its id, and the runs of a request by the request's id. */
+  readonly #requests = new SpanChains();
+  readonly #runsOf = new SpanChains();
   #indexFd: number | undefined;
 
   constructor(
@@ -68,7 +102,7 @@ export class ArchiveIndex {
 
   async findRequest(id: string): Promise<RequestRecord | undefined> {
     return newest(
-      this.#read(`requests:${id}`)
+      this.#read(this.#requests.get(id))
         .map((raw) => requestRecordSchema.safeParse(raw))
         .flatMap((p) => (p.success ? [p.data] : [])),
     )[0];
@@ -76,7 +110,7 @@ export class ArchiveIndex {
 
   async runsOf(requestId: string): Promise<RunRecord[]> {
     return newest(
-      this.#read(`runs-of:${requestId}`)
+      this.#read(this.#runsOf.get(requestId))
         .map((raw) => runRecordSchema.safeParse(raw))
         .flatMap((p) => (p.success ? [p.data] : [])),
     );
@@ -99,13 +133,8 @@ export class ArchiveIndex {
   }
 
   #add(entry: Entry, span: Span): void {
-    const put = (key: string) => {
-      const spans = this.#spans.get(key);
-      if (spans) spans.push(span);
-      else this.#spans.set(key, [span]);
-    };
-    if (entry.table === 'requests') put(`requests:${entry.id}`);
-    else if (entry.table === 'runs' && entry.requestId) put(`runs-of:${entry.requestId}`);
+    if (entry.table === 'requests') this.#requests.add(entry.id, span);
+    else if (entry.table === 'runs' && entry.requestId) this.#runsOf.add(entry.requestId, span);
   }
 
   /** Index the archive's lines from byte `from` on, a chunk at a time. */
@@ -135,9 +164,8 @@ export class ArchiveIndex {
     }
   }
 
-  /** The records at a key's spans, read by position. */
-  #read(key: string): unknown[] {
-    const spans = this.#spans.get(key) ?? [];
+  /** The records at these spans, read by position. */
+  #read(spans: Span[]): unknown[] {
     if (!spans.length) return [];
     const fd = openSync(this.archivePath, 'r');
     try {

@@ -7,9 +7,9 @@ export class IndexedTable<T extends { id: string }, I extends string> {
   readonly #rows = new Map<string, T>();
   readonly #indexes = new Map<I, Map<string, Set<string>>>();
 
-  /** `keys`: for each index, the key a record is filed under (undefined: not in that index). */
-  constructor(private readonly keys: Readonly<Record<I, (row: T) => string | undefined>>) {
-    for (const name of Object.keys(keys) as I[]) this.#indexes.set(name, new Map());
+  /** `keyOf`: for each index, the key a record is filed under (undefined: not in that index). */
+  constructor(private readonly keyOf: Readonly<Record<I, (row: T) => string | undefined>>) {
+    for (const name of Object.keys(keyOf) as I[]) this.#indexes.set(name, new Map());
   }
 
   get size(): number {
@@ -33,7 +33,7 @@ export class IndexedTable<T extends { id: string }, I extends string> {
     const before = this.#rows.get(row.id);
     this.#rows.set(row.id, row);
     for (const [name, byKey] of this.#indexes) {
-      const keyOf = this.keys[name];
+      const keyOf = this.keyOf[name];
       const next = keyOf(row);
       const previous = before ? keyOf(before) : undefined;
       if (before && previous === next) continue;
@@ -51,7 +51,7 @@ export class IndexedTable<T extends { id: string }, I extends string> {
     if (!row) return false;
     this.#rows.delete(id);
     for (const [name, byKey] of this.#indexes) {
-      const key = this.keys[name](row);
+      const key = this.keyOf[name](row);
       if (key !== undefined) unfile(byKey, key, id);
     }
     return true;
@@ -64,6 +64,11 @@ export class IndexedTable<T extends { id: string }, I extends string> {
     const out: T[] = [];
     for (const id of ids) out.push(this.#rows.get(id)!);
     return out;
+  }
+
+  /** The keys an index has records under. */
+  keys(index: I): string[] {
+    return [...(this.#indexes.get(index)?.keys() ?? [])];
   }
 
   /** How many records are filed under `key`, without visiting them. */

@@ -68,8 +68,6 @@ export class LowdbStore implements Store {
   #counters: Record<string, number> = {};
   readonly #lockPath: string | undefined;
   readonly #readOnly: boolean;
-  /** Each record's JSON as journaled, reused by compaction (records are replaced, never changed in place). */
-  readonly #lines = new WeakMap<object, string>();
   #generation = 0;
   #journalFd: number | undefined;
   #journalBytes = 0;
@@ -89,7 +87,7 @@ export class LowdbStore implements Store {
     readOnly: boolean,
   ) {
     this.file = join(dataDir, STORE_FILE);
-    this.#snapshot = new SnapshotFile(this.file, this.#lines);
+    this.#snapshot = new SnapshotFile(this.file);
     this.#db = new Low<StoreFile>(this.#snapshot, emptyStore());
     this.#archive = new ArchiveIndex(join(dataDir, ARCHIVE_FILE), join(dataDir, ARCHIVE_INDEX_FILE));
     this.#lockPath = lockPath;
@@ -227,11 +225,10 @@ export class LowdbStore implements Store {
     else if (!this.#compactTimer) this.#scheduleCompaction(COMPACT_AFTER_MS);
   }
 
-  /** A record's new version, journaled with a checksum (so replay need not validate it) and its JSON kept for compaction. */
+  /** A record's new version, journaled with a checksum (so replay need not validate it). */
   #journalRecord(table: Table, record: RunRecord | RequestRecord): void {
     const json = JSON.stringify(record);
     this.#append(`{"table":"${table}","sum":"${sumOf(json)}","record":${json}}\n`);
-    this.#lines.set(record, json);
   }
 
   #scheduleCompaction(inMs: number): void {
@@ -326,6 +323,10 @@ export class LowdbStore implements Store {
     return copiesOf(this.#runs.lookup(index, key), filter);
   }
 
+  runKeys(index: RunIndex): string[] {
+    return this.#runs.keys(index);
+  }
+
   /** Adds runs in one write (a bulk apply creates all its runs at once). */
   async insertRuns(runs: RunRecord[]): Promise<void> {
     this.#writable();
@@ -385,12 +386,12 @@ export class LowdbStore implements Store {
     return copiesOf([...this.#requests.values()], filter);
   }
 
-  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[] {
-    return copiesOf(this.#requests.lookup(index, key), filter);
+  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean, newest?: number): RequestRecord[] {
+    return copiesOf(this.#requests.lookup(index, key), filter, newest);
   }
 
-  countRequests(state: RequestState): number {
-    return this.#requests.count('state', state);
+  countRequests(index: RequestIndex, key: string): number {
+    return this.#requests.count(index, key);
   }
 
   async insertRequest(request: RequestRecord): Promise<void> {

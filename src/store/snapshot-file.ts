@@ -1,8 +1,8 @@
 /**
  * `vmbot.json`, the embedded store's snapshot, as a lowdb adapter. Written only by compaction, off
- * the hot path: a megabyte at a time with the event loop free in between, each record's JSON
- * reused from when it was journaled, into a temporary file created 0600 (whatever the umask) that
- * is synced and then renamed over the old one. The file ends with a SHA-256 digest of the rest, so
+ * the hot path: a quarter megabyte at a time with the event loop free in between, into a
+ * temporary file created 0600 (whatever the umask) that is synced and then renamed over the old
+ * one. The file ends with a SHA-256 digest of the rest, so
  * a file this bot wrote is read back without validating every record again; one without it (an
  * older version's, or hand-edited) is validated in full by the store.
  */
@@ -11,7 +11,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import type { Adapter } from 'lowdb';
 import type { StoreFile } from './records.js';
 
-const CHUNK_CHARS = 1 << 20;
+const CHUNK_CHARS = 256 << 10;
 const DIGEST_TAIL = /,"digest":"([0-9a-f]{64})"\}\s*$/;
 
 export class SnapshotFile implements Adapter<StoreFile> {
@@ -20,11 +20,7 @@ export class SnapshotFile implements Adapter<StoreFile> {
   /** Size of the file last read or written, in bytes (compaction is sized against it). */
   bytes = 0;
 
-  /** `lines`: each record's JSON as it was journaled, reused so unchanged records are not serialized again. */
-  constructor(
-    readonly path: string,
-    private readonly lines: WeakMap<object, string>,
-  ) {}
+  constructor(readonly path: string) {}
 
   async read(): Promise<StoreFile | null> {
     let text: string;
@@ -63,8 +59,7 @@ export class SnapshotFile implements Adapter<StoreFile> {
         chunk += `,"${table}":[`;
         let first = true;
         for (const record of data[table]) {
-          let line = this.lines.get(record);
-          if (line === undefined) this.lines.set(record, (line = JSON.stringify(record)));
+          const line = JSON.stringify(record);
           chunk += first ? line : `,${line}`;
           first = false;
           await emit();

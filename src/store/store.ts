@@ -23,11 +23,13 @@ export const REQUEST_INDEXES = {
 } as const satisfies Record<string, (r: RequestRecord) => string | undefined>;
 export type RequestIndex = keyof typeof REQUEST_INDEXES;
 
-/** Copies of the indexed records that pass `filter`, oldest first (only those are copied). */
-export function copiesOf<T extends { createdAt: string }>(rows: readonly T[], filter?: (r: Readonly<T>) => boolean): T[] {
-  const out: T[] = [];
-  for (const row of rows) if (!filter || filter(row)) out.push(structuredClone(row));
-  return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+/**
+ * Copies of the indexed records that pass `filter`, oldest first; with `newest`, only the newest
+ * that many. Only the records returned are copied.
+ */
+export function copiesOf<T extends { createdAt: string }>(rows: readonly T[], filter?: (r: Readonly<T>) => boolean, newest?: number): T[] {
+  const picked = (filter ? rows.filter(filter) : [...rows]).sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  return (newest === undefined ? picked : picked.slice(Math.max(0, picked.length - newest))).map((r) => structuredClone(r));
 }
 
 export class StoreError extends Error {
@@ -56,6 +58,8 @@ export interface Store {
   listRuns(filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[];
   /** Copies of the runs filed under `key` in an index (and passing `filter`), oldest first. */
   runsBy(index: RunIndex, key: string, filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[];
+  /** The keys runs are filed under in an index (e.g. everyone who owns a run), without visiting the runs. */
+  runKeys(index: RunIndex): string[];
   insertRuns(runs: RunRecord[]): Promise<void>;
   /**
    * Compare-and-set: `mutate` runs on a copy only if the stored run matches `expect`; the result
@@ -64,10 +68,10 @@ export interface Store {
   updateRun(id: string, expect: StoreExpect<RunState>, mutate: (run: RunRecord) => void, options?: { durable?: boolean }): Promise<RunRecord>;
   getRequest(id: string): RequestRecord | undefined;
   listRequests(filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[];
-  /** Copies of the requests filed under `key` in an index (and passing `filter`), oldest first. */
-  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[];
-  /** How many requests are in `state`, without copying any. */
-  countRequests(state: RequestState): number;
+  /** Copies of the requests filed under `key` in an index (and passing `filter`), oldest first; with `newest`, only that many. */
+  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean, newest?: number): RequestRecord[];
+  /** How many requests are filed under `key` (e.g. in a state, or of a requester), without copying any. */
+  countRequests(index: RequestIndex, key: string): number;
   insertRequest(request: RequestRecord): Promise<void>;
   updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord>;
   /**

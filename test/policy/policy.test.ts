@@ -7,7 +7,7 @@ import { evaluate, type PolicyRequest } from '../../src/policy/evaluate.js';
 import { builtinPolicy, loadPolicyFile, parsePolicyText } from '../../src/policy/load.js';
 import { isIn } from '../../src/policy/members.js';
 import { quotaStandings } from '../../src/policy/standing.js';
-import { addUse, holdsVm, NO_USE, overQuota, useOf, useOfSpecs } from '../../src/policy/quota.js';
+import { addUse, heldVmsIn, holdsVm, NO_USE, overQuota, useOf, useOfSpecs } from '../../src/policy/quota.js';
 import { policySchema, type Policy } from '../../src/policy/schema.js';
 import type { VmSpec } from '../../src/vmspec/schema.js';
 import { parseSpec } from '../../src/vmspec/validate.js';
@@ -128,7 +128,7 @@ describe('requester groups and group quotas', () => {
       ({ id: `run-${name}`, state: 'succeeded', actor, keys: { vmKey: name }, steps: {}, spec: vm({ name }) }) as unknown as RunRecord;
     const runs = [runOf('U0ALICE', 'a-1'), runOf('U0BOB', 'b-1'), runOf('U0CAROL', 'c-1')];
     const alice = { user: 'U0ALICE', slackGroups: new Set(['S0TEAM']), vmApprovers: [] };
-    const standings = quotaStandings(policy, runs, alice, (ref, actor) =>
+    const standings = quotaStandings(policy, heldVmsIn(runs), alice, (ref, actor) =>
       isIn(policy, ref, { user: actor, slackGroups: new Set(actor === 'U0ALICE' ? ['S0TEAM'] : []), vmApprovers: [] }),
     );
     expect(standings).toEqual([{ who: '@team', limits: { vms: 2 }, use: useOfSpecs([runs[0]!.spec, runs[1]!.spec]) }]);

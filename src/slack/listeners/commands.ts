@@ -7,7 +7,7 @@ import type { BotContext } from '../context.js';
 import { RawJson } from '../web-api.js';
 import { escapeText } from '../escape.js';
 import { draftFromRecipe, metaFor, requestModal } from '../views/request-modal.js';
-import { helpMessage, listMessage, statusMessage, unknownMessage } from '../views/other.js';
+import { helpMessage, LIST_SHOWS, listMessage, statusMessage, unknownMessage } from '../views/other.js';
 import { myVmsMessage } from '../views/vms.js';
 
 export const COMMAND = '/vm-create';
@@ -34,7 +34,7 @@ export function register(app: App, ctx: BotContext): void {
     const ephemeral = (m: { text: string; blocks: unknown[] }) => ack({ response_type: 'ephemeral', text: m.text, blocks: m.blocks as never });
 
     if (sub === 'help') return ephemeral(helpMessage(ctx.recipes));
-    if (sub === 'list') return ephemeral(listMessage(ctx.requests.byRequester(command.user_id)));
+    if (sub === 'list') return ephemeral(listMessage(ctx.requests.byRequester(command.user_id, LIST_SHOWS), ctx.requests.countOf(command.user_id)));
     if (sub === 'mine') {
       // Live status takes VergeOS calls: ack now, answer when they are in.
       await ack();

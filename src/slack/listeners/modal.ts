@@ -113,7 +113,7 @@ export function register(app: App, ctx: BotContext): void {
       return ack({ response_action: 'errors', errors: byBlock });
     };
     // How much one person may ask (leads are not limited; a retried delivery of a filed request passes).
-    const mine = ctx.requests.byRequester(body.user.id);
+    const mine = ctx.requests.limiting(body.user.id, Date.now() - 3_600_000, view.id);
     const requester = context.requester as GateVerdict | undefined;
     if (!(requester?.ok === true && requester.lead)) {
       const limited = mine.some((r) => r.sourceViewId === view.id)

@@ -42,7 +42,7 @@ export function homeView(user: string, mine: RequestRecord[], pendingForLead: Re
     { type: 'divider' },
     { type: 'header', text: { type: 'plain_text', text: 'Your requests' } },
   ];
-  const recent = mine.slice(0, 15);
+  const recent = mine.slice(0, HOME_SHOWS);
   blocks.push(section(recent.length ? recent.map(requestLine).join('\n') : '_None yet._'));
   if (pendingForLead) {
     blocks.push({ type: 'divider' }, { type: 'header', text: { type: 'plain_text', text: `Waiting for approval (${pendingForLead.length})` } });
@@ -102,11 +102,17 @@ export function helpMessage(recipes: Recipe[]): Message {
   return { text: 'How to use /vm-create', blocks: [section(text)] };
 }
 
-export function listMessage(requests: RequestRecord[]): Message {
+/** How many requests `/vm-create list` shows (newest first). */
+export const LIST_SHOWS = 20;
+/** How many of their requests a tab shows. */
+export const HOME_SHOWS = 15;
+
+/** `requests`: the newest, newest first; `total`: how many there are in all. */
+export function listMessage(requests: RequestRecord[], total = requests.length): Message {
   const text = requests.length
-    ? `*Your requests*\n${requests.slice(0, 20).map(requestLine).join('\n')}`
+    ? `*Your requests*\n${requests.slice(0, LIST_SHOWS).map(requestLine).join('\n')}${total > LIST_SHOWS ? `\n_…and ${total - LIST_SHOWS} older._` : ''}`
     : 'You have no requests yet. `/vm-create` opens the form.';
-  return { text: requests.length ? `You have ${requests.length} request(s).` : 'You have no requests yet.', blocks: [section(text)] };
+  return { text: total ? `You have ${total} request(s).` : 'You have no requests yet.', blocks: [section(text)] };
 }
 
 export function statusMessage(r: RequestRecord, detail: { keys?: string | undefined; error?: string | undefined }): Message {

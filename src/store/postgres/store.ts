@@ -184,6 +184,10 @@ export class PostgresStore implements Store {
     return copiesOf(this.#runs.lookup(index, key), filter);
   }
 
+  runKeys(index: RunIndex): string[] {
+    return this.#runs.keys(index);
+  }
+
   async insertRuns(runs: RunRecord[]): Promise<void> {
     const client = await this.#pool.connect();
     try {
@@ -224,12 +228,12 @@ export class PostgresStore implements Store {
     return copiesOf([...this.#requests.values()], filter);
   }
 
-  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[] {
-    return copiesOf(this.#requests.lookup(index, key), filter);
+  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean, newest?: number): RequestRecord[] {
+    return copiesOf(this.#requests.lookup(index, key), filter, newest);
   }
 
-  countRequests(state: RequestState): number {
-    return this.#requests.count('state', state);
+  countRequests(index: RequestIndex, key: string): number {
+    return this.#requests.count(index, key);
   }
 
   async insertRequest(request: RequestRecord): Promise<void> {
