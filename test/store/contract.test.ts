@@ -152,6 +152,60 @@ describe.each(kinds)('the store contract: $name', (kind) => {
   });
 });
 
+describe.each(kinds)('the store indexes: $name', (kind) => {
+  it('finds runs and requests by request, batch, state, owner, requester and form, following every change, and after a reopen', async () => {
+    const { store, reopen, cleanup } = await kind.open();
+    try {
+      await store.insertRequest(request('REQ-1', 'V1'));
+      await store.insertRequest({ ...request('REQ-2', 'V2'), requester: 'U0OTHER' });
+      await store.insertRuns([
+        { ...run('run-a', 'REQ-1'), group: 'batch-x' },
+        { ...run('run-b', 'REQ-1'), group: 'batch-x' },
+        { ...run('run-c', 'REQ-2'), actor: 'U0OTHER' },
+      ]);
+      const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
+      expect(ids(store.runsBy('requestId', 'REQ-1'))).toEqual(['run-a', 'run-b']);
+      expect(ids(store.runsBy('group', 'batch-x'))).toEqual(['run-a', 'run-b']);
+      expect(ids(store.runsBy('state', 'pending'))).toEqual(['run-a', 'run-b', 'run-c']);
+      expect(ids(store.runsBy('owner', 'U0OTHER'))).toEqual(['run-c']);
+      expect(store.runKeys('owner').sort()).toEqual(['U0OTHER', 'U0REQUESTER']);
+      expect(ids(store.requestsBy('requester', 'U0REQUESTER'))).toEqual(['REQ-1']);
+      expect(ids(store.requestsBy('sourceViewId', 'V2'))).toEqual(['REQ-2']);
+      expect(ids(store.requestsBy('state', 'pending', (r) => r.requester === 'U0OTHER'))).toEqual(['REQ-2']);
+      expect(store.countRequests('state', 'pending')).toBe(2);
+
+      // A change moves a record between keys: a state, and a VM handed to someone else.
+      await store.updateRun('run-b', { states: ['pending'] }, (r) => void (r.state = 'succeeded'));
+      await store.updateRun('run-c', {}, (r) => void (r.owner = 'U0REQUESTER'));
+      await store.updateRequest('REQ-1', { states: ['pending'] }, (r) => void (r.state = 'approved'));
+      expect(ids(store.runsBy('state', 'pending'))).toEqual(['run-a', 'run-c']);
+      expect(ids(store.runsBy('state', 'succeeded'))).toEqual(['run-b']);
+      expect(ids(store.runsBy('owner', 'U0OTHER'))).toEqual([]);
+      expect(ids(store.runsBy('owner', 'U0REQUESTER'))).toEqual(['run-a', 'run-b', 'run-c']);
+      expect(store.countRequests('state', 'pending')).toBe(1);
+      expect(store.countRequests('state', 'approved')).toBe(1);
+      // Copies: changing one changes nothing stored, nor any index.
+      store.runsBy('state', 'succeeded')[0]!.state = 'failed';
+      expect(ids(store.runsBy('state', 'succeeded'))).toEqual(['run-b']);
+      // `newest`: only the newest that many are copied.
+      await store.insertRequest({ ...request('REQ-3'), createdAt: new Date(Date.now() + 1000).toISOString() });
+      expect(ids(store.requestsBy('requester', 'U0REQUESTER', undefined, 1))).toEqual(['REQ-3']);
+      await store.close();
+      const again = await reopen();
+      try {
+        expect(ids(again.runsBy('state', 'pending'))).toEqual(['run-a', 'run-c']);
+        expect(ids(again.runsBy('owner', 'U0REQUESTER'))).toEqual(['run-a', 'run-b', 'run-c']);
+        expect(ids(again.requestsBy('sourceViewId', 'V1'))).toEqual(['REQ-1']);
+        expect(again.countRequests('requester', 'U0REQUESTER')).toBe(2);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
 describe('two processes on one PostgreSQL', () => {
   it('each sees the other’s changes; a decision made on a stale copy loses and the copy is refreshed; a form filed twice is one request', async () => {
     const url = await postgres.database();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/store/store.js';
@@ -397,6 +397,23 @@ describe('the archive index', () => {
       expect((await again.archivedRunsOf('REQ-11')).map((r) => r.id)).toEqual(['run-a11']);
       expect((await again.readArchived('requests')).map((r) => r.id).sort()).toEqual(['REQ-11', 'REQ-9']);
       await again.close();
+
+      // The lookup goes by archive.idx: an index that lost REQ-9's lines does not find it (nothing
+      // scans the archive; only lines past the index's end are indexed from the archive) …
+      const index = await readFile(join(dir, 'archive.idx'), 'utf8');
+      expect(index.split('\n').filter((l) => l.startsWith('r\tREQ-'))).toHaveLength(3);
+      await writeFile(join(dir, 'archive.idx'), index.replace(/^r\tREQ-9\t.*\n/gm, ''));
+      const partial = await LowdbStore.open(dir);
+      expect(await partial.findArchivedRequest('REQ-9')).toBeUndefined();
+      expect(await partial.findArchivedRequest('REQ-11')).toMatchObject({ id: 'REQ-11' });
+      await partial.close();
+      // … and a lost index is made again from the archive.
+      await rm(join(dir, 'archive.idx'));
+      const rebuilt = await LowdbStore.open(dir);
+      expect(await rebuilt.findArchivedRequest('REQ-9')).toMatchObject({ version: 3, state: 'succeeded' });
+      expect(await rebuilt.findArchivedRequest('REQ-11')).toMatchObject({ id: 'REQ-11', state: 'cancelled' });
+      await rebuilt.close();
+      expect((await readFile(join(dir, 'archive.idx'), 'utf8')).trim().split('\n')).toHaveLength(4);
     } finally {
       await remove();
     }
