@@ -216,17 +216,7 @@ export const historyBenchmark: Benchmark = {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
     const vergeos = await spawnSim(['--import-ms', '20']);
     const slack = await startSlackSim({ rateLimits: false });
-    for (const id of [BENCH_USER, ...HISTORY_USERS])
-      slack.users.set(id, {
-        id,
-        name: id.toLowerCase(),
-        real_name: id,
-        team_id: SLACK_SIM.team,
-        is_restricted: false,
-        is_ultra_restricted: false,
-        is_bot: false,
-        deleted: false,
-      });
+    slack.addMembers([BENCH_USER, ...HISTORY_USERS]);
     const root = await mkdtemp(join(tmpdir(), 'vmbot-bench-history-'));
     const manifests = join(root, 'manifests');
     await mkdir(manifests);

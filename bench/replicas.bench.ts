@@ -56,17 +56,7 @@ export const replicasBenchmark: Benchmark = {
   async run() {
     const vergeos = await spawnSim(['--import-ms', '50']);
     const slack = await startSlackSim({ rateLimits: false });
-    for (const id of LANE_USERS)
-      slack.users.set(id, {
-        id,
-        name: id.toLowerCase(),
-        real_name: id,
-        team_id: SLACK_SIM.team,
-        is_restricted: false,
-        is_ultra_restricted: false,
-        is_bot: false,
-        deleted: false,
-      });
+    slack.addMembers(LANE_USERS);
     const dir = await mkdtemp(join(tmpdir(), 'vmbot-bench-replicas-'));
     // A small VM (a 1 GiB disk), so hundreds fit the simulator's tiers.
     await mkdir(join(dir, 'manifests'));

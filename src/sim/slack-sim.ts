@@ -90,6 +90,9 @@ export interface SlackSimOptions {
   rateLimits?: boolean;
 }
 
+/** A workspace member with nothing restricted: the users the stand-in knows are these unless marked. */
+const FULL_MEMBER = { team_id: SLACK_SIM.team, is_restricted: false, is_ultra_restricted: false, is_bot: false, deleted: false } as const;
+
 export class SlackSim {
   readonly users = new Map<string, SlackUser>();
   readonly usergroups = new Map<string, string[]>();
@@ -111,7 +114,7 @@ export class SlackSim {
   readonly #buckets = new Map<string, TokenBucket>();
 
   constructor(private readonly options: SlackSimOptions = {}) {
-    const plain = { team_id: SLACK_SIM.team, is_restricted: false, is_ultra_restricted: false, is_bot: false, deleted: false };
+    const plain = FULL_MEMBER;
     for (const [id, name, extra] of [
       [SLACK_SIM.requester, 'riley.requester', {}],
       [SLACK_SIM.lead1, 'lee.lead', {}],
@@ -128,6 +131,11 @@ export class SlackSim {
     this.usergroups.set(SLACK_SIM.devsGroup, [SLACK_SIM.requester]);
     for (const c of [SLACK_SIM.approvalChannel, SLACK_SIM.auditChannel, SLACK_SIM.generalChannel]) this.channels.add(c);
     this.#server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  /** More full members of the workspace (benchmarks' requesters). */
+  addMembers(ids: readonly string[]): void {
+    for (const id of ids) this.users.set(id, { id, name: id.toLowerCase(), real_name: id, ...FULL_MEMBER });
   }
 
   /** Base for SLACK_API_URL, e.g. `http://127.0.0.1:4567/api/`. */

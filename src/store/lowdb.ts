@@ -19,9 +19,10 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { SnapshotFile } from './snapshot-file.js';
 import { ArchiveIndex, ARCHIVE_INDEX_FILE, endWithNewline } from './archive-index.js';
-import { IndexedTable } from './indexed-table.js';
+import { RecordTables } from './record-tables.js';
+import type { IndexedTable } from './indexed-table.js';
 import { formatPath } from '../vmspec/validate.js';
-import { copiesOf, REQUEST_INDEXES, RUN_INDEXES, StoreError, type RequestIndex, type RunIndex, type Store, type StoreExpect } from './store.js';
+import { StoreError, type RequestIndex, type RunIndex, type Store, type StoreExpect } from './store.js';
 import {
   requestRecordSchema,
   runRecordSchema,
@@ -59,12 +60,10 @@ export interface OpenStoreOptions {
   archiveAfterMs?: number;
 }
 
-export class LowdbStore implements Store {
+export class LowdbStore extends RecordTables implements Store {
   readonly file: string;
   readonly #db: Low<StoreFile>;
   readonly #snapshot: SnapshotFile;
-  readonly #runs = new IndexedTable<RunRecord, RunIndex>(RUN_INDEXES);
-  readonly #requests = new IndexedTable<RequestRecord, RequestIndex>(REQUEST_INDEXES);
   #counters: Record<string, number> = {};
   readonly #lockPath: string | undefined;
   readonly #readOnly: boolean;
@@ -86,6 +85,7 @@ export class LowdbStore implements Store {
     lockPath: string | undefined,
     readOnly: boolean,
   ) {
+    super();
     this.file = join(dataDir, STORE_FILE);
     this.#snapshot = new SnapshotFile(this.file);
     this.#db = new Low<StoreFile>(this.#snapshot, emptyStore());
@@ -141,8 +141,8 @@ export class LowdbStore implements Store {
       }
       data = parsed.data;
     }
-    for (const run of data.runs) this.#runs.set(run);
-    for (const request of data.requests) this.#requests.set(request);
+    for (const run of data.runs) this.runs.set(run);
+    for (const request of data.requests) this.requests.set(request);
     this.#counters = { ...data.counters };
     this.#db.data = emptyStore(); // the tables hold the records now
 
@@ -204,7 +204,7 @@ export class LowdbStore implements Store {
   }
 
   #table(table: Table): IndexedTable<RunRecord | RequestRecord, string> {
-    return (table === 'runs' ? this.#runs : this.#requests) as IndexedTable<RunRecord | RequestRecord, string>;
+    return (table === 'runs' ? this.runs : this.requests) as IndexedTable<RunRecord | RequestRecord, string>;
   }
 
   #put(table: Table, record: RunRecord | RequestRecord): void {
@@ -265,8 +265,8 @@ export class LowdbStore implements Store {
       version: 1,
       journal: covered,
       counters: { ...this.#counters },
-      runs: [...this.#runs.values()],
-      requests: [...this.#requests.values()],
+      runs: [...this.runs.values()],
+      requests: [...this.requests.values()],
     };
     this.#compaction = (async () => {
       try {
@@ -309,32 +309,14 @@ export class LowdbStore implements Store {
 
   // ---- runs -----------------------------------------------------------------------------------
 
-  getRun(id: string): RunRecord | undefined {
-    const run = this.#runs.get(id);
-    return run ? structuredClone(run) : undefined;
-  }
-
-  /** Copies of the runs that pass `filter` (filtered first, so only those are copied). */
-  listRuns(filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
-    return copiesOf([...this.#runs.values()], filter);
-  }
-
-  runsBy(index: RunIndex, key: string, filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
-    return copiesOf(this.#runs.lookup(index, key), filter);
-  }
-
-  runKeys(index: RunIndex): string[] {
-    return this.#runs.keys(index);
-  }
-
   /** Adds runs in one write (a bulk apply creates all its runs at once). */
   async insertRuns(runs: RunRecord[]): Promise<void> {
     this.#writable();
-    for (const run of runs) if (this.#runs.has(run.id)) throw new StoreError('STORE_CONFLICT', `run ${run.id} already exists`);
+    for (const run of runs) if (this.runs.has(run.id)) throw new StoreError('STORE_CONFLICT', `run ${run.id} already exists`);
     for (const run of runs) {
       const stored = structuredClone(run);
       this.#journalRecord('runs', stored);
-      this.#runs.set(stored);
+      this.runs.set(stored);
     }
   }
 
@@ -377,29 +359,12 @@ export class LowdbStore implements Store {
 
   // ---- requests -------------------------------------------------------------------------------
 
-  getRequest(id: string): RequestRecord | undefined {
-    const request = this.#requests.get(id);
-    return request ? structuredClone(request) : undefined;
-  }
-
-  listRequests(filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[] {
-    return copiesOf([...this.#requests.values()], filter);
-  }
-
-  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean, newest?: number): RequestRecord[] {
-    return copiesOf(this.#requests.lookup(index, key), filter, newest);
-  }
-
-  countRequests(index: RequestIndex, key: string): number {
-    return this.#requests.count(index, key);
-  }
-
   async insertRequest(request: RequestRecord): Promise<void> {
     this.#writable();
-    if (this.#requests.has(request.id)) throw new StoreError('STORE_CONFLICT', `request ${request.id} already exists`);
+    if (this.requests.has(request.id)) throw new StoreError('STORE_CONFLICT', `request ${request.id} already exists`);
     const stored = structuredClone(request);
     this.#journalRecord('requests', stored);
-    this.#requests.set(stored);
+    this.requests.set(stored);
   }
 
   async updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
@@ -444,7 +409,7 @@ export class LowdbStore implements Store {
    * newest.
    */
   #moveOldToArchive(): number {
-    const old = oldFinished(this.#runs, this.#requests, Date.now() - this.#archiveAfterMs);
+    const old = oldFinished(this.runs, this.requests, Date.now() - this.#archiveAfterMs);
     if (!old.length) return 0;
     const appended = appendToArchive(join(this.dataDir, ARCHIVE_FILE), old);
     this.#archive.appended(appended.offset, old);

@@ -8,8 +8,9 @@
 import pg from 'pg';
 import type { Logger } from '../../log.js';
 import { requestRecordSchema, runRecordSchema, type RequestRecord, type RequestState, type RunRecord, type RunState } from '../records.js';
-import { IndexedTable } from '../indexed-table.js';
-import { copiesOf, REQUEST_INDEXES, RUN_INDEXES, StoreError, type RequestIndex, type RunIndex, type Store, type StoreExpect } from '../store.js';
+import type { IndexedTable } from '../indexed-table.js';
+import { RecordTables } from '../record-tables.js';
+import { StoreError, type Store, type StoreExpect } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** Advisory lock ids (arbitrary, fixed): migrations, and the process that leads the sweeps. */
@@ -41,7 +42,7 @@ export function describeUrl(url: string): string {
   }
 }
 
-export class PostgresStore implements Store {
+export class PostgresStore extends RecordTables implements Store {
   readonly description: string;
   readonly #pool: pg.Pool;
   #listener: pg.Client;
@@ -49,14 +50,13 @@ export class PostgresStore implements Store {
   /** Set while the LISTEN connection is down: copies may be stale until it is back. */
   #listenerProblem: string | undefined;
   readonly #logger: Logger | undefined;
-  readonly #runs = new IndexedTable<RunRecord, RunIndex>(RUN_INDEXES);
-  readonly #requests = new IndexedTable<RequestRecord, RequestIndex>(REQUEST_INDEXES);
   #problem: string | undefined;
   /** The connection holding the leader lock, once this process leads. */
   #leader: pg.PoolClient | undefined;
   #closed = false;
 
   private constructor(url: string, pool: pg.Pool, listener: pg.Client, logger: Logger | undefined) {
+    super();
     this.description = describeUrl(url);
     this.#pool = pool;
     this.#listener = listener;
@@ -123,11 +123,11 @@ export class PostgresStore implements Store {
     // Newer only: a change this process committed after the read must not be undone.
     for (const row of runs.rows) {
       const run = parse('runs', row.data, this.description);
-      if ((this.#runs.get(run.id)?.version ?? -1) < run.version) this.#runs.set(run);
+      if ((this.runs.get(run.id)?.version ?? -1) < run.version) this.runs.set(run);
     }
     for (const row of requests.rows) {
       const request = parse('requests', row.data, this.description);
-      if ((this.#requests.get(request.id)?.version ?? -1) < request.version) this.#requests.set(request);
+      if ((this.requests.get(request.id)?.version ?? -1) < request.version) this.requests.set(request);
     }
   }
 
@@ -139,7 +139,7 @@ export class PostgresStore implements Store {
     } catch {
       return;
     }
-    const mine = (change.t === 'runs' ? this.#runs : this.#requests).get(change.id);
+    const mine = (change.t === 'runs' ? this.runs : this.requests).get(change.id);
     if (mine && mine.version >= change.v) return;
     await this.#refresh(change.t, change.id).catch((err: unknown) => this.#logger?.warn({ err: (err as Error).message }, 'refreshing a changed record failed'));
   }
@@ -148,7 +148,7 @@ export class PostgresStore implements Store {
     const { rows } = await this.#pool.query<{ data: unknown }>(`SELECT data FROM ${table} WHERE id = $1`, [id]);
     if (!rows[0]) return;
     const record = parse(table, rows[0].data, this.description);
-    const map = (table === 'runs' ? this.#runs : this.#requests) as unknown as IndexedTable<RecordOf<typeof table>, string>;
+    const map = (table === 'runs' ? this.runs : this.requests) as unknown as IndexedTable<RecordOf<typeof table>, string>;
     const mine = map.get(id);
     if (!mine || mine.version < record.version) map.set(record);
   }
@@ -169,23 +169,6 @@ export class PostgresStore implements Store {
       const { rows } = await this.#pool.query<{ n: string }>(`SELECT nextval('${name}') AS n`);
       return Number(rows[0]!.n);
     }
-  }
-
-  getRun(id: string): RunRecord | undefined {
-    const run = this.#runs.get(id);
-    return run ? structuredClone(run) : undefined;
-  }
-
-  listRuns(filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
-    return copiesOf([...this.#runs.values()], filter);
-  }
-
-  runsBy(index: RunIndex, key: string, filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[] {
-    return copiesOf(this.#runs.lookup(index, key), filter);
-  }
-
-  runKeys(index: RunIndex): string[] {
-    return this.#runs.keys(index);
   }
 
   async insertRuns(runs: RunRecord[]): Promise<void> {
@@ -212,28 +195,11 @@ export class PostgresStore implements Store {
     } finally {
       client.release();
     }
-    for (const run of runs) this.#runs.set(structuredClone(run));
+    for (const run of runs) this.runs.set(structuredClone(run));
   }
 
   updateRun(id: string, expect: StoreExpect<RunState>, mutate: (run: RunRecord) => void): Promise<RunRecord> {
     return this.#update('runs', id, expect, mutate);
-  }
-
-  getRequest(id: string): RequestRecord | undefined {
-    const request = this.#requests.get(id);
-    return request ? structuredClone(request) : undefined;
-  }
-
-  listRequests(filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[] {
-    return copiesOf([...this.#requests.values()], filter);
-  }
-
-  requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean, newest?: number): RequestRecord[] {
-    return copiesOf(this.#requests.lookup(index, key), filter, newest);
-  }
-
-  countRequests(index: RequestIndex, key: string): number {
-    return this.#requests.count(index, key);
   }
 
   async insertRequest(request: RequestRecord): Promise<void> {
@@ -262,7 +228,7 @@ export class PostgresStore implements Store {
         throw new StoreError('STORE_CONFLICT', `request ${request.id} (or one from the same form) already exists`);
       throw err;
     }
-    this.#requests.set(structuredClone(request));
+    this.requests.set(structuredClone(request));
   }
 
   updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
@@ -275,7 +241,7 @@ export class PostgresStore implements Store {
    * current: when our copy was behind, it is refreshed and the change tried again.
    */
   async #update<T extends Table>(table: T, id: string, expect: StoreExpect<string>, mutate: (record: RecordOf<T>) => void): Promise<RecordOf<T>> {
-    const map = (table === 'runs' ? this.#runs : this.#requests) as unknown as IndexedTable<RecordOf<T>, string>;
+    const map = (table === 'runs' ? this.runs : this.requests) as unknown as IndexedTable<RecordOf<T>, string>;
     const noun = table === 'runs' ? 'run' : 'request';
     for (let attempt = 0; ; attempt++) {
       const current = map.get(id);
