@@ -45,6 +45,8 @@ const LOCK_FILE = 'vmbot.lock';
 const COMPACT_MIN_BYTES = 1 << 20;
 /** … or once it has held anything this long (a restart then replays little). */
 const COMPACT_AFTER_MS = 10 * 60_000;
+/** After a compaction failed, the next is tried this much later. */
+const COMPACT_RETRY_MS = 60_000;
 /** Journal lines carry this many hex digits of their record's SHA-256. */
 const SUM_LENGTH = 16;
 
@@ -73,6 +75,7 @@ export class LowdbStore extends RecordTables implements Store {
   #compaction: Promise<void> | undefined;
   #compactTimer: NodeJS.Timeout | undefined;
   #compactError: Error | undefined;
+  #compactFailedAt: number | undefined;
   /** What is in memory is not all in the snapshot yet (journals replayed, or an older version's file). */
   #stale = false;
   #closed = false;
@@ -120,8 +123,26 @@ export class LowdbStore extends RecordTables implements Store {
     }
   }
 
-  /** The snapshot, then every journal after it, into memory; the writer then opens a new journal. */
+  /**
+   * The snapshot, then every journal after it, into memory; the writer then opens a new journal.
+   * A reader (no lock) whose snapshot was replaced while it read — the bot compacted meanwhile, and
+   * may have deleted a journal it needed — reads again.
+   */
   async #load(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const before = snapshotIdentity(this.file);
+      try {
+        await this.#loadOnce();
+      } catch (err) {
+        if (!this.#readOnly || attempt >= 5 || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      if (!this.#readOnly || snapshotIdentity(this.file) === before || attempt >= 5) return;
+      this.runs.clear();
+      this.requests.clear();
+    }
+  }
+
+  async #loadOnce(): Promise<void> {
     try {
       await this.#db.read();
     } catch (err) {
@@ -221,8 +242,10 @@ export class LowdbStore extends RecordTables implements Store {
     const fd = this.#writable();
     writeSync(fd, line);
     this.#journalBytes += Buffer.byteLength(line);
-    if (this.#journalBytes >= Math.max(COMPACT_MIN_BYTES, this.#snapshot.bytes / 2)) this.#scheduleCompaction(0);
-    else if (!this.#compactTimer) this.#scheduleCompaction(COMPACT_AFTER_MS);
+    // After a failed compaction (a full disk), the next try waits a while rather than follow every change.
+    const backingOff = this.#compactFailedAt !== undefined && Date.now() - this.#compactFailedAt < COMPACT_RETRY_MS;
+    if (this.#journalBytes >= Math.max(COMPACT_MIN_BYTES, this.#snapshot.bytes / 2) && !backingOff) this.#scheduleCompaction(0);
+    else if (!this.#compactTimer) this.#scheduleCompaction(backingOff ? COMPACT_RETRY_MS : COMPACT_AFTER_MS);
   }
 
   /** A record's new version, journaled with a checksum (so replay need not validate it). */
@@ -270,14 +293,18 @@ export class LowdbStore extends RecordTables implements Store {
     };
     this.#compaction = (async () => {
       try {
-        await this.#snapshot.write(snapshot);
+        this.#db.data = snapshot;
+        await this.#db.write();
+        this.#compactFailedAt = undefined;
         for (const { generation, name } of journalsIn(this.dataDir)) if (generation < covered) unlinkSync(join(this.dataDir, name));
         this.#compactError = undefined;
       } catch (err) {
         this.#compactError = err as Error;
+        this.#compactFailedAt = Date.now();
         this.#stale = true;
         throw err;
       } finally {
+        this.#db.data = emptyStore(); // the tables hold the records
         this.#compaction = undefined;
       }
     })();
@@ -487,6 +514,16 @@ function journalsIn(dataDir: string): Array<{ generation: number; name: string; 
     out.push({ generation, name, bytes: statSync(join(dataDir, name)).size });
   }
   return out.sort((a, b) => a.generation - b.generation || (a.name === LEGACY_JOURNAL ? -1 : 1));
+}
+
+/** Which file the snapshot is now (it is replaced by rename), or '' if there is none. */
+function snapshotIdentity(path: string): string {
+  try {
+    const { ino, mtimeMs, size } = statSync(path);
+    return `${ino}:${mtimeMs}:${size}`;
+  } catch {
+    return '';
+  }
 }
 
 function makePrivate(path: string, mode: number): void {

@@ -301,6 +301,38 @@ describe('compaction', () => {
     }
   });
 
+  it('a compaction that cannot write makes the store not ready, loses nothing, and is tried again later', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const store = await LowdbStore.open(dir);
+      await store.insertRuns([run('run-f')]);
+      await store.compact();
+      // Something in the way of the new snapshot (as a full disk would be).
+      await rm(join(dir, 'vmbot.json'));
+      await mkdir(join(dir, 'vmbot.json'));
+      await writeFile(join(dir, 'vmbot.json', 'x'), '');
+      await store.updateRun('run-f', {}, (r) => void (r.actor = 'during'));
+      await expect(store.compact()).rejects.toThrow();
+      expect(store.health()).toMatchObject({ ok: false, problem: expect.stringMatching(/^writing .*vmbot\.json failed: /) });
+      // Changes still go to the journal; they do not each start another attempt (no new journals).
+      const journals = (await journalFiles(dir)).size;
+      for (let i = 0; i < 50; i++) await store.updateRun('run-f', {}, (r) => void (r.actor = `during-${i}`));
+      await new Promise((r) => setTimeout(r, 20));
+      expect((await journalFiles(dir)).size).toBe(journals);
+      expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      // Out of the way again: the next compaction writes it, and nothing was lost.
+      await rm(join(dir, 'vmbot.json'), { recursive: true });
+      await store.compact();
+      expect(store.health()).toEqual({ ok: true });
+      await store.close();
+      const again = await LowdbStore.open(dir, { readOnly: true });
+      expect(again.getRun('run-f')).toMatchObject({ actor: 'during-49', version: 51 });
+      await again.close();
+    } finally {
+      await remove();
+    }
+  });
+
   it('trusts its own snapshot and journal lines, and validates anything edited by hand', async () => {
     const { dir, remove } = await tempDir();
     try {
