@@ -32,7 +32,9 @@ export function spawnSlackSim(args: string[] = []): Promise<{ url: string; child
 async function spawnVmbot(args: string[], ready: RegExp): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [...VMBOT_FROM_SOURCE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   // A benchmark that fails part-way must not leave simulators running.
-  process.once('exit', () => child.kill());
+  const kill = () => child.kill();
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -120,7 +120,9 @@ export async function startWorkspace(options: WorkspaceOptions = {}): Promise<Wo
 export async function spawnBot(env: Record<string, string>, vmbot: readonly string[] = VMBOT_FROM_SOURCE): Promise<BotProcess> {
   const child = spawn(process.execPath, [...vmbot, 'start'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // If whoever started it dies first, the bot goes too (no stray processes after a failed run).
-  process.once('exit', () => child.kill());
+  const kill = () => child.kill();
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {

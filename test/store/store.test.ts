@@ -333,6 +333,30 @@ describe('compaction', () => {
     }
   });
 
+  it('reads what an older version left (a snapshot without a digest, the one journal), and folds it into this form', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const old = { ...run('run-o'), actor: 'old' };
+      await writeFile(join(dir, 'vmbot.json'), JSON.stringify({ version: 1, runs: [old], requests: [], counters: { request: 4 } }));
+      await writeFile(
+        join(dir, 'vmbot.journal.jsonl'),
+        `${JSON.stringify({ table: 'runs', record: { ...old, version: 1, actor: 'journaled' } })}\n${JSON.stringify({ table: 'counters', record: { name: 'request', value: 5 } })}\n`,
+      );
+      const store = await LowdbStore.open(dir);
+      expect(store.getRun('run-o')).toMatchObject({ version: 1, actor: 'journaled' });
+      expect(await store.nextNumber('request')).toBe(6);
+      await store.close();
+      expect(await readdir(dir)).not.toContain('vmbot.journal.jsonl');
+      expect(await readFile(join(dir, 'vmbot.json'), 'utf8')).toMatch(/"journal":\d+,.*,"digest":"[0-9a-f]{64}"\}\n$/s);
+      const again = await LowdbStore.open(dir, { readOnly: true });
+      expect(again.getRun('run-o')).toMatchObject({ version: 1, actor: 'journaled' });
+      expect(again.counter('request')).toBe(6);
+      await again.close();
+    } finally {
+      await remove();
+    }
+  });
+
   it('trusts its own snapshot and journal lines, and validates anything edited by hand', async () => {
     const { dir, remove } = await tempDir();
     try {
