@@ -12,17 +12,18 @@
  * bot's own checksums are trusted, anything else is validated. Records live in memory in indexed
  * tables, so a lookup visits only what it returns.
  */
-import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { SnapshotFile } from './snapshot-file.js';
 import { ArchiveIndex, ARCHIVE_INDEX_FILE, endWithNewline } from './archive-index.js';
-import { RecordTables } from './record-tables.js';
+import { appendToArchive, ARCHIVE_FILE, oldFinished, readArchive } from './archive.js';
+import { counterLine, journalFile, journalsIn, recordLine, removalLine, trustedRecord, type Table } from './journal.js';
+import { releaseLock, takeLock } from './lock-file.js';
 import type { IndexedTable } from './indexed-table.js';
+import { RecordTables } from './record-tables.js';
 import { formatPath } from '../vmspec/validate.js';
-import { StoreError, type RequestIndex, type RunIndex, type Store, type StoreExpect } from './store.js';
+import { StoreError, type Store, type StoreExpect } from './store.js';
 import {
   requestRecordSchema,
   runRecordSchema,
@@ -34,12 +35,9 @@ import {
   type StoreFile,
 } from './records.js';
 
+export { ARCHIVE_FILE, readArchive } from './archive.js';
+
 export const STORE_FILE = 'vmbot.json';
-export const ARCHIVE_FILE = 'archive.jsonl';
-/** The journal of versions before generations (replayed as generation 0). */
-const LEGACY_JOURNAL = 'vmbot.journal.jsonl';
-const JOURNAL_NAME = /^vmbot\.journal\.(\d+)\.jsonl$/;
-export const journalFile = (generation: number): string => `vmbot.journal.${generation}.jsonl`;
 const LOCK_FILE = 'vmbot.lock';
 /** Compact once the journal holds this much, or half the snapshot's size if more … */
 const COMPACT_MIN_BYTES = 1 << 20;
@@ -47,10 +45,6 @@ const COMPACT_MIN_BYTES = 1 << 20;
 const COMPACT_AFTER_MS = 10 * 60_000;
 /** After a compaction failed, the next is tried this much later. */
 const COMPACT_RETRY_MS = 60_000;
-/** Journal lines carry this many hex digits of their record's SHA-256. */
-const SUM_LENGTH = 16;
-
-type Table = 'runs' | 'requests';
 
 export interface OpenStoreOptions {
   /** Read without taking the writer lock (for `vmbot runs` while the bot runs). Writes are refused. */
@@ -250,8 +244,7 @@ export class LowdbStore extends RecordTables implements Store {
 
   /** A record's new version, journaled with a checksum (so replay need not validate it). */
   #journalRecord(table: Table, record: RunRecord | RequestRecord): void {
-    const json = JSON.stringify(record);
-    this.#append(`{"table":"${table}","sum":"${sumOf(json)}","record":${json}}\n`);
+    this.#append(recordLine(table, record));
   }
 
   #scheduleCompaction(inMs: number): void {
@@ -329,7 +322,7 @@ export class LowdbStore extends RecordTables implements Store {
   /** Next number of a named sequence (REQ-n, run ids), journaled before it is handed out. */
   async nextNumber(sequence: string): Promise<number> {
     const n = (this.#counters[sequence] ?? 0) + 1;
-    this.#append(`${JSON.stringify({ table: 'counters', record: { name: sequence, value: n } })}\n`);
+    this.#append(counterLine(sequence, n));
     this.#counters[sequence] = n;
     return n;
   }
@@ -441,7 +434,7 @@ export class LowdbStore extends RecordTables implements Store {
     const appended = appendToArchive(join(this.dataDir, ARCHIVE_FILE), old);
     this.#archive.appended(appended.offset, old);
     for (const { table, record } of old) {
-      this.#append(`${JSON.stringify({ table, remove: record.id })}\n`);
+      this.#append(removalLine(table, record.id));
       this.#table(table).delete(record.id);
     }
     return old.length;
@@ -487,35 +480,6 @@ export class LowdbStore extends RecordTables implements Store {
 
 const emptyStore = (): StoreFile => ({ version: 1, journal: 0, runs: [], requests: [], counters: {} });
 
-function sumOf(json: string): string {
-  return createHash('sha256').update(json).digest('hex').slice(0, SUM_LENGTH);
-}
-
-/** A journal line this bot wrote (its record matches its checksum), parsed; undefined otherwise. */
-function trustedRecord(line: string): { table: Table; record: RunRecord | RequestRecord } | undefined {
-  const m = /^\{"table":"(runs|requests)","sum":"([0-9a-f]{16})","record":/.exec(line);
-  if (!m || !line.endsWith('}')) return undefined;
-  const json = line.slice(m[0].length, -1);
-  if (sumOf(json) !== m[2]) return undefined;
-  try {
-    return { table: m[1] as Table, record: JSON.parse(json) as RunRecord | RequestRecord };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Journal files in a data directory, oldest generation first (the pre-generation journal is 0). */
-function journalsIn(dataDir: string): Array<{ generation: number; name: string; bytes: number }> {
-  const out: Array<{ generation: number; name: string; bytes: number }> = [];
-  for (const name of readdirSync(dataDir)) {
-    const m = JOURNAL_NAME.exec(name);
-    const generation = name === LEGACY_JOURNAL ? 0 : m ? Number(m[1]) : undefined;
-    if (generation === undefined) continue;
-    out.push({ generation, name, bytes: statSync(join(dataDir, name)).size });
-  }
-  return out.sort((a, b) => a.generation - b.generation || (a.name === LEGACY_JOURNAL ? -1 : 1));
-}
-
 /** Which file the snapshot is now (it is replaced by rename), or '' if there is none. */
 function snapshotIdentity(path: string): string {
   try {
@@ -536,114 +500,3 @@ function makePrivate(path: string, mode: number): void {
 
 /** Runs someone still has to finish. */
 const UNFINISHED_RUNS: ReadonlySet<string> = new Set(['pending', 'running', 'cleaning_up']);
-
-/** Runs done with: their VM was deleted (or never made). A succeeded run's VM lives on, so the run stays, unless it is gone. */
-const FINISHED_RUNS: ReadonlySet<string> = new Set(['cleaned_up', 'decommissioned']);
-const DECIDED_REQUESTS: ReadonlySet<string> = new Set(['succeeded', 'rejected', 'cancelled', 'expired', 'cleaned_up']);
-
-/**
- * Old finished records, to move to the archive: decided requests, and runs done with (a run goes
- * with its request, and only when both are done with).
- */
-function oldFinished(
-  runs: IndexedTable<RunRecord, RunIndex>,
-  requests: IndexedTable<RequestRecord, RequestIndex>,
-  cutoff: number,
-): Array<{ table: Table; record: RunRecord | RequestRecord }> {
-  const old = (r: { updatedAt: string }) => Date.parse(r.updatedAt) <= cutoff;
-  const leaving = [...DECIDED_REQUESTS].flatMap((state) => requests.lookup('state', state).filter(old));
-  const leavingIds = new Set(leaving.map((r) => r.id));
-  const stays = (requestId: string | undefined) => requestId !== undefined && requests.has(requestId) && !leavingIds.has(requestId);
-  const done = [...FINISHED_RUNS].flatMap((state) => runs.lookup('state', state));
-  const gone = runs.lookup('state', 'succeeded').filter((r) => r.goneAt !== undefined);
-  const runsLeaving = [...done, ...gone].filter((r) => old(r) && !stays(r.requestId));
-  return [...runsLeaving.map((record) => ({ table: 'runs' as const, record })), ...leaving.map((record) => ({ table: 'requests' as const, record }))];
-}
-
-/** Appends records to the archive; where the first line went. */
-function appendToArchive(path: string, lines: ReadonlyArray<{ table: Table; record: RunRecord | RequestRecord }>): { offset: number } {
-  const fd = openSync(path, 'a+', 0o600);
-  try {
-    const offset = endWithNewline(fd);
-    writeSync(fd, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    return { offset };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Archived records of one table, newest version of each, oldest first. */
-export async function readArchive(dataDir: string, table: 'runs'): Promise<RunRecord[]>;
-export async function readArchive(dataDir: string, table: 'requests'): Promise<RequestRecord[]>;
-export async function readArchive(dataDir: string, table: 'runs' | 'requests'): Promise<Array<RunRecord | RequestRecord>> {
-  const path = join(dataDir, ARCHIVE_FILE);
-  if (!existsSync(path)) return [];
-  const schema = table === 'runs' ? runRecordSchema : requestRecordSchema;
-  const newest = new Map<string, RunRecord | RequestRecord>();
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const entry = JSON.parse(line) as { table?: string; record?: unknown };
-      if (entry.table !== table) continue;
-      const parsed = schema.safeParse(entry.record);
-      if (!parsed.success) continue;
-      const seen = newest.get(parsed.data.id);
-      if (!seen || seen.version < parsed.data.version) newest.set(parsed.data.id, parsed.data);
-    } catch {
-      // a torn last line from a crash mid-append: skip it
-    }
-  }
-  return [...newest.values()];
-}
-
-/** One writer per file: a lock file holding the owner's pid, taken over only if that process is gone. */
-function takeLock(path: string): string {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-      closeSync(fd);
-      return path;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = readLockOwner(path);
-      if (owner && owner.host === hostname() && isAlive(owner.pid) && owner.pid !== process.pid) {
-        throw new StoreError(
-          'STORE_LOCKED',
-          `another vmbot (pid ${owner.pid}) is using ${path.replace(/vmbot\.lock$/, '')}; stop it first or use a different DATA_DIR`,
-        );
-      }
-      if (owner && owner.host !== hostname()) {
-        throw new StoreError('STORE_LOCKED', `${path} is held by vmbot on host ${owner.host}; one writer per data directory`);
-      }
-      unlinkSync(path); // stale: its process is gone
-    }
-  }
-  throw new StoreError('STORE_LOCKED', `could not take ${path}`);
-}
-
-function readLockOwner(path: string): { pid: number; host: string } | undefined {
-  try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; host?: unknown };
-    return typeof parsed.pid === 'number' && typeof parsed.host === 'string' ? { pid: parsed.pid, host: parsed.host } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function releaseLock(path: string): void {
-  try {
-    if (readLockOwner(path)?.pid === process.pid) unlinkSync(path);
-  } catch {
-    // already gone
-  }
-}

@@ -1,0 +1,72 @@
+/**
+ * `archive.jsonl`: old finished records moved out of the embedded store's working set, one JSON
+ * line each (`{ table, record }`), appended only. Found one at a time through `archive-index.ts`.
+ */
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { endWithNewline } from './archive-index.js';
+import type { IndexedTable } from './indexed-table.js';
+import type { Table } from './journal.js';
+import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from './records.js';
+import type { RequestIndex, RunIndex } from './store.js';
+
+export const ARCHIVE_FILE = 'archive.jsonl';
+
+/** Runs done with: their VM was deleted (or never made). A succeeded run's VM lives on, so the run stays, unless it is gone. */
+const FINISHED_RUNS: ReadonlySet<string> = new Set(['cleaned_up', 'decommissioned']);
+const DECIDED_REQUESTS: ReadonlySet<string> = new Set(['succeeded', 'rejected', 'cancelled', 'expired', 'cleaned_up']);
+
+/**
+ * Old finished records, to move to the archive: decided requests, and runs done with (a run goes
+ * with its request, and only when both are done with).
+ */
+export function oldFinished(
+  runs: IndexedTable<RunRecord, RunIndex>,
+  requests: IndexedTable<RequestRecord, RequestIndex>,
+  cutoff: number,
+): Array<{ table: Table; record: RunRecord | RequestRecord }> {
+  const old = (r: { updatedAt: string }) => Date.parse(r.updatedAt) <= cutoff;
+  const leaving = [...DECIDED_REQUESTS].flatMap((state) => requests.lookup('state', state).filter(old));
+  const leavingIds = new Set(leaving.map((r) => r.id));
+  const stays = (requestId: string | undefined) => requestId !== undefined && requests.has(requestId) && !leavingIds.has(requestId);
+  const done = [...FINISHED_RUNS].flatMap((state) => runs.lookup('state', state));
+  const gone = runs.lookup('state', 'succeeded').filter((r) => r.goneAt !== undefined);
+  const runsLeaving = [...done, ...gone].filter((r) => old(r) && !stays(r.requestId));
+  return [...runsLeaving.map((record) => ({ table: 'runs' as const, record })), ...leaving.map((record) => ({ table: 'requests' as const, record }))];
+}
+
+/** Appends records to the archive; where the first line went. */
+export function appendToArchive(path: string, lines: ReadonlyArray<{ table: Table; record: RunRecord | RequestRecord }>): { offset: number } {
+  const fd = openSync(path, 'a+', 0o600);
+  try {
+    const offset = endWithNewline(fd);
+    writeSync(fd, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    return { offset };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Archived records of one table, newest version of each, oldest first. */
+export async function readArchive(dataDir: string, table: 'runs'): Promise<RunRecord[]>;
+export async function readArchive(dataDir: string, table: 'requests'): Promise<RequestRecord[]>;
+export async function readArchive(dataDir: string, table: 'runs' | 'requests'): Promise<Array<RunRecord | RequestRecord>> {
+  const path = join(dataDir, ARCHIVE_FILE);
+  if (!existsSync(path)) return [];
+  const schema = table === 'runs' ? runRecordSchema : requestRecordSchema;
+  const newest = new Map<string, RunRecord | RequestRecord>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as { table?: string; record?: unknown };
+      if (entry.table !== table) continue;
+      const parsed = schema.safeParse(entry.record);
+      if (!parsed.success) continue;
+      const seen = newest.get(parsed.data.id);
+      if (!seen || seen.version < parsed.data.version) newest.set(parsed.data.id, parsed.data);
+    } catch {
+      // a torn last line from a crash mid-append: skip it
+    }
+  }
+  return [...newest.values()];
+}
