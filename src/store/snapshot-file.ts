@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Adapter } from 'lowdb';
 import type { StoreFile } from './records.js';
 
@@ -73,11 +74,23 @@ export class SnapshotFile implements Adapter<StoreFile> {
       await handle.sync(); // the journal it replaces is deleted next: this must be on disk first
       await handle.close();
       await rename(temp, this.path);
+      await syncDirectory(dirname(this.path)); // the rename itself on disk before journals are deleted
       this.bytes = bytes;
     } catch (err) {
       await handle.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
       throw err;
     }
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch {
+    // not every file system syncs a directory; the rename is atomic all the same
+  } finally {
+    await handle.close();
   }
 }
