@@ -284,12 +284,14 @@ export function createBot(options: BotOptions): Bot {
         await notifier.post(ctx.auditChannel, say(line));
       }
       await ctx.leases.delivered(event.run.id, noticeId);
+      homeTabs.vmChanged(event.run);
     }
   };
 
   // VMs deleted outside the bot stop counting against quotas once noticed.
   const noticeGone = async () => {
     for (const run of await options.provisioner.noticeDeletedVms()) {
+      homeTabs.vmChanged(run);
       const owner = run.owner ?? run.actor;
       const line = `:ghost: *${escapeText(run.spec.vm.name)}* was deleted outside the bot · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey} · owner ${/^[UW]/.test(owner) ? `<@${owner}>` : escapeText(owner)}${run.requestId ? ` · ${run.requestId}` : ''}`;
       await notifier.post(ctx.auditChannel, say(line));

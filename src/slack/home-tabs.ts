@@ -1,7 +1,8 @@
 /**
- * App Home tabs stay current: when a request changes, the tabs it shows on are republished
- * (debounced, one publish per user per burst, paced as Slack's Tier 4 allows) — its requester's,
- * and the leads' while it enters or leaves their "waiting for approval" list. Nobody else's.
+ * App Home tabs stay current: when a request or a VM changes, the tabs it shows on are republished
+ * (debounced, one publish per user per burst, paced as Slack's Tier 4 allows) — a request's
+ * requester's, the leads' while it enters or leaves their "waiting for approval" list, a VM's
+ * owner's. Nobody else's.
  */
 import type { Logger } from '../log.js';
 import type { Approvers } from './approvers.js';
@@ -42,8 +43,17 @@ export class HomeTabs {
 
   /** `request` changed: republish, shortly, the open tabs that show it. */
   changed(request: Pick<RequestRecord, 'requester' | 'state'>): void {
-    if (this.#viewers.has(request.requester)) this.#due.add(request.requester);
-    if (ON_LEADS_LIST.has(request.state)) for (const lead of this.#leadViewers) this.#due.add(lead);
+    this.changedFor(ON_LEADS_LIST.has(request.state) ? [request.requester, ...this.#leadViewers] : [request.requester]);
+  }
+
+  /** A VM changed (its lease, its power, deleted): republish, shortly, its owner's tab. */
+  vmChanged(run: Pick<RunRecord, 'owner' | 'actor'>): void {
+    this.changedFor([run.owner ?? run.actor]);
+  }
+
+  /** Republish, shortly, these users' tabs (those of them who opened it). */
+  changedFor(users: Iterable<string>): void {
+    for (const user of users) if (this.#viewers.has(user)) this.#due.add(user);
     if (this.#timer || !this.#due.size) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;

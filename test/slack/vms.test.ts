@@ -84,6 +84,8 @@ describe('my VMs, from Slack', () => {
       'the audit line',
     );
     expect((await mine(SLACK_SIM.requester)).text).toBe('You have no VMs made through the bot.');
+    // The owner's open tab was republished without the VM; nobody else's tab was touched.
+    await until(() => JSON.stringify(rig.slack.openView(SLACK_SIM.requester, 'home')!.view.blocks).includes('Your VMs (0)'), 'the tab without the VM');
   });
 
   it('a VM deleted outside the bot is marked gone, its owner told, and shown so', async () => {
@@ -121,6 +123,9 @@ describe('leases, from Slack', () => {
     await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
     const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
     const endsAt = Date.parse(vm.lease!.endsAt!);
+    await rig.driver.appHomeOpened(SLACK_SIM.requester);
+    const tab = () => JSON.stringify(rig.slack.openView(SLACK_SIM.requester, 'home')?.view.blocks ?? []);
+    await until(() => tab().includes('Your VMs (1)'), 'the tab with the VM');
     const dms = () => rig.slack.dms(SLACK_SIM.requester).filter((m) => m.text.includes('lab-lease-01') && /kept until|powered off|deleted/.test(m.text));
 
     now = endsAt - 3 * DAY + 1_000;
@@ -165,6 +170,8 @@ describe('leases, from Slack', () => {
       expect.stringMatching(/^Your VM lab-lease-01 was powered off: its lease ended\. It is deleted .* unless you extend it\.$/),
       'Your VM lab-lease-01 was deleted: its lease ended.',
     ]);
+    // The owner's open tab followed the lease: the VM is gone from it.
+    await until(() => tab().includes('Your VMs (0)'), 'the tab without the VM');
   });
 
   it('a notice recorded by a bot that stopped before sending it is sent by the next one, once', async () => {
@@ -192,6 +199,9 @@ describe('leases, from Slack', () => {
     await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
     const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
     const endsAt = Date.parse(vm.lease!.endsAt!);
+    await rig.driver.appHomeOpened(SLACK_SIM.requester);
+    const tab = () => JSON.stringify(rig.slack.openView(SLACK_SIM.requester, 'home')?.view.blocks ?? []);
+    await until(() => tab().includes('Your VMs (1)'), 'the tab with the VM');
     now = endsAt - 3 * DAY + 1_000;
     await rig.bot.sweepLeases();
     const reminder = await until(() => rig.slack.dms(SLACK_SIM.requester).find((m) => m.text.includes('is kept until')), 'the reminder');

@@ -91,6 +91,7 @@ export function register(app: App, ctx: BotContext): void {
       );
     }
     if (!outcome.ok) return ctx.notifier.tell(t.user, t.channel, say(`${name}: ${escapeText(outcome.reason)}. Nothing was changed.`));
+    ctx.homeTabs.vmChanged(t.run);
     await ctx.notifier.tell(
       t.user,
       t.channel,
@@ -115,6 +116,7 @@ export function register(app: App, ctx: BotContext): void {
     if (done.state !== 'decommissioned')
       return ctx.notifier.tell(t.user, t.channel, say(`:warning: ${escapeText(done.error?.message ?? 'Deleting it failed.')}`));
     const owner = t.run.owner ?? t.run.actor;
+    ctx.homeTabs.vmChanged(t.run);
     const line = `:wastebasket: *${name}* decommissioned by <@${t.user}> · VM key ${t.run.keys.vmKey} / machine key ${t.run.keys.machineKey} · owner <@${owner}>${t.run.requestId ? ` · ${t.run.requestId}` : ''}`;
     await Promise.all([
       ctx.notifier.post(ctx.auditChannel, say(line)),
