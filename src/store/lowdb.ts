@@ -125,12 +125,15 @@ export class LowdbStore extends RecordTables implements Store {
   async #load(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const before = snapshotIdentity(this.file);
+      let raced = false;
       try {
         await this.#loadOnce();
       } catch (err) {
+        // A journal deleted between listing and reading it.
         if (!this.#readOnly || attempt >= 5 || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        raced = true;
       }
-      if (!this.#readOnly || snapshotIdentity(this.file) === before || attempt >= 5) return;
+      if (!this.#readOnly || (!raced && snapshotIdentity(this.file) === before) || attempt >= 5) return;
       this.runs.clear();
       this.requests.clear();
     }
@@ -255,7 +258,8 @@ export class LowdbStore extends RecordTables implements Store {
     }
     this.#compactTimer = setTimeout(() => {
       this.#compactTimer = undefined;
-      void this.compact().catch(() => undefined); // kept in #compactError, shown by health()
+      // Kept in #compactError, shown by health(); nothing to do if a compaction meanwhile took it all.
+      if (this.#journalBytes || this.#stale) void this.compact().catch(() => undefined);
     }, inMs);
     this.#compactTimer.unref();
   }
