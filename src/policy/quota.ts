@@ -54,14 +54,16 @@ export function heldVmsIn(runs: readonly RunRecord[]): HeldVms {
   const byOwner = new Map<string, RunRecord[]>();
   for (const run of runs.filter(holdsVm)) {
     const owner = run.owner ?? run.actor;
-    byOwner.set(owner, [...(byOwner.get(owner) ?? []), run]);
+    const theirs = byOwner.get(owner);
+    if (theirs) theirs.push(run);
+    else byOwner.set(owner, [run]);
   }
   return { owners: () => byOwner.keys(), of: (owner) => byOwner.get(owner) ?? [] };
 }
 
 /** What the VMs of these owners hold (the owner is who asked for it, unless it was handed on). */
-export function useOf(runs: readonly RunRecord[], owners: (user: string) => boolean): QuotaUse {
-  return useOfSpecs(runs.filter((r) => holdsVm(r) && owners(r.owner ?? r.actor)).map((r) => r.spec));
+export function useOf(held: HeldVms, owners: Iterable<string>): QuotaUse {
+  return useOfSpecs([...owners].flatMap((owner) => held.of(owner).map((r) => r.spec)));
 }
 
 export function addUse(a: QuotaUse, b: QuotaUse): QuotaUse {

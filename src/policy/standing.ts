@@ -1,7 +1,7 @@
 /** The quotas that apply to a requester, with what their VMs (and their groups' VMs) hold now. */
 import type { QuotaStanding } from './evaluate.js';
 import { isIn, type Membership } from './members.js';
-import { useOfSpecs, type HeldVms } from './quota.js';
+import { useOf, type HeldVms } from './quota.js';
 import type { Policy } from './schema.js';
 
 /**
@@ -9,12 +9,18 @@ import type { Policy } from './schema.js';
  * group's members hold; `who` is the requester.
  */
 export function quotaStandings(policy: Policy, held: HeldVms, who: Membership, groupHas: (ref: string, actor: string) => boolean): QuotaStanding[] {
-  const useOfOwners = (owners: Iterable<string>) => useOfSpecs([...owners].flatMap((owner) => held.of(owner).map((r) => r.spec)));
   const standings: QuotaStanding[] = [];
-  if (policy.quotas.per_user) standings.push({ who: 'you', limits: policy.quotas.per_user, use: useOfOwners([who.user]) });
+  if (policy.quotas.per_user) standings.push({ who: 'you', limits: policy.quotas.per_user, use: useOf(held, [who.user]) });
   for (const [ref, limits] of Object.entries(policy.quotas.groups)) {
     if (!isIn(policy, ref, who)) continue;
-    standings.push({ who: ref, limits, use: useOfOwners([...held.owners()].filter((actor) => actor === who.user || groupHas(ref, actor))) });
+    standings.push({
+      who: ref,
+      limits,
+      use: useOf(
+        held,
+        [...held.owners()].filter((actor) => actor === who.user || groupHas(ref, actor)),
+      ),
+    });
   }
   return standings;
 }

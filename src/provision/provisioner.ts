@@ -214,6 +214,12 @@ export class Provisioner {
     return this.runsInStates(['succeeded', 'cleaning_up'], isOwnedVm);
   }
 
+  /** One VM the bot made and still manages, by its run id. */
+  ownedVm(runId: string): RunRecord | undefined {
+    const run = this.#store.getRun(runId);
+    return run && isOwnedVm(run) ? run : undefined;
+  }
+
   /** The VMs `user` owns (asked for, or was handed). */
   vmsOwnedBy(user: string): RunRecord[] {
     return this.#store.runsBy('owner', user, isOwnedVm);

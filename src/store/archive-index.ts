@@ -11,7 +11,7 @@ import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecor
 export const ARCHIVE_INDEX_FILE = 'archive.idx';
 const SCAN_CHUNK = 8 << 20;
 
-interface Span {
+export interface Span {
   offset: number;
   length: number;
 }
@@ -88,16 +88,9 @@ export class ArchiveIndex {
     if (existsSync(this.archivePath)) this.#scan(covered);
   }
 
-  /** Lines just appended to the archive at `offset` (its size before). */
-  appended(offset: number, lines: ReadonlyArray<{ table: string; record: { id: string; requestId?: string | undefined } }>): void {
-    let at = offset;
-    const entries: Array<{ entry: Entry; span: Span }> = [];
-    for (const line of lines) {
-      const length = Buffer.byteLength(`${JSON.stringify(line)}\n`);
-      entries.push({ entry: { table: line.table, id: line.record.id, requestId: line.record.requestId }, span: { offset: at, length } });
-      at += length;
-    }
-    this.#record(entries);
+  /** Lines just appended to the archive, and where each went. */
+  appended(lines: ReadonlyArray<{ table: string; record: { id: string; requestId?: string | undefined } }>, spans: readonly Span[]): void {
+    this.#record(lines.map((line, i) => ({ entry: { table: line.table, id: line.record.id, requestId: line.record.requestId }, span: spans[i]! })));
   }
 
   async findRequest(id: string): Promise<RequestRecord | undefined> {

@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { endWithNewline } from './archive-index.js';
+import { endWithNewline, type Span } from './archive-index.js';
 import type { IndexedTable } from './indexed-table.js';
 import type { Table } from './journal.js';
 import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from './records.js';
@@ -35,13 +35,18 @@ export function oldFinished(
   return [...runsLeaving.map((record) => ({ table: 'runs' as const, record })), ...leaving.map((record) => ({ table: 'requests' as const, record }))];
 }
 
-/** Appends records to the archive; where the first line went. */
-export function appendToArchive(path: string, lines: ReadonlyArray<{ table: Table; record: RunRecord | RequestRecord }>): { offset: number } {
+/** Appends records to the archive; where each line went (for the index). */
+export function appendToArchive(path: string, lines: ReadonlyArray<{ table: Table; record: RunRecord | RequestRecord }>): Span[] {
+  const texts = lines.map((l) => `${JSON.stringify(l)}\n`);
   const fd = openSync(path, 'a+', 0o600);
   try {
-    const offset = endWithNewline(fd);
-    writeSync(fd, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    return { offset };
+    let offset = endWithNewline(fd);
+    writeSync(fd, texts.join(''));
+    return texts.map((text) => {
+      const span = { offset, length: Buffer.byteLength(text) };
+      offset += span.length;
+      return span;
+    });
   } finally {
     closeSync(fd);
   }

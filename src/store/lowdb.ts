@@ -435,8 +435,7 @@ export class LowdbStore extends RecordTables implements Store {
   #moveOldToArchive(): number {
     const old = oldFinished(this.runs, this.requests, Date.now() - this.#archiveAfterMs);
     if (!old.length) return 0;
-    const appended = appendToArchive(join(this.dataDir, ARCHIVE_FILE), old);
-    this.#archive.appended(appended.offset, old);
+    this.#archive.appended(old, appendToArchive(join(this.dataDir, ARCHIVE_FILE), old));
     for (const { table, record } of old) {
       this.#append(removalLine(table, record.id));
       this.#table(table).delete(record.id);

@@ -227,7 +227,7 @@ describe('properties', () => {
               spec: vm({ name: `q-${i}`, cores: r.cores, ram: `${r.ramGiB}GiB`, disk: `${r.diskGiB}GiB` }),
             }) as unknown as RunRecord,
         );
-        const use = useOf(runs, (a) => a === who);
+        const use = useOf(heldVmsIn(runs), [who]);
         for (const v of Object.values(use)) expect(v).toBeGreaterThanOrEqual(0);
         const mine = rows.filter(
           (r) => r.actor === who && (['pending', 'running', 'succeeded'].includes(r.state) || (['failed', 'cleaning_up'].includes(r.state) && r.vmKey)),
@@ -257,14 +257,14 @@ describe('quota counting against VergeOS', () => {
         ),
       );
       expect(runs.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
-      expect(useOf(rig.store.listRuns(), (a) => a === 'U0ALICE').vms).toBe(2);
+      expect(useOf(heldVmsIn(rig.store.listRuns()), ['U0ALICE']).vms).toBe(2);
       const gone = runs[1]!;
       rig.sim.state.vmAction({ vm: gone.keys.vmKey, action: 'kill' });
       rig.sim.state.deleteVm(gone.keys.vmKey!);
       rig.sim.state.createVm({ name: 'gone-01', cluster: '1', ram: 1024, cpu_cores: 1 }); // same name, someone else's VM
       const noticed = await rig.provisioner.noticeDeletedVms();
       expect(noticed.map((r) => r.id)).toEqual([gone.id]);
-      expect(useOf(rig.store.listRuns(), (a) => a === 'U0ALICE')).toEqual(useOfSpecs([runs[0]!.spec]));
+      expect(useOf(heldVmsIn(rig.store.listRuns()), ['U0ALICE'])).toEqual(useOfSpecs([runs[0]!.spec]));
       expect(await rig.provisioner.noticeDeletedVms()).toEqual([]);
       const records = [];
       for await (const r of readAuditRecords(rig.audit.file)) records.push(r);

@@ -17,7 +17,7 @@ export function register(app: App, ctx: BotContext): void {
     const user = body.user.id;
     const channel = body.channel?.id;
     const runId = body.actions[0]?.type === 'button' ? (body.actions[0].value ?? '') : '';
-    const run = ctx.provisioner.ownedVms().find((r) => r.id === runId);
+    const run = ctx.provisioner.ownedVm(runId);
     if (!run) {
       await ctx.notifier.tell(user, channel, say('That VM is no longer one the bot manages (deleted, or never finished); nothing was changed.'));
       return undefined;

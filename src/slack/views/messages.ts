@@ -6,6 +6,7 @@
 import type { types } from '@slack/bolt';
 import { planSpec } from '../../plan/plan.js';
 import { renderPlanText, summarizeSpec, summarizeTotals } from '../../plan/render.js';
+import type { RunEvent } from '../../provision/provisioner.js';
 import type { RunResult } from '../../provision/result.js';
 import { requestSpecs, requestSubject } from '../../requests/requests.js';
 import { describeFrom } from '../../policy/members.js';
@@ -422,15 +423,9 @@ export function auditLine(kind: AuditKind, request: RequestRecord, result?: RunR
   return { text, blocks: [section(text)] };
 }
 
-export function stepLine(event: {
-  index: number;
-  total: number;
-  description: string;
-  key?: string | undefined;
-  vmKey?: string | undefined;
-  machineKey?: string | undefined;
-  reconciled?: boolean;
-}): string {
+export function stepLine(
+  event: Pick<Extract<RunEvent, { type: 'step_done' }>, 'index' | 'total' | 'description' | 'key' | 'vmKey' | 'machineKey'> & { reconciled?: boolean },
+): string {
   const keys = event.vmKey ? ` → VM key *${event.vmKey}*, machine key *${event.machineKey}*` : event.key ? ` → key *${event.key}*` : '';
   return `:white_check_mark: ${event.index + 1}/${event.total} ${escapeText(event.description)}${keys}${event.reconciled ? ' _(found by lookup)_' : ''}`;
 }
