@@ -46,7 +46,8 @@ export function holdsVm(run: Pick<RunRecord, 'state' | 'keys' | 'steps' | 'goneA
  */
 export interface HeldVms {
   owners(): Iterable<string>;
-  of(owner: string): readonly RunRecord[];
+  /** What an owner holds: runs, or (while being filed) specs not yet run. */
+  of(owner: string): ReadonlyArray<Pick<RunRecord, 'spec'>>;
 }
 
 /** HeldVms over a list of runs (the command line, tests). */

@@ -5,7 +5,7 @@ import type { RunError, RunRecord } from '../store/records.js';
 import { operatorMessage, type VergeosError } from '../vergeos/errors.js';
 
 /** Failures that are not VergeOS answering with an error. */
-export type ProvisionFailureCode = 'PROVISION_IMPORT_TIMEOUT' | 'PROVISION_IMPORT_FAILED' | 'PROVISION_INTERNAL';
+export type ProvisionFailureCode = 'PROVISION_IMPORT_TIMEOUT' | 'PROVISION_IMPORT_FAILED' | 'PROVISION_INTERNAL' | 'PROVISION_NOT_AS_APPROVED';
 
 export class ProvisionFailure extends Error {
   override readonly name = 'ProvisionFailure';

@@ -14,7 +14,6 @@ import type { RunError, RunRecord, RunState, StepProgress } from '../store/recor
 import { StoreError, type Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import { isVergeosError, VergeosError } from '../vergeos/errors.js';
-import { RESOURCE_GROUP_TYPES, type DeviceType } from '../vergeos/enums.js';
 import { findResourceGroup } from '../vergeos/resource-groups.js';
 import type { Logger } from '../log.js';
 import { runDurationSeconds, runsTotal } from '../ops/metrics.js';
@@ -442,6 +441,7 @@ export class Provisioner {
     const machine = run.keys.machineKey!;
     switch (step.kind) {
       case 'create_vm': {
+        await this.#checkAsApproved(run);
         const { vmKey, machineKey } = await this.#api.createVm(step.body);
         return { key: vmKey, vmKey, machineKey };
       }
@@ -450,7 +450,13 @@ export class Provisioner {
       case 'add_nic':
         return this.#api.addNic({ machine, ...step.body });
       case 'add_device': {
-        const type = step.body.type ?? (await this.#groupType(step.body.resource_group));
+        const type = step.body.type;
+        // A device's kind is what the policy decided on: never guessed at run time.
+        if (type === undefined)
+          throw new ProvisionFailure(
+            'PROVISION_NOT_AS_APPROVED',
+            `the device from resource group ${String(step.body.resource_group)} has no type in the approved spec`,
+          );
         const { key, uuid } = await this.#api.addDevice({ machine, ...step.body, type });
         return { key, ...(uuid ? { uuid } : {}) };
       }
@@ -468,18 +474,25 @@ export class Provisioner {
   }
 
   /**
-   * The type of a device whose request was filed before its group's type was known (the modal's
-   * pre-flight ran out of time): VergeOS's clients always send one, so the bot looks it up.
+   * Before the first POST: each device's resource group still holds the kind of device the
+   * approved spec (and so the policy) names. A group changed since would build something nobody
+   * approved, so the run stops with nothing created.
    */
-  async #groupType(group: string | number | undefined): Promise<DeviceType> {
-    const found = findResourceGroup(await this.#api.listResourceGroups(), group);
-    if (found && (RESOURCE_GROUP_TYPES as readonly string[]).includes(found.type)) return found.type as DeviceType;
-    throw new VergeosError({
-      code: 'VERGEOS_NOT_FOUND',
-      endpoint: 'GET /api/v4/resource_groups',
-      vergeosMessage: found ? `resource group ${String(group)} has an unknown device type '${found.type}'` : `resource group ${String(group)} not found`,
-      retrySafe: false,
-    });
+  async #checkAsApproved(run: RunRecord): Promise<void> {
+    const devices = run.spec.devices.filter((d) => d.type !== 'tpm');
+    if (!devices.length) return;
+    const groups = await this.#api.listResourceGroups();
+    for (const [i, device] of devices.entries()) {
+      const group = findResourceGroup(groups, device.resource_group);
+      if (device.type === undefined)
+        throw new ProvisionFailure('PROVISION_NOT_AS_APPROVED', `device ${i + 1} has no type in the approved spec, so the policy could not have judged it`);
+      if (!group) throw new ProvisionFailure('PROVISION_NOT_AS_APPROVED', `resource group ${String(device.resource_group)} no longer exists in VergeOS`);
+      if (group.type !== device.type)
+        throw new ProvisionFailure(
+          'PROVISION_NOT_AS_APPROVED',
+          `resource group ${group.name} now holds ${group.type || 'devices of no known type'}, not the ${device.type} that was approved; file the request again so the policy judges what it holds now`,
+        );
+    }
   }
 
   async #markDone(

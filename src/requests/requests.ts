@@ -81,7 +81,14 @@ export interface NewRequest {
   extension?: RequestRecord['extension'] | undefined;
   /** The policy's decision at submit time; `auto` files the request approved, by the rule. */
   policy?: NonNullable<RequestRecord['policy']> | undefined;
+  /** Filed before VergeOS could supply the facts the policy needs: not approvable until decided. */
+  waiting?: boolean | undefined;
 }
+
+/** How a request that waited for pre-flight was decided once the facts were in. */
+export type WaitingDecision =
+  | { kind: 'decided'; spec: VmSpec; policy: NonNullable<RequestRecord['policy']>; warnings: string[]; lease?: RequestRecord['lease'] | undefined }
+  | { kind: 'refused'; reason: string };
 
 /** "rule gpu-two-owners (policy 1a2b…)": how audit records name what a decision was made under. */
 export function underRule(policy: RequestRecord['policy']): string {
@@ -138,7 +145,11 @@ export class Requests {
 
   /** What limits a requester: their pending requests, those filed since `since`, and one from this form (a retried delivery). */
   limiting(user: string, since: number, viewId: string): RequestRecord[] {
-    return this.#store.requestsBy('requester', user, (r) => r.state === 'pending' || Date.parse(r.createdAt) > since || r.sourceViewId === viewId);
+    return this.#store.requestsBy(
+      'requester',
+      user,
+      (r) => r.state === 'pending' || r.state === 'waiting_preflight' || Date.parse(r.createdAt) > since || r.sourceViewId === viewId,
+    );
   }
 
   pending(): RequestRecord[] {
@@ -168,11 +179,11 @@ export class Requests {
 
   async #create(input: NewRequest): Promise<{ request: RequestRecord; created: boolean }> {
     const now = new Date();
-    const auto = input.policy?.decision === 'auto';
+    const auto = input.policy?.decision === 'auto' && !input.waiting;
     const request: RequestRecord = {
       id: `REQ-${await this.#store.nextNumber('request')}`,
       version: 0,
-      state: auto ? 'approved' : 'pending',
+      state: input.waiting ? 'waiting_preflight' : auto ? 'approved' : 'pending',
       ...(auto ? { decidedBy: `policy:${input.policy!.rule}`, decidedAt: now.toISOString() } : {}),
       approvals: [],
       ...(input.policy ? { policy: input.policy } : {}),
@@ -194,10 +205,50 @@ export class Requests {
       input.requester,
       'request.created',
       'ok',
-      `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}; ${auto ? 'approved by' : 'decided under'} ${underRule(input.policy)}`,
+      `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}; ${
+        input.waiting
+          ? 'waiting for pre-flight: VergeOS could not be asked in time, so the policy decides once it answers'
+          : `${auto ? 'approved by' : 'decided under'} ${underRule(input.policy)}`
+      }`,
     );
     if (auto) await this.#record(request, 'policy', 'request.approved', 'ok', `approved without a click by ${underRule(input.policy)}`);
     return { request, created: true };
+  }
+
+  /**
+   * waiting_preflight → pending or approved (decided by the policy on the facts now in), or
+   * rejected (pre-flight found a problem, or the policy denies it). Exactly once.
+   */
+  async decideWaiting(id: string, decision: WaitingDecision): Promise<RequestRecord> {
+    const now = new Date().toISOString();
+    const auto = decision.kind === 'decided' && decision.policy.decision === 'auto';
+    const done = await this.#transition(id, ['waiting_preflight'], 'vmbot', (r) => {
+      if (decision.kind === 'refused') {
+        r.state = 'rejected';
+        r.decidedBy = 'vmbot';
+        r.decidedAt = now;
+        r.reason = decision.reason;
+        return;
+      }
+      r.spec = decision.spec;
+      r.policy = decision.policy;
+      r.warnings = decision.warnings;
+      if (decision.lease) r.lease = decision.lease;
+      else delete r.lease;
+      r.state = auto ? 'approved' : 'pending';
+      if (auto) {
+        r.decidedBy = `policy:${decision.policy.rule}`;
+        r.decidedAt = now;
+      }
+    });
+    if (decision.kind === 'refused') {
+      observeDecision(done, 'rejected');
+      await this.#record(done, 'vmbot', 'request.rejected', 'ok', `after pre-flight: ${decision.reason}`);
+      return done;
+    }
+    await this.#record(done, 'vmbot', 'request.preflight_done', 'ok', `pre-flight done; decided under ${underRule(done.policy)}`);
+    if (auto) await this.#record(done, 'policy', 'request.approved', 'ok', `approved without a click by ${underRule(done.policy)}`);
+    return done;
   }
 
   /** A submission the policy refused: never filed, but on the audit trail with the rule. */
@@ -288,7 +339,7 @@ export class Requests {
     const request = this.get(id);
     if (request.requester !== user)
       throw new RequestError('REQUEST_NOT_REQUESTER', `Only <@${request.requester}>, who asked for ${id}, can cancel it.`, request);
-    const cancelled = await this.#transition(id, ['pending'], user, (r) => {
+    const cancelled = await this.#transition(id, ['pending', 'waiting_preflight'], user, (r) => {
       r.state = 'cancelled';
       r.decidedBy = user;
       r.decidedAt = new Date().toISOString();
@@ -298,13 +349,13 @@ export class Requests {
     return cancelled;
   }
 
-  /** Pending requests past their time, each moved to expired exactly once. */
+  /** Pending (or still waiting for pre-flight) requests past their time, each moved to expired exactly once. */
   async expireDue(now = new Date()): Promise<RequestRecord[]> {
     const expired: RequestRecord[] = [];
-    for (const request of this.pending()) {
+    for (const request of [...this.pending(), ...this.inState('waiting_preflight')]) {
       if (new Date(request.expiresAt) > now) continue;
       try {
-        const done = await this.#store.updateRequest(request.id, { version: request.version, states: ['pending'] }, (r) => {
+        const done = await this.#store.updateRequest(request.id, { version: request.version, states: ['pending', 'waiting_preflight'] }, (r) => {
           r.state = 'expired';
           r.decidedAt = now.toISOString();
         });

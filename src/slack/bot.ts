@@ -40,6 +40,10 @@ import { escapeText } from './escape.js';
 import { PolicyHolder as PolicyHolderClass, type PolicyHolder } from '../policy/watch.js';
 import { join } from 'node:path';
 import { SlackWebApi } from './web-api.js';
+import { RequestFiling } from '../workflows/file-request.js';
+import { peopleUnder } from './policy.js';
+import { announceFiled } from './announce.js';
+import { refuseFutureTimestamp } from './request-timestamps.js';
 import { auditLine, decidedRequest, requesterUpdate, say } from './views/messages.js';
 
 export interface BotOptions {
@@ -69,6 +73,10 @@ export interface BotOptions {
   archiveEveryMs?: number;
   /** How long drives may import before the thread is told power-on waits (default 60 s). */
   importNoticeMs?: number;
+  /** How long a form's pre-flight may take (default 2 s, inside Slack's 3 s). */
+  preflightMs?: number;
+  /** How long the background re-check of a request waiting for pre-flight may take (default 20 s). */
+  waitingPreflightMs?: number;
 }
 
 export interface Bot {
@@ -138,12 +146,24 @@ export function createBot(options: BotOptions): Bot {
     logger,
   });
   const requests = new Requests({ store: options.store, audit: options.audit, ttlMs: env.VM_REQUEST_TTL, onChange: (request) => homeTabs.changed(request) });
+  const filing = new RequestFiling({
+    store: options.store,
+    requests,
+    vergeos: options.vergeos,
+    policy: () => options.policy.current,
+    people: (loaded, user) => peopleUnder({ policy: options.policy, approvers, slack: slackApi, env, store: options.store }, loaded, user),
+    limits: { maxPending: env.VM_MAX_PENDING_PER_USER, perHour: env.VM_SUBMISSIONS_PER_HOUR },
+    recipes: () => options.recipes,
+    vmApprovers: env.VM_APPROVERS,
+    preflightMs: options.preflightMs ?? 2_000,
+  });
   const ctx: BotContext = {
     env,
     logger,
     vergeos: options.vergeos,
     provisioner: options.provisioner,
     requests,
+    filing,
     store: options.store,
     recipes: options.recipes,
     approvers,
@@ -173,7 +193,7 @@ export function createBot(options: BotOptions): Bot {
     }),
     approvalChannel: env.VM_APPROVAL_CHANNEL!,
     auditChannel: env.VM_AUDIT_CHANNEL!,
-    preflightMs: 2_000,
+    preflightMs: options.preflightMs ?? 2_000,
   };
   for (const register of [registerGate, registerCommands, registerModal, registerOptions, registerApproval, registerVms, registerHome]) register(app, ctx);
 
@@ -202,6 +222,14 @@ export function createBot(options: BotOptions): Bot {
   });
 
   const sweep = async () => {
+    // Requests filed while VergeOS could not be asked: decided now if it answers.
+    for (const waiting of requests.inState('waiting_preflight')) {
+      const decided = await filing.decideWaiting(waiting.id, options.waitingPreflightMs ?? 20_000).catch((err: unknown) => {
+        logger.warn({ requestId: waiting.id, err: (err as Error).message }, 'the pre-flight re-check failed; trying again later');
+        return undefined;
+      });
+      if (decided) await announceFiled(ctx, decided);
+    }
     for (const expired of await requests.expireDue()) {
       if (expired.approvalMessage) await notifier.update(expired.approvalMessage, decidedRequest(expired));
       await notifier.post(ctx.auditChannel, auditLine('expired', expired));
@@ -337,6 +365,7 @@ export function createBot(options: BotOptions): Bot {
             res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' }).end(JSON.stringify({ ok: false, error: 'shutting down' }));
             return;
           }
+          if (refuseFutureTimestamp(req, res, logger)) return;
           try {
             receiver!.requestListener(req, res);
           } catch {

@@ -8,6 +8,7 @@ import type { Requests } from '../requests/requests.js';
 import type { Store } from '../store/store.js';
 import type { Recipe } from '../vmspec/recipes.js';
 import type { VergeosApi } from '../vergeos/client.js';
+import type { RequestFiling } from '../workflows/file-request.js';
 import type { AfterAck } from './after-ack.js';
 import type { Approvers } from './approvers.js';
 import type { HomeTabs } from './home-tabs.js';
@@ -23,6 +24,8 @@ export interface BotContext {
   vergeos: VergeosApi;
   provisioner: Provisioner;
   requests: Requests;
+  /** Filing requests (limits, pre-flight, policy, reservations): the core workflow. */
+  filing: RequestFiling;
   /** For what the core does not wrap (archived records). */
   store: Store;
   recipes: Recipe[];

@@ -3,14 +3,13 @@
  * groups, resolved and cached), what their VMs hold, what the policy decides for a request, and
  * whether a clicker may approve a given request (checked at click time against the rule's set).
  */
-import { deviceKinds, evaluate, type Evaluation, type QuotaStanding } from '../policy/evaluate.js';
+import type { QuotaStanding } from '../policy/evaluate.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, slackGroupsIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
-import { describeUse, holdsVm } from '../policy/quota.js';
-import type { VmSpec } from '../vmspec/schema.js';
+import { describeUse } from '../policy/quota.js';
 import type { RequestRecord } from '../store/records.js';
-import type { ResourceGroup } from '../vergeos/types.js';
+import { heldNow, type People } from '../workflows/decide.js';
 import type { BotContext } from './context.js';
 
 type Ctx = Pick<BotContext, 'policy' | 'approvers' | 'slack' | 'env' | 'store'>;
@@ -30,7 +29,7 @@ function membership(index: Map<string, Set<string>>, user: string, vmApprovers: 
 async function standingOf(ctx: Ctx, loaded: LoadedPolicy, user: string): Promise<{ who: Membership; quotas: QuotaStanding[] }> {
   const index = await groupIndex(ctx, loaded);
   const who = membership(index, user, ctx.env.VM_APPROVERS);
-  const held = { owners: () => ctx.store.runKeys('owner'), of: (owner: string) => ctx.store.runsBy('owner', owner, holdsVm) };
+  const held = heldNow(ctx.store);
   const quotas = quotaStandings(loaded.policy, held, who, (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)));
   return { who, quotas };
 }
@@ -39,41 +38,13 @@ export async function membershipOf(ctx: Ctx, user: string): Promise<Membership> 
   return membership(await groupIndex(ctx, ctx.policy.current), user, ctx.env.VM_APPROVERS);
 }
 
-export interface PolicyVerdict {
-  loaded: LoadedPolicy;
-  evaluation: Evaluation;
-}
-
-/** What the policy in force decides for these VMs asked by `requester`. */
-export async function decideByPolicy(
-  ctx: Ctx,
-  input: { recipe?: string | undefined; specs: readonly VmSpec[]; requester: string; resourceGroups?: readonly ResourceGroup[] | undefined },
-): Promise<PolicyVerdict> {
-  const loaded = ctx.policy.current;
-  const { who, quotas } = await standingOf(ctx, loaded, input.requester);
-  const evaluation = evaluate(loaded.policy, {
-    recipe: input.recipe,
-    specs: input.specs,
-    requester: input.requester,
-    requesterIn: (ref) => isIn(loaded.policy, ref, who),
-    deviceKind: deviceKinds(input.resourceGroups ?? []),
-    quotas,
-  });
-  return { loaded, evaluation };
-}
-
-/** What a request records of the decision (not for deny: those are never filed). */
-export function policyStamp(verdict: PolicyVerdict, vmApprovers: readonly string[]): NonNullable<RequestRecord['policy']> | undefined {
-  const { evaluation, loaded } = verdict;
-  const quota = evaluation.quota.map(
-    (q) => `${q.who === 'you' ? 'Quota' : `Quota of ${q.who}`}: ${q.before} now; ${q.after} with this${q.over.length ? ` (over: ${q.over.join(', ')})` : ''}`,
-  );
-  if (evaluation.decision.kind === 'auto') return { rule: evaluation.rule, hash: loaded.hash, decision: 'auto', quota };
-  if (evaluation.decision.kind === 'approve') {
-    const { count, from } = evaluation.decision;
-    return { rule: evaluation.rule, hash: loaded.hash, decision: 'approve', count, from, approvers: describeFrom(from, vmApprovers), quota };
-  }
-  return undefined;
+/** Who `user` is under `loaded`, and who else is in a group (for group quotas), for the filing workflow. */
+export async function peopleUnder(ctx: Ctx, loaded: LoadedPolicy, user: string): Promise<People> {
+  const index = await groupIndex(ctx, loaded);
+  return {
+    who: membership(index, user, ctx.env.VM_APPROVERS),
+    has: (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)),
+  };
 }
 
 /** Whether `user` is in the set that may approve (or reject) this request. */

@@ -22,6 +22,7 @@ import { counterLine, journalFile, journalsIn, recordLine, removalLine, trustedR
 import { releaseLock, takeLock } from './lock-file.js';
 import type { IndexedTable } from './indexed-table.js';
 import { RecordTables } from './record-tables.js';
+import { Mutex } from './mutex.js';
 import { formatPath } from '../vmspec/validate.js';
 import { StoreError, type Store, type StoreExpect } from './store.js';
 import {
@@ -393,6 +394,13 @@ export class LowdbStore extends RecordTables implements Store {
 
   async updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
     return this.#update<RequestRecord>('requests', id, expect, mutate, true);
+  }
+
+  // One process per file (the writer lock): admissions need only be serialized within it.
+  readonly #admissions = new Mutex();
+
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.#admissions.run(work);
   }
 
   // One process per file (the lock): claims only keep this process from running a run twice.

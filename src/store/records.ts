@@ -89,10 +89,28 @@ export const runRecordSchema = z.object({
 });
 export type RunRecord = z.output<typeof runRecordSchema>;
 
-export const REQUEST_STATES = ['pending', 'approved', 'provisioning', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired', 'cleaned_up'] as const;
+/**
+ * `waiting_preflight`: filed while VergeOS could not supply the facts the policy decides on
+ * (device kinds, capacity, names free); not approvable until the background re-check decides it.
+ */
+export const REQUEST_STATES = [
+  'waiting_preflight',
+  'pending',
+  'approved',
+  'provisioning',
+  'succeeded',
+  'failed',
+  'rejected',
+  'cancelled',
+  'expired',
+  'cleaned_up',
+] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
 const messageRefSchema = z.object({ channel: z.string(), ts: z.string() });
+
+/** Requests that hold their names and count against a requester's limits until they end. */
+export const LIVE_REQUEST_STATES: readonly RequestState[] = ['waiting_preflight', 'pending', 'approved', 'provisioning'];
 
 /** A VM request made in Slack: who asked for what, where it is shown, and how it was decided. */
 export const requestRecordSchema = z.object({

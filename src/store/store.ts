@@ -79,7 +79,13 @@ export interface Store {
    * changed it). A no-op where there is one process.
    */
   catchUp(kind: 'runs' | 'requests', id: string): Promise<void>;
-  /** Move old finished records out of the working set now; how many moved (0 where nothing is archived). */
+  /**
+   * Run `work` while no other admission (filing a request, deciding one that waited) runs in any
+   * bot process, on records brought up to date first: a check-then-act inside it (limits, quota,
+   * names) cannot be beaten by a concurrent one. `work` writes through the usual methods.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
+  /** Move old finished records of the working set now; how many moved (0 where nothing is archived). */
   archiveOld(): Promise<number>;
   /** One archived request (newest version), found without reading the whole archive. */
   findArchivedRequest(id: string): Promise<RequestRecord | undefined>;

@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { VmSpecDraft } from './schema.js';
+import { recipeEditableSchema, type RecipeEditable } from './recipe-bounds.js';
 import { parseDuration } from './units.js';
 import { fieldErrors, parseDraft, type FieldError } from './validate.js';
 
@@ -18,6 +19,8 @@ export interface Recipe {
   draft: VmSpecDraft;
   /** How long its VMs are kept: a default and a maximum (ms); undefined = until deleted. */
   lease?: { defaultMs?: number | undefined; maxMs?: number | undefined } | undefined;
+  /** What a request form may change and still count as this recipe for the policy (see recipe-bounds). */
+  editable?: RecipeEditable | undefined;
 }
 
 const UNTIL_DELETED = 'until deleted';
@@ -53,6 +56,7 @@ const metaSchema = z.object({
     .strict()
     .refine((l) => l.default === undefined || l.max === undefined || l.default <= l.max, { error: 'the default lease cannot be longer than the maximum' })
     .optional(),
+  editable: recipeEditableSchema.optional(),
 });
 
 export function parseRecipeText(text: string, file: string): { ok: true; recipe: Recipe } | { ok: false; errors: RecipeError[] } {
@@ -78,9 +82,9 @@ export function parseRecipeText(text: string, file: string): { ok: true; recipe:
       errors: [{ file, path: '(top level)', message: 'a recipe must be a mapping with recipe, title, vm, drives, nics, devices, power_on' }],
     };
   }
-  const { recipe, title, description, lease, ...specPart } = data as Record<string, unknown>;
+  const { recipe, title, description, lease, editable, ...specPart } = data as Record<string, unknown>;
   const errors: FieldError[] = [];
-  const meta = metaSchema.safeParse({ recipe, title, description, lease });
+  const meta = metaSchema.safeParse({ recipe, title, description, lease, editable });
   if (!meta.success) errors.push(...fieldErrors(meta.error));
   const draft = parseDraft(specPart);
   if (!draft.ok) errors.push(...draft.errors);
@@ -95,6 +99,7 @@ export function parseRecipeText(text: string, file: string): { ok: true; recipe:
       file,
       draft: draft.value,
       ...(leaseOf ? { lease: leaseOf } : {}),
+      ...(meta.data.editable ? { editable: meta.data.editable } : {}),
     },
   };
 }

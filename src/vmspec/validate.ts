@@ -40,9 +40,24 @@ function parseWith<S extends z.ZodType>(schema: S, input: unknown): Parsed<z.out
 export const parseSpec = (input: unknown): Parsed<VmSpec> => parseWith(vmSpecSchema, input);
 export const parseDraft = (input: unknown): Parsed<VmSpecDraft> => parseWith(vmSpecDraftSchema, input);
 
+// Control characters: C0, DEL, C1, and the Unicode line and paragraph separators.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/**
+ * A name as typed, normalized once at the edge (Slack and the CLI alike): trimmed, so the name
+ * checked is the name created; control characters refused rather than stripped.
+ */
+export function normalizeVmName(typed: string): Parsed<string> {
+  if (CONTROL.test(typed)) return { ok: false, errors: [{ path: 'vm.name', message: 'the VM name cannot contain control characters (tabs, line breaks)' }] };
+  return { ok: true, value: typed.trim() };
+}
+
 /** A recipe's draft plus the name given at request time (which wins over one in the recipe). */
 export function completeSpec(draft: VmSpecDraft, name?: string): Parsed<VmSpec> {
-  const chosen = name ?? draft.vm.name;
+  const given = name === undefined ? undefined : normalizeVmName(name);
+  if (given && !given.ok) return given;
+  const chosen = given?.value ?? draft.vm.name;
   if (chosen === undefined) return { ok: false, errors: [{ path: 'vm.name', message: 'the VM name is required (give it in the recipe or with --name)' }] };
   return parseSpec({ ...draft, vm: { ...draft.vm, name: chosen } });
 }
@@ -51,7 +66,10 @@ export function completeSpec(draft: VmSpecDraft, name?: string): Parsed<VmSpec> 
  * Names for a bulk request: `web-{n}` with count 3 → web-1, web-2, web-3. Without `{n}`, a count
  * above 1 appends `-{n}`. Each name must pass the VM name rules.
  */
-export function expandNames(pattern: string, count: number): Parsed<string[]> {
+export function expandNames(typed: string, count: number): Parsed<string[]> {
+  const normalized = normalizeVmName(typed);
+  if (!normalized.ok) return normalized;
+  const pattern = normalized.value;
   if (!Number.isInteger(count) || count < 1 || count > 500)
     return { ok: false, errors: [{ path: 'count', message: 'count must be a whole number from 1 to 500' }] };
   const template = pattern.includes('{n}') || count === 1 ? pattern : `${pattern}-{n}`;

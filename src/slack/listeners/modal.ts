@@ -2,13 +2,9 @@
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { expandNames, parseSpec } from '../../vmspec/validate.js';
 import type { Recipe } from '../../vmspec/recipes.js';
-import { formatDuration } from '../../vmspec/units.js';
 import type { BotContext } from '../context.js';
-import { preflight } from '../preflight.js';
-import { requestLimitReached } from '../request-limits.js';
 import type { GateVerdict } from '../requesters.js';
-import { approvalRequest, decidedRequest, requesterReceipt, requesterUpdate } from '../views/messages.js';
-import { decideByPolicy, policyStamp } from '../policy.js';
+import { announceFiled } from '../announce.js';
 import {
   ACTIONS,
   blockForPath,
@@ -112,15 +108,7 @@ export function register(app: App, ctx: BotContext): void {
       }
       return ack({ response_action: 'errors', errors: byBlock });
     };
-    // How much one person may ask (leads are not limited; a retried delivery of a filed request passes).
-    const mine = ctx.requests.limiting(body.user.id, Date.now() - 3_600_000, view.id);
     const requester = context.requester as GateVerdict | undefined;
-    if (!(requester?.ok === true && requester.lead)) {
-      const limited = mine.some((r) => r.sourceViewId === view.id)
-        ? undefined
-        : requestLimitReached(mine, { maxPending: ctx.env.VM_MAX_PENDING_PER_USER, perHour: ctx.env.VM_SUBMISSIONS_PER_HOUR });
-      if (limited) return fieldErrors([{ path: 'vm.name', message: limited }]);
-    }
     if (count > ctx.env.VM_BATCH_MAX)
       return fieldErrors([
         { path: 'count', message: `at most ${ctx.env.VM_BATCH_MAX} VMs in one request; ask a lead for more, or use the vmbot command line` },
@@ -130,68 +118,20 @@ export function register(app: App, ctx: BotContext): void {
     const parsed = parseSpec(specInputFromDraft({ ...draft, name: names.ok ? names.value[0] : draft.name }, recipe));
     const errors = [...(names.ok || !draft.name ? [] : names.errors), ...(parsed.ok ? [] : parsed.errors)];
     if (errors.length || !parsed.ok || !names.ok) return fieldErrors(errors);
-    const wanted = names.value.map((name) => ({ ...parsed.value, vm: { ...parsed.value.vm, name } }));
-    const checked = await preflight(ctx.vergeos, wanted, ctx.preflightMs);
-    if (checked.errors.length) return fieldErrors(checked.errors);
-    // With devices' types filled in from their groups (unless VergeOS was too slow to say).
-    const specs = checked.specs ?? wanted;
-    const user = body.user.id;
-    const batch = count > 1 ? { count, pattern: draft.name! } : undefined;
-    // The approval policy decides now: deny is a field error, auto files the request approved.
-    const verdict = await decideByPolicy(ctx, { recipe: recipe?.id, specs, requester: user, resourceGroups: checked.resourceGroups });
-    const { decision, rule } = verdict.evaluation;
-    if (decision.kind === 'deny') {
-      await ctx.requests.recordDenied(
-        user,
-        batch ? `${batch.count} × ${batch.pattern}` : parsed.value.vm.name,
-        `rule ${rule} (policy ${verdict.loaded.hash}): ${decision.reason}`,
-      );
-      return fieldErrors([{ path: 'vm.name', message: `Not allowed by the approval policy (rule ${rule}): ${decision.reason}` }]);
-    }
-    const asked = leaseFrom(draft.keepFor, recipe);
-    const ruleMax = verdict.evaluation.leaseMaxMs;
-    if (ruleMax !== undefined && (!asked || asked.forMs > ruleMax)) {
-      return fieldErrors([
-        { path: 'keep_for', message: `the approval policy (rule ${rule}) keeps these VMs at most ${formatDuration(ruleMax)}; choose a shorter time` },
-      ]);
-    }
-    await ack();
-
-    // The longest an extension may go: the recipe's maximum or the rule's, whichever is shorter.
-    const maxMs = Math.min(asked?.maxMs ?? Infinity, ruleMax ?? Infinity);
-    const lease = asked ? { forMs: asked.forMs, ...(Number.isFinite(maxMs) ? { maxMs } : {}) } : undefined;
-    const { request, created } = await ctx.requests.create({
-      requester: user,
-      spec: specs[0]!,
-      batch,
-      lease,
-      recipe: recipe?.id,
-      warnings: checked.warnings,
+    // Limits, pre-flight, policy, lease and the name reservation: the core's filing workflow.
+    const outcome = await ctx.filing.file({
+      requester: body.user.id,
+      unlimited: requester?.ok === true && requester.lead,
+      recipe,
+      specs: names.value.map((name) => ({ ...parsed.value, vm: { ...parsed.value.vm, name } })),
+      batch: count > 1 ? { count, pattern: draft.name!.trim() } : undefined,
+      lease: leaseFrom(draft.keepFor, recipe),
       sourceViewId: view.id,
-      policy: policyStamp(verdict, ctx.env.VM_APPROVERS),
     });
-    if (!created) return; // a retried delivery of a submission already filed
-    if (request.state === 'approved') {
-      // Approved by the rule: the channel and the audit trail still see it, and it starts now.
-      const shown = await ctx.notifier.post(ctx.approvalChannel, decidedRequest(request, ctx.env.VM_APPROVERS));
-      const filed = shown ? await ctx.requests.attachApprovalMessage(request.id, shown, await ctx.notifier.permalink(shown)) : request;
-      void ctx.notifier.dm(
-        user,
-        requesterUpdate(filed, `was approved without a click by rule ${rule}; provisioning starts now and you will hear here when it is done.`),
-      );
-      await ctx.provisioning.startApproved(filed, `policy:${rule}`);
-      return;
-    }
-    const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request, ctx.env.VM_APPROVERS));
-    if (!posted) {
-      await ctx.notifier.dm(user, {
-        text: `${request.id} was filed but could not be posted to the approval channel; ask a lead to look at \`/vm-create status ${request.id}\`.`,
-        blocks: [],
-      });
-      return;
-    }
-    const withMessage = await ctx.requests.attachApprovalMessage(request.id, posted, await ctx.notifier.permalink(posted));
-    await ctx.notifier.dm(user, requesterReceipt(withMessage));
+    if (outcome.kind === 'refused') return fieldErrors(outcome.errors);
+    await ack();
+    if (!outcome.created) return; // a retried delivery of a submission already filed
+    await announceFiled(ctx, outcome.request, outcome.waitingWhy);
   });
 }
 

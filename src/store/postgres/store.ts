@@ -12,10 +12,13 @@ import type { IndexedTable } from '../indexed-table.js';
 import { RecordTables } from '../record-tables.js';
 import { StoreError, type Store, type StoreExpect } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
+import { Mutex } from '../mutex.js';
 
 /** Advisory lock ids (arbitrary, fixed): migrations, and the process that leads the sweeps. */
 const MIGRATION_LOCK = 7_240_101;
 const LEADER_LOCK = 7_240_104;
+/** Held while a request is admitted (filed, or decided after waiting), by one process at a time. */
+const ADMISSION_LOCK = 7_240_105;
 const CHANNEL = 'vmbot_changes';
 
 type Table = 'runs' | 'requests';
@@ -314,6 +317,45 @@ export class PostgresStore extends RecordTables implements Store {
     }
     client.release();
     return false;
+  }
+
+  readonly #admissions = new Mutex();
+
+  /**
+   * Serialized in this process first (one pooled connection waits, not many), then across
+   * processes by a session advisory lock; with it held, every record another process changed is
+   * read, so the work checks against what is committed. A dropped connection releases the lock.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.#admissions.run(async () => {
+      const client = await this.#pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [ADMISSION_LOCK]);
+        try {
+          await this.#catchUpAll(client);
+          return await work();
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [ADMISSION_LOCK]);
+        }
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  /** Reads the rows whose version is newer than this process's copy (by id and version first: cheap). */
+  async #catchUpAll(client: pg.PoolClient): Promise<void> {
+    for (const table of ['requests', 'runs'] as const) {
+      const map = (table === 'runs' ? this.runs : this.requests) as unknown as IndexedTable<RecordOf<typeof table>, string>;
+      const { rows } = await client.query<{ id: string; version: number }>(`SELECT id, version FROM ${table}`);
+      const stale = rows.filter((r) => (map.get(r.id)?.version ?? -1) < r.version).map((r) => r.id);
+      if (!stale.length) continue;
+      const fresh = await client.query<{ data: unknown }>(`SELECT data FROM ${table} WHERE id = ANY($1)`, [stale]);
+      for (const row of fresh.rows) {
+        const record = parse(table, row.data, this.description);
+        if ((map.get(record.id)?.version ?? -1) < record.version) map.set(record);
+      }
+    }
   }
 
   /** Everything stays in the database. */

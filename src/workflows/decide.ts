@@ -1,0 +1,106 @@
+/**
+ * The policy's decision for a request about to be filed (or decided after waiting), on facts:
+ * device kinds from VergeOS, quota use from the store as it is now (VMs held, and approved
+ * requests whose VMs are not made yet), the recipe only while the spec is within its bounds.
+ * Pure over the store's reads: the caller holds the store's exclusive section.
+ */
+import { deviceKinds, evaluate, type Evaluation } from '../policy/evaluate.js';
+import type { LoadedPolicy } from '../policy/load.js';
+import { describeFrom, isIn, type Membership } from '../policy/members.js';
+import { holdsVm, type HeldVms } from '../policy/quota.js';
+import { quotaStandings } from '../policy/standing.js';
+import { requestSpecs } from '../requests/requests.js';
+import type { RequestRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import type { ResourceGroup } from '../vergeos/types.js';
+import { beyondRecipe } from '../vmspec/recipe-bounds.js';
+import type { Recipe } from '../vmspec/recipes.js';
+import type { VmSpec } from '../vmspec/schema.js';
+import { formatDuration } from '../vmspec/units.js';
+import type { FieldError } from '../vmspec/validate.js';
+
+/** Who the requester is under the policy, and whether another person is in a group (group quotas). */
+export interface People {
+  who: Membership;
+  has: (ref: string, actor: string) => boolean;
+}
+
+export interface DecisionInput {
+  requester: string;
+  recipe?: Recipe | undefined;
+  /** Device types filled in by pre-flight. */
+  specs: readonly VmSpec[];
+  lease?: { forMs: number; maxMs?: number | undefined } | undefined;
+  resourceGroups: readonly ResourceGroup[];
+}
+
+export type Decided =
+  | { kind: 'decided'; policy: NonNullable<RequestRecord['policy']>; lease?: RequestRecord['lease'] | undefined; warnings: string[]; evaluation: Evaluation }
+  | { kind: 'denied'; error: FieldError; audit: string }
+  | { kind: 'refused'; error: FieldError };
+
+export function decide(store: Store, loaded: LoadedPolicy, people: People, input: DecisionInput, vmApprovers: readonly string[], excluding?: string): Decided {
+  const warnings: string[] = [];
+  let recipe = input.recipe?.id;
+  const beyond = input.recipe ? input.specs.map((s) => beyondRecipe(input.recipe!, s)).find((why) => why !== undefined) : undefined;
+  if (beyond) {
+    warnings.push(`Changed beyond recipe ${recipe}: ${beyond}. Rules written for that recipe do not apply to it.`);
+    recipe = undefined;
+  }
+  const quotas = quotaStandings(loaded.policy, heldNow(store, excluding), people.who, people.has);
+  const evaluation = evaluate(loaded.policy, {
+    recipe,
+    specs: input.specs,
+    requester: input.requester,
+    requesterIn: (ref) => isIn(loaded.policy, ref, people.who),
+    deviceKind: deviceKinds(input.resourceGroups),
+    quotas,
+  });
+  const { decision, rule } = evaluation;
+  if (decision.kind === 'deny')
+    return {
+      kind: 'denied',
+      error: { path: 'vm.name', message: `Not allowed by the approval policy (rule ${rule}): ${decision.reason}` },
+      audit: `rule ${rule} (policy ${loaded.hash}): ${decision.reason}`,
+    };
+  const ruleMax = evaluation.leaseMaxMs;
+  const asked = input.lease;
+  if (ruleMax !== undefined && (!asked || asked.forMs > ruleMax))
+    return {
+      kind: 'refused',
+      error: { path: 'keep_for', message: `the approval policy (rule ${rule}) keeps these VMs at most ${formatDuration(ruleMax)}; choose a shorter time` },
+    };
+  // The longest an extension may go: the recipe's maximum or the rule's, whichever is shorter.
+  const maxMs = Math.min(asked?.maxMs ?? Infinity, ruleMax ?? Infinity);
+  const lease = asked ? { forMs: asked.forMs, ...(Number.isFinite(maxMs) ? { maxMs } : {}) } : undefined;
+  return { kind: 'decided', policy: policyStamp(loaded, evaluation, vmApprovers), lease, warnings, evaluation };
+}
+
+/**
+ * What the requester's VMs hold now for quotas: runs holding a VM, and approved requests whose
+ * runs are not created yet (an auto-approval a moment ago must count against the next filing).
+ */
+export function heldNow(store: Store, excluding?: string): HeldVms {
+  const committed = new Map<string, Array<{ spec: VmSpec }>>();
+  for (const request of store.requestsBy('state', 'approved', (r) => r.id !== excluding && !r.extension)) {
+    if (store.runsBy('requestId', request.id).length) continue;
+    const specs = requestSpecs(request).map((spec) => ({ spec }));
+    committed.set(request.requester, [...(committed.get(request.requester) ?? []), ...specs]);
+  }
+  return {
+    owners: () => new Set([...store.runKeys('owner'), ...committed.keys()]),
+    of: (owner) => [...store.runsBy('owner', owner, holdsVm), ...(committed.get(owner) ?? [])],
+  };
+}
+
+/** What a request records of the decision (not for deny: those are never filed). */
+export function policyStamp(loaded: LoadedPolicy, evaluation: Evaluation, vmApprovers: readonly string[]): NonNullable<RequestRecord['policy']> {
+  const quota = evaluation.quota.map(
+    (q) => `${q.who === 'you' ? 'Quota' : `Quota of ${q.who}`}: ${q.before} now; ${q.after} with this${q.over.length ? ` (over: ${q.over.join(', ')})` : ''}`,
+  );
+  if (evaluation.decision.kind === 'approve') {
+    const { count, from } = evaluation.decision;
+    return { rule: evaluation.rule, hash: loaded.hash, decision: 'approve', count, from, approvers: describeFrom(from, vmApprovers), quota };
+  }
+  return { rule: evaluation.rule, hash: loaded.hash, decision: 'auto', quota };
+}
