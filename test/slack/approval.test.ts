@@ -98,7 +98,8 @@ describe('approving', () => {
     const receipt = await until(() => rig.slack.dms(SLACK_SIM.requester)[0], 'the receipt DM');
     await rig.driver.clickMessageButton(SLACK_SIM.bystander, receipt, 'request_cancel');
     await until(() => rig.slack.ephemerals.length, 'refusal');
-    expect(rig.slack.ephemerals[0]!.text).toBe('Only <@U0REQUESTER>, who asked for REQ-1, can cancel it.');
+    // Someone who may not see the request learns nothing of it, not even who asked.
+    expect(rig.slack.ephemerals[0]!.text).toBe('There is no request REQ-1.');
     await rig.driver.clickMessageButton(SLACK_SIM.requester, receipt, 'request_cancel');
     await until(() => rig.store.getRequest('REQ-1')?.state === 'cancelled', 'cancel');
     await until(() => textOf(rig.slack.messages.find((m) => m.ts === approval.ts)!).includes('Cancelled by the requester'), 'the approval message to say so');

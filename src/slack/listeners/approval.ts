@@ -12,7 +12,9 @@ import { StoreError } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { escapeText } from '../escape.js';
 import { approvalRequest, auditLine, decidedRequest, failureResolved, requesterUpdate, APPROVAL_ACTIONS, say } from '../views/messages.js';
-import { REJECT_MODAL_CALLBACK, REJECT_REASON_BLOCK, rejectModal } from '../views/other.js';
+import { REJECT_MODAL_CALLBACK, REJECT_REASON_BLOCK, rejectModal, viewNotOpened } from '../views/other.js';
+import { maySee, noSuchRequest } from '../visibility.js';
+import { SlackApiError } from '../web-api.js';
 
 export function register(app: App, ctx: BotContext): void {
   const clicked = (body: BlockAction) => ({
@@ -37,6 +39,19 @@ export function register(app: App, ctx: BotContext): void {
   };
 
   /**
+   * Whether the clicker may hear about this request: the click came from its message in the
+   * approval channel (not yet recorded: see `located`), or they may see it. Anyone else (a forged
+   * button value) is answered as for a request that does not exist.
+   */
+  const sees = async (request: RequestRecord, user: string, channel?: string, messageTs?: string): Promise<boolean> => {
+    const fromItsMessage =
+      channel === ctx.approvalChannel &&
+      messageTs !== undefined &&
+      (!request.approvalMessage || (request.approvalMessage.channel === channel && request.approvalMessage.ts === messageTs));
+    return fromItsMessage || maySee(ctx, request, user);
+  };
+
+  /**
    * A click on the approval message can arrive before the bot has recorded where that message is
    * (a lead faster than the filing, or another replica's): the click says where, so record it.
    */
@@ -49,7 +64,7 @@ export function register(app: App, ctx: BotContext): void {
     await ack();
     const { user, requestId, channel, messageTs } = clicked(body);
     const loaded = await ctx.requests.load(requestId);
-    if (!loaded) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
+    if (!loaded || !(await sees(loaded, user, channel, messageTs))) return ctx.notifier.tell(user, channel, say(noSuchRequest(requestId)));
     const request = await located(loaded, channel, messageTs);
     // Who may approve is the rule's set, checked now (user groups resolved through Slack).
     const eligible = await mayDecide(ctx, request, user);
@@ -100,11 +115,16 @@ export function register(app: App, ctx: BotContext): void {
     await ack();
     const { user, requestId, channel, messageTs } = clicked(body);
     const loaded = await ctx.requests.load(requestId);
-    const request = loaded && (await located(loaded, channel, messageTs));
-    if (!request) return ctx.notifier.tell(user, channel, say(`There is no request ${requestId}.`));
+    if (!loaded || !(await sees(loaded, user, channel, messageTs))) return ctx.notifier.tell(user, channel, say(noSuchRequest(requestId)));
+    const request = await located(loaded, channel, messageTs);
     if (!(await mayReject(request, user, channel))) return;
     if (request.state !== 'pending') return refusal(new RequestError('REQUEST_ALREADY_DECIDED', alreadyDecided(request)), user, channel);
-    await ctx.slack.views.open({ trigger_id: body.trigger_id, view: rejectModal(request.id, requestSubject(request)) });
+    try {
+      await ctx.slack.views.open({ trigger_id: body.trigger_id, view: rejectModal(request.id, requestSubject(request)) });
+    } catch (err) {
+      ctx.logger.warn({ requestId, err: (err as Error).message }, 'views.open of the rejection form failed');
+      await ctx.notifier.tell(user, channel, viewNotOpened('the rejection form', err instanceof SlackApiError ? err.error : undefined));
+    }
   });
 
   app.view<ViewSubmitAction>(REJECT_MODAL_CALLBACK, async ({ ack, body, view }) => {
@@ -113,7 +133,7 @@ export function register(app: App, ctx: BotContext): void {
     await ack();
     const user = body.user.id;
     const pending = await ctx.requests.load(view.private_metadata);
-    if (!pending) return ctx.notifier.tell(user, undefined, say(`There is no request ${view.private_metadata}.`));
+    if (!pending || !(await sees(pending, user))) return ctx.notifier.tell(user, undefined, say(noSuchRequest(view.private_metadata)));
     if (!(await mayReject(pending, user, undefined))) return;
     let rejected;
     try {
@@ -129,6 +149,9 @@ export function register(app: App, ctx: BotContext): void {
   app.action<BlockAction>(APPROVAL_ACTIONS.cancel, async ({ ack, body }) => {
     await ack();
     const { user, requestId, channel, messageTs } = clicked(body);
+    // Only the requester may cancel; the refusal names them, so only to those who may see it.
+    const request = await ctx.requests.load(requestId);
+    if (!request || !(await maySee(ctx, request, user))) return ctx.notifier.tell(user, channel, say(noSuchRequest(requestId)));
     let cancelled;
     try {
       cancelled = await ctx.requests.cancel(requestId, user);

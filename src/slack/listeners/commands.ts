@@ -4,10 +4,11 @@ import { quotaNote } from '../policy.js';
 import { runResult } from '../../provision/result.js';
 import type { Recipe } from '../../vmspec/recipes.js';
 import type { BotContext } from '../context.js';
-import { RawJson } from '../web-api.js';
+import { RawJson, SlackApiError } from '../web-api.js';
 import { escapeText } from '../escape.js';
 import { draftFromRecipe, metaFor, requestModal } from '../views/request-modal.js';
-import { helpMessage, LIST_SHOWS, listMessage, statusMessage, unknownMessage } from '../views/other.js';
+import { helpMessage, LIST_SHOWS, listMessage, statusMessage, unknownMessage, viewNotOpened } from '../views/other.js';
+import { maySee } from '../visibility.js';
 import { myVmsMessage } from '../views/vms.js';
 
 export const COMMAND = '/vm-create';
@@ -52,7 +53,9 @@ export function register(app: App, ctx: BotContext): void {
       const id = (rest[0] ?? '').toUpperCase();
       const valid = /^REQ-\d+$/.test(id);
       // Old decided requests live in the archive; look there too.
-      const request = valid ? ((await ctx.requests.load(id)) ?? (await ctx.store.findArchivedRequest(id))) : undefined;
+      const found = valid ? ((await ctx.requests.load(id)) ?? (await ctx.store.findArchivedRequest(id))) : undefined;
+      // One the asker may not see is answered as one that does not exist (numbers are sequential).
+      const request = found && (await maySee(ctx, found, command.user_id)) ? found : undefined;
       if (!request) return ephemeral(unknownMessage(`There is no request ${escapeText(rest[0] ?? '(none given)')}. Try \`/vm-create list\`.`, ctx.recipes));
       let runs = request.runId ? ctx.provisioner.runsForRequest(request.id) : [];
       if (request.runId && !runs.length) runs = await ctx.store.archivedRunsOf(request.id);
@@ -102,6 +105,7 @@ export function register(app: App, ctx: BotContext): void {
       );
     } catch (err) {
       logger.warn(`views.open failed: ${(err as Error).message}`);
+      await ctx.notifier.tell(command.user_id, command.channel_id, viewNotOpened('the request form', err instanceof SlackApiError ? err.error : undefined));
     }
   });
 }

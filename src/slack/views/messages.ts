@@ -12,7 +12,7 @@ import { requestSpecs, requestSubject } from '../../requests/requests.js';
 import { describeFrom } from '../../policy/members.js';
 import { formatDuration } from '../../vmspec/units.js';
 import type { RequestRecord } from '../../store/records.js';
-import { clip, escapeClip, escapeText, mention, slackDate } from '../escape.js';
+import { clip, clipMrkdwn, codeBlock, escapeClip, escapeText, mention, quoted, slackDate } from '../escape.js';
 
 export const APPROVAL_ACTIONS = {
   approve: 'request_approve',
@@ -34,7 +34,7 @@ export const say = (text: string): Message => ({ text, blocks: [{ type: 'section
 const section = (text: string, block_id?: string): types.SectionBlock => ({
   type: 'section',
   ...(block_id ? { block_id } : {}),
-  text: mrkdwn(clip(text, 3000)),
+  text: mrkdwn(clipMrkdwn(text, 3000)),
 });
 /** A Block Kit button whose value is the id it acts on. */
 export const button = (action_id: string, label: string, value: string, style?: 'primary' | 'danger'): types.Button => ({
@@ -76,13 +76,16 @@ function specFields(request: RequestRecord): types.SectionBlock {
   };
 }
 
-/** The plan as text in a code block; long plans are cut to fit a message. A batch shows one VM's. */
+/**
+ * The plan as text in a code block; long plans are cut to fit a message. A batch shows one VM's.
+ * It holds user text (drive and NIC names…): a ``` in it must not end the block.
+ */
 function planBlock(request: RequestRecord): types.SectionBlock {
-  const plan = escapeText(renderPlanText(planSpec(request.spec)));
+  const plan = renderPlanText(planSpec(request.spec));
   const title = request.batch
     ? `*Plan of each VM* (the exact VergeOS calls for ${escapeClip(request.spec.vm.name, 100)}; the others differ only in name)`
     : '*Plan* (the exact VergeOS calls, in order)';
-  return section(`${title}\n\`\`\`${clip(plan, 2600)}\`\`\``);
+  return section(`${title}\n${codeBlock(plan, 2606)}`);
 }
 
 /** "Kept for 7 days once ready (extendable to at most 30 days)" or "Kept until deleted". */
@@ -97,7 +100,7 @@ function preflightBlock(request: RequestRecord): types.ContextBlock {
     : [
         `:white_check_mark: Pre-flight: ${request.batch ? `all ${request.batch.count} names free` : 'name free'}; cluster, networks, media and devices exist; tiers, devices and cluster have room${request.batch ? ' for the whole batch' : ''}.`,
       ];
-  return { type: 'context', elements: [mrkdwn(clip([...lines, leaseLine(request.lease)].join('\n'), 3000))] };
+  return { type: 'context', elements: [mrkdwn(clipMrkdwn([...lines, leaseLine(request.lease)].join('\n'), 3000))] };
 }
 
 /** The policy's part: which rule decided, who must approve and who has, the requester's quota use. */
@@ -109,7 +112,7 @@ function policyBlock(request: RequestRecord, vmApprovers: readonly string[]): ty
     p.decision === 'auto'
       ? `:robot_face: Approved without a click by ${rule}.`
       : `:busts_in_silhouette: ${rule}: needs ${p.count ?? 1} of ${p.approvers ?? describeFrom(p.from ?? ['VM_APPROVERS'], vmApprovers)} — ${request.approvals.length} of ${p.count ?? 1} so far${request.approvals.length ? `: ${request.approvals.map((a) => mention(a.user)).join(', ')}` : ''}.`;
-  return { type: 'context', elements: [mrkdwn(clip([head, ...p.quota.map((q) => escapeText(q))].join('\n'), 3000))] };
+  return { type: 'context', elements: [mrkdwn(clipMrkdwn([head, ...p.quota.map((q) => escapeText(q))].join('\n'), 3000))] };
 }
 
 /** Who approved: the people (in order), or the policy rule that needed no click. */
@@ -142,7 +145,7 @@ function extensionRequest(request: RequestRecord): Message {
 
 export function approvalRequest(request: RequestRecord, vmApprovers: readonly string[] = []): Message {
   if (request.extension) return extensionRequest(request);
-  const description = request.spec.vm.description ? `\n>${escapeClip(request.spec.vm.description, 500)}` : '';
+  const description = request.spec.vm.description ? `\n${quoted(request.spec.vm.description, 500)}` : '';
   const what = request.batch
     ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})`
     : `VM ${escapeClip(request.spec.vm.name, 200)}`;
@@ -235,7 +238,7 @@ export function requesterUpdate(request: RequestRecord, detail: string): Message
 export function progressMessage(request: RequestRecord, lines: string[], done: boolean): Message {
   const header = done ? `Provisioning ${escapeClip(request.spec.vm.name, 200)}: finished` : `Provisioning ${escapeClip(request.spec.vm.name, 200)}…`;
   const body = lines.length ? lines.join('\n') : '_starting_';
-  return { text: header, blocks: [section(`*${header}*\n${clip(body, 2800)}`)] };
+  return { text: header, blocks: [section(`*${header}*\n${clipMrkdwn(body, 2800)}`)] };
 }
 
 export interface BatchCounts {

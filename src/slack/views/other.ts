@@ -4,14 +4,14 @@ import { summarizeSpec } from '../../plan/render.js';
 import { requestSubject } from '../../requests/requests.js';
 import type { Recipe } from '../../vmspec/recipes.js';
 import type { RequestRecord, RunRecord } from '../../store/records.js';
-import { clip, escapeClip, escapeText, slackDate } from '../escape.js';
+import { clip, clipMrkdwn, decider, escapeClip, escapeText, slackDate } from '../escape.js';
 import { APPROVAL_ACTIONS, type Message } from './messages.js';
 
 export const REJECT_MODAL_CALLBACK = 'vm_reject';
 export const REJECT_REASON_BLOCK = 'reason';
 
 const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text });
-const section = (text: string): types.SectionBlock => ({ type: 'section', text: mrkdwn(clip(text, 3000)) });
+const section = (text: string): types.SectionBlock => ({ type: 'section', text: mrkdwn(clipMrkdwn(text, 3000)) });
 
 function requestLine(r: RequestRecord): string {
   const link = r.permalink ? `<${r.permalink}|${r.id}>` : r.id;
@@ -118,7 +118,7 @@ export function listMessage(requests: RequestRecord[], total = requests.length):
 export function statusMessage(r: RequestRecord, detail: { keys?: string | undefined; error?: string | undefined }): Message {
   const lines = [
     requestLine(r),
-    `asked by <@${r.requester}>${r.decidedBy ? ` · decided by <@${r.decidedBy}> ${slackDate(r.decidedAt!)}` : ''}`,
+    `asked by <@${r.requester}>${r.decidedBy ? ` · decided by ${decider(r.decidedBy)} ${slackDate(r.decidedAt!)}` : ''}`,
     r.state === 'pending' ? `expires ${slackDate(r.expiresAt)}` : '',
     r.reason ? `reason: ${escapeClip(r.reason, 500)}` : '',
     detail.keys ?? '',
@@ -129,5 +129,17 @@ export function statusMessage(r: RequestRecord, detail: { keys?: string | undefi
 
 export function unknownMessage(what: string, recipes: Recipe[]): Message {
   const text = `${what}\nSubcommands: \`help\`, \`list\`, \`mine\`, \`status REQ-n\`. Recipes: ${recipes.map((r) => `\`${r.id}\``).join(', ') || '_none_'}. Or just \`/vm-create\` for an empty form.`;
+  return { text, blocks: [section(text)] };
+}
+
+/** A form that did not open (views.open / views.push), told in the user's terms; `code`: Slack's error, undefined if unreachable. */
+export function viewNotOpened(what: string, code: string | undefined): Message {
+  const text = !code
+    ? `I could not open ${what}: Slack did not answer. Nothing was changed; try again.`
+    : /_trigger_id$/.test(code)
+      ? `I could not open ${what}: Slack allows 3 seconds to open it and they ran out. Nothing was changed; try again.`
+      : code === 'ratelimited'
+        ? `I could not open ${what}: Slack is busy right now. Nothing was changed; try again in a few seconds.`
+        : `I could not open ${what}: Slack refused it (\`${escapeText(code)}\`). Nothing was changed; try again, and tell an admin if it keeps happening.`;
   return { text, blocks: [section(text)] };
 }

@@ -2,7 +2,7 @@
 import type { types } from '@slack/bolt';
 import { summarizeSpec } from '../../plan/render.js';
 import type { RunRecord } from '../../store/records.js';
-import { clip, escapeClip, escapeText, slackDate } from '../escape.js';
+import { clipMrkdwn, escapeClip, escapeText, slackDate } from '../escape.js';
 import type { LeaseEvent } from '../../leases/leases.js';
 import { formatDuration } from '../../vmspec/units.js';
 import { button, type Message } from './messages.js';
@@ -33,7 +33,7 @@ export function myVmsMessage(entries: VmEntry[], whose: string): Message {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: clip(
+        text: clipMrkdwn(
           `*${escapeClip(run.spec.vm.name, 128)}* · ${escapeText(state)} · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey}${lease} · ${escapeText(summarizeSpec(run.spec))}${request}`,
           3000,
         ),
