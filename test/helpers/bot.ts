@@ -10,6 +10,7 @@ import { loadRecipes, recipeFilesIn } from '../../src/vmspec/recipes.js';
 import { FileAuditLog } from '../../src/store/audit.js';
 import { type Store } from '../../src/store/store.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
+import { PostgresStore } from '../../src/store/postgres/store.js';
 import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim, type VergeosSimOptions } from '../../src/sim/index.js';
 import { VergeosClient } from '../../src/vergeos/client.js';
 import { MANIFESTS, tempDir } from './core.js';
@@ -49,6 +50,10 @@ export async function startRig(
     leaseNow?: () => number;
     /** How often the bot archives (to see it do so while running). */
     archiveEveryMs?: number;
+    /** The form's pre-flight deadline (the bot's default is 2 s). */
+    preflightMs?: number;
+    /** Keep requests and runs in this PostgreSQL database instead of DATA_DIR. */
+    databaseUrl?: string;
   } = {},
 ): Promise<Rig> {
   const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
@@ -70,7 +75,9 @@ export async function startRig(
       ['slack', 'vergeos'],
     );
     const logger = createLogger({ level: env.LOG_LEVEL });
-    const store = await LowdbStore.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
+    const store: Store = options.databaseUrl
+      ? await PostgresStore.open(options.databaseUrl)
+      : await LowdbStore.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
     const audit = await FileAuditLog.open(env.DATA_DIR);
     const client = new VergeosClient({
       url: vergeos.url,
@@ -95,6 +102,7 @@ export async function startRig(
       ...(options.leaseNow ? { leaseOptions: { now: options.leaseNow } } : {}),
       ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}),
       ...(options.archiveEveryMs ? { archiveEveryMs: options.archiveEveryMs } : {}),
+      ...(options.preflightMs ? { preflightMs: options.preflightMs } : {}),
     });
     const { port } = await bot.start(0);
     return { bot, store, audit, client, driver: new SlackDriver(`http://127.0.0.1:${port}`, slack) };

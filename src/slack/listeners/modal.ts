@@ -116,7 +116,10 @@ export function register(app: App, ctx: BotContext): void {
     const names = expandNames(draft.name ?? '', count);
     // Checked with the first name; the batch's other VMs differ only in name.
     const parsed = parseSpec(specInputFromDraft({ ...draft, name: names.ok ? names.value[0] : draft.name }, recipe));
-    const errors = [...(names.ok || !draft.name ? [] : names.errors), ...(parsed.ok ? [] : parsed.errors)];
+    // A name the pattern check refused is said once, in its words.
+    const nameErrors = names.ok || !draft.name ? [] : names.errors;
+    const specErrors = parsed.ok ? [] : parsed.errors.filter((e) => !(nameErrors.length && e.path === 'vm.name'));
+    const errors = [...nameErrors, ...specErrors];
     if (errors.length || !parsed.ok || !names.ok) return fieldErrors(errors);
     // Limits, pre-flight, policy, lease and the name reservation: the core's filing workflow.
     const outcome = await ctx.filing.file({
