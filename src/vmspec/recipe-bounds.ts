@@ -20,14 +20,18 @@ const size = (what: string) =>
   });
 
 const range = <T extends z.ZodType<number>>(bound: T) => z.strictObject({ min: bound.optional(), max: bound.optional() });
+const cores = z
+  .number({ error: 'must be a whole number of cores' })
+  .int({ error: 'must be a whole number of cores' })
+  .positive({ error: 'must be at least 1 core' });
 const count = z.number().int().nonnegative();
 
 /** `editable:` in a recipe. Absent: only the name, the description and the lease may change. */
 export const recipeEditableSchema = z.strictObject({
   /** `true`: any number; `{min, max}`: within. */
-  cpu_cores: z.union([z.literal(true), range(z.number().int().positive())]).optional(),
+  cpu_cores: z.union([z.literal(true), range(cores)], { error: 'cpu_cores must be true (any) or { min, max } in cores' }).optional(),
   /** Sizes (`16GiB`). */
-  ram: z.union([z.literal(true), range(size('ram'))]).optional(),
+  ram: z.union([z.literal(true), range(size('ram'))], { error: 'ram must be true (any) or { min, max } sizes like 16GiB' }).optional(),
   cluster: z.boolean().optional(),
   /** The recipe's disks may be resized up to `max_size`; up to `add` more disks of at most that size. */
   disks: z.strictObject({ max_size: size('disks.max_size').optional(), add: count.optional() }).optional(),
