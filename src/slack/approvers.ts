@@ -27,6 +27,25 @@ export class Approvers {
     return false;
   }
 
+  /**
+   * Members of one Slack user group for a policy decision: cached like `members`, but a group Slack
+   * cannot resolve (and that was never resolved) is an error, not an empty group — a rule that
+   * excludes its members must not fall through to a weaker one.
+   */
+  async membersForDecision(client: SlackWebApi, usergroup: string): Promise<Set<string>> {
+    const cached = this.#memberCache.get(usergroup);
+    if (cached && Date.now() - cached.at < this.#ttlMs) return cached.members;
+    try {
+      const res = await client.usergroups.users.list({ usergroup });
+      const members = new Set((res.users as string[] | undefined) ?? []);
+      this.#memberCache.set(usergroup, { at: Date.now(), members: Promise.resolve(members) });
+      return members;
+    } catch (err) {
+      if (cached) return cached.members; // what Slack said a few minutes ago
+      throw new Error(`Slack could not say who is in user group ${usergroup} (${(err as Error).message})`);
+    }
+  }
+
   /** Members of one Slack user group, cached briefly; a group Slack cannot resolve has none (fail closed). */
   async members(client: SlackWebApi, usergroup: string): Promise<Set<string>> {
     const cached = this.#memberCache.get(usergroup);

@@ -15,9 +15,9 @@ import type { BotContext } from './context.js';
 type Ctx = Pick<BotContext, 'policy' | 'approvers' | 'slack' | 'env' | 'store'>;
 
 /** The Slack user groups (of those the policy and VM_APPROVERS name) each user is in. */
-async function groupIndex(ctx: Ctx, policy: LoadedPolicy): Promise<Map<string, Set<string>>> {
+async function groupIndex(ctx: Ctx, policy: LoadedPolicy, forDecision = false): Promise<Map<string, Set<string>>> {
   const groups = slackGroupsIn(policy.policy, ctx.env.VM_APPROVERS);
-  const members = await Promise.all(groups.map((g) => ctx.approvers.members(ctx.slack, g)));
+  const members = await Promise.all(groups.map((g) => (forDecision ? ctx.approvers.membersForDecision(ctx.slack, g) : ctx.approvers.members(ctx.slack, g))));
   return new Map(groups.map((g, i) => [g, members[i]!]));
 }
 
@@ -40,7 +40,7 @@ export async function membershipOf(ctx: Ctx, user: string): Promise<Membership> 
 
 /** Who `user` is under `loaded`, and who else is in a group (for group quotas), for the filing workflow. */
 export async function peopleUnder(ctx: Ctx, loaded: LoadedPolicy, user: string): Promise<People> {
-  const index = await groupIndex(ctx, loaded);
+  const index = await groupIndex(ctx, loaded, true);
   return {
     who: membership(index, user, ctx.env.VM_APPROVERS),
     has: (ref, actor) => isIn(loaded.policy, ref, membership(index, actor, ctx.env.VM_APPROVERS)),

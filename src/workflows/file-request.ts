@@ -70,15 +70,19 @@ export class RequestFiling {
     // At the limit already: say so before asking VergeOS anything (checked again when filing).
     const early = this.#limitProblem(input);
     if (early) return { kind: 'refused', errors: [early] };
-    const facts = await gatherFacts(vergeos, input.specs, preflightMs);
-    if (facts.kind === 'problems') return { kind: 'refused', errors: facts.errors };
     const loaded = this.#deps.policy();
-    const people = await this.#deps.people(loaded, input.requester);
-    return store.exclusive(() => this.#admit(input, facts, loaded, people));
+    const [found, people] = await Promise.all([
+      gatherFacts(vergeos, input.specs, preflightMs),
+      this.#deps.people(loaded, input.requester).catch((err: unknown) => err as Error),
+    ]);
+    if (found.kind === 'problems') return { kind: 'refused', errors: found.errors };
+    // Who the requester is counts as a fact too: a group Slack can't resolve is never assumed empty.
+    const facts: Facts = people instanceof Error ? { kind: 'unknown', why: people.message } : found;
+    return store.exclusive(() => this.#admit(input, facts, loaded, people instanceof Error ? undefined : people));
   }
 
   /** The checks that must hold at the moment of filing, and the filing itself. */
-  async #admit(input: FilingInput, facts: Facts, loaded: LoadedPolicy, people: People): Promise<FilingOutcome> {
+  async #admit(input: FilingInput, facts: Facts, loaded: LoadedPolicy, people: People | undefined): Promise<FilingOutcome> {
     const { requests } = this.#deps;
     const again = this.#alreadyFiled(input.sourceViewId);
     if (again) return again;
@@ -100,7 +104,7 @@ export class RequestFiling {
       });
       return { kind: 'filed', request, created, waitingWhy: facts.why };
     }
-    if (facts.kind !== 'known') throw new Error('unreachable: problems are refused before admission');
+    if (facts.kind !== 'known' || !people) throw new Error('unreachable: problems are refused before admission');
     const decided = decide(this.#deps.store, loaded, people, { ...input, specs: facts.specs, resourceGroups: facts.resourceGroups }, this.#deps.vmApprovers);
     if (decided.kind === 'denied') {
       await requests.recordDenied(input.requester, subjectOf(input), decided.audit);
@@ -131,7 +135,8 @@ export class RequestFiling {
     const facts = await gatherFacts(this.#deps.vergeos, specs, deadlineMs);
     if (facts.kind === 'unknown') return undefined;
     const loaded = this.#deps.policy();
-    const people = await this.#deps.people(loaded, waiting.requester);
+    const people = await this.#deps.people(loaded, waiting.requester).catch(() => undefined);
+    if (!people) return undefined; // Slack can't say who the requester is yet: later
     return store.exclusive(async () => {
       const current = await requests.load(id);
       if (current?.state !== 'waiting_preflight') return undefined;

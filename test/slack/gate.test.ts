@@ -124,6 +124,46 @@ describe('the gate when VergeOS is slow or failing at submit', () => {
   });
 });
 
+describe('the gate when Slack cannot say who is in a group', () => {
+  it('a deny rule on a group is never skipped: the request waits, then is refused', async () => {
+    const temp = await tempDir();
+    const policyFile = join(temp.dir, 'policy.yml');
+    await writeFile(
+      policyFile,
+      `version: 1
+rules:
+  - name: no-devs-on-prod
+    when: { requester_in: [${SLACK_SIM.devsGroup}], cluster: ["1"] }
+    deny: Developers use the lab cluster.
+  - name: anything-auto
+    when: {}
+    auto: true
+`,
+    );
+    const rig = await startRig({ env: { POLICY_FILE: policyFile } });
+    try {
+      const form = await openForm(rig, 'web-server');
+      // The leads' group is known from opening the form; the developers' group is asked at submit.
+      rig.slack.failNext.set('usergroups.users.list', ['internal_error']);
+      expect((await rig.driver.submit(SLACK_SIM.requester, form, { name: 'prod-01' })).body).toBe('');
+      const filed = await until(() => rig.store.getRequest('REQ-1'), 'REQ-1');
+      expect(filed.state).toBe('waiting_preflight');
+      const told = await until(() => rig.slack.dms(SLACK_SIM.requester)[0], 'the DM');
+      expect(told.text).toContain(`Slack could not say who is in user group ${SLACK_SIM.devsGroup}`);
+      rig.slack.failNext.clear();
+      await rig.bot.sweep();
+      expect(rig.store.getRequest('REQ-1')).toMatchObject({
+        state: 'rejected',
+        reason: 'Not allowed by the approval policy (rule no-devs-on-prod): Developers use the lab cluster.',
+      });
+      expect(rig.vergeos.requests.filter((r) => r.method === 'POST')).toEqual([]);
+    } finally {
+      await rig.close();
+      await temp.remove();
+    }
+  });
+});
+
 describe('rules, names and runs as approved', () => {
   let rig: Rig;
   let remove: () => Promise<void>;
