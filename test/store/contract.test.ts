@@ -55,6 +55,19 @@ async function conflict(promise: Promise<unknown>): Promise<StoreError> {
   throw new Error('expected a StoreError');
 }
 
+/**
+ * A check-then-act that would race without `exclusive`: count the live requests, wait (as a
+ * VergeOS call or an audit write would), then file one only if none was there.
+ */
+async function fileIfNone(store: Store, id: string): Promise<boolean> {
+  return store.exclusive(async () => {
+    if (store.countRequests('state', 'pending') > 0) return false;
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.insertRequest(request(id));
+    return true;
+  });
+}
+
 let postgres: TestPostgres;
 beforeAll(async () => {
   postgres = await startPostgres();
@@ -85,6 +98,20 @@ const kinds: Kind[] = [
 ];
 
 describe.each(kinds)('the store contract: $name', (kind) => {
+  it('exclusive: eight check-then-acts at once admit one; a failed one frees the section', async () => {
+    const { store, cleanup } = await kind.open();
+    try {
+      const admitted = await Promise.all(Array.from({ length: 8 }, (_, i) => fileIfNone(store, `REQ-${i + 1}`)));
+      expect(admitted.filter(Boolean)).toHaveLength(1);
+      expect(store.listRequests()).toHaveLength(1);
+      await expect(store.exclusive(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      expect(await store.exclusive(async () => 'next')).toBe('next');
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
   it('keeps requests and runs, hands out copies, numbers in sequence, and has it all after a reopen', async () => {
     const { store, reopen, cleanup } = await kind.open();
     try {
@@ -207,6 +234,26 @@ describe.each(kinds)('the store indexes: $name', (kind) => {
 });
 
 describe('two processes on one PostgreSQL', () => {
+  it('exclusive holds across processes: one admitted of eight, whichever process each ran in', async () => {
+    const url = await postgres.database();
+    const a = await PostgresStore.open(url);
+    const b = await PostgresStore.open(url);
+    try {
+      const admitted = await Promise.all(Array.from({ length: 8 }, (_, i) => fileIfNone(i % 2 ? a : b, `REQ-${i + 1}`)));
+      expect(admitted.filter(Boolean)).toHaveLength(1);
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      try {
+        expect((await db.query('SELECT count(*)::int AS n FROM requests')).rows).toEqual([{ n: 1 }]);
+      } finally {
+        await db.end();
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('each sees the other’s changes; a decision made on a stale copy loses and the copy is refreshed; a form filed twice is one request', async () => {
     const url = await postgres.database();
     const a = await PostgresStore.open(url);
