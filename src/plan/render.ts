@@ -1,20 +1,15 @@
 /**
  * Plans for people (the CLI, and the lead who approves) and for machines (`plan --json`).
- * Secrets are shown as `***`: the console password hash always, and secret-looking lines of
- * cloud-init files.
+ * Secrets are shown as `***`: the console password hash always, and the secrets inside cloud-init
+ * files (cloud-init-mask.ts; the files stay valid YAML of the same shape).
  */
 import type { VmSpec } from '../vmspec/schema.js';
 import type { DeviceType } from '../vergeos/enums.js';
 import { formatBytes, formatMegabytes } from '../vmspec/units.js';
+import { maskCloudInit, SECRET_MASK } from './cloud-init-mask.js';
 import { apiCallFor, type ApiCall, type Plan, type PlanKeys, type PlanStep } from './plan.js';
 
-export const SECRET_MASK = '***';
-const SECRET_LINE = /^(\s*-?\s*["']?(?:[\w-]*(?:passw(?:or)?d|secret|token|api[_-]?key|private[_-]?key)[\w-]*)["']?\s*[:=]\s*)(.+)$/gim;
-
-/** Mask values of secret-looking keys in cloud-init text (`password: x` → `password: ***`). */
-export function maskSecretLines(text: string): string {
-  return text.replace(SECRET_LINE, (_m, head: string) => `${head}${SECRET_MASK}`);
-}
+export { SECRET_MASK };
 
 /** A request body as it may be shown or stored: secrets masked, everything else exact. */
 export function redactBody(body: Record<string, unknown>): Record<string, unknown> {
@@ -23,7 +18,7 @@ export function redactBody(body: Record<string, unknown>): Record<string, unknow
   if (Array.isArray(out.cloudinit_files)) {
     out.cloudinit_files = (out.cloudinit_files as Array<{ name: string; contents: string }>).map((f) => ({
       name: f.name,
-      contents: maskSecretLines(f.contents),
+      contents: maskCloudInit(f.contents).text,
     }));
   }
   return out;

@@ -9,7 +9,7 @@ import type { BotContext } from './context.js';
 import { escapeText } from './escape.js';
 import { approvalRequest, decidedRequest, requesterReceipt, requesterUpdate } from './views/messages.js';
 
-type Ctx = Pick<BotContext, 'notifier' | 'requests' | 'provisioning' | 'approvalChannel' | 'env'>;
+type Ctx = Pick<BotContext, 'notifier' | 'requests' | 'provisioning' | 'approvalChannel' | 'env' | 'recipes'>;
 
 export async function announceFiled(ctx: Ctx, request: RequestRecord, waitingWhy?: string): Promise<void> {
   const user = request.requester;
@@ -30,7 +30,7 @@ export async function announceFiled(ctx: Ctx, request: RequestRecord, waitingWhy
   if (request.state === 'approved') {
     // Approved by the rule: the channel and the audit trail still see it, and it starts now.
     const rule = request.policy?.rule ?? 'the policy';
-    const shown = await ctx.notifier.post(ctx.approvalChannel, decidedRequest(request, ctx.env.VM_APPROVERS));
+    const shown = await ctx.notifier.post(ctx.approvalChannel, decidedRequest(request, ctx.env.VM_APPROVERS, ctx.recipes));
     const filed = shown ? await ctx.requests.attachApprovalMessage(request.id, shown, await ctx.notifier.permalink(shown)) : request;
     void ctx.notifier.dm(
       user,
@@ -39,7 +39,7 @@ export async function announceFiled(ctx: Ctx, request: RequestRecord, waitingWhy
     await ctx.provisioning.startApproved(filed, `policy:${rule}`);
     return;
   }
-  const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request, ctx.env.VM_APPROVERS));
+  const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request, ctx.env.VM_APPROVERS, ctx.recipes));
   if (!posted) {
     await ctx.notifier.dm(user, {
       text: `${request.id} was filed but could not be posted to the approval channel; ask a lead to look at \`/vm-create status ${request.id}\`.`,

@@ -13,6 +13,7 @@ import type { Provisioner, RunEvent } from '../provision/provisioner.js';
 import { runResult } from '../provision/result.js';
 import { RequestError, requestSpecs, type Requests } from '../requests/requests.js';
 import type { RequestRecord, RunRecord } from '../store/records.js';
+import type { Recipe } from '../vmspec/recipes.js';
 import type { MessageRef, Notifier } from './notifier.js';
 import {
   auditLine,
@@ -44,6 +45,8 @@ export interface ProvisioningDeps {
   leases: Leases;
   /** The progress message is edited at most this often while a run goes on (default 1 s). */
   progressEditMs?: number;
+  /** The bot's recipes: the approval message then says "user-data: as in recipe X" rather than show it. */
+  recipes?: readonly Recipe[] | undefined;
 }
 
 /** Counts for a batch's progress message, from its runs as stored now. */
@@ -160,6 +163,11 @@ export class RequestProvisioning {
     this.#deps = deps;
   }
 
+  /** The approval message in its decided form. */
+  #decided(request: RequestRecord): Message {
+    return decidedRequest(request, [], this.#deps.recipes);
+  }
+
   /** Approved → provisioning: create the runs (once) and execute them in the background. An extension is applied instead. */
   async startApproved(request: RequestRecord, lead: string): Promise<void> {
     if (request.extension) return this.#applyExtension(request, lead);
@@ -189,7 +197,7 @@ export class RequestProvisioning {
       ? `:hourglass: *${name}*'s lease now ends ${until}, beyond its maximum, approved by <@${lead}> · ${request.id}`
       : `:x: *${name}*'s extension was approved but could not be applied: ${outcome.reason} · ${request.id}`;
     await Promise.all([
-      done.approvalMessage ? notifier.update(done.approvalMessage, decidedRequest(done)) : undefined,
+      done.approvalMessage ? notifier.update(done.approvalMessage, this.#decided(done)) : undefined,
       notifier.post(auditChannel, say(text)),
       notifier.dm(done.requester, requesterUpdate(done, outcome.ok ? `approved: ${name} is kept until ${until}.` : `approved, but ${outcome.reason}.`)),
     ]);
@@ -238,7 +246,7 @@ export class RequestProvisioning {
         : `the partial VM${deletedKeys.length ? ` (VM key ${outcome.cleaned[0]!.keys.vmKey})` : ''}`;
       const results = provisioner.runsForRequest(request.id).map(runResult);
       await Promise.all([
-        thread ? notifier.update(thread, decidedRequest(cleaned)) : undefined,
+        thread ? notifier.update(thread, this.#decided(cleaned)) : undefined,
         tell(
           deletedKeys.length
             ? `:wastebasket: Deleted ${request.batch ? deleted : `${results[0]!.name} (VM key ${outcome.cleaned[0]!.keys.vmKey})`} with ${request.batch ? 'their' : 'its'} drives, NICs and devices.`
@@ -297,7 +305,7 @@ export class RequestProvisioning {
       // A turn later, so the first VergeOS request is on the wire before any message is rendered.
       setImmediate(() => {
         reporter!.start();
-        void notifier.update(thread, decidedRequest(request));
+        void notifier.update(thread, this.#decided(request));
         if (note) void notifier.post(thread.channel, say(note), thread.ts);
       });
     }
@@ -351,7 +359,7 @@ export class RequestProvisioning {
       }
     }
     // The approval message's new state last: the summary and the audit line are what people wait for.
-    if (thread) writes.push(notifier.update(thread, decidedRequest(done)));
+    if (thread) writes.push(notifier.update(thread, this.#decided(done)));
     await Promise.all(writes.filter((w) => w !== undefined));
   }
 }

@@ -6,7 +6,7 @@ import { Provisioner } from '../../src/provision/provisioner.js';
 import { createBot, openPolicy, type Bot } from '../../src/slack/bot.js';
 import { SlackDriver } from '../../src/sim/slack-driver.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
-import { loadRecipes, recipeFilesIn } from '../../src/vmspec/recipes.js';
+import { loadRecipes, recipeFilesIn, type Recipe } from '../../src/vmspec/recipes.js';
 import { FileAuditLog } from '../../src/store/audit.js';
 import { type Store } from '../../src/store/store.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
@@ -54,12 +54,15 @@ export async function startRig(
     preflightMs?: number;
     /** Keep requests and runs in this PostgreSQL database instead of DATA_DIR. */
     databaseUrl?: string;
+    /** Recipes offered besides manifests/ (a test's own, e.g. with secrets in its user-data). */
+    extraRecipes?: Recipe[];
   } = {},
 ): Promise<Rig> {
   const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
   const slack = await startSlackSim({ rateFactor: options.rateFactor ?? STAND_IN_RATE_FACTOR });
   const temp = options.dir ? { dir: options.dir, remove: async () => {} } : await tempDir();
-  const { recipes } = await loadRecipes(await recipeFilesIn(MANIFESTS));
+  const { recipes: manifestRecipes } = await loadRecipes(await recipeFilesIn(MANIFESTS));
+  const recipes = [...manifestRecipes, ...(options.extraRecipes ?? [])];
   let parts = await boot();
 
   async function boot() {

@@ -90,7 +90,7 @@ export function register(app: App, ctx: BotContext): void {
     if (outcome.complete) return ctx.provisioning.startApproved(outcome.request, user);
     // Counted, more needed: the message shows who has approved so far.
     const { request: counted } = outcome;
-    if (counted.approvalMessage) await ctx.notifier.update(counted.approvalMessage, approvalRequest(counted, ctx.env.VM_APPROVERS));
+    if (counted.approvalMessage) await ctx.notifier.update(counted.approvalMessage, approvalRequest(counted, ctx.env.VM_APPROVERS, ctx.recipes));
     await ctx.notifier.tell(
       user,
       channel,
@@ -141,7 +141,7 @@ export function register(app: App, ctx: BotContext): void {
     } catch (err) {
       return refusal(err, user, undefined);
     }
-    if (rejected.approvalMessage) await ctx.notifier.update(rejected.approvalMessage, decidedRequest(rejected));
+    if (rejected.approvalMessage) await ctx.notifier.update(rejected.approvalMessage, decidedRequest(rejected, [], ctx.recipes));
     await ctx.notifier.post(ctx.auditChannel, auditLine('rejected', rejected));
     await ctx.notifier.dm(rejected.requester, requesterUpdate(rejected, `was rejected by <@${user}>: ${escapeText(rejected.reason ?? '')}`));
   });
@@ -158,7 +158,7 @@ export function register(app: App, ctx: BotContext): void {
     } catch (err) {
       return refusal(err, user, channel);
     }
-    if (cancelled.approvalMessage) await ctx.notifier.update(cancelled.approvalMessage, decidedRequest(cancelled));
+    if (cancelled.approvalMessage) await ctx.notifier.update(cancelled.approvalMessage, decidedRequest(cancelled, [], ctx.recipes));
     if (channel && messageTs) await ctx.notifier.update({ channel, ts: messageTs }, requesterUpdate(cancelled, 'cancelled.'));
     await ctx.notifier.post(ctx.auditChannel, auditLine('cancelled', cancelled));
   });

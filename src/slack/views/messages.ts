@@ -12,7 +12,9 @@ import { requestSpecs, requestSubject } from '../../requests/requests.js';
 import { describeFrom } from '../../policy/members.js';
 import { formatDuration } from '../../vmspec/units.js';
 import type { RequestRecord } from '../../store/records.js';
+import type { Recipe } from '../../vmspec/recipes.js';
 import { clip, clipMrkdwn, codeBlock, escapeClip, escapeText, mention, quoted, slackDate } from '../escape.js';
+import { userDataBlock } from './user-data.js';
 
 export const APPROVAL_ACTIONS = {
   approve: 'request_approve',
@@ -143,14 +145,30 @@ function extensionRequest(request: RequestRecord): Message {
   };
 }
 
-export function approvalRequest(request: RequestRecord, vmApprovers: readonly string[] = []): Message {
+/** Block JSON a message may hold, with room left for the status line of its decided form. */
+const MESSAGE_ROOM = 11_500;
+
+/** The lead approves the user-data too: it goes after the plan, in the room the rest of the message leaves. */
+function withUserData(request: RequestRecord, recipes: readonly Recipe[] | undefined, plan: types.KnownBlock, message: Message): Message {
+  const block = userDataBlock(request, recipes, MESSAGE_ROOM - JSON.stringify(message.blocks).length);
+  if (!block) return message;
+  const at = message.blocks.indexOf(plan) + 1;
+  return { ...message, blocks: [...message.blocks.slice(0, at), block, ...message.blocks.slice(at)] };
+}
+
+/**
+ * `recipes` (the bot's recipe list, `ctx.recipes`) lets the message say "user-data: as in recipe
+ * X" instead of showing it; without it, any user-data is shown (masked).
+ */
+export function approvalRequest(request: RequestRecord, vmApprovers: readonly string[] = [], recipes?: readonly Recipe[]): Message {
   if (request.extension) return extensionRequest(request);
   const description = request.spec.vm.description ? `\n${quoted(request.spec.vm.description, 500)}` : '';
   const what = request.batch
     ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})`
     : `VM ${escapeClip(request.spec.vm.name, 200)}`;
   const asks = request.batch ? `${request.batch.count} new VMs, ${escapeClip(firstAndLast(request), 300)}` : 'a new VM';
-  return {
+  const plan = planBlock(request);
+  return withUserData(request, recipes, plan, {
     text: `${request.id}: ${mention(request.requester)} asks for ${what} (${summarizeSpec(request.spec)}${request.batch ? ' each' : ''})`,
     blocks: [
       {
@@ -162,7 +180,7 @@ export function approvalRequest(request: RequestRecord, vmApprovers: readonly st
       },
       section(`${mention(request.requester)} asks for ${asks}${request.recipe ? ` from recipe \`${escapeText(request.recipe)}\`` : ''}.${description}`),
       specFields(request),
-      planBlock(request),
+      plan,
       preflightBlock(request),
       ...(policyBlock(request, vmApprovers) ? [policyBlock(request, vmApprovers)!] : []),
       { type: 'context', elements: [mrkdwn(`Expires ${slackDate(request.expiresAt)} if nobody decides.`)] },
@@ -185,7 +203,7 @@ export function approvalRequest(request: RequestRecord, vmApprovers: readonly st
         ],
       },
     ],
-  };
+  });
 }
 
 const DECIDED: Partial<Record<RequestRecord['state'], (r: RequestRecord) => string>> = {
@@ -202,9 +220,9 @@ const DECIDED: Partial<Record<RequestRecord['state'], (r: RequestRecord) => stri
   expired: (r) => `:hourglass: Expired ${slackDate(r.decidedAt ?? r.expiresAt)} without a decision`,
 };
 
-/** The approval message once decided: same content, no buttons, who decided and when. */
-export function decidedRequest(request: RequestRecord, vmApprovers: readonly string[] = []): Message {
-  const open = approvalRequest(request, vmApprovers);
+/** The approval message once decided: same content, no buttons, who decided and when. `recipes` as for approvalRequest. */
+export function decidedRequest(request: RequestRecord, vmApprovers: readonly string[] = [], recipes?: readonly Recipe[]): Message {
+  const open = approvalRequest(request, vmApprovers, recipes);
   const status = DECIDED[request.state]?.(request) ?? request.state;
   return {
     text: `${request.id}: ${status}`,

@@ -8,6 +8,7 @@ import type { Recipe } from '../../vmspec/recipes.js';
 import { formatBytes } from '../../vmspec/units.js';
 import { DRIVE_INTERFACES, DRIVE_MEDIA, NIC_INTERFACES, VGPU_DEVICE_TYPE, VIDEO_TYPES } from '../../vergeos/enums.js';
 import { clip } from '../escape.js';
+import { hasSecretPlaceholder, USER_DATA_INPUT_MAX, userDataForForm, userDataFromForm, userDataOf } from './user-data.js';
 
 export const REQUEST_MODAL_CALLBACK = 'vm_request';
 export const ACTIONS = {
@@ -55,7 +56,10 @@ export interface ModalDraft {
   guestAgent?: boolean | undefined;
   powerOn?: boolean | undefined;
   video?: string | undefined;
+  /** User-data as the form shows it: a recipe's secrets are placeholders (user-data.ts). */
   userData?: string | undefined;
+  /** The recipe's user-data is too long for a Slack input: it is used as the recipe has it, not shown. */
+  userDataKept?: boolean | undefined;
   drives: DriveDraft[];
   nics: Array<{ row: number; vnet?: Choice | undefined; interface?: string | undefined }>;
   devices: DeviceDraft[];
@@ -99,6 +103,8 @@ export interface ModalMeta {
   next: number;
   /** The requester's quota use, shown at the top (carried so a rebuilt form keeps it). */
   q?: string | undefined;
+  /** 1: the recipe's user-data is kept as it is (too long to edit in Slack). */
+  u?: 1 | undefined;
 }
 
 export const MAX_MODAL_BLOCKS = 100;
@@ -161,6 +167,7 @@ export function metaFor(draft: ModalDraft, generation: number): ModalMeta {
     v: draft.devices.map((d) => d.row),
     ...(draft.devices.some((d) => d.vgpu) ? { x: draft.devices.filter((d) => d.vgpu).map((d) => d.row) } : {}),
     next: rows.length ? Math.max(...rows) + 1 : 0,
+    ...(draft.userDataKept ? { u: 1 as const } : {}),
   };
 }
 
@@ -211,6 +218,27 @@ function textInput(initial: string | undefined, prompt: string, extra: Partial<t
 
 function rowButtons(block_id: string, removeAction: string, row: number, label: string): types.ActionsBlock {
   return { type: 'actions', block_id, elements: [{ type: 'button', action_id: removeAction, value: String(row), text: text(`Remove ${label}`) }] };
+}
+
+/** The user-data input; or, for a recipe's user-data too long for one, a line saying it is used as it is. */
+function userDataField(draft: ModalDraft, recipe: Recipe | undefined, meta: ModalMeta): types.KnownBlock {
+  if (draft.userDataKept) {
+    const length = (recipe && userDataOf(recipe.draft.vm)?.length) ?? 0;
+    const says = `*Cloud-init user-data:* the recipe's (${length} characters) is used as it is; it is too long to edit in Slack.`;
+    return { type: 'context', block_id: blockId(meta, 'user_data'), elements: [{ type: 'mrkdwn', text: says }] };
+  }
+  const placeholders = draft.userData !== undefined && hasSecretPlaceholder(draft.userData);
+  return input(
+    blockId(meta, 'user_data'),
+    'Cloud-init user-data',
+    textInput(draft.userData, '#cloud-config …', { multiline: true, max_length: USER_DATA_INPUT_MAX }),
+    {
+      optional: true,
+      hint: placeholders
+        ? "Sent as the user-data file (nocloud datasource). Each «secret N from the recipe» stands for the recipe's value and is put back when you submit."
+        : 'Sent as the user-data file (nocloud datasource).',
+    },
+  );
 }
 
 export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMeta, batchMax = 20): types.ModalView {
@@ -280,10 +308,7 @@ export function requestModal(draft: ModalDraft, recipes: Recipe[], meta: ModalMe
       { optional: true },
     ),
     input(blockId(meta, 'video'), 'Video adapter', staticSelect('value', VIDEO_TYPES, draft.video, 'Default (std)'), { optional: true }),
-    input(blockId(meta, 'user_data'), 'Cloud-init user-data', textInput(draft.userData, '#cloud-config …', { multiline: true, max_length: 3000 }), {
-      optional: true,
-      hint: 'Sent as the user-data file (nocloud datasource).',
-    }),
+    userDataField(draft, chosenRecipe, meta),
     (() => {
       const { choices, initial } = keepForChoices(chosenRecipe);
       const chosen = choices.find((c) => c.value === (draft.keepFor ?? initial)) ?? choices.find((c) => c.value === initial)!;
@@ -436,7 +461,10 @@ export function draftFromRecipe(recipe: Recipe | undefined, name: string | undef
   const d = recipe.draft;
   const choice = (source: OptionSource, value: string | undefined): Choice | undefined =>
     value === undefined ? undefined : { value, label: labelFor(source, value) };
-  const userData = d.vm.cloudinit_files?.find((f) => f.name.replace(/^\//, '') === 'user-data')?.contents;
+  // Secrets never go to Slack: the form shows placeholders, and too long a text is not shown at all.
+  const recipeUserData = userDataOf(d.vm);
+  const shown = recipeUserData === undefined ? undefined : userDataForForm(recipeUserData).text;
+  const fits = shown === undefined || shown.length <= USER_DATA_INPUT_MAX;
   return {
     recipe: recipe.id,
     name: name ?? d.vm.name,
@@ -449,7 +477,8 @@ export function draftFromRecipe(recipe: Recipe | undefined, name: string | undef
     guestAgent: d.vm.guest_agent,
     powerOn: d.power_on,
     video: d.vm.video,
-    userData,
+    userData: fits ? shown : undefined,
+    ...(fits ? {} : { userDataKept: true }),
     drives: d.drives.map((drive, row) => ({
       row,
       name: drive.name,
@@ -525,7 +554,8 @@ export function draftFromState(values: StateValues, meta: ModalMeta): ModalDraft
     powerOn: checked('power_on').has('power_on'),
     keepFor: str('keep_for'),
     video: str('video'),
-    userData: str('user_data'),
+    userData: meta.u ? undefined : str('user_data'),
+    ...(meta.u ? { userDataKept: true } : {}),
     drives: meta.d.map((row) => ({
       row,
       name: str('drive_name', row),
@@ -546,12 +576,15 @@ export function draftFromState(values: StateValues, meta: ModalMeta): ModalDraft
 
 /**
  * The draft as spec input. Fields the modal does not show (rtc_base, os_family, other cloud-init
- * files, console password hash, settings_args…) come from the recipe it started from.
+ * files, console password hash, settings_args…) come from the recipe it started from, and so do
+ * the secrets its user-data shows as placeholders.
  */
 export function specInputFromDraft(draft: ModalDraft, recipe: Recipe | undefined): Record<string, unknown> {
   const base = recipe?.draft;
   const otherFiles = (base?.vm.cloudinit_files ?? []).filter((f) => f.name.replace(/^\//, '') !== 'user-data');
-  const files = [...(draft.userData ? [{ name: 'user-data', contents: draft.userData }] : []), ...otherFiles];
+  const recipeUserData = base ? userDataOf(base.vm) : undefined;
+  const userData = draft.userDataKept ? recipeUserData : userDataFromForm(draft.userData, recipeUserData);
+  const files = [...(userData ? [{ name: 'user-data', contents: userData }] : []), ...otherFiles];
   const vm: Record<string, unknown> = {
     ...(base ? { ...base.vm } : {}),
     name: draft.name ?? '',
