@@ -50,7 +50,9 @@ export function alreadyDecided(request: RequestRecord): string {
   const verb = VERB[request.state] ?? request.state;
   if (request.state === 'expired') return `${request.id} expired before anyone decided; nothing was changed.`;
   if (request.state === 'cancelled') return `${request.id} was cancelled by its requester; nothing was changed.`;
-  const who = request.decidedBy ? ` by <@${request.decidedBy}>` : '';
+  // An auto-approval was decided by a rule (`policy:NAME`), not a person.
+  const decider = request.decidedBy?.startsWith('policy:') ? `rule ${request.decidedBy.slice('policy:'.length)}` : `<@${request.decidedBy}>`;
+  const who = request.decidedBy ? ` by ${decider}` : '';
   return `${request.id} was already ${verb}${who}; nothing was changed.`;
 }
 

@@ -185,6 +185,7 @@ export function createBot(options: BotOptions): Bot {
       provisioner: options.provisioner,
       requests,
       notifier,
+      recipes: options.recipes,
       auditChannel: env.VM_AUDIT_CHANNEL!,
       logger,
       batchConcurrency: env.VM_BATCH_CONCURRENCY,
@@ -231,7 +232,7 @@ export function createBot(options: BotOptions): Bot {
       if (decided) await announceFiled(ctx, decided);
     }
     for (const expired of await requests.expireDue()) {
-      if (expired.approvalMessage) await notifier.update(expired.approvalMessage, decidedRequest(expired));
+      if (expired.approvalMessage) await notifier.update(expired.approvalMessage, decidedRequest(expired, env.VM_APPROVERS, options.recipes));
       await notifier.post(ctx.auditChannel, auditLine('expired', expired));
       await notifier.dm(expired.requester, requesterUpdate(expired, 'expired: no lead decided in time. Submit it again if you still need it.'));
     }

@@ -13,7 +13,7 @@ export function fullSpecInput(name: string) {
       { name: 'Image', media: 'import', media_source: 123, preferred_tier: '2' },
     ],
     nics: [{ name: 'uplink', vnet: '3' }],
-    devices: [{ resource_group: GPU_RESOURCE_GROUP }],
+    devices: [{ type: 'node_host_gpu_devices', resource_group: GPU_RESOURCE_GROUP }],
     power_on: true,
   };
 }
