@@ -9,7 +9,7 @@
  * `decideWaiting` when VergeOS answers.
  */
 import type { LoadedPolicy } from '../policy/load.js';
-import { requestSpecs as requestSpecsOf, type Requests } from '../requests/requests.js';
+import { requestSpecs, requestSubject, type Requests } from '../requests/requests.js';
 import type { RequestRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
@@ -107,7 +107,7 @@ export class RequestFiling {
     if (facts.kind !== 'known' || !people) throw new Error('unreachable: problems are refused before admission');
     const decided = decide(this.#deps.store, loaded, people, { ...input, specs: facts.specs, resourceGroups: facts.resourceGroups }, this.#deps.vmApprovers);
     if (decided.kind === 'denied') {
-      await requests.recordDenied(input.requester, subjectOf(input), decided.audit);
+      await requests.recordDenied(input.requester, requestSubject({ spec: input.specs[0]!, batch: input.batch }), decided.audit);
       return { kind: 'refused', errors: [decided.error] };
     }
     if (decided.kind === 'refused') return { kind: 'refused', errors: [decided.error] };
@@ -131,7 +131,7 @@ export class RequestFiling {
     const waiting = await requests.load(id);
     if (waiting?.state !== 'waiting_preflight') return undefined;
     const recipe = waiting.recipe;
-    const specs = requestSpecsOf(waiting);
+    const specs = requestSpecs(waiting);
     const facts = await gatherFacts(this.#deps.vergeos, specs, deadlineMs);
     if (facts.kind === 'unknown') return undefined;
     const loaded = this.#deps.policy();
@@ -180,8 +180,4 @@ export class RequestFiling {
     const limited = requestLimitReached(mine, this.#deps.limits, now);
     return limited ? { path: 'vm.name', message: limited } : undefined;
   }
-}
-
-function subjectOf(input: Pick<FilingInput, 'batch' | 'specs'>): string {
-  return input.batch ? `${input.batch.count} × ${input.batch.pattern}` : input.specs[0]!.vm.name;
 }

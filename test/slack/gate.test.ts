@@ -124,6 +124,26 @@ describe('the gate when VergeOS is slow or failing at submit', () => {
   });
 });
 
+describe('a request waiting for pre-flight across a restart', () => {
+  it('is still waiting after the bot restarts, and is decided by the first sweep once VergeOS answers', async () => {
+    const { rig, remove } = await policyRig({}, { preflightMs: 300 });
+    try {
+      rig.vergeos.faults.add({ route: 'GET /resource_groups', status: 503, body: { err: 'Service unavailable' } });
+      expect((await submitDevice(rig, 'gpu-09', GPU_RESOURCE_GROUP)).body).toBe('');
+      await until(() => rig.store.getRequest('REQ-1'), 'REQ-1');
+      await rig.restart();
+      expect(rig.store.getRequest('REQ-1')).toMatchObject({ state: 'waiting_preflight' });
+      rig.vergeos.faults.clear();
+      await rig.bot.sweep();
+      expect(rig.store.getRequest('REQ-1')).toMatchObject({ state: 'pending', policy: { rule: 'gpu-two-owners' } });
+      await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'the approval message after the restart');
+    } finally {
+      await rig.close();
+      await remove();
+    }
+  });
+});
+
 describe('the gate when Slack cannot say who is in a group', () => {
   it('a deny rule on a group is never skipped: the request waits, then is refused', async () => {
     const temp = await tempDir();
