@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileAuditLog } from '../src/store/audit.js';
+import { FileAuditLog } from '../src/store/audit-file.js';
 import { median, timed, type Benchmark } from './harness.js';
 
 const APPENDS = 1_000;

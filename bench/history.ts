@@ -13,7 +13,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planSpec } from '../src/plan/plan.js';
-import { FileAuditLog, type AuditEvent } from '../src/store/audit.js';
+import type { AuditEvent } from '../src/store/audit.js';
+import { FileAuditLog } from '../src/store/audit-file.js';
 import { LowdbStore } from '../src/store/lowdb.js';
 import type { RequestRecord, RunRecord } from '../src/store/records.js';
 import { loadRecipes, recipeFilesIn } from '../src/vmspec/recipes.js';

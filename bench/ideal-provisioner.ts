@@ -12,7 +12,7 @@ import { Provisioner } from '../src/provision/provisioner.js';
 import { SIM_DEFAULT_API_KEY } from '../src/sim/index.js';
 import { loadRecipeFile } from '../src/vmspec/recipes.js';
 import { completeSpec } from '../src/vmspec/validate.js';
-import { FileAuditLog } from '../src/store/audit.js';
+import { FileAuditLog } from '../src/store/audit-file.js';
 import { LowdbStore } from '../src/store/lowdb.js';
 import { VergeosClient } from '../src/vergeos/client.js';
 

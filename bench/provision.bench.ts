@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { provisionBatch } from '../src/batches/batch.js';
 import { Provisioner } from '../src/provision/provisioner.js';
 import { parseSpec } from '../src/vmspec/validate.js';
-import { FileAuditLog } from '../src/store/audit.js';
+import { FileAuditLog } from '../src/store/audit-file.js';
 import { LowdbStore } from '../src/store/lowdb.js';
 import { VergeosClient } from '../src/vergeos/client.js';
 import { SIM_DEFAULT_API_KEY } from '../src/sim/index.js';

@@ -4,7 +4,8 @@ import type { Logger } from '../log.js';
 import { LowdbStore } from './lowdb.js';
 import { PostgresStore } from './postgres/store.js';
 import type { Store } from './store.js';
-import { FileAuditLog, type AuditLog } from './audit.js';
+import { type AuditLog } from './audit.js';
+import { FileAuditLog } from './audit-file.js';
 import { PostgresAuditLog } from './postgres/audit.js';
 
 export async function openStore(

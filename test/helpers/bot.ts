@@ -7,7 +7,7 @@ import { createBot, openPolicy, type Bot } from '../../src/slack/bot.js';
 import { SlackDriver } from '../../src/sim/slack-driver.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
 import { loadRecipes, recipeFilesIn, type Recipe } from '../../src/vmspec/recipes.js';
-import { FileAuditLog } from '../../src/store/audit.js';
+import { FileAuditLog } from '../../src/store/audit-file.js';
 import { type Store } from '../../src/store/store.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';

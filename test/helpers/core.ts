@@ -6,7 +6,7 @@ import { Provisioner } from '../../src/provision/provisioner.js';
 import { loadRecipeFile } from '../../src/vmspec/recipes.js';
 import type { VmSpec } from '../../src/vmspec/schema.js';
 import { completeSpec } from '../../src/vmspec/validate.js';
-import { FileAuditLog } from '../../src/store/audit.js';
+import { FileAuditLog } from '../../src/store/audit-file.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import type { VergeosSimOptions } from '../../src/sim/index.js';
 import { simAndClient } from './vergeos.js';

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileAuditLog, auditCsvRow, readAuditRecords, verifyAuditLog } from '../../src/store/audit.js';
+import { auditCsvRow, readAuditRecords, verifyAuditLog } from '../../src/store/audit.js';
+import { FileAuditLog } from '../../src/store/audit-file.js';
 import { tempDir } from '../helpers/core.js';
 
 describe('audit log', () => {

@@ -13,7 +13,8 @@ import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
 import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
 import { waitFor } from '../../src/demo/workspace.js';
-import { FileAuditLog, readAuditRecords, verifyAuditLog, verifyChain, AUDIT_FILE } from '../../src/store/audit.js';
+import { readAuditRecords, verifyAuditLog, verifyChain, AUDIT_FILE } from '../../src/store/audit.js';
+import { FileAuditLog } from '../../src/store/audit-file.js';
 import { PostgresAuditLog, readPostgresAudit } from '../../src/store/postgres/audit.js';
 import { join } from 'node:path';
 

@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/store/store.js';
-import { FileAuditLog } from '../../src/store/audit.js';
+import { FileAuditLog } from '../../src/store/audit-file.js';
 import { LowdbStore, readArchive } from '../../src/store/lowdb.js';
 import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
