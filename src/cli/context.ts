@@ -43,14 +43,22 @@ export interface Core {
 export async function openCore(options: { withVergeos: boolean; readOnly?: boolean }): Promise<Core> {
   const env = config(options.withVergeos ? ['vergeos'] : []);
   const logger = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
+  const opening = { readOnly: options.readOnly ?? false, logger, onNote: (note: string) => process.stderr.write(`note: ${note}\n`) };
   let store: Store;
   try {
-    store = await openStore(env, { readOnly: options.readOnly ?? false, logger });
+    store = await openStore(env, opening);
   } catch (err) {
-    if (err instanceof StoreError) throw new CliExit(EXIT.badInput, err.message);
+    if (err instanceof StoreError) throw new CliExit(err.code === 'STORE_UNWRITABLE' ? EXIT.failed : EXIT.badInput, err.message);
     throw err;
   }
-  const audit = await openAudit(env);
+  let audit: AuditLog;
+  try {
+    audit = await openAudit(env, opening);
+  } catch (err) {
+    await store.close(); // never leave the writer lock behind
+    if (err instanceof StoreError) throw new CliExit(err.code === 'STORE_UNWRITABLE' ? EXIT.failed : EXIT.badInput, err.message);
+    throw err;
+  }
   const vergeos = options.withVergeos ? new VergeosClient({ ...vergeosClientOptions(env), logger }) : undefined;
   const provisioner = vergeos
     ? new Provisioner({

@@ -8,6 +8,8 @@ export interface ReadinessCheck {
   name: string;
   /** Resolves when healthy; throws (or returns a problem) when not. */
   run(): Promise<string | undefined>;
+  /** What is known without I/O, asked at each report (a full disk met by a write shows at once, not at the next check). */
+  now?(): string | undefined;
 }
 
 export interface CheckResult {
@@ -21,6 +23,8 @@ export interface ReadinessReport {
   ready: boolean;
   stopping: boolean;
   checks: Record<string, CheckResult>;
+  /** What operators should know that does not stop the work (e.g. a policy edit that was refused). */
+  warnings: Record<string, string>;
 }
 
 export class Readiness {
@@ -29,6 +33,7 @@ export class Readiness {
   readonly #passingEveryMs: number;
   readonly #failingEveryMs: number;
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #warnings = new Map<string, () => string | undefined>();
   #stopping = false;
 
   constructor(checks: ReadinessCheck[], options: { passingEveryMs?: number; failingEveryMs?: number } = {}) {
@@ -43,6 +48,23 @@ export class Readiness {
     for (const check of this.#checks) void this.#loop(check);
   }
 
+  /**
+   * A warning read at each report: the bot still works (so it stays ready) but not as configured,
+   * e.g. the policy file on disk was refused and an older policy is in force.
+   */
+  warnWhen(name: string, now: () => string | undefined): void {
+    this.#warnings.set(name, now);
+  }
+
+  #warningsNow(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, now] of this.#warnings) {
+      const text = now();
+      if (text !== undefined) out[name] = text;
+    }
+    return out;
+  }
+
   /** Shutting down: not ready from now on, and no more checks. */
   stop(): void {
     this.#stopping = true;
@@ -51,13 +73,32 @@ export class Readiness {
   }
 
   report(): ReadinessReport {
+    this.#refreshLive();
     const checks = Object.fromEntries(this.#results);
-    return { ready: !this.#stopping && [...this.#results.values()].every((r) => r.ok), stopping: this.#stopping, checks };
+    return { ready: !this.#stopping && [...this.#results.values()].every((r) => r.ok), stopping: this.#stopping, checks, warnings: this.#warningsNow() };
+  }
+
+  /** A live problem overrides a passing result until the next check (which then finds it too, or not). */
+  #refreshLive(): void {
+    for (const check of this.#checks) {
+      const problem = check.now?.();
+      if (problem === undefined || this.#stopping) continue;
+      const wasOk = this.#results.get(check.name)?.ok;
+      this.#results.set(check.name, { ok: false, problem, at: new Date().toISOString() });
+      if (wasOk) {
+        // Checked again soon, as any failing check is, so recovery shows quickly.
+        clearTimeout(this.#timers.get(check.name));
+        const timer = setTimeout(() => void this.#loop(check), this.#failingEveryMs);
+        timer.unref();
+        this.#timers.set(check.name, timer);
+      }
+    }
   }
 
   /** One line for a 503: what is not ready. */
   reason(): string {
     if (this.#stopping) return 'shutting down';
+    this.#refreshLive();
     return [...this.#results]
       .filter(([, r]) => !r.ok)
       .map(([name, r]) => `${name}: ${r.problem ?? 'failing'}`)

@@ -6,6 +6,8 @@
  * the two appends) are indexed from the archive itself and added to it.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { AppendOnlyFile } from './durable-file.js';
+import { setAsideTail, tornTailNote } from './torn-tail.js';
 import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from './records.js';
 
 export const ARCHIVE_INDEX_FILE = 'archive.idx';
@@ -59,7 +61,7 @@ export class ArchiveIndex {
   /** A request's versions by its id, and the runs of a request by the request's id. */
   readonly #requests = new SpanChains();
   readonly #runsOf = new SpanChains();
-  #indexFd: number | undefined;
+  #index: AppendOnlyFile | undefined;
 
   constructor(
     private readonly archivePath: string,
@@ -68,9 +70,11 @@ export class ArchiveIndex {
 
   /**
    * Reads the index (and indexes what it lacks). `write`: keep `archive.idx` up to date, as the
-   * store's one writer does; a read-only reader only reads.
+   * store's one writer does, cutting off a torn last line of the archive (noted in `notes`); a
+   * read-only reader only reads.
    */
-  load(write: boolean): void {
+  load(write: boolean, notes: string[] = []): void {
+    if (write && existsSync(this.archivePath)) cutTornArchiveLine(this.archivePath, notes);
     let covered = 0;
     if (existsSync(this.indexPath)) {
       for (const line of readFileSync(this.indexPath, 'utf8').split('\n')) {
@@ -82,8 +86,13 @@ export class ArchiveIndex {
       }
     }
     if (write) {
-      this.#indexFd = openSync(this.indexPath, 'a+', 0o600);
-      endWithNewline(this.#indexFd);
+      const fd = openSync(this.indexPath, 'a+', 0o600);
+      try {
+        endWithNewline(fd); // the index is derived: a torn line of it is skipped above, never cut
+      } finally {
+        closeSync(fd);
+      }
+      this.#index = AppendOnlyFile.open(this.indexPath);
     }
     if (existsSync(this.archivePath)) this.#scan(covered);
   }
@@ -110,15 +119,15 @@ export class ArchiveIndex {
   }
 
   close(): void {
-    if (this.#indexFd !== undefined) closeSync(this.#indexFd);
-    this.#indexFd = undefined;
+    void this.#index?.close();
+    this.#index = undefined;
   }
 
   #record(entries: Array<{ entry: Entry; span: Span }>): void {
     for (const { entry, span } of entries) this.#add(entry, span);
-    if (this.#indexFd === undefined || !entries.length) return;
-    writeSync(
-      this.#indexFd,
+    if (this.#index === undefined || !entries.length) return;
+    // Not synced: the index is rebuilt from the archive for whatever it lacks.
+    this.#index.append(
       entries
         .map(({ entry, span }) => `${entry.table === 'requests' ? 'r' : 'u'}\t${entry.id}\t${entry.requestId ?? ''}\t${span.offset}\t${span.length}\n`)
         .join(''),
@@ -185,6 +194,35 @@ function entryOf(line: string): Entry | undefined {
   } catch {
     return undefined; // a line torn by a crash mid-append
   }
+}
+
+/**
+ * The archive's last line, if an append was cut short (not a whole record): set aside beside the
+ * archive so the next append starts on a line of its own. A whole last line without its newline
+ * gets one.
+ */
+function cutTornArchiveLine(path: string, notes: string[]): void {
+  const fd = openSync(path, 'a+');
+  let cut: { offset: number; line: number; bytes: number } | undefined;
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return;
+    const text = readFileSync(path);
+    const start = text.lastIndexOf(0x0a) + 1;
+    if (entryOf(text.subarray(start).toString('utf8'))) {
+      writeSync(fd, '\n');
+      return;
+    }
+    let line = 1;
+    for (let i = text.indexOf(0x0a); i >= 0 && i < start; i = text.indexOf(0x0a, i + 1)) line++;
+    cut = { offset: start, line, bytes: size - start };
+  } finally {
+    closeSync(fd);
+  }
+  notes.push(tornTailNote(path, cut.line, cut.bytes, setAsideTail(path, cut.offset, 'torn')));
 }
 
 /**

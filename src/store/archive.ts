@@ -2,9 +2,10 @@
  * `archive.jsonl`: old finished records moved out of the embedded store's working set, one JSON
  * line each (`{ table, record }`), appended only. Found one at a time through `archive-index.ts`.
  */
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { endWithNewline, type Span } from './archive-index.js';
+import type { Span } from './archive-index.js';
+import { AppendOnlyFile, type FileSystem } from './durable-file.js';
 import type { IndexedTable } from './indexed-table.js';
 import type { Table } from './journal.js';
 import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from './records.js';
@@ -35,20 +36,28 @@ export function oldFinished(
   return [...runsLeaving.map((record) => ({ table: 'runs' as const, record })), ...leaving.map((record) => ({ table: 'requests' as const, record }))];
 }
 
-/** Appends records to the archive; where each line went (for the index). */
-export function appendToArchive(path: string, lines: ReadonlyArray<{ table: Table; record: RunRecord | RequestRecord }>): Span[] {
+/**
+ * Appends records to the archive, all or none, on disk when this resolves (their removal from the
+ * working set is journaled next); where each line went (for the index).
+ */
+export async function appendToArchive(
+  path: string,
+  lines: ReadonlyArray<{ table: Table; record: RunRecord | RequestRecord }>,
+  fs?: FileSystem,
+): Promise<Span[]> {
   const texts = lines.map((l) => `${JSON.stringify(l)}\n`);
-  const fd = openSync(path, 'a+', 0o600);
+  const file = AppendOnlyFile.open(path, fs);
   try {
-    let offset = endWithNewline(fd);
-    writeSync(fd, texts.join(''));
+    let offset = file.size; // the archive ends with a newline: a torn last line was cut off at open
+    file.append(texts.join(''));
+    await file.sync();
     return texts.map((text) => {
       const span = { offset, length: Buffer.byteLength(text) };
       offset += span.length;
       return span;
     });
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
 

@@ -4,9 +4,10 @@
  * bot wrote), a record's removal, or a counter.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RequestRecord, RunRecord } from './records.js';
+import { StoreError } from './store.js';
+import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from './records.js';
 
 export type Table = 'runs' | 'requests';
 
@@ -60,4 +61,80 @@ export function journalsIn(dataDir: string): Array<{ generation: number; name: s
     out.push({ generation, name, bytes: statSync(join(dataDir, name)).size });
   }
   return out.sort((a, b) => a.generation - b.generation || (a.name === LEGACY_JOURNAL ? -1 : 1));
+}
+
+const NOT_JSON = 'is not valid JSON';
+
+/** One journal line, read. */
+export type JournalEntry =
+  | { kind: 'record'; table: Table; record: RunRecord | RequestRecord }
+  | { kind: 'remove'; table: Table; id: string }
+  | { kind: 'counter'; name: string; value: number }
+  | { kind: 'other' };
+
+/** A journal line parsed (and validated unless its checksum vouches for it); a string says why it is not a journal line. */
+export function parseJournalLine(line: string): JournalEntry | string {
+  const trusted = trustedRecord(line);
+  if (trusted) return { kind: 'record', ...trusted };
+  let entry: { table?: unknown; record?: unknown; remove?: unknown };
+  try {
+    entry = JSON.parse(line) as typeof entry;
+  } catch {
+    return NOT_JSON;
+  }
+  if (typeof entry !== 'object' || entry === null) return 'is not a journal line';
+  if (entry.table === 'runs' || entry.table === 'requests') {
+    if (typeof entry.remove === 'string') return { kind: 'remove', table: entry.table, id: entry.remove };
+    const parsed = (entry.table === 'runs' ? runRecordSchema : requestRecordSchema).safeParse(entry.record);
+    if (!parsed.success) return `is not a ${entry.table.slice(0, -1)} record (${parsed.error.issues[0]?.message})`;
+    return { kind: 'record', table: entry.table, record: parsed.data };
+  }
+  if (entry.table === 'counters') {
+    const { name, value } = (entry.record ?? {}) as { name?: unknown; value?: unknown };
+    if (typeof name !== 'string' || typeof value !== 'number') return 'is not a counter record';
+    return { kind: 'counter', name, value };
+  }
+  return { kind: 'other' };
+}
+
+/** A last line an interrupted append left behind: where it starts, and how long it is. */
+export interface TornTail {
+  offset: number;
+  bytes: number;
+  line: number;
+}
+
+/**
+ * A journal's entries in order. A damaged last line is an append cut short (the write that made
+ * it never returned, so nothing it held was acknowledged): it is returned as `torn`, not applied.
+ * Damage anywhere before the last line is reported with file:line and how to repair it.
+ */
+export function readJournal(path: string): { entries: JournalEntry[]; torn: TornTail | undefined } {
+  const text = readFileSync(path);
+  const entries: JournalEntry[] = [];
+  let offset = 0;
+  let line = 0;
+  while (offset < text.length) {
+    const newline = text.indexOf(0x0a, offset);
+    const end = newline < 0 ? text.length : newline;
+    line++;
+    const content = text.subarray(offset, end).toString('utf8');
+    if (content.trim() !== '') {
+      const parsed = parseJournalLine(content);
+      if (typeof parsed === 'string') {
+        // Cut short: not JSON, with nothing after it (an older version put a newline after it).
+        const last = text.subarray(end).toString('utf8').trim() === '';
+        if (last && parsed === NOT_JSON) return { entries, torn: { offset, bytes: text.length - offset, line } };
+        throw new StoreError('STORE_CORRUPT', damagedLineMessage(path, line, parsed));
+      }
+      entries.push(parsed);
+    }
+    offset = end + 1;
+  }
+  return { entries, torn: undefined };
+}
+
+/** The words for a damaged line in the middle of one of the store's files. */
+export function damagedLineMessage(path: string, line: number, problem: string): string {
+  return `${path}:${line} ${problem}. Stop the bot and run \`vmbot store repair\`: it keeps every intact record before and after the damage and sets the damaged lines aside.`;
 }

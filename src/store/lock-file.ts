@@ -1,44 +1,108 @@
-/** The embedded store's writer lock: `vmbot.lock`, holding the owner's pid and host. */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+/**
+ * The embedded store's writer lock: one writer per DATA_DIR. Each starter writes a file of its own,
+ * `vmbot.lock.<pid>-<random>` (complete before it appears: written aside, then renamed), and then
+ * looks at every other lock file: if any belongs to a live process it takes its own away and tries
+ * again a little later, else it holds the lock. Two can't both hold it: whoever looks second sees
+ * the first's file, which nobody removes while its process lives. Files of dead processes are
+ * removed by the next holder. (An older version's `vmbot.lock` counts like any other.)
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { StoreError } from './store.js';
 
-/** One writer per file: a lock file holding the owner's pid, taken over only if that process is gone. */
-export function takeLock(path: string): string {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-      closeSync(fd);
-      return path;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = readLockOwner(path);
-      if (owner && owner.host === hostname() && isAlive(owner.pid) && owner.pid !== process.pid) {
-        throw new StoreError(
-          'STORE_LOCKED',
-          `another vmbot (pid ${owner.pid}) is using ${path.replace(/vmbot\.lock$/, '')}; stop it first or use a different DATA_DIR`,
-        );
-      }
-      if (owner && owner.host !== hostname()) {
-        throw new StoreError('STORE_LOCKED', `${path} is held by vmbot on host ${owner.host}; one writer per data directory`);
-      }
-      unlinkSync(path); // stale: its process is gone
-    }
-  }
-  throw new StoreError('STORE_LOCKED', `could not take ${path}`);
+const LOCK_FILE = /^vmbot\.lock(\.\d+-[0-9a-f]+)?$/;
+/** Tries before giving up: starters that met each other back off for a random while and look again. */
+const ATTEMPTS = 12;
+
+interface Owner {
+  pid: number;
+  host: string;
 }
 
-function readLockOwner(path: string): { pid: number; host: string } | undefined {
-  try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; host?: unknown };
-    return typeof parsed.pid === 'number' && typeof parsed.host === 'string' ? { pid: parsed.pid, host: parsed.host } : undefined;
-  } catch {
-    return undefined;
+/** Takes the writer lock of `dataDir`; the path to release. */
+export function takeLock(dataDir: string): string {
+  const id = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const mine = join(dataDir, `vmbot.lock.${id}`);
+  const content = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+  let holder: { name: string; owner: Owner | undefined } | undefined;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const temp = `${mine}.tmp`;
+    writeFileSync(temp, content, { mode: 0o600 });
+    renameSync(temp, mine);
+    holder = liveOther(dataDir, mine);
+    if (!holder) {
+      removeDead(dataDir, mine);
+      return mine;
+    }
+    unlinkSync(mine);
+    sleep(1 + Math.floor(Math.random() * 8 * (attempt + 1)));
   }
+  const owner = holder?.owner;
+  if (owner && owner.host !== hostname())
+    throw new StoreError('STORE_LOCKED', `${dataDir} is held by vmbot on host ${owner.host}; one writer per data directory`);
+  throw new StoreError('STORE_LOCKED', `another vmbot${owner ? ` (pid ${owner.pid})` : ''} is using ${dataDir}; stop it first or use a different DATA_DIR`);
+}
+
+/** Another lock file whose process lives (or may: on another host), if any. */
+function liveOther(dataDir: string, mine: string): { name: string; owner: Owner | undefined } | undefined {
+  for (const name of readdirSync(dataDir)) {
+    if (!LOCK_FILE.test(name) || join(dataDir, name) === mine) continue;
+    const owner = readOwner(join(dataDir, name));
+    if (owner === 'gone' || owner === 'unreadable-old') continue;
+    if (owner && isStale(owner)) continue;
+    // Unreadable and new: an older version's lock may be mid-write; count it as live.
+    return { name, owner };
+  }
+  return undefined;
+}
+
+function removeDead(dataDir: string, mine: string): void {
+  for (const name of readdirSync(dataDir)) {
+    const path = join(dataDir, name);
+    if (path === mine) continue;
+    const stray = name.startsWith('vmbot.lock.') && name.endsWith('.tmp') && !isAlive(Number(/^vmbot\.lock\.(\d+)-/.exec(name)?.[1]));
+    const owner = LOCK_FILE.test(name) ? readOwner(path) : undefined;
+    if (stray || owner === 'unreadable-old' || (owner && owner !== 'gone' && isStale(owner))) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // removed meanwhile
+      }
+    }
+  }
+}
+
+/** A lock file nobody could still be writing: its contents can't name an owner, so it is stale. */
+const UNREADABLE_STALE_MS = 10_000;
+
+/** Who holds a lock file; `undefined` when it can't be read yet, `unreadable-old` when it never will. */
+function readOwner(path: string): Owner | 'gone' | 'unreadable-old' | undefined {
+  let text: string;
+  let modified: number;
+  try {
+    text = readFileSync(path, 'utf8');
+    modified = statSync(path).mtimeMs;
+  } catch {
+    return 'gone';
+  }
+  try {
+    const parsed = JSON.parse(text) as { pid?: unknown; host?: unknown };
+    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') return { pid: parsed.pid, host: parsed.host };
+  } catch {
+    // not JSON (yet)
+  }
+  return Date.now() - modified > UNREADABLE_STALE_MS ? 'unreadable-old' : undefined;
+}
+
+/** This host's, and its process is gone (or is this process: an earlier life with the same pid, as in a container). */
+function isStale(owner: Owner): boolean {
+  return owner.host === hostname() && (owner.pid === process.pid || !isAlive(owner.pid));
 }
 
 function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -47,9 +111,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** A short synchronous pause (start-up only): starters that met back off for different times. */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 export function releaseLock(path: string): void {
   try {
-    if (readLockOwner(path)?.pid === process.pid) unlinkSync(path);
+    unlinkSync(path);
   } catch {
     // already gone
   }

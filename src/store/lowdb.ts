@@ -12,34 +12,27 @@
  * bot's own checksums are trusted, anything else is validated. Records live in memory in indexed
  * tables, so a lookup visits only what it returns.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { SnapshotFile } from './snapshot-file.js';
-import { ArchiveIndex, ARCHIVE_INDEX_FILE, endWithNewline } from './archive-index.js';
+import { ArchiveIndex, ARCHIVE_INDEX_FILE } from './archive-index.js';
 import { appendToArchive, ARCHIVE_FILE, oldFinished, readArchive } from './archive.js';
-import { counterLine, journalFile, journalsIn, recordLine, removalLine, trustedRecord, type Table } from './journal.js';
+import { counterLine, journalFile, journalsIn, readJournal, recordLine, removalLine, type Table } from './journal.js';
+import { AppendOnlyFile, nodeFileSystem, unwritable, type FileSystem } from './durable-file.js';
+import { setAsideTail, tornTailNote } from './torn-tail.js';
+import { probeWritable } from './probe.js';
 import { releaseLock, takeLock } from './lock-file.js';
 import type { IndexedTable } from './indexed-table.js';
 import { RecordTables } from './record-tables.js';
 import { Mutex } from './mutex.js';
 import { formatPath } from '../vmspec/validate.js';
 import { StoreError, type Store, type StoreExpect } from './store.js';
-import {
-  requestRecordSchema,
-  runRecordSchema,
-  storeFileSchema,
-  type RequestRecord,
-  type RequestState,
-  type RunRecord,
-  type RunState,
-  type StoreFile,
-} from './records.js';
+import { storeFileSchema, type RequestRecord, type RequestState, type RunRecord, type RunState, type StoreFile } from './records.js';
 
 export { ARCHIVE_FILE, readArchive } from './archive.js';
 
 export const STORE_FILE = 'vmbot.json';
-const LOCK_FILE = 'vmbot.lock';
 /** Compact once the journal holds this much, or half the snapshot's size if more … */
 const COMPACT_MIN_BYTES = 1 << 20;
 /** … or once it has held anything this long (a restart then replays little). */
@@ -55,6 +48,8 @@ export interface OpenStoreOptions {
    * and whenever `archiveOld` is called), so the working set stays small. Default 30 days.
    */
   archiveAfterMs?: number;
+  /** The file calls appends make (tests fill the disk and watch the syncs through it). */
+  fs?: FileSystem;
 }
 
 export class LowdbStore extends RecordTables implements Store {
@@ -65,8 +60,13 @@ export class LowdbStore extends RecordTables implements Store {
   readonly #lockPath: string | undefined;
   readonly #readOnly: boolean;
   #generation = 0;
-  #journalFd: number | undefined;
+  #journal: AppendOnlyFile | undefined;
   #journalBytes = 0;
+  readonly #fs: FileSystem;
+  /** The last write that failed because the storage took no more (cleared by the next that works). */
+  #writeError: StoreError | undefined;
+  /** What opening found and mended (a torn last line cut off), for the log and the CLI. */
+  readonly notes: string[] = [];
   #compaction: Promise<void> | undefined;
   #compactTimer: NodeJS.Timeout | undefined;
   #compactError: Error | undefined;
@@ -82,8 +82,10 @@ export class LowdbStore extends RecordTables implements Store {
     readonly dataDir: string,
     lockPath: string | undefined,
     readOnly: boolean,
+    fs: FileSystem,
   ) {
     super();
+    this.#fs = fs;
     this.file = join(dataDir, STORE_FILE);
     this.#snapshot = new SnapshotFile(this.file);
     this.#db = new Low<StoreFile>(this.#snapshot, emptyStore());
@@ -95,24 +97,26 @@ export class LowdbStore extends RecordTables implements Store {
   static async open(dataDir: string, options: OpenStoreOptions = {}): Promise<LowdbStore> {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const readOnly = options.readOnly ?? false;
-    const lockPath = readOnly ? undefined : takeLock(join(dataDir, LOCK_FILE));
-    const store = new LowdbStore(dataDir, lockPath, readOnly);
+    const lockPath = readOnly ? undefined : takeLock(dataDir);
+    const store = new LowdbStore(dataDir, lockPath, readOnly, options.fs ?? nodeFileSystem);
     try {
       await store.#load();
       store.#archiveAfterMs = options.archiveAfterMs ?? store.#archiveAfterMs;
       if (!readOnly) {
         makePrivate(dataDir, 0o700); // a directory an older version (or someone) left open
         if (existsSync(store.file)) makePrivate(store.file, 0o600);
-        store.#archive.load(true);
-        store.#moveOldToArchive();
+        store.#archive.load(true, store.notes);
+        await store.#moveOldToArchive();
         // Replayed journals are folded into the snapshot soon, in the background.
         store.#stale = store.#journalBytes > 0 || !store.#snapshot.trusted;
         if (store.#stale) store.#scheduleCompaction(0);
       } else {
-        store.#archive.load(false);
+        store.#archive.load(false, store.notes);
       }
       return store;
     } catch (err) {
+      await store.#journal?.close().catch(() => undefined);
+      store.#archive.close();
       if (lockPath) releaseLock(lockPath);
       throw err;
     }
@@ -175,51 +179,27 @@ export class LowdbStore extends RecordTables implements Store {
     // A snapshot a crash cut short: never renamed into place, so nothing refers to it.
     for (const name of readdirSync(this.dataDir)) if (name.startsWith(`${STORE_FILE}.`) && name.endsWith('.tmp')) unlinkSync(join(this.dataDir, name));
     this.#generation = Math.max(data.journal, ...journals.map((j) => j.generation + 1));
-    const path = join(this.dataDir, journalFile(this.#generation));
-    this.#journalFd = openSync(path, 'a+', 0o600);
-    this.#journalBytes = journals.filter((j) => j.generation >= data.journal).reduce((sum, j) => sum + j.bytes, 0);
-    this.#journalBytes += endWithNewline(this.#journalFd);
+    this.#journal = AppendOnlyFile.open(join(this.dataDir, journalFile(this.#generation)), this.#fs);
+    this.#journalBytes = journalsIn(this.dataDir)
+      .filter((j) => j.generation >= data.journal)
+      .reduce((sum, j) => sum + j.bytes, 0);
   }
 
   /**
    * Newer versions of records from a journal onto the tables. A torn last line (the process died
-   * mid-write) is skipped; a line whose checksum does not match is validated, and one that fails
-   * validation is a corrupt store.
+   * mid-append) is skipped, and the writer cuts it off (kept beside the journal) so nothing is
+   * appended after it; damage before the last line stops the start with file:line.
    */
   #replay(path: string): void {
-    const lines = readFileSync(path, 'utf8').split('\n');
-    lines.forEach((line, i) => {
-      if (line.trim() === '') return;
-      const where = `${path}:${i + 1}`;
-      const torn = () => i === lines.length - 1 || lines.slice(i + 1).every((l) => l.trim() === '');
-      const trusted = trustedRecord(line);
-      let entry: { table?: unknown; record?: unknown; remove?: unknown };
-      try {
-        entry = trusted ?? (JSON.parse(line) as typeof entry);
-      } catch {
-        if (torn()) return;
-        throw new StoreError('STORE_CORRUPT', `${where} is not valid JSON; fix or move the journal away`);
-      }
-      if (entry.table === 'runs' || entry.table === 'requests') {
-        const table: Table = entry.table;
-        if (typeof entry.remove === 'string') {
-          this.#table(table).delete(entry.remove);
-          return;
-        }
-        let record = entry.record as RunRecord | RequestRecord;
-        if (!trusted) {
-          const parsed = (table === 'runs' ? runRecordSchema : requestRecordSchema).safeParse(entry.record);
-          if (!parsed.success) throw new StoreError('STORE_CORRUPT', `${where} is not a ${table.slice(0, -1)} record (${parsed.error.issues[0]?.message})`);
-          record = parsed.data;
-        }
-        const current = this.#table(table).get(record.id);
-        if (!current || current.version < record.version) this.#put(table, record);
-      } else if (entry.table === 'counters') {
-        const { name, value } = entry.record as { name?: unknown; value?: unknown };
-        if (typeof name !== 'string' || typeof value !== 'number') throw new StoreError('STORE_CORRUPT', `${where} is not a counter record`);
-        this.#counters[name] = Math.max(this.#counters[name] ?? 0, value);
-      }
-    });
+    const { entries, torn } = readJournal(path);
+    for (const entry of entries) {
+      if (entry.kind === 'remove') this.#table(entry.table).delete(entry.id);
+      else if (entry.kind === 'record') {
+        const current = this.#table(entry.table).get(entry.record.id);
+        if (!current || current.version < entry.record.version) this.#put(entry.table, entry.record);
+      } else if (entry.kind === 'counter') this.#counters[entry.name] = Math.max(this.#counters[entry.name] ?? 0, entry.value);
+    }
+    if (torn && !this.#readOnly) this.notes.push(tornTailNote(path, torn.line, torn.bytes, setAsideTail(path, torn.offset, 'torn')));
   }
 
   #table(table: Table): IndexedTable<RunRecord | RequestRecord, string> {
@@ -230,20 +210,41 @@ export class LowdbStore extends RecordTables implements Store {
     this.#table(table).set(record);
   }
 
-  #writable(): number {
-    if (this.#readOnly || this.#journalFd === undefined) throw new Error(this.#closed ? 'the store is closed' : 'this store was opened read-only');
-    return this.#journalFd;
+  #writable(): AppendOnlyFile {
+    if (this.#readOnly || this.#journal === undefined)
+      throw new StoreError('STORE_UNAVAILABLE', this.#closed ? 'the store is closed' : 'this store was opened read-only');
+    return this.#journal;
   }
 
-  /** Durable against a process crash when this returns: the line is in the journal. */
+  /**
+   * In the journal when this returns (safe from a process crash), whole or not at all; `#durable`
+   * then waits for it to be on disk (safe from a power cut).
+   */
   #append(line: string): void {
-    const fd = this.#writable();
-    writeSync(fd, line);
+    const journal = this.#writable();
+    try {
+      journal.append(line);
+      this.#writeError = undefined;
+    } catch (err) {
+      this.#writeError = unwritable(journal.path, err);
+      throw this.#writeError;
+    }
     this.#journalBytes += Buffer.byteLength(line);
     // After a failed compaction (a full disk), the next try waits a while rather than follow every change.
     const backingOff = this.#compactFailedAt !== undefined && Date.now() - this.#compactFailedAt < COMPACT_RETRY_MS;
     if (this.#journalBytes >= Math.max(COMPACT_MIN_BYTES, this.#snapshot.bytes / 2) && !backingOff) this.#scheduleCompaction(0);
     else if (!this.#compactTimer) this.#scheduleCompaction(backingOff ? COMPACT_RETRY_MS : COMPACT_AFTER_MS);
+  }
+
+  /** Everything journaled so far is on disk (one fdatasync shared by every change waiting). */
+  async #durable(): Promise<void> {
+    const journal = this.#writable();
+    try {
+      await journal.sync();
+    } catch (err) {
+      this.#writeError = unwritable(journal.path, err);
+      throw this.#writeError;
+    }
   }
 
   /** A record's new version, journaled with a checksum (so replay need not validate it). */
@@ -275,9 +276,15 @@ export class LowdbStore extends RecordTables implements Store {
     this.#writable();
     const covered = this.#generation + 1;
     // Switch journals first: what changes from here on is in the new one, whatever the snapshot holds.
-    const next = openSync(join(this.dataDir, journalFile(covered)), 'a', 0o600);
-    closeSync(this.#journalFd!);
-    this.#journalFd = next;
+    const previous = this.#journal!;
+    try {
+      this.#journal = AppendOnlyFile.open(join(this.dataDir, journalFile(covered)), this.#fs);
+    } catch (err) {
+      this.#compactError = unwritable(this.dataDir, err);
+      this.#compactFailedAt = Date.now();
+      return Promise.reject(this.#compactError);
+    }
+    const closedPrevious = previous.close(); // after the syncs its writers wait for
     this.#generation = covered;
     this.#journalBytes = 0;
     this.#stale = false;
@@ -291,6 +298,7 @@ export class LowdbStore extends RecordTables implements Store {
     };
     this.#compaction = (async () => {
       try {
+        await closedPrevious;
         this.#db.data = snapshot;
         await this.#db.write();
         this.#compactFailedAt = undefined;
@@ -311,7 +319,7 @@ export class LowdbStore extends RecordTables implements Store {
 
   /** Resolves when everything changed so far is in the snapshot itself (the journal emptied). */
   async flush(): Promise<void> {
-    if (this.#readOnly || this.#journalFd === undefined) return;
+    if (this.#readOnly || this.#journal === undefined) return;
     if (this.#journalBytes || this.#stale || this.#compaction || !existsSync(this.file)) await this.compact();
   }
 
@@ -329,6 +337,7 @@ export class LowdbStore extends RecordTables implements Store {
     const n = (this.#counters[sequence] ?? 0) + 1;
     this.#append(counterLine(sequence, n));
     this.#counters[sequence] = n;
+    await this.#durable();
     return n;
   }
 
@@ -338,11 +347,10 @@ export class LowdbStore extends RecordTables implements Store {
   async insertRuns(runs: RunRecord[]): Promise<void> {
     this.#writable();
     for (const run of runs) if (this.runs.has(run.id)) throw new StoreError('STORE_CONFLICT', `run ${run.id} already exists`);
-    for (const run of runs) {
-      const stored = structuredClone(run);
-      this.#journalRecord('runs', stored);
-      this.runs.set(stored);
-    }
+    const stored = runs.map((run) => structuredClone(run));
+    this.#append(stored.map((run) => recordLine('runs', run)).join('')); // all of them or none
+    for (const run of stored) this.runs.set(run);
+    await this.#durable();
   }
 
   /**
@@ -379,7 +387,10 @@ export class LowdbStore extends RecordTables implements Store {
   }
 
   async updateRun(id: string, expect: StoreExpect<RunState>, mutate: (run: RunRecord) => void, options: { durable?: boolean } = {}): Promise<RunRecord> {
-    return this.#update<RunRecord>('runs', id, expect, mutate, options.durable ?? true);
+    const durable = options.durable ?? true;
+    const run = this.#update<RunRecord>('runs', id, expect, mutate, durable);
+    if (durable) await this.#durable();
+    return run;
   }
 
   // ---- requests -------------------------------------------------------------------------------
@@ -390,10 +401,13 @@ export class LowdbStore extends RecordTables implements Store {
     const stored = structuredClone(request);
     this.#journalRecord('requests', stored);
     this.requests.set(stored);
+    await this.#durable();
   }
 
   async updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
-    return this.#update<RequestRecord>('requests', id, expect, mutate, true);
+    const request = this.#update<RequestRecord>('requests', id, expect, mutate, true);
+    await this.#durable();
+    return request;
   }
 
   // One process per file (the writer lock): admissions need only be serialized within it.
@@ -440,14 +454,21 @@ export class LowdbStore extends RecordTables implements Store {
    * leaving is journaled: a crash in between archives them twice at worst, and readers keep the
    * newest.
    */
-  #moveOldToArchive(): number {
+  async #moveOldToArchive(): Promise<number> {
     const old = oldFinished(this.runs, this.requests, Date.now() - this.#archiveAfterMs);
     if (!old.length) return 0;
-    this.#archive.appended(old, appendToArchive(join(this.dataDir, ARCHIVE_FILE), old));
-    for (const { table, record } of old) {
-      this.#append(removalLine(table, record.id));
-      this.#table(table).delete(record.id);
+    const path = join(this.dataDir, ARCHIVE_FILE);
+    let spans;
+    try {
+      spans = await appendToArchive(path, old, this.#fs);
+    } catch (err) {
+      this.#writeError = unwritable(path, err);
+      throw this.#writeError;
     }
+    this.#archive.appended(old, spans);
+    this.#append(old.map(({ table, record }) => removalLine(table, record.id)).join(''));
+    for (const { table, record } of old) this.#table(table).delete(record.id);
+    await this.#durable();
     return old.length;
   }
 
@@ -465,25 +486,33 @@ export class LowdbStore extends RecordTables implements Store {
     return kind === 'runs' ? readArchive(this.dataDir, 'runs') : readArchive(this.dataDir, 'requests');
   }
 
-  /** Whether the store can take writes: open, and the snapshot's last compaction did not fail. */
+  /** Whether the store can take writes, from what is known: open, its last write worked, its last compaction too. */
   health(): { ok: true } | { ok: false; problem: string } {
     if (this.#closed) return { ok: false, problem: 'the store is closed' };
+    const broken = this.#journal?.broken;
+    if (broken) return { ok: false, problem: `${broken.message}; restart the bot once the disk is healthy` };
+    if (this.#writeError) return { ok: false, problem: this.#writeError.message };
     if (this.#compactError) return { ok: false, problem: `writing ${this.file} failed: ${this.#compactError.message}` };
     return { ok: true };
   }
 
+  /** Asks the disk: a small write synced and removed. A store that could not write is healthy again once this works. */
   async ping(): Promise<{ ok: true } | { ok: false; problem: string }> {
+    if (this.#closed || this.#readOnly) return this.health();
+    const problem = await probeWritable(this.dataDir, this.#fs);
+    if (problem) return { ok: false, problem };
+    this.#writeError = undefined;
     return this.health();
   }
 
   /** Folds the journal into the snapshot and releases the lock. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    if (this.#journalFd !== undefined) await this.flush().catch(() => undefined);
+    if (this.#journal !== undefined) await this.flush().catch(() => undefined);
     this.#closed = true;
     if (this.#compactTimer) clearTimeout(this.#compactTimer);
-    if (this.#journalFd !== undefined) closeSync(this.#journalFd);
-    this.#journalFd = undefined;
+    await this.#journal?.close();
+    this.#journal = undefined;
     this.#archive.close();
     if (this.#lockPath) releaseLock(this.#lockPath);
   }

@@ -35,7 +35,7 @@ export function copiesOf<T extends { createdAt: string }>(rows: readonly T[], fi
 export class StoreError extends Error {
   override readonly name = 'StoreError';
   constructor(
-    readonly code: 'STORE_CORRUPT' | 'STORE_LOCKED' | 'STORE_CONFLICT' | 'STORE_NOT_FOUND' | 'STORE_UNAVAILABLE',
+    readonly code: 'STORE_CORRUPT' | 'STORE_LOCKED' | 'STORE_CONFLICT' | 'STORE_NOT_FOUND' | 'STORE_UNAVAILABLE' | 'STORE_UNWRITABLE',
     message: string,
   ) {
     super(message);

@@ -70,6 +70,6 @@ describe('audit log', () => {
   it('refuses to open when the last line is not a record (never appends to a broken chain)', async () => {
     const file = await writeRecords(1);
     await writeFile(file, (await readFile(file, 'utf8')) + 'garbage\n');
-    await expect(FileAuditLog.open(dir)).rejects.toThrow(/the last line is not an audit record; run `vmbot audit verify`/);
+    await expect(FileAuditLog.open(dir)).rejects.toThrow(/audit\.jsonl:2: the last line is not an audit record, though whole; run `vmbot audit verify`/);
   });
 });

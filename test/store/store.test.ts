@@ -70,8 +70,11 @@ describe('store', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
     await writeFile(join(dir, 'vmbot.lock'), JSON.stringify({ pid: Number(dead), host: (await import('node:os')).hostname() }));
     const taken = await LowdbStore.open(dir);
-    expect(JSON.parse(await readFile(join(dir, 'vmbot.lock'), 'utf8')).pid).toBe(process.pid);
+    const locks = (await readdir(dir)).filter((f) => f.startsWith('vmbot.lock'));
+    expect(locks).toEqual([expect.stringMatching(new RegExp(`^vmbot\\.lock\\.${process.pid}-[0-9a-f]{12}$`))]); // the dead one's removed
+    expect(JSON.parse(await readFile(join(dir, locks[0]!), 'utf8')).pid).toBe(process.pid);
     await taken.close();
+    expect((await readdir(dir)).filter((f) => f.startsWith('vmbot.lock'))).toEqual([]);
     // A live other process holds it: refused.
     await writeFile(join(dir, 'vmbot.lock'), JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname() }));
     await expect(LowdbStore.open(dir)).rejects.toMatchObject({ code: 'STORE_LOCKED', message: expect.stringMatching(/another vmbot \(pid \d+\) is using/) });
@@ -192,7 +195,11 @@ describe('private files', () => {
       const modes = async () => ({
         '.': ((await stat(dataDir)).mode & 0o777).toString(8),
         ...Object.fromEntries(
-          await Promise.all((await readdir(dataDir)).map(async (f) => [f, ((await stat(join(dataDir, f))).mode & 0o777).toString(8)] as const)),
+          await Promise.all(
+            (await readdir(dataDir)).map(
+              async (f) => [f.replace(/^vmbot\.lock\..*/, 'vmbot.lock'), ((await stat(join(dataDir, f))).mode & 0o777).toString(8)] as const,
+            ),
+          ),
         ),
       });
       const allPrivate = async (what: string, files: string[]) => {
@@ -249,7 +256,10 @@ describe('compaction', () => {
           i++;
           await new Promise((r) => setImmediate(r));
         }
-        for (let k = 0; k < 50; k++, i++) await store.updateRun('run-k' + (i % 3000), {}, (r) => { r.actor = 'during-' + i; });
+        // Fifty more while the snapshot is still being written: journaled at once, synced together.
+        const more = [];
+        for (let k = 0; k < 50; k++, i++) { const n = i; more.push(store.updateRun('run-k' + (n % 3000), {}, (r) => { r.actor = 'during-' + n; })); }
+        await Promise.all(more);
         await store.nextNumber('REQ');
         process.stdout.write(String(i));
         process.kill(process.pid, 'SIGKILL');
