@@ -36,22 +36,62 @@ export const auditRecordSchema = auditEventSchema.extend({
 });
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 
-/** Field order is fixed so the hash is reproducible. */
-function hashOf(record: Omit<AuditRecord, 'hash'>): string {
-  const canonical = JSON.stringify([
-    record.seq,
-    record.at,
-    record.prev,
-    record.actor,
-    record.action,
-    record.requestId ?? null,
-    record.runId ?? null,
-    record.vmName ?? null,
-    record.keys ?? null,
-    record.outcome,
-    record.detail ?? null,
-  ]);
-  return createHash('sha256').update(canonical).digest('hex');
+type Unhashed = Omit<AuditRecord, 'hash'>;
+type KeyEntries = ReadonlyArray<readonly [string, string]>;
+
+/**
+ * The text a record's hash is taken over: its fields in a fixed order, and `keys` as a JSON object
+ * with its entries in the order given. A new record lists them sorted by name, so the hash does
+ * not depend on the order a store hands them back in (PostgreSQL's jsonb keeps its own).
+ * Byte-for-byte what older versions hashed (`JSON.stringify` of the same array) when the entries
+ * come in the order they did.
+ */
+function hashWith(record: Unhashed, keys: KeyEntries | undefined): string {
+  const json = (v: unknown) => JSON.stringify(v);
+  // An entry set to undefined (typed out, but appends are not parsed) is left out, as JSON.stringify
+  // leaves it out of the stored record.
+  const stored = keys?.filter(([, v]) => (v as string | undefined) !== undefined);
+  const keysText = stored ? `{${stored.map(([k, v]) => `${json(k)}:${json(v)}`).join(',')}}` : 'null';
+  const before = [record.seq, record.at, record.prev, record.actor, record.action, record.requestId ?? null, record.runId ?? null, record.vmName ?? null];
+  const text = `[${before.map(json).join(',')},${keysText},${json(record.outcome)},${json(record.detail ?? null)}]`;
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function hashOf(record: Unhashed): string {
+  const keys = record.keys && Object.entries(record.keys).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return hashWith(record, keys);
+}
+
+/** Beyond this many keys an older record is only tried in the order found (8! = 40,320 hashes). */
+export const MAX_PERMUTED_KEYS = 8;
+
+/**
+ * Whether `hash` is the record's. Older versions hashed `keys` in insertion order: a file line
+ * still has that order, but a PostgreSQL row lost it to jsonb, so for an older record every order
+ * of its own entries is tried. That is as strong as hashing sorted entries: each ordering still
+ * binds every value to its name, so a changed, added, removed or swapped name or value matches
+ * none of them (short of a SHA-256 collision); only the order, which carries no meaning, is free.
+ * Old and new records can't be told apart, so both are tried; the search runs only on a mismatch.
+ */
+function hashMatches(record: Unhashed, hash: string): boolean {
+  if (hashOf(record) === hash) return true;
+  const entries = Object.entries(record.keys ?? {});
+  if (entries.length < 2) return false;
+  if (hashWith(record, entries) === hash) return true;
+  if (entries.length > MAX_PERMUTED_KEYS) return false;
+  for (const order of permutations(entries)) if (hashWith(record, order) === hash) return true;
+  return false;
+}
+
+function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield [...items];
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    for (const tail of permutations(rest)) yield [items[i]!, ...tail];
+  }
 }
 
 /** Where audit records go: the file in DATA_DIR, or PostgreSQL (`postgres/audit.ts`). */
@@ -92,7 +132,7 @@ export async function verifyChain(records: AsyncIterable<unknown>): Promise<Veri
       return { ok: false, records: line - 1, line, problem: `sequence ${rest.seq} where ${line} was expected (a line was removed or moved)` };
     if (rest.prev !== prev)
       return { ok: false, records: line - 1, line, problem: 'does not chain to the line before it (a line was removed, moved or edited)' };
-    if (hashOf(rest) !== hash) return { ok: false, records: line - 1, line, problem: 'its contents were changed after it was written' };
+    if (!hashMatches(rest, hash)) return { ok: false, records: line - 1, line, problem: 'its contents were changed after it was written' };
     prev = hash;
   }
   return { ok: true, records: line };

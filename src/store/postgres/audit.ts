@@ -58,16 +58,21 @@ export async function* readPostgresAudit(url: string, since?: Date): AsyncGenera
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    for (let after = 0; ;) {
-      const { rows } = await client.query<{ seq: string; record: unknown }>('SELECT seq, record FROM audit WHERE seq > $1 ORDER BY seq LIMIT 1000', [after]);
-      if (!rows.length) return;
-      for (const row of rows) {
-        const at = (row.record as { at?: string }).at;
-        if (!since || (at !== undefined && new Date(at) >= since)) yield row.record;
-      }
-      after = Number(rows.at(-1)!.seq);
-    }
+    yield* readAuditRows(client, since);
   } finally {
     await client.end();
+  }
+}
+
+/** The same, on a connection already open (a migration reads back what its transaction wrote). */
+export async function* readAuditRows(client: pg.ClientBase, since?: Date): AsyncGenerator<unknown> {
+  for (let after = 0; ;) {
+    const { rows } = await client.query<{ seq: string; record: unknown }>('SELECT seq, record FROM audit WHERE seq > $1 ORDER BY seq LIMIT 1000', [after]);
+    if (!rows.length) return;
+    for (const row of rows) {
+      const at = (row.record as { at?: string }).at;
+      if (!since || (at !== undefined && new Date(at) >= since)) yield row.record;
+    }
+    after = Number(rows.at(-1)!.seq);
   }
 }

@@ -1,12 +1,14 @@
 /**
  * Copy an embedded (lowdb) store into an empty PostgreSQL database: requests, runs (the working
  * set and the archive), the REQ-n counter, and the audit log with its hashes as they are, so the
- * chain verifies afterwards. One transaction: all or nothing.
+ * chain verifies afterwards. One transaction: all or nothing, and the copied chain is verified
+ * inside it, so a copy that does not verify is rolled back rather than left behind.
  */
 import pg from 'pg';
-import type { AuditRecord } from '../audit.js';
+import { verifyChain, type AuditRecord } from '../audit.js';
 import type { RequestRecord, RunRecord } from '../records.js';
 import { StoreError } from '../store.js';
+import { readAuditRows } from './audit.js';
 import { describeUrl, migrate } from './store.js';
 
 export interface ImportInput {
@@ -23,11 +25,13 @@ export async function importIntoPostgres(url: string, input: ImportInput): Promi
     await migrate(pool);
     const client = await pool.connect();
     try {
+      await client.query('BEGIN');
+      // Held until COMMIT: a second migrate (or a bot started too early) waits, then finds these rows.
+      await client.query('LOCK TABLE requests, runs, audit IN SHARE ROW EXCLUSIVE MODE');
       const { rows } = await client.query<{ n: string }>(
         'SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM runs) + (SELECT count(*) FROM audit) AS n',
       );
       if (Number(rows[0]!.n) > 0) throw new StoreError('STORE_CONFLICT', `${describeUrl(url)} already holds records; migrate into an empty database`);
-      await client.query('BEGIN');
       for (const r of input.requests) {
         await client.query(
           'INSERT INTO requests (id, version, state, requester, source_view_id, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
@@ -44,14 +48,20 @@ export async function importIntoPostgres(url: string, input: ImportInput): Promi
           r.updatedAt,
         ]);
       }
-      if (input.requestNumber > 0) await client.query(`SELECT setval('vmbot_seq_request', $1)`, [input.requestNumber]);
-      let audit = 0;
       for await (const record of input.audit) {
         await client.query('INSERT INTO audit (seq, hash, record) VALUES ($1, $2, $3)', [record.seq, record.hash, record]);
-        audit++;
       }
+      // Read back as the bot will read it (through jsonb), before anything is committed.
+      const chain = await verifyChain(readAuditRows(client));
+      if (!chain.ok)
+        throw new StoreError(
+          'STORE_CORRUPT',
+          `the audit chain copied into ${describeUrl(url)} does not verify at seq ${chain.line}: ${chain.problem}; the copy was rolled back`,
+        );
+      // Last: ROLLBACK does not undo a sequence's setval, so a copy that fails leaves REQ numbering alone.
+      if (input.requestNumber > 0) await client.query(`SELECT setval('vmbot_seq_request', $1)`, [input.requestNumber]);
       await client.query('COMMIT');
-      return { requests: input.requests.length, runs: input.runs.length, audit };
+      return { requests: input.requests.length, runs: input.runs.length, audit: chain.records };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
