@@ -5,7 +5,7 @@ import { loadPolicyFile, type LoadedPolicy } from '../policy/load.js';
 import { describeFrom, isIn, type Membership } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
 import { heldVmsIn } from '../policy/quota.js';
-import { loadRecipes, recipeFilesIn } from '../vmspec/recipes.js';
+import { loadRecipes } from '../vmspec/recipes.js';
 import { openStore } from '../store/open.js';
 import { formatDuration } from '../vmspec/units.js';
 import { VergeosClient } from '../vergeos/client.js';
@@ -13,6 +13,7 @@ import type { ResourceGroup } from '../vergeos/types.js';
 import { vergeosClientOptions } from '../config.js';
 import { CliExit, config, EXIT } from './context.js';
 import { specsFromRecipe } from './recipe-input.js';
+import { manifestFiles } from './validate.js';
 
 /** The policy file in force: POLICY_FILE, else MANIFESTS_DIR/policy.yml (absent: the built-in default). */
 export async function policyInForce(file?: string): Promise<LoadedPolicy> {
@@ -44,7 +45,7 @@ export async function explainCommand(recipeArg: string, opts: { as: string; grou
   const loaded = await policyInForce(opts.file);
   const recipeFile = /\.ya?ml$/.test(recipeArg)
     ? recipeArg
-    : (await loadRecipes(await recipeFilesIn(env.MANIFESTS_DIR))).recipes.find((r) => r.id === recipeArg)?.file;
+    : (await loadRecipes(await manifestFiles(env.MANIFESTS_DIR))).recipes.find((r) => r.id === recipeArg)?.file;
   if (!recipeFile) throw new CliExit(EXIT.badInput, `no recipe ${recipeArg} in ${env.MANIFESTS_DIR}`);
   const { recipe, specs } = await specsFromRecipe(recipeFile, opts.name, opts.count);
   const who: Membership = { user: opts.as, slackGroups: new Set(opts.group), vmApprovers: env.VM_APPROVERS };

@@ -5,7 +5,8 @@
  * printed with toString instead (still valid YAML of the same shape, formatting normalized).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { CST, Lexer, parse, parseDocument, Scalar, visit, type Document } from 'yaml';
+import { CST, Lexer, parse, Scalar, visit, type Document } from 'yaml';
+import { parseYamlInput, yamlData } from '../vmspec/yaml-input.js';
 
 export interface ScalarEdit {
   node: Scalar;
@@ -14,10 +15,14 @@ export interface ScalarEdit {
   inFlow: boolean;
 }
 
-/** The text as a YAML document, or undefined when it has errors. */
+/**
+ * The text as a YAML document, or undefined when it has errors — or aliases or nesting past the
+ * bounds of yaml-input (a "billion laughs" user-data would otherwise make the deep comparison
+ * below take hours); callers then treat it as text that does not parse (masked line by line).
+ */
 export function parseYaml(text: string): Document.Parsed | undefined {
-  const doc = parseDocument(text, { logLevel: 'silent' });
-  return doc.errors.length ? undefined : doc;
+  const parsed = parseYamlInput(text, { logLevel: 'silent' });
+  return parsed.ok ? parsed.doc : undefined;
 }
 
 /** Every comment (`# …`) with its offset; `#` inside scalars (block scalars included) is not one. */
@@ -131,8 +136,9 @@ function rewriteDocComments(doc: Document, comment: (text: string) => string): v
 export function rewriteYaml(text: string, doc: Document.Parsed, edits: readonly ScalarEdit[], comment: (text: string) => string): string {
   const spliced = splice(text, edits, comment);
   for (const edit of edits) edit.node.value = edit.value;
-  const expected: unknown = doc.toJS({ maxAliasCount: -1 });
-  if (spliced !== undefined && isDeepStrictEqual(parseYaml(spliced)?.toJS({ maxAliasCount: -1 }), expected)) return spliced;
+  const expected = yamlData(doc);
+  const again = spliced === undefined ? undefined : parseYamlInput(spliced, { logLevel: 'silent' });
+  if (again?.ok && isDeepStrictEqual(again.data, expected)) return spliced!;
   rewriteDocComments(doc, comment);
   return doc.toString({ lineWidth: 0 });
 }

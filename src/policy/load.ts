@@ -4,9 +4,9 @@
  * is today's behaviour: one approval from VM_APPROVERS, never the requester.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isNode, type Document, type LineCounter } from 'yaml';
 import { formatPath } from '../vmspec/validate.js';
+import { parseYamlInput, readYamlFile, type YamlProblem } from '../vmspec/yaml-input.js';
 import { policySchema, type Policy } from './schema.js';
 
 export interface LoadedPolicy {
@@ -32,17 +32,16 @@ function lineOf(doc: Document, counter: LineCounter, path: ReadonlyArray<Propert
   return undefined;
 }
 
+/** A YAML problem (syntax, size, aliases) as `file:line: message`; the whole file is line 1. */
+function yamlError(file: string, problem: YamlProblem): string {
+  return problem.line === undefined ? `${file}:1: (file): ${problem.message}` : `${file}:${problem.line}: ${problem.message}`;
+}
+
 export function parsePolicyText(text: string, file: string): PolicyLoad {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) {
-    const first = doc.errors[0]!;
-    return {
-      ok: false,
-      errors: [`${file}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`],
-    };
-  }
-  const parsed = policySchema.safeParse(doc.toJS() ?? {});
+  const input = parseYamlInput(text);
+  if (!input.ok) return { ok: false, errors: [yamlError(file, input.problem)] };
+  const { doc, lineCounter: counter } = input;
+  const parsed = policySchema.safeParse(input.data ?? {});
   if (!parsed.success) {
     return {
       ok: false,
@@ -59,13 +58,10 @@ export function parsePolicyText(text: string, file: string): PolicyLoad {
 
 /** The policy in `file`; a missing file is the built-in default only when `optional`. */
 export async function loadPolicyFile(file: string, options: { optional?: boolean } = {}): Promise<PolicyLoad> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && options.optional) return { ok: true, loaded: builtinPolicy() };
-    return { ok: false, errors: [`${file}:1: (file): cannot read it (${code ?? 'error'})`] };
+  const read = await readYamlFile(file);
+  if (!read.ok) {
+    if (read.problem.errno === 'ENOENT' && options.optional) return { ok: true, loaded: builtinPolicy() };
+    return { ok: false, errors: [yamlError(file, read.problem)] };
   }
-  return parsePolicyText(text, file);
+  return parsePolicyText(read.text, file);
 }

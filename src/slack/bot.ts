@@ -382,6 +382,8 @@ export function createBot(options: BotOptions): Bot {
       readiness.start();
       ctx.inventory.warm();
       options.policy.watch(options.policyPollMs);
+      // A refused policy edit leaves the bot working under the last good policy: ready, with the why.
+      readiness.warnWhen('policy', () => options.policy.status());
       // Background sweeps run in one bot process at a time (the store elects it); any process may
       // take over a run whose process stopped.
       const led = (work: () => Promise<void>) => async () => {

@@ -2,14 +2,14 @@
  * Recipes: `manifests/*.yml`, a named, titled VM spec whose name may be left for request time.
  * Errors come back as `file:field: message`.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { VmSpecDraft } from './schema.js';
 import { recipeEditableSchema, type RecipeEditable } from './recipe-bounds.js';
 import { parseDuration } from './units.js';
 import { fieldErrors, parseDraft, type FieldError } from './validate.js';
+import { parseYamlInput, readYamlFile, type YamlProblem } from './yaml-input.js';
 
 export interface Recipe {
   id: string;
@@ -59,23 +59,28 @@ const metaSchema = z.object({
   editable: recipeEditableSchema.optional(),
 });
 
+/** A YAML problem as a recipe error: `file:line N: message`, or `file:(file): message`. */
+function yamlError(file: string, problem: YamlProblem): RecipeError {
+  return { file, path: problem.line === undefined ? '(file)' : `line ${problem.line}`, message: problem.message };
+}
+
+/** Alias and nesting problems make a cloud-config unsafe to read (for the bot's mask and for cloud-init in the VM). */
+const UNSAFE_USER_DATA = new Set<YamlProblem['code']>(['YAML_ALIAS_FLOOD', 'YAML_ALIAS_CYCLE', 'YAML_TOO_DEEP']);
+
+/** A cloud-config (`#cloud-config`, as cloud-init tells one) whose aliases or nesting no reader should expand. */
+function userDataErrors(draft: VmSpecDraft): FieldError[] {
+  return (draft.vm.cloudinit_files ?? []).flatMap((f, i) => {
+    if (!f.contents.startsWith('#cloud-config')) return [];
+    const parsed = parseYamlInput(f.contents);
+    if (parsed.ok || !UNSAFE_USER_DATA.has(parsed.problem.code)) return [];
+    return [{ path: `vm.cloudinit_files[${i}].contents`, message: `line ${parsed.problem.line ?? '?'} of ${f.name}: ${parsed.problem.message}` }];
+  });
+}
+
 export function parseRecipeText(text: string, file: string): { ok: true; recipe: Recipe } | { ok: false; errors: RecipeError[] } {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) {
-    // The first YAML error is the one to fix; later ones usually follow from it.
-    const first = doc.errors[0]!;
-    return {
-      ok: false,
-      errors: [
-        {
-          file,
-          path: `line ${first.linePos?.[0]?.line ?? '?'}`,
-          message: `not valid YAML: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
-        },
-      ],
-    };
-  }
-  const data: unknown = doc.toJS();
+  const parsed = parseYamlInput(text);
+  if (!parsed.ok) return { ok: false, errors: [yamlError(file, parsed.problem)] };
+  const data = parsed.data;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return {
       ok: false,
@@ -88,6 +93,7 @@ export function parseRecipeText(text: string, file: string): { ok: true; recipe:
   if (!meta.success) errors.push(...fieldErrors(meta.error));
   const draft = parseDraft(specPart);
   if (!draft.ok) errors.push(...draft.errors);
+  else errors.push(...userDataErrors(draft.value));
   if (!meta.success || !draft.ok || errors.length) return { ok: false, errors: errors.map((e) => ({ file, ...e })) };
   const leaseOf = meta.data.lease ? { defaultMs: meta.data.lease.default, maxMs: meta.data.lease.max } : undefined;
   return {
@@ -105,13 +111,9 @@ export function parseRecipeText(text: string, file: string): { ok: true; recipe:
 }
 
 export async function loadRecipeFile(file: string): Promise<{ ok: true; recipe: Recipe } | { ok: false; errors: RecipeError[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    return { ok: false, errors: [{ file, path: '(file)', message: `cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})` }] };
-  }
-  return parseRecipeText(text, file);
+  const read = await readYamlFile(file);
+  if (!read.ok) return { ok: false, errors: [yamlError(file, read.problem)] };
+  return parseRecipeText(read.text, file);
 }
 
 /** The recipe files in a folder: every `*.yml`/`*.yaml` but the approval policy (`policy*.yml`). */

@@ -21,18 +21,18 @@ describe('vmbot command line', () => {
     await remove();
   });
 
-  it('validate passes on the shipped recipes and fails with file:field on a broken one (exit 1)', async () => {
+  it('validate passes on the shipped recipes and refuses a broken one with file:field (exit 2, bad input)', async () => {
     const ok = await runVmbot(['validate'], env);
     expect(ok.code).toBe(0);
     expect(ok.stdout.match(/^ok /gm)).toHaveLength(6);
     const broken = join(dir, 'broken.yml');
     await writeFile(broken, 'recipe: broken\ntitle: Broken\ndrives:\n  - { media: disk, disksize: 10 parsecs }\n');
     const bad = await runVmbot(['validate', broken], env);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe(`${broken}:drives[0].disksize: the disk size must be a number of bytes or a size like 100GiB (got "10 parsecs")`);
   });
 
-  it('validate refuses a TPM with a resource group, a GPU without one and a sized EFI disk, naming each field (exit 1)', async () => {
+  it('validate refuses a TPM with a resource group, a GPU without one and a sized EFI disk, naming each field (exit 2)', async () => {
     const bad = join(dir, 'bad-devices.yml');
     await writeFile(
       bad,
@@ -49,7 +49,7 @@ describe('vmbot command line', () => {
       ].join('\n'),
     );
     const out = await runVmbot(['validate', bad], env);
-    expect(out.code).toBe(1);
+    expect(out.code).toBe(2);
     expect(out.stderr.trim().split('\n').sort()).toEqual([
       `${bad}:devices[0].resource_group: a TPM is virtual and takes no resource group; remove resource_group`,
       `${bad}:devices[1].resource_group: a node_host_gpu_devices device needs a resource group (its UUID or key)`,

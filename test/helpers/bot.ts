@@ -1,7 +1,7 @@
 /** The real Bolt app in HTTP mode on loopback, with the Slack stand-in and the VergeOS simulator. */
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { Provisioner } from '../../src/provision/provisioner.js';
 import { createBot, openPolicy, type Bot } from '../../src/slack/bot.js';
 import { SlackDriver } from '../../src/sim/slack-driver.js';
@@ -56,6 +56,8 @@ export async function startRig(
     databaseUrl?: string;
     /** Recipes offered besides manifests/ (a test's own, e.g. with secrets in its user-data). */
     extraRecipes?: Recipe[];
+    /** The bot's logger (e.g. captureLogger's, to assert on its lines); default: LOG_LEVEL's. */
+    logger?: Logger;
   } = {},
 ): Promise<Rig> {
   const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
@@ -77,7 +79,7 @@ export async function startRig(
       },
       ['slack', 'vergeos'],
     );
-    const logger = createLogger({ level: env.LOG_LEVEL });
+    const logger = options.logger ?? createLogger({ level: env.LOG_LEVEL });
     const store: Store = options.databaseUrl
       ? await PostgresStore.open(options.databaseUrl)
       : await LowdbStore.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
