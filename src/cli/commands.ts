@@ -4,7 +4,7 @@
  * mistyped flag answer at once.
  */
 import type { Command } from 'commander';
-import { parseCount, parseFactor, parseMargin, parseNonNegative, parsePort } from './parse.js';
+import { dateOf, durationOf, parseConcurrency, parseCount, parseFactor, parseImportMs, parseLatencyMs, parseMargin, parsePort } from './parse.js';
 import { SLACK_SIM, SLACK_SIM_SIGNING_SECRET } from '../sim/slack-constants.js';
 
 /** An action that imports its module when it runs. */
@@ -43,7 +43,7 @@ export function registerCommands(program: Command): void {
     .argument('<file>', 'recipe file')
     .option('--name <name>', 'VM name (or pattern with {n} for --count, e.g. web-{n})')
     .option('--count <k>', 'how many VMs: one batch, checked as a whole before anything is created', parseCount, 1)
-    .option('--concurrency <c>', 'VMs provisioned at once with --count', parseCount, 4)
+    .option('--concurrency <c>', 'VMs provisioned at once with --count', parseConcurrency, 4)
     .option('--keep-going', 'with --count: start every VM even after a failure that would repeat for all (tier full, credentials, …)')
     .option('--tier-margin <percent>', "share of each storage tier's capacity to keep free", parseMargin, 5)
     .option('--yes', 'do not ask for confirmation')
@@ -63,7 +63,7 @@ export function registerCommands(program: Command): void {
     .argument('[run]', 'run id')
     .option('--all', 'every run that was interrupted (state running)')
     .option('--batch <id>', "a batch's failed and not-started VMs, as a batch again (stops on a failure that would repeat)")
-    .option('--concurrency <c>', 'VMs at once with --batch', parseCount, 4)
+    .option('--concurrency <c>', 'VMs at once with --batch', parseConcurrency, 4)
     .option('--json', 'print the result(s) as one JSON object')
     .action(lazy(() => import('./runs.js'), 'resumeCommand'));
 
@@ -73,7 +73,7 @@ export function registerCommands(program: Command): void {
     .argument('[run]', 'run id')
     .option('--batch <id>', 'every failed or not-started VM of this batch')
     .option('--all-failed', 'every failed or not-started run')
-    .option('--concurrency <c>', 'deletions at once', parseCount, 4)
+    .option('--concurrency <c>', 'deletions at once', parseConcurrency, 4)
     .option('--yes', 'do not ask for confirmation')
     .action(lazy(() => import('./runs.js'), 'cleanupCommand'));
 
@@ -82,7 +82,8 @@ export function registerCommands(program: Command): void {
     .description('list the VMs made through the bot, with owner and keys')
     .option('--owner <user>', "only this owner's (a Slack user id, or cli:<user>)")
     .option('--refresh', 'look each one up in VergeOS: live power state; a VM deleted outside the bot is marked gone')
-    .option('--expiring <duration>', 'only those whose lease ends within this (e.g. 7d)')
+    .option('--expiring <duration>', 'only those whose lease ends within this (e.g. 7d)', durationOf('--expiring'))
+    .option('--all', 'also the VMs deleted outside the bot (marked gone)')
     .option('--json', 'as JSON')
     .action(lazy(() => import('./vms.js'), 'vmsCommand'));
 
@@ -95,10 +96,11 @@ export function registerCommands(program: Command): void {
 
   program
     .command('extend')
-    .description("move the end of a VM's lease (within its maximum from now)")
+    .description("move the end of a VM's lease (the new end within its maximum from now)")
     .argument('<vm>', 'VM name or VM key')
-    .option('--for <duration>', 'from now, e.g. 7d')
-    .option('--until <date>', 'an ISO date, e.g. 2026-12-31')
+    .option('--for <duration>', 'add this to the current end, e.g. 7d', durationOf('--for'))
+    .option('--until <date>', 'set the end to this date, e.g. 2026-12-31', dateOf('--until'))
+    .option('--set-lease', 'give a VM kept until deleted a lease (it is powered off at its end and deleted 3 days later); --for then counts from now')
     .action(lazy(() => import('./vms.js'), 'extendCommand'));
 
   program
@@ -154,8 +156,8 @@ export function registerCommands(program: Command): void {
     .description('run the VergeOS simulator on loopback (for trying the bot, tests and benchmarks)')
     .option('-p, --port <n>', 'port to listen on (0 = any free port)', parsePort, 8444)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--import-ms <ms>', 'how long import drives stay "importing"', parseNonNegative, 2000)
-    .option('--latency-ms <ms>', 'latency added to every API call', parseNonNegative, 0)
+    .option('--import-ms <ms>', 'how long import drives stay "importing"', parseImportMs, 2000)
+    .option('--latency-ms <ms>', 'latency added to every API call', parseLatencyMs, 0)
     .action(lazy(() => import('./sim.js'), 'simCommand'));
 
   program

@@ -4,14 +4,32 @@ import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context
 import { namesByRun, progressPrinter } from './progress.js';
 import { cleanupRuns, leftPartialVm, runBatch } from '../batches/batch.js';
 import type { RunRecord } from '../store/records.js';
+import { sizeOf } from './json.js';
 
 const CLEANABLE: ReadonlySet<string> = new Set(['failed', 'not_started', 'cleaning_up']);
+
+/** One run as `runs --json` prints it: what the text list shows (README: the fields it lists). */
+function runJson(run: RunRecord) {
+  const { error, ...result } = runResult(run);
+  return {
+    ...result,
+    batchId: run.group ?? null,
+    requestId: run.requestId ?? null,
+    requester: run.actor,
+    owner: run.owner ?? run.actor,
+    size: sizeOf(run.spec),
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+    goneAt: run.goneAt ?? null,
+    ...(error ? { error } : {}),
+  };
+}
 
 export async function runsCommand(opts: { json?: boolean; all?: boolean }): Promise<void> {
   const core = await openCore({ withVergeos: false, readOnly: true });
   try {
     const runs = [...(opts.all ? await core.store.readArchived('runs') : []), ...core.store.listRuns()];
-    if (opts.json) return printJson(runs.map(runResult));
+    if (opts.json) return printJson(runs.map(runJson));
     if (!runs.length) return void process.stdout.write('No runs yet.\n');
     for (const run of runs) {
       const keys = run.keys.vmKey ? `vm ${run.keys.vmKey} / machine ${run.keys.machineKey}` : 'no VM yet';

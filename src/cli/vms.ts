@@ -1,10 +1,11 @@
 /** The VMs the bot made: who owns them, their keys, and (with --refresh) what VergeOS says now. */
 import { summarizeSpec } from '../plan/render.js';
-import { Leases } from '../leases/leases.js';
+import { Leases, type LeaseChange } from '../leases/leases.js';
 import { isOwnedVm } from '../provision/provisioner.js';
-import { parseDuration } from '../vmspec/units.js';
+import { formatDuration } from '../vmspec/units.js';
 import type { RunRecord } from '../store/records.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context.js';
+import { sizeOf } from './json.js';
 
 /** A VM by name or VM key, among the VMs the bot made that still exist. */
 function findVm(vms: RunRecord[], which: string): RunRecord {
@@ -15,9 +16,7 @@ function findVm(vms: RunRecord[], which: string): RunRecord {
   return found[0]!;
 }
 
-export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expiring?: string; json?: boolean }): Promise<void> {
-  const within = opts.expiring === undefined ? undefined : parseDuration(opts.expiring);
-  if (opts.expiring !== undefined && within === undefined) throw new CliExit(EXIT.badInput, '--expiring must be a duration like 7d or 12h');
+export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expiring?: number; all?: boolean; json?: boolean }): Promise<void> {
   const core = await openCore({ withVergeos: opts.refresh ?? false, readOnly: !opts.refresh });
   try {
     const live = new Map<string, string>();
@@ -29,10 +28,11 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
       }
     }
     const vms = core.store.listRuns(isOwnedVm);
-    const rows = vms.filter(
+    const mine = vms.filter((r) => !opts.owner || (r.owner ?? r.actor) === opts.owner);
+    // A VM noticed gone no longer exists: listed only when asked for (--all).
+    const rows = mine.filter(
       (r) =>
-        (!opts.owner || (r.owner ?? r.actor) === opts.owner) &&
-        (within === undefined || (r.lease?.endsAt !== undefined && Date.parse(r.lease.endsAt) <= Date.now() + within)),
+        (opts.all || !r.goneAt) && (opts.expiring === undefined || (r.lease?.endsAt !== undefined && Date.parse(r.lease.endsAt) <= Date.now() + opts.expiring)),
     );
     const leaseOf = (r: RunRecord) => (r.lease?.endsAt ? `${r.lease.expiredAt ? 'lease ended' : 'lease ends'} ${r.lease.endsAt}` : 'kept until deleted');
     const stateOf = (r: RunRecord) =>
@@ -46,6 +46,7 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
           owner: r.owner ?? r.actor,
           state: stateOf(r),
           leaseEndsAt: r.lease?.endsAt ?? null,
+          size: sizeOf(r.spec),
           runId: r.id,
           requestId: r.requestId ?? null,
           batchId: r.group ?? null,
@@ -53,7 +54,11 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
         })),
       );
     }
-    if (!rows.length) return void process.stdout.write(opts.owner ? `No VMs owned by ${opts.owner}.\n` : 'No VMs made through the bot yet.\n');
+    if (!rows.length) {
+      const hidden = opts.all ? 0 : mine.filter((r) => r.goneAt).length;
+      const none = opts.owner ? `No VMs owned by ${opts.owner}` : 'No VMs made through the bot';
+      return void process.stdout.write(hidden ? `${none} that still exist (${hidden} deleted outside the bot: --all lists them).\n` : `${none}.\n`);
+    }
     for (const r of rows) {
       process.stdout.write(
         `${r.spec.vm.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${(r.owner ?? r.actor).padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.id}, ${r.createdAt})\n`,
@@ -76,19 +81,28 @@ export async function transferCommand(which: string, opts: { to: string }): Prom
   }
 }
 
-export async function extendCommand(which: string, opts: { for?: string; until?: string }): Promise<void> {
-  if ((opts.for === undefined) === (opts.until === undefined)) throw new CliExit(EXIT.badInput, 'give one of --for 7d or --until DATE');
-  const forMs = opts.for === undefined ? undefined : parseDuration(opts.for);
-  const until = forMs !== undefined ? new Date(Date.now() + forMs) : new Date(opts.until ?? '');
-  if (Number.isNaN(until.getTime()))
-    throw new CliExit(EXIT.badInput, opts.for !== undefined ? '--for must be a duration like 7d or 12h' : '--until must be a date like 2026-12-31');
+export async function extendCommand(which: string, opts: { for?: number; until?: Date; setLease?: boolean }): Promise<void> {
+  if ((opts.for === undefined) === (opts.until === undefined))
+    throw new CliExit(EXIT.badInput, 'give one of --for 7d (added to the current end) or --until DATE');
+  const change: LeaseChange = opts.for !== undefined ? { by: opts.for } : { until: opts.until! };
   const core = await openCore({ withVergeos: true });
   try {
     const vm = findVm(core.provisioner!.ownedVms(), which);
-    const outcome = await new Leases({ store: core.store, audit: core.audit, provisioner: core.provisioner! }).extend(vm.id, until, cliActor());
-    if (!outcome.ok) throw new CliExit(EXIT.badInput, `${vm.spec.vm.name}: ${outcome.reason}`);
+    const leases = new Leases({ store: core.store, audit: core.audit, provisioner: core.provisioner! });
+    const outcome = await leases.extend(vm.id, change, cliActor(), { setLease: opts.setLease ?? false });
+    if (!outcome.ok) {
+      const name = vm.spec.vm.name;
+      if (outcome.code === 'no_lease')
+        throw new CliExit(
+          EXIT.badInput,
+          `${name} is kept until deleted, so it has no lease to extend. To give it one, add --set-lease: it is then powered off when the lease ends and deleted ${formatDuration(leases.graceMs)} later. Nothing was changed.`,
+        );
+      // Refused as asked (past, beyond the maximum, no such VM) is bad input; a run that kept changing is a failure to retry.
+      throw new CliExit(outcome.code === 'changed' ? EXIT.failed : EXIT.badInput, `${name}: ${outcome.reason}`);
+    }
+    const was = outcome.was ? `was ${outcome.was}` : 'was kept until deleted';
     process.stdout.write(
-      `${vm.spec.vm.name} is kept until ${outcome.endsAt}.${vm.lease?.expiredAt ? ' It was powered off when its lease ended; power it on with /vm-create mine.' : ''}\n`,
+      `${vm.spec.vm.name} is kept until ${outcome.endsAt} (${was}).${vm.lease?.expiredAt ? ' It was powered off when its lease ended; power it on with /vm-create mine.' : ''}\n`,
     );
   } finally {
     await core.close();

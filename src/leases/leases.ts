@@ -4,6 +4,11 @@
  * claimed by a compare-and-set on the run before it acts (a reminder is marked sent before it is
  * told; a power-off is claimed, done, then recorded, and a claimed one is finished after a
  * restart); the deletion is the provisioner's decommission, itself resumable.
+ *
+ * An extension wins a race with the sweep: each step is claimed by a compare-and-set on the
+ * version the sweep read, the same one an extension makes, so an extension that landed since makes
+ * the claim fail. One that lands while VergeOS is powering the VM off is found afterwards, and the
+ * VM is powered on again.
  */
 import { leaseActionsTotal, leaseSweepsTotal } from '../ops/metrics.js';
 import type { Provisioner } from '../provision/provisioner.js';
@@ -19,7 +24,15 @@ export interface LeaseOptions {
   graceMs?: number;
   /** The clock (tests move it). */
   now?: () => number;
+  /**
+   * Called when a sweep has read a run and found a power-off or deletion due, before it claims the
+   * step (tests land a concurrent extension here, deterministically).
+   */
+  beforeAct?: (action: 'power_off' | 'delete', run: RunRecord) => Promise<void> | void;
 }
+
+/** A new end: `until` sets it; `by` adds to the current end (from now for a VM kept until deleted). */
+export type LeaseChange = { until: Date } | { by: number };
 
 export type LeaseEvent =
   | { type: 'reminder'; run: RunRecord; endsAt: string; inMs: number }
@@ -27,7 +40,9 @@ export type LeaseEvent =
   | { type: 'deleted'; run: RunRecord }
   | { type: 'delete_failed'; run: RunRecord; message: string };
 
-export type ExtendOutcome = { ok: true; run: RunRecord; endsAt: string } | { ok: false; code: 'no_vm' | 'past' | 'beyond_max' | 'changed'; reason: string };
+export type ExtendOutcome =
+  | { ok: true; run: RunRecord; endsAt: string; /** The end before (absent: it was kept until deleted). */ was?: string }
+  | { ok: false; code: 'no_vm' | 'no_lease' | 'past' | 'beyond_max' | 'changed'; reason: string };
 
 const DAY = 86_400_000;
 
@@ -38,6 +53,7 @@ export class Leases {
   readonly #remindBefore: number[];
   readonly #graceMs: number;
   readonly #now: () => number;
+  readonly #beforeAct: LeaseOptions['beforeAct'];
 
   constructor(deps: { store: Store; audit: AuditLog; provisioner: Provisioner }, options: LeaseOptions = {}) {
     this.#store = deps.store;
@@ -46,6 +62,7 @@ export class Leases {
     this.#remindBefore = [...(options.remindBeforeMs ?? [3 * DAY, DAY])].sort((a, b) => b - a);
     this.#graceMs = options.graceMs ?? 3 * DAY;
     this.#now = options.now ?? Date.now;
+    this.#beforeAct = options.beforeAct;
   }
 
   get graceMs(): number {
@@ -105,7 +122,7 @@ export class Leases {
       const done = await this.#provisioner.decommission(run.id, 'lease').catch((err: unknown) => err as Error);
       if (!(done instanceof Error)) events.push(await this.#afterDelete(done));
     }
-    for (let run of this.#leased()) {
+    for (const run of this.#leased()) {
       const lease = run.lease!;
       const endsAt = Date.parse(lease.endsAt!);
       if (now < endsAt) {
@@ -121,35 +138,70 @@ export class Leases {
         continue;
       }
       if (!lease.expiredAt) {
-        if (!lease.expiring) {
-          const claimed = await this.#claim(run, (r) => (r.lease!.expiring = new Date(now).toISOString()));
-          if (!claimed) continue;
-          run = claimed;
-        }
-        // Claimed (now or by a process that stopped before finishing): power off, then record.
-        // If VergeOS or a concurrent action gets in the way, the claim stands and the next sweep tries again.
-        const off = await this.#provisioner.power(run.id, 'off', 'lease').then(
-          () => true,
-          () => false,
-        );
-        if (!off) continue;
-        const deleteAt = new Date(endsAt + this.#graceMs).toISOString();
-        const expired = await this.#claim(this.#store.getRun(run.id)!, (r) => {
-          r.lease!.expiredAt = new Date(now).toISOString();
-          r.lease!.outbox.push({ id: `expired-${lease.endsAt}`, event: 'expired', deleteAt });
-        });
-        if (!expired) continue;
-        await this.#record(expired, 'lease.expired', `powered off; deleted ${deleteAt} unless extended`);
-        events.push({ type: 'expired', run: expired, deleteAt });
+        const expired = await this.#expire(run, now);
+        if (expired) events.push(expired);
         continue;
       }
       if (now >= endsAt + this.#graceMs) {
+        await this.#beforeAct?.('delete', run);
+        // Under the same compare-and-set as an extension: one that landed since this sweep read the
+        // run makes this fail, and the VM stays. Once it is cleaning_up, an extension is refused.
+        const claimed = await this.#claim(run, (r) => {
+          r.state = 'cleaning_up';
+          r.decommission = { by: 'lease', at: new Date(now).toISOString() };
+        });
+        if (!claimed) continue;
         const done = await this.#provisioner.decommission(run.id, 'lease').catch((err: unknown) => err as Error);
-        if (done instanceof Error) continue; // busy (someone deleting it now) or changed: looked at again next sweep
+        if (done instanceof Error) continue; // busy (someone acting on it now): resumed by the next sweep
         events.push(await this.#afterDelete(done));
       }
     }
     return events;
+  }
+
+  /**
+   * The end of a lease: claim the power-off, do it, record it. The claim is made on the version this
+   * sweep read (a claim left by a process that stopped is taken over the same way), so an
+   * extension that landed since wins. One that lands while VergeOS powers the VM off is found when
+   * the power-off is recorded: the VM is powered on again and nothing is recorded as expired.
+   */
+  async #expire(run: RunRecord, now: number): Promise<LeaseEvent | undefined> {
+    const lease = run.lease!;
+    await this.#beforeAct?.('power_off', run);
+    const claimed = await this.#claim(run, (r) => (r.lease!.expiring ??= new Date(now).toISOString()));
+    if (!claimed) return undefined;
+    // VergeOS or a concurrent action in the way: the claim stands and the next sweep tries again.
+    const off = await this.#provisioner.power(run.id, 'off', 'lease').catch(() => undefined);
+    if (!off) return undefined;
+    const deleteAt = new Date(Date.parse(lease.endsAt!) + this.#graceMs).toISOString();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await this.#store.catchUp('runs', run.id);
+      const current = this.#store.getRun(run.id);
+      if (!current || current.state !== 'succeeded' || current.goneAt || current.lease?.expiredAt) return undefined;
+      if (!current.lease?.expiring || current.lease.endsAt !== lease.endsAt) {
+        if (off === 'done') await this.#powerOnAgain(current, lease.endsAt!);
+        return undefined;
+      }
+      const expired = await this.#claim(current, (r) => {
+        r.lease!.expiredAt = new Date(now).toISOString();
+        r.lease!.outbox.push({ id: `expired-${lease.endsAt}`, event: 'expired', deleteAt });
+      });
+      if (!expired) continue; // something else changed it (a notice delivered): look again
+      await this.#record(expired, 'lease.expired', `powered off; deleted ${deleteAt} unless extended`);
+      return { type: 'expired', run: expired, deleteAt };
+    }
+    return undefined;
+  }
+
+  /** Extended while it was being powered off at the end of its lease: the extension wins. */
+  async #powerOnAgain(run: RunRecord, oldEnd: string): Promise<void> {
+    const on = await this.#provisioner.power(run.id, 'on', 'lease').catch((err: unknown) => err as Error);
+    const detail = `lease was extended to ${run.lease?.endsAt ?? 'later'} while it was being powered off at the end of ${oldEnd}`;
+    await this.#record(
+      run,
+      'lease.expiry_cancelled',
+      on instanceof Error ? `${detail}; powering it on again failed (${on.message}): power it on by hand` : `${detail}; powered on again`,
+    );
   }
 
   /** A decommission's outcome as an event; a deletion is also put in the owner's outbox. */
@@ -195,41 +247,83 @@ export class Leases {
   }
 
   /**
-   * A new end for a VM's lease, within its maximum from now (beyond it, `ok: false` says so:
-   * that needs a lead). The reminders start over; a VM powered off at expiry stays off until
-   * someone powers it on.
+   * A new end for a VM's lease: `{ until }` sets it, `{ by }` adds to the current end (a `Date` is
+   * `{ until }`). Within its maximum from now (beyond it, `ok: false` says so: that needs a lead).
+   * A VM kept until deleted gets a lease only with `setLease` — a lease ends in its deletion, so
+   * that is never a side effect of extending. The reminders start over; a VM powered off at expiry
+   * stays off until someone powers it on. Checked and written in one compare-and-set on the version
+   * read (read again if something else changed the run meanwhile).
    */
-  async extend(runId: string, until: Date, actor: string, options: { beyondMax?: boolean } = {}): Promise<ExtendOutcome> {
-    const run = this.#store.getRun(runId);
-    if (!run || run.state !== 'succeeded' || run.goneAt) return { ok: false, code: 'no_vm', reason: `there is no VM of run ${runId} to extend` };
+  async extend(runId: string, change: Date | LeaseChange, actor: string, options: { beyondMax?: boolean; setLease?: boolean } = {}): Promise<ExtendOutcome> {
+    const wanted: LeaseChange = change instanceof Date ? { until: change } : change;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (attempt) await this.#store.catchUp('runs', runId);
+      const run = this.#store.getRun(runId);
+      const checked = this.#newEnd(runId, run, wanted, options);
+      if ('ok' in checked) return checked;
+      const { until, now } = checked;
+      const was = run!.lease?.endsAt;
+      const max = run!.lease?.maxMs;
+      const extended = await this.#claim(run!, (r) => {
+        r.lease = {
+          forMs: r.lease?.forMs ?? until - now,
+          ...(max !== undefined ? { maxMs: max } : {}),
+          endsAt: new Date(until).toISOString(),
+          reminded: [],
+          outbox: r.lease?.outbox ?? [],
+        };
+      });
+      if (!extended) continue; // changed since it was read: check again against what it is now
+      const endsAt = new Date(until).toISOString();
+      await this.#audit.append({
+        actor,
+        action: 'lease.extended',
+        runId: run!.id,
+        ...(run!.requestId ? { requestId: run!.requestId } : {}),
+        vmName: run!.spec.vm.name,
+        outcome: 'ok',
+        detail: `lease ends ${endsAt}${was ? ` (was ${was})` : ' (was kept until deleted)'}${options.beyondMax ? ', beyond its maximum, approved' : ''}`,
+      });
+      return { ok: true, run: extended, endsAt, ...(was ? { was } : {}) };
+    }
+    return { ok: false, code: 'changed', reason: 'it kept changing meanwhile (being acted on?); nothing was changed, try again' };
+  }
+
+  /** The end a change asks for, or why it cannot have it. */
+  #newEnd(
+    runId: string,
+    run: RunRecord | undefined,
+    wanted: LeaseChange,
+    options: { beyondMax?: boolean; setLease?: boolean },
+  ): { until: number; now: number } | Extract<ExtendOutcome, { ok: false }> {
+    if (!run || run.state !== 'succeeded' || run.goneAt) {
+      const reason = !run
+        ? `there is no VM of run ${runId} to extend`
+        : run.goneAt
+          ? `${run.spec.vm.name} was deleted outside the bot`
+          : run.state === 'cleaning_up'
+            ? `${run.spec.vm.name} is being deleted; its lease can no longer be extended`
+            : `there is no VM of run ${runId} to extend (it is ${run.state})`;
+      return { ok: false, code: 'no_vm', reason };
+    }
+    const end = run.lease?.endsAt;
+    if (!end && !options.setLease)
+      return {
+        ok: false,
+        code: 'no_lease',
+        reason: `${run.spec.vm.name} is kept until deleted, so it has no lease to extend; giving it one (powered off at its end, deleted ${formatDuration(this.#graceMs)} later) has to be asked for explicitly`,
+      };
     const now = this.#now();
-    if (until.getTime() <= now) return { ok: false, code: 'past', reason: 'the new end must be in the future' };
+    const until = 'until' in wanted ? wanted.until.getTime() : (end ? Date.parse(end) : now) + wanted.by;
+    if (Number.isNaN(until)) return { ok: false, code: 'past', reason: 'the new end is not a date' };
+    if (until <= now) return { ok: false, code: 'past', reason: `the new end must be in the future (${new Date(until).toISOString()} has passed)` };
     const max = run.lease?.maxMs;
-    if (max !== undefined && until.getTime() > now + max && !options.beyondMax)
+    if (max !== undefined && until > now + max && !options.beyondMax)
       return {
         ok: false,
         code: 'beyond_max',
         reason: `that is beyond its maximum lease of ${formatDuration(max)} from now (until ${new Date(now + max).toISOString()}); a lead has to allow longer`,
       };
-    const extended = await this.#claim(run, (r) => {
-      r.lease = {
-        forMs: r.lease?.forMs ?? until.getTime() - now,
-        ...(max !== undefined ? { maxMs: max } : {}),
-        endsAt: until.toISOString(),
-        reminded: [],
-        outbox: r.lease?.outbox ?? [],
-      };
-    });
-    if (!extended) return { ok: false, code: 'changed', reason: `${run.spec.vm.name} changed meanwhile (being deleted?); nothing was changed` };
-    await this.#audit.append({
-      actor,
-      action: 'lease.extended',
-      runId: run.id,
-      ...(run.requestId ? { requestId: run.requestId } : {}),
-      vmName: run.spec.vm.name,
-      outcome: 'ok',
-      detail: `lease ends ${until.toISOString()}${run.lease?.endsAt ? ` (was ${run.lease.endsAt})` : ''}${options.beyondMax ? ', beyond its maximum, approved' : ''}`,
-    });
-    return { ok: true, run: extended, endsAt: until.toISOString() };
+    return { until, now };
   }
 }

@@ -25,6 +25,11 @@ export interface VergeosSimOptions {
   behaviour?: Partial<SimBehaviour>;
   /** Faults active from the start. */
   faults?: FaultRuleInput[];
+  /**
+   * The clock power states and imports run on (default: the wall clock). Tests pass one they
+   * advance, so a state is asserted at a moment they chose rather than one a busy machine picks.
+   */
+  clock?: () => number;
 }
 
 export interface SimRequestRecord {
@@ -64,13 +69,16 @@ export class VergeosSim {
   #apiKeys: Record<string, SimRole>;
   #users: Record<string, { password: string; role: SimRole }>;
   #url = '';
+  #clock: () => number;
+  #hooks: Array<{ route: string; hook: (record: SimRequestRecord) => Promise<void> | void }> = [];
 
   constructor(private readonly options: VergeosSimOptions = {}) {
     this.#timing = { ...DEFAULT_TIMING, ...options.timing };
     this.#behaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour };
     this.#apiKeys = options.apiKeys ?? { [SIM_DEFAULT_API_KEY]: 'admin', [SIM_READONLY_API_KEY]: 'readonly' };
     this.#users = options.users ?? { [SIM_DEFAULT_USER.username]: { password: SIM_DEFAULT_USER.password, role: 'admin' } };
-    this.state = new SimState(this.#timing, this.#behaviour);
+    this.#clock = options.clock ?? Date.now;
+    this.state = new SimState(this.#timing, this.#behaviour, this.#clock);
     if (options.faults) this.faults.add(options.faults);
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
     this.#server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createHttpServer(handler);
@@ -108,10 +116,22 @@ export class VergeosSim {
 
   /** Fresh inventory, no faults, empty request log. */
   reset(): void {
-    this.state = new SimState(this.#timing, this.#behaviour);
+    this.state = new SimState(this.#timing, this.#behaviour, this.#clock);
     this.faults.clear();
     this.requests.length = 0;
     this.peakInFlight = 0;
+  }
+
+  /**
+   * In code only: run `hook` (awaited) when a request of `route` arrives, before it takes effect —
+   * so a test can land other work exactly between a client's steps. Returns its removal.
+   */
+  onRequest(route: string, hook: (record: SimRequestRecord) => Promise<void> | void): () => void {
+    const entry = { route, hook };
+    this.#hooks.push(entry);
+    return () => {
+      this.#hooks = this.#hooks.filter((h) => h !== entry);
+    };
   }
 
   /** Requests of one route, in order (e.g. `POST /machine_drives`). */
@@ -149,6 +169,7 @@ export class VergeosSim {
 
     const { latencyMs, action } = this.faults.decide(route);
     if (latencyMs > 0) await delay(latencyMs);
+    for (const { hook } of this.#hooks.filter((h) => h.route === route || h.route === '*')) await hook(record);
 
     if (action && !action.commit) return this.#applyFault(action, record, res);
     let status: number;

@@ -188,6 +188,25 @@ describe('vmbot command line', () => {
     expect(unknown.code).toBe(2);
   });
 
+  it('each flag reports its own error, before any work (exit 2)', async () => {
+    const recipe = join(MANIFESTS, 'web-server.yml');
+    const cases: Array<[string[], string]> = [
+      [['apply', recipe, '--concurrency', 'abc'], '--concurrency must be a whole number from 1 to 500 (got "abc")'],
+      [['apply', recipe, '--count', '1e2'], '--count must be a whole number from 1 to 500 (got "1e2")'],
+      [['apply', recipe, '--tier-margin', '100'], '--tier-margin must be a percentage from 0 to 99 (got "100")'],
+      [['resume', '--batch', 'batch-x', '--concurrency', '2.5'], '--concurrency must be a whole number from 1 to 500 (got "2.5")'],
+      [['cleanup', '--all-failed', '--concurrency', '-1'], '--concurrency must be a whole number from 1 to 500 (got "-1")'],
+      [['policy', 'explain', 'web-server', '--as', 'U0ALICE', '--count', '0'], '--count must be a whole number from 1 to 500 (got "0")'],
+      [['sim', '--port', '70000'], '--port must be a whole number from 0 to 65535 (got "70000")'],
+      [['sim', '--latency-ms', 'x'], '--latency-ms must be a number of milliseconds, 0 or more (got "x")'],
+      [['slack-sim', '--rate-factor', '0'], '--rate-factor must be a number above 0 and at most 1000, 1 being Slack\'s own limits (got "0")'],
+    ];
+    const before = sim.requests.length;
+    const outs = await Promise.all(cases.map(([args]) => runVmbot(args, env)));
+    expect(outs.map((o) => [o.code, o.stdout, o.stderr])).toEqual(cases.map(([, message]) => [2, '', `${message}\n`]));
+    expect(sim.requests.length).toBe(before);
+  }, 120_000); // nine processes at once: slow on a busy machine
+
   it('audit verify and export work on the log the commands wrote, and catch an edit', async () => {
     const verify = await runVmbot(['audit', 'verify'], env);
     expect(verify.code).toBe(0);

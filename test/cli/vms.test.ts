@@ -1,9 +1,12 @@
 /** `vmbot vms`, `transfer` and `decommission` as an operator runs them, against the simulator. */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, tempDir } from '../helpers/core.js';
+import { MANIFESTS, provisioningRig, recipeSpec, tempDir } from '../helpers/core.js';
+
+const DAY = 86_400_000;
 
 describe('vmbot vms, transfer, decommission', () => {
   let sim: VergeosSim;
@@ -65,12 +68,115 @@ describe('vmbot vms, transfer, decommission', () => {
     expect((await runVmbot(['decommission', 'own-3', '--yes'], env)).code).toBe(2);
   });
 
-  it('--refresh shows live power state and marks a VM deleted outside the bot as gone', async () => {
+  it('--refresh shows live power state and marks a VM deleted outside the bot as gone; only --all lists it then', async () => {
     const [one, two] = await list();
     sim.state.vmAction({ vm: two!.vmKey, action: 'kill' });
     sim.state.deleteVm(two!.vmKey);
     const refreshed = await list('--refresh');
-    expect(refreshed.find((v) => v.name === one!.name)?.state).toBe('running');
-    expect(refreshed.find((v) => v.name === two!.name)?.state).toBe('gone (deleted outside the bot)');
+    expect(refreshed.map((v) => [v.name, v.state])).toEqual([[one!.name, 'running']]);
+    expect((await list()).map((v) => v.name)).toEqual(['own-1']);
+    expect((await list('--all')).map((v) => [v.name, v.state])).toEqual([
+      ['own-1', 'exists'],
+      ['own-2', 'gone (deleted outside the bot)'],
+    ]);
+    // The text list the same way.
+    const plain = await runVmbot(['vms'], env);
+    expect([
+      plain.code,
+      plain.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ')[0]),
+    ]).toEqual([0, ['own-1']]);
+    const all = await runVmbot(['vms', '--all'], env);
+    expect(
+      all.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ')[0]),
+    ).toEqual(['own-1', 'own-2']);
+    expect(all.stdout).toContain('gone (deleted outside the bot)');
+    const none = await runVmbot(['vms', '--owner', 'U0BOB'], env);
+    expect(none.stdout).toBe('No VMs owned by U0BOB that still exist (1 deleted outside the bot: --all lists them).\n');
+  });
+});
+
+describe('vmbot extend', () => {
+  let rig: Awaited<ReturnType<typeof provisioningRig>>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    // Made in this process (fewer child processes on a busy machine): lab-01 as iso-install makes
+    // it (a 7-day lease, at most 30 days), keep-01 kept until deleted.
+    rig = await provisioningRig();
+    const lab = await rig.provisioner.createRun(await recipeSpec('iso-install', 'lab-01'), { actor: 'cli:tester', lease: { forMs: 7 * DAY, maxMs: 30 * DAY } });
+    const keep = await rig.provisioner.createRun(await recipeSpec('web-server', 'keep-01'), { actor: 'cli:tester' });
+    for (const run of [lab, keep]) expect((await rig.provisioner.execute(run.id)).state).toBe('succeeded');
+    await rig.audit.close();
+    await rig.store.close();
+    env = { VERGEOS_URL: rig.sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: rig.dir, MANIFESTS_DIR: MANIFESTS };
+  });
+  afterAll(async () => {
+    await rig.sim.close();
+    await rm(rig.dir, { recursive: true, force: true });
+  });
+
+  const endOf = async (name: string) =>
+    (JSON.parse((await runVmbot(['vms', '--json'], env)).stdout) as Array<{ name: string; leaseEndsAt: string | null }>).find((v) => v.name === name)!
+      .leaseEndsAt;
+
+  it('--for adds to the current end; --until sets it; beyond the maximum is refused (exit 2)', async () => {
+    const end = (await endOf('lab-01'))!;
+    const more = await runVmbot(['extend', 'lab-01', '--for', '7d'], env);
+    const moved = new Date(Date.parse(end) + 7 * DAY).toISOString();
+    expect([more.code, more.stdout]).toEqual([0, `lab-01 is kept until ${moved} (was ${end}).\n`]);
+    expect(await endOf('lab-01')).toBe(moved);
+
+    const until = new Date(Date.now() + 3 * DAY).toISOString();
+    const set = await runVmbot(['extend', 'lab-01', '--until', until], env);
+    expect([set.code, set.stdout]).toEqual([0, `lab-01 is kept until ${until} (was ${moved}).\n`]);
+
+    const beyond = await runVmbot(['extend', 'lab-01', '--for', '28d'], env); // 3 + 28 days from now > 30
+    expect(beyond.code).toBe(2);
+    expect(beyond.stderr).toMatch(/^lab-01: that is beyond its maximum lease of 30 days from now \(until \S+\); a lead has to allow longer\n$/);
+    expect(await endOf('lab-01')).toBe(until);
+  });
+
+  it('a VM kept until deleted is refused without --set-lease, with why; --set-lease gives it a lease from now', async () => {
+    const refused = await runVmbot(['extend', 'keep-01', '--for', '7d'], env);
+    expect([refused.code, refused.stderr]).toEqual([
+      2,
+      'keep-01 is kept until deleted, so it has no lease to extend. To give it one, add --set-lease: it is then powered off when the lease ends and deleted 3 days later. Nothing was changed.\n',
+    ]);
+    expect((await runVmbot(['extend', 'keep-01', '--until', '2099-01-01'], env)).code).toBe(2);
+    expect(await endOf('keep-01')).toBeNull();
+
+    const before = Date.now();
+    const set = await runVmbot(['extend', 'keep-01', '--for', '7d', '--set-lease'], env);
+    const after = Date.now();
+    expect(set.code).toBe(0);
+    const endsAt = /^keep-01 is kept until (\S+) \(was kept until deleted\)\.\n$/.exec(set.stdout)?.[1];
+    expect(Date.parse(endsAt!)).toBeGreaterThanOrEqual(before + 7 * DAY);
+    expect(Date.parse(endsAt!)).toBeLessThanOrEqual(after + 7 * DAY);
+    expect(await endOf('keep-01')).toBe(endsAt);
+  });
+
+  it('each bad flag names itself (exit 2); the help says what --for and --until do', async () => {
+    const cases: Array<Promise<void>> = [];
+    for (const [args, message] of [
+      [['extend', 'lab-01'], 'give one of --for 7d (added to the current end) or --until DATE'],
+      [['extend', 'lab-01', '--for', '7d', '--until', '2099-01-01'], 'give one of --for 7d (added to the current end) or --until DATE'],
+      [['extend', 'lab-01', '--for', 'soon'], '--for must be a duration like 7d or 12h (got "soon")'],
+      [['extend', 'lab-01', '--until', 'tomorrow'], '--until must be a date like 2026-12-31 or 2026-12-31T18:00:00Z (got "tomorrow")'],
+      [['extend', 'nope', '--for', '1d'], 'no VM nope made through the bot (see `vmbot vms`)'],
+      [['vms', '--expiring', 'later'], '--expiring must be a duration like 7d or 12h (got "later")'],
+    ] as const) {
+      cases.push(runVmbot([...args], env).then((out) => expect([out.code, out.stderr]).toEqual([2, `${message}\n`])));
+    }
+    await Promise.all(cases);
+    const help = await runVmbot(['extend', '--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--for <duration>\s+add this to the current end, e\.g\. 7d/);
+    expect(help.stdout).toMatch(/--until <date>\s+set the end to this date, e\.g\. 2026-12-31/);
+    expect(help.stdout).toMatch(/--set-lease\s+give a VM kept until deleted a lease/);
   });
 });

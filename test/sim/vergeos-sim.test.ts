@@ -19,8 +19,11 @@ async function call(sim: VergeosSim, method: 'GET' | 'POST' | 'DELETE' | 'PUT', 
 
 describe('VergeOS simulator', () => {
   let sim: VergeosSim;
+  // The simulator's clock: power states and imports move only when a test moves it.
+  let now: number;
   beforeEach(async () => {
-    sim = await startVergeosSim({ timing: { importMs: 100, startMs: 60, stopMs: 60 } });
+    now = Date.parse('2026-01-05T09:00:00Z');
+    sim = await startVergeosSim({ timing: { importMs: 100, startMs: 60, stopMs: 60 }, clock: () => now });
   });
   afterEach(() => sim.close());
 
@@ -128,6 +131,10 @@ describe('VergeOS simulator', () => {
       { name: 'EFI', status: 'online' },
       { name: 'Image', status: 'importing' },
     ]);
+    now += 99; // the import takes 100 ms of the simulator's clock
+    expect((await read('name,status#status as status'))[1]).toEqual({ name: 'Image', status: 'importing' });
+    now += 1;
+    expect((await read('name,status#status as status'))[1]).toEqual({ name: 'Image', status: 'online' });
   });
 
   it('serves GET /system, and answers 429 with Retry-After when told to', async () => {
@@ -151,13 +158,17 @@ describe('VergeOS simulator', () => {
     expect(await state()).toEqual({ $key: Number(key), status: 'stopped', running: false });
     expect((await call(sim, 'POST', '/api/v4/vm_actions', { vm: Number(key), action: 'poweron', params: {} })).status).toBe(201);
     expect((await state()).status).toBe('starting');
-    await new Promise((r) => setTimeout(r, 80));
+    now += 59; // 1 ms before the 60 ms start is over
+    expect(await state()).toEqual({ $key: Number(key), status: 'starting', running: false });
+    now += 1;
     expect(await state()).toEqual({ $key: Number(key), status: 'running', running: true });
     expect(await call(sim, 'POST', '/api/v4/vm_actions', { vm: key, action: 'poweron' })).toEqual({ status: 409, json: { err: "VM 'pw' is already running" } });
     await call(sim, 'POST', '/api/v4/vm_actions', { vm: key, action: 'poweroff' });
     expect((await state()).status).toBe('stopping');
     expect((await call(sim, 'DELETE', `/api/v4/vms/${key}`)).status).toBe(409);
-    await new Promise((r) => setTimeout(r, 80));
+    now += 59;
+    expect((await state()).status).toBe('stopping');
+    now += 1;
     expect((await state()).status).toBe('stopped');
     expect((await call(sim, 'DELETE', `/api/v4/vms/${key}`)).status).toBe(200);
     expect((await call(sim, 'GET', `/api/v4/vms/${key}`)).status).toBe(404);
