@@ -38,6 +38,8 @@ export interface BatchOutcome {
   failed: number;
   notStarted: number;
   stoppedBy?: BatchStop | undefined;
+  /** The store took no writes, so the batch stopped where it was: its unfinished runs resume once it does. */
+  paused?: boolean;
 }
 
 export function newBatchId(): string {
@@ -92,14 +94,19 @@ export async function runBatch(provisioner: Provisioner, batchId: string, runIds
 async function runQueue(provisioner: Provisioner, batchId: string, runIds: readonly string[], options: BatchOptions): Promise<BatchOutcome> {
   const queue = [...runIds];
   let stoppedBy: BatchStop | undefined;
+  let paused = false;
   const worker = async () => {
-    for (let id = queue.shift(); id !== undefined; id = stoppedBy ? undefined : queue.shift()) {
+    for (let id = queue.shift(); id !== undefined; id = stoppedBy || paused ? undefined : queue.shift()) {
       let run: RunRecord;
       try {
         run = await provisioner.execute(id, options.listener, options.actor);
       } catch (err) {
         if (err instanceof RunBusyError) continue; // already executing here (another caller has it)
         throw err;
+      }
+      if (provisioner.pausedForStore(run.id)) {
+        paused = true; // the next run would pause at its first write too
+        continue;
       }
       options.onRunFinished?.(run);
       if (run.state === 'failed' && run.error && !options.keepGoing && !stoppedBy && isSystemic(run.error)) {
@@ -111,7 +118,7 @@ async function runQueue(provisioner: Provisioner, batchId: string, runIds: reado
   if (stoppedBy && queue.length) {
     await provisioner.markNotStarted(queue, `the batch stopped after ${stoppedBy.vmName} failed: ${stoppedBy.message}`, options.actor);
   }
-  return batchOutcome(provisioner, batchId, stoppedBy);
+  return { ...batchOutcome(provisioner, batchId, stoppedBy), ...(paused ? { paused } : {}) };
 }
 
 /** Where a batch stands, from its runs. */

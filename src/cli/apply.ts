@@ -56,6 +56,7 @@ export async function applyCommand(
         failed: batch.failed,
         notStarted: batch.notStarted,
         ...(stopped ? { stoppedBy: batch.stoppedBy } : {}),
+        ...(batch.paused ? { paused: true } : {}),
       });
     } else {
       say(
@@ -65,6 +66,7 @@ export async function applyCommand(
         say(
           `${stopped}\n${batch.notStarted} VMs were not started, because the same failure would repeat for each. Fix it, then: vmbot resume --batch ${batch.batchId}`,
         );
+      if (batch.paused) say(`Paused: the store can't be written. Once it can, continue with: vmbot resume --batch ${batch.batchId}`);
       if (batch.failed) say(`Delete the partial VMs with: vmbot cleanup --batch ${batch.batchId}`);
     }
     process.exitCode = batch.succeeded === specs.length ? EXIT.ok : EXIT.failed;

@@ -142,9 +142,12 @@ export function registerCommands(program: Command): void {
     .option('--file <policy>', 'policy file (default: the one in force)')
     .action(lazy(() => import('./policy.js'), 'explainCommand'));
 
-  program
-    .command('store')
-    .description('the store: copy the embedded one into PostgreSQL')
+  const store = program.command('store').description('the store: repair the embedded one, or copy it into PostgreSQL');
+  store
+    .command('repair')
+    .description("mend DATA_DIR's journals, archive and audit log after damage: keeps every intact record, sets damaged lines aside and says which (stop the bot first)")
+    .action(lazy(() => import('./store-repair.js'), 'storeRepairCommand'));
+  store
     .command('migrate')
     .description('copy a DATA_DIR (requests, runs, archive, REQ numbers, the audit log with its hashes) into an empty PostgreSQL database')
     .requiredOption('--from <dir>', 'the DATA_DIR to copy (read only; stop the bot first)')

@@ -24,6 +24,9 @@ export function progressPrinter(write: (line: string) => void, nameOf: (runId: s
       case 'run_succeeded':
         write(`[${name}] done: VM key ${event.result.vmKey}, machine key ${event.result.machineKey}${event.result.poweredOn ? ', powered on' : ''}`);
         break;
+      case 'run_paused':
+        write(`[${name}] paused: ${event.reason}. Nothing more was sent. Once the store can be written again, continue with: vmbot resume ${event.runId}`);
+        break;
       case 'run_failed':
         write(`[${name}] failed; ${event.created}. Resume with: vmbot resume ${event.runId}   Delete the partial VM with: vmbot cleanup ${event.runId}`);
         break;

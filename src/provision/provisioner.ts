@@ -12,6 +12,7 @@ import type { VmSpec } from '../vmspec/schema.js';
 import type { AuditEvent, AuditLog } from '../store/audit.js';
 import type { RunError, RunRecord, RunState, StepProgress } from '../store/records.js';
 import { StoreError, type Store } from '../store/store.js';
+import { isUnwritable } from '../store/durable-file.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import { isVergeosError, VergeosError } from '../vergeos/errors.js';
 import { findResourceGroup } from '../vergeos/resource-groups.js';
@@ -38,7 +39,9 @@ export type RunEvent =
     }
   | { type: 'step_failed'; runId: string; stepId: string; index: number; total: number; description: string; error: RunError }
   | { type: 'run_succeeded'; runId: string; result: RunResult }
-  | { type: 'run_failed'; runId: string; error: RunError; created: string; result: RunResult };
+  | { type: 'run_failed'; runId: string; error: RunError; created: string; result: RunResult }
+  /** The store took no more writes (a full disk): nothing more is sent until it does; then the run resumes where it stopped. */
+  | { type: 'run_paused'; runId: string; reason: string };
 
 export type RunEventListener = (event: RunEvent) => void | Promise<void>;
 
@@ -328,6 +331,7 @@ export class Provisioner {
   async execute(runId: string, listener?: RunEventListener, actor = 'vmbot'): Promise<RunRecord> {
     if (this.#stopping && !this.#active.has(runId)) return this.#require(runId); // shutting down: the next start takes it
     await this.#take(runId, `run ${runId} is already executing`);
+    this.#pausedForStore.delete(runId);
     const started = performance.now();
     let outcome: 'succeeded' | 'failed' | 'paused' = 'paused';
     try {
@@ -373,6 +377,9 @@ export class Provisioner {
       await this.#emit(listener, { type: 'run_succeeded', runId, result: runResult(run) });
       outcome = 'succeeded';
       return run;
+    } catch (err) {
+      if (!isUnwritable(err)) throw err;
+      return await this.#pauseUnwritable(runId, err, listener);
     } finally {
       await this.#drop(runId);
       if (outcome !== 'paused') {
@@ -422,6 +429,7 @@ export class Provisioner {
       return await this.#markDone(run, step, found, false, listener, base);
     } catch (err) {
       if (err instanceof StopRequested) return run; // nothing was sent: the step starts again next time
+      if (isUnwritable(err)) throw err; // no failure can be recorded either: the run pauses (execute)
       const failure = asFailure(err);
       const error = runError(step, index, failure, plan.vmName);
       const failed = await this.#store.updateRun(run.id, { version: run.version }, (r) => {
@@ -435,6 +443,27 @@ export class Provisioner {
       await this.#emit(listener, { type: 'run_failed', runId: run.id, error, created: createdSoFar(failed), result: runResult(failed) });
       return failed;
     }
+  }
+
+  /** Runs paused because the store took no writes (in memory: a restart resumes every unfinished run anyway). */
+  readonly #pausedForStore = new Set<string>();
+
+  /**
+   * The store (or audit log) took no more writes. Nothing was sent that is not recorded in_flight
+   * (the in_flight save comes first), so the run stops here, neither failed nor done, and resumes
+   * from its stored steps once writes work again (the bot takes it over; the CLI: `vmbot resume`).
+   */
+  async #pauseUnwritable(runId: string, err: unknown, listener: RunEventListener | undefined): Promise<RunRecord> {
+    const reason = (err as Error).message;
+    this.#logger?.error({ runId, err: reason }, 'the store takes no writes: the run is paused until it does');
+    this.#pausedForStore.add(runId);
+    await this.#emit(listener, { type: 'run_paused', runId, reason });
+    return this.#require(runId);
+  }
+
+  /** Whether a run was last paused by a store that took no writes (cleared when it runs again). */
+  pausedForStore(runId: string): boolean {
+    return this.#pausedForStore.has(runId);
   }
 
   async #send(step: PlanStep, run: RunRecord): Promise<Found> {

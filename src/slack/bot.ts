@@ -207,6 +207,10 @@ export function createBot(options: BotOptions): Bot {
         const health = await options.store.ping();
         return health.ok ? undefined : health.problem;
       },
+      now: () => {
+        const health = options.store.health();
+        return health.ok ? undefined : health.problem;
+      },
     },
   ]);
   provideGauges({
@@ -251,6 +255,8 @@ export function createBot(options: BotOptions): Bot {
    * bot process on the same database does the same; a run's claim lets only one continue it.
    */
   const takeOver = async (atStart = false) => {
+    // A store that takes no writes would pause each run again at its first step.
+    if (!options.store.health().ok) return;
     const orphans = new Map<string, RunRecord>();
     for (const run of await options.store.orphanedRuns()) {
       const quiet = atStart || Date.now() - Date.parse(run.updatedAt) > options.provisioner.claimTtlMs;
@@ -271,15 +277,16 @@ export function createBot(options: BotOptions): Bot {
         ctx.provisioning.resume(
           request,
           unfinished.map((r) => r.id),
-          `:arrows_counterclockwise: ${atStart ? 'The bot restarted while provisioning' : 'The bot process working on this stopped; another one takes over'}: resuming the ${unfinished.length} VMs not yet finished (${finished} were; nothing is created twice).`,
+          `:arrows_counterclockwise: ${atStart ? 'The bot restarted while provisioning' : unfinished.some((r) => options.provisioner.pausedForStore(r.id)) ? 'The bot can save its records again' : 'The bot process working on this stopped; another one takes over'}: resuming the ${unfinished.length} VMs not yet finished (${finished} were; nothing is created twice).`,
         );
       } else {
         const done = Object.values(runs[0]!.steps).filter((s) => s.status === 'done').length;
-        ctx.provisioning.resume(
-          request,
-          [runs[0]!.id],
-          `:arrows_counterclockwise: ${atStart ? 'The bot restarted while provisioning' : 'The bot process working on this stopped; another one takes over'}: resuming after step ${done} (nothing is created twice).`,
-        );
+        const why = atStart
+          ? 'The bot restarted while provisioning'
+          : options.provisioner.pausedForStore(runs[0]!.id)
+            ? 'The bot can save its records again'
+            : 'The bot process working on this stopped; another one takes over';
+        ctx.provisioning.resume(request, [runs[0]!.id], `:arrows_counterclockwise: ${why}: resuming after step ${done} (nothing is created twice).`);
       }
     }
     // A decommission or a deletion whose process stopped part-way (a deletion once per request).

@@ -67,6 +67,8 @@ class ThreadReporter {
   #ref: Promise<MessageRef | undefined> = Promise.resolve(undefined);
   #importTimer: NodeJS.Timeout | undefined;
   #importNoticed = false;
+  /** One pause notice per request, however many of a batch's VMs paused. */
+  #pauseTold = false;
   #done = false;
   /** A pending edit: progress is shown at most every progressEditMs, the latest state each time. */
   #editTimer: NodeJS.Timeout | undefined;
@@ -134,6 +136,17 @@ class ThreadReporter {
       this.#importTimer.unref();
     }
     if ((event.type === 'step_done' || event.type === 'step_failed') && event.stepId === 'wait_imports' && !this.request.batch) clearTimeout(this.#importTimer);
+    if (event.type === 'run_paused' && !this.#pauseTold) {
+      this.#pauseTold = true;
+      void this.deps.notifier.post(
+        this.thread.channel,
+        say(
+          `:double_vertical_bar: Paused: the bot can't save its records right now (${event.reason}). Nothing more is sent to VergeOS until it can; then it resumes from here by itself, and nothing is created twice.`,
+        ),
+        this.thread.ts,
+      );
+      return;
+    }
     if (this.request.batch) return;
     if (event.type === 'step_done') this.#lines.push(stepLine(event));
     else if (event.type === 'step_failed') this.#lines.push(`:x: ${event.index + 1}/${event.total} ${event.error.message}`);
@@ -312,6 +325,8 @@ export class RequestProvisioning {
     await running;
     // Shutting down: the runs stopped between steps and resume at the next start, which reports them.
     if (provisioner.stopping) return;
+    // The store took no writes: the runs wait where they are and are taken over once it does.
+    if (runIds.some((id) => provisioner.pausedForStore(id))) return;
     reporter?.finish();
     await this.report(requests.get(request.id), provisioner.runsForRequest(request.id));
   }

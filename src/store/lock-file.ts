@@ -1,18 +1,22 @@
 /**
  * The embedded store's writer lock: one writer per DATA_DIR. Each starter writes a file of its own,
  * `vmbot.lock.<pid>-<random>` (complete before it appears: written aside, then renamed), and then
- * looks at every other lock file: if any belongs to a live process it takes its own away and tries
- * again a little later, else it holds the lock. Two can't both hold it: whoever looks second sees
- * the first's file, which nobody removes while its process lives. Files of dead processes are
- * removed by the next holder. (An older version's `vmbot.lock` counts like any other.)
+ * lists every other lock file. If none belongs to a live process, it holds the lock, and says so
+ * with a marker beside its file (`….held`). If a holder's file is there, it gives up; if only
+ * other starters' are, it takes its own away and tries again a little later. Two can't both hold
+ * it: whoever lists second sees the first's file, which was there before the first listed and
+ * stays while its process lives (a listing may miss only files added or removed meanwhile, so the
+ * lock file is never renamed once in place). Files of dead processes are removed by the next
+ * holder. (An older version's `vmbot.lock` counts like any other.)
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from './store.js';
 
 const LOCK_FILE = /^vmbot\.lock(\.\d+-[0-9a-f]+)?$/;
+const HELD = '.held';
 /** Tries before giving up: starters that met each other back off for a random while and look again. */
 const ATTEMPTS = 12;
 
@@ -33,10 +37,13 @@ export function takeLock(dataDir: string): string {
     renameSync(temp, mine);
     holder = liveOther(dataDir, mine);
     if (!holder) {
+      writeFileSync(`${mine}${HELD}`, '', { mode: 0o600 }); // later starters give up at once rather than retry
       removeDead(dataDir, mine);
       return mine;
     }
     unlinkSync(mine);
+    // An older version's lock, or a holder's: give up. Another starter's: try again shortly.
+    if (holder.name === 'vmbot.lock' || existsSync(join(dataDir, `${holder.name}${HELD}`))) break;
     sleep(1 + Math.floor(Math.random() * 8 * (attempt + 1)));
   }
   const owner = holder?.owner;
@@ -59,18 +66,25 @@ function liveOther(dataDir: string, mine: string): { name: string; owner: Owner 
 }
 
 function removeDead(dataDir: string, mine: string): void {
+  const remove = (path: string) => {
+    try {
+      unlinkSync(path);
+    } catch {
+      // removed meanwhile
+    }
+  };
   for (const name of readdirSync(dataDir)) {
     const path = join(dataDir, name);
-    if (path === mine) continue;
-    const stray = name.startsWith('vmbot.lock.') && name.endsWith('.tmp') && !isAlive(Number(/^vmbot\.lock\.(\d+)-/.exec(name)?.[1]));
+    if (path === mine || !name.startsWith('vmbot.lock')) continue;
     const owner = LOCK_FILE.test(name) ? readOwner(path) : undefined;
-    if (stray || owner === 'unreadable-old' || (owner && owner !== 'gone' && isStale(owner))) {
-      try {
-        unlinkSync(path);
-      } catch {
-        // removed meanwhile
-      }
-    }
+    if (owner === 'unreadable-old' || (owner && owner !== 'gone' && isStale(owner))) remove(path);
+    // A starter's file half-made by a process now gone.
+    else if (name.endsWith('.tmp') && !isAlive(Number(/^vmbot\.lock\.(\d+)-/.exec(name)?.[1])) && path !== `${mine}.tmp`) remove(path);
+  }
+  // A holder's marker outlives nothing: once its lock file is gone, so is it.
+  for (const name of readdirSync(dataDir)) {
+    const path = join(dataDir, name);
+    if (name.startsWith('vmbot.lock.') && name.endsWith(HELD) && path !== `${mine}${HELD}` && !existsSync(path.slice(0, -HELD.length))) remove(path);
   }
 }
 
@@ -117,9 +131,11 @@ function sleep(ms: number): void {
 }
 
 export function releaseLock(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
+  for (const file of [`${path}${HELD}`, path]) {
+    try {
+      unlinkSync(file);
+    } catch {
+      // already gone
+    }
   }
 }

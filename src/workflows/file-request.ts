@@ -8,6 +8,7 @@
  * Without the facts the request is filed `waiting_preflight`: not approvable, decided later by
  * `decideWaiting` when VergeOS answers.
  */
+import { isUnwritable } from '../store/durable-file.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { requestSpecs, requestSubject, type Requests } from '../requests/requests.js';
 import type { RequestRecord } from '../store/records.js';
@@ -56,6 +57,19 @@ export type FilingOutcome =
   /** Nothing filed: why, as field errors (`vm.name`, `keep_for`, `count`, a spec path). */
   { kind: 'refused'; errors: FieldError[] } | { kind: 'filed'; request: RequestRecord; created: boolean; waitingWhy?: string | undefined };
 
+/** The form's answer when the store can't take the request: nothing filed, and the form kept to submit again. */
+function cannotFile(problem: string): FilingOutcome {
+  return {
+    kind: 'refused',
+    errors: [
+      {
+        path: 'vm.name',
+        message: `The bot can't file requests right now: ${problem}. Nothing was filed; submit again in a few minutes (the form keeps what you entered).`,
+      },
+    ],
+  };
+}
+
 export class RequestFiling {
   readonly #deps: FilingDeps;
 
@@ -67,6 +81,9 @@ export class RequestFiling {
     const { store, vergeos, preflightMs } = this.#deps;
     const again = this.#alreadyFiled(input.sourceViewId);
     if (again) return again;
+    // A store that takes no writes can't file anything: said now, in the form, rather than lost later.
+    const health = store.health();
+    if (!health.ok) return cannotFile(health.problem);
     // At the limit already: say so before asking VergeOS anything (checked again when filing).
     const early = this.#limitProblem(input);
     if (early) return { kind: 'refused', errors: [early] };
@@ -78,7 +95,14 @@ export class RequestFiling {
     if (found.kind === 'problems') return { kind: 'refused', errors: found.errors };
     // Who the requester is counts as a fact too: a group Slack can't resolve is never assumed empty.
     const facts: Facts = people instanceof Error ? { kind: 'unknown', why: people.message } : found;
-    return store.exclusive(() => this.#admit(input, facts, loaded, people instanceof Error ? undefined : people));
+    try {
+      return await store.exclusive(() => this.#admit(input, facts, loaded, people instanceof Error ? undefined : people));
+    } catch (err) {
+      if (!isUnwritable(err)) throw err;
+      // Filed after all if the request itself was stored (a later write, such as its audit record, failed).
+      const filed = this.#alreadyFiled(input.sourceViewId);
+      return filed?.kind === 'filed' ? { ...filed, created: true } : cannotFile((err as Error).message);
+    }
   }
 
   /** The checks that must hold at the moment of filing, and the filing itself. */

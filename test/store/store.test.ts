@@ -70,8 +70,9 @@ describe('store', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
     await writeFile(join(dir, 'vmbot.lock'), JSON.stringify({ pid: Number(dead), host: (await import('node:os')).hostname() }));
     const taken = await LowdbStore.open(dir);
-    const locks = (await readdir(dir)).filter((f) => f.startsWith('vmbot.lock'));
-    expect(locks).toEqual([expect.stringMatching(new RegExp(`^vmbot\\.lock\\.${process.pid}-[0-9a-f]{12}$`))]); // the dead one's removed
+    const locks = (await readdir(dir)).filter((f) => f.startsWith('vmbot.lock')).sort();
+    // The dead one's removed; this process's lock, and the marker that it holds it.
+    expect(locks).toEqual([expect.stringMatching(new RegExp(`^vmbot\\.lock\\.${process.pid}-[0-9a-f]{12}$`)), expect.stringMatching(/\.held$/)]);
     expect(JSON.parse(await readFile(join(dir, locks[0]!), 'utf8')).pid).toBe(process.pid);
     await taken.close();
     expect((await readdir(dir)).filter((f) => f.startsWith('vmbot.lock'))).toEqual([]);

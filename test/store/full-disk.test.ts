@@ -1,0 +1,169 @@
+/**
+ * A full disk in the middle of a run, and every guarded POST after an fsync: the store, the audit
+ * log and the provisioner over a file layer that fills up (a short write, then ENOSPC) and
+ * records what each fdatasync covered.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Provisioner, type RunEvent } from '../../src/provision/provisioner.js';
+import { FileAuditLog } from '../../src/store/audit-file.js';
+import { verifyAuditLog } from '../../src/store/audit.js';
+import { LowdbStore } from '../../src/store/lowdb.js';
+import { tempDir } from '../helpers/core.js';
+import { faultyFs, type FaultyFs } from '../helpers/faulty-fs.js';
+import { expectExactlyOnce, fullSpec, POST_STEPS } from '../helpers/full-spec.js';
+import { simAndClient } from '../helpers/vergeos.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function rig(fs: FaultyFs) {
+  const { sim, client, close } = await simAndClient({ timing: { importMs: 0, startMs: 0, stopMs: 0 } });
+  const { dir, remove } = await tempDir();
+  let store = await LowdbStore.open(dir, { fs });
+  let audit = await FileAuditLog.open(dir, { fs });
+  const provisionerOf = () =>
+    new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 5, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 5 });
+  const parts = { sim, dir, store, audit, provisioner: provisionerOf() };
+  cleanups.push(async () => {
+    await parts.audit.close();
+    await parts.store.close();
+    await close();
+    await remove();
+  });
+  return Object.assign(parts, {
+    /** A new process on the same DATA_DIR; with `crash`, the old one is dropped as a crash would (nothing flushed, never closed). */
+    async restart(crash = false) {
+      if (!crash) {
+        await parts.audit.close();
+        await parts.store.close();
+      }
+      parts.store = store = await LowdbStore.open(dir, { fs });
+      parts.audit = audit = await FileAuditLog.open(dir, { fs });
+      parts.provisioner = provisionerOf();
+    },
+  });
+}
+
+/** Every line of the store's own files is whole: no torn line anywhere. */
+async function expectNoTornLine(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (!/^(vmbot\.journal\.\d+\.jsonl|audit\.jsonl|archive\.jsonl)$/.test(name)) continue;
+    const text = await readFile(join(dir, name), 'utf8');
+    if (text === '') continue;
+    expect(text.endsWith('\n'), `${name} ends with a newline`).toBe(true);
+    for (const [i, line] of text.trimEnd().split('\n').entries()) expect(() => JSON.parse(line) as unknown, `${name}:${i + 1}`).not.toThrow();
+  }
+}
+
+describe('a full disk during a run', () => {
+  it('pauses the run (not failed) with no torn line, sends nothing unsaved, and finishes it exactly once when space is back', async () => {
+    const fs = faultyFs();
+    const r = await rig(fs);
+    const run = await r.provisioner.createRun(fullSpec('full-disk-1'), { actor: 'U1' });
+    const events: RunEvent[] = [];
+    // The disk fills the moment the first drive is recorded done: the next save (drive 2 in flight) is cut short.
+    const paused = await r.provisioner.execute(run.id, (event) => {
+      events.push(event);
+      if (event.type === 'step_done' && event.stepId === 'drive:0') fs.fill();
+    });
+    expect(paused.state).toBe('running');
+    expect(paused.steps['drive:0']?.status).toBe('done');
+    expect(paused.steps['drive:1']?.status).toBe('pending');
+    const pause = events.find((e) => e.type === 'run_paused');
+    expect(pause).toMatchObject({ type: 'run_paused', runId: run.id, reason: expect.stringMatching(/: the disk is full \(ENOSPC\)$/) });
+    expect(events.some((e) => e.type === 'run_failed' || e.type === 'step_failed')).toBe(false);
+    expect(r.provisioner.pausedForStore(run.id)).toBe(true);
+    // Nothing was sent whose in_flight save failed.
+    expect(r.sim.requestsTo('POST /machine_drives')).toHaveLength(1);
+    await expectNoTornLine(r.dir);
+    expect(r.store.health()).toEqual({ ok: false, problem: expect.stringMatching(/^can't write .*vmbot\.journal\.\d+\.jsonl: the disk is full \(ENOSPC\)$/) });
+    expect(await r.store.ping()).toEqual({ ok: false, problem: expect.stringMatching(/the disk is full \(0 bytes free\)$/) });
+
+    fs.free();
+    expect(await r.store.ping()).toEqual({ ok: true });
+    expect(r.store.health()).toEqual({ ok: true });
+    const done = await r.provisioner.execute(run.id);
+    expect(done.state).toBe('succeeded');
+    await expectExactlyOnce(r.sim, 'full-disk-1');
+    await expectNoTornLine(r.dir);
+
+    // A new process reads it all back, and the audit chain is whole.
+    await r.restart();
+    expect(r.store.getRun(run.id)?.state).toBe('succeeded');
+    expect(await verifyAuditLog(join(r.dir, 'audit.jsonl'))).toMatchObject({ ok: true });
+  });
+
+  it('a restart while the disk was full resumes the run from the stored steps, each created once', async () => {
+    const fs = faultyFs();
+    const r = await rig(fs);
+    const run = await r.provisioner.createRun(fullSpec('full-disk-2'), { actor: 'U1' });
+    // Full while VergeOS answers the NIC: the NIC exists, but its key can't be saved.
+    r.sim.onRequest('POST /machine_nics', () => fs.fill());
+    const paused = await r.provisioner.execute(run.id);
+    expect(paused.state).toBe('running');
+    await expectNoTornLine(r.dir);
+    fs.free();
+    await r.restart(true);
+    // On disk the NIC is still in flight: its done save (journaled with the next durable change) never landed.
+    expect(r.store.getRun(run.id)?.steps['nic:0']?.status).toBe('in_flight');
+    const done = await r.provisioner.execute(run.id);
+    expect(done.state).toBe('succeeded');
+    // The NIC was found by lookup, not sent again.
+    expect(r.sim.requestsTo('POST /machine_nics')).toHaveLength(1);
+    await expectExactlyOnce(r.sim, 'full-disk-2');
+  });
+
+  it('refuses the audit append whole, and the log continues its chain once there is room', async () => {
+    const fs = faultyFs();
+    const { dir, remove } = await tempDir();
+    cleanups.push(remove);
+    const audit = await FileAuditLog.open(dir, { fs });
+    await audit.append({ actor: 'U1', action: 'test.one', outcome: 'ok' });
+    fs.fill();
+    await expect(audit.append({ actor: 'U1', action: 'test.two', outcome: 'ok', detail: 'x'.repeat(500) })).rejects.toMatchObject({
+      code: 'STORE_UNWRITABLE',
+      message: expect.stringMatching(/audit\.jsonl: the disk is full \(ENOSPC\)$/),
+    });
+    fs.free();
+    await audit.append({ actor: 'U1', action: 'test.three', outcome: 'ok' });
+    await audit.close();
+    await expectNoTornLine(dir);
+    expect(await verifyAuditLog(join(dir, 'audit.jsonl'))).toEqual({ ok: true, records: 2 });
+  });
+});
+
+describe('fsync before the network call it guards', () => {
+  it('every POST arrives after its step was saved in flight and synced to disk', async () => {
+    const fs = faultyFs();
+    const r = await rig(fs);
+    const run = await r.provisioner.createRun(fullSpec('synced-1'), { actor: 'U1' });
+    const unsynced: string[] = [];
+    const seen = new Map<string, number>();
+    for (const route of new Set(POST_STEPS.map((s) => s.route))) {
+      r.sim.onRequest(route, () => {
+        const nth = (seen.get(route) ?? 0) + 1;
+        seen.set(route, nth);
+        const step = POST_STEPS.find((s) => s.route === route && s.nth === nth)!.stepId;
+        // What the disk holds now: a synced journal line with this step in flight.
+        const inFlight = fs
+          .synced('vmbot.journal')
+          .split('\n')
+          .filter(Boolean)
+          .some((line) => {
+            const entry = JSON.parse(line) as { record?: { id?: string; steps?: Record<string, { status: string }> } };
+            return entry.record?.id === run.id && entry.record.steps?.[step]?.status === 'in_flight';
+          });
+        if (!inFlight) unsynced.push(step);
+      });
+    }
+    expect((await r.provisioner.execute(run.id)).state).toBe('succeeded');
+    expect([...seen.values()].reduce((a, b) => a + b, 0)).toBe(POST_STEPS.length);
+    expect(unsynced).toEqual([]);
+    // Group commit: fewer syncs than journal lines would need one by one is fine; none is skipped.
+    expect(fs.syncs).toBeGreaterThanOrEqual(POST_STEPS.length);
+  });
+});
