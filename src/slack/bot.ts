@@ -198,20 +198,28 @@ export function createBot(options: BotOptions): Bot {
   };
   for (const register of [registerGate, registerCommands, registerModal, registerOptions, registerApproval, registerVms, registerHome]) register(app, ctx);
 
+  /**
+   * Why the bot can't save now: the store's own failed write, or the one a run paused on — which
+   * may be the audit log's, and the store does not see that one (a run's step is saved in memory,
+   * then its audit record hits the full disk). Cleared by a probe write that works (`probeWrites`).
+   */
+  const writeProblem = (): string | undefined => {
+    const health = options.store.health();
+    return health.ok ? ctx.provisioning.unwritable : health.problem;
+  };
+  const probeWrites = async (): Promise<string | undefined> => {
+    const pausedOn = ctx.provisioning.unwritable;
+    const health = await options.store.ping();
+    if (!health.ok) return health.problem;
+    // The probe wrote to the same place the audit log appends to (DATA_DIR, or the database);
+    // a run that paused while it was under way stays told.
+    if (ctx.provisioning.unwritable === pausedOn) ctx.provisioning.unwritable = undefined;
+    return writeProblem();
+  };
   const readiness = new Readiness([
     { name: 'slack', run: async () => void (await slackApi.call('auth.test', {})) },
     { name: 'vergeos', run: async () => void (await options.vergeos.systemInfo()) },
-    {
-      name: 'store',
-      run: async () => {
-        const health = await options.store.ping();
-        return health.ok ? undefined : health.problem;
-      },
-      now: () => {
-        const health = options.store.health();
-        return health.ok ? undefined : health.problem;
-      },
-    },
+    { name: 'store', run: probeWrites, now: writeProblem },
   ]);
   provideGauges({
     requestsByState: () => {
@@ -256,10 +264,12 @@ export function createBot(options: BotOptions): Bot {
    */
   const takeOver = async (atStart = false) => {
     // A store that takes no writes would pause each run again at its first step.
-    if (!options.store.health().ok) return;
+    if (writeProblem() !== undefined) return;
     const orphans = new Map<string, RunRecord>();
     for (const run of await options.store.orphanedRuns()) {
-      const quiet = atStart || Date.now() - Date.parse(run.updatedAt) > options.provisioner.claimTtlMs;
+      // A run this process paused on a full disk is nobody's (its claim was released): resumed as
+      // soon as writes work, not a claim time after its last save as a stopped process's run is.
+      const quiet = atStart || options.provisioner.pausedForStore(run.id) || Date.now() - Date.parse(run.updatedAt) > options.provisioner.claimTtlMs;
       if (quiet && !options.provisioner.isExecuting(run.id)) orphans.set(run.id, run);
     }
     for (const request of requests.inState('provisioning')) {

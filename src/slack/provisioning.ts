@@ -171,6 +171,13 @@ export class RequestProvisioning {
   /** Requests being provisioned or cleaned up by this process (shutdown and tests wait for them). */
   readonly #running = new Map<string, Promise<void>>();
   readonly #cleaning = new Set<string>();
+  /**
+   * Why the last run paused on a write that failed (a full disk), until a probe write works again
+   * (the bot clears it then). The failing write may be the audit log's, which `store.health()`
+   * does not see: without this the bot would look ready, and take the run over, while the disk is
+   * still full.
+   */
+  unwritable: string | undefined;
 
   constructor(deps: ProvisioningDeps) {
     this.#deps = deps;
@@ -304,16 +311,20 @@ export class RequestProvisioning {
     const { notifier, provisioner, requests } = this.#deps;
     const thread = request.approvalMessage;
     const reporter = thread ? new ThreadReporter(this.#deps, thread, request) : undefined;
+    const listener = (event: RunEvent): void => {
+      if (event.type === 'run_paused') this.unwritable = event.reason;
+      reporter?.onEvent(event);
+    };
     // VergeOS work starts first; Slack writes are queued behind it and paced on their own.
     const running =
       request.batch && request.batchId
         ? runBatch(provisioner, request.batchId, runIds, {
             actor,
             concurrency: this.#deps.batchConcurrency ?? 4,
-            listener: reporter?.onEvent,
+            listener,
             onRunFinished: () => reporter?.vmFinished(),
           })
-        : provisioner.execute(runIds[0]!, reporter?.onEvent, actor);
+        : provisioner.execute(runIds[0]!, listener, actor);
     if (thread) {
       // A turn later, so the first VergeOS request is on the wire before any message is rendered.
       setImmediate(() => {

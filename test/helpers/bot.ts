@@ -10,6 +10,7 @@ import { loadRecipes, recipeFilesIn, type Recipe } from '../../src/vmspec/recipe
 import { FileAuditLog } from '../../src/store/audit-file.js';
 import { type Store } from '../../src/store/store.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
+import type { FileSystem } from '../../src/store/durable-file.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim, type VergeosSimOptions } from '../../src/sim/index.js';
 import { VergeosClient } from '../../src/vergeos/client.js';
@@ -58,6 +59,10 @@ export async function startRig(
     extraRecipes?: Recipe[];
     /** The bot's logger (e.g. captureLogger's, to assert on its lines); default: LOG_LEVEL's. */
     logger?: Logger;
+    /** The file layer under the store's and the audit log's appends (e.g. faultyFs, to fill the disk). */
+    fs?: FileSystem;
+    /** How often the bot looks for runs to take over (paused ones too); the bot's default is half the claim time. */
+    takeOverMs?: number;
   } = {},
 ): Promise<Rig> {
   const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
@@ -82,8 +87,8 @@ export async function startRig(
     const logger = options.logger ?? createLogger({ level: env.LOG_LEVEL });
     const store: Store = options.databaseUrl
       ? await PostgresStore.open(options.databaseUrl)
-      : await LowdbStore.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER });
-    const audit = await FileAuditLog.open(env.DATA_DIR);
+      : await LowdbStore.open(env.DATA_DIR, { archiveAfterMs: env.VMBOT_ARCHIVE_AFTER, ...(options.fs ? { fs: options.fs } : {}) });
+    const audit = await FileAuditLog.open(env.DATA_DIR, options.fs ? { fs: options.fs } : {});
     const client = new VergeosClient({
       url: vergeos.url,
       auth: { apiKey: SIM_DEFAULT_API_KEY },
@@ -108,6 +113,7 @@ export async function startRig(
       ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}),
       ...(options.archiveEveryMs ? { archiveEveryMs: options.archiveEveryMs } : {}),
       ...(options.preflightMs ? { preflightMs: options.preflightMs } : {}),
+      ...(options.takeOverMs ? { takeOverMs: options.takeOverMs } : {}),
     });
     const { port } = await bot.start(0);
     return { bot, store, audit, client, driver: new SlackDriver(`http://127.0.0.1:${port}`, slack) };
