@@ -54,4 +54,8 @@ export async function verifyCommand(): Promise<void> {
   const result = await source.verify();
   if (!result.ok) throw new CliExit(EXIT.failed, `${source.where}:${result.line}: ${result.problem} (the ${result.records} records before it verify)`);
   process.stdout.write(`${source.where}: ${result.records} records, chain intact\n`);
+  if (result.torn)
+    process.stdout.write(
+      `${source.where}:${result.torn.line}: the last line (${result.torn.bytes} bytes) is an interrupted write, not a record; the bot cuts it off (keeping it beside the file) when it next starts\n`,
+    );
 }

@@ -145,7 +145,9 @@ export function registerCommands(program: Command): void {
   const store = program.command('store').description('the store: repair the embedded one, or copy it into PostgreSQL');
   store
     .command('repair')
-    .description("mend DATA_DIR's journals, archive and audit log after damage: keeps every intact record, sets damaged lines aside and says which (stop the bot first)")
+    .description(
+      "mend DATA_DIR's journals, archive and audit log after damage: keeps every intact record, sets damaged lines aside and says which (stop the bot first)",
+    )
     .action(lazy(() => import('./store-repair.js'), 'storeRepairCommand'));
   store
     .command('migrate')

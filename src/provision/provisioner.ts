@@ -335,6 +335,7 @@ export class Provisioner {
     const started = performance.now();
     let outcome: 'succeeded' | 'failed' | 'paused' = 'paused';
     try {
+      await this.#writeHeldRecords();
       const before = this.#require(runId);
       let run = await this.#store.updateRun(
         runId,
@@ -714,7 +715,7 @@ export class Provisioner {
     const runKeys =
       keys ??
       (Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v !== undefined)) as Record<string, string>);
-    await this.#audit.append({
+    const event: AuditEvent = {
       actor,
       action,
       runId: run.id,
@@ -723,7 +724,35 @@ export class Provisioner {
       ...(Object.keys(runKeys).length ? { keys: runKeys } : {}),
       outcome,
       ...(detail ? { detail } : {}),
-    });
+    };
+    try {
+      await this.#audit.append(event);
+    } catch (err) {
+      // The step it records stands (in memory, and looked up after a restart): its record is kept to write first when writes work.
+      if (isUnwritable(err)) this.#unwritten.push(event);
+      throw err;
+    }
+  }
+
+  /** Audit records a full disk refused, in order; written before the next run goes on. */
+  readonly #unwritten: AuditEvent[] = [];
+
+  #writingHeld: Promise<void> | undefined;
+
+  /** One writer at a time (runs resume together), each record once. */
+  #writeHeldRecords(): Promise<void> {
+    if (!this.#unwritten.length) return Promise.resolve();
+    this.#writingHeld ??= (async () => {
+      try {
+        while (this.#unwritten.length) {
+          await this.#audit.append(this.#unwritten[0]!);
+          this.#unwritten.shift();
+        }
+      } finally {
+        this.#writingHeld = undefined;
+      }
+    })();
+    return this.#writingHeld;
   }
 }
 

@@ -264,7 +264,8 @@ export function createBot(options: BotOptions): Bot {
    */
   const takeOver = async (atStart = false) => {
     // A store that takes no writes would pause each run again at its first step.
-    if (writeProblem() !== undefined) return;
+    // Asked of the disk here too: nothing need poll /readyz for a paused run to resume.
+    if (writeProblem() !== undefined && (await probeWrites()) !== undefined) return;
     const orphans = new Map<string, RunRecord>();
     for (const run of await options.store.orphanedRuns()) {
       // A run this process paused on a full disk is nobody's (its claim was released): resumed as
@@ -311,6 +312,13 @@ export function createBot(options: BotOptions): Bot {
       if (request?.state === 'failed') await ctx.provisioning.cleanup(request, 'vmbot');
     }
   };
+
+  /** One take-over at a time: the timer may fire again while one waits on the disk or the store, and a run must be resumed once. */
+  let takingOver: Promise<void> | undefined;
+  const takeOverOnce = (): Promise<void> =>
+    (takingOver ??= takeOver().finally(() => {
+      takingOver = undefined;
+    }));
 
   /**
    * Leases: what is due now, then every notice not yet delivered (also those a previous process
@@ -423,7 +431,7 @@ export function createBot(options: BotOptions): Bot {
       leaseTimer.unref();
       takeOverTimer = setInterval(
         () =>
-          void (stopping ? Promise.resolve() : takeOver()).catch((err: unknown) =>
+          void (stopping ? Promise.resolve() : takeOverOnce()).catch((err: unknown) =>
             logger.error({ err: (err as Error).message }, 'taking over stopped runs failed'),
           ),
         options.takeOverMs ?? Math.max(1_000, Math.floor(options.provisioner.claimTtlMs / 2)),

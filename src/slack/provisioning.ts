@@ -159,6 +159,17 @@ class ThreadReporter {
     this.#show(false);
   }
 
+  /**
+   * The runs paused: shows the progress so far now and schedules nothing more, so a late edit of
+   * this reporter can't overwrite the one that takes the runs over.
+   */
+  halt(): void {
+    clearTimeout(this.#importTimer);
+    clearTimeout(this.#editTimer);
+    this.#editTimer = undefined;
+    this.#edit(false);
+  }
+
   finish(): void {
     clearTimeout(this.#importTimer);
     this.#done = true;
@@ -337,7 +348,7 @@ export class RequestProvisioning {
     // Shutting down: the runs stopped between steps and resume at the next start, which reports them.
     if (provisioner.stopping) return;
     // The store took no writes: the runs wait where they are and are taken over once it does.
-    if (runIds.some((id) => provisioner.pausedForStore(id))) return;
+    if (runIds.some((id) => provisioner.pausedForStore(id))) return reporter?.halt();
     reporter?.finish();
     await this.report(requests.get(request.id), provisioner.runsForRequest(request.id));
   }

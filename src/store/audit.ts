@@ -7,7 +7,7 @@
  */
 import { text as asText } from '../text.js';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 
@@ -107,16 +107,27 @@ export function chainRecord(event: AuditEvent, prev: { seq: number; hash: string
   return { ...base, hash: hashOf(base) };
 }
 
-export type VerifyResult = { ok: true; records: number } | { ok: false; records: number; line: number; problem: string };
+export type VerifyResult =
+  /** `torn`: the file's last line is an append cut short (no newline, not JSON); the records before it verify, and the bot cuts it off at its next start. */
+  { ok: true; records: number; torn?: { line: number; bytes: number } } | { ok: false; records: number; line: number; problem: string };
 
 /** Walks the whole chain; reports the first line that does not follow from the one before. */
 export async function verifyAuditLog(file: string): Promise<VerifyResult> {
   if (!existsSync(file)) return { ok: true, records: 0 };
-  return verifyChain(
+  const result = await verifyChain(
     (async function* () {
       for await (const text of readLines(file)) yield safeJson(text);
     })(),
   );
+  if (result.ok) return result;
+  // A failure on the very last line that never got its newline and is not JSON: an interrupted write, not an edit.
+  const text = readFileSync(file);
+  const start = text.subarray(0, text.length - 1).lastIndexOf(0x0a) + 1;
+  const last = text.subarray(start);
+  const lines = text.subarray(0, start).reduce((n, byte) => (byte === 0x0a ? n + 1 : n), 0);
+  if (result.line === lines + 1 && last.length && last.at(-1) !== 0x0a && safeJson(last.toString('utf8')) === undefined)
+    return { ok: true, records: result.records, torn: { line: result.line, bytes: last.length } };
+  return result;
 }
 
 /** The same walk over records from anywhere (the file's lines, or PostgreSQL's rows in order). */

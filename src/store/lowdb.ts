@@ -18,17 +18,16 @@ import { Low } from 'lowdb';
 import { SnapshotFile } from './snapshot-file.js';
 import { ArchiveIndex, ARCHIVE_INDEX_FILE } from './archive-index.js';
 import { appendToArchive, ARCHIVE_FILE, oldFinished, readArchive } from './archive.js';
-import { counterLine, journalFile, journalsIn, readJournal, recordLine, removalLine, type Table } from './journal.js';
+import { counterLine, journalFile, journalsIn, recordLine, removalLine, type Table } from './journal.js';
+import { readSnapshot, replayJournal } from './lowdb-load.js';
 import { AppendOnlyFile, nodeFileSystem, unwritable, type FileSystem } from './durable-file.js';
-import { setAsideTail, tornTailNote } from './torn-tail.js';
 import { probeWritable } from './probe.js';
 import { releaseLock, takeLock } from './lock-file.js';
 import type { IndexedTable } from './indexed-table.js';
 import { RecordTables } from './record-tables.js';
 import { Mutex } from './mutex.js';
-import { formatPath } from '../vmspec/validate.js';
 import { StoreError, type Store, type StoreExpect } from './store.js';
-import { storeFileSchema, type RequestRecord, type RequestState, type RunRecord, type RunState, type StoreFile } from './records.js';
+import type { RequestRecord, RequestState, RunRecord, RunState, StoreFile } from './records.js';
 
 export { ARCHIVE_FILE, readArchive } from './archive.js';
 
@@ -145,34 +144,17 @@ export class LowdbStore extends RecordTables implements Store {
   }
 
   async #loadOnce(): Promise<void> {
-    try {
-      await this.#db.read();
-    } catch (err) {
-      throw new StoreError('STORE_CORRUPT', `${this.file} is not valid JSON (${(err as Error).message}). Fix or move it away; the bot will not overwrite it.`);
-    }
-    let data: StoreFile;
-    if (this.#snapshot.trusted) {
-      data = this.#db.data;
-    } else {
-      const parsed = storeFileSchema.safeParse(this.#db.data);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`);
-        throw new StoreError(
-          'STORE_CORRUPT',
-          `${this.file} does not look like a vmbot store (${issues.join('; ')}). Fix or move it away; the bot will not overwrite it.`,
-        );
-      }
-      data = parsed.data;
-    }
+    const data = await readSnapshot(this.#db, this.#snapshot);
     for (const run of data.runs) this.runs.set(run);
     for (const request of data.requests) this.requests.set(request);
     this.#counters = { ...data.counters };
     this.#db.data = emptyStore(); // the tables hold the records now
 
     const journals = journalsIn(this.dataDir);
+    const into = { runs: this.runs, requests: this.requests, counters: this.#counters, notes: this.#readOnly ? undefined : this.notes };
     for (const { generation, name } of journals) {
       if (generation < data.journal) continue; // already in the snapshot (its deletion was cut short)
-      this.#replay(join(this.dataDir, name));
+      replayJournal(join(this.dataDir, name), into);
     }
     if (this.#readOnly) return;
     for (const { generation, name } of journals) if (generation < data.journal) unlinkSync(join(this.dataDir, name));
@@ -183,23 +165,6 @@ export class LowdbStore extends RecordTables implements Store {
     this.#journalBytes = journalsIn(this.dataDir)
       .filter((j) => j.generation >= data.journal)
       .reduce((sum, j) => sum + j.bytes, 0);
-  }
-
-  /**
-   * Newer versions of records from a journal onto the tables. A torn last line (the process died
-   * mid-append) is skipped, and the writer cuts it off (kept beside the journal) so nothing is
-   * appended after it; damage before the last line stops the start with file:line.
-   */
-  #replay(path: string): void {
-    const { entries, torn } = readJournal(path);
-    for (const entry of entries) {
-      if (entry.kind === 'remove') this.#table(entry.table).delete(entry.id);
-      else if (entry.kind === 'record') {
-        const current = this.#table(entry.table).get(entry.record.id);
-        if (!current || current.version < entry.record.version) this.#put(entry.table, entry.record);
-      } else if (entry.kind === 'counter') this.#counters[entry.name] = Math.max(this.#counters[entry.name] ?? 0, entry.value);
-    }
-    if (torn && !this.#readOnly) this.notes.push(tornTailNote(path, torn.line, torn.bytes, setAsideTail(path, torn.offset, 'torn')));
   }
 
   #table(table: Table): IndexedTable<RunRecord | RequestRecord, string> {

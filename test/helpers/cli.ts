@@ -9,8 +9,16 @@ export interface CliRun {
 }
 
 /** `vmbot …` as a real child process with only the given environment (plus PATH). */
-export function startVmbot(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, [...VMBOT_FROM_SOURCE, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startVmbot(
+  args: string[],
+  env: Record<string, string>,
+  as: { uid?: number; gid?: number } = {},
+): { child: ChildProcess; done: Promise<CliRun> } {
+  const child = spawn(process.execPath, [...VMBOT_FROM_SOURCE, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -19,8 +27,9 @@ export function startVmbot(args: string[], env: Record<string, string>): { child
   return { child, done };
 }
 
-export function runVmbot(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return startVmbot(args, env).done;
+/** With `as`, run as that user (a test running as root reads a DATA_DIR as someone who can't write it). */
+export function runVmbot(args: string[], env: Record<string, string>, as: { uid?: number; gid?: number } = {}): Promise<CliRun> {
+  return startVmbot(args, env, as).done;
 }
 
 export { waitFor } from '../../src/demo/workspace.js';

@@ -164,6 +164,8 @@ describe('a full disk under the Slack bot', () => {
       },
     ]);
     // The thread: the progress message (edited to its end), the pause, the resume, the summary; nothing else.
+    // The progress message's last edit is paced on its own; it may land after the summary.
+    await until(() => thread()[0]?.text.endsWith(': finished') || undefined, 'the progress message to say finished');
     expect(thread().map((m) => m.text)).toEqual(['Provisioning disk-run-01: finished', paused.text, resumed.text, summary.text]);
     // No failure was ever told: nothing with :x:, no "failed", in the thread, the approval message or the requester's DMs.
     const told = [...thread(), rig.slack.messages.find((m) => m.ts === approval.ts)!, ...rig.slack.dms(SLACK_SIM.requester)].map(textOf).join('\n');

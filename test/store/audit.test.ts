@@ -35,7 +35,7 @@ describe('audit log', () => {
     expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 4 });
   });
 
-  it('detects an edited line, a removed line and a truncated one', async () => {
+  it('detects an edited line, a removed line and one cut short in the middle; names one cut short at the end', async () => {
     const file = await writeRecords(5);
     const original = await readFile(file, 'utf8');
     await writeFile(file, original.replace('"actor":"U3"', '"actor":"U9"'));
@@ -43,8 +43,12 @@ describe('audit log', () => {
     const lines = original.trim().split('\n');
     await writeFile(file, [...lines.slice(0, 2), ...lines.slice(3)].join('\n') + '\n');
     expect(await verifyAuditLog(file)).toMatchObject({ ok: false, line: 3 });
+    // Cut short at the end: an interrupted write as far as anyone can tell; the four before it verify, and it is named.
     await writeFile(file, original.slice(0, original.length - 20));
-    expect(await verifyAuditLog(file)).toMatchObject({ ok: false, line: 5, problem: 'not an audit record' });
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 4, torn: { line: 5, bytes: Buffer.byteLength(lines[4]!) - 19 } });
+    // Cut short in the middle (lines follow it): not an interrupted write.
+    await writeFile(file, [...lines.slice(0, 2), lines[2]!.slice(0, 30), ...lines.slice(3)].join('\n') + '\n');
+    expect(await verifyAuditLog(file)).toMatchObject({ ok: false, line: 3, problem: 'not an audit record' });
   });
 
   it('serializes concurrent appends into one unbroken chain', async () => {

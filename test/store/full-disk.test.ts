@@ -117,6 +117,25 @@ describe('a full disk during a run', () => {
     await expectExactlyOnce(r.sim, 'full-disk-2');
   });
 
+  it('a step whose audit record met the full disk gets that record once writes work (same process)', async () => {
+    const fs = faultyFs();
+    const r = await rig(fs);
+    const run = await r.provisioner.createRun(fullSpec('full-disk-3'), { actor: 'U1' });
+    // Full while VergeOS answers the NIC: the step stands (in memory), its audit record is refused.
+    r.sim.onRequest('POST /machine_nics', () => fs.fill());
+    expect((await r.provisioner.execute(run.id)).state).toBe('running');
+    fs.free();
+    expect((await r.provisioner.execute(run.id)).state).toBe('succeeded');
+    expect(r.sim.requestsTo('POST /machine_nics')).toHaveLength(1);
+    const records = (await readFile(join(r.dir, 'audit.jsonl'), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; detail?: string });
+    const steps = records.filter((x) => x.action === 'run.step_done').map((x) => x.detail);
+    expect(steps).toEqual(['create_vm', 'drive:0', 'drive:1', 'nic:0', 'device:0', 'wait_imports', 'power_on']);
+    expect(await verifyAuditLog(join(r.dir, 'audit.jsonl'))).toEqual({ ok: true, records: records.length });
+  });
+
   it('refuses the audit append whole, and the log continues its chain once there is room', async () => {
     const fs = faultyFs();
     const { dir, remove } = await tempDir();
