@@ -1,24 +1,22 @@
+import { createLogger } from '../log.js';
 import { PolicyLoadError } from '../policy/watch.js';
 import { createBot, openPolicy } from '../slack/bot.js';
 import { formatRecipeError, loadRecipes, recipeFilesIn } from '../vmspec/recipes.js';
 import { CliExit, config, EXIT, openCore } from './context.js';
 
 export async function startCommand(): Promise<void> {
-  config(['slack', 'vergeos']); // every missing or bad variable named before anything starts
-  const core = await openCore({ withVergeos: true });
-  const { recipes, errors } = await loadRecipes(await recipeFilesIn(core.env.MANIFESTS_DIR).catch(() => []));
-  if (errors.length) {
-    await core.close();
-    throw new CliExit(EXIT.badInput, errors.map(formatRecipeError).join('\n'));
-  }
+  const env = config(['slack', 'vergeos']); // every missing or bad variable named before anything starts
+  // Recipes and the policy are read before the store is opened: bad input touches nothing.
+  const { recipes, errors } = await loadRecipes(await recipeFilesIn(env.MANIFESTS_DIR).catch(() => []));
+  if (errors.length) throw new CliExit(EXIT.badInput, errors.map(formatRecipeError).join('\n'));
   let policy;
   try {
-    policy = await openPolicy(core.env, core.logger);
+    policy = await openPolicy(env, createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT }));
   } catch (err) {
-    await core.close();
     if (err instanceof PolicyLoadError) throw new CliExit(EXIT.badInput, err.message);
     throw err;
   }
+  const core = await openCore({ withVergeos: true });
   const bot = createBot({
     env: core.env,
     logger: core.logger,

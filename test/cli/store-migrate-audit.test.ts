@@ -6,34 +6,21 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
-import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
+import { describe, expect, it } from 'vitest';
+import { SIM_DEFAULT_API_KEY } from '../../src/sim/index.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
+import { usePostgresAndSim } from '../helpers/cli-postgres.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, tempDir } from '../helpers/core.js';
+import { MANIFESTS } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
 
 describe('vmbot store migrate verifies the copied audit chain before committing', () => {
-  let sim: VergeosSim;
-  let postgres: TestPostgres;
-  let dir: string;
-  let remove: () => Promise<void>;
-  beforeAll(async () => {
-    sim = await startVergeosSim({ timing: { importMs: 20, startMs: 0, stopMs: 0 } });
-    postgres = await startPostgres();
-    ({ dir, remove } = await tempDir());
-  });
-  afterAll(async () => {
-    await sim.close();
-    await postgres.stop();
-    await remove();
-  });
+  const rig = usePostgresAndSim({ importMs: 20 });
 
   it('copies device VMs whose chain verifies; a copy altered on the way is rolled back with nothing left, and a retry succeeds', async () => {
-    const dataDir = join(dir, 'data');
-    const env = { VERGEOS_URL: sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: dataDir, MANIFESTS_DIR: MANIFESTS, VMBOT_POLL_INTERVAL: '20ms' };
+    const dataDir = join(rig.dir, 'data');
+    const env = { VERGEOS_URL: rig.sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: dataDir, MANIFESTS_DIR: MANIFESTS, VMBOT_POLL_INTERVAL: '20ms' };
     for (const [recipe, name] of [
       ['windows-11', 'mig-win'],
       ['gpu-workstation', 'mig-gpu'],
@@ -61,7 +48,7 @@ describe('vmbot store migrate verifies the copied audit chain before committing'
     const device = lines.map((l) => JSON.parse(l) as { seq: number; keys?: Record<string, string> }).find((r) => r.keys && 'device' in r.keys);
     expect(Object.keys(device!.keys!)).toEqual(['device', 'uuid']);
 
-    const url = await postgres.database();
+    const url = await rig.postgres.database();
     const shown = url.replace(':vmbot-test@', ':***@');
     // The fault: the schema made ahead, with a trigger that alters one audit row as it is copied
     // (as a faulty driver, proxy or disk might). The source file itself verifies.

@@ -1,33 +1,20 @@
 /** `vmbot store migrate`: a lowdb DATA_DIR copied into PostgreSQL, records and audit hashes intact. */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
+import { describe, expect, it } from 'vitest';
+import { SIM_DEFAULT_API_KEY } from '../../src/sim/index.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
-import { MANIFESTS, tempDir } from '../helpers/core.js';
+import { MANIFESTS } from '../helpers/core.js';
+import { usePostgresAndSim } from '../helpers/cli-postgres.js';
 import { runVmbot } from '../helpers/cli.js';
 import { fullSpec } from '../helpers/full-spec.js';
-import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
 
 describe('vmbot store migrate', () => {
-  let sim: VergeosSim;
-  let postgres: TestPostgres;
-  let dir: string;
-  let remove: () => Promise<void>;
-  beforeAll(async () => {
-    sim = await startVergeosSim({ timing: { importMs: 50, startMs: 0, stopMs: 0 } });
-    postgres = await startPostgres();
-    ({ dir, remove } = await tempDir());
-  });
-  afterAll(async () => {
-    await sim.close();
-    await postgres.stop();
-    await remove();
-  });
+  const rig = usePostgresAndSim({ importMs: 50 });
 
   it('copies requests, runs, the REQ counter and the audit log; the chain verifies there; a second copy is refused', async () => {
-    const dataDir = join(dir, 'data');
-    const env = { VERGEOS_URL: sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: dataDir, MANIFESTS_DIR: MANIFESTS, VMBOT_POLL_INTERVAL: '20ms' };
+    const dataDir = join(rig.dir, 'data');
+    const env = { VERGEOS_URL: rig.sim.url, VERGEOS_API_KEY: SIM_DEFAULT_API_KEY, DATA_DIR: dataDir, MANIFESTS_DIR: MANIFESTS, VMBOT_POLL_INTERVAL: '20ms' };
     expect((await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'mig-01', '--yes', '--json'], env)).code).toBe(0);
     expect((await runVmbot(['apply', join(MANIFESTS, 'iso-install.yml'), '--name', 'mig-{n}', '--count', '2', '--yes', '--json'], env)).code).toBe(0);
     const store = await LowdbStore.open(dataDir);
@@ -48,7 +35,7 @@ describe('vmbot store migrate', () => {
     const runIds = store.listRuns().map((r) => r.id);
     await store.close();
 
-    const url = await postgres.database();
+    const url = await rig.postgres.database();
     const migrated = await runVmbot(['store', 'migrate', '--from', dataDir, '--to', url], {});
     expect(migrated.stderr).toBe('');
     expect(migrated.code).toBe(0);
@@ -73,7 +60,7 @@ describe('vmbot store migrate', () => {
     const verify = await runVmbot(['audit', 'verify'], { DATABASE_URL: url });
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/records, chain intact\n$/);
-    const runs = await runVmbot(['runs', '--json'], { DATABASE_URL: url, DATA_DIR: join(dir, 'unused') });
+    const runs = await runVmbot(['runs', '--json'], { DATABASE_URL: url, DATA_DIR: join(rig.dir, 'unused') });
     expect((JSON.parse(runs.stdout) as Array<{ name: string }>).map((r) => r.name).sort()).toEqual(['mig-01', 'mig-1', 'mig-2']);
 
     const again = await runVmbot(['store', 'migrate', '--from', dataDir, '--to', url], {});

@@ -5,42 +5,29 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
+import { describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/store/audit.js';
 import { readPostgresAudit } from '../../src/store/postgres/audit.js';
-import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
+import { SIM_DEFAULT_API_KEY } from '../../src/sim/index.js';
+import { usePostgresAndSim } from '../helpers/cli-postgres.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, tempDir } from '../helpers/core.js';
+import { MANIFESTS } from '../helpers/core.js';
 
 const RECIPES = readdirSync(MANIFESTS)
   .filter((f) => f.endsWith('.yml') && f !== 'policy.example.yml')
   .sort();
 
 describe('vmbot audit verify with DATABASE_URL', () => {
-  let sim: VergeosSim;
-  let postgres: TestPostgres;
-  let dir: string;
-  let remove: () => Promise<void>;
-  beforeAll(async () => {
-    sim = await startVergeosSim({ timing: { importMs: 20, startMs: 0, stopMs: 0 } });
-    postgres = await startPostgres();
-    ({ dir, remove } = await tempDir());
-  });
-  afterAll(async () => {
-    await sim.close();
-    await postgres.stop();
-    await remove();
-  });
+  const rig = usePostgresAndSim({ importMs: 20 });
 
   it('verifies after applying every shipped recipe (device VMs too), and still finds an edited detail or keys value', async () => {
     expect(RECIPES).toEqual(expect.arrayContaining(['windows-11.yml', 'gpu-workstation.yml']));
-    const url = await postgres.database();
+    const url = await rig.postgres.database();
     const env = {
-      VERGEOS_URL: sim.url,
+      VERGEOS_URL: rig.sim.url,
       VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
       DATABASE_URL: url,
-      DATA_DIR: join(dir, 'unused'),
+      DATA_DIR: join(rig.dir, 'unused'),
       MANIFESTS_DIR: MANIFESTS,
       VMBOT_POLL_INTERVAL: '20ms',
     };
