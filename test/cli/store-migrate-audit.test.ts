@@ -13,7 +13,7 @@ import { PostgresStore } from '../../src/store/postgres/store.js';
 import { usePostgresAndSim } from '../helpers/cli-postgres.js';
 import { runVmbot } from '../helpers/cli.js';
 import { MANIFESTS } from '../helpers/core.js';
-import { fullSpec } from '../helpers/full-spec.js';
+import { fullSpec, pendingRequest } from '../helpers/full-spec.js';
 
 describe('vmbot store migrate verifies the copied audit chain before committing', () => {
   const rig = usePostgresAndSim({ importMs: 20 });
@@ -29,20 +29,8 @@ describe('vmbot store migrate verifies the copied audit chain before committing'
       expect({ recipe, code: applied.code, stderr: applied.code === 0 ? '' : applied.stderr }).toEqual({ recipe, code: 0, stderr: '' });
     }
     const store = await LowdbStore.open(dataDir);
-    const now = new Date().toISOString();
     for (let i = 0; i < 2; i++) await store.nextNumber('request');
-    await store.insertRequest({
-      id: 'REQ-2',
-      version: 0,
-      state: 'pending',
-      createdAt: now,
-      updatedAt: now,
-      expiresAt: now,
-      requester: 'U0REQUESTER',
-      spec: fullSpec('mig-req'),
-      approvals: [],
-      warnings: [],
-    });
+    await store.insertRequest(pendingRequest('REQ-2', fullSpec('mig-req')));
     await store.close();
     const lines = (await readFile(join(dataDir, 'audit.jsonl'), 'utf8')).trim().split('\n');
     const device = lines.map((l) => JSON.parse(l) as { seq: number; keys?: Record<string, string> }).find((r) => r.keys && 'device' in r.keys);

@@ -7,7 +7,7 @@ import { PostgresStore } from '../../src/store/postgres/store.js';
 import { MANIFESTS } from '../helpers/core.js';
 import { usePostgresAndSim } from '../helpers/cli-postgres.js';
 import { runVmbot } from '../helpers/cli.js';
-import { fullSpec } from '../helpers/full-spec.js';
+import { fullSpec, pendingRequest } from '../helpers/full-spec.js';
 
 describe('vmbot store migrate', () => {
   const rig = usePostgresAndSim({ importMs: 50 });
@@ -18,20 +18,8 @@ describe('vmbot store migrate', () => {
     expect((await runVmbot(['apply', join(MANIFESTS, 'web-server.yml'), '--name', 'mig-01', '--yes', '--json'], env)).code).toBe(0);
     expect((await runVmbot(['apply', join(MANIFESTS, 'iso-install.yml'), '--name', 'mig-{n}', '--count', '2', '--yes', '--json'], env)).code).toBe(0);
     const store = await LowdbStore.open(dataDir);
-    const now = new Date().toISOString();
     for (let i = 0; i < 3; i++) await store.nextNumber('request');
-    await store.insertRequest({
-      id: 'REQ-3',
-      version: 0,
-      state: 'pending',
-      createdAt: now,
-      updatedAt: now,
-      expiresAt: now,
-      requester: 'U0REQUESTER',
-      spec: fullSpec('mig-req'),
-      approvals: [],
-      warnings: [],
-    });
+    await store.insertRequest(pendingRequest('REQ-3', fullSpec('mig-req')));
     const runIds = store.listRuns().map((r) => r.id);
     await store.close();
 

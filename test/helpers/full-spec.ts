@@ -1,6 +1,7 @@
 /** A spec with every kind of step, and checks that it was built exactly once. */
 import { expect } from 'vitest';
 import type { VmSpec } from '../../src/vmspec/schema.js';
+import type { RequestRecord } from '../../src/store/records.js';
 import { parseSpec } from '../../src/vmspec/validate.js';
 import { GPU_RESOURCE_GROUP, type VergeosSim } from '../../src/sim/index.js';
 
@@ -53,4 +54,10 @@ export async function expectExactlyOnce(sim: VergeosSim, name: string): Promise<
   ]);
   const status = [...sim.state.table('machine_status').values()].find((s) => String(s.machine) === machine);
   expect(status?.status).toBe('running');
+}
+
+/** A pending request for `spec`, as the store keeps one (for tests that write a store directly). */
+export function pendingRequest(id: string, spec: VmSpec): RequestRecord {
+  const now = new Date().toISOString();
+  return { id, version: 0, state: 'pending', createdAt: now, updatedAt: now, expiresAt: now, requester: 'U0REQUESTER', spec, approvals: [], warnings: [] };
 }
