@@ -374,7 +374,7 @@ export class Provisioner {
         // The lease runs from when the VM is ready.
         if (r.lease && !r.lease.endsAt) r.lease.endsAt = new Date(Date.now() + r.lease.forMs).toISOString();
       });
-      await this.#record(run, actor, 'run.succeeded', 'ok', plan.steps.length + ' steps done');
+      await this.#recordOrHold(run, actor, 'run.succeeded', 'ok', plan.steps.length + ' steps done');
       await this.#emit(listener, { type: 'run_succeeded', runId, result: runResult(run) });
       outcome = 'succeeded';
       return run;
@@ -438,8 +438,8 @@ export class Provisioner {
         r.error = error;
         r.steps[step.id]!.status = unresolved ? 'in_flight' : 'failed';
       });
-      await this.#record(failed, 'vmbot', 'run.step_failed', 'failed', `${step.id}: ${error.code}`);
-      await this.#record(failed, 'vmbot', 'run.failed', 'failed', error.message);
+      await this.#recordOrHold(failed, 'vmbot', 'run.step_failed', 'failed', `${step.id}: ${error.code}`);
+      await this.#recordOrHold(failed, 'vmbot', 'run.failed', 'failed', error.message);
       await this.#emit(listener, { type: 'step_failed', ...base, error });
       await this.#emit(listener, { type: 'run_failed', runId: run.id, error, created: createdSoFar(failed), result: runResult(failed) });
       return failed;
@@ -729,9 +729,26 @@ export class Provisioner {
       await this.#audit.append(event);
     } catch (err) {
       // The step it records stands (in memory, and looked up after a restart): its record is kept to write first when writes work.
-      if (isUnwritable(err)) this.#unwritten.push(event);
+      // Held unless the record is in the file already (its sync failed after it landed).
+      if (isUnwritable(err) && !(err as { recorded?: boolean }).recorded) this.#unwritten.push(event);
       throw err;
     }
+  }
+
+  /**
+   * For a record after the run's final save: the outcome stands whatever the disk does, so a
+   * refused record is held (written once writes work) and the run is reported, not paused.
+   */
+  async #recordOrHold(run: RunRecord, actor: string, action: string, outcome: AuditEvent['outcome'], detail?: string): Promise<void> {
+    await this.#record(run, actor, action, outcome, detail).catch((err: unknown) => {
+      if (!isUnwritable(err)) throw err;
+      this.#logger?.error({ runId: run.id, err: (err as Error).message }, 'an audit record is held until the disk takes writes');
+    });
+  }
+
+  /** For the bot once a probe write works: audit records a full disk refused, written now. */
+  writeHeldRecords(): Promise<void> {
+    return this.#writeHeldRecords();
   }
 
   /** Audit records a full disk refused, in order; written before the next run goes on. */

@@ -205,7 +205,8 @@ export function createBot(options: BotOptions): Bot {
    */
   const writeProblem = (): string | undefined => {
     const health = options.store.health();
-    return health.ok ? ctx.provisioning.unwritable : health.problem;
+    const audit = options.audit.health?.() ?? { ok: true };
+    return !health.ok ? health.problem : !audit.ok ? audit.problem : ctx.provisioning.unwritable;
   };
   const probeWrites = async (): Promise<string | undefined> => {
     const pausedOn = ctx.provisioning.unwritable;
@@ -214,7 +215,10 @@ export function createBot(options: BotOptions): Bot {
     // The probe wrote to the same place the audit log appends to (DATA_DIR, or the database);
     // a run that paused while it was under way stays told.
     if (ctx.provisioning.unwritable === pausedOn) ctx.provisioning.unwritable = undefined;
-    return writeProblem();
+    const problem = writeProblem();
+    // Audit records a full disk refused after a run's final save: written now, not only when another run goes on.
+    if (problem === undefined) await options.provisioner.writeHeldRecords().catch(() => undefined);
+    return problem;
   };
   const readiness = new Readiness([
     { name: 'slack', run: async () => void (await slackApi.call('auth.test', {})) },

@@ -5,7 +5,7 @@
  * write left behind is cut off at open (kept beside the file, and noted); the chain goes on from
  * the last whole record.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AUDIT_FILE, auditRecordSchema, chainRecord, GENESIS, safeJson, type AuditEvent, type AuditLog, type AuditRecord } from './audit.js';
@@ -44,6 +44,7 @@ export class FileAuditLog implements AuditLog {
       if (parsed.success) {
         log.#lastHash = parsed.data.hash;
         log.#seq = parsed.data.seq;
+        if (last.unterminated) appendFileSync(log.file, '\n'); // a whole record whose newline a crash cut off: the next starts its own line
         break;
       }
       // Not a record: an append cut short (a crash, a full disk). Kept aside, never just dropped.
@@ -70,8 +71,19 @@ export class FileAuditLog implements AuditLog {
     }
     this.#seq = record.seq;
     this.#lastHash = record.hash;
-    await this.#file.sync();
+    try {
+      await this.#file.sync();
+    } catch (err) {
+      // In the file already, though perhaps not on disk: never to be appended again.
+      throw Object.assign(new StoreError('STORE_UNWRITABLE', unwritable(this.file, err).message), { recorded: true });
+    }
     return record;
+  }
+
+  /** Whether appends work, from what is known: a failed sync leaves the log untrustworthy until a restart. */
+  health(): { ok: true } | { ok: false; problem: string } {
+    const broken = this.#file?.broken;
+    return broken ? { ok: false, problem: `${broken.message}; restart the bot once the disk is healthy` } : { ok: true };
   }
 
   async close(): Promise<void> {

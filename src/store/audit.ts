@@ -99,6 +99,8 @@ export interface AuditLog {
   /** Appends one record, chained to the one before; it is stored when this resolves. */
   append(event: AuditEvent): Promise<AuditRecord>;
   close(): Promise<void>;
+  /** Whether appends can work, from what is known (a file log whose sync failed can't until a restart). */
+  health?(): { ok: true } | { ok: false; problem: string };
 }
 
 /** The record that follows `prev` (seq and hash), for any store of the chain. */

@@ -226,7 +226,8 @@ export class LowdbStore extends RecordTables implements Store {
     this.#compactTimer = setTimeout(() => {
       this.#compactTimer = undefined;
       // Kept in #compactError, shown by health(); nothing to do if a compaction meanwhile took it all.
-      if (this.#journalBytes || this.#stale) void this.compact().catch(() => undefined);
+      // A failed one is tried again later by itself: nothing else may write to schedule it.
+      if (this.#journalBytes || this.#stale) void this.compact().catch(() => this.#scheduleCompaction(COMPACT_RETRY_MS));
     }, inMs);
     this.#compactTimer.unref();
   }
@@ -467,6 +468,8 @@ export class LowdbStore extends RecordTables implements Store {
     const problem = await probeWritable(this.dataDir, this.#fs);
     if (problem) return { ok: false, problem };
     this.#writeError = undefined;
+    // The disk takes writes again: a snapshot that could not be written is written now.
+    if (this.#compactError) await this.compact().catch(() => undefined);
     return this.health();
   }
 

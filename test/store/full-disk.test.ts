@@ -136,6 +136,41 @@ describe('a full disk during a run', () => {
     expect(await verifyAuditLog(join(r.dir, 'audit.jsonl'))).toEqual({ ok: true, records: records.length });
   });
 
+  it('a run whose last audit record meets the full disk is still reported succeeded, and the record is written once writes work', async () => {
+    const { sim, client, close } = await simAndClient({ timing: { importMs: 0, startMs: 0, stopMs: 0 } });
+    const { dir, remove } = await tempDir();
+    const auditFs = faultyFs(); // only the audit log's disk fills
+    const store = await LowdbStore.open(dir);
+    const audit = await FileAuditLog.open(dir, { fs: auditFs });
+    cleanups.push(async () => {
+      await audit.close();
+      await store.close();
+      await close();
+      await remove();
+    });
+    const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 5, timeoutMs: 5_000 }, pollMs: 5 });
+    const run = await provisioner.createRun(fullSpec('full-disk-4'), { actor: 'U1' });
+    const events: RunEvent[] = [];
+    const done = await provisioner.execute(run.id, (event) => {
+      events.push(event);
+      if (event.type === 'step_done' && event.stepId === 'power_on') auditFs.fill();
+    });
+    expect(done.state).toBe('succeeded');
+    expect(provisioner.pausedForStore(run.id)).toBe(false);
+    expect(events.at(-1)?.type).toBe('run_succeeded');
+    void sim;
+    const actions = async () =>
+      (await readFile(join(dir, 'audit.jsonl'), 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { action: string }).action);
+    expect((await actions()).at(-1)).toBe('run.step_done');
+    auditFs.free();
+    await provisioner.writeHeldRecords();
+    expect((await actions()).at(-1)).toBe('run.succeeded');
+    expect(await verifyAuditLog(join(dir, 'audit.jsonl'))).toMatchObject({ ok: true });
+  });
+
   it('refuses the audit append whole, and the log continues its chain once there is room', async () => {
     const fs = faultyFs();
     const { dir, remove } = await tempDir();
