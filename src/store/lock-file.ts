@@ -98,8 +98,9 @@ function readOwner(path: string): Owner | 'gone' | 'unreadable-old' | undefined 
   try {
     text = readFileSync(path, 'utf8');
     modified = statSync(path).mtimeMs;
-  } catch {
-    return 'gone';
+  } catch (err) {
+    // Gone only if it is gone: a file we can't read (EACCES, EMFILE) may well be a live holder's.
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : undefined;
   }
   try {
     const parsed = JSON.parse(text) as { pid?: unknown; host?: unknown };
