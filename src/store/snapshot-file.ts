@@ -11,6 +11,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Adapter } from 'lowdb';
 import type { StoreFile } from './records.js';
+import { syncDirectory } from './durable-file.js';
 
 const CHUNK_CHARS = 256 << 10;
 const DIGEST_TAIL = /,"digest":"([0-9a-f]{64})"\}\s*$/;
@@ -74,23 +75,12 @@ export class SnapshotFile implements Adapter<StoreFile> {
       await handle.sync(); // the journal it replaces is deleted next: this must be on disk first
       await handle.close();
       await rename(temp, this.path);
-      await syncDirectory(dirname(this.path)); // the rename itself on disk before journals are deleted
+      syncDirectory(dirname(this.path)); // the rename itself on disk before journals are deleted
       this.bytes = bytes;
     } catch (err) {
       await handle.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
       throw err;
     }
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch {
-    // not every file system syncs a directory; the rename is atomic all the same
-  } finally {
-    await handle.close();
   }
 }
