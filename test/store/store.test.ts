@@ -239,17 +239,26 @@ describe('compaction', () => {
     const { dir, remove } = await tempDir();
     try {
       // A child fills the store, starts a compaction, keeps changing records while it runs, and is
-      // killed once the temporary snapshot exists (mid-write).
+      // killed while the temporary snapshot is half-written.
       const script = `
         import { readdirSync } from 'node:fs';
+        import { open as openFile } from 'node:fs/promises';
         import { LowdbStore as Store } from ${JSON.stringify(new URL('../../src/store/lowdb.ts', import.meta.url).pathname)};
         import { parseSpec } from ${JSON.stringify(new URL('../../src/vmspec/validate.ts', import.meta.url).pathname)};
         const store = await Store.open(${JSON.stringify(dir)});
+        const probe = await openFile('/dev/null', 'r');
+        const handles = Object.getPrototypeOf(probe);
+        await probe.close();
         const now = new Date().toISOString();
         const runs = Array.from({ length: 3000 }, (_, i) => ({ id: 'run-k' + i, version: 0, state: 'pending', createdAt: now, updatedAt: now, actor: 't', spec: parseSpec({ vm: { name: 'k' + i } }).value, steps: {}, keys: {}, poweredOn: false }));
         await store.insertRuns(runs);
         await store.compact(); // a snapshot of the 3000, and the journal emptied
         for (let i = 0; i < 3000; i++) await store.updateRun('run-k' + i, {}, (r) => { r.actor = 'before-' + i; });
+        // Hold the snapshot after its first chunk (only it writes through a FileHandle; the journal
+        // does not), so it is still being written when the process dies, however fast the disk is.
+        const firstWrite = handles.write;
+        let writes = 0;
+        handles.write = function (...args) { return ++writes === 1 ? firstWrite.apply(this, args) : new Promise(() => {}); };
         void store.compact();
         let i = 0;
         while (!readdirSync(${JSON.stringify(dir)}).some((f) => f.endsWith('.tmp'))) {
