@@ -4,6 +4,7 @@
  * (`postgres.ts`, DATABASE_URL), picked by `openStore`. Reads are from memory and synchronous;
  * every change is a compare-and-set (`expect`) that is durable when it resolves.
  */
+import { CodedError, EXIT } from '../errors.js';
 import type { RequestRecord, RequestState, RunRecord, RunState } from './records.js';
 
 /** What runs are indexed by: their request, their batch, their state, and who owns their VM. */
@@ -32,13 +33,17 @@ export function copiesOf<T extends { createdAt: string }>(rows: readonly T[], fi
   return (newest === undefined ? picked : picked.slice(Math.max(0, picked.length - newest))).map((r) => structuredClone(r));
 }
 
-export class StoreError extends Error {
+export type StoreErrorCode = 'STORE_CORRUPT' | 'STORE_LOCKED' | 'STORE_CONFLICT' | 'STORE_NOT_FOUND' | 'STORE_UNAVAILABLE' | 'STORE_UNWRITABLE';
+
+/** Storage that can't be used now (or lost a race) fails the command; the rest mean the input was wrong. */
+const FAILED_CODES: ReadonlySet<StoreErrorCode> = new Set(['STORE_UNWRITABLE', 'STORE_UNAVAILABLE', 'STORE_CONFLICT']);
+
+export class StoreError extends CodedError {
   override readonly name = 'StoreError';
-  constructor(
-    readonly code: 'STORE_CORRUPT' | 'STORE_LOCKED' | 'STORE_CONFLICT' | 'STORE_NOT_FOUND' | 'STORE_UNAVAILABLE' | 'STORE_UNWRITABLE',
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: StoreErrorCode;
+
+  constructor(code: StoreErrorCode, message: string) {
+    super(code, message, { exitCode: FAILED_CODES.has(code) ? EXIT.failed : EXIT.badInput });
   }
 }
 
