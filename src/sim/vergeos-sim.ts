@@ -8,7 +8,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultTable, type FaultAction, type FaultRuleInput } from './faults.js';
 import { compareBy, parseFields, parseFilter, QueryError, type Row } from './query.js';
-import { SimHttpError, SimState, TABLES, type SimBehaviour, type SimTiming, type TableName } from './state.js';
+import { SimHttpError, TABLES, type SimBehaviour, type SimTiming, type TableName } from './schema.js';
+import { SimState } from './state.js';
 
 export type SimRole = 'admin' | 'readonly';
 
