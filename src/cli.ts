@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerCommands } from './cli/commands.js';
 import { CliExit, EXIT } from './cli/exit.js';
+import { CodedError } from './errors.js';
 
 const program = new Command('vmbot')
   .description('Provision VergeOS VMs from Slack or the command line')
@@ -28,7 +29,11 @@ try {
 } catch (err) {
   if (err instanceof CliExit) {
     if (err.message) process.stderr.write(`${err.message}\n`);
-    process.exitCode = err.code;
+    process.exitCode = err.exitCode;
+  } else if (err instanceof CodedError) {
+    // Any other module's error that reached the top: its sentence, and the exit code it names.
+    process.stderr.write(`vmbot: ${err.message}\n`);
+    process.exitCode = err.exitCode;
   } else {
     process.stderr.write(`vmbot: ${(err as Error).message}\n`);
     process.exitCode = EXIT.failed;

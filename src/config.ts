@@ -3,6 +3,7 @@
  * in a single message; secret values are never echoed.
  */
 import { z } from 'zod';
+import { CodedError, EXIT } from './errors.js';
 import type { VergeosClientOptions } from './vergeos/transport.js';
 
 const boolText = z
@@ -115,10 +116,11 @@ export type Env = z.output<typeof envSchema>;
 /** What a command needs: VergeOS access, and/or the Slack app's settings. */
 export type ConfigNeed = 'vergeos' | 'slack';
 
-export class ConfigError extends Error {
+/** The environment is wrong: every problem named, a command ends as bad input. */
+export class ConfigError extends CodedError {
   override readonly name = 'ConfigError';
   constructor(readonly problems: string[]) {
-    super(`Configuration problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('CONFIG_INVALID', `Configuration problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { exitCode: EXIT.badInput });
   }
 }
 

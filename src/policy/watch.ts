@@ -6,14 +6,16 @@
  * would end the process.
  */
 import { unwatchFile, watchFile } from 'node:fs';
+import { CodedError, EXIT } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loadPolicyFile, type LoadedPolicy, type PolicyLoad } from './load.js';
 
-export class PolicyLoadError extends Error {
+/** The policy file does not validate at start-up: every problem named, a command ends as bad input. */
+export class PolicyLoadError extends CodedError {
   override readonly name = 'PolicyLoadError';
-  readonly code = 'POLICY_INVALID';
+  declare readonly code: 'POLICY_INVALID';
   constructor(readonly problems: string[]) {
-    super(`The approval policy does not validate:\n${problems.join('\n')}`);
+    super('POLICY_INVALID', `The approval policy does not validate:\n${problems.join('\n')}`, { exitCode: EXIT.badInput });
   }
 }
 

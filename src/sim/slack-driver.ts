@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
+import { CodedError } from '../errors.js';
 import { SLACK_SIM, SLACK_SIM_SIGNING_SECRET, type SlackMessage, type SlackSim, type SlackView } from './slack-sim.js';
 
 export interface BotReply {
@@ -110,7 +111,7 @@ export class SlackDriver {
   /** A button click on a message (approval channel, thread, DM). */
   async clickMessageButton(user: string, message: SlackMessage, actionId: string, options: { retryNum?: number } = {}): Promise<BotReply> {
     const button = findElement(message.blocks as Block[], actionId);
-    if (!button) throw new Error(`no button ${actionId} on message ${message.ts} in ${message.channel}`);
+    if (!button) throw elementMissing(`Message ${message.ts} in ${message.channel} has no ${actionId} button.`);
     const trigger = await this.triggers.issueTrigger(user);
     return this.sendPayload(
       {
@@ -131,7 +132,7 @@ export class SlackDriver {
   /** A button click in App Home (no channel). */
   clickHomeButton(user: string, view: SlackView, actionId: string, value: string): Promise<BotReply> {
     const button = findElement((view.view.blocks ?? []) as Block[], actionId, value);
-    if (!button) throw new Error(`no ${actionId} button for ${value} in the home view`);
+    if (!button) throw elementMissing(`The home view has no ${actionId} button for ${value}.`);
     return this.#viewAction(user, view, {}, { type: 'button', action_id: actionId, block_id: button.block_id, value, action_ts: String(Date.now() / 1000) });
   }
 
@@ -145,7 +146,7 @@ export class SlackDriver {
   ): Promise<BotReply> {
     const blocks = ((view.view.blocks ?? []) as Block[]).filter((b) => input.field === undefined || b.block_id?.split('.')[0] === input.field);
     const found = findElement(blocks, actionId, input.value);
-    if (!found) throw new Error(`no element ${actionId} in the modal`);
+    if (!found) throw elementMissing(`The modal has no element ${actionId}.`);
     const action =
       found.element.type === 'button'
         ? { type: 'button', action_id: actionId, block_id: found.block_id, value: found.element.value }
@@ -194,7 +195,7 @@ export class SlackDriver {
   /** What Slack asks when a user opens an external select and types `query`. */
   options(user: string, view: SlackView, field: string, query = ''): Promise<BotReply> {
     const block = ((view.view.blocks ?? []) as Block[]).find((b) => b.block_id?.split('.')[0] === field);
-    if (!block?.element) throw new Error(`no field ${field} in the modal`);
+    if (!block?.element) throw elementMissing(`The modal has no field ${field}.`);
     return this.sendPayload({
       type: 'block_suggestion',
       user: { id: user, team_id: this.#teamOf(user) },
@@ -277,4 +278,9 @@ export function stateOf(view: SlackView, typed: Record<string, FieldInput>): Rec
     values[block.block_id] = { [el.action_id]: state };
   }
   return values;
+}
+
+/** The bot's message or view lacks what the driver was told to use (the script and the bot disagree). */
+function elementMissing(sentence: string): CodedError {
+  return new CodedError('SIM_ELEMENT_MISSING', sentence);
 }

@@ -8,19 +8,26 @@
  */
 import { inspect } from 'node:util';
 import { Pool } from 'undici';
+import { CodedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { text as asText } from '../text.js';
 import { slackApiErrorsTotal, slackErrorLabel, slackRateLimitedTotal } from '../ops/metrics.js';
 
-export class SlackApiError extends Error {
+/**
+ * A Web API call Slack refused (`{ok:false,error}`, an HTTP error or a 429 not waited out).
+ * `error` is Slack's own string, which callers branch on; `code` is `SLACK_RATE_LIMITED` or
+ * `SLACK_API_ERROR`.
+ */
+export class SlackApiError extends CodedError {
   override readonly name = 'SlackApiError';
+  declare readonly code: 'SLACK_RATE_LIMITED' | 'SLACK_API_ERROR';
   constructor(
     readonly method: string,
     readonly error: string,
     /** With `ratelimited`: how long Slack asked us to wait (Retry-After). */
     readonly retryAfterMs?: number,
   ) {
-    super(`Slack ${method} failed: ${error}`);
+    super(error === 'ratelimited' ? 'SLACK_RATE_LIMITED' : 'SLACK_API_ERROR', `Slack ${method} failed: ${error}`);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
- * One error type for everything that can go wrong talking to VergeOS. Callers branch on `code`
- * (stable), show `operatorMessage(err)` to people, and use `retrySafe` / `outcomeUnknown` to
- * decide what to do next. Credentials are never part of any field.
+ * One error type for everything that can go wrong talking to VergeOS (a `CodedError`). Callers
+ * branch on `code` (stable), show `operatorMessage(err)` to people, and use `retrySafe` /
+ * `outcomeUnknown` to decide what to do next. Credentials are never part of any field.
  */
+import { CodedError } from '../errors.js';
 
 export const VERGEOS_ERROR_CODES = [
   'VERGEOS_NAME_TAKEN',
@@ -40,9 +41,9 @@ export interface VergeosErrorFields {
   retryAfterMs?: number | undefined;
 }
 
-export class VergeosError extends Error {
+export class VergeosError extends CodedError {
   override readonly name = 'VergeosError';
-  readonly code: VergeosErrorCode;
+  declare readonly code: VergeosErrorCode;
   readonly status: number | undefined;
   readonly endpoint: string;
   readonly vergeosMessage: string | undefined;
@@ -52,8 +53,8 @@ export class VergeosError extends Error {
   readonly retryAfterMs: number | undefined;
 
   constructor(fields: VergeosErrorFields) {
-    super(summarize(fields));
-    this.code = fields.code;
+    // The message stays the log line (code, status, endpoint); operatorMessage() is the sentence for people.
+    super(fields.code, summarize(fields));
     this.status = fields.status;
     this.endpoint = fields.endpoint;
     this.vergeosMessage = fields.vergeosMessage;

@@ -2,12 +2,15 @@
  * Bounds how many requests are in flight. A free slot is taken synchronously (no extra promise
  * on the fast path), so the bound costs next to nothing when VergeOS keeps up.
  */
+import { CodedError, EXIT } from '../errors.js';
+
 export class Semaphore {
   #free: number;
   readonly #waiting: Array<() => void> = [];
 
   constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new Error('maxInFlight must be a whole number of at least 1');
+    if (!Number.isInteger(size) || size < 1)
+      throw new CodedError('VERGEOS_SETTING_INVALID', 'maxInFlight must be a whole number of at least 1', { exitCode: EXIT.badInput });
     this.#free = size;
   }
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
+import { CodedError, EXIT } from '../errors.js';
 import { codeForStatus, VergeosError, type VergeosErrorCode } from './errors.js';
 import { backoffDelay, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
 import { Semaphore } from './semaphore.js';
@@ -231,27 +232,33 @@ function parseOrigin(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new Error('VergeOS URL is not a valid URL (expected e.g. https://vergeos.example.com)');
+    throw badSetting('VERGEOS_URL_INVALID', 'VergeOS URL is not a valid URL (expected e.g. https://vergeos.example.com)');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('VergeOS URL must start with https:// or http://');
-  if (url.username || url.password) throw new Error('VergeOS URL must not contain credentials; use the API key or username/password settings');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badSetting('VERGEOS_URL_INVALID', 'VergeOS URL must start with https:// or http://');
+  if (url.username || url.password)
+    throw badSetting('VERGEOS_URL_INVALID', 'VergeOS URL must not contain credentials; use the API key or username/password settings');
   return url.origin;
 }
 
 function authorizationHeader(auth: VergeosAuth): string {
   if ('apiKey' in auth) {
-    if (!auth.apiKey) throw new Error('VergeOS API key is empty');
+    if (!auth.apiKey) throw badSetting('VERGEOS_CREDENTIALS_MISSING', 'VergeOS API key is empty');
     return `Bearer ${auth.apiKey}`;
   }
-  if (!auth.username || !auth.password) throw new Error('VergeOS username and password must both be set');
+  if (!auth.username || !auth.password) throw badSetting('VERGEOS_CREDENTIALS_MISSING', 'VergeOS username and password must both be set');
   return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+}
+
+/** A client setting the operator gave is wrong (not a VergeosError: nothing was sent to VergeOS). */
+function badSetting(code: string, sentence: string): CodedError {
+  return new CodedError(code, sentence, { exitCode: EXIT.badInput });
 }
 
 function readCaFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new Error(`cannot read the VergeOS CA file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw badSetting('VERGEOS_CA_UNREADABLE', `cannot read the VergeOS CA file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   }
 }
 
