@@ -16,7 +16,7 @@ import { spawnBot, waitFor, workspaceEnv, type BotProcess } from '../src/demo/wo
 import { SlackDriver } from '../src/sim/slack-driver.js';
 import { SLACK_SIM, startSlackSim, type SlackSim } from '../src/sim/slack-sim.js';
 import { spawnSim, type Benchmark } from './harness.js';
-import { startPostgres } from '../src/demo/postgres.js';
+import { startPostgres } from '../test/helpers/postgres.js';
 
 const REQUESTS = 60;
 const IN_FLIGHT = 10;

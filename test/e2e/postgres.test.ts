@@ -7,7 +7,7 @@ import { startWorkspace, waitFor, type Workspace } from '../../src/demo/workspac
 import { SLACK_SIM } from '../../src/sim/slack-sim.js';
 import { runVmbot } from '../helpers/cli.js';
 import { fileRequest } from '../helpers/flows.js';
-import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 describe('vmbot start with DATABASE_URL', () => {
   let postgres: TestPostgres;

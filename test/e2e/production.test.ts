@@ -14,7 +14,7 @@ import { STAND_IN_RATE_FACTOR, waitFor, workspaceEnv } from '../../src/demo/work
 import { startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
 import { SlackDriver } from '../../src/sim/slack-driver.js';
 import { SLACK_SIM, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
-import { freePort } from '../../src/demo/postgres.js';
+import { freePort } from '../helpers/postgres.js';
 import { fileRequest } from '../helpers/flows.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

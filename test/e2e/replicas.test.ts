@@ -15,7 +15,7 @@ import { verifyChain } from '../../src/store/audit.js';
 import { readPostgresAudit } from '../../src/store/postgres/audit.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { fileRequest } from '../helpers/flows.js';
-import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 describe('three replicas on one PostgreSQL', () => {
   let postgres: TestPostgres;

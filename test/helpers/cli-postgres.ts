@@ -3,7 +3,7 @@
  * both started once before its tests and stopped after, with a scratch directory.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
+import { startPostgres, type TestPostgres } from './postgres.js';
 import { startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
 import { tempDir } from './core.js';
 

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { SLACK_SIM, type SlackView } from '../../src/sim/slack-sim.js';
 import { startRig, until, type Rig } from '../helpers/bot.js';
 import { tempDir } from '../helpers/core.js';

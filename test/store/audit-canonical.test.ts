@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { AUDIT_FILE, chainRecord, GENESIS, MAX_PERMUTED_KEYS, verifyAuditLog, verifyChain, type AuditRecord } from '../../src/store/audit.js';
 import { FileAuditLog } from '../../src/store/audit-file.js';
 import { PostgresAuditLog, readPostgresAudit } from '../../src/store/postgres/audit.js';

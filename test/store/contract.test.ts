@@ -11,7 +11,7 @@ import type { RequestRecord, RunRecord } from '../../src/store/records.js';
 import { StoreError, type Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
-import { startPostgres, type TestPostgres } from '../../src/demo/postgres.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../../src/demo/workspace.js';
 import { readAuditRecords, verifyAuditLog, verifyChain, AUDIT_FILE } from '../../src/store/audit.js';
 import { FileAuditLog } from '../../src/store/audit-file.js';
