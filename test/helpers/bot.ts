@@ -1,4 +1,5 @@
 /** The real Bolt app in HTTP mode on loopback, with the Slack stand-in and the VergeOS simulator. */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
@@ -25,6 +26,8 @@ export interface Rig {
   store: Store;
   audit: FileAuditLog;
   dir: string;
+  /** Where the `policy` option was written (POLICY_FILE), in the rig's directory. */
+  policyFile: string;
   /** Stop the bot (as a crash would: no flush) and start a fresh one on the same data. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -55,6 +58,8 @@ export async function startRig(
     preflightMs?: number;
     /** Keep requests and runs in this PostgreSQL database instead of DATA_DIR. */
     databaseUrl?: string;
+    /** The approval policy's YAML: written to `policyFile` before the bot starts, and named by POLICY_FILE. */
+    policy?: string;
     /** Recipes offered besides manifests/ (a test's own, e.g. with secrets in its user-data). */
     extraRecipes?: Recipe[];
     /** The bot's logger (e.g. captureLogger's, to assert on its lines); default: LOG_LEVEL's. */
@@ -70,6 +75,8 @@ export async function startRig(
   const temp = options.dir ? { dir: options.dir, remove: async () => {} } : await tempDir();
   const { recipes: manifestRecipes } = await loadRecipes(await recipeFilesIn(MANIFESTS));
   const recipes = [...manifestRecipes, ...(options.extraRecipes ?? [])];
+  const policyFile = join(temp.dir, 'policy.yml');
+  if (options.policy !== undefined) await writeFile(policyFile, options.policy);
   let parts = await boot();
 
   async function boot() {
@@ -80,6 +87,7 @@ export async function startRig(
         SLACK_API_URL: slack.apiUrl,
         VERGEOS_URL: vergeos.url,
         DATA_DIR: join(temp.dir, 'data'),
+        ...(options.policy !== undefined ? { POLICY_FILE: policyFile } : {}),
         ...options.env,
       },
       ['slack', 'vergeos'],
@@ -135,6 +143,7 @@ export async function startRig(
     slack,
     vergeos,
     dir: temp.dir,
+    policyFile,
     async restart() {
       await parts.bot.stop();
       await parts.audit.close();

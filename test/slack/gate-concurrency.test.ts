@@ -3,13 +3,10 @@
  * what eight in a row would: per-person limits, a quota behind an auto rule, and a name. On the
  * embedded store and on PostgreSQL.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { SLACK_SIM, type SlackView } from '../../src/sim/slack-sim.js';
 import { startRig, until, type Rig } from '../helpers/bot.js';
-import { tempDir } from '../helpers/core.js';
 
 const QUOTA_POLICY = `version: 1
 quotas:
@@ -41,27 +38,16 @@ for (const backend of ['lowdb', 'postgres'] as const) {
   describe(`eight concurrent submissions (${backend})`, () => {
     let postgres: TestPostgres | undefined;
     let rig: Rig;
-    let remove = async () => {};
     beforeAll(async () => {
       if (backend === 'postgres') postgres = await startPostgres();
     });
     afterAll(async () => {
       await postgres?.stop();
     });
-    afterEach(async () => {
-      await rig.close();
-      await remove();
-    });
+    afterEach(() => rig.close());
 
     async function open(env: Record<string, string>, policy?: string): Promise<Rig> {
-      const extra: Record<string, string> = {};
-      if (policy) {
-        const temp = await tempDir();
-        remove = temp.remove;
-        extra.POLICY_FILE = join(temp.dir, 'policy.yml');
-        await writeFile(extra.POLICY_FILE, policy);
-      }
-      return startRig({ env: { ...env, ...extra }, ...(postgres ? { databaseUrl: await postgres.database() } : {}) });
+      return startRig({ env, ...(policy ? { policy } : {}), ...(postgres ? { databaseUrl: await postgres.database() } : {}) });
     }
 
     it('VM_MAX_PENDING_PER_USER=2 files exactly two', async () => {

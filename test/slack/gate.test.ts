@@ -3,15 +3,12 @@
  * failing at submit (the request waits for its facts, never filed under a weaker rule), edits
  * beyond a recipe, names, and a run whose device kinds changed after approval.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GPU_RESOURCE_GROUP, SRIOV_RESOURCE_GROUP } from '../../src/sim/inventory.js';
 import { SLACK_SIM } from '../../src/sim/slack-sim.js';
 import type { SlackView } from '../../src/sim/slack-sim.js';
 import { readAuditRecords, type AuditRecord } from '../../src/store/audit.js';
 import { startRig, textOf, until, type Rig } from '../helpers/bot.js';
-import { tempDir } from '../helpers/core.js';
 
 const POLICY = `version: 1
 groups:
@@ -30,13 +27,7 @@ rules:
 
 type Errors = { response_action?: string; errors?: Record<string, string> };
 
-async function policyRig(env: Record<string, string> = {}, options: Parameters<typeof startRig>[0] = {}): Promise<{ rig: Rig; remove: () => Promise<void> }> {
-  const temp = await tempDir();
-  const policyFile = join(temp.dir, 'policy.yml');
-  await writeFile(policyFile, POLICY);
-  const rig = await startRig({ ...options, env: { POLICY_FILE: policyFile, ...env } });
-  return { rig, remove: temp.remove };
-}
+const policyRig = (options: Parameters<typeof startRig>[0] = {}): Promise<Rig> => startRig({ ...options, policy: POLICY });
 
 /** A blank form with one passthrough device from `group`, submitted as `name`. */
 async function submitDevice(rig: Rig, name: string, group: string) {
@@ -68,11 +59,7 @@ async function auditOf(rig: Rig): Promise<AuditRecord[]> {
 
 describe('the gate when VergeOS is slow or failing at submit', () => {
   let rig: Rig;
-  let remove: () => Promise<void>;
-  afterEach(async () => {
-    await rig.close();
-    await remove();
-  });
+  afterEach(() => rig.close());
 
   const faults = [
     { what: 'slow resource_groups', fault: { route: 'GET /resource_groups', latencyMs: 900 } },
@@ -81,7 +68,7 @@ describe('the gate when VergeOS is slow or failing at submit', () => {
     { what: 'failing machine_devices', fault: { route: 'GET /machine_devices', status: 503, body: { err: 'Service unavailable' } } },
   ];
   it.each(faults)('$what: nothing approvable is filed; once VergeOS answers, the right rule decides', async ({ fault }) => {
-    ({ rig, remove } = await policyRig({}, { preflightMs: 300 }));
+    rig = await policyRig({ preflightMs: 300 });
     rig.vergeos.faults.add(fault);
     expect((await submitDevice(rig, 'gpu-01', GPU_RESOURCE_GROUP)).body).toBe('');
     expect((await submitDevice(rig, 'sriov-01', SRIOV_RESOURCE_GROUP)).body).toBe('');
@@ -126,7 +113,7 @@ describe('the gate when VergeOS is slow or failing at submit', () => {
 
 describe('a request waiting for pre-flight across a restart', () => {
   it('is still waiting after the bot restarts, and is decided by the first sweep once VergeOS answers', async () => {
-    const { rig, remove } = await policyRig({}, { preflightMs: 300 });
+    const rig = await policyRig({ preflightMs: 300 });
     try {
       rig.vergeos.faults.add({ route: 'GET /resource_groups', status: 503, body: { err: 'Service unavailable' } });
       expect((await submitDevice(rig, 'gpu-09', GPU_RESOURCE_GROUP)).body).toBe('');
@@ -139,18 +126,14 @@ describe('a request waiting for pre-flight across a restart', () => {
       await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'the approval message after the restart');
     } finally {
       await rig.close();
-      await remove();
     }
   });
 });
 
 describe('the gate when Slack cannot say who is in a group', () => {
   it('a deny rule on a group is never skipped: the request waits, then is refused', async () => {
-    const temp = await tempDir();
-    const policyFile = join(temp.dir, 'policy.yml');
-    await writeFile(
-      policyFile,
-      `version: 1
+    const rig = await startRig({
+      policy: `version: 1
 rules:
   - name: no-devs-on-prod
     when: { requester_in: [${SLACK_SIM.devsGroup}], cluster: ["1"] }
@@ -159,8 +142,7 @@ rules:
     when: {}
     auto: true
 `,
-    );
-    const rig = await startRig({ env: { POLICY_FILE: policyFile } });
+    });
     try {
       const form = await openForm(rig, 'web-server');
       // The leads' group is known from opening the form; the developers' group is asked at submit.
@@ -179,21 +161,16 @@ rules:
       expect(rig.vergeos.requests.filter((r) => r.method === 'POST')).toEqual([]);
     } finally {
       await rig.close();
-      await temp.remove();
     }
   });
 });
 
 describe('rules, names and runs as approved', () => {
   let rig: Rig;
-  let remove: () => Promise<void>;
-  afterEach(async () => {
-    await rig.close();
-    await remove();
-  });
+  afterEach(() => rig.close());
 
   it('a recipe rule covers its recipe as written, not a form edited beyond it', async () => {
-    ({ rig, remove } = await policyRig());
+    rig = await policyRig();
     const plain = await openForm(rig, 'iso-install');
     expect((await rig.driver.submit(SLACK_SIM.requester, plain, { name: 'lab-01' })).body).toBe('');
     await until(() => rig.store.getRequest('REQ-1'), 'REQ-1');
@@ -211,7 +188,7 @@ describe('rules, names and runs as approved', () => {
   });
 
   it('names are trimmed before they are checked; a name a pending request holds is refused at submit', async () => {
-    ({ rig, remove } = await policyRig());
+    rig = await policyRig();
     const first = await openForm(rig, 'cloud-image');
     const trailing = (await rig.driver.submit(SLACK_SIM.requester, first, { name: 'legacy-db ' })).json as Errors;
     expect(trailing.errors).toEqual({ 'name.0': 'legacy-db is already taken in VergeOS (VM key 40); pick another name' });
@@ -227,7 +204,7 @@ describe('rules, names and runs as approved', () => {
   });
 
   it('a run stops before its first POST when a device group no longer holds what was approved', async () => {
-    ({ rig, remove } = await policyRig());
+    rig = await policyRig();
     expect((await submitDevice(rig, 'gpu-02', GPU_RESOURCE_GROUP)).body).toBe('');
     const approval = await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel)[0], 'the approval message');
     expect(rig.store.getRequest('REQ-1')).toMatchObject({ policy: { rule: 'gpu-two-owners' } });

@@ -1,13 +1,11 @@
 /** A running bot whose policy file is replaced by a billion laughs or broken YAML: it stays up under the old policy, logs why, and /readyz says so. */
 import { createHash } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PolicyHolder, PolicyReload } from '../../src/policy/watch.js';
 import { SLACK_SIM } from '../../src/sim/slack-sim.js';
 import { startRig, textOf, until, type Rig } from '../helpers/bot.js';
-import { tempDir } from '../helpers/core.js';
 import { captureLogger } from '../helpers/logs.js';
 import { aliasedPolicy, laughsPolicy, laughsProblem } from '../helpers/yaml-floods.js';
 
@@ -55,21 +53,14 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 describe('a refused policy reload in a running bot', () => {
   let rig: Rig;
   let policyFile: string;
-  let remove: () => Promise<void>;
   let logs: string[];
   beforeEach(async () => {
-    const temp = await tempDir();
-    remove = temp.remove;
-    policyFile = join(temp.dir, 'policy.yml');
-    await writeFile(policyFile, POLICY);
     const captured = captureLogger('warn');
     logs = captured.lines;
-    rig = await startRig({ env: { POLICY_FILE: policyFile }, logger: captured.logger });
+    rig = await startRig({ policy: POLICY, logger: captured.logger });
+    policyFile = rig.policyFile;
   });
-  afterEach(async () => {
-    await rig.close();
-    await remove();
-  });
+  afterEach(() => rig.close());
 
   it('keeps the old rules and stays ready, logs and shows why; a good edit (120 rules naming one group by alias) loads and clears it', async () => {
     const holder = rig.bot.ctx.policy;

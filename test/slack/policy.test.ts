@@ -1,11 +1,9 @@
 /** The approval policy through the real Bolt app: auto, two approvers, the requester, deny, quota, reload. */
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SLACK_SIM, type SlackMessage } from '../../src/sim/slack-sim.js';
 import { readAuditRecords, type AuditRecord } from '../../src/store/audit.js';
 import { startRig, textOf, until, type Rig } from '../helpers/bot.js';
-import { tempDir } from '../helpers/core.js';
 
 const POLICY = `version: 1
 groups:
@@ -49,18 +47,11 @@ async function audit(rig: Rig): Promise<AuditRecord[]> {
 describe('the approval policy in Slack', () => {
   let rig: Rig;
   let policyFile: string;
-  let remove: () => Promise<void>;
   beforeEach(async () => {
-    const temp = await tempDir();
-    remove = temp.remove;
-    policyFile = join(temp.dir, 'policy.yml');
-    await writeFile(policyFile, POLICY);
-    rig = await startRig({ env: { POLICY_FILE: policyFile } });
+    rig = await startRig({ policy: POLICY });
+    policyFile = rig.policyFile;
   });
-  afterEach(async () => {
-    await rig.close();
-    await remove();
-  });
+  afterEach(() => rig.close());
 
   it('a small VM within quota provisions with no click, says which rule, and the audit names rule and policy hash', async () => {
     const approval = await file(rig, 'iso-install', { name: 'auto-01' });

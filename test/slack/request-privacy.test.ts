@@ -3,12 +3,9 @@
  * the leads. Anyone else gets the very answer a request that does not exist gets, from
  * `/vm-create status` and from forged buttons alike. An auto-approved request names its rule.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SLACK_SIM } from '../../src/sim/slack-sim.js';
 import { startRig, until, type Rig } from '../helpers/bot.js';
-import { tempDir } from '../helpers/core.js';
 import { fileRequest } from '../helpers/flows.js';
 
 const status = async (rig: Rig, user: string, id: string): Promise<string> => JSON.stringify((await rig.driver.command(user, `status ${id}`)).json);
@@ -79,18 +76,11 @@ rules:
 
 describe('who sees a request, under a policy', () => {
   let rig: Rig;
-  let remove: () => Promise<void>;
   beforeEach(async () => {
-    const temp = await tempDir();
-    remove = temp.remove;
-    await writeFile(join(temp.dir, 'policy.yml'), POLICY);
-    rig = await startRig({ env: { POLICY_FILE: join(temp.dir, 'policy.yml') } });
+    rig = await startRig({ policy: POLICY });
     rig.slack.addMembers(['U0REVIEWER']);
   });
-  afterEach(async () => {
-    await rig.close();
-    await remove();
-  });
+  afterEach(() => rig.close());
 
   it("the policy's approvers see a request they may decide; others do not", async () => {
     await fileRequest(rig, 'reviewed-01');
