@@ -14,7 +14,7 @@ import { GIB, TIB } from '../../src/sim/inventory.js';
 import type { VmSpec } from '../../src/vmspec/schema.js';
 import { completeSpec, expandNames } from '../../src/vmspec/validate.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, provisioningRig, recipeSpec } from '../helpers/core.js';
+import { MANIFESTS, provisioningRig, type ProvisioningRig, recipeSpec } from '../helpers/core.js';
 
 async function batchSpecs(recipe: string, pattern: string, count: number): Promise<VmSpec[]> {
   const base = await recipeSpec(recipe, 'x');
@@ -27,11 +27,10 @@ async function batchSpecs(recipe: string, pattern: string, count: number): Promi
   });
 }
 
-const vmsNamed = (rig: Awaited<ReturnType<typeof provisioningRig>>, pattern: RegExp) =>
-  [...rig.sim.state.table('vms').values()].filter((v) => pattern.test(String(v.name)));
+const vmsNamed = (rig: ProvisioningRig, pattern: RegExp) => [...rig.sim.state.table('vms').values()].filter((v) => pattern.test(String(v.name)));
 
 describe('batches', () => {
-  let rig: Awaited<ReturnType<typeof provisioningRig>>;
+  let rig: ProvisioningRig;
   beforeEach(async () => {
     rig = await provisioningRig();
   });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { provisionBatch } from '../../src/batches/batch.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, provisioningRig, recipeSpec } from '../helpers/core.js';
+import { MANIFESTS, provisioningRig, type ProvisioningRig, recipeSpec } from '../helpers/core.js';
 
 const DAY = 86_400_000;
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
@@ -57,7 +57,7 @@ function holdTo(fields: Field[], rows: Array<Record<string, unknown>>, what: str
 }
 
 describe('the JSON the README promises', () => {
-  let rig: Awaited<ReturnType<typeof provisioningRig>>;
+  let rig: ProvisioningRig;
   let env: Record<string, string>;
   const readme = readFileSync(README, 'utf8');
 

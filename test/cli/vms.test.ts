@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, provisioningRig, recipeSpec, tempDir } from '../helpers/core.js';
+import { MANIFESTS, provisioningRig, type ProvisioningRig, recipeSpec, tempDir } from '../helpers/core.js';
 
 const DAY = 86_400_000;
 
@@ -102,7 +102,7 @@ describe('vmbot vms, transfer, decommission', () => {
 });
 
 describe('vmbot extend', () => {
-  let rig: Awaited<ReturnType<typeof provisioningRig>>;
+  let rig: ProvisioningRig;
   let env: Record<string, string>;
   beforeAll(async () => {
     // Made in this process (fewer child processes on a busy machine): lab-01 as iso-install makes

@@ -2,18 +2,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Leases } from '../../src/leases/leases.js';
 import type { RunRecord } from '../../src/store/records.js';
-import { provisioningRig, recipeSpec } from '../helpers/core.js';
+import { leasesOn, provisioningRig, type ProvisioningRig, recipeSpec } from '../helpers/core.js';
 
 const DAY = 86_400_000;
 
 describe('extending a lease', () => {
-  let rig: Awaited<ReturnType<typeof provisioningRig>>;
+  let rig: ProvisioningRig;
   let now: number;
   let leased: RunRecord;
   let forever: RunRecord;
-  const leases = () => new Leases({ store: rig.store, audit: rig.audit, provisioner: rig.provisioner }, { now: () => now });
+  const leases = () => leasesOn(rig, { now: () => now });
   const endOf = (run: RunRecord) => rig.store.getRun(run.id)!.lease?.endsAt;
   const audit = async () =>
     (await readFile(join(rig.dir, 'audit.jsonl'), 'utf8'))

@@ -1,16 +1,16 @@
 /** Leases with a controllable clock: reminders once each, power-off at the end, deletion after grace, restarts, extensions. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Leases, type LeaseEvent } from '../../src/leases/leases.js';
+import type { LeaseEvent } from '../../src/leases/leases.js';
 import type { RunRecord } from '../../src/store/records.js';
-import { provisioningRig, recipeSpec } from '../helpers/core.js';
+import { leasesOn, provisioningRig, type ProvisioningRig, recipeSpec } from '../helpers/core.js';
 
 const DAY = 86_400_000;
 
 describe('leases', () => {
-  let rig: Awaited<ReturnType<typeof provisioningRig>>;
+  let rig: ProvisioningRig;
   let now: number;
   let vm: RunRecord;
-  const leases = () => new Leases({ store: rig.store, audit: rig.audit, provisioner: rig.provisioner }, { now: () => now }); // a new one = a restarted bot
+  const leases = () => leasesOn(rig, { now: () => now }); // a new one = a restarted bot
   const types = (events: LeaseEvent[]) => events.map((e) => e.type);
   const status = async () => (await rig.client.machineStatus(vm.keys.machineKey!))?.status;
 

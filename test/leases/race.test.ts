@@ -6,19 +6,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Leases, type LeaseOptions } from '../../src/leases/leases.js';
+import type { LeaseOptions } from '../../src/leases/leases.js';
 import type { RunRecord } from '../../src/store/records.js';
-import { provisioningRig, recipeSpec } from '../helpers/core.js';
+import { leasesOn, provisioningRig, type ProvisioningRig, recipeSpec } from '../helpers/core.js';
 
 const DAY = 86_400_000;
 
 describe('an extension racing the expiry sweep', () => {
-  let rig: Awaited<ReturnType<typeof provisioningRig>>;
+  let rig: ProvisioningRig;
   let now: number;
   let vm: RunRecord;
   let end: number;
-  const leases = (options: LeaseOptions = {}) =>
-    new Leases({ store: rig.store, audit: rig.audit, provisioner: rig.provisioner }, { now: () => now, ...options });
+  const leases = (options: LeaseOptions = {}) => leasesOn(rig, { now: () => now, ...options });
   const status = async () => (await rig.client.machineStatus(vm.keys.machineKey!))?.status;
   const actions = () => rig.sim.requestsTo('POST /vm_actions').map((r) => (r.body as { action: string }).action);
   const audit = async () =>

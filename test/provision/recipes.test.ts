@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planSpec } from '../../src/plan/plan.js';
 import { planJson } from '../../src/plan/render.js';
 import { runResult } from '../../src/provision/result.js';
-import { provisioningRig, recipeSpec } from '../helpers/core.js';
+import { provisioningRig, type ProvisioningRig, recipeSpec } from '../helpers/core.js';
 
 const RECIPES = ['web-server', 'enterprise-cloudinit', 'gpu-workstation', 'iso-install', 'cloud-image', 'windows-11'];
 const GIB = 1024 ** 3;
@@ -46,7 +46,7 @@ const EXACT_BODIES: Record<string, Array<[string, Record<string, unknown>]>> = {
 };
 
 describe('provisioning each shipped recipe', () => {
-  let rig: Awaited<ReturnType<typeof provisioningRig>>;
+  let rig: ProvisioningRig;
   beforeEach(async () => {
     // VergeOS's clock moves 40 ms with each drive-status poll: an import (60 ms) is seen importing, then done, however busy the machine.
     let now = Date.now();

@@ -7,11 +7,11 @@ import { planSpec } from '../../src/plan/plan.js';
 import { runResult } from '../../src/provision/result.js';
 import { takenNames } from '../../src/preflight/check.js';
 import { verifyAuditLog } from '../../src/store/audit.js';
-import { provisioningRig } from '../helpers/core.js';
+import { provisioningRig, type ProvisioningRig } from '../helpers/core.js';
 import { expectExactlyOnce, fullSpec, POST_STEPS } from '../helpers/full-spec.js';
 
 describe('failure at each step, then resume', () => {
-  let rig: Awaited<ReturnType<typeof provisioningRig>>;
+  let rig: ProvisioningRig;
   beforeEach(async () => {
     rig = await provisioningRig();
   });

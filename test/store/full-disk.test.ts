@@ -6,46 +6,24 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Provisioner, type RunEvent } from '../../src/provision/provisioner.js';
+import type { RunEvent } from '../../src/provision/provisioner.js';
 import { FileAuditLog } from '../../src/store/audit-file.js';
 import { verifyAuditLog } from '../../src/store/audit.js';
-import { LowdbStore } from '../../src/store/lowdb.js';
-import { tempDir } from '../helpers/core.js';
+import { provisioningRig, tempDir } from '../helpers/core.js';
 import { faultyFs, type FaultyFs } from '../helpers/faulty-fs.js';
 import { expectExactlyOnce, fullSpec, POST_STEPS } from '../helpers/full-spec.js';
-import { simAndClient } from '../helpers/vergeos.js';
 
+const NO_WAITING = { timing: { importMs: 0, startMs: 0, stopMs: 0 } };
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
+/** A provisioning rig whose store and audit log write through `fs`, closed after the test. */
 async function rig(fs: FaultyFs) {
-  const { sim, client, close } = await simAndClient({ timing: { importMs: 0, startMs: 0, stopMs: 0 } });
-  const { dir, remove } = await tempDir();
-  let store = await LowdbStore.open(dir, { fs });
-  let audit = await FileAuditLog.open(dir, { fs });
-  const provisionerOf = () =>
-    new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 5, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 5 });
-  const parts = { sim, dir, store, audit, provisioner: provisionerOf() };
-  cleanups.push(async () => {
-    await parts.audit.close();
-    await parts.store.close();
-    await close();
-    await remove();
-  });
-  return Object.assign(parts, {
-    /** A new process on the same DATA_DIR; with `crash`, the old one is dropped as a crash would (nothing flushed, never closed). */
-    async restart(crash = false) {
-      if (!crash) {
-        await parts.audit.close();
-        await parts.store.close();
-      }
-      parts.store = store = await LowdbStore.open(dir, { fs });
-      parts.audit = audit = await FileAuditLog.open(dir, { fs });
-      parts.provisioner = provisionerOf();
-    },
-  });
+  const r = await provisioningRig(NO_WAITING, { fs, pollMs: 5 });
+  cleanups.push(() => r.close());
+  return r;
 }
 
 /** Every line of the store's own files is whole: no torn line anywhere. */
@@ -137,18 +115,10 @@ describe('a full disk during a run', () => {
   });
 
   it('a run whose last audit record meets the full disk is still reported succeeded, and the record is written once writes work', async () => {
-    const { sim, client, close } = await simAndClient({ timing: { importMs: 0, startMs: 0, stopMs: 0 } });
-    const { dir, remove } = await tempDir();
     const auditFs = faultyFs(); // only the audit log's disk fills
-    const store = await LowdbStore.open(dir);
-    const audit = await FileAuditLog.open(dir, { fs: auditFs });
-    cleanups.push(async () => {
-      await audit.close();
-      await store.close();
-      await close();
-      await remove();
-    });
-    const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 5, timeoutMs: 5_000 }, pollMs: 5 });
+    const r = await provisioningRig(NO_WAITING, { auditFs, pollMs: 5 });
+    cleanups.push(() => r.close());
+    const { sim, dir, provisioner } = r;
     const run = await provisioner.createRun(fullSpec('full-disk-4'), { actor: 'U1' });
     const events: RunEvent[] = [];
     const done = await provisioner.execute(run.id, (event) => {
