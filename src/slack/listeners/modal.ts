@@ -17,6 +17,8 @@ import {
   specInputFromDraft,
   keepForChoices,
   KEEP_FOR,
+  ROW_ACTIONS,
+  withRowChanged,
   withVgpuRows,
   type ModalDraft,
   type ModalMeta,
@@ -58,32 +60,23 @@ export function register(app: App, ctx: BotContext): void {
     }));
   });
 
-  const rowAction = (action: string, kind: 'd' | 'n' | 'v', add: boolean) =>
-    app.action<BlockAction>(action, async ({ ack, body }) => {
+  // Add and Remove for each repeatable group; a new row gets its group's defaults.
+  for (const { kind, add, remove } of ROW_ACTIONS) {
+    app.action<BlockAction>(add, async ({ ack, body }) => {
+      await ack();
+      await rebuild(body, (draft, meta) => (canAdd(meta, kind) ? { draft: withRowChanged(draft, kind, { added: meta.next }), generation: meta.g } : undefined));
+    });
+    app.action<BlockAction>(remove, async ({ ack, body }) => {
       await ack();
       const value = body.actions[0]?.type === 'button' ? body.actions[0].value : undefined;
-      await rebuild(body, (draft, meta) => {
-        const list = kind === 'd' ? 'drives' : kind === 'n' ? 'nics' : 'devices';
-        if (add) {
-          if (!canAdd(meta, kind)) return undefined;
-          const row = meta.next;
-          const fresh = kind === 'd' ? { row, media: 'disk', interface: 'virtio-scsi' } : kind === 'n' ? { row, interface: 'virtio' } : { row };
-          return { draft: { ...draft, [list]: [...draft[list], fresh] }, generation: meta.g };
-        }
-        return { draft: { ...draft, [list]: (draft[list] as Array<{ row: number }>).filter((r) => String(r.row) !== value) }, generation: meta.g };
-      });
+      await rebuild(body, (draft, meta) => ({ draft: withRowChanged(draft, kind, { removed: value ?? '' }), generation: meta.g }));
     });
-  rowAction(ACTIONS.addDrive, 'd', true);
-  rowAction(ACTIONS.removeDrive, 'd', false);
-  rowAction(ACTIONS.addNic, 'n', true);
-  rowAction(ACTIONS.removeNic, 'n', false);
+  }
   // Picking a device: a vGPU pool shows its settings, anything else hides them.
   app.action<BlockAction>('resource_group', async ({ ack, body }) => {
     await ack();
     await rebuild(body, (draft, meta) => ({ draft: withVgpuRows(draft, (uuid) => ctx.inventory.isVgpuGroup(uuid)), generation: meta.g }));
   });
-  rowAction(ACTIONS.addDevice, 'v', true);
-  rowAction(ACTIONS.removeDevice, 'v', false);
 
   app.view<ViewSubmitAction>(REQUEST_MODAL_CALLBACK, async ({ ack, body, view, context }) => {
     const meta = JSON.parse(view.private_metadata) as ModalMeta;
