@@ -3,7 +3,8 @@ import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { ConfigError, loadConfig, vergeosClientOptions, type ConfigNeed, type Env } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
-import { Provisioner } from '../provision/provisioner.js';
+import type { Provisioner } from '../provision/provisioner.js';
+import { compose, type Core as ComposedCore } from '../compose.js';
 import type { AuditLog } from '../store/audit.js';
 import { type Store, StoreError } from '../store/store.js';
 import { openAudit, openStore } from '../store/open.js';
@@ -35,20 +36,25 @@ export interface Core {
   store: Store;
   audit: AuditLog;
   vergeos: VergeosClient | undefined;
+  /** The composed core (provisioner, requests, leases, workflows) when VergeOS is configured. */
+  core: ComposedCore | undefined;
   provisioner: Provisioner | undefined;
   close(): Promise<void>;
 }
 
-/** Store + audit log (+ VergeOS and a provisioner when `withVergeos`). Always close it. */
+/** The store and audit log (+ VergeOS and the composed core when `withVergeos`). Always close it. */
 export async function openCore(options: { withVergeos: boolean; readOnly?: boolean }): Promise<Core> {
   const env = config(options.withVergeos ? ['vergeos'] : []);
   const logger = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT });
+  // Built before the store is opened: a client setting it refuses leaves no lock behind.
+  const vergeos = options.withVergeos ? new VergeosClient({ ...vergeosClientOptions(env), logger }) : undefined;
   const opening = { readOnly: options.readOnly ?? false, logger, onNote: (note: string) => process.stderr.write(`note: ${note}\n`) };
   let store: Store;
   try {
     store = await openStore(env, opening);
   } catch (err) {
-    if (err instanceof StoreError) throw new CliExit(err.code === 'STORE_UNWRITABLE' ? EXIT.failed : EXIT.badInput, err.message);
+    await vergeos?.close();
+    if (err instanceof StoreError) throw new CliExit(err.exitCode, err.message);
     throw err;
   }
   let audit: AuditLog;
@@ -56,28 +62,19 @@ export async function openCore(options: { withVergeos: boolean; readOnly?: boole
     audit = await openAudit(env, opening);
   } catch (err) {
     await store.close(); // never leave the writer lock behind
-    if (err instanceof StoreError) throw new CliExit(err.code === 'STORE_UNWRITABLE' ? EXIT.failed : EXIT.badInput, err.message);
+    await vergeos?.close();
+    if (err instanceof StoreError) throw new CliExit(err.exitCode, err.message);
     throw err;
   }
-  const vergeos = options.withVergeos ? new VergeosClient({ ...vergeosClientOptions(env), logger }) : undefined;
-  const provisioner = vergeos
-    ? new Provisioner({
-        vergeos,
-        store,
-        audit,
-        logger,
-        importPoll: { intervalMs: env.VMBOT_POLL_INTERVAL, timeoutMs: 30 * 60_000 },
-        pollMs: env.VMBOT_POLL_INTERVAL,
-        claimTtlMs: env.RUN_CLAIM_TTL,
-      })
-    : undefined;
+  const core = vergeos ? compose({ env, logger, store, audit, vergeos }) : undefined;
   return {
     env,
     logger,
     store,
     audit,
     vergeos,
-    provisioner,
+    core,
+    provisioner: core?.provisioner,
     async close() {
       await vergeos?.close();
       await audit.close();

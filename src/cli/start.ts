@@ -1,4 +1,6 @@
+import { vergeosClientOptions } from '../config.js';
 import { createLogger } from '../log.js';
+import { VergeosClient } from '../vergeos/client.js';
 import { PolicyLoadError } from '../policy/watch.js';
 import { createBot, openPolicy } from '../slack/bot.js';
 import { formatRecipeError, loadRecipes, recipeFilesIn } from '../vmspec/recipes.js';
@@ -16,17 +18,13 @@ export async function startCommand(): Promise<void> {
     if (err instanceof PolicyLoadError) throw new CliExit(EXIT.badInput, err.message);
     throw err;
   }
-  const core = await openCore({ withVergeos: true });
-  const bot = createBot({
-    env: core.env,
-    logger: core.logger,
-    store: core.store,
-    audit: core.audit,
-    vergeos: core.vergeos!,
-    provisioner: core.provisioner!,
-    recipes,
-    policy,
+  // The client first: a setting it refuses leaves no store lock behind.
+  const vergeos = new VergeosClient({ ...vergeosClientOptions(env), logger: createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT }) });
+  const core = await openCore({ withVergeos: false }).catch(async (err: unknown) => {
+    await vergeos.close();
+    throw err;
   });
+  const bot = createBot({ env: core.env, logger: core.logger, store: core.store, audit: core.audit, vergeos }, { recipes, policy });
   const { port, healthPort } = await bot.start();
   // One plain line on stdout for whoever started it (scripts wait for it), details in the log.
   process.stdout.write(
@@ -54,7 +52,7 @@ export async function startCommand(): Promise<void> {
     core.logger.info({ signal, timeoutMs: core.env.SHUTDOWN_TIMEOUT }, 'shutting down: finishing the VergeOS calls in flight');
     const deadline = setTimeout(() => {
       core.logger.error(
-        { timeoutMs: core.env.SHUTDOWN_TIMEOUT, runsInFlight: core.provisioner?.inFlight },
+        { timeoutMs: core.env.SHUTDOWN_TIMEOUT, runsInFlight: bot.core.provisioner.inFlight },
         'shutdown took longer than SHUTDOWN_TIMEOUT; exiting now (unfinished runs resume at the next start)',
       );
       process.exit(1);
@@ -63,6 +61,7 @@ export async function startCommand(): Promise<void> {
     await bot
       .stop({ flushSlackMs: Math.max(0, Math.min(5_000, core.env.SHUTDOWN_TIMEOUT - 2_000)) })
       .catch((err: unknown) => core.logger.error({ err: (err as Error).message }, 'stopping the bot failed'));
+    await vergeos.close();
     await core.close();
     core.logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);

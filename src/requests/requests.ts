@@ -107,16 +107,24 @@ export class Requests {
   readonly #audit: AuditLog;
   readonly #ttlMs: number;
 
-  /** A request changed (created, decided, provisioned …): its new state, for whoever shows it. */
-  readonly #onChange: (request: RequestRecord) => void;
+  /** Who is told when a request changed (created, decided, provisioned …): whoever shows it. */
+  readonly #watchers = new Set<(request: RequestRecord) => void>();
   /** Submissions being filed now, by modal view id (a retried delivery joins the first). */
   readonly #filing = new Map<string, Promise<{ request: RequestRecord; created: boolean }>>();
 
-  constructor(options: { store: Store; audit: AuditLog; ttlMs: number; onChange?: (request: RequestRecord) => void }) {
+  constructor(options: { store: Store; audit: AuditLog; ttlMs: number }) {
     this.#store = options.store;
     this.#audit = options.audit;
     this.#ttlMs = options.ttlMs;
-    this.#onChange = options.onChange ?? (() => undefined);
+  }
+
+  /** Be told each request's new state when it changes (created, decided, provisioned …). */
+  onChange(watcher: (request: RequestRecord) => void): void {
+    this.#watchers.add(watcher);
+  }
+
+  #changed(request: RequestRecord): void {
+    for (const watcher of this.#watchers) watcher(request);
   }
 
   get(id: string): RequestRecord {
@@ -388,7 +396,7 @@ export class Requests {
     const finished = await this.#store.updateRequest(id, { states: ['provisioning'] }, (r) => {
       r.state = state;
     });
-    this.#onChange(finished);
+    this.#changed(finished);
     const outcome = state === 'succeeded' ? 'ok' : 'failed';
     if (finished.batch) {
       // Each VM has its own run records (run.succeeded / run.failed with keys); this is the batch's.
@@ -462,7 +470,7 @@ export class Requests {
   }
 
   async #record(request: RequestRecord, actor: string, action: string, outcome: AuditEvent['outcome'], detail?: string): Promise<void> {
-    if (outcome !== 'refused') this.#onChange(request);
+    if (outcome !== 'refused') this.#changed(request);
     await this.#audit.append({
       actor,
       action,

@@ -9,7 +9,7 @@ import type { BotContext } from './context.js';
 import { escapeText } from './escape.js';
 import { approvalRequest, decidedRequest, requesterReceipt, requesterUpdate } from './views/messages.js';
 
-type Ctx = Pick<BotContext, 'notifier' | 'requests' | 'provisioning' | 'approvalChannel' | 'env' | 'recipes'>;
+type Ctx = Pick<BotContext, 'notifier' | 'requests' | 'execution' | 'approvalChannel' | 'env' | 'recipes'>;
 
 export async function announceFiled(ctx: Ctx, request: RequestRecord, waitingWhy?: string): Promise<void> {
   const user = request.requester;
@@ -36,7 +36,7 @@ export async function announceFiled(ctx: Ctx, request: RequestRecord, waitingWhy
       user,
       requesterUpdate(filed, `was approved without a click by rule ${rule}; provisioning starts now and you will hear here when it is done.`),
     );
-    await ctx.provisioning.startApproved(filed, `policy:${rule}`);
+    await ctx.execution.startApproved(filed, `policy:${rule}`);
     return;
   }
   const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request, ctx.env.VM_APPROVERS, ctx.recipes));

@@ -1,4 +1,4 @@
-/** What every listener can reach. Built once in bot.ts. */
+/** What every listener can reach. Built once in wire.ts. */
 import type { Env } from '../config.js';
 import type { Logger } from '../log.js';
 import type { PolicyHolder } from '../policy/watch.js';
@@ -8,13 +8,13 @@ import type { Requests } from '../requests/requests.js';
 import type { Store } from '../store/store.js';
 import type { Recipe } from '../vmspec/recipes.js';
 import type { VergeosApi } from '../vergeos/client.js';
+import type { RequestExecution } from '../workflows/execute-request.js';
 import type { RequestFiling } from '../workflows/file-request.js';
 import type { AfterAck } from './after-ack.js';
 import type { Approvers } from './approvers.js';
 import type { HomeTabs } from './home-tabs.js';
 import type { InventoryCache } from './inventory.js';
 import type { Notifier } from './notifier.js';
-import type { RequestProvisioning } from './provisioning.js';
 import type { RequesterGate } from './requesters.js';
 import type { SlackWebApi } from './web-api.js';
 
@@ -26,6 +26,8 @@ export interface BotContext {
   requests: Requests;
   /** Filing requests (limits, pre-flight, policy, reservations): the core workflow. */
   filing: RequestFiling;
+  /** Executing approved requests (retry, cleanup, resume): the core workflow; the thread observes it. */
+  execution: RequestExecution;
   /** For what the core does not wrap (archived records). */
   store: Store;
   recipes: Recipe[];
@@ -43,7 +45,6 @@ export interface BotContext {
   afterAck: AfterAck;
   /** Sending to Slack (Bolt only receives). */
   slack: SlackWebApi;
-  provisioning: RequestProvisioning;
   approvalChannel: string;
   auditChannel: string;
   /** How long pre-flight checks may take inside the 3 s a view submission has. */

@@ -3,7 +3,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import { Provisioner } from '../../src/provision/provisioner.js';
 import { createBot, openPolicy, type Bot } from '../../src/slack/bot.js';
 import { SlackDriver } from '../../src/sim/slack-driver.js';
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim, type SlackSim } from '../../src/sim/slack-sim.js';
@@ -103,26 +102,23 @@ export async function startRig(
       retry: { retries: 1, baseMs: 1, maxMs: 2 },
       timeouts: { headersMs: 1_000, bodyMs: 1_000 },
     });
-    const provisioner = new Provisioner({ vergeos: client, store, audit, importPoll: { intervalMs: 20, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 20 });
     const policy = await openPolicy(env, logger);
-    const bot = createBot({
-      env,
-      logger,
-      store,
-      audit,
-      vergeos: client,
-      provisioner,
-      recipes,
-      policy,
-      policyPollMs: 50,
-      slackRetries: 0,
-      sweepIntervalMs: 60_000,
-      ...(options.leaseNow ? { leaseOptions: { now: options.leaseNow } } : {}),
-      ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}),
-      ...(options.archiveEveryMs ? { archiveEveryMs: options.archiveEveryMs } : {}),
-      ...(options.preflightMs ? { preflightMs: options.preflightMs } : {}),
-      ...(options.takeOverMs ? { takeOverMs: options.takeOverMs } : {}),
-    });
+    const bot = createBot(
+      { env, logger, store, audit, vergeos: client },
+      {
+        recipes,
+        policy,
+        provisioner: { importPoll: { intervalMs: 20, timeoutMs: 5_000 }, stopTimeoutMs: 200, pollMs: 20 },
+        policyPollMs: 50,
+        slackRetries: 0,
+        sweepIntervalMs: 60_000,
+        ...(options.leaseNow ? { leaseOptions: { now: options.leaseNow } } : {}),
+        ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}),
+        ...(options.archiveEveryMs ? { archiveEveryMs: options.archiveEveryMs } : {}),
+        ...(options.preflightMs ? { preflightMs: options.preflightMs } : {}),
+        ...(options.takeOverMs ? { takeOverMs: options.takeOverMs } : {}),
+      },
+    );
     const { port } = await bot.start(0);
     return { bot, store, audit, client, driver: new SlackDriver(`http://127.0.0.1:${port}`, slack) };
   }

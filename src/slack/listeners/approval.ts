@@ -15,6 +15,7 @@ import { approvalRequest, auditLine, decidedRequest, failureResolved, requesterU
 import { REJECT_MODAL_CALLBACK, REJECT_REASON_BLOCK, rejectModal, viewNotOpened } from '../views/other.js';
 import { maySee, noSuchRequest } from '../visibility.js';
 import { SlackApiError } from '../web-api.js';
+import { deletedSummary } from '../request-threads.js';
 
 export function register(app: App, ctx: BotContext): void {
   const clicked = (body: BlockAction) => ({
@@ -87,7 +88,7 @@ export function register(app: App, ctx: BotContext): void {
     } catch (err) {
       return refusal(err, user, channel);
     }
-    if (outcome.complete) return ctx.provisioning.startApproved(outcome.request, user);
+    if (outcome.complete) return ctx.execution.startApproved(outcome.request, user);
     // Counted, more needed: the message shows who has approved so far.
     const { request: counted } = outcome;
     if (counted.approvalMessage) await ctx.notifier.update(counted.approvalMessage, approvalRequest(counted, ctx.env.VM_APPROVERS, ctx.recipes));
@@ -172,7 +173,7 @@ export function register(app: App, ctx: BotContext): void {
     const failedMessage = whatFailed(ctx, requestId);
     let retried;
     try {
-      retried = await ctx.provisioning.retry(request, user);
+      retried = await ctx.execution.retry(request, user);
     } catch (err) {
       return refusal(err, user, channel);
     }
@@ -192,14 +193,14 @@ export function register(app: App, ctx: BotContext): void {
     const failedMessage = whatFailed(ctx, requestId);
     let cleaned;
     try {
-      cleaned = await ctx.provisioning.cleanup(request, user);
+      cleaned = await ctx.execution.cleanup(request, user);
     } catch (err) {
       return refusal(err, user, channel);
     }
     if (cleaned && channel && messageTs) {
       await ctx.notifier.update(
         { channel, ts: messageTs },
-        failureResolved(cleaned.request, failedMessage, `:wastebasket: <@${user}> deleted ${cleaned.deleted}.`),
+        failureResolved(cleaned.request, failedMessage, `:wastebasket: <@${user}> deleted ${deletedSummary(cleaned)}.`),
       );
     }
   });

@@ -1,0 +1,62 @@
+/**
+ * What the background sweeps find, told in Slack: a request decided after waiting for
+ * pre-flight (announced like a new one), an expired request (its approval message, the audit
+ * channel, the requester), lease notices (the owner, and the audit channel for power-offs and
+ * deletions) and VMs deleted outside the bot. App Home follows each change.
+ */
+import type { LeaseEvent } from '../leases/leases.js';
+import type { RequestRecord, RunRecord } from '../store/records.js';
+import type { SweepObserver } from '../workflows/sweeps.js';
+import { announceFiled } from './announce.js';
+import type { BotContext } from './context.js';
+import { escapeText } from './escape.js';
+import { auditLine, decidedRequest, requesterUpdate, say } from './views/messages.js';
+import { leaseNotice } from './views/vms.js';
+
+/** A Slack user id (the CLI's `cli:alice` owners get no DM). */
+const SLACK_USER = /^[UW][A-Z0-9]+$/;
+
+/** `<@U…>` for a Slack user, the name as written for anyone else. */
+export function ownerMention(owner: string): string {
+  return /^[UW]/.test(owner) ? `<@${owner}>` : escapeText(owner);
+}
+
+export class SlackNotices implements SweepObserver {
+  constructor(private readonly ctx: BotContext) {}
+
+  decided(request: RequestRecord): Promise<void> {
+    return announceFiled(this.ctx, request);
+  }
+
+  async expired(request: RequestRecord): Promise<void> {
+    const { notifier, env, recipes, auditChannel } = this.ctx;
+    if (request.approvalMessage) await notifier.update(request.approvalMessage, decidedRequest(request, env.VM_APPROVERS, recipes));
+    await notifier.post(auditChannel, auditLine('expired', request));
+    await notifier.dm(request.requester, requesterUpdate(request, 'expired: no lead decided in time. Submit it again if you still need it.'));
+  }
+
+  async leaseNotice(event: LeaseEvent): Promise<void> {
+    const { notifier, leases, auditChannel, homeTabs } = this.ctx;
+    const owner = event.run.owner ?? event.run.actor;
+    if (SLACK_USER.test(owner)) await notifier.dm(owner, leaseNotice(event, leases.graceMs));
+    if (event.type === 'expired' || event.type === 'deleted') {
+      const [emoji, what] =
+        event.type === 'expired' ? [':hourglass:', 'powered off at the end of its lease'] : [':wastebasket:', 'deleted at the end of its lease'];
+      const line = `${emoji} *${escapeText(event.run.spec.vm.name)}* ${what} · VM key ${event.run.keys.vmKey} / machine key ${event.run.keys.machineKey} · owner <@${owner}>${event.run.requestId ? ` · ${event.run.requestId}` : ''}`;
+      await notifier.post(auditChannel, say(line));
+    }
+    homeTabs.vmChanged(event.run);
+  }
+
+  async vmGone(run: RunRecord): Promise<void> {
+    const { notifier, auditChannel, homeTabs } = this.ctx;
+    homeTabs.vmChanged(run);
+    const owner = run.owner ?? run.actor;
+    const line = `:ghost: *${escapeText(run.spec.vm.name)}* was deleted outside the bot · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey} · owner ${ownerMention(owner)}${run.requestId ? ` · ${run.requestId}` : ''}`;
+    await notifier.post(auditChannel, say(line));
+    if (!SLACK_USER.test(owner)) return;
+    const text = `Your VM ${run.spec.vm.name} was deleted outside the bot; it no longer counts against your quota.`;
+    const shown = `:ghost: Your VM *${escapeText(run.spec.vm.name)}* (VM key ${run.keys.vmKey}) was deleted outside the bot; it no longer counts against your quota.`;
+    await notifier.dm(owner, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: shown } }] });
+  }
+}

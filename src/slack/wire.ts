@@ -1,0 +1,75 @@
+/**
+ * The Slack edge's parts around the core: the Web API client, leads and requesters, App Home,
+ * the paced notifier, the inventory cache and the thread observer — gathered into the
+ * `BotContext` every listener reads. The core's observers are pointed at Slack here.
+ */
+import type { Core } from '../compose.js';
+import type { PolicyHolder } from '../policy/watch.js';
+import { AfterAck } from './after-ack.js';
+import type { Approvers } from './approvers.js';
+import type { BotContext } from './context.js';
+import { HomeTabs } from './home-tabs.js';
+import { InventoryCache } from './inventory.js';
+import { SlackNotices } from './notices.js';
+import { Notifier } from './notifier.js';
+import { RequestThreads } from './request-threads.js';
+import { RequesterGate } from './requesters.js';
+import type { SlackWebApi } from './web-api.js';
+
+export interface SlackParts {
+  slack: SlackWebApi;
+  approvers: Approvers;
+  policy: PolicyHolder;
+  /** After this long importing, the thread is told power-on waits for it. */
+  importNoticeMs?: number | undefined;
+  preflightMs?: number | undefined;
+}
+
+export function wireSlack(core: Core, parts: SlackParts): BotContext {
+  const { env, logger } = core;
+  const { slack, approvers } = parts;
+  const notifier = new Notifier(slack, { rateFactor: env.SLACK_RATE_FACTOR, logger });
+  const homeTabs = new HomeTabs({ slack, notifier, requests: () => core.requests, vmsOf: (user) => core.provisioner.vmsOwnedBy(user), approvers, logger });
+  core.requests.onChange((request) => homeTabs.changed(request));
+  const ctx: BotContext = {
+    env,
+    logger,
+    vergeos: core.vergeos,
+    provisioner: core.provisioner,
+    requests: core.requests,
+    filing: core.filing,
+    execution: core.execution,
+    store: core.store,
+    recipes: core.recipes,
+    approvers,
+    requesters: new RequesterGate({
+      slack,
+      requesters: env.VM_REQUESTERS,
+      members: (group) => approvers.members(slack, group),
+      isLead: (user) => approvers.isApprover(slack, user),
+      logger,
+    }),
+    policy: parts.policy,
+    leases: core.leases,
+    homeTabs,
+    inventory: new InventoryCache({ vergeos: core.vergeos, logger }),
+    notifier,
+    afterAck: new AfterAck(),
+    slack,
+    approvalChannel: env.VM_APPROVAL_CHANNEL!,
+    auditChannel: env.VM_AUDIT_CHANNEL!,
+    preflightMs: parts.preflightMs ?? 2_000,
+  };
+  core.execution.observe(
+    new RequestThreads({
+      provisioner: core.provisioner,
+      requests: core.requests,
+      notifier,
+      auditChannel: ctx.auditChannel,
+      recipes: core.recipes,
+      importNoticeMs: parts.importNoticeMs,
+    }),
+  );
+  core.sweeps.observe(new SlackNotices(ctx));
+  return ctx;
+}
