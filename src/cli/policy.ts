@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { summarizeSpec } from '../plan/render.js';
-import { deviceKinds, evaluate, type Decision } from '../policy/evaluate.js';
+import type { Decision } from '../policy/evaluate.js';
 import { loadPolicyFile, type LoadedPolicy } from '../policy/load.js';
-import { describeFrom, isIn, type Membership } from '../policy/members.js';
-import { quotaStandings } from '../policy/standing.js';
+import { describeFrom, type Membership } from '../policy/members.js';
+import { peopleByPolicy } from '../compose.js';
+import { decide, heldNow, type Decided } from '../workflows/decide.js';
 import { heldVmsIn } from '../policy/quota.js';
 import { loadRecipes } from '../vmspec/recipes.js';
 import { openStore } from '../store/open.js';
@@ -64,19 +65,24 @@ export async function explainCommand(recipeArg: string, opts: { as: string; grou
       note = '\n(Without VERGEOS_URL the kinds of devices given without a type are unknown, so rules on devices do not match them.)';
     }
   }
+  // The decision the bot would make: the same workflow, on what the store holds now (approved
+  // requests not yet built included). Offline, a group's members are those named in the policy.
   const store = await openStore(env, { readOnly: true }).catch(() => undefined);
-  const runs = store?.listRuns() ?? [];
-  await store?.close();
-  // Offline, a group's members are those named in the policy; the bot also resolves Slack groups.
-  const groupHas = (ref: string, actor: string) => isIn(loaded.policy, ref, { user: actor, slackGroups: new Set(), vmApprovers: env.VM_APPROVERS });
-  const evaluation = evaluate(loaded.policy, {
-    recipe: recipe.id,
-    specs,
-    requester: opts.as,
-    requesterIn: (ref) => isIn(loaded.policy, ref, who),
-    deviceKind: deviceKinds(groups),
-    quotas: quotaStandings(loaded.policy, heldVmsIn(runs), who, groupHas),
-  });
+  const people = await peopleByPolicy(env.VM_APPROVERS)(loaded, opts.as);
+  const lease = recipe.lease?.defaultMs ? { forMs: recipe.lease.defaultMs, maxMs: recipe.lease.maxMs } : undefined;
+  let decided: Decided;
+  try {
+    decided = decide(
+      store ? heldNow(store) : heldVmsIn([]),
+      loaded,
+      { ...people, who },
+      { requester: opts.as, recipe, specs, lease, resourceGroups: groups },
+      env.VM_APPROVERS,
+    );
+  } finally {
+    await store?.close();
+  }
+  const { evaluation } = decided;
   const lines = [
     `Policy: ${loaded.file ? `${loaded.file} (sha256 ${loaded.hash})` : 'built-in default'}`,
     `Request: ${specs.length} × ${recipe.id} (${specs[0]!.vm.name}${specs.length > 1 ? ` … ${specs.at(-1)!.vm.name}` : ''}): ${summarizeSpec(specs[0]!)}${specs.length > 1 ? ' each' : ''}, by ${opts.as}${opts.group.length ? ` (in ${opts.group.join(', ')})` : ''}`,
@@ -84,6 +90,8 @@ export async function explainCommand(recipeArg: string, opts: { as: string; grou
     `Decision (rule ${evaluation.rule}): ${describeDecision(evaluation.decision, env.VM_APPROVERS)}`,
     ...(evaluation.leaseMaxMs ? [`Lease: at most ${formatDuration(evaluation.leaseMaxMs)} (not "until deleted")`] : []),
     ...evaluation.quota.map((q) => `Quota (${q.who}): now ${q.before}; after this ${q.after}${q.over.length ? ` — over: ${q.over.join(', ')}` : ''}`),
+    ...(decided.kind === 'decided' ? decided.warnings.map((w) => `Warning: ${w}`) : []),
+    ...(decided.kind === 'refused' ? [`Refused as asked: ${decided.error.message}`] : []),
   ];
   process.stdout.write(`${lines.join('\n')}${note}\n`);
 }

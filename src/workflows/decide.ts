@@ -34,12 +34,17 @@ export interface DecisionInput {
   resourceGroups: readonly ResourceGroup[];
 }
 
+/** What the policy decided, with the evaluation it came from (every rule tried, quotas) for whoever explains it. */
 export type Decided =
   | { kind: 'decided'; policy: NonNullable<RequestRecord['policy']>; lease?: RequestRecord['lease'] | undefined; warnings: string[]; evaluation: Evaluation }
-  | { kind: 'denied'; error: FieldError; audit: string }
-  | { kind: 'refused'; error: FieldError };
+  | { kind: 'denied'; error: FieldError; audit: string; evaluation: Evaluation }
+  | { kind: 'refused'; error: FieldError; evaluation: Evaluation };
 
-export function decide(store: Store, loaded: LoadedPolicy, people: People, input: DecisionInput, vmApprovers: readonly string[], excluding?: string): Decided {
+/**
+ * The one decision Slack's form, the background re-check and `vmbot policy explain` all make.
+ * `held`: what VMs hold for quotas now (`heldNow(store)` inside the store's exclusive section).
+ */
+export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, input: DecisionInput, vmApprovers: readonly string[]): Decided {
   const warnings: string[] = [];
   let recipe = input.recipe?.id;
   const beyond = input.recipe ? input.specs.map((s) => beyondRecipe(input.recipe!, s)).find((why) => why !== undefined) : undefined;
@@ -47,7 +52,7 @@ export function decide(store: Store, loaded: LoadedPolicy, people: People, input
     warnings.push(`Changed beyond recipe ${recipe}: ${beyond}. Rules written for that recipe do not apply to it.`);
     recipe = undefined;
   }
-  const quotas = quotaStandings(loaded.policy, heldNow(store, excluding), people.who, people.has);
+  const quotas = quotaStandings(loaded.policy, held, people.who, people.has);
   const evaluation = evaluate(loaded.policy, {
     recipe,
     specs: input.specs,
@@ -62,6 +67,7 @@ export function decide(store: Store, loaded: LoadedPolicy, people: People, input
       kind: 'denied',
       error: { path: 'vm.name', message: `Not allowed by the approval policy (rule ${rule}): ${decision.reason}` },
       audit: `rule ${rule} (policy ${loaded.hash}): ${decision.reason}`,
+      evaluation,
     };
   const ruleMax = evaluation.leaseMaxMs;
   const asked = input.lease;
@@ -69,6 +75,7 @@ export function decide(store: Store, loaded: LoadedPolicy, people: People, input
     return {
       kind: 'refused',
       error: { path: 'keep_for', message: `the approval policy (rule ${rule}) keeps these VMs at most ${formatDuration(ruleMax)}; choose a shorter time` },
+      evaluation,
     };
   // The longest an extension may go: the recipe's maximum or the rule's, whichever is shorter.
   const maxMs = Math.min(asked?.maxMs ?? Infinity, ruleMax ?? Infinity);

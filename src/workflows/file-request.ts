@@ -18,7 +18,7 @@ import type { Recipe } from '../vmspec/recipes.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import type { FieldError } from '../vmspec/validate.js';
 import { gatherFacts, type Facts } from './facts.js';
-import { decide, type People } from './decide.js';
+import { decide, heldNow, type People } from './decide.js';
 import { nameClashes } from './names.js';
 import { requestLimitReached } from './request-limits.js';
 
@@ -129,7 +129,13 @@ export class RequestFiling {
       return { kind: 'filed', request, created, waitingWhy: facts.why };
     }
     if (facts.kind !== 'known' || !people) throw new Error('unreachable: problems are refused before admission');
-    const decided = decide(this.#deps.store, loaded, people, { ...input, specs: facts.specs, resourceGroups: facts.resourceGroups }, this.#deps.vmApprovers);
+    const decided = decide(
+      heldNow(this.#deps.store),
+      loaded,
+      people,
+      { ...input, specs: facts.specs, resourceGroups: facts.resourceGroups },
+      this.#deps.vmApprovers,
+    );
     if (decided.kind === 'denied') {
       await requests.recordDenied(input.requester, requestSubject({ spec: input.specs[0]!, batch: input.batch }), decided.audit);
       return { kind: 'refused', errors: [decided.error] };
@@ -175,7 +181,7 @@ export class RequestFiling {
         lease: current.lease,
         resourceGroups: facts.resourceGroups,
       };
-      const decided = decide(store, loaded, people, input, this.#deps.vmApprovers, id);
+      const decided = decide(heldNow(store, id), loaded, people, input, this.#deps.vmApprovers);
       if (decided.kind !== 'decided') return requests.decideWaiting(id, { kind: 'refused', reason: decided.error.message });
       return requests.decideWaiting(id, {
         kind: 'decided',
