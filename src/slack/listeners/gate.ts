@@ -3,13 +3,15 @@
  * its actions and its submission, the VM buttons, App Home — before any listener runs. The refused
  * get one plain sentence and nothing else (no recipe, inventory or request detail), and each
  * refusal is audit-logged. Leads' decisions (approve, reject, retry, clean up) are checked where
- * they are handled, not here.
+ * they are handled, not here. A form's submission is routed by its callback_id to what that form
+ * declared (FORMS); a form not listed is checked as a requester's, never read as the request form.
  */
 import type { AllMiddlewareArgs, AnyMiddlewareArgs, App } from '@slack/bolt';
 import type { BotContext } from '../context.js';
 import { APPROVAL_ACTIONS, say } from '../views/messages.js';
-import { REJECT_MODAL_CALLBACK } from '../views/other.js';
-import { blockId, type ModalMeta } from '../views/request-modal.js';
+import type { FormGate } from '../views/form-gate.js';
+import { REJECT_FORM_GATE } from '../views/other.js';
+import { REQUEST_FORM_GATE } from '../views/request-modal.js';
 
 type Entry = 'command' | 'options' | 'modal_action' | 'submission' | 'button' | 'app_home';
 
@@ -18,7 +20,12 @@ interface Caller {
   team?: string | undefined;
   enterprise?: string | undefined;
   entry: Entry;
+  /** For a submission: what its form declared, if it is listed. */
+  form?: FormGate | undefined;
 }
+
+/** Every form the bot opens, by callback_id: what the gate checks before its listener runs. */
+const FORMS: ReadonlyMap<string, FormGate> = new Map([REQUEST_FORM_GATE, REJECT_FORM_GATE].map((form) => [form.callbackId, form]));
 
 const DECISIONS: ReadonlySet<string> = new Set(Object.values(APPROVAL_ACTIONS));
 
@@ -39,8 +46,11 @@ function callerOf(body: Body): Caller | undefined {
   const enterprise = body.enterprise?.id;
   if (body.command && body.user_id) return { user: body.user_id, entry: 'command' };
   if (body.type === 'block_suggestion' && body.user?.id) return { user: body.user.id, team, enterprise, entry: 'options' };
-  if (body.type === 'view_submission' && body.user?.id && body.view?.callback_id !== REJECT_MODAL_CALLBACK)
-    return { user: body.user.id, team, enterprise, entry: 'submission' };
+  if (body.type === 'view_submission' && body.user?.id) {
+    const form = FORMS.get(body.view?.callback_id ?? '');
+    if (form?.asks === 'decision') return undefined;
+    return { user: body.user.id, team, enterprise, entry: 'submission', form };
+  }
   if (body.type === 'block_actions' && body.user?.id) {
     const action = body.actions?.[0]?.action_id ?? '';
     if (DECISIONS.has(action)) return undefined;
@@ -71,13 +81,14 @@ export function register(app: App, ctx: BotContext): void {
         await ack?.({ options: [] });
         break;
       case 'submission': {
-        let field = 'name.0';
-        try {
-          field = blockId(JSON.parse(body.view?.private_metadata ?? '{}') as ModalMeta, 'name');
-        } catch {
-          // a view that is not ours: the error goes to the usual name field
+        const form = caller.form;
+        if (form?.asks === 'requester') {
+          await ack?.({ response_action: 'errors', errors: { [form.refusalBlock(body.view?.private_metadata)]: verdict.message } });
+          break;
         }
-        await ack?.({ response_action: 'errors', errors: { [field]: verdict.message } });
+        // A form that names no field for it: it closes, and the sentence comes as a DM.
+        await ack?.();
+        void ctx.notifier.dm(caller.user, say(verdict.message));
         break;
       }
       case 'app_home':
