@@ -6,6 +6,7 @@ import { runResult } from '../provision/result.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context.js';
 import { progressPrinter } from './progress.js';
 import { specsFromRecipe } from './recipe-input.js';
+import { recipeLease } from '../vmspec/recipes.js';
 
 export async function applyCommand(
   file: string,
@@ -13,7 +14,7 @@ export async function applyCommand(
 ): Promise<void> {
   const { recipe, specs: asked } = await specsFromRecipe(file, opts.name, opts.count);
   // The recipe's default lease, if it has one (extend with `vmbot extend`).
-  const lease = recipe.lease?.defaultMs ? { forMs: recipe.lease.defaultMs, maxMs: recipe.lease.maxMs } : undefined;
+  const lease = recipeLease(recipe);
   // Progress goes to stderr under --json, so stdout stays one JSON object.
   const say = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
   const core = await openCore({ withVergeos: true });

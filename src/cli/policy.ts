@@ -6,7 +6,7 @@ import { describeFrom, type Membership } from '../policy/members.js';
 import { peopleByPolicy } from '../compose.js';
 import { decide, heldNow, type Decided } from '../workflows/decide.js';
 import { heldVmsIn } from '../policy/quota.js';
-import { loadRecipes } from '../vmspec/recipes.js';
+import { loadRecipes, recipeLease } from '../vmspec/recipes.js';
 import { openStore } from '../store/open.js';
 import { formatDuration } from '../vmspec/units.js';
 import { VergeosClient } from '../vergeos/client.js';
@@ -69,7 +69,7 @@ export async function explainCommand(recipeArg: string, opts: { as: string; grou
   // requests not yet built included). Offline, a group's members are those named in the policy.
   const store = await openStore(env, { readOnly: true }).catch(() => undefined);
   const people = await peopleByPolicy(env.VM_APPROVERS)(loaded, opts.as);
-  const lease = recipe.lease?.defaultMs ? { forMs: recipe.lease.defaultMs, maxMs: recipe.lease.maxMs } : undefined;
+  const lease = recipeLease(recipe);
   let decided: Decided;
   try {
     decided = decide(

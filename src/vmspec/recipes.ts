@@ -23,6 +23,11 @@ export interface Recipe {
   editable?: RecipeEditable | undefined;
 }
 
+/** The lease a recipe's VMs get unless the requester chooses another (undefined: kept until deleted). */
+export function recipeLease(recipe: Pick<Recipe, 'lease'>): { forMs: number; maxMs?: number | undefined } | undefined {
+  return recipe.lease?.defaultMs ? { forMs: recipe.lease.defaultMs, maxMs: recipe.lease.maxMs } : undefined;
+}
+
 const UNTIL_DELETED = 'until deleted';
 const leaseLength = z.string().transform((v, ctx) => {
   if (v.trim() === UNTIL_DELETED) return undefined;
