@@ -35,12 +35,16 @@ export function slackGroupsIn(policy: Policy, vmApprovers: readonly string[]): s
   return [...new Set(refs.filter((r) => r.startsWith('S')))];
 }
 
-/** "2 of @gpu-owners", "1 of <@U1>, <!subteam^S2>" for people. */
-export function describeFrom(from: readonly string[], vmApprovers: readonly string[]): string {
-  return from.map((ref) => (ref === 'VM_APPROVERS' ? vmApprovers.map(mentionOf).join(', ') || 'VM_APPROVERS' : mentionOf(ref))).join(', ');
+/**
+ * Who `from` names, as plain text for a terminal ("U1, Slack group S2, @gpu-owners"); the Slack
+ * edge renders the same refs as mentions (`slack/mentions.ts`).
+ */
+export function describeFrom(from: readonly string[], vmApprovers: readonly string[], render: (ref: string) => string = plainRef): string {
+  return from.map((ref) => (ref === 'VM_APPROVERS' ? vmApprovers.map(render).join(', ') || 'VM_APPROVERS' : render(ref))).join(', ');
 }
 
-function mentionOf(ref: string): string {
+/** A user id, a Slack user group id, or a policy group (`@name`), in plain words. */
+export function plainRef(ref: string): string {
   if (ref.startsWith('@')) return ref;
-  return ref.startsWith('S') ? `<!subteam^${ref}>` : `<@${ref}>`;
+  return ref.startsWith('S') ? `Slack group ${ref}` : ref;
 }

@@ -7,100 +7,16 @@
  */
 import { requestDecisionSeconds } from '../ops/metrics.js';
 import { summarizeSpec } from '../plan/render.js';
-import type { VmSpec } from '../vmspec/schema.js';
-import { expandNames } from '../vmspec/validate.js';
 import { addApproval } from '../policy/approvals.js';
 import type { AuditEvent, AuditLog } from '../store/audit.js';
 import type { RequestRecord, RequestState, RunRecord } from '../store/records.js';
-import { StoreError, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import { hasCode, isConflict } from '../errors.js';
 
-export type RequestErrorCode =
-  | 'REQUEST_NOT_FOUND'
-  | 'REQUEST_ALREADY_DECIDED'
-  | 'REQUEST_SELF_APPROVAL'
-  | 'REQUEST_NOT_ELIGIBLE'
-  | 'REQUEST_ALREADY_APPROVED_BY_YOU'
-  | 'REQUEST_NOT_REQUESTER'
-  | 'REQUEST_WRONG_STATE';
-
-export class RequestError extends Error {
-  override readonly name = 'RequestError';
-  constructor(
-    readonly code: RequestErrorCode,
-    message: string,
-    readonly request?: RequestRecord,
-  ) {
-    super(message);
-  }
-}
-
-const VERB: Partial<Record<RequestState, string>> = {
-  approved: 'approved',
-  provisioning: 'approved',
-  succeeded: 'approved',
-  failed: 'approved',
-  cleaned_up: 'approved',
-  rejected: 'rejected',
-  cancelled: 'cancelled',
-  expired: 'expired',
-};
-
-/** The sentence for "you can't do that now", naming who decided and when. */
-export function alreadyDecided(request: RequestRecord): string {
-  const verb = VERB[request.state] ?? request.state;
-  if (request.state === 'expired') return `${request.id} expired before anyone decided; nothing was changed.`;
-  if (request.state === 'cancelled') return `${request.id} was cancelled by its requester; nothing was changed.`;
-  // An auto-approval was decided by a rule (`policy:NAME`), not a person.
-  const decider = request.decidedBy?.startsWith('policy:') ? `rule ${request.decidedBy.slice('policy:'.length)}` : `<@${request.decidedBy}>`;
-  const who = request.decidedBy ? ` by ${decider}` : '';
-  return `${request.id} was already ${verb}${who}; nothing was changed.`;
-}
-
-/** Every VM a request asks for: one, or a batch's specs named from its pattern. */
-export function requestSpecs(request: Pick<RequestRecord, 'spec' | 'batch'>): VmSpec[] {
-  if (!request.batch) return [request.spec];
-  const names = expandNames(request.batch.pattern, request.batch.count);
-  // Checked when the request was filed; a stored pattern that no longer expands is a bug.
-  if (!names.ok) throw new Error(`request pattern ${request.batch.pattern} no longer expands: ${names.errors[0]?.message}`);
-  return names.value.map((name) => ({ ...request.spec, vm: { ...request.spec.vm, name } }));
-}
-
-/** "web-01" or "5 × web-{n}", for sentences about a request. */
-export function requestSubject(request: Pick<RequestRecord, 'spec' | 'batch'>): string {
-  return request.batch ? `${request.batch.count} × ${request.batch.pattern}` : request.spec.vm.name;
-}
-
-export interface NewRequest {
-  requester: string;
-  spec: VmSpec;
-  batch?: { count: number; pattern: string } | undefined;
-  recipe?: string | undefined;
-  warnings: string[];
-  sourceViewId?: string | undefined;
-  /** How long the VMs are kept once ready (undefined: until deleted). */
-  lease?: RequestRecord['lease'] | undefined;
-  /** An extension of an existing VM's lease beyond its maximum, rather than a new VM. */
-  extension?: RequestRecord['extension'] | undefined;
-  /** The policy's decision at submit time; `auto` files the request approved, by the rule. */
-  policy?: NonNullable<RequestRecord['policy']> | undefined;
-  /** Filed before VergeOS could supply the facts the policy needs: not approvable until decided. */
-  waiting?: boolean | undefined;
-}
-
-/** How a request that waited for pre-flight was decided once the facts were in. */
-export type WaitingDecision =
-  | { kind: 'decided'; spec: VmSpec; policy: NonNullable<RequestRecord['policy']>; warnings: string[]; lease?: RequestRecord['lease'] | undefined }
-  | { kind: 'refused'; reason: string };
-
-/** "rule gpu-two-owners (policy 1a2b…)": how audit records name what a decision was made under. */
-export function underRule(policy: RequestRecord['policy']): string {
-  return policy ? `rule ${policy.rule} (policy ${policy.hash})` : 'the default (one approval from VM_APPROVERS)';
-}
-
-/** How many approvals a request needs (1 without a policy). */
-export function approvalsNeeded(request: Pick<RequestRecord, 'policy'>): number {
-  return request.policy?.count ?? 1;
-}
+export { RequestError, type RequestErrorCode } from './errors.js';
+import { alreadyDecided, approvalsNeeded, finishedAudit, requestSubject, underRule, type NewRequest, type WaitingDecision } from './request-facts.js';
+import { RequestError } from './errors.js';
+export { alreadyDecided, approvalsNeeded, decider, requestSpecs, requestSubject, underRule, type NewRequest, type WaitingDecision } from './request-facts.js';
 
 export class Requests {
   readonly #store: Store;
@@ -347,8 +263,7 @@ export class Requests {
 
   async cancel(id: string, user: string): Promise<RequestRecord> {
     const request = this.get(id);
-    if (request.requester !== user)
-      throw new RequestError('REQUEST_NOT_REQUESTER', `Only <@${request.requester}>, who asked for ${id}, can cancel it.`, request);
+    if (request.requester !== user) throw new RequestError('REQUEST_NOT_REQUESTER', `Only ${request.requester}, who asked for ${id}, can cancel it.`, request);
     const cancelled = await this.#transition(id, ['pending', 'waiting_preflight'], user, (r) => {
       r.state = 'cancelled';
       r.decidedBy = user;
@@ -373,7 +288,7 @@ export class Requests {
         await this.#record(done, 'vmbot', 'request.expired', 'info', 'no decision within the time limit');
         expired.push(done);
       } catch (err) {
-        if (!(err instanceof StoreError && err.code === 'STORE_CONFLICT')) throw err;
+        if (!isConflict(err)) throw err;
       }
     }
     return expired;
@@ -397,34 +312,7 @@ export class Requests {
       r.state = state;
     });
     this.#changed(finished);
-    const outcome = state === 'succeeded' ? 'ok' : 'failed';
-    if (finished.batch) {
-      // Each VM has its own run records (run.succeeded / run.failed with keys); this is the batch's.
-      const count = (s: RunRecord['state']) => runs.filter((r) => r.state === s).length;
-      const detail = `${count('succeeded')} of ${runs.length} VMs provisioned${count('failed') ? `, ${count('failed')} failed` : ''}${count('not_started') ? `, ${count('not_started')} not started` : ''}`;
-      await this.#audit.append({
-        actor: 'vmbot',
-        action: `request.${state}`,
-        requestId: id,
-        runId: runs[0]!.id,
-        vmName: requestSubject(finished),
-        outcome,
-        detail,
-      });
-      return finished;
-    }
-    const run = runs[0]!;
-    const keys = Object.fromEntries(Object.entries({ vm: run.keys.vmKey, machine: run.keys.machineKey }).filter(([, v]) => v)) as Record<string, string>;
-    await this.#audit.append({
-      actor: 'vmbot',
-      action: `request.${state}`,
-      requestId: id,
-      runId: run.id,
-      vmName: run.spec.vm.name,
-      keys,
-      outcome,
-      ...(run.error ? { detail: run.error.message } : {}),
-    });
+    await this.#audit.append(finishedAudit(finished, runs));
     return finished;
   }
 
@@ -455,7 +343,7 @@ export class Requests {
     try {
       return await this.#store.updateRequest(id, { states: from }, mutate);
     } catch (err) {
-      if (err instanceof StoreError && err.code === 'STORE_CONFLICT') {
+      if (isConflict(err)) {
         const current = this.get(id);
         await this.#record(current, actor, 'request.transition_refused', 'refused', `it is ${current.state}`);
         throw new RequestError(
@@ -464,7 +352,7 @@ export class Requests {
           current,
         );
       }
-      if (err instanceof StoreError && err.code === 'STORE_NOT_FOUND') throw new RequestError('REQUEST_NOT_FOUND', `There is no request ${id}.`);
+      if (hasCode(err, 'STORE_NOT_FOUND')) throw new RequestError('REQUEST_NOT_FOUND', `There is no request ${id}.`);
       throw err;
     }
   }

@@ -5,7 +5,8 @@
  */
 import type { QuotaStanding } from '../policy/evaluate.js';
 import type { LoadedPolicy } from '../policy/load.js';
-import { describeFrom, isIn, slackGroupsIn, type Membership } from '../policy/members.js';
+import { isIn, slackGroupsIn, type Membership } from '../policy/members.js';
+import { mentionFrom } from './mentions.js';
 import { quotaStandings } from '../policy/standing.js';
 import { describeUse } from '../policy/quota.js';
 import type { RequestRecord } from '../store/records.js';
@@ -57,7 +58,7 @@ export async function mayDecide(ctx: Ctx, request: Pick<RequestRecord, 'policy'>
 /** "2 of @gpu-owners" / "one of <!subteam^S0LEADS>" for messages. */
 export function whoMayApprove(request: Pick<RequestRecord, 'policy'>, vmApprovers: readonly string[]): string {
   const count = request.policy?.count ?? 1;
-  const from = describeFrom(request.policy?.from ?? ['VM_APPROVERS'], vmApprovers);
+  const from = mentionFrom(request.policy?.from ?? ['VM_APPROVERS'], vmApprovers);
   return count === 1 ? `one of ${from}` : `${count} of ${from}`;
 }
 

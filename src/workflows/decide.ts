@@ -107,7 +107,7 @@ export function policyStamp(loaded: LoadedPolicy, evaluation: Evaluation, vmAppr
   );
   if (evaluation.decision.kind === 'approve') {
     const { count, from } = evaluation.decision;
-    return { rule: evaluation.rule, hash: loaded.hash, decision: 'approve', count, from, approvers: describeFrom(from, vmApprovers), quota };
+    return { rule: evaluation.rule, hash: loaded.hash, decision: 'approve', count, from, quota };
   }
   return { rule: evaluation.rule, hash: loaded.hash, decision: 'auto', quota };
 }

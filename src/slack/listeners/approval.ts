@@ -6,6 +6,7 @@
 import type { App, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { RunBusyError } from '../../provision/provisioner.js';
 import { alreadyDecided, approvalsNeeded, RequestError, requestSubject } from '../../requests/requests.js';
+import { requestRefusalText } from '../mentions.js';
 import type { RequestRecord } from '../../store/records.js';
 import { mayDecide, whoMayApprove } from '../policy.js';
 import { StoreError } from '../../store/store.js';
@@ -33,7 +34,7 @@ export function register(app: App, ctx: BotContext): void {
   };
 
   const refusal = async (err: unknown, user: string, channel: string | undefined) => {
-    if (err instanceof RequestError) return ctx.notifier.tell(user, channel, say(err.message));
+    if (err instanceof RequestError) return ctx.notifier.tell(user, channel, say(requestRefusalText(err)));
     if (err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT'))
       return ctx.notifier.tell(user, channel, say('That is already under way; nothing more was changed.'));
     throw err;
@@ -119,7 +120,7 @@ export function register(app: App, ctx: BotContext): void {
     if (!loaded || !(await sees(loaded, user, channel, messageTs))) return ctx.notifier.tell(user, channel, say(noSuchRequest(requestId)));
     const request = await located(loaded, channel, messageTs);
     if (!(await mayReject(request, user, channel))) return;
-    if (request.state !== 'pending') return refusal(new RequestError('REQUEST_ALREADY_DECIDED', alreadyDecided(request)), user, channel);
+    if (request.state !== 'pending') return refusal(new RequestError('REQUEST_ALREADY_DECIDED', alreadyDecided(request), request), user, channel);
     try {
       await ctx.slack.views.open({ trigger_id: body.trigger_id, view: rejectModal(request.id, requestSubject(request)) });
     } catch (err) {
