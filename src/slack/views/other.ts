@@ -4,20 +4,17 @@ import { summarizeSpec } from '../../plan/render.js';
 import { requestSubject } from '../../requests/requests.js';
 import type { Recipe } from '../../vmspec/recipes.js';
 import type { RequestRecord, RunRecord } from '../../store/records.js';
-import { clip, clipMrkdwn, decider, escapeClip, escapeText, slackDate } from '../escape.js';
+import { clip, decider, escapeClip, escapeText, slackDate } from '../escape.js';
 import type { FormGate } from './form-gate.js';
-import { APPROVAL_ACTIONS, type Message } from './messages.js';
+import { APPROVAL_ACTIONS, requestLink, section, type Message } from './message-parts.js';
 
 export const REJECT_MODAL_CALLBACK = 'vm_reject';
 export const REJECT_REASON_BLOCK = 'reason';
 /** A lead's decision: who may reject is checked by its listener, not as a requester. */
 export const REJECT_FORM_GATE: FormGate = { callbackId: REJECT_MODAL_CALLBACK, asks: 'decision' };
 
-const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text });
-const section = (text: string): types.SectionBlock => ({ type: 'section', text: mrkdwn(clipMrkdwn(text, 3000)) });
-
 function requestLine(r: RequestRecord): string {
-  const link = r.permalink ? `<${r.permalink}|${r.id}>` : r.id;
+  const link = requestLink(r);
   return `${link} · *${escapeClip(requestSubject(r), 100)}* · ${r.state.replace('_', ' ')} · ${escapeText(summarizeSpec(r.spec))}${r.batch ? ' each' : ''} · ${slackDate(r.createdAt)}`;
 }
 
