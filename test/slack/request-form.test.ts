@@ -19,6 +19,7 @@ import {
   fieldPaths,
   MAX_MODAL_BLOCKS,
   metaFor,
+  OPTION_SOURCES,
   requestModal,
   specInputFromDraft,
   type ModalDraft,
@@ -161,6 +162,18 @@ describe('error routing, from the registry', () => {
     expect(result.ok).toBe(false);
     const blocks = result.ok ? [] : result.errors.map((e) => blockForPath(e.path, meta).split('.')[0]);
     expect(new Set(blocks)).toEqual(new Set(['name', 'ram', 'drive_size_1', 'nic_interface_4', 'device_fps_6']));
+  });
+});
+
+describe('external selects', () => {
+  it('every one the form renders is served by app.options (OPTION_SOURCES), and every source is used', () => {
+    const recipe = recipeOf(FULL);
+    const view = requestModal(draftFromRecipe(recipe, undefined, label), [recipe], metaFor(draftFromRecipe(recipe, undefined, label), 0));
+    const sources = view.blocks.flatMap((b) => {
+      const element = (b as { element?: { type: string; action_id?: string } }).element;
+      return element?.type === 'external_select' ? [element.action_id] : [];
+    });
+    expect(new Set(sources)).toEqual(new Set(OPTION_SOURCES));
   });
 });
 

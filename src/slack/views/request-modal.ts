@@ -110,13 +110,12 @@ export function draftFromRecipe(recipe: Recipe | undefined, name: string | undef
   for (const field of TOP_FIELDS) if (field.fromRecipe) draft = field.fromRecipe(source, draft);
   // Row ids run on across the groups: the recipe's drives, then its NICs, then its devices.
   let next = 0;
-  for (const fill of eachGroup((group) => (d: ModalDraft) => {
+  const fills = eachGroup((group) => {
     const rows = rowsFromRecipe(group, recipe.draft, next, source);
     next += rows.length;
-    return group.withRows(d, rows);
-  }))
-    draft = fill(draft);
-  return draft;
+    return (d: ModalDraft) => group.withRows(d, rows);
+  });
+  return fills.reduce((d, fill) => fill(d), draft);
 }
 
 /** The draft with vGPU settings shown exactly on the rows whose group is a vGPU pool. */
