@@ -22,6 +22,7 @@ import { RequestExecution } from './workflows/execute-request.js';
 import { RequestFiling } from './workflows/file-request.js';
 import { Recovery } from './workflows/recover.js';
 import { Sweeps } from './workflows/sweeps.js';
+import { VmActions } from './workflows/vm-actions.js';
 import { WriteHealth } from './workflows/write-health.js';
 
 /** What the caller opened (and closes): configuration, log, storage and VergeOS. */
@@ -57,6 +58,8 @@ export interface Core extends Resources {
   recovery: Recovery;
   sweeps: Sweeps;
   writeHealth: WriteHealth;
+  /** Day-2 actions on the VMs the bot made. */
+  vms: VmActions;
 }
 
 /** Membership as the policy file names it: user ids and the policy's own groups, no directory lookups. */
@@ -96,5 +99,6 @@ export function compose(resources: Resources, options: ComposeOptions = {}): Cor
   const writeHealth = new WriteHealth({ store, audit, provisioner, execution });
   const recovery = new Recovery({ store, requests, provisioner, execution, writeHealth, logger });
   const sweeps = new Sweeps({ requests, filing, leases, provisioner, logger });
-  return { ...resources, recipes, policy: options.policy, provisioner, requests, leases, filing, execution, recovery, sweeps, writeHealth };
+  const vms = new VmActions({ provisioner, leases, requests });
+  return { ...resources, recipes, policy: options.policy, provisioner, requests, leases, filing, execution, recovery, sweeps, writeHealth, vms };
 }

@@ -1,19 +1,22 @@
 /** The VMs the bot made: who owns them, their keys, and (with --refresh) what VergeOS says now. */
 import { summarizeSpec } from '../plan/render.js';
-import { Leases, type LeaseChange } from '../leases/leases.js';
+import type { LeaseChange } from '../leases/leases.js';
 import { isOwnedVm } from '../provision/provisioner.js';
 import { formatDuration } from '../vmspec/units.js';
 import type { RunRecord } from '../store/records.js';
-import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context.js';
+import { ownerOf } from '../workflows/vm-actions.js';
+import { CodedError } from '../errors.js';
+import { CliExit, cliActor, confirm, EXIT, openCore, printJson, type Core } from './context.js';
 import { sizeOf } from './json.js';
 
-/** A VM by name or VM key, among the VMs the bot made that still exist. */
-function findVm(vms: RunRecord[], which: string): RunRecord {
-  const found = vms.filter((r) => r.spec.vm.name === which || r.keys.vmKey === which);
-  if (!found.length) throw new CliExit(EXIT.badInput, `no VM ${which} made through the bot (see \`vmbot vms\`)`);
-  if (found.length > 1)
-    throw new CliExit(EXIT.badInput, `${which} names ${found.length} VMs; give the VM key instead (${found.map((r) => r.keys.vmKey).join(', ')})`);
-  return found[0]!;
+/** A VM by name or VM key (the core's lookup), its refusal said as the CLI says bad input: plainly, exit 2. */
+function findVm(core: Core, which: string): RunRecord {
+  try {
+    return core.core!.vms.find(which);
+  } catch (err) {
+    if (err instanceof CodedError) throw new CliExit(err.exitCode, err.message);
+    throw err;
+  }
 }
 
 export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expiring?: number; all?: boolean; json?: boolean }): Promise<void> {
@@ -28,7 +31,7 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
       }
     }
     const vms = core.store.listRuns(isOwnedVm);
-    const mine = vms.filter((r) => !opts.owner || (r.owner ?? r.actor) === opts.owner);
+    const mine = vms.filter((r) => !opts.owner || ownerOf(r) === opts.owner);
     // A VM noticed gone no longer exists: listed only when asked for (--all).
     const rows = mine.filter(
       (r) =>
@@ -43,7 +46,7 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
           name: r.spec.vm.name,
           vmKey: r.keys.vmKey ?? null,
           machineKey: r.keys.machineKey ?? null,
-          owner: r.owner ?? r.actor,
+          owner: ownerOf(r),
           state: stateOf(r),
           leaseEndsAt: r.lease?.endsAt ?? null,
           size: sizeOf(r.spec),
@@ -61,7 +64,7 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
     }
     for (const r of rows) {
       process.stdout.write(
-        `${r.spec.vm.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${(r.owner ?? r.actor).padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.id}, ${r.createdAt})\n`,
+        `${r.spec.vm.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${ownerOf(r).padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.id}, ${r.createdAt})\n`,
       );
     }
   } finally {
@@ -73,9 +76,9 @@ export async function transferCommand(which: string, opts: { to: string }): Prom
   if (!/^[UW][A-Z0-9]+$|^cli:.+$/.test(opts.to)) throw new CliExit(EXIT.badInput, '--to must be a Slack user id (U…) or cli:<user>');
   const core = await openCore({ withVergeos: true });
   try {
-    const vm = findVm(core.provisioner!.ownedVms(), which);
-    const moved = await core.provisioner!.transfer(vm.id, opts.to, cliActor());
-    process.stdout.write(`${moved.spec.vm.name} (VM key ${moved.keys.vmKey}) now belongs to ${opts.to} (was ${vm.owner ?? vm.actor}).\n`);
+    const vm = findVm(core, which);
+    const moved = await core.core!.vms.transfer(vm, opts.to, cliActor());
+    process.stdout.write(`${moved.spec.vm.name} (VM key ${moved.keys.vmKey}) now belongs to ${opts.to} (was ${ownerOf(vm)}).\n`);
   } finally {
     await core.close();
   }
@@ -87,15 +90,14 @@ export async function extendCommand(which: string, opts: { for?: number; until?:
   const change: LeaseChange = opts.for !== undefined ? { by: opts.for } : { until: opts.until! };
   const core = await openCore({ withVergeos: true });
   try {
-    const vm = findVm(core.provisioner!.ownedVms(), which);
-    const leases = new Leases({ store: core.store, audit: core.audit, provisioner: core.provisioner! });
-    const outcome = await leases.extend(vm.id, change, cliActor(), { setLease: opts.setLease ?? false });
+    const vm = findVm(core, which);
+    const outcome = await core.core!.vms.extend(vm, change, cliActor(), { setLease: opts.setLease ?? false });
     if (!outcome.ok) {
       const name = vm.spec.vm.name;
       if (outcome.code === 'no_lease')
         throw new CliExit(
           EXIT.badInput,
-          `${name} is kept until deleted, so it has no lease to extend. To give it one, add --set-lease: it is then powered off when the lease ends and deleted ${formatDuration(leases.graceMs)} later. Nothing was changed.`,
+          `${name} is kept until deleted, so it has no lease to extend. To give it one, add --set-lease: it is then powered off when the lease ends and deleted ${formatDuration(core.core!.leases.graceMs)} later. Nothing was changed.`,
         );
       // Refused as asked (past, beyond the maximum, no such VM) is bad input; a run that kept changing is a failure to retry.
       throw new CliExit(outcome.code === 'changed' ? EXIT.failed : EXIT.badInput, `${name}: ${outcome.reason}`);
@@ -112,13 +114,10 @@ export async function extendCommand(which: string, opts: { for?: number; until?:
 export async function decommissionCommand(which: string, opts: { yes?: boolean }): Promise<void> {
   const core = await openCore({ withVergeos: true });
   try {
-    const vm = findVm(core.provisioner!.ownedVms(), which);
-    if (
-      !opts.yes &&
-      !(await confirm(`Delete VM ${vm.spec.vm.name} (VM key ${vm.keys.vmKey}, owner ${vm.owner ?? vm.actor}) with its drives, NICs and devices?`))
-    )
+    const vm = findVm(core, which);
+    if (!opts.yes && !(await confirm(`Delete VM ${vm.spec.vm.name} (VM key ${vm.keys.vmKey}, owner ${ownerOf(vm)}) with its drives, NICs and devices?`)))
       throw new CliExit(EXIT.failed, 'Nothing was deleted.');
-    const done = await core.provisioner!.decommission(vm.id, cliActor());
+    const done = await core.core!.vms.decommission(vm, cliActor());
     if (done.state !== 'decommissioned')
       throw new CliExit(EXIT.failed, `${done.error?.message ?? 'decommission failed'} (run the same command again to resume it)`);
     process.stdout.write(`Decommissioned ${vm.spec.vm.name}: deleted VM key ${vm.keys.vmKey} with its drives, NICs and devices.\n`);

@@ -10,6 +10,7 @@ import type { Recipe } from '../vmspec/recipes.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { RequestExecution } from '../workflows/execute-request.js';
 import type { RequestFiling } from '../workflows/file-request.js';
+import type { VmActions } from '../workflows/vm-actions.js';
 import type { AfterAck } from './after-ack.js';
 import type { Approvers } from './approvers.js';
 import type { HomeTabs } from './home-tabs.js';
@@ -28,6 +29,8 @@ export interface BotContext {
   filing: RequestFiling;
   /** Executing approved requests (retry, cleanup, resume): the core workflow; the thread observes it. */
   execution: RequestExecution;
+  /** Day-2 actions on the bot's VMs (power, extend, delete): the core workflow. */
+  vms: VmActions;
   /** For what the core does not wrap (archived records). */
   store: Store;
   recipes: Recipe[];

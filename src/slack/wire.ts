@@ -39,6 +39,7 @@ export function wireSlack(core: Core, parts: SlackParts): BotContext {
     requests: core.requests,
     filing: core.filing,
     execution: core.execution,
+    vms: core.vms,
     store: core.store,
     recipes: core.recipes,
     approvers,

@@ -1,40 +1,34 @@
 /**
- * Day-2 actions on the VMs the bot made: Power on, Power off (graceful, then kill) and Delete
- * (decommission). Owners act on their own VMs, leads on any; checked on the server at every
- * click. Each action is audited and runs once however often it is clicked.
+ * Day-2 buttons on the VMs the bot made: Power on, Power off (graceful, then kill), Extend and
+ * Delete (decommission). Who may act and the action itself are the core's (`workflows/vm-actions`);
+ * this parses the click and says what happened. Each runs once however often it is clicked.
  */
 import type { App, BlockAction } from '@slack/bolt';
-import { RunBusyError } from '../../provision/provisioner.js';
-import { StoreError } from '../../store/store.js';
+import { isBusy } from '../../errors.js';
+import { ownerOf } from '../../workflows/vm-actions.js';
 import type { BotContext } from '../context.js';
 import { escapeText, slackDate } from '../escape.js';
 import { approvalRequest, say } from '../views/messages.js';
 import { VM_ACTIONS } from '../views/vms.js';
 
 export function register(app: App, ctx: BotContext): void {
-  /** The VM a button names, if `user` may act on it (told otherwise). */
+  /** The VM a button names, if the clicker may act on it (told otherwise). */
   const target = async (body: BlockAction) => {
     const user = body.user.id;
     const channel = body.channel?.id;
     const runId = body.actions[0]?.type === 'button' ? (body.actions[0].value ?? '') : '';
-    const run = ctx.provisioner.ownedVm(runId);
-    if (!run) {
+    const access = await ctx.vms.access(runId, user, (u) => ctx.approvers.isApprover(ctx.slack, u));
+    if (access.kind === 'gone') {
       await ctx.notifier.tell(user, channel, say('That VM is no longer one the bot manages (deleted, or never finished); nothing was changed.'));
       return undefined;
     }
-    const owner = run.owner ?? run.actor;
-    if (owner !== user && !(await ctx.approvers.isApprover(ctx.slack, user))) {
-      await ctx.notifier.tell(
-        user,
-        channel,
-        say(`${escapeText(run.spec.vm.name)} belongs to <@${owner}>; only its owner or a lead may do that. Nothing was changed.`),
-      );
+    if (access.kind === 'not_yours') {
+      const name = escapeText(access.run.spec.vm.name);
+      await ctx.notifier.tell(user, channel, say(`${name} belongs to <@${access.owner}>; only its owner or a lead may do that. Nothing was changed.`));
       return undefined;
     }
-    return { run, user, channel };
+    return { run: access.run, user, channel, name: escapeText(access.run.spec.vm.name) };
   };
-
-  const busy = (err: unknown) => err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT');
 
   for (const [actionId, action] of [
     [VM_ACTIONS.powerOn, 'on'],
@@ -44,17 +38,14 @@ export function register(app: App, ctx: BotContext): void {
       await ack();
       const t = await target(body);
       if (!t) return;
-      const name = escapeText(t.run.spec.vm.name);
       try {
-        const outcome = await ctx.provisioner.power(t.run.id, action, t.user);
-        await ctx.notifier.tell(
-          t.user,
-          t.channel,
-          say(outcome === 'already' ? `${name} is already ${action === 'on' ? 'running' : 'stopped'}; nothing was changed.` : `${name} is powered ${action}.`),
-        );
+        const outcome = await ctx.vms.power(t.run, action, t.user);
+        const text =
+          outcome === 'already' ? `${t.name} is already ${action === 'on' ? 'running' : 'stopped'}; nothing was changed.` : `${t.name} is powered ${action}.`;
+        await ctx.notifier.tell(t.user, t.channel, say(text));
       } catch (err) {
-        if (!busy(err)) throw err;
-        await ctx.notifier.tell(t.user, t.channel, say(`${name} is busy with another action; nothing more was changed.`));
+        if (!isBusy(err)) throw err;
+        await ctx.notifier.tell(t.user, t.channel, say(`${t.name} is busy with another action; nothing more was changed.`));
       }
     });
   }
@@ -63,65 +54,44 @@ export function register(app: App, ctx: BotContext): void {
     await ack();
     const t = await target(body);
     if (!t) return;
-    const name = escapeText(t.run.spec.vm.name);
-    const lease = t.run.lease;
-    if (!lease?.endsAt) return ctx.notifier.tell(t.user, t.channel, say(`${name} has no lease to extend; it is kept until deleted.`));
-    // By its lease period, from its current end (or from now, once ended).
-    const until = new Date(Math.max(ctx.leases.now(), Date.parse(lease.endsAt)) + lease.forMs);
-    const outcome = await ctx.leases.extend(t.run.id, until, t.user);
-    if (!outcome.ok && outcome.code === 'beyond_max') {
-      // Longer than the maximum: a request like any other, for a lead to approve.
-      const { request, created } = await ctx.requests.create({
-        requester: t.user,
-        spec: t.run.spec,
-        extension: { runId: t.run.id, until: until.toISOString() },
-        warnings: [],
-        sourceViewId: `extend:${t.run.id}:${until.toISOString()}`,
-      });
-      if (!created)
-        return ctx.notifier.tell(t.user, t.channel, say(`${request.id} already asks to keep ${name} until ${slackDate(request.extension!.until)}.`));
+    const outcome = await ctx.vms.extendByLease(t.run, t.user);
+    if (outcome.kind === 'no_lease') return ctx.notifier.tell(t.user, t.channel, say(`${t.name} has no lease to extend; it is kept until deleted.`));
+    if (outcome.kind === 'refused') return ctx.notifier.tell(t.user, t.channel, say(`${t.name}: ${escapeText(outcome.reason)}. Nothing was changed.`));
+    if (outcome.kind === 'requested') {
+      const { request } = outcome;
+      if (!outcome.created)
+        return ctx.notifier.tell(t.user, t.channel, say(`${request.id} already asks to keep ${t.name} until ${slackDate(request.extension!.until)}.`));
       const posted = await ctx.notifier.post(ctx.approvalChannel, approvalRequest(request));
       if (posted) await ctx.requests.attachApprovalMessage(request.id, posted, await ctx.notifier.permalink(posted));
-      return ctx.notifier.tell(
-        t.user,
-        t.channel,
-        say(
-          `Keeping ${name} until ${slackDate(until.toISOString())} is beyond the most its lease allows, so ${request.id} asks a lead to approve it. You will hear when it is decided.`,
-        ),
-      );
+      const why = `Keeping ${t.name} until ${slackDate(outcome.until)} is beyond the most its lease allows, so ${request.id} asks a lead to approve it. You will hear when it is decided.`;
+      return ctx.notifier.tell(t.user, t.channel, say(why));
     }
-    if (!outcome.ok) return ctx.notifier.tell(t.user, t.channel, say(`${name}: ${escapeText(outcome.reason)}. Nothing was changed.`));
     ctx.homeTabs.vmChanged(t.run);
-    await ctx.notifier.tell(
-      t.user,
-      t.channel,
-      say(
-        `${name} is kept until ${slackDate(outcome.endsAt)}.${lease.expiredAt ? ' It was powered off when its lease ended: power it on from `/vm-create mine`.' : ''}`,
-      ),
-    );
+    const poweredOff = outcome.wasExpired ? ' It was powered off when its lease ended: power it on from `/vm-create mine`.' : '';
+    await ctx.notifier.tell(t.user, t.channel, say(`${t.name} is kept until ${slackDate(outcome.endsAt)}.${poweredOff}`));
   });
 
   app.action<BlockAction>(VM_ACTIONS.delete, async ({ ack, body }) => {
     await ack();
     const t = await target(body);
     if (!t) return;
-    const name = escapeText(t.run.spec.vm.name);
     let done;
     try {
-      done = await ctx.provisioner.decommission(t.run.id, t.user);
+      done = await ctx.vms.decommission(t.run, t.user);
     } catch (err) {
-      if (!busy(err)) throw err;
-      return ctx.notifier.tell(t.user, t.channel, say(`${name} is already being deleted; nothing more was changed.`));
+      if (!isBusy(err)) throw err;
+      return ctx.notifier.tell(t.user, t.channel, say(`${t.name} is already being deleted; nothing more was changed.`));
     }
     if (done.state !== 'decommissioned')
       return ctx.notifier.tell(t.user, t.channel, say(`:warning: ${escapeText(done.error?.message ?? 'Deleting it failed.')}`));
-    const owner = t.run.owner ?? t.run.actor;
+    const owner = ownerOf(t.run);
+    const keys = `VM key ${t.run.keys.vmKey}`;
     ctx.homeTabs.vmChanged(t.run);
-    const line = `:wastebasket: *${name}* decommissioned by <@${t.user}> · VM key ${t.run.keys.vmKey} / machine key ${t.run.keys.machineKey} · owner <@${owner}>${t.run.requestId ? ` · ${t.run.requestId}` : ''}`;
+    const line = `:wastebasket: *${t.name}* decommissioned by <@${t.user}> · ${keys} / machine key ${t.run.keys.machineKey} · owner <@${owner}>${t.run.requestId ? ` · ${t.run.requestId}` : ''}`;
     await Promise.all([
       ctx.notifier.post(ctx.auditChannel, say(line)),
-      ctx.notifier.tell(t.user, t.channel, say(`Deleted ${name} (VM key ${t.run.keys.vmKey}) with its drives, NICs and devices.`)),
-      owner !== t.user ? ctx.notifier.dm(owner, say(`<@${t.user}> deleted your VM ${name} (VM key ${t.run.keys.vmKey}).`)) : undefined,
+      ctx.notifier.tell(t.user, t.channel, say(`Deleted ${t.name} (${keys}) with its drives, NICs and devices.`)),
+      owner !== t.user ? ctx.notifier.dm(owner, say(`<@${t.user}> deleted your VM ${t.name} (${keys}).`)) : undefined,
     ]);
   });
 }
