@@ -92,7 +92,6 @@ export function compose(resources: Resources, options: ComposeOptions = {}): Cor
     people: options.people ?? peopleByPolicy(env.VM_APPROVERS),
     limits: { maxPending: env.VM_MAX_PENDING_PER_USER, perHour: env.VM_SUBMISSIONS_PER_HOUR },
     recipes: () => recipes,
-    vmApprovers: env.VM_APPROVERS,
     preflightMs: options.preflightMs ?? 2_000,
   });
   const execution = new RequestExecution({ provisioner, requests, leases, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY });

@@ -72,13 +72,7 @@ export async function explainCommand(recipeArg: string, opts: { as: string; grou
   const lease = recipeLease(recipe);
   let decided: Decided;
   try {
-    decided = decide(
-      store ? heldNow(store) : heldVmsIn([]),
-      loaded,
-      { ...people, who },
-      { requester: opts.as, recipe, specs, lease, resourceGroups: groups },
-      env.VM_APPROVERS,
-    );
+    decided = decide(store ? heldNow(store) : heldVmsIn([]), loaded, { ...people, who }, { requester: opts.as, recipe, specs, lease, resourceGroups: groups });
   } finally {
     await store?.close();
   }

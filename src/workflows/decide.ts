@@ -6,7 +6,7 @@
  */
 import { deviceKinds, evaluate, type Evaluation } from '../policy/evaluate.js';
 import type { LoadedPolicy } from '../policy/load.js';
-import { describeFrom, isIn, type Membership } from '../policy/members.js';
+import { isIn, type Membership } from '../policy/members.js';
 import { holdsVm, type HeldVms } from '../policy/quota.js';
 import { quotaStandings } from '../policy/standing.js';
 import { requestSpecs } from '../requests/requests.js';
@@ -44,7 +44,7 @@ export type Decided =
  * The one decision Slack's form, the background re-check and `vmbot policy explain` all make.
  * `held`: what VMs hold for quotas now (`heldNow(store)` inside the store's exclusive section).
  */
-export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, input: DecisionInput, vmApprovers: readonly string[]): Decided {
+export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, input: DecisionInput): Decided {
   const warnings: string[] = [];
   let recipe = input.recipe?.id;
   const beyond = input.recipe ? input.specs.map((s) => beyondRecipe(input.recipe!, s)).find((why) => why !== undefined) : undefined;
@@ -80,7 +80,7 @@ export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, inpu
   // The longest an extension may go: the recipe's maximum or the rule's, whichever is shorter.
   const maxMs = Math.min(asked?.maxMs ?? Infinity, ruleMax ?? Infinity);
   const lease = asked ? { forMs: asked.forMs, ...(Number.isFinite(maxMs) ? { maxMs } : {}) } : undefined;
-  return { kind: 'decided', policy: policyStamp(loaded, evaluation, vmApprovers), lease, warnings, evaluation };
+  return { kind: 'decided', policy: policyStamp(loaded, evaluation), lease, warnings, evaluation };
 }
 
 /**
@@ -101,7 +101,7 @@ export function heldNow(store: Store, excluding?: string): HeldVms {
 }
 
 /** What a request records of the decision (not for deny: those are never filed). */
-export function policyStamp(loaded: LoadedPolicy, evaluation: Evaluation, vmApprovers: readonly string[]): NonNullable<RequestRecord['policy']> {
+export function policyStamp(loaded: LoadedPolicy, evaluation: Evaluation): NonNullable<RequestRecord['policy']> {
   const quota = evaluation.quota.map(
     (q) => `${q.who === 'you' ? 'Quota' : `Quota of ${q.who}`}: ${q.before} now; ${q.after} with this${q.over.length ? ` (over: ${q.over.join(', ')})` : ''}`,
   );

@@ -33,7 +33,6 @@ export interface FilingDeps {
   limits: { maxPending: number; perHour: number };
   /** The recipes in force, to judge later whether a waiting request is still within its recipe. */
   recipes: () => readonly Recipe[];
-  vmApprovers: readonly string[];
   /** How long pre-flight may take (a Slack form must be answered within 3 s). */
   preflightMs: number;
   now?: () => number;
@@ -128,14 +127,8 @@ export class RequestFiling {
       });
       return { kind: 'filed', request, created, waitingWhy: facts.why };
     }
-    if (facts.kind !== 'known' || !people) throw new Error('unreachable: problems are refused before admission');
-    const decided = decide(
-      heldNow(this.#deps.store),
-      loaded,
-      people,
-      { ...input, specs: facts.specs, resourceGroups: facts.resourceGroups },
-      this.#deps.vmApprovers,
-    );
+    if (facts.kind !== 'known' || !people) throw new Error('bug: unreachable, problems are refused before admission');
+    const decided = decide(heldNow(this.#deps.store), loaded, people, { ...input, specs: facts.specs, resourceGroups: facts.resourceGroups });
     if (decided.kind === 'denied') {
       await requests.recordDenied(input.requester, requestSubject({ spec: input.specs[0]!, batch: input.batch }), decided.audit);
       return { kind: 'refused', errors: [decided.error] };
@@ -181,7 +174,7 @@ export class RequestFiling {
         lease: current.lease,
         resourceGroups: facts.resourceGroups,
       };
-      const decided = decide(heldNow(store, id), loaded, people, input, this.#deps.vmApprovers);
+      const decided = decide(heldNow(store, id), loaded, people, input);
       if (decided.kind !== 'decided') return requests.decideWaiting(id, { kind: 'refused', reason: decided.error.message });
       return requests.decideWaiting(id, {
         kind: 'decided',
