@@ -1,4 +1,5 @@
 /** What a failed step means for the operator, in words, with what already exists. */
+import { CodedError } from '../errors.js';
 import { describeStep } from '../plan/render.js';
 import { planSpec, type PlanStep } from '../plan/plan.js';
 import type { RunError, RunRecord } from '../store/records.js';
@@ -7,13 +8,13 @@ import { operatorMessage, type VergeosError } from '../vergeos/errors.js';
 /** Failures that are not VergeOS answering with an error. */
 export type ProvisionFailureCode = 'PROVISION_IMPORT_TIMEOUT' | 'PROVISION_IMPORT_FAILED' | 'PROVISION_INTERNAL' | 'PROVISION_NOT_AS_APPROVED';
 
-export class ProvisionFailure extends Error {
-  override readonly name = 'ProvisionFailure';
-  constructor(
-    readonly code: ProvisionFailureCode,
-    message: string,
-  ) {
-    super(message);
+/** A run's failure that is the bot's finding (an import that failed, a spec no longer as approved), not VergeOS's answer. */
+export class ProvisionFailure extends CodedError {
+  override name = 'ProvisionFailure';
+  declare readonly code: ProvisionFailureCode;
+
+  constructor(code: ProvisionFailureCode, message: string) {
+    super(code, message);
   }
 }
 

@@ -1,0 +1,80 @@
+/**
+ * Deleting what a run made: the cleanup of a failed run's partial VM, and the deletion behind a
+ * decommission. Both stop the VM if it runs (ACPI power-off, then kill after a timeout), then
+ * DELETE it, which removes its drives, NICs and devices: exactly once, resumable after a crash
+ * (the run is `cleaning_up` meanwhile, and a create whose outcome is unknown is looked up first).
+ */
+import { planSpec } from '../plan/plan.js';
+import type { RunRecord, RunState } from '../store/records.js';
+import type { ProvisionContext } from './context.js';
+import { asFailure } from './errors.js';
+import { lookUpStep } from './reconcile.js';
+import { stopAndDeleteVm } from './vm-power.js';
+
+export type Teardown = 'cleanup' | 'decommission';
+
+/** The states each teardown starts from (`cleaning_up`: an interrupted one, resumed). */
+const FROM: Record<Teardown, RunState[]> = {
+  cleanup: ['failed', 'not_started', 'cleaning_up'],
+  decommission: ['succeeded', 'cleaning_up'],
+};
+
+/**
+ * Delete what a failed run created. Exactly once: only a failed or not-started run (or an
+ * interrupted cleanup) can be cleaned up; an interrupted decommission is resumed as one.
+ */
+export async function cleanup(ctx: ProvisionContext, runId: string, actor: string): Promise<RunRecord> {
+  const run = ctx.runs.require(runId);
+  return tearDown(ctx, runId, actor, run.decommission ? 'decommission' : 'cleanup');
+}
+
+/**
+ * The stop and DELETE, under the run's claim. A deletion that fails records why: a cleanup leaves
+ * the run `failed` again, a decommission stays `cleaning_up` (the VM may be half stopped); running
+ * it again resumes.
+ */
+export async function tearDown(ctx: ProvisionContext, runId: string, actor: string, kind: Teardown): Promise<RunRecord> {
+  const { api, store, records, claims, runs } = ctx;
+  const decommission = kind === 'decommission';
+  await claims.take(runId, `run ${runId} is busy; wait for it to stop`);
+  const verb = decommission ? 'vm.decommission' : 'run.cleanup';
+  try {
+    const before = runs.require(runId);
+    let run = await store.updateRun(runId, { version: before.version, states: FROM[kind] }, (r) => {
+      r.state = 'cleaning_up';
+      if (decommission) r.decommission ??= { by: actor, at: new Date().toISOString() };
+    });
+    await records.record(run, actor, `${verb}_started`, 'info');
+    try {
+      let vmKey = run.keys.vmKey;
+      if (!vmKey && run.steps.create_vm?.status === 'in_flight') {
+        vmKey = (await lookUpStep(api, planSpec(run.spec).steps[0]!, run))?.vmKey;
+      }
+      if (vmKey) await stopAndDeleteVm(api, vmKey, run.keys.machineKey, ctx.stopTiming);
+      run = await store.updateRun(runId, { version: run.version }, (r) => {
+        r.state = decommission ? 'decommissioned' : 'cleaned_up';
+        delete r.error;
+      });
+      await records.record(
+        run,
+        actor,
+        decommission ? 'vm.decommissioned' : 'run.cleaned_up',
+        'ok',
+        vmKey ? `deleted VM key ${vmKey}` : 'nothing had been created',
+      );
+      return run;
+    } catch (err) {
+      const failure = asFailure(err);
+      const message = `${decommission ? 'Decommission' : 'Cleanup'} failed: ${failure.message}. Try again.`;
+      run = await store.updateRun(runId, { version: runs.require(runId).version }, (r) => {
+        // A decommission stays under way (the VM may be half stopped); a cleanup is a failed run again.
+        r.state = decommission ? 'cleaning_up' : 'failed';
+        r.error = { code: failure.code, message };
+      });
+      await records.record(run, actor, `${verb}_failed`, 'failed', message);
+      return run;
+    }
+  } finally {
+    await claims.drop(runId);
+  }
+}

@@ -1,0 +1,46 @@
+/** Powering a VM the bot made: on (already running is the outcome wanted), off (ACPI, then kill), and off before a DELETE. */
+import type { VergeosApi } from '../vergeos/client.js';
+import { isVergeosError } from '../vergeos/errors.js';
+
+export interface StopTiming {
+  /** How long to wait for an ACPI power-off before killing the VM. */
+  timeoutMs: number;
+  /** Status polling meanwhile. */
+  pollMs: number;
+}
+
+/** Power on; a VM already running (e.g. a lost answer the first time) is the outcome wanted. */
+export async function powerOnVm(api: VergeosApi, vmKey: string): Promise<void> {
+  try {
+    await api.powerOn(vmKey);
+  } catch (err) {
+    if (!(isVergeosError(err) && err.code === 'VERGEOS_CONFLICT' && /already running/i.test(err.vergeosMessage ?? ''))) throw err;
+  }
+}
+
+/** ACPI power-off, then kill once the stop timeout has passed; nothing if it is stopped. */
+export async function stopVm(api: VergeosApi, vmKey: string, machineKey: string | undefined, timing: StopTiming): Promise<void> {
+  const machine = machineKey ?? (await api.getVm(vmKey).catch(() => undefined))?.machineKey;
+  const isStopped = async () => {
+    if (!machine) return true;
+    const status = await api.machineStatus(machine);
+    return !status || status.status === 'stopped';
+  };
+  if (await isStopped()) return;
+  await api.vmAction(vmKey, 'poweroff').catch((err: unknown) => {
+    if (!(isVergeosError(err) && err.code === 'VERGEOS_CONFLICT')) throw err;
+  });
+  const deadline = Date.now() + timing.timeoutMs;
+  while (!(await isStopped()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, timing.pollMs));
+  if (!(await isStopped())) await api.vmAction(vmKey, 'kill');
+}
+
+/** Stop the VM, then DELETE it (which removes its drives, NICs and devices); already gone counts as deleted. */
+export async function stopAndDeleteVm(api: VergeosApi, vmKey: string, machineKey: string | undefined, timing: StopTiming): Promise<void> {
+  await stopVm(api, vmKey, machineKey, timing);
+  try {
+    await api.deleteVm(vmKey);
+  } catch (err) {
+    if (!(isVergeosError(err) && err.code === 'VERGEOS_NOT_FOUND')) throw err;
+  }
+}
