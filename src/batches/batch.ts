@@ -6,10 +6,10 @@
  * and not-started VMs again the same way.
  */
 import { randomBytes } from 'node:crypto';
+import { isBusy } from '../errors.js';
 import { RunBusyError, type Provisioner, type RunEventListener, type RunMeta } from '../provision/provisioner.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import type { RunRecord } from '../store/records.js';
-import { StoreError } from '../store/store.js';
 import { isSystemic } from './systemic.js';
 
 export interface BatchOptions {
@@ -158,7 +158,7 @@ export async function cleanupRuns(
         run = await provisioner.cleanup(id, options.actor);
       } catch (err) {
         // Being cleaned up (or run) by another caller right now: theirs to finish.
-        if (err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT')) continue;
+        if (isBusy(err)) continue;
         throw err;
       }
       (run.state === 'cleaned_up' ? cleaned : stillFailed).push(run);

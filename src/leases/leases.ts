@@ -10,11 +10,12 @@
  * the claim fail. One that lands while VergeOS is powering the VM off is found afterwards, and the
  * VM is powered on again.
  */
+import { isConflict } from '../errors.js';
 import { leaseActionsTotal, leaseSweepsTotal } from '../ops/metrics.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { AuditLog } from '../store/audit.js';
 import type { RunRecord } from '../store/records.js';
-import { StoreError, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { formatDuration } from '../vmspec/units.js';
 
 export interface LeaseOptions {
@@ -83,7 +84,7 @@ export class Leases {
     try {
       return await this.#store.updateRun(run.id, { version: run.version, states: ['succeeded'] }, mutate);
     } catch (err) {
-      if (err instanceof StoreError && err.code === 'STORE_CONFLICT') return undefined;
+      if (isConflict(err)) return undefined;
       throw err;
     }
   }
@@ -241,7 +242,7 @@ export class Leases {
         });
         return;
       } catch (err) {
-        if (!(err instanceof StoreError && err.code === 'STORE_CONFLICT')) throw err;
+        if (!isConflict(err)) throw err;
       }
     }
   }
