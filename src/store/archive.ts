@@ -10,16 +10,15 @@ import type { IndexedTable } from './indexed-table.js';
 import type { Table } from './journal.js';
 import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from './records.js';
 import type { RequestIndex, RunIndex } from './store.js';
+import { DONE_RUN_STATES } from './run-states.js';
+import { CLOSED_REQUEST_STATES } from './request-states.js';
 
 export const ARCHIVE_FILE = 'archive.jsonl';
 
-/** Runs done with: their VM was deleted (or never made). A succeeded run's VM lives on, so the run stays, unless it is gone. */
-const FINISHED_RUNS: ReadonlySet<string> = new Set(['cleaned_up', 'decommissioned']);
-const DECIDED_REQUESTS: ReadonlySet<string> = new Set(['succeeded', 'rejected', 'cancelled', 'expired', 'cleaned_up']);
-
 /**
- * Old finished records, to move to the archive: decided requests, and runs done with (a run goes
- * with its request, and only when both are done with).
+ * Old finished records, to move to the archive: closed requests, and runs done with (a run goes
+ * with its request, and only when both are done with). A succeeded run's VM lives on, so the run
+ * stays, unless its VM is gone.
  */
 export function oldFinished(
   runs: IndexedTable<RunRecord, RunIndex>,
@@ -27,10 +26,10 @@ export function oldFinished(
   cutoff: number,
 ): Array<{ table: Table; record: RunRecord | RequestRecord }> {
   const old = (r: { updatedAt: string }) => Date.parse(r.updatedAt) <= cutoff;
-  const leaving = [...DECIDED_REQUESTS].flatMap((state) => requests.lookup('state', state).filter(old));
+  const leaving = CLOSED_REQUEST_STATES.flatMap((state) => requests.lookup('state', state).filter(old));
   const leavingIds = new Set(leaving.map((r) => r.id));
   const stays = (requestId: string | undefined) => requestId !== undefined && requests.has(requestId) && !leavingIds.has(requestId);
-  const done = [...FINISHED_RUNS].flatMap((state) => runs.lookup('state', state));
+  const done = DONE_RUN_STATES.flatMap((state) => runs.lookup('state', state));
   const gone = runs.lookup('state', 'succeeded').filter((r) => r.goneAt !== undefined);
   const runsLeaving = [...done, ...gone].filter((r) => old(r) && !stays(r.requestId));
   return [...runsLeaving.map((record) => ({ table: 'runs' as const, record })), ...leaving.map((record) => ({ table: 'requests' as const, record }))];

@@ -1,13 +1,12 @@
 /** Shapes of what the store keeps, validated whenever a file the bot did not just write itself is read. */
 import { z } from 'zod';
 import { vmSpecSchema } from '../vmspec/schema.js';
+import { RUN_STATES } from './run-states.js';
+import { REQUEST_STATES } from './request-states.js';
 
-/**
- * `not_started`: a batch stopped on a failure that would repeat before this run began (nothing
- * created). `decommissioned`: a VM that was provisioned, deleted on purpose through the bot.
- */
-export const RUN_STATES = ['pending', 'running', 'succeeded', 'failed', 'not_started', 'cleaning_up', 'cleaned_up', 'decommissioned'] as const;
-export type RunState = (typeof RUN_STATES)[number];
+// The state lists live with their transitions and named sets; kept importable from here.
+export { RUN_STATES, type RunState } from './run-states.js';
+export { REQUEST_STATES, LIVE_REQUEST_STATES, type RequestState } from './request-states.js';
 
 export const STEP_STATUSES = ['pending', 'in_flight', 'done', 'failed'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
@@ -89,28 +88,7 @@ export const runRecordSchema = z.object({
 });
 export type RunRecord = z.output<typeof runRecordSchema>;
 
-/**
- * `waiting_preflight`: filed while VergeOS could not supply the facts the policy decides on
- * (device kinds, capacity, names free); not approvable until the background re-check decides it.
- */
-export const REQUEST_STATES = [
-  'waiting_preflight',
-  'pending',
-  'approved',
-  'provisioning',
-  'succeeded',
-  'failed',
-  'rejected',
-  'cancelled',
-  'expired',
-  'cleaned_up',
-] as const;
-export type RequestState = (typeof REQUEST_STATES)[number];
-
 const messageRefSchema = z.object({ channel: z.string(), ts: z.string() });
-
-/** Requests that hold their names and count against a requester's limits until they end. */
-export const LIVE_REQUEST_STATES: readonly RequestState[] = ['waiting_preflight', 'pending', 'approved', 'provisioning'];
 
 /** A VM request made in Slack: who asked for what, where it is shown, and how it was decided. */
 export const requestRecordSchema = z.object({

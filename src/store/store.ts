@@ -53,11 +53,8 @@ export interface StoreExpect<S extends string> {
   states?: readonly S[];
 }
 
-export interface Store {
-  /** Where the data lives, for messages (a file, or a database without its password). */
-  readonly description: string;
-  /** Next number of a named sequence (REQ-n). */
-  nextNumber(sequence: string): Promise<number>;
+/** A run by id, and runs found by index or filter; all from memory, as copies. */
+export interface RunReads {
   getRun(id: string): RunRecord | undefined;
   /** Copies of the runs that pass `filter` (every run is looked at: for commands, not per request). */
   listRuns(filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[];
@@ -65,40 +62,55 @@ export interface Store {
   runsBy(index: RunIndex, key: string, filter?: (r: Readonly<RunRecord>) => boolean): RunRecord[];
   /** The keys runs are filed under in an index (e.g. everyone who owns a run), without visiting the runs. */
   runKeys(index: RunIndex): string[];
+}
+
+export interface RunWrites {
   insertRuns(runs: RunRecord[]): Promise<void>;
   /**
    * Compare-and-set: `mutate` runs on a copy only if the stored run matches `expect`; the result
    * (version + 1) is returned. `durable: false` allows a change the next durable one carries.
    */
   updateRun(id: string, expect: StoreExpect<RunState>, mutate: (run: RunRecord) => void, options?: { durable?: boolean }): Promise<RunRecord>;
+}
+
+/** A request by id, and requests found by index or filter; all from memory, as copies. */
+export interface RequestReads {
   getRequest(id: string): RequestRecord | undefined;
   listRequests(filter?: (r: Readonly<RequestRecord>) => boolean): RequestRecord[];
   /** Copies of the requests filed under `key` in an index (and passing `filter`), oldest first; with `newest`, only that many. */
   requestsBy(index: RequestIndex, key: string, filter?: (r: Readonly<RequestRecord>) => boolean, newest?: number): RequestRecord[];
   /** How many requests are filed under `key` (e.g. in a state, or of a requester), without copying any. */
   countRequests(index: RequestIndex, key: string): number;
+}
+
+export interface RequestWrites {
   insertRequest(request: RequestRecord): Promise<void>;
   updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord>;
+}
+
+export interface Sequences {
+  /** Next number of a named sequence (REQ-n). */
+  nextNumber(sequence: string): Promise<number>;
+}
+
+export interface CatchUp {
   /**
    * Bring this process's copy of one record up to date (another process may have just created or
-   * changed it). A no-op where there is one process.
+   * changed it). Nothing to do where there is one process.
    */
   catchUp(kind: 'runs' | 'requests', id: string): Promise<void>;
+}
+
+export interface Admission {
   /**
    * Run `work` while no other admission (filing a request, deciding one that waited) runs in any
    * bot process, on records brought up to date first: a check-then-act inside it (limits, quota,
    * names) cannot be beaten by a concurrent one. `work` writes through the usual methods.
    */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
-  /** Move old finished records of the working set now; how many moved (0 where nothing is archived). */
-  archiveOld(): Promise<number>;
-  /** One archived request (newest version), found without reading the whole archive. */
-  findArchivedRequest(id: string): Promise<RequestRecord | undefined>;
-  /** The archived runs of one request. */
-  archivedRunsOf(requestId: string): Promise<RunRecord[]>;
-  /** Records moved out of the working set (old and finished), newest version of each. */
-  readArchived(kind: 'runs'): Promise<RunRecord[]>;
-  readArchived(kind: 'requests'): Promise<RequestRecord[]>;
+}
+
+export interface RunClaims {
   /**
    * Take a run for this process until `ttlMs` from now (renewed while it runs), so no other
    * process executes it meanwhile. False: another process holds it.
@@ -112,13 +124,58 @@ export interface Store {
    * or stopped. Another process continues them.
    */
   orphanedRuns(): Promise<RunRecord[]>;
+}
+
+export interface Leadership {
   /** Whether this process runs the background sweeps now (one process at a time). */
   leads(): Promise<boolean>;
+}
+
+/**
+ * How bot processes sharing a store stay out of each other's way. The embedded store has one
+ * process (its lock file), so it answers these from memory (`single-process.ts`); PostgreSQL's
+ * processes coordinate through the database (`postgres/coordination.ts`).
+ */
+export type Coordination = CatchUp & Admission & RunClaims & Leadership;
+
+export interface Archive {
+  /** Move old finished records of the working set now; how many moved (0 where nothing is archived). */
+  archiveOld(): Promise<number>;
+  /** One archived request (newest version), found without reading the whole archive. */
+  findArchivedRequest(id: string): Promise<RequestRecord | undefined>;
+  /** The archived runs of one request. */
+  archivedRunsOf(requestId: string): Promise<RunRecord[]>;
+  /** Records moved out of the working set (old and finished), newest version of each. */
+  readArchived(kind: 'runs'): Promise<RunRecord[]>;
+  readArchived(kind: 'requests'): Promise<RequestRecord[]>;
+}
+
+/**
+ * The archive of a store that keeps everything in its working set (PostgreSQL): nothing is ever
+ * moved, so nothing is found there.
+ */
+export const NOTHING_ARCHIVED: Archive = {
+  archiveOld: () => Promise.resolve(0),
+  findArchivedRequest: () => Promise.resolve(undefined),
+  archivedRunsOf: () => Promise.resolve([]),
+  readArchived: () => Promise.resolve([]),
+};
+
+export interface StoreHealth {
+  /** Where the data lives, for messages (a file, or a database without its password). */
+  readonly description: string;
   /** Whether it can take writes now, from what is known (no I/O). */
   health(): { ok: true } | { ok: false; problem: string };
   /** Whether it can take writes now, asked of the storage itself (readiness checks). */
   ping(): Promise<{ ok: true } | { ok: false; problem: string }>;
+}
+
+export interface StoreLifecycle {
   /** Everything written so far is on disk (or in the database). */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Everything a store does; each consumer needs only some of it (the interfaces above). */
+export interface Store
+  extends RunReads, RunWrites, RequestReads, RequestWrites, Sequences, CatchUp, Admission, RunClaims, Leadership, Archive, StoreHealth, StoreLifecycle {}
