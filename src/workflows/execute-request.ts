@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { Provisioner, RunEvent } from '../provision/provisioner.js';
 import { RequestError, requestSpecs, type Requests } from '../requests/requests.js';
 import type { RequestRecord, RunRecord } from '../store/records.js';
+import { isRetryable } from '../store/run-states.js';
 
 /** Why a request's runs start (again): shown to the people following it. */
 export type StartReason =
@@ -110,7 +111,7 @@ export class RequestExecution {
 
   /** Failed → provisioning again: the failed (and not started) runs continue from where they stopped. How many. */
   async retry(request: RequestRecord, lead: string): Promise<number> {
-    const again = this.#deps.provisioner.runsForRequest(request.id).filter((r) => r.state === 'failed' || r.state === 'not_started');
+    const again = this.#deps.provisioner.runsForRequest(request.id).filter((r) => isRetryable(r.state));
     if (!again.length && request.state === 'failed')
       throw new RequestError('REQUEST_WRONG_STATE', `${request.id} has no failed VM to retry; nothing was changed.`, request);
     // The compare-and-set: a second click (or a request no longer failed) stops here.

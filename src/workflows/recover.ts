@@ -9,9 +9,13 @@ import type { Logger } from '../log.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
 import type { RunRecord } from '../store/records.js';
+import { inRunStates } from '../store/run-states.js';
 import type { Store } from '../store/store.js';
 import type { RequestExecution } from './execute-request.js';
 import type { WriteHealth } from './write-health.js';
+
+/** A run still being built (not yet succeeded, failed or stopped). */
+const inProgress = inRunStates(['pending', 'running']);
 
 export interface RecoveryDeps {
   store: Store;
@@ -56,8 +60,8 @@ export class Recovery {
     for (const request of requests.inState('provisioning')) {
       const runs = provisioner.runsForRequest(request.id);
       if (!runs.length || !runs.some((r) => orphans.has(r.id) || atStart)) continue;
-      const unfinished = runs.filter((r) => orphans.has(r.id) && (r.state === 'pending' || r.state === 'running'));
-      if (!unfinished.length && runs.some((r) => r.state === 'pending' || r.state === 'running')) continue; // another process is on them
+      const unfinished = runs.filter((r) => orphans.has(r.id) && inProgress(r.state));
+      if (!unfinished.length && runs.some((r) => inProgress(r.state))) continue; // another process is on them
       if (!unfinished.length) {
         // Finished, not yet recorded; another process may be recording it right now (then it wins).
         await execution.report(request, runs).catch((err: unknown) => {
