@@ -60,44 +60,48 @@ function callerOf(body: Body): Caller | undefined {
   return undefined;
 }
 
-export function register(app: App, ctx: BotContext): void {
-  app.use(async (args: AnyMiddlewareArgs & AllMiddlewareArgs) => {
-    const body = args.body as Body;
-    const caller = callerOf(body);
-    if (!caller) return args.next();
-    const verdict = await ctx.requesters.check(caller.user, caller.team, caller.enterprise);
-    if (verdict.ok) {
-      // Listeners read it (leads are not limited in how much they ask).
-      args.context.requester = verdict;
-      return args.next();
-    }
-    ctx.logger.info({ user: caller.user, entry: caller.entry, reason: verdict.reason }, 'refused a requester');
-    const ack = 'ack' in args ? (args.ack as (response?: unknown) => Promise<void>) : undefined;
-    switch (caller.entry) {
-      case 'command':
-        await ack?.({ response_type: 'ephemeral', text: verdict.message });
-        break;
-      case 'options':
-        await ack?.({ options: [] });
-        break;
-      case 'submission': {
-        const form = caller.form;
-        if (form?.asks === 'requester') {
-          await ack?.({ response_action: 'errors', errors: { [form.refusalBlock(body.view?.private_metadata)]: verdict.message } });
-          break;
-        }
-        // A form that names no field for it: it closes, and the sentence comes as a DM.
-        await ack?.();
-        void ctx.notifier.dm(caller.user, say(verdict.message));
+/** The global middleware: a requester's entry point goes on only for those the gate lets through. */
+export async function screenRequester(args: AnyMiddlewareArgs & AllMiddlewareArgs, ctx: BotContext): Promise<void> {
+  const body = args.body as Body;
+  const caller = callerOf(body);
+  if (!caller) return args.next();
+  const verdict = await ctx.requesters.check(caller.user, caller.team, caller.enterprise);
+  if (verdict.ok) {
+    // Listeners read it (leads are not limited in how much they ask).
+    args.context.requester = verdict;
+    return args.next();
+  }
+  ctx.logger.info({ user: caller.user, entry: caller.entry, reason: verdict.reason }, 'refused a requester');
+  const ack = 'ack' in args ? (args.ack as (response?: unknown) => Promise<void>) : undefined;
+  switch (caller.entry) {
+    case 'command':
+      await ack?.({ response_type: 'ephemeral', text: verdict.message });
+      break;
+    case 'options':
+      await ack?.({ options: [] });
+      break;
+    case 'submission': {
+      const form = caller.form;
+      if (form?.asks === 'requester') {
+        await ack?.({ response_action: 'errors', errors: { [form.refusalBlock(body.view?.private_metadata)]: verdict.message } });
         break;
       }
-      case 'app_home':
-        await ctx.notifier.publishHome(caller.user, { type: 'home', blocks: say(verdict.message).blocks });
-        break;
-      default:
-        await ack?.();
-        if (caller.entry === 'button') void ctx.notifier.dm(caller.user, say(verdict.message));
+      // A form that names no field for it: it closes, and the sentence comes as a DM.
+      await ack?.();
+      void ctx.notifier.dm(caller.user, say(verdict.message));
+      break;
     }
-    await ctx.requests.recordRefused(caller.user, caller.entry, verdict.reason, verdict.message);
-  });
+    case 'app_home':
+      await ctx.notifier.publishHome(caller.user, { type: 'home', blocks: say(verdict.message).blocks });
+      break;
+    default:
+      await ack?.();
+      if (caller.entry === 'button') void ctx.notifier.dm(caller.user, say(verdict.message));
+  }
+  await ctx.requests.recordRefused(caller.user, caller.entry, verdict.reason, verdict.message);
+}
+
+/** Registered first, so it screens what every other listener receives. */
+export function register(app: App, ctx: BotContext): void {
+  app.use((args) => screenRequester(args, ctx));
 }
