@@ -1,7 +1,7 @@
 /**
  * What the bot keeps: requests, runs and numbered sequences, behind one interface with two
  * implementations — the embedded lowdb file (`lowdb.ts`, the default) and PostgreSQL
- * (`postgres.ts`, DATABASE_URL), picked by `openStore`. Reads are from memory and synchronous;
+ * (`postgres/store.ts`, DATABASE_URL), picked by `openStore`. Reads are from memory and synchronous;
  * every change is a compare-and-set (`expect`) that is durable when it resolves.
  */
 import { CodedError, EXIT } from '../errors.js';

@@ -9,7 +9,8 @@ import { verifyChain, type AuditRecord } from '../audit.js';
 import type { RequestRecord, RunRecord } from '../records.js';
 import { StoreError } from '../store.js';
 import { readAuditRows } from './audit.js';
-import { describeUrl, migrate } from './store.js';
+import { migrate } from './migrate.js';
+import { describeUrl } from './store.js';
 
 export interface ImportInput {
   requests: RequestRecord[];

@@ -1,34 +1,23 @@
 /**
  * The PostgreSQL store (DATABASE_URL). The database is the truth; each process keeps a copy of
- * the records in memory for the synchronous reads the core makes, kept fresh by LISTEN/NOTIFY.
- * Every change is a conditional UPDATE on the record's version (`… WHERE id = $1 AND version = $2`):
- * two clicks, two leads or two processes get one transition, however stale a copy was. A copy that
- * lost a race is refreshed from the database before the conflict is reported.
+ * the records in memory for the synchronous reads the core makes, kept fresh by LISTEN/NOTIFY
+ * (`record-cache.ts`). Every change is a conditional UPDATE on the record's version
+ * (`… WHERE id = $1 AND version = $2`): two clicks, two leads or two processes get one
+ * transition, however stale a copy was. A copy that lost a race is refreshed from the database
+ * before the conflict is reported. Processes share claims, leadership and admissions through the
+ * database (`coordination.ts`); nothing is archived (everything stays in the database).
  */
 import pg from 'pg';
 import type { Logger } from '../../log.js';
-import { requestRecordSchema, runRecordSchema, type RequestRecord, type RequestState, type RunRecord, type RunState } from '../records.js';
-import type { IndexedTable } from '../indexed-table.js';
+import type { RequestRecord, RequestState, RunRecord, RunState } from '../records.js';
 import { RecordTables } from '../record-tables.js';
-import { StoreError, type Store, type StoreExpect } from '../store.js';
-import { MIGRATIONS } from './migrations.js';
-import { Mutex } from '../mutex.js';
+import { lostRace, nextVersion } from '../compare-and-set.js';
+import { NOTHING_ARCHIVED, StoreError, type Store, type StoreExpect } from '../store.js';
+import { migrate } from './migrate.js';
+import { PostgresCoordination } from './coordination.js';
+import { CHANNEL, changeNote, RecordCache, type RecordOf, type Table } from './record-cache.js';
 
-/** Advisory lock ids (arbitrary, fixed): migrations, and the process that leads the sweeps. */
-const MIGRATION_LOCK = 7_240_101;
-const LEADER_LOCK = 7_240_104;
-/** Held while a request is admitted (filed, or decided after waiting), by one process at a time. */
-const ADMISSION_LOCK = 7_240_105;
-const CHANNEL = 'vmbot_changes';
-
-type Table = 'runs' | 'requests';
-type RecordOf<T extends Table> = T extends 'runs' ? RunRecord : RequestRecord;
-
-interface Change {
-  t: Table;
-  id: string;
-  v: number;
-}
+export { migrate } from './migrate.js';
 
 export interface PostgresStoreOptions {
   logger?: Logger;
@@ -48,116 +37,35 @@ export function describeUrl(url: string): string {
 export class PostgresStore extends RecordTables implements Store {
   readonly description: string;
   readonly #pool: pg.Pool;
-  #listener: pg.Client;
-  readonly #url: string;
-  /** Set while the LISTEN connection is down: copies may be stale until it is back. */
-  #listenerProblem: string | undefined;
-  readonly #logger: Logger | undefined;
+  readonly #cache: RecordCache;
+  readonly #coordination: PostgresCoordination;
   #problem: string | undefined;
-  /** The connection holding the leader lock, once this process leads. */
-  #leader: pg.PoolClient | undefined;
   #closed = false;
 
-  private constructor(url: string, pool: pg.Pool, listener: pg.Client, logger: Logger | undefined) {
+  private constructor(url: string, pool: pg.Pool, logger: Logger | undefined) {
     super();
     this.description = describeUrl(url);
     this.#pool = pool;
-    this.#listener = listener;
-    this.#url = url;
-    this.#logger = logger;
+    this.#cache = new RecordCache(pool, url, this.description, { runs: this.runs, requests: this.requests }, logger);
+    this.#coordination = new PostgresCoordination(pool, this.#cache);
   }
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: url, max: 8 });
     const failed = (err: unknown) => new StoreError('STORE_UNAVAILABLE', `cannot use the database at ${describeUrl(url)}: ${(err as Error).message}`);
-    let listener: pg.Client | undefined;
+    let cache: RecordCache | undefined;
     try {
       await migrate(pool);
-      listener = new pg.Client({ connectionString: url });
-      await listener.connect();
-      await listener.query(`LISTEN ${CHANNEL}`);
-      const store = new PostgresStore(url, pool, listener, options.logger);
-      store.#watch(listener);
+      const store = new PostgresStore(url, pool, options.logger);
+      cache = store.#cache;
       pool.on('error', (err) => (store.#problem = `the database connection failed: ${err.message}`));
-      await store.#load();
+      await store.#cache.start();
       return store;
     } catch (err) {
-      await listener?.end().catch(() => undefined);
+      await cache?.close();
       await pool.end().catch(() => undefined);
       throw err instanceof StoreError ? err : failed(err);
     }
-  }
-
-  /** Follow other processes' changes; if the connection drops, reconnect and re-read everything. */
-  #watch(listener: pg.Client): void {
-    listener.on('notification', (n) => void this.#changed(n.payload));
-    const lost = (why: string) => {
-      if (this.#closed || this.#listenerProblem) return;
-      this.#listenerProblem = `lost the database's change feed (${why}); reconnecting`;
-      this.#logger?.warn({ err: why }, 'the LISTEN connection dropped; reconnecting');
-      setTimeout(() => void this.#reconnect(), 1_000).unref();
-    };
-    listener.on('error', (err) => lost(err.message));
-    listener.on('end', () => lost('connection closed'));
-  }
-
-  async #reconnect(): Promise<void> {
-    if (this.#closed) return;
-    const listener = new pg.Client({ connectionString: this.#url });
-    try {
-      await listener.connect();
-      await listener.query(`LISTEN ${CHANNEL}`);
-      await this.#load(); // what changed while nobody listened
-      this.#listener = listener;
-      this.#listenerProblem = undefined;
-      this.#watch(listener);
-    } catch (err) {
-      await listener.end().catch(() => undefined);
-      this.#logger?.warn({ err: (err as Error).message }, 'reconnecting the LISTEN connection failed; trying again');
-      setTimeout(() => void this.#reconnect(), 2_000).unref();
-    }
-  }
-
-  async #load(): Promise<void> {
-    const [runs, requests] = await Promise.all([
-      this.#pool.query<{ data: unknown }>('SELECT data FROM runs ORDER BY seq'),
-      this.#pool.query<{ data: unknown }>('SELECT data FROM requests ORDER BY seq'),
-    ]);
-    // Newer only: a change this process committed after the read must not be undone.
-    for (const row of runs.rows) {
-      const run = parse('runs', row.data, this.description);
-      if ((this.runs.get(run.id)?.version ?? -1) < run.version) this.runs.set(run);
-    }
-    for (const row of requests.rows) {
-      const request = parse('requests', row.data, this.description);
-      if ((this.requests.get(request.id)?.version ?? -1) < request.version) this.requests.set(request);
-    }
-  }
-
-  /** Another process changed a record: fetch it if our copy is older. */
-  async #changed(payload: string | undefined): Promise<void> {
-    let change: Change;
-    try {
-      change = JSON.parse(payload ?? '') as Change;
-    } catch {
-      return;
-    }
-    const mine = (change.t === 'runs' ? this.runs : this.requests).get(change.id);
-    if (mine && mine.version >= change.v) return;
-    await this.#refresh(change.t, change.id).catch((err: unknown) => this.#logger?.warn({ err: (err as Error).message }, 'refreshing a changed record failed'));
-  }
-
-  async #refresh(table: Table, id: string): Promise<void> {
-    const { rows } = await this.#pool.query<{ data: unknown }>(`SELECT data FROM ${table} WHERE id = $1`, [id]);
-    if (!rows[0]) return;
-    const record = parse(table, rows[0].data, this.description);
-    const map = (table === 'runs' ? this.runs : this.requests) as unknown as IndexedTable<RecordOf<typeof table>, string>;
-    const mine = map.get(id);
-    if (!mine || mine.version < record.version) map.set(record);
-  }
-
-  catchUp(kind: Table, id: string): Promise<void> {
-    return this.#refresh(kind, id);
   }
 
   async nextNumber(sequence: string): Promise<number> {
@@ -174,6 +82,8 @@ export class PostgresStore extends RecordTables implements Store {
     }
   }
 
+  // ---- writes ---------------------------------------------------------------------------------
+
   async insertRuns(runs: RunRecord[]): Promise<void> {
     const client = await this.#pool.connect();
     try {
@@ -188,8 +98,7 @@ export class PostgresStore extends RecordTables implements Store {
           run.updatedAt,
         ]);
       }
-      for (const run of runs)
-        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ t: 'runs', id: run.id, v: run.version } satisfies Change)]);
+      for (const run of runs) await client.query('SELECT pg_notify($1, $2)', [CHANNEL, changeNote('runs', run.id, run.version)]);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -223,7 +132,7 @@ export class PostgresStore extends RecordTables implements Store {
           request.createdAt,
           request.updatedAt,
           CHANNEL,
-          JSON.stringify({ t: 'requests', id: request.id, v: request.version } satisfies Change),
+          changeNote('requests', request.id, request.version),
         ],
       );
     } catch (err) {
@@ -239,148 +148,88 @@ export class PostgresStore extends RecordTables implements Store {
   }
 
   /**
-   * Compare-and-set: checked against our copy, then made conditional on the version in the
-   * database. A change that names no version (only states, or nothing) applies to whatever is
-   * current: when our copy was behind, it is refreshed and the change tried again.
+   * Compare-and-set (`compare-and-set.ts`): checked against our copy, then made conditional on the
+   * version in the database. A change that names no version (only states, or nothing) applies to
+   * whatever is current: when our copy was behind, it is refreshed and the change tried again.
    */
   async #update<T extends Table>(table: T, id: string, expect: StoreExpect<string>, mutate: (record: RecordOf<T>) => void): Promise<RecordOf<T>> {
-    const map = (table === 'runs' ? this.runs : this.requests) as unknown as IndexedTable<RecordOf<T>, string>;
-    const noun = table === 'runs' ? 'run' : 'request';
+    const copies = this.#cache.table(table);
     for (let attempt = 0; ; attempt++) {
-      const current = map.get(id);
-      if (!current) throw new StoreError('STORE_NOT_FOUND', `no ${noun} ${id}`);
-      if (expect.version !== undefined && current.version !== expect.version) {
-        throw new StoreError('STORE_CONFLICT', `${noun} ${id} changed meanwhile (version ${current.version}, expected ${expect.version})`);
-      }
-      if (expect.states && !expect.states.includes(current.state))
-        throw new StoreError('STORE_CONFLICT', `${noun} ${id} is ${current.state}, not ${expect.states.join(' or ')}`);
-      const draft = structuredClone(current);
-      mutate(draft);
-      draft.version = current.version + 1;
-      draft.updatedAt = new Date().toISOString();
+      const current = copies.get(id);
+      const draft = nextVersion(table, id, current, expect, mutate);
       const { rowCount } = await this.#pool.query(
         `WITH updated AS (
            UPDATE ${table} SET data = $1, version = $2, state = $3, updated_at = $4 WHERE id = $5 AND version = $6 RETURNING id
          )
          SELECT pg_notify($7, $8) FROM updated`,
-        [draft, draft.version, draft.state, draft.updatedAt, id, current.version, CHANNEL, JSON.stringify({ t: table, id, v: draft.version } satisfies Change)],
+        [draft, draft.version, draft.state, draft.updatedAt, id, current!.version, CHANNEL, changeNote(table, id, draft.version)],
       );
       if (rowCount) {
-        const mine = map.get(id);
-        if (!mine || mine.version < draft.version) map.set(structuredClone(draft));
+        this.#cache.keepNewer(table, structuredClone(draft));
         return structuredClone(draft);
       }
       // Someone got there first (this process or another): take their version.
-      await this.#refresh(table, id);
-      if (expect.version !== undefined || attempt >= 8)
-        throw new StoreError('STORE_CONFLICT', `${noun} ${id} changed meanwhile (another change got there first)`);
+      await this.#cache.refresh(table, id);
+      if (expect.version !== undefined || attempt >= 8) throw lostRace(table, id);
     }
   }
 
-  async claimRun(id: string, owner: string, ttlMs: number): Promise<boolean> {
-    const { rowCount } = await this.#pool.query(
-      `UPDATE runs SET claimed_by = $2, claimed_until = now() + make_interval(secs => $3::float8 / 1000)
-       WHERE id = $1 AND (claimed_by IS NULL OR claimed_by = $2 OR claimed_until < now())`,
-      [id, owner, ttlMs],
-    );
-    return rowCount === 1;
+  // ---- coordination: through the database (see coordination.ts) ------------------------------
+
+  catchUp(kind: Table, id: string): Promise<void> {
+    return this.#coordination.catchUp(kind, id);
   }
 
-  async renewClaims(owner: string, ids: readonly string[], ttlMs: number): Promise<void> {
-    if (!ids.length) return;
-    await this.#pool.query('UPDATE runs SET claimed_until = now() + make_interval(secs => $3::float8 / 1000) WHERE id = ANY($1) AND claimed_by = $2', [
-      ids,
-      owner,
-      ttlMs,
-    ]);
+  claimRun(id: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.#coordination.claimRun(id, owner, ttlMs);
   }
 
-  async releaseRun(id: string, owner: string): Promise<void> {
-    await this.#pool.query('UPDATE runs SET claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2', [id, owner]);
+  renewClaims(owner: string, ids: readonly string[], ttlMs: number): Promise<void> {
+    return this.#coordination.renewClaims(owner, ids, ttlMs);
   }
 
-  async orphanedRuns(): Promise<RunRecord[]> {
-    const { rows } = await this.#pool.query<{ data: unknown }>(
-      `SELECT data FROM runs WHERE state IN ('pending', 'running', 'cleaning_up') AND (claimed_until IS NULL OR claimed_until < now()) ORDER BY seq`,
-    );
-    return rows.map((r) => parse('runs', r.data, this.description));
+  releaseRun(id: string, owner: string): Promise<void> {
+    return this.#coordination.releaseRun(id, owner);
   }
 
-  /** One process leads the sweeps: whoever holds the advisory lock on its own connection (released if it dies). */
-  async leads(): Promise<boolean> {
-    if (this.#leader) return true;
-    const client = await this.#pool.connect();
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK]);
-    if (rows[0]?.ok) {
-      this.#leader = client;
-      return true;
-    }
-    client.release();
-    return false;
+  orphanedRuns(): Promise<RunRecord[]> {
+    return this.#coordination.orphanedRuns();
   }
 
-  readonly #admissions = new Mutex();
+  leads(): Promise<boolean> {
+    return this.#coordination.leads();
+  }
 
-  /**
-   * Serialized in this process first (one pooled connection waits, not many), then across
-   * processes by a session advisory lock; with it held, every record another process changed is
-   * read, so the work checks against what is committed. A dropped connection releases the lock.
-   */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
-    return this.#admissions.run(async () => {
-      const client = await this.#pool.connect();
-      try {
-        await client.query('SELECT pg_advisory_lock($1)', [ADMISSION_LOCK]);
-        try {
-          await this.#catchUpAll(client);
-          return await work();
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [ADMISSION_LOCK]);
-        }
-      } finally {
-        client.release();
-      }
-    });
+    return this.#coordination.exclusive(work);
   }
 
-  /** Reads the rows whose version is newer than this process's copy (by id and version first: cheap). */
-  async #catchUpAll(client: pg.PoolClient): Promise<void> {
-    for (const table of ['requests', 'runs'] as const) {
-      const map = (table === 'runs' ? this.runs : this.requests) as unknown as IndexedTable<RecordOf<typeof table>, string>;
-      const { rows } = await client.query<{ id: string; version: number }>(`SELECT id, version FROM ${table}`);
-      const stale = rows.filter((r) => (map.get(r.id)?.version ?? -1) < r.version).map((r) => r.id);
-      if (!stale.length) continue;
-      const fresh = await client.query<{ data: unknown }>(`SELECT data FROM ${table} WHERE id = ANY($1)`, [stale]);
-      for (const row of fresh.rows) {
-        const record = parse(table, row.data, this.description);
-        if ((map.get(record.id)?.version ?? -1) < record.version) map.set(record);
-      }
-    }
+  // ---- archive: none, everything stays in the database ----------------------------------------
+
+  archiveOld(): Promise<number> {
+    return NOTHING_ARCHIVED.archiveOld();
   }
 
-  /** Everything stays in the database. */
-  async archiveOld(): Promise<number> {
-    return 0;
+  findArchivedRequest(id: string): Promise<RequestRecord | undefined> {
+    return NOTHING_ARCHIVED.findArchivedRequest(id);
   }
 
-  async findArchivedRequest(): Promise<RequestRecord | undefined> {
-    return undefined;
-  }
-
-  async archivedRunsOf(): Promise<RunRecord[]> {
-    return [];
+  archivedRunsOf(requestId: string): Promise<RunRecord[]> {
+    return NOTHING_ARCHIVED.archivedRunsOf(requestId);
   }
 
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;
-  async readArchived(): Promise<RunRecord[] | RequestRecord[]> {
-    return []; // everything stays in the database, and in the working set
+  readArchived(kind: 'runs' | 'requests'): Promise<RunRecord[] | RequestRecord[]> {
+    return kind === 'runs' ? NOTHING_ARCHIVED.readArchived('runs') : NOTHING_ARCHIVED.readArchived('requests');
   }
+
+  // ---- health ---------------------------------------------------------------------------------
 
   health(): { ok: true } | { ok: false; problem: string } {
     if (this.#closed) return { ok: false, problem: 'the store is closed' };
-    if (this.#problem ?? this.#listenerProblem) return { ok: false, problem: (this.#problem ?? this.#listenerProblem)! };
-    return { ok: true };
+    const problem = this.#problem ?? this.#cache.problem;
+    return problem === undefined ? { ok: true } : { ok: false, problem };
   }
 
   /** Asks the database; a connection problem seen earlier is forgotten once it answers again. */
@@ -389,7 +238,7 @@ export class PostgresStore extends RecordTables implements Store {
     try {
       await this.#pool.query('SELECT 1');
       this.#problem = undefined;
-      if (this.#listenerProblem) return { ok: false, problem: this.#listenerProblem };
+      if (this.#cache.problem) return { ok: false, problem: this.#cache.problem };
       return { ok: true };
     } catch (err) {
       return { ok: false, problem: `the database at ${this.description} does not answer: ${(err as Error).message}` };
@@ -402,50 +251,8 @@ export class PostgresStore extends RecordTables implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#listener.end().catch(() => undefined);
-    if (this.#leader) {
-      // Hand the sweeps on at once (a dead process's lock goes with its connection).
-      await this.#leader.query('SELECT pg_advisory_unlock($1)', [LEADER_LOCK]).catch(() => undefined);
-      this.#leader.release();
-    }
+    await this.#cache.close();
+    await this.#coordination.close();
     await this.#pool.end();
   }
-}
-
-function parse<T extends Table>(table: T, data: unknown, where: string): RecordOf<T> {
-  const schema = table === 'runs' ? runRecordSchema : requestRecordSchema;
-  const parsed = schema.safeParse(data);
-  if (!parsed.success)
-    throw new StoreError('STORE_CORRUPT', `a ${table.slice(0, -1)} in ${where} is not valid: ${parsed.error.issues[0]?.message ?? 'unknown shape'}`);
-  return parsed.data as RecordOf<T>;
-}
-
-/** Apply what is missing of MIGRATIONS, one transaction each, one process at a time. */
-export async function migrate(pool: pg.Pool): Promise<number[]> {
-  const client = await pool.connect();
-  const applied: number[] = [];
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
-    );
-    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
-    for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      await client.query('BEGIN');
-      try {
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-        await client.query('COMMIT');
-        applied.push(m.version);
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    }
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-    client.release();
-  }
-  return applied;
 }
