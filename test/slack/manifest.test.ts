@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { COMMAND } from '../../src/slack/listeners/commands.js';
+import { COMMAND } from '../../src/slack/listeners/commands/vm-create.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const manifest = parse(readFileSync(join(root, 'slack-app-manifest.yml'), 'utf8'));

@@ -4,10 +4,9 @@
  * a refusal is said. Who clicked is checked on the server every time.
  */
 import type { BlockAction } from '@slack/bolt';
-import { RunBusyError } from '../../provision/provisioner.js';
+import { isBusy } from '../../errors.js';
 import { RequestError } from '../../requests/requests.js';
 import type { RequestRecord } from '../../store/records.js';
-import { StoreError } from '../../store/store.js';
 import type { BotContext } from '../context.js';
 import { requestRefusalText } from '../mentions.js';
 import { mayDecide, whoMayApprove } from '../policy.js';
@@ -34,8 +33,7 @@ export async function leadOnly(ctx: BotContext, user: string, channel: string | 
 /** A refused decision said to the clicker (the request's own sentence, or "already under way"); anything else is thrown on. */
 export async function refusal(ctx: BotContext, err: unknown, user: string, channel: string | undefined): Promise<void> {
   if (err instanceof RequestError) return ctx.notifier.tell(user, channel, say(requestRefusalText(err)));
-  if (err instanceof RunBusyError || (err instanceof StoreError && err.code === 'STORE_CONFLICT'))
-    return ctx.notifier.tell(user, channel, say('That is already under way; nothing more was changed.'));
+  if (isBusy(err)) return ctx.notifier.tell(user, channel, say('That is already under way; nothing more was changed.'));
   throw err;
 }
 
