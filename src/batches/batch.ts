@@ -11,6 +11,7 @@ import { RunBusyError, type Provisioner, type RunEventListener, type RunMeta } f
 import type { VmSpec } from '../vmspec/schema.js';
 import type { RunRecord } from '../store/records.js';
 import { isSystemic } from './systemic.js';
+import { isCleanable, mayHaveLeftVm } from '../store/run-states.js';
 
 export interface BatchOptions {
   actor: string;
@@ -130,7 +131,7 @@ export function batchOutcome(provisioner: Provisioner, batchId: string, stoppedB
 
 /** A run that may have left something in VergeOS: a VM key, or a create whose outcome is unknown. */
 export function leftPartialVm(run: RunRecord): boolean {
-  return (run.state === 'failed' || run.state === 'cleaning_up') && (run.keys.vmKey !== undefined || run.steps.create_vm?.status === 'in_flight');
+  return mayHaveLeftVm(run);
 }
 
 export interface BatchCleanupOutcome {
@@ -148,7 +149,7 @@ export async function cleanupRuns(
   runs: readonly RunRecord[],
   options: { actor: string; concurrency?: number },
 ): Promise<BatchCleanupOutcome> {
-  const queue = runs.filter((r) => r.state === 'failed' || r.state === 'not_started' || r.state === 'cleaning_up').map((r) => r.id);
+  const queue = runs.filter((r) => isCleanable(r.state)).map((r) => r.id);
   const cleaned: RunRecord[] = [];
   const stillFailed: RunRecord[] = [];
   const worker = async () => {

@@ -3,10 +3,9 @@ import { summarizeSpec } from '../plan/render.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context.js';
 import { namesByRun, progressPrinter } from './progress.js';
 import { cleanupRuns, leftPartialVm, runBatch } from '../batches/batch.js';
-import type { RunRecord } from '../store/records.js';
 import { sizeOf } from './json.js';
-
-const CLEANABLE: ReadonlySet<string> = new Set(['failed', 'not_started', 'cleaning_up']);
+import { ownerOf, type RunRecord } from '../store/records.js';
+import { isCleanable, isExecutable } from '../store/run-states.js';
 
 /** One run as `runs --json` prints it: what the text list shows (README: the fields it lists). */
 function runJson(run: RunRecord) {
@@ -16,7 +15,7 @@ function runJson(run: RunRecord) {
     batchId: run.group ?? null,
     requestId: run.requestId ?? null,
     requester: run.actor,
-    owner: run.owner ?? run.actor,
+    owner: ownerOf(run),
     size: sizeOf(run.spec),
     createdAt: run.createdAt,
     updatedAt: run.updatedAt,
@@ -51,7 +50,7 @@ export async function resumeCommand(runId: string | undefined, opts: { all?: boo
     if (opts.batch) {
       const runs = core.provisioner!.runsOfBatch(opts.batch);
       if (!runs.length) throw new CliExit(EXIT.badInput, `no batch ${opts.batch} (see \`vmbot runs\`)`);
-      const again = runs.filter((r) => r.state === 'failed' || r.state === 'not_started' || r.state === 'running' || r.state === 'pending');
+      const again = runs.filter((r) => isExecutable(r.state));
       const batch = await runBatch(
         core.provisioner!,
         opts.batch,
@@ -73,7 +72,7 @@ export async function resumeCommand(runId: string | undefined, opts: { all?: boo
     const listener = progressPrinter(say, namesByRun(targets.map((t) => t!)));
     const done = [];
     for (const target of targets) {
-      if (!['pending', 'running', 'failed', 'not_started'].includes(target!.state))
+      if (!isExecutable(target!.state))
         throw new CliExit(EXIT.badInput, `run ${target!.id} is ${target!.state}; only pending, interrupted, failed or not-started runs can be resumed`);
       done.push(await core.provisioner!.execute(target!.id, listener, cliActor()));
     }
@@ -98,12 +97,12 @@ export async function cleanupCommand(
     if (runId) {
       const run = core.store.getRun(runId);
       if (!run) throw new CliExit(EXIT.badInput, `no run ${runId} (see \`vmbot runs\`)`);
-      if (!CLEANABLE.has(run.state)) throw new CliExit(EXIT.badInput, `run ${runId} is ${run.state}; only a failed run can be cleaned up`);
+      if (!isCleanable(run.state)) throw new CliExit(EXIT.badInput, `run ${runId} is ${run.state}; only a failed run can be cleaned up`);
       runs = [run];
     } else {
       const all = opts.batch ? core.provisioner!.runsOfBatch(opts.batch) : core.store.listRuns();
       if (opts.batch && !all.length) throw new CliExit(EXIT.badInput, `no batch ${opts.batch} (see \`vmbot runs\`)`);
-      runs = all.filter((r) => CLEANABLE.has(r.state));
+      runs = all.filter((r) => isCleanable(r.state));
       if (!runs.length) return void process.stdout.write(`Nothing to clean up${opts.batch ? ` in batch ${opts.batch}` : ''}.\n`);
     }
     const partial = runs.filter(leftPartialVm);

@@ -6,8 +6,9 @@
  */
 import type { VmSpec } from '../vmspec/schema.js';
 import { formatBytes, formatMegabytes } from '../vmspec/units.js';
-import type { RunRecord } from '../store/records.js';
 import type { QuotaLimits } from './schema.js';
+import { holdsVm } from '../store/run-states.js';
+import { ownerOf, type RunRecord } from '../store/records.js';
 
 export interface QuotaUse {
   vcpu: number;
@@ -32,13 +33,8 @@ export function useOfSpecs(specs: readonly VmSpec[]): QuotaUse {
   );
 }
 
-/** Whether this run's VM exists (or is being built) and so counts. */
-export function holdsVm(run: Pick<RunRecord, 'state' | 'keys' | 'steps' | 'goneAt'>): boolean {
-  if (run.goneAt) return false; // deleted outside the bot, and noticed
-  if (run.state === 'pending' || run.state === 'running' || run.state === 'succeeded') return true;
-  if (run.state === 'failed' || run.state === 'cleaning_up') return run.keys.vmKey !== undefined || run.steps.create_vm?.status === 'in_flight';
-  return false;
-}
+/** Whether this run's VM exists (or is being built) and so counts (one definition, with the run states). */
+export { holdsVm };
 
 /**
  * The runs holding VMs, by owner: everyone who owns one, and one owner's. The bot answers from the
@@ -54,7 +50,7 @@ export interface HeldVms {
 export function heldVmsIn(runs: readonly RunRecord[]): HeldVms {
   const byOwner = new Map<string, RunRecord[]>();
   for (const run of runs.filter(holdsVm)) {
-    const owner = run.owner ?? run.actor;
+    const owner = ownerOf(run);
     const theirs = byOwner.get(owner);
     if (theirs) theirs.push(run);
     else byOwner.set(owner, [run]);

@@ -17,8 +17,9 @@ import { createdSoFar, ProvisionFailure, runError } from './messages.js';
 import { lookUpStep, type Found } from './reconcile.js';
 import { runResult } from './result.js';
 import { sendStep } from './send-step.js';
+import { EXECUTABLE_RUN_STATES } from '../store/run-states.js';
 
-const RESUMABLE: readonly RunState[] = ['pending', 'running', 'failed', 'not_started'];
+const RESUMABLE: readonly RunState[] = EXECUTABLE_RUN_STATES;
 
 type StepEventBase = Omit<Extract<RunEvent, { type: 'step_started' }>, 'type'>;
 

@@ -2,12 +2,13 @@
 import { CodedError } from '../errors.js';
 import type { RunRecord, RunState } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { DECOMMISSIONABLE_RUN_STATES, INTERRUPTED_RUN_STATES, isLiveVm } from '../store/run-states.js';
 
 export type RunReadStore = Pick<Store, 'getRun' | 'runsBy'>;
 
 /** A run whose VM the bot made and has not deleted: succeeded, or being decommissioned. */
 export function isOwnedVm(run: Pick<RunRecord, 'state' | 'decommission'>): boolean {
-  return run.state === 'succeeded' || (run.state === 'cleaning_up' && run.decommission !== undefined);
+  return isLiveVm(run);
 }
 
 export class RunQueries {
@@ -41,7 +42,7 @@ export class RunQueries {
 
   /** VMs the bot made that still exist as far as it knows (and those noticed gone). */
   ownedVms(): RunRecord[] {
-    return this.runsInStates(['succeeded', 'cleaning_up'], isOwnedVm);
+    return this.runsInStates(DECOMMISSIONABLE_RUN_STATES, isOwnedVm);
   }
 
   /** One VM the bot made and still manages, by its run id. */
@@ -63,6 +64,6 @@ export class RunQueries {
 
   /** Runs interrupted mid-way (the process died): resume these at start-up. */
   interruptedRuns(): RunRecord[] {
-    return this.runsInStates(['running', 'cleaning_up']);
+    return this.runsInStates(INTERRUPTED_RUN_STATES);
   }
 }

@@ -10,13 +10,14 @@ import type { ProvisionContext } from './context.js';
 import { asFailure } from './errors.js';
 import { lookUpStep } from './reconcile.js';
 import { stopAndDeleteVm } from './vm-power.js';
+import { CLEANABLE_RUN_STATES, DECOMMISSIONABLE_RUN_STATES } from '../store/run-states.js';
 
 export type Teardown = 'cleanup' | 'decommission';
 
 /** The states each teardown starts from (`cleaning_up`: an interrupted one, resumed). */
 const FROM: Record<Teardown, RunState[]> = {
-  cleanup: ['failed', 'not_started', 'cleaning_up'],
-  decommission: ['succeeded', 'cleaning_up'],
+  cleanup: [...CLEANABLE_RUN_STATES],
+  decommission: [...DECOMMISSIONABLE_RUN_STATES],
 };
 
 /**

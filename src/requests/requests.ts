@@ -16,6 +16,7 @@ import { hasCode, isConflict } from '../errors.js';
 export { RequestError, type RequestErrorCode } from './errors.js';
 import { alreadyDecided, approvalsNeeded, finishedAudit, requestSubject, underRule, type NewRequest, type WaitingDecision } from './request-facts.js';
 import { RequestError } from './errors.js';
+import { isUndecided, UNDECIDED_REQUEST_STATES } from '../store/request-states.js';
 export { alreadyDecided, approvalsNeeded, decider, requestSpecs, requestSubject, underRule, type NewRequest, type WaitingDecision } from './request-facts.js';
 
 export class Requests {
@@ -71,11 +72,7 @@ export class Requests {
 
   /** What limits a requester: their pending requests, those filed since `since`, and one from this form (a retried delivery). */
   limiting(user: string, since: number, viewId: string): RequestRecord[] {
-    return this.#store.requestsBy(
-      'requester',
-      user,
-      (r) => r.state === 'pending' || r.state === 'waiting_preflight' || Date.parse(r.createdAt) > since || r.sourceViewId === viewId,
-    );
+    return this.#store.requestsBy('requester', user, (r) => isUndecided(r.state) || Date.parse(r.createdAt) > since || r.sourceViewId === viewId);
   }
 
   pending(): RequestRecord[] {
@@ -264,7 +261,7 @@ export class Requests {
   async cancel(id: string, user: string): Promise<RequestRecord> {
     const request = this.get(id);
     if (request.requester !== user) throw new RequestError('REQUEST_NOT_REQUESTER', `Only ${request.requester}, who asked for ${id}, can cancel it.`, request);
-    const cancelled = await this.#transition(id, ['pending', 'waiting_preflight'], user, (r) => {
+    const cancelled = await this.#transition(id, [...UNDECIDED_REQUEST_STATES], user, (r) => {
       r.state = 'cancelled';
       r.decidedBy = user;
       r.decidedAt = new Date().toISOString();
@@ -280,7 +277,7 @@ export class Requests {
     for (const request of [...this.pending(), ...this.inState('waiting_preflight')]) {
       if (new Date(request.expiresAt) > now) continue;
       try {
-        const done = await this.#store.updateRequest(request.id, { version: request.version, states: ['pending', 'waiting_preflight'] }, (r) => {
+        const done = await this.#store.updateRequest(request.id, { version: request.version, states: UNDECIDED_REQUEST_STATES }, (r) => {
           r.state = 'expired';
           r.decidedAt = now.toISOString();
         });

@@ -9,8 +9,8 @@ import type { Approvers } from './approvers.js';
 import type { Requests } from '../requests/requests.js';
 import { HOME_SHOWS, homeView } from './views/other.js';
 import type { Notifier } from './notifier.js';
-import type { RequestRecord, RequestState, RunRecord } from '../store/records.js';
 import type { SlackWebApi } from './web-api.js';
+import { ownerOf, type RequestRecord, type RequestState, type RunRecord } from '../store/records.js';
 
 /** States a request is in just as it joins or leaves the leads' pending list. */
 const ON_LEADS_LIST: ReadonlySet<RequestState> = new Set(['pending', 'approved', 'rejected', 'cancelled', 'expired']);
@@ -48,7 +48,7 @@ export class HomeTabs {
 
   /** A VM changed (its lease, its power, deleted): republish, shortly, its owner's tab. */
   vmChanged(run: Pick<RunRecord, 'owner' | 'actor'>): void {
-    this.changedFor([run.owner ?? run.actor]);
+    this.changedFor([ownerOf(run)]);
   }
 
   /** Republish, shortly, these users' tabs (those of them who opened it). */

@@ -5,7 +5,7 @@
  * deletions) and VMs deleted outside the bot. App Home follows each change.
  */
 import type { LeaseEvent } from '../leases/leases.js';
-import type { RequestRecord, RunRecord } from '../store/records.js';
+import { ownerOf, type RequestRecord, type RunRecord } from '../store/records.js';
 import type { SweepObserver } from '../workflows/sweeps.js';
 import { announceFiled } from './announce.js';
 import type { BotContext } from './context.js';
@@ -37,7 +37,7 @@ export class SlackNotices implements SweepObserver {
 
   async leaseNotice(event: LeaseEvent): Promise<void> {
     const { notifier, leases, auditChannel, homeTabs } = this.ctx;
-    const owner = event.run.owner ?? event.run.actor;
+    const owner = ownerOf(event.run);
     if (SLACK_USER.test(owner)) await notifier.dm(owner, leaseNotice(event, leases.graceMs));
     if (event.type === 'expired' || event.type === 'deleted') {
       const [emoji, what] =
@@ -51,7 +51,7 @@ export class SlackNotices implements SweepObserver {
   async vmGone(run: RunRecord): Promise<void> {
     const { notifier, auditChannel, homeTabs } = this.ctx;
     homeTabs.vmChanged(run);
-    const owner = run.owner ?? run.actor;
+    const owner = ownerOf(run);
     const line = `:ghost: *${escapeText(run.spec.vm.name)}* was deleted outside the bot · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey} · owner ${ownerMention(owner)}${run.requestId ? ` · ${run.requestId}` : ''}`;
     await notifier.post(auditChannel, say(line));
     if (!SLACK_USER.test(owner)) return;

@@ -88,6 +88,11 @@ export const runRecordSchema = z.object({
 });
 export type RunRecord = z.output<typeof runRecordSchema>;
 
+/** Who owns a run's VM now: whoever it was handed to (`vmbot transfer`), else who asked for it. */
+export function ownerOf(run: Pick<RunRecord, 'owner' | 'actor'>): string {
+  return run.owner ?? run.actor;
+}
+
 const messageRefSchema = z.object({ channel: z.string(), ts: z.string() });
 
 /** A VM request made in Slack: who asked for what, where it is shown, and how it was decided. */

@@ -5,14 +5,14 @@
  * every change is a compare-and-set (`expect`) that is durable when it resolves.
  */
 import { CodedError, EXIT } from '../errors.js';
-import type { RequestRecord, RequestState, RunRecord, RunState } from './records.js';
+import { ownerOf, type RequestRecord, type RequestState, type RunRecord, type RunState } from './records.js';
 
 /** What runs are indexed by: their request, their batch, their state, and who owns their VM. */
 export const RUN_INDEXES = {
   requestId: (r: RunRecord) => r.requestId,
   group: (r: RunRecord) => r.group,
   state: (r: RunRecord) => r.state,
-  owner: (r: RunRecord) => r.owner ?? r.actor,
+  owner: (r: RunRecord) => ownerOf(r),
 } as const satisfies Record<string, (r: RunRecord) => string | undefined>;
 export type RunIndex = keyof typeof RUN_INDEXES;
 

@@ -4,6 +4,7 @@
  * are not limited (the caller skips them).
  */
 import type { RequestRecord } from '../store/records.js';
+import { isUndecided } from '../store/request-states.js';
 
 const HOUR = 3_600_000;
 
@@ -17,7 +18,7 @@ const clock = (ms: number) => `${new Date(ms).toISOString().slice(11, 16)} UTC`;
 /** Why this person may not file another request now (with when they can), or undefined. */
 export function requestLimitReached(mine: readonly RequestRecord[], limits: RequestLimits, now = Date.now()): string | undefined {
   // Waiting for pre-flight counts as waiting for a decision: it becomes one without asking.
-  const pending = mine.filter((r) => r.state === 'pending' || r.state === 'waiting_preflight').sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  const pending = mine.filter((r) => isUndecided(r.state)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   if (pending.length >= limits.maxPending) {
     const ids = pending
       .slice(0, 5)

@@ -8,12 +8,9 @@ import { CodedError, EXIT } from '../errors.js';
 import type { LeaseChange, Leases } from '../leases/leases.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
-import type { RequestRecord, RunRecord } from '../store/records.js';
+import { ownerOf, type RequestRecord, type RunRecord } from '../store/records.js';
 
-/** Who owns a VM now: whoever it was handed to, else who asked for it. */
-export function ownerOf(run: Pick<RunRecord, 'owner' | 'actor'>): string {
-  return run.owner ?? run.actor;
-}
+export { ownerOf };
 
 /** Whether `user` may act on a VM: gone (not one the bot manages), someone else's, or theirs to act on. */
 export type VmAccess = { kind: 'gone' } | { kind: 'not_yours'; run: RunRecord; owner: string } | { kind: 'ok'; run: RunRecord };

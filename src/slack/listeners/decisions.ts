@@ -12,6 +12,7 @@ import { requestRefusalText } from '../mentions.js';
 import { mayDecide, whoMayApprove } from '../policy.js';
 import { say } from '../views/messages.js';
 import { maySee } from '../visibility.js';
+import { isRetryable } from '../../store/run-states.js';
 
 /** Who clicked, the request the button names, and the message it sits on. */
 export function clicked(body: BlockAction): { user: string; requestId: string; channel: string | undefined; messageTs: string | undefined } {
@@ -74,7 +75,7 @@ export async function mayReject(ctx: BotContext, request: RequestRecord, user: s
 export function whatFailed(ctx: BotContext, requestId: string): string {
   const runs = ctx.provisioner.runsForRequest(requestId);
   if (runs.length === 1) return runs[0]!.error?.message ?? 'failed';
-  const failed = runs.filter((r) => r.state === 'failed' || r.state === 'not_started').length;
+  const failed = runs.filter((r) => isRetryable(r.state)).length;
   return `${failed} of ${runs.length} VMs failed or did not start.`;
 }
 

@@ -9,6 +9,7 @@ import { maySee } from '../../visibility.js';
 import { SlackApiError } from '../../web-api.js';
 import type { CommandArgs } from '../args.js';
 import { openingModals } from './opening-modal.js';
+import { isRetryable } from '../../../store/run-states.js';
 
 export const COMMAND = '/vm-create';
 
@@ -58,7 +59,7 @@ export function vmCreate(ctx: BotContext): (args: CommandArgs) => Promise<void> 
                 : ''
             }`
           : undefined;
-        const failed = results.filter((r) => r.state === 'failed' || r.state === 'not_started');
+        const failed = results.filter((r) => isRetryable(r.state));
         return ephemeral(
           statusMessage(request, {
             keys,
