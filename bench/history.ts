@@ -70,6 +70,7 @@ export async function generateHistory(dataDir: string, count: number, now = Date
       const roll = fraction(i, 1);
       const decided = created + Math.floor(fraction(i, 2) * 3_600_000);
       const base: RequestRecord = {
+        kind: 'vm',
         id,
         version: 4,
         state: 'pending',

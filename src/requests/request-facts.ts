@@ -74,7 +74,7 @@ export function decidedVerb(state: RequestRecord['state']): string {
 export function finishedAudit(finished: RequestRecord, runs: readonly RunRecord[]): AuditEvent {
   const state = finished.state;
   const outcome = state === 'succeeded' ? 'ok' : 'failed';
-  if (finished.batch) {
+  if (finished.kind === 'batch') {
     const count = (s: RunRecord['state']) => runs.filter((r) => r.state === s).length;
     const detail = `${count('succeeded')} of ${runs.length} VMs provisioned${count('failed') ? `, ${count('failed')} failed` : ''}${count('not_started') ? `, ${count('not_started')} not started` : ''}`;
     return { actor: 'vmbot', action: `request.${state}`, requestId: finished.id, runId: runs[0]!.id, vmName: requestSubject(finished), outcome, detail };

@@ -103,7 +103,14 @@ export class Requests {
   async #create(input: NewRequest): Promise<{ request: RequestRecord; created: boolean }> {
     const now = new Date();
     const auto = input.policy?.decision === 'auto' && !input.waiting;
+    // What it asks for, said by the record itself.
+    const asks = input.extension
+      ? { kind: 'extension' as const, extension: input.extension }
+      : input.batch
+        ? { kind: 'batch' as const, batch: input.batch }
+        : { kind: 'vm' as const };
     const request: RequestRecord = {
+      ...asks,
       id: `REQ-${await this.#store.nextNumber('request')}`,
       version: 0,
       state: input.waiting ? 'waiting_preflight' : auto ? 'approved' : 'pending',
@@ -116,9 +123,7 @@ export class Requests {
       requester: input.requester,
       ...(input.recipe ? { recipe: input.recipe } : {}),
       spec: input.spec,
-      ...(input.batch ? { batch: input.batch } : {}),
       ...(input.lease ? { lease: input.lease } : {}),
-      ...(input.extension ? { extension: input.extension } : {}),
       warnings: input.warnings,
       ...(input.sourceViewId ? { sourceViewId: input.sourceViewId } : {}),
     };

@@ -50,14 +50,14 @@ const RESUMED_BECAUSE: Record<Extract<StartReason, { kind: 'resumed' }>['why'], 
 };
 
 /** The thread reply saying why runs start again (none for a first start). */
-export function startNote(request: Pick<RequestRecord, 'batch'>, reason: StartReason): string | undefined {
+export function startNote(request: Pick<RequestRecord, 'kind'>, reason: StartReason): string | undefined {
   if (reason.kind === 'approved') return undefined;
   if (reason.kind === 'retry')
-    return request.batch
+    return request.kind === 'batch'
       ? `:repeat: <@${reason.lead}> retries the ${reason.runs} VMs that failed or did not start.`
       : `:repeat: <@${reason.lead}> retries from the failed step.`;
   const why = RESUMED_BECAUSE[reason.why];
-  return request.batch
+  return request.kind === 'batch'
     ? `:arrows_counterclockwise: ${why}: resuming the ${reason.resuming} VMs not yet finished (${reason.finished} were; nothing is created twice).`
     : `:arrows_counterclockwise: ${why}: resuming after step ${reason.afterStep} (nothing is created twice).`;
 }
@@ -113,7 +113,7 @@ class ThreadReporter implements ExecutionWatch {
   }
 
   #message(done: boolean): Message {
-    if (this.request.batch) return batchProgressMessage(this.request, countsOf(this.deps.provisioner.runsForRequest(this.request.id)), done);
+    if (this.request.kind === 'batch') return batchProgressMessage(this.request, countsOf(this.deps.provisioner.runsForRequest(this.request.id)), done);
     return progressMessage(this.request, this.#lines, done);
   }
 
@@ -149,14 +149,15 @@ class ThreadReporter implements ExecutionWatch {
         void this.deps.notifier.post(
           this.thread.channel,
           say(
-            `:hourglass_flowing_down: ${this.request.batch ? 'Drives are' : `${event.description}: drives are`} still importing after ${after}; power-on follows as soon as they are done.`,
+            `:hourglass_flowing_down: ${this.request.kind === 'batch' ? 'Drives are' : `${event.description}: drives are`} still importing after ${after}; power-on follows as soon as they are done.`,
           ),
           this.thread.ts,
         );
       }, afterMs);
       this.#importTimer.unref();
     }
-    if ((event.type === 'step_done' || event.type === 'step_failed') && event.stepId === 'wait_imports' && !this.request.batch) clearTimeout(this.#importTimer);
+    if ((event.type === 'step_done' || event.type === 'step_failed') && event.stepId === 'wait_imports' && this.request.kind !== 'batch')
+      clearTimeout(this.#importTimer);
     if (event.type === 'run_paused' && !this.#pauseTold) {
       this.#pauseTold = true;
       void this.deps.notifier.post(
@@ -168,7 +169,7 @@ class ThreadReporter implements ExecutionWatch {
       );
       return;
     }
-    if (this.request.batch) return;
+    if (this.request.kind === 'batch') return;
     if (event.type === 'step_done') this.#lines.push(stepLine(event));
     else if (event.type === 'step_failed') this.#lines.push(`:x: ${event.index + 1}/${event.total} ${event.error.message}`);
     else return;
@@ -248,13 +249,13 @@ export class RequestThreads implements ExecutionObserver {
             thread.channel,
             say(
               first
-                ? `:wastebasket: Deleted ${cleaned.batch ? deletedSummary(outcome) : `${results[0]!.name} (VM key ${first.vmKey})`} with ${cleaned.batch ? 'their' : 'its'} drives, NICs and devices.`
+                ? `:wastebasket: Deleted ${cleaned.kind === 'batch' ? deletedSummary(outcome) : `${results[0]!.name} (VM key ${first.vmKey})`} with ${cleaned.kind === 'batch' ? 'their' : 'its'} drives, NICs and devices.`
                 : ':wastebasket: Nothing had been created; the request is closed.',
             ),
             thread.ts,
           )
         : undefined,
-      notifier.post(auditChannel, auditLine('cleaned_up', cleaned, results[0], cleaned.batch ? results : undefined)),
+      notifier.post(auditChannel, auditLine('cleaned_up', cleaned, results[0], cleaned.kind === 'batch' ? results : undefined)),
     ]);
   }
 
@@ -265,7 +266,7 @@ export class RequestThreads implements ExecutionObserver {
     const thread = done.approvalMessage;
     const inThread = (message: Message) => (thread ? notifier.post(thread.channel, message, thread.ts) : undefined);
     const writes: Array<Promise<unknown> | undefined> = [];
-    if (done.batch) {
+    if (done.kind === 'batch') {
       const count = (state: RunRecord['state']) => runs.filter((r) => r.state === state).length;
       const stopReason = runs.find((r) => r.state === 'not_started')?.error?.message.replace(/^Not started: /, '');
       writes.push(...batchSummaryMessages(done, results).map(inThread));
@@ -308,6 +309,6 @@ export class RequestThreads implements ExecutionObserver {
 /** "3 partial VMs: a (VM key 1), …" or "the partial VM (VM key 1)": what a cleanup deleted. */
 export function deletedSummary(outcome: Pick<CleanupOutcome, 'request' | 'partial' | 'deleted'>): string {
   const keys = outcome.deleted.map((d) => `${d.name} (VM key ${d.vmKey})`);
-  if (!outcome.request.batch) return `the partial VM${keys.length ? ` (VM key ${outcome.deleted[0]!.vmKey})` : ''}`;
+  if (outcome.request.kind !== 'batch') return `the partial VM${keys.length ? ` (VM key ${outcome.deleted[0]!.vmKey})` : ''}`;
   return `${outcome.partial} partial VM${outcome.partial === 1 ? '' : 's'}${keys.length ? `: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', …' : ''}` : ''}`;
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from './store.js';
-import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from './records.js';
+import { requestRecordSchema, runRecordSchema, withRequestKind, type RequestRecord, type RunRecord } from './records.js';
 
 export type Table = 'runs' | 'requests';
 
@@ -45,7 +45,10 @@ export function trustedRecord(line: string): { table: Table; record: RunRecord |
   const json = line.slice(m[0].length, -1);
   if (sumOf(json) !== m[2]) return undefined;
   try {
-    return { table: m[1] as Table, record: JSON.parse(json) as RunRecord | RequestRecord };
+    const table = m[1] as Table;
+    const record = JSON.parse(json) as RunRecord | RequestRecord;
+    // Written by an older version, a request may not say its kind yet.
+    return { table, record: table === 'requests' ? withRequestKind(record) : record };
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@ import type { Low } from 'lowdb';
 import { formatPath } from '../vmspec/validate.js';
 import type { IndexedTable } from './indexed-table.js';
 import { readJournal, type Table } from './journal.js';
-import { storeFileSchema, type RequestRecord, type RunRecord, type StoreFile } from './records.js';
+import { storeFileSchema, withRequestKind, type RequestRecord, type RunRecord, type StoreFile } from './records.js';
 import type { SnapshotFile } from './snapshot-file.js';
 import type { RequestIndex, RunIndex } from './store.js';
 import { StoreError } from './store.js';
@@ -23,7 +23,8 @@ export async function readSnapshot(db: Low<StoreFile>, snapshot: SnapshotFile): 
       `${snapshot.path} is not valid JSON (${(err as Error).message}). Fix or move it away; the bot will not overwrite it.`,
     );
   }
-  if (snapshot.trusted) return db.data;
+  // A snapshot this bot wrote is not validated again; its older requests are given their kind.
+  if (snapshot.trusted) return { ...db.data, requests: db.data.requests.map(withRequestKind) };
   const parsed = storeFileSchema.safeParse(db.data);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`);

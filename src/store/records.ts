@@ -95,8 +95,8 @@ export function ownerOf(run: Pick<RunRecord, 'owner' | 'actor'>): string {
 
 const messageRefSchema = z.object({ channel: z.string(), ts: z.string() });
 
-/** A VM request made in Slack: who asked for what, where it is shown, and how it was decided. */
-export const requestRecordSchema = z.object({
+/** What every request records, whatever it asks for. */
+const requestFields = {
   id: z.string().regex(/^REQ-\d+$/),
   version: z.number().int().nonnegative(),
   state: z.enum(REQUEST_STATES),
@@ -108,10 +108,6 @@ export const requestRecordSchema = z.object({
   recipe: z.string().optional(),
   /** The first VM's spec; a batch's other VMs differ only in name (from `batch.pattern`). */
   spec: vmSpecSchema,
-  /** Several VMs from one spec: names from the pattern, `{n}` = 1 … count. */
-  batch: z.object({ count: z.number().int().min(2), pattern: z.string() }).optional(),
-  /** Not a new VM: keeping an existing one (run `runId`) until `until`, beyond its lease's maximum. */
-  extension: z.object({ runId: z.string(), until: z.string() }).optional(),
   /** How long its VMs are kept once ready (from the recipe), and the most an extension may give. */
   lease: z.object({ forMs: z.number().int().positive(), maxMs: z.number().int().positive().optional() }).optional(),
   /** The batch id of a batch request's runs, once they exist. */
@@ -144,7 +140,36 @@ export const requestRecordSchema = z.object({
   runId: z.string().optional(),
   /** The run's progress message in the thread, updated as steps finish. */
   progressMessage: messageRefSchema.optional(),
-});
+};
+
+/** What a request asks for: one new VM, a batch of them, or keeping an existing VM longer. */
+export const REQUEST_KINDS = ['vm', 'batch', 'extension'] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+
+/** Several VMs from one spec: names from the pattern, `{n}` = 1 … count. */
+const batchSchema = z.object({ count: z.number().int().min(2), pattern: z.string() });
+/** Not a new VM: keeping an existing one (run `runId`) until `until`, beyond its lease's maximum. */
+const extensionSchema = z.object({ runId: z.string(), until: z.string() });
+
+/**
+ * A request written before requests said what they are carries its kind in which field it has;
+ * given its `kind` here, once, wherever a stored request is read (validated or trusted).
+ */
+export function withRequestKind<T>(raw: T): T {
+  if (typeof raw !== 'object' || raw === null || 'kind' in raw) return raw;
+  const fields = raw as { batch?: unknown; extension?: unknown };
+  return { ...raw, kind: fields.extension ? 'extension' : fields.batch ? 'batch' : 'vm' };
+}
+
+/** A VM request made in Slack: who asked for what, where it is shown, and how it was decided. */
+export const requestRecordSchema = z.preprocess(
+  withRequestKind,
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('vm'), ...requestFields, batch: z.undefined().optional(), extension: z.undefined().optional() }),
+    z.object({ kind: z.literal('batch'), ...requestFields, batch: batchSchema, extension: z.undefined().optional() }),
+    z.object({ kind: z.literal('extension'), ...requestFields, batch: z.undefined().optional(), extension: extensionSchema }),
+  ]),
+);
 export type RequestRecord = z.output<typeof requestRecordSchema>;
 
 export const storeFileSchema = z.object({

@@ -89,7 +89,7 @@ export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, inpu
  */
 export function heldNow(store: Store, excluding?: string): HeldVms {
   const committed = new Map<string, Array<{ spec: VmSpec }>>();
-  for (const request of store.requestsBy('state', 'approved', (r) => r.id !== excluding && !r.extension)) {
+  for (const request of store.requestsBy('state', 'approved', (r) => r.id !== excluding && r.kind !== 'extension')) {
     if (store.runsBy('requestId', request.id).length) continue;
     const specs = requestSpecs(request).map((spec) => ({ spec }));
     committed.set(request.requester, [...(committed.get(request.requester) ?? []), ...specs]);

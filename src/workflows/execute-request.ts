@@ -84,13 +84,13 @@ export class RequestExecution {
 
   /** Approved → provisioning: create the runs (once) and execute them in the background. An extension is applied instead. */
   async startApproved(request: RequestRecord, lead: string): Promise<void> {
-    if (request.extension) return this.#applyExtension(request, lead);
+    if (request.kind === 'extension') return this.#applyExtension(request, lead);
     const { provisioner, requests } = this.#deps;
     let runs = provisioner.runsForRequest(request.id);
     if (!runs.length) {
       const specs = requestSpecs(request);
       const meta = { actor: request.requester, requestId: request.id, ...(request.lease ? { lease: request.lease } : {}) };
-      runs = request.batch ? (await createBatch(provisioner, specs, meta)).runs : [await provisioner.createRun(specs[0]!, meta)];
+      runs = request.kind === 'batch' ? (await createBatch(provisioner, specs, meta)).runs : [await provisioner.createRun(specs[0]!, meta)];
     }
     const started = await requests.startProvisioning(request.id, runs[0]!.id, lead, 'approved', runs[0]!.group);
     this.#launch(
@@ -193,7 +193,7 @@ export class RequestExecution {
       watch?.onEvent(event);
     };
     const running =
-      request.batch && request.batchId
+      request.kind === 'batch' && request.batchId
         ? runBatch(provisioner, request.batchId, runIds, {
             actor,
             concurrency: this.#deps.batchConcurrency ?? 4,

@@ -59,5 +59,17 @@ export async function expectExactlyOnce(sim: VergeosSim, name: string): Promise<
 /** A pending request for `spec`, as the store keeps one (for tests that write a store directly). */
 export function pendingRequest(id: string, spec: VmSpec): RequestRecord {
   const now = new Date().toISOString();
-  return { id, version: 0, state: 'pending', createdAt: now, updatedAt: now, expiresAt: now, requester: 'U0REQUESTER', spec, approvals: [], warnings: [] };
+  return {
+    kind: 'vm',
+    id,
+    version: 0,
+    state: 'pending',
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now,
+    requester: 'U0REQUESTER',
+    spec,
+    approvals: [],
+    warnings: [],
+  };
 }

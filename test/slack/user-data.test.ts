@@ -93,6 +93,7 @@ function requestWith(userData: string, recipe: Recipe | undefined): RequestRecor
   if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
   const now = new Date().toISOString();
   return {
+    kind: 'vm',
     id: 'REQ-7',
     version: 0,
     state: 'pending',

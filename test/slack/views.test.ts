@@ -26,6 +26,7 @@ const recipes = (await loadRecipes(await recipeFilesIn(MANIFESTS))).recipes;
 const GROUP = '1f67f07e-f653-db95-c475-01b8a2ea0ff1';
 
 function bigRequest(overrides: Partial<RequestRecord> & { approvals?: RequestRecord['approvals'] } = {}): RequestRecord {
+  // A batch's request says it is one.
   const spec = parseSpec({
     vm: {
       name: 'x'.repeat(128),
@@ -43,6 +44,7 @@ function bigRequest(overrides: Partial<RequestRecord> & { approvals?: RequestRec
   if (!parsed(spec)) throw new Error('spec');
   const now = new Date().toISOString();
   return {
+    kind: overrides.batch ? 'batch' : 'vm',
     id: 'REQ-99999',
     version: 3,
     state: 'pending',
@@ -55,7 +57,7 @@ function bigRequest(overrides: Partial<RequestRecord> & { approvals?: RequestRec
     warnings: Array.from({ length: 20 }, (_, i) => `warning ${i} ${'w'.repeat(200)}`),
     permalink: 'https://sim.slack.test/archives/C1/p1',
     ...overrides,
-  };
+  } as RequestRecord;
 }
 function parsed<T>(r: { ok: boolean; value?: T }): r is { ok: true; value: T } {
   return r.ok;
@@ -203,6 +205,7 @@ describe('secrets in messages', () => {
     if (!spec.ok) throw new Error('spec');
     const now = new Date().toISOString();
     const request: RequestRecord = {
+      kind: 'vm',
       id: 'REQ-1',
       version: 0,
       state: 'pending',

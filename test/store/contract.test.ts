@@ -33,6 +33,7 @@ const run = (id: string, requestId?: string): RunRecord => ({
   poweredOn: false,
 });
 const request = (id: string, sourceViewId?: string): RequestRecord => ({
+  kind: 'vm',
   id,
   version: 0,
   state: 'pending',

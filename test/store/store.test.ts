@@ -137,6 +137,7 @@ describe('store archive', () => {
       ]);
       const spec = fullSpec('s1');
       await store.insertRequest({
+        kind: 'vm',
         id: 'REQ-1',
         version: 0,
         state: 'succeeded',
@@ -150,6 +151,7 @@ describe('store archive', () => {
         runId: 'run-old-ok',
       });
       await store.insertRequest({
+        kind: 'vm',
         id: 'REQ-2',
         version: 0,
         state: 'failed',
@@ -426,6 +428,7 @@ describe('the archive index', () => {
     try {
       const now = new Date().toISOString();
       const request = (version: number, state: 'cancelled' | 'succeeded') => ({
+        kind: 'vm' as const,
         id: 'REQ-9',
         version,
         state,

@@ -16,7 +16,7 @@ import { userDataBlock } from './user-data.js';
 
 function specFields(request: RequestRecord): types.SectionBlock {
   const s = request.spec;
-  if (request.batch) {
+  if (request.kind === 'batch') {
     return {
       type: 'section',
       fields: [
@@ -45,9 +45,10 @@ function specFields(request: RequestRecord): types.SectionBlock {
  */
 function planBlock(request: RequestRecord): types.SectionBlock {
   const plan = renderPlanText(planSpec(request.spec));
-  const title = request.batch
-    ? `*Plan of each VM* (the exact VergeOS calls for ${escapeClip(request.spec.vm.name, 100)}; the others differ only in name)`
-    : '*Plan* (the exact VergeOS calls, in order)';
+  const title =
+    request.kind === 'batch'
+      ? `*Plan of each VM* (the exact VergeOS calls for ${escapeClip(request.spec.vm.name, 100)}; the others differ only in name)`
+      : '*Plan* (the exact VergeOS calls, in order)';
   return section(`${title}\n${codeBlock(plan, 2606)}`);
 }
 
@@ -61,7 +62,7 @@ function preflightBlock(request: RequestRecord): types.ContextBlock {
   const lines = request.warnings.length
     ? request.warnings.map((w) => `:warning: ${escapeText(w)}`)
     : [
-        `:white_check_mark: Pre-flight: ${request.batch ? `all ${request.batch.count} names free` : 'name free'}; cluster, networks, media and devices exist; tiers, devices and cluster have room${request.batch ? ' for the whole batch' : ''}.`,
+        `:white_check_mark: Pre-flight: ${request.kind === 'batch' ? `all ${request.batch.count} names free` : 'name free'}; cluster, networks, media and devices exist; tiers, devices and cluster have room${request.kind === 'batch' ? ' for the whole batch' : ''}.`,
       ];
   return { type: 'context', elements: [mrkdwn(clipMrkdwn([...lines, leaseLine(request.lease)].join('\n'), 3000))] };
 }
@@ -122,21 +123,25 @@ function withUserData(request: RequestRecord, recipes: readonly Recipe[] | undef
  * X" instead of showing it; without it, any user-data is shown (masked).
  */
 export function approvalRequest(request: RequestRecord, vmApprovers: readonly string[] = [], recipes?: readonly Recipe[]): Message {
-  if (request.extension) return extensionRequest(request);
+  if (request.kind === 'extension') return extensionRequest(request);
   const description = request.spec.vm.description ? `\n${quoted(request.spec.vm.description, 500)}` : '';
-  const what = request.batch
-    ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})`
-    : `VM ${escapeClip(request.spec.vm.name, 200)}`;
-  const asks = request.batch ? `${request.batch.count} new VMs, ${escapeClip(firstAndLast(request), 300)}` : 'a new VM';
+  const what =
+    request.kind === 'batch'
+      ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})`
+      : `VM ${escapeClip(request.spec.vm.name, 200)}`;
+  const asks = request.kind === 'batch' ? `${request.batch.count} new VMs, ${escapeClip(firstAndLast(request), 300)}` : 'a new VM';
   const plan = planBlock(request);
   return withUserData(request, recipes, plan, {
-    text: `${request.id}: ${mention(request.requester)} asks for ${what} (${summarizeSpec(request.spec)}${request.batch ? ' each' : ''})`,
+    text: `${request.id}: ${mention(request.requester)} asks for ${what} (${summarizeSpec(request.spec)}${request.kind === 'batch' ? ' each' : ''})`,
     blocks: [
       {
         type: 'header',
         text: {
           type: 'plain_text',
-          text: clip(request.batch ? `${request.id}: ${request.batch.count} VMs ${request.batch.pattern}` : `${request.id}: VM ${request.spec.vm.name}`, 150),
+          text: clip(
+            request.kind === 'batch' ? `${request.id}: ${request.batch.count} VMs ${request.batch.pattern}` : `${request.id}: VM ${request.spec.vm.name}`,
+            150,
+          ),
         },
       },
       section(`${mention(request.requester)} asks for ${asks}${request.recipe ? ` from recipe \`${escapeText(request.recipe)}\`` : ''}.${description}`),
@@ -152,9 +157,9 @@ export function approvalRequest(request: RequestRecord, vmApprovers: readonly st
           {
             ...button(APPROVAL_ACTIONS.approve, 'Approve', request.id, 'primary'),
             confirm: {
-              title: { type: 'plain_text', text: request.batch ? `Approve ${request.batch.count} VMs?` : 'Approve this VM?' },
+              title: { type: 'plain_text', text: request.kind === 'batch' ? `Approve ${request.batch.count} VMs?` : 'Approve this VM?' },
               text: mrkdwn(
-                `The bot will create ${request.batch ? `${request.batch.count} VMs (${escapeClip(firstAndLast(request), 200)})` : escapeClip(request.spec.vm.name, 100)} in VergeOS now.`,
+                `The bot will create ${request.kind === 'batch' ? `${request.batch.count} VMs (${escapeClip(firstAndLast(request), 200)})` : escapeClip(request.spec.vm.name, 100)} in VergeOS now.`,
               ),
               confirm: { type: 'plain_text', text: 'Approve' },
               deny: { type: 'plain_text', text: 'Back' },
@@ -170,12 +175,12 @@ export function approvalRequest(request: RequestRecord, vmApprovers: readonly st
 const DECIDED: Partial<Record<RequestRecord['state'], (r: RequestRecord) => string>> = {
   approved: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)}`,
   provisioning: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — provisioning (see thread)`,
-  succeeded: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — ${r.extension ? 'lease extended' : 'provisioned'}`,
+  succeeded: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — ${r.kind === 'extension' ? 'lease extended' : 'provisioned'}`,
   failed: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — :x: provisioning failed (see thread)`,
   cleaned_up: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — failed; partial VM deleted`,
   rejected: (r) => `:no_entry: Rejected by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)}: ${escapeClip(r.reason ?? '', 500)}`,
   cancelled: (r) =>
-    r.extension && r.reason
+    r.kind === 'extension' && r.reason
       ? `:heavy_multiplication_x: Approved, but not applied: ${escapeClip(r.reason, 300)}`
       : `:heavy_multiplication_x: Cancelled by the requester ${slackDate(r.decidedAt!)}`,
   expired: (r) => `:hourglass: Expired ${slackDate(r.decidedAt ?? r.expiresAt)} without a decision`,

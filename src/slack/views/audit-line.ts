@@ -11,7 +11,7 @@ export type AuditKind = 'provisioned' | 'rejected' | 'cancelled' | 'expired' | '
 /** One line in the audit channel per outcome (a batch: one line for the whole batch). */
 export function auditLine(kind: AuditKind, request: RequestRecord, result?: RunResult, batch?: RunResult[]): Message {
   const link = requestLink(request);
-  const name = `*${escapeClip(requestSubject(request), 200)}*${request.batch ? ` (${escapeClip(firstAndLast(request), 200)})` : ''}`;
+  const name = `*${escapeClip(requestSubject(request), 200)}*${request.kind === 'batch' ? ` (${escapeClip(firstAndLast(request), 200)})` : ''}`;
   const decider =
     kind === 'rejected'
       ? request.decidedBy
@@ -34,11 +34,11 @@ export function auditLine(kind: AuditKind, request: RequestRecord, result?: RunR
   const lead: Record<AuditKind, string> = {
     provisioned: `:white_check_mark: ${name} provisioned${keys}`,
     failed: `:x: ${name} failed to provision${keys}`,
-    cleaned_up: `:wastebasket: ${name} partial VM${request.batch ? 's' : ''} deleted${keys}`,
+    cleaned_up: `:wastebasket: ${name} partial VM${request.kind === 'batch' ? 's' : ''} deleted${keys}`,
     rejected: `:no_entry: ${name} rejected${request.reason ? ` (${escapeClip(request.reason, 300)})` : ''}`,
     cancelled: `:heavy_multiplication_x: ${name} cancelled`,
     expired: `:hourglass: ${name} expired without a decision`,
   };
-  const text = `${lead[kind]} · ${escapeText(summarizeSpec(request.spec))}${request.batch ? ' each' : ''} · ${who} · ${link}`;
+  const text = `${lead[kind]} · ${escapeText(summarizeSpec(request.spec))}${request.kind === 'batch' ? ' each' : ''} · ${who} · ${link}`;
   return { text, blocks: [section(text)] };
 }

@@ -15,7 +15,7 @@ export const REJECT_FORM_GATE: FormGate = { callbackId: REJECT_MODAL_CALLBACK, a
 
 function requestLine(r: RequestRecord): string {
   const link = requestLink(r);
-  return `${link} · *${escapeClip(requestSubject(r), 100)}* · ${r.state.replace('_', ' ')} · ${escapeText(summarizeSpec(r.spec))}${r.batch ? ' each' : ''} · ${slackDate(r.createdAt)}`;
+  return `${link} · *${escapeClip(requestSubject(r), 100)}* · ${r.state.replace('_', ' ')} · ${escapeText(summarizeSpec(r.spec))}${r.kind === 'batch' ? ' each' : ''} · ${slackDate(r.createdAt)}`;
 }
 
 /** One VM in the App Home: name, keys, lease. */

@@ -47,7 +47,7 @@ export function vmCreate(ctx: BotContext): (args: CommandArgs) => Promise<void> 
       let runs = request.runId ? ctx.provisioner.runsForRequest(request.id) : [];
       if (request.runId && !runs.length) runs = await ctx.store.archivedRunsOf(request.id);
       const results = runs.map(runResult);
-      if (request.batch) {
+      if (request.kind === 'batch') {
         const ready = results.filter((r) => r.state === 'succeeded');
         const keys = results.length
           ? `${ready.length} of ${results.length} ready${
