@@ -6,7 +6,7 @@
  */
 import { StoreError, type StoreExpect } from './store.js';
 
-export type RecordTable = 'runs' | 'requests';
+export type RecordTable = 'runs' | 'requests' | 'vms';
 
 /** What a record needs for compare-and-set. */
 export interface Versioned {
@@ -16,7 +16,8 @@ export interface Versioned {
   updatedAt: string;
 }
 
-const nounOf = (table: RecordTable): string => (table === 'runs' ? 'run' : 'request');
+const NOUNS: Record<RecordTable, string> = { runs: 'run', requests: 'request', vms: 'VM' };
+const nounOf = (table: RecordTable): string => NOUNS[table];
 
 /**
  * The next version of `current` if it matches `expect`: a copy `mutate` changed, its version one

@@ -3,10 +3,12 @@ import { z } from 'zod';
 import { vmSpecSchema } from '../vmspec/schema.js';
 import { RUN_STATES } from './run-states.js';
 import { REQUEST_STATES } from './request-states.js';
+import { leaseSchema, leaseTermsSchema, vmRecordSchema } from './vm-record.js';
 
 // The state lists live with their transitions and named sets; kept importable from here.
 export { RUN_STATES, type RunState } from './run-states.js';
 export { REQUEST_STATES, LIVE_REQUEST_STATES, type RequestState } from './request-states.js';
+export { VM_STATES, vmRecordSchema, vmIdOf, type VmRecord, type VmState, type Lease, type VmSize } from './vm-record.js';
 
 export const STEP_STATUSES = ['pending', 'in_flight', 'done', 'failed'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
@@ -39,7 +41,7 @@ export const runRecordSchema = z.object({
   updatedAt: z.string(),
   /** Who asked for it (a Slack user id, or `cli:<user>`). */
   actor: z.string(),
-  /** Who owns the VM now, when someone other than who asked for it (`vmbot transfer`). */
+  /** Who owned its VM, when handed on before VMs had records of their own (the VM record's `owner` now). */
   owner: z.string().optional(),
   /** Set while a provisioned VM is being deleted on purpose (decommission): it ends `decommissioned`. */
   decommission: z.object({ by: z.string(), at: z.string() }).optional(),
@@ -53,38 +55,13 @@ export const runRecordSchema = z.object({
   keys: z.object({ vmKey: z.string().optional(), machineKey: z.string().optional() }),
   poweredOn: z.boolean(),
   error: runErrorSchema.optional(),
-  /** When the bot noticed its VM had been deleted outside the bot (it no longer counts against quotas). */
-  goneAt: z.string().optional(),
   /**
-   * How long the VM is kept. `forMs` from provisioning (or the last extension); `endsAt` once it
-   * exists. Reminders sent (as ms before the end), then `expiring` (claimed) and `expiredAt`
-   * (powered off) at the end; deleted after the grace period unless extended meanwhile.
+   * Before VMs had records of their own, what the VM record now keeps: when its VM was noticed
+   * deleted outside the bot, and its live lease. Read only to make VM records of older stores.
    */
-  lease: z
-    .object({
-      forMs: z.number().int().positive(),
-      maxMs: z.number().int().positive().optional(),
-      endsAt: z.string().optional(),
-      reminded: z.array(z.number().int().nonnegative()).default([]),
-      expiring: z.string().optional(),
-      expiredAt: z.string().optional(),
-      /**
-       * What the owner is still to be told, written in the same compare-and-set as the step it
-       * reports and removed once delivered: a restart delivers what was not.
-       */
-      outbox: z
-        .array(
-          z.object({
-            id: z.string(),
-            event: z.enum(['reminder', 'expired', 'deleted']),
-            endsAt: z.string().optional(),
-            inMs: z.number().optional(),
-            deleteAt: z.string().optional(),
-          }),
-        )
-        .default([]),
-    })
-    .optional(),
+  goneAt: z.string().optional(),
+  /** How long its VM is to be kept once ready (the request's terms); older runs carry the whole live lease. */
+  lease: leaseSchema.optional(),
 });
 export type RunRecord = z.output<typeof runRecordSchema>;
 
@@ -109,7 +86,7 @@ const requestFields = {
   /** The first VM's spec; a batch's other VMs differ only in name (from `batch.pattern`). */
   spec: vmSpecSchema,
   /** How long its VMs are kept once ready (from the recipe), and the most an extension may give. */
-  lease: z.object({ forMs: z.number().int().positive(), maxMs: z.number().int().positive().optional() }).optional(),
+  lease: leaseTermsSchema.optional(),
   /** The batch id of a batch request's runs, once they exist. */
   batchId: z.string().optional(),
   /** How the approval policy decided it at submit time: the rule, the policy file's hash, what it needs. */
@@ -178,6 +155,7 @@ export const storeFileSchema = z.object({
   journal: z.number().int().nonnegative().default(0),
   runs: z.array(runRecordSchema),
   requests: z.array(requestRecordSchema).default([]),
+  vms: z.array(vmRecordSchema).default([]),
   counters: z.record(z.string(), z.number().int().nonnegative()).default({}),
 });
 export type StoreFile = z.output<typeof storeFileSchema>;

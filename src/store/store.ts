@@ -1,11 +1,11 @@
 /**
- * What the bot keeps: requests, runs and numbered sequences, behind one interface with two
+ * What the bot keeps: requests, runs, the VMs they made and numbered sequences, behind one interface with two
  * implementations — the embedded lowdb file (`lowdb.ts`, the default) and PostgreSQL
  * (`postgres/store.ts`, DATABASE_URL), picked by `openStore`. Reads are from memory and synchronous;
  * every change is a compare-and-set (`expect`) that is durable when it resolves.
  */
 import { CodedError, EXIT } from '../errors.js';
-import { ownerOf, type RequestRecord, type RequestState, type RunRecord, type RunState } from './records.js';
+import { ownerOf, type RequestRecord, type RequestState, type RunRecord, type RunState, type VmRecord, type VmState } from './records.js';
 
 /** What runs are indexed by: their request, their batch, their state, and who owns their VM. */
 export const RUN_INDEXES = {
@@ -23,6 +23,14 @@ export const REQUEST_INDEXES = {
   sourceViewId: (r: RequestRecord) => r.sourceViewId,
 } as const satisfies Record<string, (r: RequestRecord) => string | undefined>;
 export type RequestIndex = keyof typeof REQUEST_INDEXES;
+
+/** What VM records are indexed by: who owns them, their state, and the run that made them. */
+export const VM_INDEXES = {
+  owner: (v: VmRecord) => v.owner,
+  state: (v: VmRecord) => v.state,
+  runId: (v: VmRecord) => v.runId,
+} as const satisfies Record<string, (v: VmRecord) => string | undefined>;
+export type VmIndex = keyof typeof VM_INDEXES;
 
 /**
  * Copies of the indexed records that pass `filter`, oldest first; with `newest`, only the newest
@@ -88,6 +96,23 @@ export interface RequestWrites {
   updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord>;
 }
 
+/** A VM record by id, and VM records found by index or filter; all from memory, as copies. */
+export interface VmReads {
+  getVm(id: string): VmRecord | undefined;
+  listVms(filter?: (v: Readonly<VmRecord>) => boolean): VmRecord[];
+  /** Copies of the VM records filed under `key` in an index (and passing `filter`), oldest first. */
+  vmsBy(index: VmIndex, key: string, filter?: (v: Readonly<VmRecord>) => boolean): VmRecord[];
+  /** The keys VM records are filed under in an index (e.g. everyone who owns a VM). */
+  vmKeys(index: VmIndex): string[];
+}
+
+export interface VmWrites {
+  /** Adds a VM record; STORE_CONFLICT if one with its id exists (a run makes one VM). */
+  insertVm(vm: VmRecord): Promise<void>;
+  /** Compare-and-set, as `updateRun`; always durable. */
+  updateVm(id: string, expect: StoreExpect<VmState>, mutate: (vm: VmRecord) => void): Promise<VmRecord>;
+}
+
 export interface Sequences {
   /** Next number of a named sequence (REQ-n). */
   nextNumber(sequence: string): Promise<number>;
@@ -98,7 +123,7 @@ export interface CatchUp {
    * Bring this process's copy of one record up to date (another process may have just created or
    * changed it). Nothing to do where there is one process.
    */
-  catchUp(kind: 'runs' | 'requests', id: string): Promise<void>;
+  catchUp(kind: 'runs' | 'requests' | 'vms', id: string): Promise<void>;
 }
 
 export interface Admission {
@@ -148,6 +173,7 @@ export interface Archive {
   /** Records moved out of the working set (old and finished), newest version of each. */
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;
+  readArchived(kind: 'vms'): Promise<VmRecord[]>;
 }
 
 /**
@@ -178,4 +204,18 @@ export interface StoreLifecycle {
 
 /** Everything a store does; each consumer needs only some of it (the interfaces above). */
 export interface Store
-  extends RunReads, RunWrites, RequestReads, RequestWrites, Sequences, CatchUp, Admission, RunClaims, Leadership, Archive, StoreHealth, StoreLifecycle {}
+  extends
+    RunReads,
+    RunWrites,
+    RequestReads,
+    RequestWrites,
+    VmReads,
+    VmWrites,
+    Sequences,
+    CatchUp,
+    Admission,
+    RunClaims,
+    Leadership,
+    Archive,
+    StoreHealth,
+    StoreLifecycle {}
