@@ -8,7 +8,7 @@ import { leaseSchema, leaseTermsSchema, vmRecordSchema } from './vm-record.js';
 // The state lists live with their transitions and named sets; kept importable from here.
 export { RUN_STATES, type RunState } from './run-states.js';
 export { REQUEST_STATES, LIVE_REQUEST_STATES, type RequestState } from './request-states.js';
-export { VM_STATES, vmRecordSchema, vmIdOf, type VmRecord, type VmState, type Lease, type VmSize } from './vm-record.js';
+export { VM_STATES, vmRecordSchema, vmIdOf, type VmRecord, type VmState, type Lease } from './vm-record.js';
 
 export const STEP_STATUSES = ['pending', 'in_flight', 'done', 'failed'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];

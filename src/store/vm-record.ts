@@ -1,10 +1,12 @@
 /**
- * A VM the bot made, apart from the run that made it: who owns it now, its keys, its current size
- * and its lease. The run is the history of provisioning (the approved spec, each step); the VM
- * record is what day-2 changes, quotas, listings and leases read and write. Made when the run's
+ * A VM the bot made, apart from the run that made it: who owns it now, its keys, its current
+ * configuration and its lease. The run is the history of provisioning (the approved spec, each step); the VM
+ * record is what day-2 changes, quotas, listings and leases read and write (its configuration now,
+ * apart from the approved spec). Made when the run's
  * last step is done, before the run is marked succeeded, so a crash between is resumed with the run.
  */
 import { z } from 'zod';
+import { vmSpecSchema } from '../vmspec/schema.js';
 
 /**
  * `live`: it exists as far as the bot knows. `deleting`: a deletion is claimed or under way (the
@@ -49,14 +51,6 @@ export const leaseSchema = leaseTermsSchema.extend({
 });
 export type Lease = z.output<typeof leaseSchema>;
 
-/** What a VM holds now: cores, RAM (MB, as VergeOS counts it) and new disk (bytes). */
-export const vmSizeSchema = z.object({
-  vcpu: z.number().int().nonnegative(),
-  ramMb: z.number().int().nonnegative(),
-  diskBytes: z.number().int().nonnegative(),
-});
-export type VmSize = z.output<typeof vmSizeSchema>;
-
 export const vmRecordSchema = z.object({
   kind: z.literal('vm'),
   id: z.string().regex(/^vm-[a-z0-9-]+$/),
@@ -74,8 +68,11 @@ export const vmRecordSchema = z.object({
   /** The batch it was made in. */
   group: z.string().optional(),
   keys: z.object({ vmKey: z.string(), machineKey: z.string().optional() }),
-  /** Its size now (the approved spec's at first; day-2 changes move it). */
-  size: vmSizeSchema,
+  /**
+   * Its configuration now: the approved spec when it was made, changed by day-2 actions (a resize,
+   * a disk added), so quotas and listings read what it holds now; the run keeps what was approved.
+   */
+  spec: vmSpecSchema,
   lease: leaseSchema.optional(),
   /** Set when a deletion is claimed: by whom (`lease` at a lease's end), and when. */
   deleting: z.object({ by: z.string(), at: z.string() }).optional(),
