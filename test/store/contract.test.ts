@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
-import type { RequestRecord, RunRecord } from '../../src/store/records.js';
+import { vmIdOf, type RequestRecord, type RunRecord, type VmRecord } from '../../src/store/records.js';
 import { StoreError, type Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
@@ -45,6 +45,20 @@ const request = (id: string, sourceViewId?: string): RequestRecord => ({
   approvals: [],
   warnings: [],
   ...(sourceViewId ? { sourceViewId } : {}),
+});
+
+const vm = (runId: string, owner: string): VmRecord => ({
+  kind: 'vm',
+  id: vmIdOf(runId),
+  version: 0,
+  state: 'live',
+  createdAt: now(),
+  updatedAt: now(),
+  name: `web-${runId}`,
+  owner,
+  runId,
+  keys: { vmKey: '41' },
+  spec: fullSpec(`web-${runId}`),
 });
 
 async function conflict(promise: Promise<unknown>): Promise<StoreError> {
@@ -298,6 +312,45 @@ describe('two processes on one PostgreSQL', () => {
     }
   });
 
+  it('a VM record one process inserts or changes is the other’s after catchUp; a change made on a stale copy loses', async () => {
+    const url = await postgres.database();
+    const [a, b] = await Promise.all([PostgresStore.open(url), PostgresStore.open(url)]);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await a.insertVm(vm('run-web', 'U0ALICE'));
+      await b.catchUp('vms', 'vm-web');
+      expect(b.getVm('vm-web')).toMatchObject({ version: 0, owner: 'U0ALICE', runId: 'run-web' });
+      expect(b.vmsBy('runId', 'run-web').map((v) => v.id)).toEqual(['vm-web']);
+      // The same VM from the other process: one run, one VM.
+      expect((await conflict(b.insertVm(vm('run-web', 'U0BOB')))).code).toBe('STORE_CONFLICT');
+
+      const handed = await a.updateVm('vm-web', { version: 0, states: ['live'] }, (v) => void (v.owner = 'U0BOB'));
+      expect(handed).toMatchObject({ version: 1, owner: 'U0BOB' });
+      // B decides on version 0 (a click on a message from before the hand-over): it loses, whether
+      // its copy had caught up yet or not, and nothing of it is written.
+      const stale = await conflict(b.updateVm('vm-web', { version: 0, states: ['live'] }, (v) => void (v.state = 'deleting')));
+      expect(stale.code).toBe('STORE_CONFLICT');
+      expect(stale.message).toMatch(/^VM vm-web changed meanwhile \(/);
+      await b.catchUp('vms', 'vm-web');
+      expect(b.getVm('vm-web')).toMatchObject({ version: 1, owner: 'U0BOB', state: 'live' });
+      expect(b.vmsBy('owner', 'U0BOB').map((v) => v.id)).toEqual(['vm-web']);
+      expect(b.vmsBy('owner', 'U0ALICE')).toEqual([]);
+      // A change naming no version applies to what is current.
+      expect(await b.updateVm('vm-web', { states: ['live'] }, (v) => void (v.state = 'deleting'))).toMatchObject({ version: 2, owner: 'U0BOB' });
+      await a.catchUp('vms', 'vm-web');
+      expect(a.getVm('vm-web')).toMatchObject({ version: 2, state: 'deleting', owner: 'U0BOB' });
+      // The row's columns (what its indexes are on) follow the record.
+      expect((await db.query('SELECT version, state, owner, run_id FROM vms')).rows).toEqual([
+        { version: 2, state: 'deleting', owner: 'U0BOB', run_id: 'run-web' },
+      ]);
+    } finally {
+      await db.end();
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('migrations run once, however many processes start; claims keep a run to one process until they lapse; one process leads the sweeps', async () => {
     const url = await postgres.database();
     const [a, b] = await Promise.all([PostgresStore.open(url), PostgresStore.open(url)]);
@@ -330,6 +383,7 @@ describe('two processes on one PostgreSQL', () => {
       expect((await db.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows).toEqual([
         { version: 1, name: 'requests, runs, numbering, audit' },
         { version: 2, name: 'run claims' },
+        { version: 3, name: 'vm records' },
       ]);
     } finally {
       await db.end();

@@ -63,4 +63,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_unfinished ON runs (claimed_until) WHERE state IN ('pending', 'running', 'cleaning_up');
     `,
   },
+  {
+    version: 3,
+    name: 'vm records',
+    sql: `
+      -- The VMs the bot made, apart from the runs that made them (one run, one VM: the id is the
+      -- run's); owner and state change with day-2 actions, so their columns follow each update.
+      CREATE TABLE vms (
+        id         text PRIMARY KEY,
+        seq        bigserial NOT NULL,
+        version    integer NOT NULL,
+        state      text NOT NULL,
+        owner      text NOT NULL,
+        run_id     text NOT NULL,
+        data       jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+      );
+      CREATE INDEX vms_state ON vms (state);
+      CREATE INDEX vms_owner ON vms (owner);
+      CREATE INDEX vms_run_id ON vms (run_id);
+    `,
+  },
 ];

@@ -8,13 +8,20 @@
 import pg from 'pg';
 import type { Logger } from '../../log.js';
 import type { IndexedTable } from '../indexed-table.js';
-import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from '../records.js';
-import { StoreError, type RequestIndex, type RunIndex } from '../store.js';
+import { requestRecordSchema, runRecordSchema, vmRecordSchema, type RequestRecord, type RunRecord, type VmRecord } from '../records.js';
+import { StoreError, type RequestIndex, type RunIndex, type VmIndex } from '../store.js';
 
 export const CHANNEL = 'vmbot_changes';
 
-export type Table = 'runs' | 'requests';
-export type RecordOf<T extends Table> = T extends 'runs' ? RunRecord : RequestRecord;
+export type Table = 'runs' | 'requests' | 'vms';
+export type RecordOf<T extends Table> = T extends 'runs' ? RunRecord : T extends 'requests' ? RequestRecord : VmRecord;
+
+/** Every table the copy keeps, in the order they are read. */
+const TABLES = ['requests', 'runs', 'vms'] as const satisfies readonly Table[];
+
+/** How each table's rows are checked, and what one is called in a message. */
+const SCHEMAS = { runs: runRecordSchema, requests: requestRecordSchema, vms: vmRecordSchema } as const;
+const NOUNS: Record<Table, string> = { runs: 'run', requests: 'request', vms: 'VM record' };
 
 /** What a change's note says: which record, and its new version. */
 export interface Change {
@@ -29,6 +36,7 @@ export const changeNote = (t: Table, id: string, v: number): string => JSON.stri
 export interface CachedTables {
   runs: IndexedTable<RunRecord, RunIndex>;
   requests: IndexedTable<RequestRecord, RequestIndex>;
+  vms: IndexedTable<VmRecord, VmIndex>;
 }
 
 export class RecordCache {
@@ -52,7 +60,7 @@ export class RecordCache {
 
   /** The table of copies of one kind. */
   table<T extends Table>(table: T): IndexedTable<RecordOf<T>, string> {
-    return (table === 'runs' ? this.#tables.runs : this.#tables.requests) as unknown as IndexedTable<RecordOf<T>, string>;
+    return this.#tables[table] as unknown as IndexedTable<RecordOf<T>, string>;
   }
 
   /** Listen for changes, then read everything (a change committed in between is read either way). */
@@ -106,13 +114,11 @@ export class RecordCache {
   }
 
   async #load(): Promise<void> {
-    const [runs, requests] = await Promise.all([
-      this.#pool.query<{ data: unknown }>('SELECT data FROM runs ORDER BY seq'),
-      this.#pool.query<{ data: unknown }>('SELECT data FROM requests ORDER BY seq'),
-    ]);
+    const read = await Promise.all(TABLES.map((table) => this.#pool.query<{ data: unknown }>(`SELECT data FROM ${table} ORDER BY seq`)));
     // Newer only: a change this process committed after the read must not be undone.
-    for (const row of runs.rows) this.keepNewer('runs', this.parse('runs', row.data));
-    for (const row of requests.rows) this.keepNewer('requests', this.parse('requests', row.data));
+    TABLES.forEach((table, i) => {
+      for (const row of read[i]!.rows) this.keepNewer(table, this.parse(table, row.data));
+    });
   }
 
   /** Another process changed a record: fetch it if our copy is older. */
@@ -136,7 +142,7 @@ export class RecordCache {
 
   /** Reads the rows whose version is newer than this process's copy (by id and version first: cheap). */
   async catchUpAll(client: pg.ClientBase): Promise<void> {
-    for (const table of ['requests', 'runs'] as const) {
+    for (const table of TABLES) {
       const { rows } = await client.query<{ id: string; version: number }>(`SELECT id, version FROM ${table}`);
       const stale = rows.filter((r) => (this.table(table).get(r.id)?.version ?? -1) < r.version).map((r) => r.id);
       if (!stale.length) continue;
@@ -153,13 +159,9 @@ export class RecordCache {
 
   /** A row's record, checked: a row this bot did not write (or an older version's) may not fit. */
   parse<T extends Table>(table: T, data: unknown): RecordOf<T> {
-    const schema = table === 'runs' ? runRecordSchema : requestRecordSchema;
-    const parsed = schema.safeParse(data);
+    const parsed = SCHEMAS[table].safeParse(data);
     if (!parsed.success)
-      throw new StoreError(
-        'STORE_CORRUPT',
-        `a ${table.slice(0, -1)} in ${this.#description} is not valid: ${parsed.error.issues[0]?.message ?? 'unknown shape'}`,
-      );
+      throw new StoreError('STORE_CORRUPT', `a ${NOUNS[table]} in ${this.#description} is not valid: ${parsed.error.issues[0]?.message ?? 'unknown shape'}`);
     return parsed.data as RecordOf<T>;
   }
 

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../../log.js';
-import type { RequestRecord, RequestState, RunRecord, RunState } from '../records.js';
+import type { RequestRecord, RequestState, RunRecord, RunState, VmRecord, VmState } from '../records.js';
 import { RecordTables } from '../record-tables.js';
 import { lostRace, nextVersion } from '../compare-and-set.js';
 import { NOTHING_ARCHIVED, StoreError, type Store, type StoreExpect } from '../store.js';
@@ -46,7 +46,7 @@ export class PostgresStore extends RecordTables implements Store {
     super();
     this.description = describeUrl(url);
     this.#pool = pool;
-    this.#cache = new RecordCache(pool, url, this.description, { runs: this.runs, requests: this.requests }, logger);
+    this.#cache = new RecordCache(pool, url, this.description, { runs: this.runs, requests: this.requests, vms: this.vms }, logger);
     this.#coordination = new PostgresCoordination(pool, this.#cache);
   }
 
@@ -147,6 +147,28 @@ export class PostgresStore extends RecordTables implements Store {
     return this.#update('requests', id, expect, mutate);
   }
 
+  async insertVm(vm: VmRecord): Promise<void> {
+    try {
+      await this.#pool.query(
+        `WITH inserted AS (
+           INSERT INTO vms (id, version, state, owner, run_id, data, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
+         )
+         SELECT pg_notify($9, $10) FROM inserted`,
+        [vm.id, vm.version, vm.state, vm.owner, vm.runId, vm, vm.createdAt, vm.updatedAt, CHANNEL, changeNote('vms', vm.id, vm.version)],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new StoreError('STORE_CONFLICT', `VM ${vm.id} already exists`);
+      throw err;
+    }
+    // Newer only: another process may have changed it already (its note read before this line runs).
+    this.#cache.keepNewer('vms', structuredClone(vm));
+  }
+
+  updateVm(id: string, expect: StoreExpect<VmState>, mutate: (vm: VmRecord) => void): Promise<VmRecord> {
+    return this.#update('vms', id, expect, mutate);
+  }
+
   /**
    * Compare-and-set (`compare-and-set.ts`): checked against our copy, then made conditional on the
    * version in the database. A change that names no version (only states, or nothing) applies to
@@ -157,12 +179,15 @@ export class PostgresStore extends RecordTables implements Store {
     for (let attempt = 0; ; attempt++) {
       const current = copies.get(id);
       const draft = nextVersion(table, id, current, expect, mutate);
+      // A VM's owner is a column too (its index), and moves when the VM is handed on.
+      const owner = table === 'vms' ? [(draft as VmRecord).owner] : [];
       const { rowCount } = await this.#pool.query(
         `WITH updated AS (
-           UPDATE ${table} SET data = $1, version = $2, state = $3, updated_at = $4 WHERE id = $5 AND version = $6 RETURNING id
+           UPDATE ${table} SET data = $1, version = $2, state = $3, updated_at = $4${owner.length ? ', owner = $9' : ''}
+           WHERE id = $5 AND version = $6 RETURNING id
          )
          SELECT pg_notify($7, $8) FROM updated`,
-        [draft, draft.version, draft.state, draft.updatedAt, id, current!.version, CHANNEL, changeNote(table, id, draft.version)],
+        [draft, draft.version, draft.state, draft.updatedAt, id, current!.version, CHANNEL, changeNote(table, id, draft.version), ...owner],
       );
       if (rowCount) {
         this.#cache.keepNewer(table, structuredClone(draft));
@@ -220,8 +245,13 @@ export class PostgresStore extends RecordTables implements Store {
 
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;
-  readArchived(kind: 'runs' | 'requests'): Promise<RunRecord[] | RequestRecord[]> {
-    return kind === 'runs' ? NOTHING_ARCHIVED.readArchived('runs') : NOTHING_ARCHIVED.readArchived('requests');
+  readArchived(kind: 'vms'): Promise<VmRecord[]>;
+  readArchived(kind: Table): Promise<RunRecord[] | RequestRecord[] | VmRecord[]> {
+    return kind === 'runs'
+      ? NOTHING_ARCHIVED.readArchived('runs')
+      : kind === 'requests'
+        ? NOTHING_ARCHIVED.readArchived('requests')
+        : NOTHING_ARCHIVED.readArchived('vms');
   }
 
   // ---- health ---------------------------------------------------------------------------------
