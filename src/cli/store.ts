@@ -25,14 +25,15 @@ export async function storeMigrateCommand(opts: { from: string; to?: string }): 
     // The working set's version of a record is its newest; the archive's older copies give way.
     const requests = newest([...(await source.readArchived('requests')), ...source.listRequests()]);
     const runs = newest([...(await source.readArchived('runs')), ...source.listRuns()]);
+    const vms = newest([...(await source.readArchived('vms')), ...source.listVms()]);
     const highest = Math.max(source.counter('request'), ...requests.map((r) => Number(r.id.slice(4))));
     // The copied chain is verified inside the import's transaction: a mismatch rolls it all back.
-    const copied = await importIntoPostgres(to, { requests, runs, requestNumber: highest, audit: readAuditRecords(auditFile) }).catch((err: unknown) => {
+    const copied = await importIntoPostgres(to, { requests, runs, vms, requestNumber: highest, audit: readAuditRecords(auditFile) }).catch((err: unknown) => {
       if (err instanceof StoreError) throw new CliExit(EXIT.failed, `${err.message}. Nothing was copied.`);
       throw err;
     });
     process.stdout.write(
-      `Copied ${copied.requests} requests, ${copied.runs} runs and ${copied.audit} audit records from ${opts.from} to ${describeUrl(to)}; REQ numbers continue after REQ-${highest}; the audit chain verifies (${copied.audit} records).\n` +
+      `Copied ${copied.requests} requests, ${copied.runs} runs, ${copied.vms} VMs and ${copied.audit} audit records from ${opts.from} to ${describeUrl(to)}; REQ numbers continue after REQ-${highest}; the audit chain verifies (${copied.audit} records).\n` +
         `Start the bot with DATABASE_URL set; ${opts.from} is no longer read (keep it as a backup).\n`,
     );
   } finally {
