@@ -1,16 +1,20 @@
 /**
  * Where each archived record's lines are in `archive.jsonl` (byte offsets), so finding one archived
  * request — and its runs — reads those lines only, never the whole archive. The index is kept in
- * `archive.idx` beside it (one short line per archive line, appended with it) and read at open;
- * archive lines the index does not cover (an archive from before the index, or a crash between
- * the two appends) are indexed from the archive itself and added to it.
+ * `archive.idx` beside it (one short line per archived request or run line, appended with it) and
+ * read at open; archive lines the index does not cover (an archive from before the index, or a
+ * crash between the two appends) are indexed from the archive itself and added to it. VM records
+ * are only ever read back all together, so their lines are not indexed.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { AppendOnlyFile } from './durable-file.js';
 import { setAsideTail, tornTailNote } from './torn-tail.js';
+import { RECORD_TABLES } from './journal.js';
 import { requestRecordSchema, runRecordSchema, type RequestRecord, type RunRecord } from './records.js';
 
 export const ARCHIVE_INDEX_FILE = 'archive.idx';
+/** The tables whose archived lines are indexed (requests by id, runs by their request). */
+const INDEXED_TABLES: ReadonlySet<string> = new Set(['runs', 'requests']);
 const SCAN_CHUNK = 8 << 20;
 
 export interface Span {
@@ -123,7 +127,9 @@ export class ArchiveIndex {
     this.#index = undefined;
   }
 
-  #record(entries: Array<{ entry: Entry; span: Span }>): void {
+  #record(lines: Array<{ entry: Entry; span: Span }>): void {
+    // VM records are not looked up one at a time (only read back whole): not indexed.
+    const entries = lines.filter(({ entry }) => INDEXED_TABLES.has(entry.table));
     for (const { entry, span } of entries) this.#add(entry, span);
     if (this.#index === undefined || !entries.length) return;
     // Not synced: the index is rebuilt from the archive for whatever it lacks.
@@ -186,11 +192,16 @@ export class ArchiveIndex {
   }
 }
 
+/** An archive line's table and ids, if it is a whole line of a table the store archives. */
 function entryOf(line: string): Entry | undefined {
   try {
     const parsed = JSON.parse(line) as { table?: unknown; record?: { id?: unknown; requestId?: unknown } };
-    if ((parsed.table !== 'runs' && parsed.table !== 'requests') || typeof parsed.record?.id !== 'string') return undefined;
-    return { table: parsed.table, id: parsed.record.id, requestId: typeof parsed.record.requestId === 'string' ? parsed.record.requestId : undefined };
+    if (!(RECORD_TABLES as readonly unknown[]).includes(parsed.table) || typeof parsed.record?.id !== 'string') return undefined;
+    return {
+      table: parsed.table as string,
+      id: parsed.record.id,
+      requestId: typeof parsed.record.requestId === 'string' ? parsed.record.requestId : undefined,
+    };
   } catch {
     return undefined; // a line torn by a crash mid-append
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Low } from 'lowdb';
 import { AppendOnlyFile, unwritable, type FileSystem } from './durable-file.js';
 import { journalFile, journalsIn } from './journal.js';
-import type { RequestRecord, RunRecord, StoreFile } from './records.js';
+import type { RequestRecord, RunRecord, StoreFile, VmRecord } from './records.js';
 import type { SnapshotFile } from './snapshot-file.js';
 import { StoreError } from './store.js';
 
@@ -27,9 +27,10 @@ export interface SnapshotContents {
   counters: Record<string, number>;
   runs: RunRecord[];
   requests: RequestRecord[];
+  vms: VmRecord[];
 }
 
-export const emptyStore = (): StoreFile => ({ version: 1, journal: 0, runs: [], requests: [], counters: {} });
+export const emptyStore = (): StoreFile => ({ version: 1, journal: 0, runs: [], requests: [], vms: [], counters: {} });
 
 export class JournalWriter {
   readonly #dataDir: string;

@@ -7,9 +7,16 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from './store.js';
-import { requestRecordSchema, runRecordSchema, withRequestKind, type RequestRecord, type RunRecord } from './records.js';
+import { requestRecordSchema, runRecordSchema, vmRecordSchema, withRequestKind, type RequestRecord, type RunRecord, type VmRecord } from './records.js';
 
-export type Table = 'runs' | 'requests';
+export type Table = 'runs' | 'requests' | 'vms';
+/** A record of any table, as a journal or archive line carries it. */
+export type StoredRecord = RunRecord | RequestRecord | VmRecord;
+export const RECORD_TABLES: readonly Table[] = ['runs', 'requests', 'vms'];
+const isTable = (name: unknown): name is Table => (RECORD_TABLES as readonly unknown[]).includes(name);
+/** How a table's records are checked when nothing vouches for them (a hand edit, an older version's line). */
+export const RECORD_SCHEMAS = { runs: runRecordSchema, requests: requestRecordSchema, vms: vmRecordSchema } as const;
+const NOUNS: Record<Table, string> = { runs: 'run', requests: 'request', vms: 'VM' };
 
 /** The journal of versions before generations (replayed as generation 0). */
 const LEGACY_JOURNAL = 'vmbot.journal.jsonl';
@@ -29,7 +36,7 @@ export function counterLine(name: string, value: number): string {
 }
 
 /** The line for a record's new version. */
-export function recordLine(table: Table, record: RunRecord | RequestRecord): string {
+export function recordLine(table: Table, record: StoredRecord): string {
   const json = JSON.stringify(record);
   return `{"table":"${table}","sum":"${sumOf(json)}","record":${json}}\n`;
 }
@@ -39,14 +46,14 @@ function sumOf(json: string): string {
 }
 
 /** A journal line this bot wrote (its record matches its checksum), parsed; undefined otherwise. */
-export function trustedRecord(line: string): { table: Table; record: RunRecord | RequestRecord } | undefined {
-  const m = /^\{"table":"(runs|requests)","sum":"([0-9a-f]{16})","record":/.exec(line);
+export function trustedRecord(line: string): { table: Table; record: StoredRecord } | undefined {
+  const m = /^\{"table":"(runs|requests|vms)","sum":"([0-9a-f]{16})","record":/.exec(line);
   if (!m || !line.endsWith('}')) return undefined;
   const json = line.slice(m[0].length, -1);
   if (sumOf(json) !== m[2]) return undefined;
   try {
     const table = m[1] as Table;
-    const record = JSON.parse(json) as RunRecord | RequestRecord;
+    const record = JSON.parse(json) as StoredRecord;
     // Written by an older version, a request may not say its kind yet.
     return { table, record: table === 'requests' ? withRequestKind(record) : record };
   } catch {
@@ -70,7 +77,7 @@ const NOT_JSON = 'is not valid JSON';
 
 /** One journal line, read. */
 export type JournalEntry =
-  | { kind: 'record'; table: Table; record: RunRecord | RequestRecord }
+  | { kind: 'record'; table: Table; record: StoredRecord }
   | { kind: 'remove'; table: Table; id: string }
   | { kind: 'counter'; name: string; value: number }
   | { kind: 'other' };
@@ -86,10 +93,10 @@ export function parseJournalLine(line: string): JournalEntry | string {
     return NOT_JSON;
   }
   if (typeof entry !== 'object' || entry === null) return 'is not a journal line';
-  if (entry.table === 'runs' || entry.table === 'requests') {
+  if (isTable(entry.table)) {
     if (typeof entry.remove === 'string') return { kind: 'remove', table: entry.table, id: entry.remove };
-    const parsed = (entry.table === 'runs' ? runRecordSchema : requestRecordSchema).safeParse(entry.record);
-    if (!parsed.success) return `is not a ${entry.table.slice(0, -1)} record (${parsed.error.issues[0]?.message})`;
+    const parsed = RECORD_SCHEMAS[entry.table].safeParse(entry.record);
+    if (!parsed.success) return `is not a ${NOUNS[entry.table]} record (${parsed.error.issues[0]?.message})`;
     return { kind: 'record', table: entry.table, record: parsed.data };
   }
   if (entry.table === 'counters') {

@@ -6,10 +6,10 @@
 import type { Low } from 'lowdb';
 import { formatPath } from '../vmspec/validate.js';
 import type { IndexedTable } from './indexed-table.js';
-import { readJournal, type Table } from './journal.js';
-import { storeFileSchema, withRequestKind, type RequestRecord, type RunRecord, type StoreFile } from './records.js';
+import { readJournal, type StoredRecord, type Table } from './journal.js';
+import { storeFileSchema, withRequestKind, type RequestRecord, type RunRecord, type StoreFile, type VmRecord } from './records.js';
 import type { SnapshotFile } from './snapshot-file.js';
-import type { RequestIndex, RunIndex } from './store.js';
+import type { RequestIndex, RunIndex, VmIndex } from './store.js';
 import { StoreError } from './store.js';
 import { setAsideTail, tornTailNote } from './torn-tail.js';
 
@@ -23,8 +23,12 @@ export async function readSnapshot(db: Low<StoreFile>, snapshot: SnapshotFile): 
       `${snapshot.path} is not valid JSON (${(err as Error).message}). Fix or move it away; the bot will not overwrite it.`,
     );
   }
-  // A snapshot this bot wrote is not validated again; its older requests are given their kind.
-  if (snapshot.trusted) return { ...db.data, requests: db.data.requests.map(withRequestKind) };
+  // A snapshot this bot wrote is not validated again; its older requests are given their kind, and
+  // one written before VM records has none.
+  if (snapshot.trusted) {
+    const read: Omit<StoreFile, 'vms'> & { vms?: VmRecord[] } = db.data;
+    return { ...read, requests: read.requests.map(withRequestKind), vms: read.vms ?? [] };
+  }
   const parsed = storeFileSchema.safeParse(db.data);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`);
@@ -39,6 +43,7 @@ export async function readSnapshot(db: Low<StoreFile>, snapshot: SnapshotFile): 
 export interface ReplayTarget {
   runs: IndexedTable<RunRecord, RunIndex>;
   requests: IndexedTable<RequestRecord, RequestIndex>;
+  vms: IndexedTable<VmRecord, VmIndex>;
   counters: Record<string, number>;
   /** What was mended (a torn last line cut off); only a writer cuts. */
   notes: string[] | undefined;
@@ -46,7 +51,7 @@ export interface ReplayTarget {
 
 /** Newer versions of records from one journal onto the tables. */
 export function replayJournal(path: string, into: ReplayTarget): void {
-  const table = (name: Table) => (name === 'runs' ? into.runs : into.requests) as IndexedTable<RunRecord | RequestRecord, string>;
+  const table = (name: Table) => into[name] as IndexedTable<StoredRecord, string>;
   const { entries, torn } = readJournal(path);
   for (const entry of entries) {
     if (entry.kind === 'remove') table(entry.table).delete(entry.id);

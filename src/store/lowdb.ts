@@ -15,7 +15,7 @@ import { Low } from 'lowdb';
 import { SnapshotFile } from './snapshot-file.js';
 import { ArchiveIndex, ARCHIVE_INDEX_FILE } from './archive-index.js';
 import { appendToArchive, ARCHIVE_FILE, oldFinished, readArchive } from './archive.js';
-import { counterLine, journalsIn, recordLine, removalLine, type Table } from './journal.js';
+import { counterLine, journalsIn, recordLine, removalLine, type StoredRecord, type Table } from './journal.js';
 import { readSnapshot, replayJournal } from './lowdb-load.js';
 import { nodeFileSystem, type FileSystem } from './durable-file.js';
 import { emptyStore, JournalWriter } from './journal-writer.js';
@@ -26,7 +26,7 @@ import { RecordTables } from './record-tables.js';
 import { nextVersion } from './compare-and-set.js';
 import { SingleProcess } from './single-process.js';
 import { StoreError, type Store, type StoreExpect } from './store.js';
-import type { RequestRecord, RequestState, RunRecord, RunState, StoreFile } from './records.js';
+import type { RequestRecord, RequestState, RunRecord, RunState, StoreFile, VmRecord, VmState } from './records.js';
 
 export { ARCHIVE_FILE, readArchive } from './archive.js';
 
@@ -36,8 +36,9 @@ export interface OpenStoreOptions {
   /** Read without taking the writer lock (for `vmbot runs` while the bot runs). Writes are refused. */
   readOnly?: boolean;
   /**
-   * Finished runs and decided requests untouched for this long move to `archive.jsonl` (at open
-   * and whenever `archiveOld` is called), so the working set stays small. Default 30 days.
+   * Finished runs, decided requests and ended VM records untouched for this long move to
+   * `archive.jsonl` (at open and whenever `archiveOld` is called), so the working set stays small.
+   * Default 30 days.
    */
   archiveAfterMs?: number;
   /** The file calls appends make (tests fill the disk and watch the syncs through it). */
@@ -76,6 +77,7 @@ export class LowdbStore extends RecordTables implements Store {
       counters: { ...this.#counters },
       runs: [...this.runs.values()],
       requests: [...this.requests.values()],
+      vms: [...this.vms.values()],
     }));
     this.#archive = new ArchiveIndex(join(dataDir, ARCHIVE_FILE), join(dataDir, ARCHIVE_INDEX_FILE));
     this.#lockPath = lockPath;
@@ -128,6 +130,7 @@ export class LowdbStore extends RecordTables implements Store {
       if (!this.#readOnly || (!raced && snapshotIdentity(this.file) === before) || attempt >= 5) return;
       this.runs.clear();
       this.requests.clear();
+      this.vms.clear();
     }
   }
 
@@ -135,11 +138,12 @@ export class LowdbStore extends RecordTables implements Store {
     const data = await readSnapshot(this.#db, this.#snapshot);
     for (const run of data.runs) this.runs.set(run);
     for (const request of data.requests) this.requests.set(request);
+    for (const vm of data.vms) this.vms.set(vm);
     this.#counters = { ...data.counters };
     this.#db.data = emptyStore(); // the tables hold the records now
 
     const journals = journalsIn(this.dataDir);
-    const into = { runs: this.runs, requests: this.requests, counters: this.#counters, notes: this.#readOnly ? undefined : this.notes };
+    const into = { runs: this.runs, requests: this.requests, vms: this.vms, counters: this.#counters, notes: this.#readOnly ? undefined : this.notes };
     for (const { generation, name } of journals) {
       if (generation < data.journal) continue; // already in the snapshot (its deletion was cut short)
       replayJournal(join(this.dataDir, name), into);
@@ -154,8 +158,8 @@ export class LowdbStore extends RecordTables implements Store {
     this.#writer.start(Math.max(data.journal, ...journals.map((j) => j.generation + 1)), replayed);
   }
 
-  #table(table: Table): IndexedTable<RunRecord | RequestRecord, string> {
-    return (table === 'runs' ? this.runs : this.requests) as IndexedTable<RunRecord | RequestRecord, string>;
+  #table(table: Table): IndexedTable<StoredRecord, string> {
+    return this[table] as IndexedTable<StoredRecord, string>;
   }
 
   /** Write the snapshot of everything so far and delete the journals it covers (see `JournalWriter.compact`). */
@@ -203,7 +207,7 @@ export class LowdbStore extends RecordTables implements Store {
    * false`, for a change that may be lost in a crash because the next durable change carries it,
    * or because what it records can be found again (a step left in_flight is looked up).
    */
-  #update<T extends RunRecord | RequestRecord>(table: Table, id: string, expect: StoreExpect<string>, mutate: (record: T) => void, durable: boolean): T {
+  #update<T extends StoredRecord>(table: Table, id: string, expect: StoreExpect<string>, mutate: (record: T) => void, durable: boolean): T {
     this.#writer.writable();
     const draft = nextVersion(table, id, this.#table(table).get(id) as T | undefined, expect, mutate);
     if (durable) this.#writer.append(recordLine(table, draft));
@@ -219,19 +223,35 @@ export class LowdbStore extends RecordTables implements Store {
     return run;
   }
 
-  async insertRequest(request: RequestRecord): Promise<void> {
-    this.#writer.writable();
-    if (this.requests.has(request.id)) throw new StoreError('STORE_CONFLICT', `request ${request.id} already exists`);
-    const stored = structuredClone(request);
-    this.#writer.append(recordLine('requests', stored));
-    this.requests.set(stored);
-    await this.#writer.durable();
+  insertRequest(request: RequestRecord): Promise<void> {
+    return this.#insert('requests', request, 'request');
   }
 
   async updateRequest(id: string, expect: StoreExpect<RequestState>, mutate: (request: RequestRecord) => void): Promise<RequestRecord> {
     const request = this.#update<RequestRecord>('requests', id, expect, mutate, true);
     await this.#writer.durable();
     return request;
+  }
+
+  /** Adds a VM record (one per run: a second insert of its id is a conflict), durable when this resolves. */
+  insertVm(vm: VmRecord): Promise<void> {
+    return this.#insert('vms', vm, 'VM');
+  }
+
+  async updateVm(id: string, expect: StoreExpect<VmState>, mutate: (vm: VmRecord) => void): Promise<VmRecord> {
+    const vm = this.#update<VmRecord>('vms', id, expect, mutate, true);
+    await this.#writer.durable();
+    return vm;
+  }
+
+  /** One new record: STORE_CONFLICT if its id is taken; journaled and on disk when this resolves. */
+  async #insert(table: 'requests' | 'vms', record: RequestRecord | VmRecord, noun: string): Promise<void> {
+    this.#writer.writable();
+    if (this.#table(table).has(record.id)) throw new StoreError('STORE_CONFLICT', `${noun} ${record.id} already exists`);
+    const stored = structuredClone(record);
+    this.#writer.append(recordLine(table, stored));
+    this.#table(table).set(stored);
+    await this.#writer.durable();
   }
 
   // ---- coordination: one process (see single-process.ts) -------------------------------------
@@ -278,7 +298,7 @@ export class LowdbStore extends RecordTables implements Store {
    * newest.
    */
   async #moveOldToArchive(): Promise<number> {
-    const old = oldFinished(this.runs, this.requests, Date.now() - this.#archiveAfterMs);
+    const old = oldFinished({ runs: this.runs, requests: this.requests, vms: this.vms }, Date.now() - this.#archiveAfterMs);
     if (!old.length) return 0;
     const path = join(this.dataDir, ARCHIVE_FILE);
     let spans;
@@ -304,8 +324,9 @@ export class LowdbStore extends RecordTables implements Store {
 
   readArchived(kind: 'runs'): Promise<RunRecord[]>;
   readArchived(kind: 'requests'): Promise<RequestRecord[]>;
-  readArchived(kind: 'runs' | 'requests'): Promise<RunRecord[] | RequestRecord[]> {
-    return kind === 'runs' ? readArchive(this.dataDir, 'runs') : readArchive(this.dataDir, 'requests');
+  readArchived(kind: 'vms'): Promise<VmRecord[]>;
+  readArchived(kind: Table): Promise<StoredRecord[]> {
+    return readArchive(this.dataDir, kind);
   }
 
   // ---- health ---------------------------------------------------------------------------------

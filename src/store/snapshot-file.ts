@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Adapter } from 'lowdb';
+import { RECORD_TABLES } from './journal.js';
 import type { StoreFile } from './records.js';
 import { syncDirectory } from './durable-file.js';
 
@@ -57,7 +58,7 @@ export class SnapshotFile implements Adapter<StoreFile> {
     };
     try {
       chunk = `{"version":1,"journal":${data.journal},"counters":${JSON.stringify(data.counters)}`;
-      for (const table of ['runs', 'requests'] as const) {
+      for (const table of RECORD_TABLES) {
         chunk += `,"${table}":[`;
         let first = true;
         for (const record of data[table]) {

@@ -11,7 +11,7 @@ import { verifyAuditLog } from '../../src/store/audit.js';
 import { journalsIn } from '../../src/store/journal.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import { repairDataDir } from '../../src/store/repair.js';
-import type { RunRecord } from '../../src/store/records.js';
+import type { RunRecord, VmRecord } from '../../src/store/records.js';
 import { tempDir } from '../helpers/core.js';
 import { runVmbot } from '../helpers/cli.js';
 import { fullSpec } from '../helpers/full-spec.js';
@@ -39,6 +39,23 @@ async function journaledStore(dir: string, ids = ['run-a', 'run-b', 'run-c', 'ru
   for (const id of ids) await store.insertRuns([run(id)]);
   for (const f of await readdir(dir)) if (f.startsWith('vmbot.lock')) await rm(join(dir, f)); // as if its process were gone
   return join(dir, journalsIn(dir).at(-1)!.name);
+}
+
+function vmRecord(id: string, state: VmRecord['state'] = 'live'): VmRecord {
+  const now = new Date().toISOString();
+  return {
+    kind: 'vm',
+    id: `vm-${id}`,
+    version: 0,
+    state,
+    createdAt: now,
+    updatedAt: now,
+    name: id,
+    owner: 'U1',
+    runId: `run-${id}`,
+    keys: { vmKey: '1' },
+    spec: fullSpec(id),
+  };
 }
 
 describe('a torn last line', () => {
@@ -145,6 +162,36 @@ describe('damage in the middle', () => {
     // Nothing damaged any more: a second repair changes nothing.
     await store.close();
     expect((await repairDataDir(dir)).files.every((f) => f.damaged.length === 0)).toBe(true);
+  });
+
+  it('store repair treats VM record lines as it treats runs: in the journal and in the archive', async () => {
+    const dir = await dataDir();
+    const store = await LowdbStore.open(dir);
+    await store.flush();
+    for (const id of ['a', 'b', 'c']) await store.insertVm(vmRecord(id));
+    for (const f of await readdir(dir)) if (f.startsWith('vmbot.lock')) await rm(join(dir, f));
+    const journal = join(dir, journalsIn(dir).at(-1)!.name);
+    const lines = (await readFile(journal, 'utf8')).trimEnd().split('\n');
+    const torn = lines[1]!.slice(0, 70);
+    // vm-a, (torn vm-b)vm-b, garbage, vm-c
+    await writeFile(journal, [lines[0], torn + lines[1], '{"table":"vms"', lines[2]].join('\n') + '\n');
+    // An archived VM record, then one cut short and written again on the same line.
+    const archived = (id: string) => JSON.stringify({ table: 'vms', record: vmRecord(id, 'deleted') });
+    await writeFile(join(dir, 'archive.jsonl'), `${archived('x')}\n${archived('y').slice(0, 50)}${archived('y')}\n`);
+
+    const report = await repairDataDir(dir);
+    expect(report.files.find((f) => f.file === journal.split('/').at(-1))).toMatchObject({
+      kept: 3,
+      damaged: [
+        { line: 2, bytes: 70, salvaged: true },
+        { line: 3, bytes: 14, salvaged: false },
+      ],
+    });
+    expect(report.files.find((f) => f.file === 'archive.jsonl')).toMatchObject({ kept: 2, damaged: [{ line: 2, bytes: 50, salvaged: true }] });
+    const repaired = await LowdbStore.open(dir);
+    cleanups.push(() => repaired.close());
+    expect(repaired.listVms().map((v) => v.id)).toEqual(['vm-a', 'vm-b', 'vm-c']);
+    expect((await repaired.readArchived('vms')).map((v) => `${v.id}:${v.state}`)).toEqual(['vm-x:deleted', 'vm-y:deleted']);
   });
 
   it('store repair mends an audit log an interrupted write was appended after, and the chain verifies again', async () => {
