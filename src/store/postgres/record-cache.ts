@@ -129,6 +129,8 @@ export class RecordCache {
     } catch {
       return;
     }
+    // A table this version does not keep (a newer process's): nothing here to refresh.
+    if (!(TABLES as readonly string[]).includes(change.t)) return;
     const mine = this.table(change.t).get(change.id);
     if (mine && mine.version >= change.v) return;
     await this.refresh(change.t, change.id).catch((err: unknown) => this.#logger?.warn({ err: (err as Error).message }, 'refreshing a changed record failed'));
