@@ -2,9 +2,10 @@
  * The VM record contract, run against both stores: the embedded lowdb file and PostgreSQL (a real
  * server, started by the test). A VM record is kept apart from the run that made it; it is found by
  * owner, state and run as it changes hands and is deleted, every change is a compare-and-set, and
- * what is handed out is a copy.
+ * what is handed out is a copy; `vmbot store migrate` carries them (archived ones too) into PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileAuditLog } from '../../src/store/audit-file.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { vmIdOf, type VmRecord } from '../../src/store/records.js';
@@ -12,6 +13,7 @@ import { StoreError, type Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { runVmbot } from '../helpers/cli.js';
 
 /** Fixed times, a minute apart: listings are oldest first. */
 const at = (minute: number): string => new Date(Date.UTC(2026, 0, 1, 9, minute)).toISOString();
@@ -217,4 +219,47 @@ describe.each(kinds)('the VM record contract: $name', (kind) => {
       await cleanup();
     }
   });
+});
+
+describe('vmbot store migrate', () => {
+  it('copies the embedded store’s VM records into PostgreSQL, archived ones too, and counts them', async () => {
+    const { dir, remove } = await tempDir();
+    const url = await postgres.database();
+    try {
+      const source = await LowdbStore.open(dir);
+      // Deleted long ago with no run left beside it: archived. The other two are in the working set.
+      const old = { ...vm('run-old', 'U0BOB', 1), state: 'deleted' as const, deletedAt: at(2) };
+      await source.insertVm(old);
+      expect(await source.archiveOld()).toBe(1);
+      expect(source.getVm('vm-old')).toBeUndefined();
+      await source.insertVm(vm('run-a', 'U0ALICE', 3));
+      await source.insertVm(vm('run-b', 'U0ALICE', 4));
+      const handed = await source.updateVm('vm-b', { version: 0 }, (v) => void (v.owner = 'U0BOB'));
+      await source.close();
+      const audit = await FileAuditLog.open(dir);
+      await audit.append({ actor: 'vmbot', action: 'run.succeeded', runId: 'run-a', outcome: 'ok' });
+      await audit.close();
+
+      const migrated = await runVmbot(['store', 'migrate', '--from', dir, '--to', url], {});
+      expect(migrated.stderr).toBe('');
+      expect(migrated.stdout).toMatch(/^Copied 0 requests, 0 runs, 3 VMs and 1 audit records from /);
+      expect(migrated.code).toBe(0);
+
+      const copy = await PostgresStore.open(url);
+      try {
+        expect(copy.getVm('vm-old')).toEqual(old);
+        expect(copy.getVm('vm-a')).toEqual(vm('run-a', 'U0ALICE', 3));
+        expect(copy.getVm('vm-b')).toEqual(handed);
+        expect(ids(copy.listVms())).toEqual(['vm-old', 'vm-a', 'vm-b']);
+        expect(ids(copy.vmsBy('owner', 'U0BOB'))).toEqual(['vm-old', 'vm-b']);
+        expect(ids(copy.vmsBy('state', 'live'))).toEqual(['vm-a', 'vm-b']);
+        // Changes go on from the versions copied.
+        expect(await copy.updateVm('vm-b', { version: 1, states: ['live'] }, (v) => void (v.state = 'deleting'))).toMatchObject({ version: 2 });
+      } finally {
+        await copy.close();
+      }
+    } finally {
+      await remove();
+    }
+  }, 60_000);
 });
