@@ -4,22 +4,22 @@ import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context
 import { namesByRun, progressPrinter } from './progress.js';
 import { cleanupRuns, leftPartialVm, runBatch } from '../batches/batch.js';
 import { sizeOf } from './json.js';
-import { ownerOf, type RunRecord } from '../store/records.js';
+import { ownerOf, vmIdOf, type RunRecord, type VmRecord } from '../store/records.js';
 import { isCleanable, isExecutable } from '../store/run-states.js';
 
-/** One run as `runs --json` prints it: what the text list shows (README: the fields it lists). */
-function runJson(run: RunRecord) {
+/** One run as `runs --json` prints it: what the text list shows (README: the fields it lists); owner and gone from its VM's record. */
+function runJson(run: RunRecord, vm: VmRecord | undefined) {
   const { error, ...result } = runResult(run);
   return {
     ...result,
     batchId: run.group ?? null,
     requestId: run.requestId ?? null,
     requester: run.actor,
-    owner: ownerOf(run),
+    owner: vm?.owner ?? ownerOf(run),
     size: sizeOf(run.spec),
     createdAt: run.createdAt,
     updatedAt: run.updatedAt,
-    goneAt: run.goneAt ?? null,
+    goneAt: vm?.goneAt ?? run.goneAt ?? null,
     ...(error ? { error } : {}),
   };
 }
@@ -28,7 +28,9 @@ export async function runsCommand(opts: { json?: boolean; all?: boolean }): Prom
   const core = await openCore({ withVergeos: false, readOnly: true });
   try {
     const runs = [...(opts.all ? await core.store.readArchived('runs') : []), ...core.store.listRuns()];
-    if (opts.json) return printJson(runs.map(runJson));
+    const archivedVms = new Map((opts.all ? await core.store.readArchived('vms') : []).map((v) => [v.id, v]));
+    const vmOf = (run: RunRecord) => core.store.getVm(vmIdOf(run.id)) ?? archivedVms.get(vmIdOf(run.id));
+    if (opts.json) return printJson(runs.map((run) => runJson(run, vmOf(run))));
     if (!runs.length) return void process.stdout.write('No runs yet.\n');
     for (const run of runs) {
       const keys = run.keys.vmKey ? `vm ${run.keys.vmKey} / machine ${run.keys.machineKey}` : 'no VM yet';
@@ -36,7 +38,8 @@ export async function runsCommand(opts: { json?: boolean; all?: boolean }): Prom
         `${run.id}  ${run.state.padEnd(11)}${run.group ? ` ${run.group}` : ''} ${run.spec.vm.name.padEnd(24)} ${keys.padEnd(24)} ${summarizeSpec(run.spec)}  (${run.actor}, ${run.updatedAt})\n`,
       );
       if (run.error) process.stdout.write(`    ${run.error.message}\n`);
-      if (run.goneAt) process.stdout.write(`    its VM was deleted outside the bot (noticed ${run.goneAt})\n`);
+      const goneAt = vmOf(run)?.goneAt ?? run.goneAt;
+      if (goneAt) process.stdout.write(`    its VM was deleted outside the bot (noticed ${goneAt})\n`);
     }
   } finally {
     await core.close();

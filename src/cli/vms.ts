@@ -1,16 +1,14 @@
 /** The VMs the bot made: who owns them, their keys, and (with --refresh) what VergeOS says now. */
 import { summarizeSpec } from '../plan/render.js';
 import type { LeaseChange } from '../leases/leases.js';
-import { isOwnedVm } from '../provision/provisioner.js';
 import { formatDuration } from '../vmspec/units.js';
-import type { RunRecord } from '../store/records.js';
-import { ownerOf } from '../workflows/vm-actions.js';
+import type { VmRecord } from '../store/records.js';
 import { CodedError } from '../errors.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson, type Core } from './context.js';
 import { sizeOf } from './json.js';
 
 /** A VM by name or VM key (the core's lookup), its refusal said as the CLI says bad input: plainly, exit 2. */
-function findVm(core: Core, which: string): RunRecord {
+function findVm(core: Core, which: string): VmRecord {
   try {
     return core.core!.vms.find(which);
   } catch (err) {
@@ -25,32 +23,34 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
     const live = new Map<string, string>();
     if (opts.refresh) {
       await core.provisioner!.noticeDeletedVms();
-      for (const run of core.provisioner!.ownedVms().filter((r) => !r.goneAt && r.keys.machineKey)) {
-        const status = await core.vergeos!.machineStatus(run.keys.machineKey!).catch(() => undefined);
-        if (status) live.set(run.id, status.status);
+      for (const vm of core.provisioner!.ownedVms().filter((v) => v.state !== 'gone' && v.keys.machineKey)) {
+        const status = await core.vergeos!.machineStatus(vm.keys.machineKey!).catch(() => undefined);
+        if (status) live.set(vm.id, status.status);
       }
     }
-    const vms = core.store.listRuns(isOwnedVm);
-    const mine = vms.filter((r) => !opts.owner || ownerOf(r) === opts.owner);
+    // Every VM the bot still manages (the deleted ones are history): it exists, is being deleted, or was noticed gone.
+    const vms = core.store.listVms((v) => v.state !== 'deleted');
+    const mine = vms.filter((v) => !opts.owner || v.owner === opts.owner);
     // A VM noticed gone no longer exists: listed only when asked for (--all).
     const rows = mine.filter(
       (r) =>
-        (opts.all || !r.goneAt) && (opts.expiring === undefined || (r.lease?.endsAt !== undefined && Date.parse(r.lease.endsAt) <= Date.now() + opts.expiring)),
+        (opts.all || r.state !== 'gone') &&
+        (opts.expiring === undefined || (r.lease?.endsAt !== undefined && Date.parse(r.lease.endsAt) <= Date.now() + opts.expiring)),
     );
-    const leaseOf = (r: RunRecord) => (r.lease?.endsAt ? `${r.lease.expiredAt ? 'lease ended' : 'lease ends'} ${r.lease.endsAt}` : 'kept until deleted');
-    const stateOf = (r: RunRecord) =>
-      r.goneAt ? 'gone (deleted outside the bot)' : r.state === 'cleaning_up' ? 'being decommissioned' : (live.get(r.id) ?? 'exists');
+    const leaseOf = (r: VmRecord) => (r.lease?.endsAt ? `${r.lease.expiredAt ? 'lease ended' : 'lease ends'} ${r.lease.endsAt}` : 'kept until deleted');
+    const stateOf = (r: VmRecord) =>
+      r.state === 'gone' ? 'gone (deleted outside the bot)' : r.state === 'deleting' ? 'being decommissioned' : (live.get(r.id) ?? 'exists');
     if (opts.json) {
       return printJson(
         rows.map((r) => ({
-          name: r.spec.vm.name,
-          vmKey: r.keys.vmKey ?? null,
+          name: r.name,
+          vmKey: r.keys.vmKey || null,
           machineKey: r.keys.machineKey ?? null,
-          owner: ownerOf(r),
+          owner: r.owner,
           state: stateOf(r),
           leaseEndsAt: r.lease?.endsAt ?? null,
           size: sizeOf(r.spec),
-          runId: r.id,
+          runId: r.runId,
           requestId: r.requestId ?? null,
           batchId: r.group ?? null,
           createdAt: r.createdAt,
@@ -58,13 +58,13 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
       );
     }
     if (!rows.length) {
-      const hidden = opts.all ? 0 : mine.filter((r) => r.goneAt).length;
+      const hidden = opts.all ? 0 : mine.filter((r) => r.state === 'gone').length;
       const none = opts.owner ? `No VMs owned by ${opts.owner}` : 'No VMs made through the bot';
       return void process.stdout.write(hidden ? `${none} that still exist (${hidden} deleted outside the bot: --all lists them).\n` : `${none}.\n`);
     }
     for (const r of rows) {
       process.stdout.write(
-        `${r.spec.vm.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${ownerOf(r).padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.id}, ${r.createdAt})\n`,
+        `${r.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${r.owner.padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.runId}, ${r.createdAt})\n`,
       );
     }
   } finally {
@@ -78,7 +78,7 @@ export async function transferCommand(which: string, opts: { to: string }): Prom
   try {
     const vm = findVm(core, which);
     const moved = await core.core!.vms.transfer(vm, opts.to, cliActor());
-    process.stdout.write(`${moved.spec.vm.name} (VM key ${moved.keys.vmKey}) now belongs to ${opts.to} (was ${ownerOf(vm)}).\n`);
+    process.stdout.write(`${moved.name} (VM key ${moved.keys.vmKey}) now belongs to ${opts.to} (was ${vm.owner}).\n`);
   } finally {
     await core.close();
   }
@@ -93,7 +93,7 @@ export async function extendCommand(which: string, opts: { for?: number; until?:
     const vm = findVm(core, which);
     const outcome = await core.core!.vms.extend(vm, change, cliActor(), { setLease: opts.setLease ?? false });
     if (!outcome.ok) {
-      const name = vm.spec.vm.name;
+      const name = vm.name;
       if (outcome.code === 'no_lease')
         throw new CliExit(
           EXIT.badInput,
@@ -104,7 +104,7 @@ export async function extendCommand(which: string, opts: { for?: number; until?:
     }
     const was = outcome.was ? `was ${outcome.was}` : 'was kept until deleted';
     process.stdout.write(
-      `${vm.spec.vm.name} is kept until ${outcome.endsAt} (${was}).${vm.lease?.expiredAt ? ' It was powered off when its lease ended; power it on with /vm-create mine.' : ''}\n`,
+      `${vm.name} is kept until ${outcome.endsAt} (${was}).${vm.lease?.expiredAt ? ' It was powered off when its lease ended; power it on with /vm-create mine.' : ''}\n`,
     );
   } finally {
     await core.close();
@@ -115,12 +115,12 @@ export async function decommissionCommand(which: string, opts: { yes?: boolean }
   const core = await openCore({ withVergeos: true });
   try {
     const vm = findVm(core, which);
-    if (!opts.yes && !(await confirm(`Delete VM ${vm.spec.vm.name} (VM key ${vm.keys.vmKey}, owner ${ownerOf(vm)}) with its drives, NICs and devices?`)))
+    if (!opts.yes && !(await confirm(`Delete VM ${vm.name} (VM key ${vm.keys.vmKey}, owner ${vm.owner}) with its drives, NICs and devices?`)))
       throw new CliExit(EXIT.failed, 'Nothing was deleted.');
     const done = await core.core!.vms.decommission(vm, cliActor());
     if (done.state !== 'decommissioned')
       throw new CliExit(EXIT.failed, `${done.error?.message ?? 'decommission failed'} (run the same command again to resume it)`);
-    process.stdout.write(`Decommissioned ${vm.spec.vm.name}: deleted VM key ${vm.keys.vmKey} with its drives, NICs and devices.\n`);
+    process.stdout.write(`Decommissioned ${vm.name}: deleted VM key ${vm.keys.vmKey} with its drives, NICs and devices.\n`);
   } finally {
     await core.close();
   }

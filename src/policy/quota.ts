@@ -1,8 +1,9 @@
 /**
  * Quota arithmetic, pure: what VMs made through the bot hold (vCPU, RAM, new disk, VM count),
- * counted from the runs in the store, against a limit. A run holds its VM while it is pending,
- * running or succeeded, or failed with a VM left behind; not once cleaned up, nor if it never
- * started, nor once the bot has noticed the VM was deleted outside it.
+ * counted from the VMs' records (their configuration now) and the runs still making one, against a
+ * limit. A run holds its VM while it is pending or running, or failed with a VM left behind; a VM
+ * record while it lives or is being deleted — not once deleted, nor once the bot has noticed it was
+ * deleted outside it.
  */
 import type { VmSpec } from '../vmspec/schema.js';
 import { formatBytes, formatMegabytes } from '../vmspec/units.js';
@@ -42,8 +43,8 @@ export { holdsVm };
  */
 export interface HeldVms {
   owners(): Iterable<string>;
-  /** What an owner holds: runs, or (while being filed) specs not yet run. */
-  of(owner: string): ReadonlyArray<Pick<RunRecord, 'spec'>>;
+  /** What an owner holds, as configurations: VMs as they are now, runs still making one, specs approved but not yet run. */
+  of(owner: string): ReadonlyArray<{ readonly spec: VmSpec }>;
 }
 
 /** HeldVms over a list of runs (the command line, tests). */

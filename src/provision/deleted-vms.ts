@@ -1,29 +1,70 @@
 /**
- * Finished runs whose VM was deleted outside the bot: looked up by name (a few list calls for
- * many VMs) and marked `goneAt`, so they stop counting against quotas. A VM of that name with
- * another key is someone else's: ours is gone all the same.
+ * VMs deleted outside the bot: looked up by name (a few list calls for many VMs) and marked, so
+ * they stop counting against quotas — a VM record becomes `gone`; a failed run's left-behind VM is
+ * marked on the run (`goneAt`). A VM of that name with another key is someone else's: ours is gone
+ * all the same.
  */
 import { isConflict } from '../errors.js';
-import type { RunRecord } from '../store/records.js';
+import { ownerOf } from '../store/records.js';
 import type { ProvisionContext } from './context.js';
+import { markVm } from './vm-records.js';
 
 /** VMs looked up per list call. */
 const NAMES_PER_LOOKUP = 20;
 
-export async function noticeDeletedVms(ctx: ProvisionContext): Promise<RunRecord[]> {
-  const held = ctx.runs.runsInStates(['succeeded', 'failed'], (r) => !r.goneAt && r.keys.vmKey !== undefined);
+/** A VM noticed gone: what its owner and the audit channel are told about. */
+export interface GoneVm {
+  runId: string;
+  name: string;
+  owner: string;
+  keys: { vmKey: string; machineKey?: string | undefined };
+  requestId?: string | undefined;
+}
+
+export async function noticeDeletedVms(ctx: ProvisionContext): Promise<GoneVm[]> {
+  const vms = ctx.store.vmsBy('state', 'live', (v) => v.keys.vmKey !== '');
+  const leftByFailedRuns = ctx.runs.runsInStates(['failed'], (r) => !r.goneAt && r.keys.vmKey !== undefined);
+  const held = [
+    ...vms.map((v) => ({ runId: v.runId, name: v.name, vmKey: v.keys.vmKey, isRecord: true })),
+    ...leftByFailedRuns.map((r) => ({ runId: r.id, name: r.spec.vm.name ?? r.id, vmKey: r.keys.vmKey!, isRecord: false })),
+  ];
   const present = new Set<string>();
   for (let i = 0; i < held.length; i += NAMES_PER_LOOKUP) {
-    for (const vm of await ctx.api.findVmsByName(held.slice(i, i + NAMES_PER_LOOKUP).map((r) => r.spec.vm.name))) present.add(vm.key);
+    for (const vm of await ctx.api.findVmsByName(held.slice(i, i + NAMES_PER_LOOKUP).map((h) => h.name))) present.add(vm.key);
   }
-  const gone: RunRecord[] = [];
-  for (const run of held.filter((r) => !present.has(r.keys.vmKey!))) {
+  const gone: GoneVm[] = [];
+  for (const h of held.filter((x) => !present.has(x.vmKey))) {
+    const at = new Date().toISOString();
     try {
-      const marked = await ctx.store.updateRun(run.id, { version: run.version }, (r) => {
-        r.goneAt = new Date().toISOString();
-      });
-      await ctx.records.record(marked, 'vmbot', 'run.vm_gone', 'info', `VM key ${run.keys.vmKey} no longer exists in VergeOS (deleted outside the bot)`);
-      gone.push(marked);
+      let noticed: GoneVm | undefined;
+      if (h.isRecord) {
+        // Only a VM still live: one being deleted by the bot meanwhile is the bot's deletion.
+        noticed = await markVm(ctx.store, h.runId, ['live'], (v) => {
+          v.state = 'gone';
+          v.goneAt = at;
+        });
+      } else {
+        const run = ctx.runs.require(h.runId);
+        const marked = await ctx.store.updateRun(run.id, { version: run.version, states: ['failed'] }, (r) => {
+          r.goneAt = at;
+        });
+        noticed = {
+          runId: marked.id,
+          name: h.name,
+          owner: ownerOf(marked),
+          keys: { vmKey: h.vmKey, machineKey: marked.keys.machineKey },
+          requestId: marked.requestId,
+        };
+      }
+      if (!noticed) continue;
+      await ctx.records.record(
+        ctx.runs.require(h.runId),
+        'vmbot',
+        'run.vm_gone',
+        'info',
+        `VM key ${h.vmKey} no longer exists in VergeOS (deleted outside the bot)`,
+      );
+      gone.push(noticed);
     } catch (err) {
       // Changed meanwhile (a retry or a cleanup): it is looked at again next time.
       if (!isConflict(err)) throw err;

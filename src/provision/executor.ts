@@ -17,6 +17,7 @@ import { createdSoFar, ProvisionFailure, runError } from './messages.js';
 import { lookUpStep, type Found } from './reconcile.js';
 import { runResult } from './result.js';
 import { sendStep } from './send-step.js';
+import { recordVm } from './vm-records.js';
 import { EXECUTABLE_RUN_STATES } from '../store/run-states.js';
 
 const RESUMABLE: readonly RunState[] = EXECUTABLE_RUN_STATES;
@@ -85,10 +86,10 @@ export class StepExecutor {
           return run;
         }
       }
+      // The VM's own record (owner, keys, configuration, its lease running from now), then the run's end.
+      await recordVm(store, run);
       run = await store.updateRun(runId, { version: run.version }, (r) => {
         r.state = 'succeeded';
-        // The lease runs from when the VM is ready.
-        if (r.lease && !r.lease.endsAt) r.lease.endsAt = new Date(Date.now() + r.lease.forMs).toISOString();
       });
       await records.recordOrHold(run, actor, 'run.succeeded', 'ok', plan.steps.length + ' steps done');
       await this.#emit(listener, { type: 'run_succeeded', runId, result: runResult(run) });

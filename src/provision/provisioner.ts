@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../store/audit.js';
-import type { RunRecord, RunState } from '../store/records.js';
+import type { RunRecord, RunState, VmRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { VmSpec } from '../vmspec/schema.js';
@@ -16,7 +16,7 @@ import { power } from './actions/power.js';
 import { transfer } from './actions/transfer.js';
 import { RunClaims } from './claims.js';
 import type { ProvisionContext } from './context.js';
-import { noticeDeletedVms } from './deleted-vms.js';
+import { noticeDeletedVms, type GoneVm } from './deleted-vms.js';
 import type { RunEventListener, RunMeta } from './events.js';
 import { StepExecutor } from './executor.js';
 import { createRuns, markNotStarted } from './new-runs.js';
@@ -25,8 +25,8 @@ import { RunAudit } from './run-audit.js';
 import { cleanup } from './teardown.js';
 
 export { RunBusyError } from './errors.js';
+export type { GoneVm } from './deleted-vms.js';
 export type { RunEvent, RunEventListener, RunMeta } from './events.js';
-export { isOwnedVm } from './queries.js';
 
 export interface ProvisionerOptions {
   vergeos: VergeosApi;
@@ -147,8 +147,8 @@ export class Provisioner {
     return cleanup(this.#ctx, runId, actor);
   }
 
-  /** Finished runs whose VM was deleted outside the bot, marked `goneAt`. */
-  noticeDeletedVms(): Promise<RunRecord[]> {
+  /** VMs deleted outside the bot, marked gone (they stop counting against quotas). */
+  noticeDeletedVms(): Promise<GoneVm[]> {
     return noticeDeletedVms(this.#ctx);
   }
 
@@ -165,7 +165,7 @@ export class Provisioner {
   }
 
   /** Hand a VM to another owner (exactly once per call). */
-  transfer(runId: string, to: string, actor: string): Promise<RunRecord> {
+  transfer(runId: string, to: string, actor: string): Promise<VmRecord> {
     return transfer(this.#ctx, runId, to, actor);
   }
 
@@ -187,17 +187,17 @@ export class Provisioner {
   }
 
   /** VMs the bot made that still exist as far as it knows (and those noticed gone). */
-  ownedVms(): RunRecord[] {
+  ownedVms(): VmRecord[] {
     return this.#runs.ownedVms();
   }
 
-  /** One VM the bot made and still manages, by its run id. */
-  ownedVm(runId: string): RunRecord | undefined {
+  /** One VM the bot made and still manages, by the id of the run that made it. */
+  ownedVm(runId: string): VmRecord | undefined {
     return this.#runs.ownedVm(runId);
   }
 
   /** The VMs `user` owns (asked for, or was handed). */
-  vmsOwnedBy(user: string): RunRecord[] {
+  vmsOwnedBy(user: string): VmRecord[] {
     return this.#runs.vmsOwnedBy(user);
   }
 

@@ -1,15 +1,15 @@
 /** Reading runs and the VMs they made, from the store's indexes; nothing here writes. */
 import { CodedError } from '../errors.js';
-import type { RunRecord, RunState } from '../store/records.js';
+import type { RunRecord, RunState, VmRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { DECOMMISSIONABLE_RUN_STATES, INTERRUPTED_RUN_STATES, isLiveVm } from '../store/run-states.js';
+import { INTERRUPTED_RUN_STATES } from '../store/run-states.js';
+import { vmIdOf, type VmState } from '../store/vm-record.js';
 
-export type RunReadStore = Pick<Store, 'getRun' | 'runsBy'>;
+export type RunReadStore = Pick<Store, 'getRun' | 'runsBy' | 'getVm' | 'vmsBy'>;
 
-/** A run whose VM the bot made and has not deleted: succeeded, or being decommissioned. */
-export function isOwnedVm(run: Pick<RunRecord, 'state' | 'decommission'>): boolean {
-  return isLiveVm(run);
-}
+/** The VMs the bot manages: those that exist as far as it knows, being deleted, or noticed deleted outside it. */
+const MANAGED_VM_STATES: readonly VmState[] = ['live', 'deleting', 'gone'];
+const isManaged = (vm: Pick<VmRecord, 'state'>): boolean => MANAGED_VM_STATES.includes(vm.state);
 
 export class RunQueries {
   readonly #store: RunReadStore;
@@ -40,20 +40,27 @@ export class RunQueries {
     return this.#store.runsBy('group', batchId);
   }
 
-  /** VMs the bot made that still exist as far as it knows (and those noticed gone). */
-  ownedVms(): RunRecord[] {
-    return this.runsInStates(DECOMMISSIONABLE_RUN_STATES, isOwnedVm);
+  /** VMs the bot made that still exist as far as it knows (and those noticed gone), in the order they were asked for. */
+  ownedVms(): VmRecord[] {
+    return MANAGED_VM_STATES.flatMap((state) => this.#store.vmsBy('state', state)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  /** One VM the bot made and still manages, by its run id. */
-  ownedVm(runId: string): RunRecord | undefined {
-    const run = this.#store.getRun(runId);
-    return run && isOwnedVm(run) ? run : undefined;
+  /** One VM the bot made and still manages, by the id of the run that made it (what buttons carry). */
+  ownedVm(runId: string): VmRecord | undefined {
+    const vm = this.#store.getVm(vmIdOf(runId));
+    return vm && isManaged(vm) ? vm : undefined;
+  }
+
+  /** The VM run `runId` made, which the caller knows exists. */
+  requireVm(runId: string): VmRecord {
+    const vm = this.#store.getVm(vmIdOf(runId));
+    if (!vm) throw new CodedError('VM_NOT_FOUND', `run ${runId} made no VM the bot knows of`);
+    return vm;
   }
 
   /** The VMs `user` owns (asked for, or was handed). */
-  vmsOwnedBy(user: string): RunRecord[] {
-    return this.#store.runsBy('owner', user, isOwnedVm);
+  vmsOwnedBy(user: string): VmRecord[] {
+    return this.#store.vmsBy('owner', user, isManaged);
   }
 
   /** Copies of the runs in these states that pass `filter`, oldest first (found through the state index). */

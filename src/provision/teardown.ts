@@ -10,6 +10,7 @@ import type { ProvisionContext } from './context.js';
 import { asFailure } from './errors.js';
 import { lookUpStep } from './reconcile.js';
 import { stopAndDeleteVm } from './vm-power.js';
+import { markVm } from './vm-records.js';
 import { CLEANABLE_RUN_STATES, DECOMMISSIONABLE_RUN_STATES } from '../store/run-states.js';
 
 export type Teardown = 'cleanup' | 'decommission';
@@ -45,6 +46,12 @@ export async function tearDown(ctx: ProvisionContext, runId: string, actor: stri
       r.state = 'cleaning_up';
       if (decommission) r.decommission ??= { by: actor, at: new Date().toISOString() };
     });
+    // Its VM is being deleted: no longer extended, transferred or acted on.
+    if (decommission)
+      await markVm(store, runId, ['live', 'deleting'], (v) => {
+        v.state = 'deleting';
+        v.deleting ??= { by: actor, at: new Date().toISOString() };
+      });
     await records.record(run, actor, `${verb}_started`, 'info');
     try {
       let vmKey = run.keys.vmKey;
@@ -52,6 +59,12 @@ export async function tearDown(ctx: ProvisionContext, runId: string, actor: stri
         vmKey = (await lookUpStep(api, planSpec(run.spec).steps[0]!, run))?.vmKey;
       }
       if (vmKey) await stopAndDeleteVm(api, vmKey, run.keys.machineKey, ctx.stopTiming);
+      // The VM record first: a crash before the run's end resumes the decommission, which finds it marked.
+      if (decommission)
+        await markVm(store, runId, ['live', 'deleting'], (v) => {
+          v.state = 'deleted';
+          v.deletedAt = new Date().toISOString();
+        });
       run = await store.updateRun(runId, { version: run.version }, (r) => {
         r.state = decommission ? 'decommissioned' : 'cleaned_up';
         delete r.error;

@@ -10,7 +10,7 @@ import type { Requests } from '../requests/requests.js';
 import { HOME_SHOWS, homeView } from './views/other.js';
 import type { Notifier } from './notifier.js';
 import type { SlackWebApi } from './web-api.js';
-import { ownerOf, type RequestRecord, type RequestState, type RunRecord } from '../store/records.js';
+import type { RequestRecord, RequestState, VmRecord } from '../store/records.js';
 
 /** States a request is in just as it joins or leaves the leads' pending list. */
 const ON_LEADS_LIST: ReadonlySet<RequestState> = new Set(['pending', 'approved', 'rejected', 'cancelled', 'expired']);
@@ -28,7 +28,7 @@ export class HomeTabs {
       slack: SlackWebApi;
       notifier: Notifier;
       requests: () => Requests;
-      vmsOf: (user: string) => RunRecord[];
+      vmsOf: (user: string) => VmRecord[];
       approvers: Approvers;
       logger?: Logger;
     },
@@ -47,8 +47,8 @@ export class HomeTabs {
   }
 
   /** A VM changed (its lease, its power, deleted): republish, shortly, its owner's tab. */
-  vmChanged(run: Pick<RunRecord, 'owner' | 'actor'>): void {
-    this.changedFor([ownerOf(run)]);
+  vmChanged(vm: Pick<VmRecord, 'owner'>): void {
+    this.changedFor([vm.owner]);
   }
 
   /** Republish, shortly, these users' tabs (those of them who opened it). */

@@ -5,7 +5,8 @@
  * deletions) and VMs deleted outside the bot. App Home follows each change.
  */
 import type { LeaseEvent } from '../leases/leases.js';
-import { ownerOf, type RequestRecord, type RunRecord } from '../store/records.js';
+import type { RequestRecord } from '../store/records.js';
+import type { GoneVm } from '../provision/provisioner.js';
 import type { SweepObserver } from '../workflows/sweeps.js';
 import { announceFiled } from './announce.js';
 import type { BotContext } from './context.js';
@@ -37,26 +38,26 @@ export class SlackNotices implements SweepObserver {
 
   async leaseNotice(event: LeaseEvent): Promise<void> {
     const { notifier, leases, auditChannel, homeTabs } = this.ctx;
-    const owner = ownerOf(event.run);
+    const owner = event.vm.owner;
     if (SLACK_USER.test(owner)) await notifier.dm(owner, leaseNotice(event, leases.graceMs));
     if (event.type === 'expired' || event.type === 'deleted') {
       const [emoji, what] =
         event.type === 'expired' ? [':hourglass:', 'powered off at the end of its lease'] : [':wastebasket:', 'deleted at the end of its lease'];
-      const line = `${emoji} *${escapeText(event.run.spec.vm.name)}* ${what} · VM key ${event.run.keys.vmKey} / machine key ${event.run.keys.machineKey} · owner <@${owner}>${event.run.requestId ? ` · ${event.run.requestId}` : ''}`;
+      const line = `${emoji} *${escapeText(event.vm.name)}* ${what} · VM key ${event.vm.keys.vmKey} / machine key ${event.vm.keys.machineKey} · owner <@${owner}>${event.vm.requestId ? ` · ${event.vm.requestId}` : ''}`;
       await notifier.post(auditChannel, say(line));
     }
-    homeTabs.vmChanged(event.run);
+    homeTabs.vmChanged(event.vm);
   }
 
-  async vmGone(run: RunRecord): Promise<void> {
+  async vmGone(vm: GoneVm): Promise<void> {
     const { notifier, auditChannel, homeTabs } = this.ctx;
-    homeTabs.vmChanged(run);
-    const owner = ownerOf(run);
-    const line = `:ghost: *${escapeText(run.spec.vm.name)}* was deleted outside the bot · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey} · owner ${ownerMention(owner)}${run.requestId ? ` · ${run.requestId}` : ''}`;
+    homeTabs.vmChanged(vm);
+    const owner = vm.owner;
+    const line = `:ghost: *${escapeText(vm.name)}* was deleted outside the bot · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey} · owner ${ownerMention(owner)}${vm.requestId ? ` · ${vm.requestId}` : ''}`;
     await notifier.post(auditChannel, say(line));
     if (!SLACK_USER.test(owner)) return;
-    const text = `Your VM ${run.spec.vm.name} was deleted outside the bot; it no longer counts against your quota.`;
-    const shown = `:ghost: Your VM *${escapeText(run.spec.vm.name)}* (VM key ${run.keys.vmKey}) was deleted outside the bot; it no longer counts against your quota.`;
+    const text = `Your VM ${vm.name} was deleted outside the bot; it no longer counts against your quota.`;
+    const shown = `:ghost: Your VM *${escapeText(vm.name)}* (VM key ${vm.keys.vmKey}) was deleted outside the bot; it no longer counts against your quota.`;
     await notifier.dm(owner, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: shown } }] });
   }
 }

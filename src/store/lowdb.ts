@@ -25,6 +25,7 @@ import type { IndexedTable } from './indexed-table.js';
 import { RecordTables } from './record-tables.js';
 import { nextVersion } from './compare-and-set.js';
 import { SingleProcess } from './single-process.js';
+import { missingVmRecords } from './vms-from-runs.js';
 import { StoreError, type Store, type StoreExpect } from './store.js';
 import type { RequestRecord, RequestState, RunRecord, RunState, StoreFile, VmRecord, VmState } from './records.js';
 
@@ -92,6 +93,7 @@ export class LowdbStore extends RecordTables implements Store {
     const store = new LowdbStore(dataDir, lockPath, readOnly, options.fs ?? nodeFileSystem);
     try {
       await store.#load();
+      await store.#recordVmsOfOlderRuns();
       store.#archiveAfterMs = options.archiveAfterMs ?? store.#archiveAfterMs;
       if (!readOnly) {
         makePrivate(dataDir, 0o700); // a directory an older version (or someone) left open
@@ -160,6 +162,18 @@ export class LowdbStore extends RecordTables implements Store {
 
   #table(table: Table): IndexedTable<StoredRecord, string> {
     return this[table] as IndexedTable<StoredRecord, string>;
+  }
+
+  /**
+   * A store from before VMs had records of their own: each VM it knows only as a run gets one, once
+   * (journaled; a read-only copy makes them in memory, so what it lists is the same).
+   */
+  async #recordVmsOfOlderRuns(): Promise<void> {
+    const missing = missingVmRecords(this.runs.values(), (id) => this.vms.has(id), new Date());
+    if (!missing.length) return;
+    if (this.#readOnly) for (const vm of missing) this.vms.set(vm);
+    else for (const vm of missing) await this.insertVm(vm);
+    this.notes.push(`${missing.length} VM record(s) made from the runs that made them (a store from before VMs had records)`);
   }
 
   /** Write the snapshot of everything so far and delete the journals it covers (see `JournalWriter.compact`). */

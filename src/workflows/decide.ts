@@ -8,6 +8,7 @@ import { deviceKinds, evaluate, type Evaluation } from '../policy/evaluate.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { isIn, type Membership } from '../policy/members.js';
 import { holdsVm, type HeldVms } from '../policy/quota.js';
+import { holdsSize, vmIdOf } from '../store/vm-record.js';
 import { quotaStandings } from '../policy/standing.js';
 import { requestSpecs } from '../requests/requests.js';
 import type { RequestRecord } from '../store/records.js';
@@ -84,8 +85,10 @@ export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, inpu
 }
 
 /**
- * What the requester's VMs hold now for quotas: runs holding a VM, and approved requests whose
- * runs are not created yet (an auto-approval a moment ago must count against the next filing).
+ * What the requester's VMs hold now for quotas: each VM's configuration now (its record, which
+ * day-2 changes move), runs still making a VM or failed with one left behind (no record yet: their
+ * approved spec), and approved requests whose runs are not created yet (an auto-approval a moment
+ * ago must count against the next filing).
  */
 export function heldNow(store: Store, excluding?: string): HeldVms {
   const committed = new Map<string, Array<{ spec: VmSpec }>>();
@@ -95,8 +98,12 @@ export function heldNow(store: Store, excluding?: string): HeldVms {
     committed.set(request.requester, [...(committed.get(request.requester) ?? []), ...specs]);
   }
   return {
-    owners: () => new Set([...store.runKeys('owner'), ...committed.keys()]),
-    of: (owner) => [...store.runsBy('owner', owner, holdsVm), ...(committed.get(owner) ?? [])],
+    owners: () => new Set([...store.vmKeys('owner'), ...store.runKeys('owner'), ...committed.keys()]),
+    of: (owner) => [
+      ...store.vmsBy('owner', owner, holdsSize),
+      ...store.runsBy('owner', owner, (r) => holdsVm(r) && !store.getVm(vmIdOf(r.id))),
+      ...(committed.get(owner) ?? []),
+    ],
   };
 }
 

@@ -2,14 +2,14 @@
  * The background sweeps, as core workflows: requests that waited for pre-flight decided once
  * VergeOS answers, pending requests expired, lease reminders / power-offs / deletions due, VMs
  * deleted outside the bot noticed. Each tells a `SweepObserver` what happened, as data; the
- * Slack edge renders it (DMs, the audit channel, App Home). Lease notices leave the run's outbox
+ * Slack edge renders it (DMs, the audit channel, App Home). Lease notices leave the VM's outbox
  * only once the observer has told them, so a restart delivers what was not.
  */
 import type { LeaseEvent, Leases } from '../leases/leases.js';
 import type { Logger } from '../log.js';
-import type { Provisioner } from '../provision/provisioner.js';
+import type { GoneVm, Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
-import type { RequestRecord, RunRecord } from '../store/records.js';
+import type { RequestRecord } from '../store/records.js';
 import type { RequestFiling } from './file-request.js';
 
 export interface SweepObserver {
@@ -20,7 +20,7 @@ export interface SweepObserver {
   /** A lease notice due to the owner (a reminder, a power-off, a deletion). */
   leaseNotice(event: LeaseEvent): Promise<void>;
   /** A VM the bot made was deleted outside it (it no longer counts against quotas). */
-  vmGone(run: RunRecord): Promise<void>;
+  vmGone(vm: GoneVm): Promise<void>;
 }
 
 export interface SweepDeps {
@@ -72,12 +72,12 @@ export class Sweeps {
     await leases.sweep();
     for (const { noticeId, event } of leases.outbox()) {
       await this.#observer.leaseNotice(event);
-      await leases.delivered(event.run.id, noticeId);
+      await leases.delivered(event.vm.id, noticeId);
     }
   }
 
   /** VMs deleted outside the bot: marked gone (they stop counting against quotas), then told. */
   async goneVms(): Promise<void> {
-    for (const run of await this.deps.provisioner.noticeDeletedVms()) await this.#observer.vmGone(run);
+    for (const vm of await this.deps.provisioner.noticeDeletedVms()) await this.#observer.vmGone(vm);
   }
 }

@@ -78,7 +78,7 @@ describe('the JSON the README promises', () => {
     const j2 = batch.runs.find((r) => r.spec.vm.name === 'j-2')!;
     rig.sim.state.vmAction({ vm: j2.keys.vmKey!, action: 'kill' });
     rig.sim.state.deleteVm(j2.keys.vmKey!);
-    expect((await rig.provisioner.noticeDeletedVms()).map((r) => r.spec.vm.name)).toEqual(['j-2']);
+    expect((await rig.provisioner.noticeDeletedVms()).map((v) => v.name)).toEqual(['j-2']);
     await rig.audit.close();
     await rig.store.close();
     env = { DATA_DIR: rig.dir, MANIFESTS_DIR: MANIFESTS };

@@ -69,7 +69,7 @@ describe('vmbot store migrate verifies the copied audit chain before committing'
       expect(migrated.stderr).toBe('');
       expect(migrated.code).toBe(0);
       expect(migrated.stdout).toBe(
-        `Copied 1 requests, 2 runs and ${lines.length} audit records from ${dataDir} to ${shown}; REQ numbers continue after REQ-2; the audit chain verifies (${lines.length} records).\n` +
+        `Copied 1 requests, 2 runs, 2 VMs and ${lines.length} audit records from ${dataDir} to ${shown}; REQ numbers continue after REQ-2; the audit chain verifies (${lines.length} records).\n` +
           `Start the bot with DATABASE_URL set; ${dataDir} is no longer read (keep it as a backup).\n`,
       );
       const verified = await runVmbot(['audit', 'verify'], { DATABASE_URL: url });

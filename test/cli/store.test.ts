@@ -28,7 +28,7 @@ describe('vmbot store migrate', () => {
     expect(migrated.stderr).toBe('');
     expect(migrated.code).toBe(0);
     expect(migrated.stdout).toMatch(
-      /^Copied 1 requests, 3 runs and \d+ audit records from .+ to postgres:\/\/vmbot:\*\*\*@127\.0\.0\.1:\d+\/t_[0-9a-f]+; REQ numbers continue after REQ-3; the audit chain verifies \(\d+ records\)\.\n/,
+      /^Copied 1 requests, 3 runs, 3 VMs and \d+ audit records from .+ to postgres:\/\/vmbot:\*\*\*@127\.0\.0\.1:\d+\/t_[0-9a-f]+; REQ numbers continue after REQ-3; the audit chain verifies \(\d+ records\)\.\n/,
     );
 
     const pgStore = await PostgresStore.open(url);

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../src/store/records.js';
+import { vmIdOf, type RunRecord } from '../../src/store/records.js';
 import { leasesOn, provisioningRig, type ProvisioningRig, recipeSpec } from '../helpers/core.js';
 
 const DAY = 86_400_000;
@@ -13,7 +13,9 @@ describe('extending a lease', () => {
   let leased: RunRecord;
   let forever: RunRecord;
   const leases = () => leasesOn(rig, { now: () => now });
-  const endOf = (run: RunRecord) => rig.store.getRun(run.id)!.lease?.endsAt;
+  const vmOf = (run: RunRecord) => rig.store.getVm(vmIdOf(run.id))!;
+  const endOf = (run: RunRecord) => vmOf(run).lease?.endsAt;
+  let leasedEnd: string;
   const audit = async () =>
     (await readFile(join(rig.dir, 'audit.jsonl'), 'utf8'))
       .trim()
@@ -26,15 +28,16 @@ describe('extending a lease', () => {
     leased = await rig.provisioner.execute(one.id);
     const two = await rig.provisioner.createRun(await recipeSpec('web-server', 'forever-01'), { actor: 'U0ALICE' });
     forever = await rig.provisioner.execute(two.id);
-    expect([leased.state, forever.state, forever.lease]).toEqual(['succeeded', 'succeeded', undefined]);
-    now = Date.parse(leased.lease!.endsAt!) - 7 * DAY; // the lease ends in 7 days
+    expect([leased.state, forever.state, vmOf(forever).lease]).toEqual(['succeeded', 'succeeded', undefined]);
+    leasedEnd = vmOf(leased).lease!.endsAt!;
+    now = Date.parse(leasedEnd) - 7 * DAY; // the lease ends in 7 days
   });
   afterEach(() => rig.close());
 
   it('`by` adds to the current end: 7 days more on a lease ending in 7 days ends in 14', async () => {
-    const end = Date.parse(leased.lease!.endsAt!);
+    const end = Date.parse(leasedEnd);
     const first = await leases().extend(leased.id, { by: 7 * DAY }, 'U0ALICE');
-    expect(first).toMatchObject({ ok: true, endsAt: new Date(end + 7 * DAY).toISOString(), was: leased.lease!.endsAt });
+    expect(first).toMatchObject({ ok: true, endsAt: new Date(end + 7 * DAY).toISOString(), was: leasedEnd });
     // Again: from the new end, not from now.
     now += DAY;
     expect(await leases().extend(leased.id, { by: 2 * DAY }, 'U0ALICE')).toMatchObject({ ok: true, endsAt: new Date(end + 9 * DAY).toISOString() });
@@ -61,7 +64,7 @@ describe('extending a lease', () => {
       code: 'beyond_max',
       reason: `that is beyond its maximum lease of 30 days from now (until ${new Date(now + 30 * DAY).toISOString()}); a lead has to allow longer`,
     });
-    expect(endOf(leased)).toBe(leased.lease!.endsAt);
+    expect(endOf(leased)).toBe(leasedEnd);
     expect(await leases().extend(leased.id, { by: 23 * DAY }, 'U0ALICE')).toMatchObject({ ok: true, endsAt: new Date(now + 30 * DAY).toISOString() });
     expect(await leases().extend(leased.id, { by: 5 * DAY }, 'U0LEAD', { beyondMax: true })).toMatchObject({
       ok: true,
@@ -70,8 +73,8 @@ describe('extending a lease', () => {
   });
 
   it('a new end in the past is refused', async () => {
-    now = Date.parse(leased.lease!.endsAt!) + 3 * DAY; // ended 3 days ago
-    const end = Date.parse(leased.lease!.endsAt!);
+    now = Date.parse(leasedEnd) + 3 * DAY; // ended 3 days ago
+    const end = Date.parse(leasedEnd);
     expect(await leases().extend(leased.id, { by: 2 * DAY }, 'U0ALICE')).toEqual({
       ok: false,
       code: 'past',
@@ -89,24 +92,27 @@ describe('extending a lease', () => {
           'forever-01 is kept until deleted, so it has no lease to extend; giving it one (powered off at its end, deleted 3 days later) has to be asked for explicitly',
       });
     }
-    expect(rig.store.getRun(forever.id)!.lease).toBeUndefined();
+    expect(vmOf(forever).lease).toBeUndefined();
     expect(await leases().sweep()).toEqual([]);
 
     const set = await leases().extend(forever.id, { by: 7 * DAY }, 'U0ALICE', { setLease: true });
     expect(set).toMatchObject({ ok: true, endsAt: new Date(now + 7 * DAY).toISOString() });
     expect(set.ok && set.was).toBeUndefined();
-    expect(rig.store.getRun(forever.id)!.lease).toEqual({ forMs: 7 * DAY, endsAt: new Date(now + 7 * DAY).toISOString(), reminded: [], outbox: [] });
+    expect(vmOf(forever).lease).toEqual({ forMs: 7 * DAY, endsAt: new Date(now + 7 * DAY).toISOString(), reminded: [], outbox: [] });
     expect((await audit()).filter((r) => r.action === 'lease.extended' && r.vmName === 'forever-01').map((r) => r.detail)).toEqual([
       `lease ends ${new Date(now + 7 * DAY).toISOString()} (was kept until deleted)`,
     ]);
   });
 
   it('a VM being deleted or gone is not extended', async () => {
-    await rig.store.updateRun(leased.id, { version: rig.store.getRun(leased.id)!.version }, (r) => (r.goneAt = new Date(now).toISOString()));
+    await rig.store.updateVm(vmOf(leased).id, { version: vmOf(leased).version }, (v) => {
+      v.state = 'gone';
+      v.goneAt = new Date(now).toISOString();
+    });
     expect(await leases().extend(leased.id, { by: DAY }, 'U0ALICE')).toEqual({ ok: false, code: 'no_vm', reason: 'leased-01 was deleted outside the bot' });
-    await rig.store.updateRun(forever.id, { version: rig.store.getRun(forever.id)!.version }, (r) => {
-      r.state = 'cleaning_up';
-      r.decommission = { by: 'U0ALICE', at: new Date(now).toISOString() };
+    await rig.store.updateVm(vmOf(forever).id, { version: vmOf(forever).version }, (v) => {
+      v.state = 'deleting';
+      v.deleting = { by: 'U0ALICE', at: new Date(now).toISOString() };
     });
     expect(await leases().extend(forever.id, { by: DAY }, 'U0ALICE', { setLease: true })).toEqual({
       ok: false,

@@ -8,6 +8,7 @@ import { builtinPolicy, loadPolicyFile, parsePolicyText } from '../../src/policy
 import { isIn } from '../../src/policy/members.js';
 import { quotaStandings } from '../../src/policy/standing.js';
 import { addUse, heldVmsIn, holdsVm, NO_USE, overQuota, useOf, useOfSpecs } from '../../src/policy/quota.js';
+import { heldNow } from '../../src/workflows/decide.js';
 import { policySchema, type Policy } from '../../src/policy/schema.js';
 import type { VmSpec } from '../../src/vmspec/schema.js';
 import { parseSpec } from '../../src/vmspec/validate.js';
@@ -257,14 +258,14 @@ describe('quota counting against VergeOS', () => {
         ),
       );
       expect(runs.map((r) => r.state)).toEqual(['succeeded', 'succeeded']);
-      expect(useOf(heldVmsIn(rig.store.listRuns()), ['U0ALICE']).vms).toBe(2);
+      expect(useOf(heldNow(rig.store), ['U0ALICE']).vms).toBe(2);
       const gone = runs[1]!;
       rig.sim.state.vmAction({ vm: gone.keys.vmKey, action: 'kill' });
       rig.sim.state.deleteVm(gone.keys.vmKey!);
       rig.sim.state.createVm({ name: 'gone-01', cluster: '1', ram: 1024, cpu_cores: 1 }); // same name, someone else's VM
       const noticed = await rig.provisioner.noticeDeletedVms();
-      expect(noticed.map((r) => r.id)).toEqual([gone.id]);
-      expect(useOf(heldVmsIn(rig.store.listRuns()), ['U0ALICE'])).toEqual(useOfSpecs([runs[0]!.spec]));
+      expect(noticed.map((v) => v.runId)).toEqual([gone.id]);
+      expect(useOf(heldNow(rig.store), ['U0ALICE'])).toEqual(useOfSpecs([runs[0]!.spec]));
       expect(await rig.provisioner.noticeDeletedVms()).toEqual([]);
       const records = [];
       for await (const r of readAuditRecords(rig.audit.file)) records.push(r);

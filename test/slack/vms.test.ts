@@ -77,8 +77,8 @@ describe('my VMs, from Slack', () => {
     await until(() => rig.slack.ephemerals.slice(mark).some((e) => e.text.startsWith('Deleted day2-01')), 'the deletion');
     await rig.bot.idle();
     expect(rig.vergeos.requestsTo('DELETE /vms/:key')).toHaveLength(1);
-    expect(rig.vergeos.state.table('vms').has(vm.keys.vmKey!)).toBe(false);
-    expect(rig.store.getRun(vm.id)?.state).toBe('decommissioned');
+    expect(rig.vergeos.state.table('vms').has(vm.keys.vmKey)).toBe(false);
+    expect(rig.store.getRun(vm.runId)?.state).toBe('decommissioned');
     await until(
       () => rig.slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('*day2-01* decommissioned by <@U0REQUESTER>')),
       'the audit line',
@@ -94,7 +94,7 @@ describe('my VMs, from Slack', () => {
     await until(() => rig.store.getRequest('REQ-1')?.state === 'succeeded', 'the VM', 15_000);
     const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
     rig.vergeos.state.vmAction({ vm: vm.keys.vmKey, action: 'kill' });
-    rig.vergeos.state.deleteVm(vm.keys.vmKey!);
+    rig.vergeos.state.deleteVm(vm.keys.vmKey);
     await rig.bot.reconcile();
     await rig.bot.reconcile();
     await rig.bot.idle();
@@ -145,7 +145,7 @@ describe('leases, from Slack', () => {
     );
     mark = rig.slack.ephemerals.length;
     await rig.driver.clickMessageButton(SLACK_SIM.requester, reminder, 'lease_extend');
-    await until(() => rig.store.getRun(vm.id)?.lease?.endsAt === new Date(endsAt + 7 * DAY).toISOString(), 'the extension');
+    await until(() => rig.store.getVm(vm.id)?.lease?.endsAt === new Date(endsAt + 7 * DAY).toISOString(), 'the extension');
 
     now = endsAt + 7 * DAY;
     await rig.bot.sweepLeases();
@@ -160,7 +160,7 @@ describe('leases, from Slack', () => {
     await rig.bot.sweepLeases();
     await rig.bot.sweepLeases();
     await rig.bot.idle();
-    expect(rig.vergeos.state.table('vms').has(vm.keys.vmKey!)).toBe(false);
+    expect(rig.vergeos.state.table('vms').has(vm.keys.vmKey)).toBe(false);
     expect(rig.vergeos.requestsTo('DELETE /vms/:key')).toHaveLength(1);
     expect(
       dms()
@@ -190,7 +190,7 @@ describe('leases, from Slack', () => {
     await rig.bot.sweepLeases();
     await rig.bot.idle();
     expect(reminders()).toHaveLength(1);
-    expect(rig.store.getRun(vm.id)?.lease?.outbox).toEqual([]);
+    expect(rig.store.getVm(vm.id)?.lease?.outbox).toEqual([]);
   });
 
   it('an extension beyond the maximum becomes a request a lead approves, and is then applied', async () => {
@@ -212,17 +212,17 @@ describe('leases, from Slack', () => {
     // Three weeks more fit in the 30-day maximum (counted from today); a fourth does not.
     for (let week = 1; week <= 3; week++) {
       await rig.driver.clickMessageButton(SLACK_SIM.requester, reminder, 'lease_extend');
-      await until(() => rig.store.getRun(vm.id)?.lease?.endsAt === new Date(endsAt + week * 7 * DAY).toISOString(), `extension ${week}`);
+      await until(() => rig.store.getVm(vm.id)?.lease?.endsAt === new Date(endsAt + week * 7 * DAY).toISOString(), `extension ${week}`);
     }
     await rig.driver.clickMessageButton(SLACK_SIM.requester, reminder, 'lease_extend');
     const ask = await until(() => rig.slack.channelMessages(SLACK_SIM.approvalChannel).find((m) => m.text.startsWith('REQ-2:')), 'the extension request');
     const wanted = new Date(endsAt + 28 * DAY).toISOString();
     expect(ask.text).toBe(`REQ-2: <@U0REQUESTER> asks to keep VM long-lab-01 until ${wanted}, beyond its lease's maximum`);
-    expect(rig.store.getRun(vm.id)?.lease?.endsAt).toBe(new Date(endsAt + 21 * DAY).toISOString());
+    expect(rig.store.getVm(vm.id)?.lease?.endsAt).toBe(new Date(endsAt + 21 * DAY).toISOString());
     await rig.driver.clickMessageButton(SLACK_SIM.lead2, ask, 'request_approve');
     await until(() => rig.store.getRequest('REQ-2')?.state === 'succeeded', 'the extension applied');
     await rig.bot.idle();
-    expect(rig.store.getRun(vm.id)?.lease?.endsAt).toBe(wanted);
+    expect(rig.store.getVm(vm.id)?.lease?.endsAt).toBe(wanted);
     expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1); // nothing new was created
     expect(
       rig.slack

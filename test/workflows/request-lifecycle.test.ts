@@ -251,11 +251,11 @@ describe('the request lifecycle, through the core workflows', () => {
     const mine = await core.vms.access(runId, REQUESTER, isLead);
     if (mine.kind !== 'ok') throw new Error(`expected access, got ${mine.kind}`);
     expect((await core.vms.access(runId, LEAD, isLead)).kind).toBe('ok');
-    expect(await core.vms.power(mine.run, 'off', REQUESTER)).toBe('done');
-    expect(await core.vms.power(mine.run, 'off', REQUESTER)).toBe('already');
-    expect(core.vms.find('wf-day2').id).toBe(runId);
+    expect(await core.vms.power(mine.vm, 'off', REQUESTER)).toBe('done');
+    expect(await core.vms.power(mine.vm, 'off', REQUESTER)).toBe('already');
+    expect(core.vms.find('wf-day2').runId).toBe(runId);
     expect(() => core.vms.find('nope')).toThrow(expect.objectContaining({ code: 'VM_NOT_FOUND', exitCode: 2 }));
-    const gone = await core.vms.decommission(mine.run, LEAD);
+    const gone = await core.vms.decommission(mine.vm, LEAD);
     expect(gone.state).toBe('decommissioned');
     expect([...sim.state.table('vms').values()].filter((v) => v.name === 'wf-day2')).toHaveLength(0);
     expect(await core.vms.access(runId, REQUESTER, isLead)).toEqual({ kind: 'gone' });

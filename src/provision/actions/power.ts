@@ -1,7 +1,6 @@
 /** Day-2 action: power a VM the bot made on or off. */
 import type { ProvisionContext } from '../context.js';
 import { RunBusyError } from '../errors.js';
-import { isOwnedVm } from '../queries.js';
 import { powerOnVm, stopVm } from '../vm-power.js';
 
 /**
@@ -13,8 +12,7 @@ export async function power(ctx: ProvisionContext, runId: string, action: 'on' |
   await claims.take(runId, `VM of run ${runId} is busy; wait for it`);
   try {
     const run = runs.require(runId);
-    if (!isOwnedVm(run) || run.state !== 'succeeded' || !run.keys.vmKey)
-      throw new RunBusyError(`run ${runId} has no VM to power ${action} (it is ${run.state})`);
+    if (run.state !== 'succeeded' || !run.keys.vmKey) throw new RunBusyError(`run ${runId} has no VM to power ${action} (it is ${run.state})`);
     const status = run.keys.machineKey ? (await api.machineStatus(run.keys.machineKey))?.status : undefined;
     const running = status === 'running' || status === 'starting';
     if ((action === 'on') === running) return 'already';

@@ -3,7 +3,7 @@ import type { types } from '@slack/bolt';
 import { summarizeSpec } from '../../plan/render.js';
 import { requestSubject } from '../../requests/requests.js';
 import type { Recipe } from '../../vmspec/recipes.js';
-import type { RequestRecord, RunRecord } from '../../store/records.js';
+import type { RequestRecord, VmRecord } from '../../store/records.js';
 import { clip, decider, escapeClip, escapeText, slackDate } from '../escape.js';
 import type { FormGate } from './form-gate.js';
 import { APPROVAL_ACTIONS, requestLink, section, type Message } from './message-parts.js';
@@ -19,16 +19,17 @@ function requestLine(r: RequestRecord): string {
 }
 
 /** One VM in the App Home: name, keys, lease. */
-function vmLine(r: RunRecord): string {
-  const lease = r.goneAt
-    ? 'deleted outside the bot'
-    : r.lease?.endsAt
-      ? `${r.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(r.lease.endsAt)}`
-      : 'kept until deleted';
-  return `*${escapeClip(r.spec.vm.name, 128)}* · VM key ${r.keys.vmKey} / machine key ${r.keys.machineKey} · ${lease}`;
+function vmLine(r: VmRecord): string {
+  const lease =
+    r.state === 'gone'
+      ? 'deleted outside the bot'
+      : r.lease?.endsAt
+        ? `${r.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(r.lease.endsAt)}`
+        : 'kept until deleted';
+  return `*${escapeClip(r.name, 128)}* · VM key ${r.keys.vmKey} / machine key ${r.keys.machineKey} · ${lease}`;
 }
 
-export function homeView(user: string, mine: RequestRecord[], pendingForLead: RequestRecord[] | undefined, vms: RunRecord[] = []): types.HomeView {
+export function homeView(user: string, mine: RequestRecord[], pendingForLead: RequestRecord[] | undefined, vms: VmRecord[] = []): types.HomeView {
   const blocks: types.KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: 'VergeOS VMs' } },
     section('Type `/vm-create` to request a VM, `/vm-create mine` to act on yours, or `/vm-create help` for everything else.'),

@@ -1,7 +1,7 @@
 /** `/vm-create mine`: a user's VMs with live status and buttons. Pure. */
 import type { types } from '@slack/bolt';
 import { summarizeSpec } from '../../plan/render.js';
-import type { RunRecord } from '../../store/records.js';
+import type { VmRecord } from '../../store/records.js';
 import { clipMrkdwn, escapeClip, escapeText, slackDate } from '../escape.js';
 import type { LeaseEvent } from '../../leases/leases.js';
 import { formatDuration } from '../../vmspec/units.js';
@@ -13,7 +13,7 @@ export const VM_ACTIONS = { powerOn: 'vm_power_on', powerOff: 'vm_power_off', de
 const SHOWN = 20;
 
 export interface VmEntry {
-  run: RunRecord;
+  vm: VmRecord;
   /** VergeOS's power state now, when it answered. */
   status?: string | undefined;
 }
@@ -25,35 +25,35 @@ export function myVmsMessage(entries: VmEntry[], whose: string): Message {
       blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `${whose} no VMs made through the bot. \`/vm-create\` asks for one.` } }],
     };
   const blocks: types.KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: `VMs (${entries.length})` } }];
-  for (const { run, status } of entries.slice(0, SHOWN)) {
-    const state = run.goneAt ? 'deleted outside the bot' : (status ?? 'state unknown (VergeOS did not answer)');
-    const lease = run.lease?.endsAt ? ` · ${run.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(run.lease.endsAt)}` : '';
-    const request = run.requestId ? ` · ${run.requestId}` : '';
+  for (const { vm, status } of entries.slice(0, SHOWN)) {
+    const state = vm.state === 'gone' ? 'deleted outside the bot' : (status ?? 'state unknown (VergeOS did not answer)');
+    const lease = vm.lease?.endsAt ? ` · ${vm.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(vm.lease.endsAt)}` : '';
+    const request = vm.requestId ? ` · ${vm.requestId}` : '';
     blocks.push({
       type: 'section',
       text: {
         type: 'mrkdwn',
         text: clipMrkdwn(
-          `*${escapeClip(run.spec.vm.name, 128)}* · ${escapeText(state)} · VM key ${run.keys.vmKey} / machine key ${run.keys.machineKey}${lease} · ${escapeText(summarizeSpec(run.spec))}${request}`,
+          `*${escapeClip(vm.name, 128)}* · ${escapeText(state)} · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey}${lease} · ${escapeText(summarizeSpec(vm.spec))}${request}`,
           3000,
         ),
       },
     });
-    if (run.goneAt) continue;
+    if (vm.state === 'gone') continue;
     const running = status === 'running' || status === 'starting';
     blocks.push({
       type: 'actions',
-      block_id: `vm.${run.id}`,
+      block_id: `vm.${vm.runId}`,
       elements: [
-        running ? button(VM_ACTIONS.powerOff, 'Power off', run.id) : button(VM_ACTIONS.powerOn, 'Power on', run.id, 'primary'),
-        ...(run.lease?.endsAt ? [button(VM_ACTIONS.extend, `Extend by ${formatDuration(run.lease.forMs)}`, run.id)] : []),
+        running ? button(VM_ACTIONS.powerOff, 'Power off', vm.runId) : button(VM_ACTIONS.powerOn, 'Power on', vm.runId, 'primary'),
+        ...(vm.lease?.endsAt ? [button(VM_ACTIONS.extend, `Extend by ${formatDuration(vm.lease.forMs)}`, vm.runId)] : []),
         {
-          ...button(VM_ACTIONS.delete, 'Delete', run.id, 'danger'),
+          ...button(VM_ACTIONS.delete, 'Delete', vm.runId, 'danger'),
           confirm: {
             title: { type: 'plain_text', text: 'Delete this VM?' },
             text: {
               type: 'mrkdwn',
-              text: `${escapeClip(run.spec.vm.name, 128)} is powered off if running, then deleted with its drives, NICs and devices. This cannot be undone.`,
+              text: `${escapeClip(vm.name, 128)} is powered off if running, then deleted with its drives, NICs and devices. This cannot be undone.`,
             },
             confirm: { type: 'plain_text', text: 'Delete' },
             deny: { type: 'plain_text', text: 'Back' },
@@ -69,10 +69,10 @@ export function myVmsMessage(entries: VmEntry[], whose: string): Message {
 
 /** The owner's DM when a lease runs out: what happens when, with Extend and Delete now. */
 export function leaseNotice(event: LeaseEvent, graceMs: number): Message {
-  const run = event.run;
-  const name = `*${escapeClip(run.spec.vm.name, 128)}* (VM key ${run.keys.vmKey})`;
-  const extendBy = run.lease ? formatDuration(run.lease.forMs) : undefined;
-  const plainName = `${run.spec.vm.name} (VM key ${run.keys.vmKey})`;
+  const vm = event.vm;
+  const name = `*${escapeClip(vm.name, 128)}* (VM key ${vm.keys.vmKey})`;
+  const extendBy = vm.lease ? formatDuration(vm.lease.forMs) : undefined;
+  const plainName = `${vm.name} (VM key ${vm.keys.vmKey})`;
   let text: string;
   let plain: string;
   if (event.type === 'reminder') {
@@ -109,14 +109,14 @@ export function leaseNotice(event: LeaseEvent, graceMs: number): Message {
       { type: 'section', text: { type: 'mrkdwn', text } },
       {
         type: 'actions',
-        block_id: `lease.${run.id}`,
+        block_id: `lease.${vm.runId}`,
         elements: [
-          ...(extendBy ? [button(VM_ACTIONS.extend, `Extend by ${extendBy}`, run.id, 'primary')] : []),
+          ...(extendBy ? [button(VM_ACTIONS.extend, `Extend by ${extendBy}`, vm.runId, 'primary')] : []),
           {
-            ...button(VM_ACTIONS.delete, 'Delete now', run.id, 'danger'),
+            ...button(VM_ACTIONS.delete, 'Delete now', vm.runId, 'danger'),
             confirm: {
               title: { type: 'plain_text', text: 'Delete this VM now?' },
-              text: { type: 'mrkdwn', text: `${escapeClip(run.spec.vm.name, 128)} is deleted with its drives, NICs and devices.` },
+              text: { type: 'mrkdwn', text: `${escapeClip(vm.name, 128)} is deleted with its drives, NICs and devices.` },
               confirm: { type: 'plain_text', text: 'Delete' },
               deny: { type: 'plain_text', text: 'Back' },
             },

@@ -1,6 +1,5 @@
 /** Delete (decommission) a VM the bot made: with its drives, NICs and devices, once; audited, and its owner told. */
 import { isBusy } from '../../../errors.js';
-import { ownerOf } from '../../../workflows/vm-actions.js';
 import type { BotContext } from '../../context.js';
 import { escapeText } from '../../escape.js';
 import { say } from '../../views/messages.js';
@@ -13,17 +12,17 @@ export async function deleteVm({ ack, body }: ActionArgs, ctx: BotContext): Prom
   if (!t) return;
   let done;
   try {
-    done = await ctx.vms.decommission(t.run, t.user);
+    done = await ctx.vms.decommission(t.vm, t.user);
   } catch (err) {
     if (!isBusy(err)) throw err;
     return ctx.notifier.tell(t.user, t.channel, say(`${t.name} is already being deleted; nothing more was changed.`));
   }
   if (done.state !== 'decommissioned')
     return ctx.notifier.tell(t.user, t.channel, say(`:warning: ${escapeText(done.error?.message ?? 'Deleting it failed.')}`));
-  const owner = ownerOf(t.run);
-  const keys = `VM key ${t.run.keys.vmKey}`;
-  ctx.homeTabs.vmChanged(t.run);
-  const line = `:wastebasket: *${t.name}* decommissioned by <@${t.user}> · ${keys} / machine key ${t.run.keys.machineKey} · owner <@${owner}>${t.run.requestId ? ` · ${t.run.requestId}` : ''}`;
+  const owner = t.vm.owner;
+  const keys = `VM key ${t.vm.keys.vmKey}`;
+  ctx.homeTabs.vmChanged(t.vm);
+  const line = `:wastebasket: *${t.name}* decommissioned by <@${t.user}> · ${keys} / machine key ${t.vm.keys.machineKey} · owner <@${owner}>${t.vm.requestId ? ` · ${t.vm.requestId}` : ''}`;
   await Promise.all([
     ctx.notifier.post(ctx.auditChannel, say(line)),
     ctx.notifier.tell(t.user, t.channel, say(`Deleted ${t.name} (${keys}) with its drives, NICs and devices.`)),

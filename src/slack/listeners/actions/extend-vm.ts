@@ -9,7 +9,7 @@ export async function extendVm({ ack, body }: ActionArgs, ctx: BotContext): Prom
   await ack();
   const t = await vmTarget(body, ctx);
   if (!t) return;
-  const outcome = await ctx.vms.extendByLease(t.run, t.user);
+  const outcome = await ctx.vms.extendByLease(t.vm, t.user);
   if (outcome.kind === 'no_lease') return ctx.notifier.tell(t.user, t.channel, say(`${t.name} has no lease to extend; it is kept until deleted.`));
   if (outcome.kind === 'refused') return ctx.notifier.tell(t.user, t.channel, say(`${t.name}: ${escapeText(outcome.reason)}. Nothing was changed.`));
   if (outcome.kind === 'requested') {
@@ -21,7 +21,7 @@ export async function extendVm({ ack, body }: ActionArgs, ctx: BotContext): Prom
     const why = `Keeping ${t.name} until ${slackDate(outcome.until)} is beyond the most its lease allows, so ${request.id} asks a lead to approve it. You will hear when it is decided.`;
     return ctx.notifier.tell(t.user, t.channel, say(why));
   }
-  ctx.homeTabs.vmChanged(t.run);
+  ctx.homeTabs.vmChanged(t.vm);
   const poweredOff = outcome.wasExpired ? ' It was powered off when its lease ended: power it on from `/vm-create mine`.' : '';
   await ctx.notifier.tell(t.user, t.channel, say(`${t.name} is kept until ${slackDate(outcome.endsAt)}.${poweredOff}`));
 }

@@ -13,7 +13,7 @@ async function setPower({ ack, body }: ActionArgs, ctx: BotContext, action: 'on'
   const t = await vmTarget(body, ctx);
   if (!t) return;
   try {
-    const outcome = await ctx.vms.power(t.run, action, t.user);
+    const outcome = await ctx.vms.power(t.vm, action, t.user);
     const text =
       outcome === 'already' ? `${t.name} is already ${action === 'on' ? 'running' : 'stopped'}; nothing was changed.` : `${t.name} is powered ${action}.`;
     await ctx.notifier.tell(t.user, t.channel, say(text));

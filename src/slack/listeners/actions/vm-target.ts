@@ -3,13 +3,13 @@
  * `vms.access`). Anyone else, or a VM the bot no longer manages, is told so and gets nothing.
  */
 import type { BlockAction } from '@slack/bolt';
-import type { RunRecord } from '../../../store/records.js';
+import type { VmRecord } from '../../../store/records.js';
 import type { BotContext } from '../../context.js';
 import { escapeText } from '../../escape.js';
 import { say } from '../../views/messages.js';
 
 export interface VmTarget {
-  run: RunRecord;
+  vm: VmRecord;
   user: string;
   channel: string | undefined;
   /** The VM's name, escaped for mrkdwn. */
@@ -26,9 +26,9 @@ export async function vmTarget(body: BlockAction, ctx: BotContext): Promise<VmTa
     return undefined;
   }
   if (access.kind === 'not_yours') {
-    const name = escapeText(access.run.spec.vm.name);
+    const name = escapeText(access.vm.name);
     await ctx.notifier.tell(user, channel, say(`${name} belongs to <@${access.owner}>; only its owner or a lead may do that. Nothing was changed.`));
     return undefined;
   }
-  return { run: access.run, user, channel, name: escapeText(access.run.spec.vm.name) };
+  return { vm: access.vm, user, channel, name: escapeText(access.vm.name) };
 }

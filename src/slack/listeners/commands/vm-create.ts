@@ -28,9 +28,9 @@ export function vmCreate(ctx: BotContext): (args: CommandArgs) => Promise<void> 
       await ack();
       const mine = ctx.provisioner.vmsOwnedBy(command.user_id);
       const entries = await Promise.all(
-        mine.map(async (run) => ({
-          run,
-          status: run.goneAt || !run.keys.machineKey ? undefined : (await ctx.vergeos.machineStatus(run.keys.machineKey).catch(() => undefined))?.status,
+        mine.map(async (vm) => ({
+          vm,
+          status: vm.state === 'gone' || !vm.keys.machineKey ? undefined : (await ctx.vergeos.machineStatus(vm.keys.machineKey).catch(() => undefined))?.status,
         })),
       );
       await ctx.notifier.tell(command.user_id, command.channel_id, myVmsMessage(entries, 'You have'));
