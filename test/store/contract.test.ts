@@ -5,12 +5,12 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LowdbStore } from '../../src/store/lowdb.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { CHANNEL } from '../../src/store/postgres/record-cache.js';
 import { vmIdOf, type RequestRecord, type RunRecord, type VmRecord } from '../../src/store/records.js';
 import { StoreError, type Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/core.js';
+import { storeKinds, storeRefusal } from '../helpers/stores.js';
 import { fullSpec } from '../helpers/full-spec.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../../src/demo/workspace.js';
@@ -62,16 +62,6 @@ const vm = (runId: string, owner: string): VmRecord => ({
   spec: fullSpec(`web-${runId}`),
 });
 
-async function conflict(promise: Promise<unknown>): Promise<StoreError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof StoreError) return err;
-    throw err;
-  }
-  throw new Error('expected a StoreError');
-}
-
 /**
  * A check-then-act that would race without `exclusive`: count the live requests, wait (as a
  * VergeOS call or an audit write would), then file one only if none was there.
@@ -91,28 +81,7 @@ beforeAll(async () => {
 });
 afterAll(() => postgres.stop());
 
-interface Kind {
-  name: string;
-  /** A fresh place, opened; `reopen` opens the same place again (after close). */
-  open(): Promise<{ store: Store; reopen: () => Promise<Store>; cleanup: () => Promise<void> }>;
-}
-
-const kinds: Kind[] = [
-  {
-    name: 'lowdb',
-    async open() {
-      const { dir, remove } = await tempDir();
-      return { store: await LowdbStore.open(dir), reopen: () => LowdbStore.open(dir), cleanup: remove };
-    },
-  },
-  {
-    name: 'postgres',
-    async open() {
-      const url = await postgres.database();
-      return { store: await PostgresStore.open(url), reopen: () => PostgresStore.open(url), cleanup: async () => {} };
-    },
-  },
-];
+const kinds = storeKinds(() => postgres);
 
 describe.each(kinds)('the store contract: $name', (kind) => {
   it('exclusive: eight check-then-acts at once admit one; a failed one frees the section', async () => {
@@ -167,8 +136,8 @@ describe.each(kinds)('the store contract: $name', (kind) => {
     const { store, cleanup } = await kind.open();
     try {
       await store.insertRequest(request('REQ-7', 'V7'));
-      expect((await conflict(store.insertRequest(request('REQ-7')))).code).toBe('STORE_CONFLICT');
-      expect((await conflict(store.updateRequest('REQ-8', {}, () => undefined))).code).toBe('STORE_NOT_FOUND');
+      expect((await storeRefusal(store.insertRequest(request('REQ-7')))).code).toBe('STORE_CONFLICT');
+      expect((await storeRefusal(store.updateRequest('REQ-8', {}, () => undefined))).code).toBe('STORE_NOT_FOUND');
       const results = await Promise.allSettled(
         ['U0LEAD1', 'U0LEAD2'].map((lead) =>
           store.updateRequest('REQ-7', { version: 0, states: ['pending'] }, (r) => {
@@ -180,7 +149,7 @@ describe.each(kinds)('the store contract: $name', (kind) => {
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(results.filter((r) => r.status === 'rejected').map((r) => (r.reason as StoreError).code)).toEqual(['STORE_CONFLICT']);
       expect(store.getRequest('REQ-7')).toMatchObject({ version: 1, state: 'approved' });
-      const wrongState = await conflict(store.updateRequest('REQ-7', { states: ['pending'] }, () => undefined));
+      const wrongState = await storeRefusal(store.updateRequest('REQ-7', { states: ['pending'] }, () => undefined));
       expect(wrongState.message).toBe('request REQ-7 is approved, not pending');
       // Changes that name no version apply to whatever is current, however many at once.
       await Promise.all([
@@ -300,7 +269,7 @@ describe('two processes on one PostgreSQL', () => {
         await db.end();
       }
       // The same form delivered to both: one request.
-      expect((await conflict(b.insertRequest(request('REQ-2', 'VIEW-1')))).code).toBe('STORE_CONFLICT');
+      expect((await storeRefusal(b.insertRequest(request('REQ-2', 'VIEW-1')))).code).toBe('STORE_CONFLICT');
       // Numbers are unique across processes.
       const numbers = await Promise.all([
         ...Array.from({ length: 5 }, () => a.nextNumber('request')),
@@ -324,13 +293,13 @@ describe('two processes on one PostgreSQL', () => {
       expect(b.getVm('vm-web')).toMatchObject({ version: 0, owner: 'U0ALICE', runId: 'run-web' });
       expect(b.vmsBy('runId', 'run-web').map((v) => v.id)).toEqual(['vm-web']);
       // The same VM from the other process: one run, one VM.
-      expect((await conflict(b.insertVm(vm('run-web', 'U0BOB')))).code).toBe('STORE_CONFLICT');
+      expect((await storeRefusal(b.insertVm(vm('run-web', 'U0BOB')))).code).toBe('STORE_CONFLICT');
 
       const handed = await a.updateVm('vm-web', { version: 0, states: ['live'] }, (v) => void (v.owner = 'U0BOB'));
       expect(handed).toMatchObject({ version: 1, owner: 'U0BOB' });
       // B decides on version 0 (a click on a message from before the hand-over): it loses, whether
       // its copy had caught up yet or not, and nothing of it is written.
-      const stale = await conflict(b.updateVm('vm-web', { version: 0, states: ['live'] }, (v) => void (v.state = 'deleting')));
+      const stale = await storeRefusal(b.updateVm('vm-web', { version: 0, states: ['live'] }, (v) => void (v.state = 'deleting')));
       expect(stale.code).toBe('STORE_CONFLICT');
       expect(stale.message).toMatch(/^VM vm-web changed meanwhile \(/);
       await b.catchUp('vms', 'vm-web');

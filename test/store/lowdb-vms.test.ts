@@ -7,28 +7,19 @@
 import { createHash } from 'node:crypto';
 import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { journalsIn, recordLine, trustedRecord } from '../../src/store/journal.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import type { RequestRecord, RunRecord, VmRecord } from '../../src/store/records.js';
-import { tempDir } from '../helpers/core.js';
 import { fullSpec } from '../helpers/full-spec.js';
+import { cleanupsAfterEach } from '../helpers/stores.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function dataDir(): Promise<string> {
-  const { dir, remove } = await tempDir();
-  cleanups.push(remove);
-  return dir;
-}
+const { defer, dataDir } = cleanupsAfterEach();
 
 /** A store in a fresh directory, closed after the test. */
 async function openStore(dir: string, options: Parameters<typeof LowdbStore.open>[1] = {}): Promise<LowdbStore> {
   const store = await LowdbStore.open(dir, options);
-  cleanups.push(() => store.close());
+  defer(() => store.close());
   return store;
 }
 

@@ -5,27 +5,18 @@
  */
 import { appendFile, chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileAuditLog } from '../../src/store/audit-file.js';
 import { verifyAuditLog } from '../../src/store/audit.js';
 import { journalsIn } from '../../src/store/journal.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import { repairDataDir } from '../../src/store/repair.js';
 import type { RunRecord, VmRecord } from '../../src/store/records.js';
-import { tempDir } from '../helpers/core.js';
 import { runVmbot } from '../helpers/cli.js';
 import { fullSpec } from '../helpers/full-spec.js';
+import { cleanupsAfterEach } from '../helpers/stores.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function dataDir(): Promise<string> {
-  const { dir, remove } = await tempDir();
-  cleanups.push(remove);
-  return dir;
-}
+const { defer, dataDir } = cleanupsAfterEach();
 
 function run(id: string): RunRecord {
   const now = new Date().toISOString();
@@ -67,7 +58,7 @@ describe('a torn last line', () => {
     const torn = lastLine.slice(0, 100); // a crash part-way through the next append
     await appendFile(journal, torn);
     const store = await LowdbStore.open(dir);
-    cleanups.push(() => store.close());
+    defer(() => store.close());
     expect(store.listRuns().map((r) => r.id)).toEqual(['run-a', 'run-b', 'run-c', 'run-d', 'run-e']);
     expect(store.notes).toEqual([
       expect.stringMatching(
@@ -157,7 +148,7 @@ describe('damage in the middle', () => {
     const side = await readFile(join(dir, report.files.find((f) => f.file === name)!.setAside!), 'utf8');
     expect(side).toMatch(/\nnot json at all\n$/);
     const store = await LowdbStore.open(dir);
-    cleanups.push(() => store.close());
+    defer(() => store.close());
     expect(store.listRuns().map((r) => r.id)).toEqual(['run-a', 'run-b', 'run-c', 'run-d', 'run-e']);
     // Nothing damaged any more: a second repair changes nothing.
     await store.close();
@@ -189,7 +180,7 @@ describe('damage in the middle', () => {
     });
     expect(report.files.find((f) => f.file === 'archive.jsonl')).toMatchObject({ kept: 2, damaged: [{ line: 2, bytes: 50, salvaged: true }] });
     const repaired = await LowdbStore.open(dir);
-    cleanups.push(() => repaired.close());
+    defer(() => repaired.close());
     expect(repaired.listVms().map((v) => v.id)).toEqual(['vm-a', 'vm-b', 'vm-c']);
     expect((await repaired.readArchived('vms')).map((v) => `${v.id}:${v.state}`)).toEqual(['vm-x:deleted', 'vm-y:deleted']);
   });
@@ -241,7 +232,7 @@ describe('read-only commands', () => {
     const files = (await readdir(dir)).sort();
     for (const f of files) await chmod(join(dir, f), 0o444);
     await chmod(dir, 0o555);
-    cleanups.push(() => chmod(dir, 0o700)); // before the directory is removed (cleanups run last first)
+    defer(() => chmod(dir, 0o700)); // before the directory is removed (cleanups run last first)
     const asReader = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     for (const args of [['runs'], ['runs', '--json'], ['vms']]) {
       const result = await runVmbot(args, { DATA_DIR: dir, LOG_LEVEL: 'silent', HOME: '/tmp' }, asReader);

@@ -9,8 +9,9 @@ import { FileAuditLog } from '../../src/store/audit-file.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { vmIdOf, type VmRecord } from '../../src/store/records.js';
-import { StoreError, type Store } from '../../src/store/store.js';
+import { StoreError } from '../../src/store/store.js';
 import { tempDir } from '../helpers/core.js';
+import { storeKinds, storeRefusal } from '../helpers/stores.js';
 import { fullSpec } from '../helpers/full-spec.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { runVmbot } from '../helpers/cli.js';
@@ -34,16 +35,6 @@ const vm = (runId: string, owner: string, minute: number): VmRecord => ({
   lease: { forMs: 86_400_000, endsAt: at(minute + 60), reminded: [], outbox: [] },
 });
 
-async function refused(promise: Promise<unknown>): Promise<StoreError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof StoreError) return err;
-    throw err;
-  }
-  throw new Error('expected a StoreError');
-}
-
 const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
 
 let postgres: TestPostgres;
@@ -52,28 +43,7 @@ beforeAll(async () => {
 });
 afterAll(() => postgres.stop());
 
-interface Kind {
-  name: string;
-  /** A fresh place, opened; `reopen` opens the same place again (after close). */
-  open(): Promise<{ store: Store; reopen: () => Promise<Store>; cleanup: () => Promise<void> }>;
-}
-
-const kinds: Kind[] = [
-  {
-    name: 'lowdb',
-    async open() {
-      const { dir, remove } = await tempDir();
-      return { store: await LowdbStore.open(dir), reopen: () => LowdbStore.open(dir), cleanup: remove };
-    },
-  },
-  {
-    name: 'postgres',
-    async open() {
-      const url = await postgres.database();
-      return { store: await PostgresStore.open(url), reopen: () => PostgresStore.open(url), cleanup: async () => {} };
-    },
-  },
-];
+const kinds = storeKinds(() => postgres);
 
 describe.each(kinds)('the VM record contract: $name', (kind) => {
   it('keeps VM records, finds them by owner, state and run as they change hands and are deleted, and has them after a reopen', async () => {
@@ -148,18 +118,18 @@ describe.each(kinds)('the VM record contract: $name', (kind) => {
     const { store, cleanup } = await kind.open();
     try {
       await store.insertVm(vm('run-a', 'U0ALICE', 1));
-      const twin = await refused(store.insertVm({ ...vm('run-a', 'U0BOB', 5) }));
+      const twin = await storeRefusal(store.insertVm({ ...vm('run-a', 'U0BOB', 5) }));
       expect([twin.code, twin.message]).toEqual(['STORE_CONFLICT', 'VM vm-a already exists']);
       expect(store.getVm('vm-a')).toMatchObject({ owner: 'U0ALICE', version: 0 });
 
-      const unknown = await refused(store.updateVm('vm-nothing', {}, () => undefined));
+      const unknown = await storeRefusal(store.updateVm('vm-nothing', {}, () => undefined));
       expect([unknown.code, unknown.message]).toEqual(['STORE_NOT_FOUND', 'no VM vm-nothing']);
 
       await store.updateVm('vm-a', { version: 0 }, (v) => void (v.keys.machineKey = '999'));
-      const stale = await refused(store.updateVm('vm-a', { version: 0 }, (v) => void (v.owner = 'U0BOB')));
+      const stale = await storeRefusal(store.updateVm('vm-a', { version: 0 }, (v) => void (v.owner = 'U0BOB')));
       expect([stale.code, stale.message]).toEqual(['STORE_CONFLICT', 'VM vm-a changed meanwhile (version 1, expected 0)']);
       await store.updateVm('vm-a', { states: ['live'] }, (v) => void (v.state = 'deleting'));
-      const wrongState = await refused(store.updateVm('vm-a', { states: ['live'] }, (v) => void (v.owner = 'U0BOB')));
+      const wrongState = await storeRefusal(store.updateVm('vm-a', { states: ['live'] }, (v) => void (v.owner = 'U0BOB')));
       expect([wrongState.code, wrongState.message]).toEqual(['STORE_CONFLICT', 'VM vm-a is deleting, not live']);
       expect(store.getVm('vm-a')).toMatchObject({ version: 2, state: 'deleting', owner: 'U0ALICE', keys: { machineKey: '999' } });
 
