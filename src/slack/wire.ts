@@ -25,6 +25,14 @@ export interface SlackParts {
   preflightMs?: number | undefined;
 }
 
+/** What listeners read of the core: its workflows, reads and configuration. */
+export function coreForListeners(
+  core: Core,
+): Pick<BotContext, 'env' | 'logger' | 'vergeos' | 'provisioner' | 'requests' | 'filing' | 'execution' | 'vms' | 'store' | 'recipes' | 'leases'> {
+  const { env, logger, vergeos, provisioner, requests, filing, execution, vms, store, recipes, leases } = core;
+  return { env, logger, vergeos, provisioner, requests, filing, execution, vms, store, recipes, leases };
+}
+
 export function wireSlack(core: Core, parts: SlackParts): BotContext {
   const { env, logger } = core;
   const { slack, approvers } = parts;
@@ -32,16 +40,7 @@ export function wireSlack(core: Core, parts: SlackParts): BotContext {
   const homeTabs = new HomeTabs({ slack, notifier, requests: () => core.requests, vmsOf: (user) => core.provisioner.vmsOwnedBy(user), approvers, logger });
   core.requests.onChange((request) => homeTabs.changed(request));
   const ctx: BotContext = {
-    env,
-    logger,
-    vergeos: core.vergeos,
-    provisioner: core.provisioner,
-    requests: core.requests,
-    filing: core.filing,
-    execution: core.execution,
-    vms: core.vms,
-    store: core.store,
-    recipes: core.recipes,
+    ...coreForListeners(core),
     approvers,
     requesters: new RequesterGate({
       slack,
@@ -51,7 +50,6 @@ export function wireSlack(core: Core, parts: SlackParts): BotContext {
       logger,
     }),
     policy: parts.policy,
-    leases: core.leases,
     homeTabs,
     inventory: new InventoryCache({ vergeos: core.vergeos, logger }),
     notifier,

@@ -19,6 +19,7 @@ import { powerOff } from '../../../src/slack/listeners/actions/vm-power.js';
 import { submitRejection } from '../../../src/slack/listeners/views/submit-rejection.js';
 import type { MessageRef } from '../../../src/slack/notifier.js';
 import type { Message } from '../../../src/slack/views/messages.js';
+import { coreForListeners } from '../../../src/slack/wire.js';
 import { REJECT_MODAL_CALLBACK, REJECT_REASON_BLOCK } from '../../../src/slack/views/other.js';
 import { FileAuditLog } from '../../../src/store/audit-file.js';
 import { LowdbStore } from '../../../src/store/lowdb.js';
@@ -64,17 +65,7 @@ describe('listener handlers, without Bolt', () => {
       dm: async (user: string): Promise<MessageRef | undefined> => (said.push({ what: `dm ${user}` }), undefined),
     };
     ctx = {
-      env,
-      logger,
-      vergeos: core.vergeos,
-      provisioner: core.provisioner,
-      requests: core.requests,
-      filing: core.filing,
-      execution: core.execution,
-      vms: core.vms,
-      store: core.store,
-      recipes: core.recipes,
-      leases: core.leases,
+      ...coreForListeners(core),
       policy,
       // Leads are user ids here, so nothing asks Slack who is in a group.
       approvers: new Approvers([LEAD]),
