@@ -120,10 +120,12 @@ export class Leases {
   async #sweep(): Promise<LeaseEvent[]> {
     const events: LeaseEvent[] = [];
     const now = this.#now();
-    // A lease deletion that did not finish (VergeOS refused, or the process stopped): resumed.
-    for (const vm of this.#store.vmsBy('state', 'deleting', (v) => v.deleting?.by === 'lease')) {
-      const done = await this.#provisioner.decommission(vm.runId, 'lease').catch((err: unknown) => err as Error);
-      if (!(done instanceof Error)) events.push(await this.#afterDelete(vm, done));
+    // A deletion that did not finish (VergeOS refused, or the process stopped, perhaps before the
+    // run was touched): resumed, as whoever asked for it. A lease's own is told to the owner.
+    for (const vm of this.#store.vmsBy('state', 'deleting')) {
+      const by = vm.deleting?.by ?? 'lease';
+      const done = await this.#provisioner.decommission(vm.runId, by).catch((err: unknown) => err as Error);
+      if (!(done instanceof Error) && by === 'lease') events.push(await this.#afterDelete(vm, done));
     }
     for (const vm of this.#leased()) {
       const lease = vm.lease!;

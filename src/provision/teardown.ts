@@ -7,11 +7,14 @@
 import { planSpec } from '../plan/plan.js';
 import type { RunRecord, RunState } from '../store/records.js';
 import type { ProvisionContext } from './context.js';
-import { asFailure } from './errors.js';
+import { asFailure, RunBusyError } from './errors.js';
 import { lookUpStep } from './reconcile.js';
 import { stopAndDeleteVm } from './vm-power.js';
 import { markVm } from './vm-records.js';
-import { CLEANABLE_RUN_STATES, DECOMMISSIONABLE_RUN_STATES } from '../store/run-states.js';
+import { vmIdOf } from '../store/vm-record.js';
+import { CLEANABLE_RUN_STATES, DECOMMISSIONABLE_RUN_STATES, inRunStates } from '../store/run-states.js';
+
+const isDecommissionable = inRunStates(DECOMMISSIONABLE_RUN_STATES);
 
 export type Teardown = 'cleanup' | 'decommission';
 
@@ -42,26 +45,32 @@ export async function tearDown(ctx: ProvisionContext, runId: string, actor: stri
   const verb = decommission ? 'vm.decommission' : 'run.cleanup';
   try {
     const before = runs.require(runId);
+    // Its VM record was made and the run is being finished (a restart resumes it): not yet to delete.
+    if (decommission && (before.state === 'pending' || before.state === 'running'))
+      throw new RunBusyError(`run ${runId} is still being provisioned; wait for it to finish`);
+    // The VM first, in the compare-and-set extensions, transfers and power-ons make on it (each needs
+    // it live): from here it is being deleted. A crash before the run's write is resumed by the sweep.
+    if (decommission && isDecommissionable(before.state))
+      await markVm(store, runId, ['live', 'deleting', 'gone'], (v) => {
+        v.state = 'deleting';
+        v.deleting ??= { by: actor, at: new Date().toISOString() };
+      });
     let run = await store.updateRun(runId, { version: before.version, states: FROM[kind] }, (r) => {
       r.state = 'cleaning_up';
       if (decommission) r.decommission ??= { by: actor, at: new Date().toISOString() };
     });
-    // Its VM is being deleted: no longer extended, transferred or acted on.
-    if (decommission)
-      await markVm(store, runId, ['live', 'deleting'], (v) => {
-        v.state = 'deleting';
-        v.deleting ??= { by: actor, at: new Date().toISOString() };
-      });
     await records.record(run, actor, `${verb}_started`, 'info');
     try {
       let vmKey = run.keys.vmKey;
       if (!vmKey && run.steps.create_vm?.status === 'in_flight') {
         vmKey = (await lookUpStep(api, planSpec(run.spec).steps[0]!, run))?.vmKey;
       }
-      if (vmKey) await stopAndDeleteVm(api, vmKey, run.keys.machineKey, ctx.stopTiming);
+      // Marked deleted by a decommission a crash cut short after the DELETE: nothing to send again.
+      const deleted = store.getVm(vmIdOf(runId))?.state === 'deleted';
+      if (vmKey && !deleted) await stopAndDeleteVm(api, vmKey, run.keys.machineKey, ctx.stopTiming);
       // The VM record first: a crash before the run's end resumes the decommission, which finds it marked.
       if (decommission)
-        await markVm(store, runId, ['live', 'deleting'], (v) => {
+        await markVm(store, runId, ['deleting'], (v) => {
           v.state = 'deleted';
           v.deletedAt = new Date().toISOString();
         });

@@ -56,7 +56,7 @@ export const vmRecordSchema = z.object({
   id: z.string().regex(/^vm-[a-z0-9-]+$/),
   version: z.number().int().nonnegative(),
   state: z.enum(VM_STATES),
-  /** When the VM was ready (its run's last step done). */
+  /** When its run was created: VMs are listed in the order they were asked for (`updatedAt` at first: when it was ready). */
   createdAt: z.string(),
   updatedAt: z.string(),
   name: z.string(),

@@ -2,17 +2,14 @@
  * Trying to break VM records (issue 24): crashes between the VM record's write and the run's, a
  * lease's deletion claimed on the VM record and then a crash, a user's decommission against a
  * lease's, a VM noticed gone and then decommissioned, listing order, quotas in each window, and an
- * extension racing a transfer. The tests marked
- * `it.fails` reproduce a bug (named in the comment above each); the others guard a guarantee no
- * other test holds.
+ * extension racing a transfer. Those marked "found by this file" were bugs, fixed; the others
+ * guard a guarantee no other test holds.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Leases } from '../../src/leases/leases.js';
 import { useOf } from '../../src/policy/quota.js';
 import { vmIdOf, type VmRecord } from '../../src/store/records.js';
 import type { RunState } from '../../src/store/run-states.js';
-import type { StoreExpect } from '../../src/store/store.js';
-import type { VmState } from '../../src/store/vm-record.js';
 import { heldNow } from '../../src/workflows/decide.js';
 import { leasesOn, provisioningRig, recipeSpec, type ProvisioningRig } from '../helpers/core.js';
 
@@ -40,51 +37,45 @@ describe('VM records, broken on purpose', () => {
     return vm;
   };
 
-  /** The process stops (a power cut) just before a VM record write that would move it from `from` to `to`. */
-  const cutBeforeVmWrite = (from: VmState, to: VmState) => {
-    const updateVm = rig.store.updateVm.bind(rig.store);
-    rig.store.updateVm = async (id: string, expect: StoreExpect<VmState>, mutate: (v: VmRecord) => void) => {
-      const probe = structuredClone(rig.store.getVm(id)!);
+  /** The process stops (a power cut) just before the run write that would put it in `to`. */
+  const cutBeforeRunWrite = (to: RunState) => {
+    const updateRun = rig.store.updateRun.bind(rig.store);
+    rig.store.updateRun = async (id, expect, mutate, options) => {
+      const probe = structuredClone(rig.store.getRun(id)!);
       mutate(probe);
-      if (probe.state === to && rig.store.getVm(id)!.state === from) throw new Error('power cut');
-      return updateVm(id, expect, mutate);
+      if (probe.state === to) throw new Error('power cut');
+      return updateRun(id, expect, mutate, options);
     };
   };
 
   /**
-   * Bug (src/provision/teardown.ts:45-54): a decommission marks the run `cleaning_up` first and its
-   * VM record `deleting` only in a second write. A crash between leaves the VM record `live` while
-   * the run's deletion is under way; extend (src/leases/leases.ts #newEnd) now checks only the VM
-   * record, so it says "kept until …" and the decommission resumed at the next start deletes the VM
-   * anyway. Before VM records, the run's `cleaning_up` refused the extension.
+   * A decommission claims the VM record (`deleting`) before the run, in the compare-and-set an
+   * extension and a transfer make on it: cut between the two writes, the VM is refused to both,
+   * and the next sweep finishes the deletion as the user asked it. (Found by this file: the run was
+   * written first, and in that window the VM record still said `live`.)
    */
-  it.fails('a decommission cut between the run write and the VM record write: an extension is refused (the resumed decommission deletes the VM)', async () => {
+  it('a decommission cut between the VM record write and the run write: extension and transfer are refused, the next sweep deletes it once', async () => {
     const vm = await leasedVm('brk-ext');
-    cutBeforeVmWrite('live', 'deleting');
+    cutBeforeRunWrite('cleaning_up');
     await expect(rig.provisioner.decommission(vm.runId, 'U0ALICE')).rejects.toThrow('power cut');
     await rig.restart(true);
-    expect(rig.store.getRun(vm.runId)).toMatchObject({ state: 'cleaning_up', decommission: { by: 'U0ALICE' } });
-    expect(rig.provisioner.interruptedRuns().map((r) => r.id)).toEqual([vm.runId]);
+    expect(rig.store.getVm(vm.id)).toMatchObject({ state: 'deleting', deleting: { by: 'U0ALICE' } });
+    expect(rig.store.getRun(vm.runId)!.state).toBe('succeeded');
 
-    const extended = await leases().extend(vm.runId, { by: 7 * DAY }, 'U0ALICE');
-    // The start-up recovery resumes the interrupted decommission: the VM goes, extended or not.
-    expect((await rig.provisioner.cleanup(vm.runId, 'vmbot')).state).toBe('decommissioned');
-    expect(rig.sim.state.table('vms').has(vm.keys.vmKey)).toBe(false);
-    expect(extended).toMatchObject({ ok: false, code: 'no_vm' });
-  });
-
-  /**
-   * Bug (src/provision/actions/transfer.ts:10 with teardown.ts:45-54): in the same window the VM is
-   * handed to someone else (the compare-and-set asks only that the VM record be `live`), who then
-   * owns a VM the resumed decommission deletes. Before, the transfer asked for a `succeeded` run.
-   */
-  it.fails('a decommission cut between the run write and the VM record write: a transfer is refused', async () => {
-    const vm = await leasedVm('brk-xfer');
-    cutBeforeVmWrite('live', 'deleting');
-    await expect(rig.provisioner.decommission(vm.runId, 'U0ALICE')).rejects.toThrow('power cut');
-    await rig.restart(true);
+    expect(await leases().extend(vm.runId, { by: 7 * DAY }, 'U0ALICE')).toEqual({
+      ok: false,
+      code: 'no_vm',
+      reason: 'brk-ext is being deleted; its lease can no longer be extended',
+    });
     await expect(rig.provisioner.transfer(vm.runId, 'U0BOB', 'U0LEAD')).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
     expect(rig.store.getVm(vm.id)!.owner).toBe('U0ALICE');
+    // Resumed by the sweep as the user's deletion: no lease notice.
+    const sweeper = leases();
+    expect(await sweeper.sweep()).toEqual([]);
+    expect(rig.store.getRun(vm.runId)).toMatchObject({ state: 'decommissioned', decommission: { by: 'U0ALICE' } });
+    expect(rig.store.getVm(vm.id)).toMatchObject({ state: 'deleted' });
+    expect(sweeper.outbox()).toEqual([]);
+    expect(deletes()).toBe(1);
   });
 
   /** Expired (powered off), then past its grace: the sweep claims the deletion, and the process stops before the run's decommission. */
@@ -114,17 +105,17 @@ describe('VM records, broken on purpose', () => {
   });
 
   /**
-   * Bug (src/provision/actions/power.ts:15): power checks only that the run `succeeded`. A VM whose
-   * deletion its lease has claimed (VM record `deleting`, the run not yet touched, e.g. after a
-   * crash) is powered on for its owner, though teardown.ts says a VM being deleted is no longer
-   * acted on and an extension of it is refused. Before, the claim made the run `cleaning_up`,
-   * which power refused.
+   * A VM whose deletion its lease has claimed (VM record `deleting`, the run not yet touched, e.g.
+   * after a crash) is not powered on: power asks the VM record too. (Found by this file.)
    */
-  it.fails('a lease deletion claimed, then a crash: the VM being deleted is not powered on', async () => {
+  it('a lease deletion claimed, then a crash: the VM being deleted is not powered on', async () => {
     const vm = await leasedVm('brk-power');
     await claimDeletionThenCut(vm);
     expect((await rig.client.machineStatus(vm.keys.machineKey!))?.status).toBe('stopped');
-    await expect(rig.provisioner.power(vm.runId, 'on', 'U0ALICE')).rejects.toThrow();
+    await expect(rig.provisioner.power(vm.runId, 'on', 'U0ALICE')).rejects.toMatchObject({
+      code: 'RUN_BUSY',
+      message: 'brk-power is being deleted; it was not powered on',
+    });
     expect((await rig.client.machineStatus(vm.keys.machineKey!))?.status).toBe('stopped');
   });
 
@@ -151,13 +142,11 @@ describe('VM records, broken on purpose', () => {
   });
 
   /**
-   * Bug (src/provision/teardown.ts:51,64 marks only `live`/`deleting` VM records; queries.ts
-   * MANAGED_VM_STATES keeps `gone`): decommissioning a VM noticed gone (`vmbot decommission` finds
-   * it) ends the run `decommissioned` but leaves the VM record `gone`, so the bot still lists it
-   * (`vmbot vms --all`, `/vm-create mine`, App Home) and gives access to it, and a second
-   * decommission fails with a bare STORE_CONFLICT. Before, a decommissioned run was no owned VM.
+   * Decommissioning a VM noticed gone (`vmbot decommission` finds it) ends its record `deleted`:
+   * no longer listed or offered. (Found by this file: it stayed `gone`, listed, and a second
+   * decommission failed with a bare STORE_CONFLICT.)
    */
-  it.fails('a VM noticed gone and then decommissioned is no longer one the bot manages', async () => {
+  it('a VM noticed gone and then decommissioned is no longer one the bot manages', async () => {
     const run = await rig.provisioner.createRun(await recipeSpec('web-server', 'brk-gone'), { actor: 'U0ALICE' });
     const made = await rig.provisioner.execute(run.id);
     rig.sim.state.vmAction({ vm: made.keys.vmKey!, action: 'kill' });
@@ -170,25 +159,25 @@ describe('VM records, broken on purpose', () => {
   });
 
   /**
-   * Bug (src/provision/executor.ts:90-92 with queries.ts ownedVm): after a crash between the VM
-   * record and the run's `succeeded`, the VM is listed and offered (ownedVm, `/vm-create mine`'s
-   * Delete) while its run is still `running`; a decommission then fails with STORE_CONFLICT (not
-   * busy: Slack's delete listener rethrows it) until the run is resumed. Before, a run not yet
-   * succeeded was no owned VM.
+   * After a crash between the VM record and the run's `succeeded`, the VM is listed (it exists),
+   * and a decommission is refused as busy — what Slack and the CLI say for a VM being acted on —
+   * until the run is resumed. (Found by this file: it was a bare STORE_CONFLICT, which Slack's
+   * delete listener rethrew.)
    */
-  it.fails('a VM whose run is not yet marked succeeded (cut after its record) is not offered for day-2 actions', async () => {
+  it('a VM whose run is not yet marked succeeded (cut after its record) is busy to a decommission until the run is resumed', async () => {
     const run = await rig.provisioner.createRun(await recipeSpec('web-server', 'brk-half'), { actor: 'U0ALICE' });
-    const updateRun = rig.store.updateRun.bind(rig.store);
-    rig.store.updateRun = async (id, expect, mutate, options) => {
-      const probe = structuredClone(rig.store.getRun(id)!);
-      mutate(probe);
-      if (probe.state === 'succeeded') throw new Error('power cut');
-      return updateRun(id, expect, mutate, options);
-    };
+    cutBeforeRunWrite('succeeded');
     await expect(rig.provisioner.execute(run.id)).rejects.toThrow('power cut');
     await rig.restart(true);
     expect(rig.store.getRun(run.id)!.state).toBe('running');
-    expect(rig.provisioner.ownedVm(run.id)).toBeUndefined();
+    await expect(rig.provisioner.decommission(run.id, 'U0ALICE')).rejects.toMatchObject({
+      code: 'RUN_BUSY',
+      message: `run ${run.id} is still being provisioned; wait for it to finish`,
+    });
+    expect(rig.store.getVm(vmIdOf(run.id))!.state).toBe('live');
+    expect((await rig.provisioner.execute(run.id)).state).toBe('succeeded');
+    expect((await rig.provisioner.decommission(run.id, 'U0ALICE')).state).toBe('decommissioned');
+    expect(deletes()).toBe(1);
   });
 
   /**
@@ -223,10 +212,10 @@ describe('VM records, broken on purpose', () => {
     expect((await rig.provisioner.execute(made.id)).state).toBe('succeeded');
     expect(held()).toBe(1);
 
-    cutBeforeVmWrite('live', 'deleting');
+    cutBeforeRunWrite('cleaning_up');
     await expect(rig.provisioner.decommission(made.id, 'U0ALICE')).rejects.toThrow('power cut');
     await rig.restart(true);
-    expect([rig.store.getRun(made.id)!.state, rig.store.getVm(vmIdOf(made.id))!.state]).toEqual(['cleaning_up', 'live']);
+    expect([rig.store.getRun(made.id)!.state, rig.store.getVm(vmIdOf(made.id))!.state]).toEqual(['succeeded', 'deleting']);
     expect(held()).toBe(1);
 
     // VergeOS deleted it, the VM record says so, and the run's last write fails: nothing is held.
@@ -247,12 +236,11 @@ describe('VM records, broken on purpose', () => {
   });
 
   /**
-   * Bug (src/provision/teardown.ts:61-67): the VM record is marked `deleted` before the run's last
-   * write "so a crash before the run's end resumes the decommission, which finds it marked", but
-   * the resumed decommission never looks: it stops and DELETEs the VM key again (a 404 passes as
-   * deleted). Harmless only while VergeOS never gives that key to another VM.
+   * The VM record is marked `deleted` before the run's last write; a decommission resumed after a
+   * crash there finds it so and sends nothing again. (Found by this file: it stopped and DELETEd
+   * the VM key again, harmless only while VergeOS never gives that key to another VM.)
    */
-  it.fails('a decommission resumed after its VM record was marked deleted sends nothing to VergeOS again', async () => {
+  it('a decommission resumed after its VM record was marked deleted sends nothing to VergeOS again', async () => {
     const vm = await leasedVm('brk-twice');
     const updateRun = rig.store.updateRun.bind(rig.store);
     rig.store.updateRun = async (id, expect, mutate, options) => {

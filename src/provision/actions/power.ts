@@ -2,6 +2,7 @@
 import type { ProvisionContext } from '../context.js';
 import { RunBusyError } from '../errors.js';
 import { powerOnVm, stopVm } from '../vm-power.js';
+import { vmIdOf } from '../../store/vm-record.js';
 
 /**
  * On, or off (ACPI power-off, killed after the stop timeout). One action per VM at a time; asking
@@ -13,6 +14,10 @@ export async function power(ctx: ProvisionContext, runId: string, action: 'on' |
   try {
     const run = runs.require(runId);
     if (run.state !== 'succeeded' || !run.keys.vmKey) throw new RunBusyError(`run ${runId} has no VM to power ${action} (it is ${run.state})`);
+    // A deletion claimed on its record (at a lease's end) is under way even while the run is untouched.
+    const vm = ctx.store.getVm(vmIdOf(runId));
+    if (vm && vm.state !== 'live')
+      throw new RunBusyError(`${vm.name} is ${vm.state === 'deleting' ? 'being deleted' : `${vm.state}`}; it was not powered ${action}`);
     const status = run.keys.machineKey ? (await api.machineStatus(run.keys.machineKey))?.status : undefined;
     const running = status === 'running' || status === 'starting';
     if ((action === 'on') === running) return 'already';
