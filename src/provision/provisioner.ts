@@ -17,6 +17,7 @@ import { transfer } from './actions/transfer.js';
 import { RunClaims } from './claims.js';
 import type { ProvisionContext } from './context.js';
 import { noticeDeletedVms, type GoneVm } from './deleted-vms.js';
+import { recordMissingVms } from './vm-records.js';
 import type { RunEventListener, RunMeta } from './events.js';
 import { StepExecutor } from './executor.js';
 import { createRuns, markNotStarted } from './new-runs.js';
@@ -145,6 +146,11 @@ export class Provisioner {
   /** Delete what a failed run created (exactly once; an interrupted cleanup is resumed). */
   cleanup(runId: string, actor: string): Promise<RunRecord> {
     return cleanup(this.#ctx, runId, actor);
+  }
+
+  /** Records for VMs made without one (an older process on the same database); how many. */
+  recordMissingVms(): Promise<number> {
+    return recordMissingVms(this.#ctx.store);
   }
 
   /** VMs deleted outside the bot, marked gone (they stop counting against quotas). */

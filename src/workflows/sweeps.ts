@@ -76,8 +76,12 @@ export class Sweeps {
     }
   }
 
-  /** VMs deleted outside the bot: marked gone (they stop counting against quotas), then told. */
+  /**
+   * VMs deleted outside the bot: marked gone (they stop counting against quotas), then told. First,
+   * any VM made without a record (an older process on the same database) is given one.
+   */
   async goneVms(): Promise<void> {
+    await this.deps.provisioner.recordMissingVms();
     for (const vm of await this.deps.provisioner.noticeDeletedVms()) await this.#observer.vmGone(vm);
   }
 }

@@ -117,4 +117,16 @@ describe('VM records', () => {
     await rig.provisioner.decommission(run.id, 'U0BOB');
     expect(useOf(heldNow(rig.store), ['U0BOB'])).toMatchObject({ vcpu: next.spec.vm.cpu_cores, vms: 1 });
   });
+
+  it('a VM an older process made without a record (a rolling upgrade on one database) gets one at the next sweep, once', async () => {
+    const done = await make('rec-05');
+    // As an older version writes it: the run alone, owner and lease on it.
+    const older: RunRecord = { ...structuredClone(done), id: 'run-older-1', owner: 'U0CAROL', keys: { vmKey: '4242', machineKey: '4343' } };
+    await rig.store.insertRuns([older]);
+    expect(rig.provisioner.vmsOwnedBy('U0CAROL')).toEqual([]);
+    expect(await rig.provisioner.recordMissingVms()).toBe(1);
+    expect(rig.provisioner.vmsOwnedBy('U0CAROL').map((v) => [v.runId, v.keys.vmKey, v.state])).toEqual([['run-older-1', '4242', 'live']]);
+    expect(await rig.provisioner.recordMissingVms()).toBe(0);
+    expect(rig.store.listVms()).toHaveLength(2);
+  });
 });
