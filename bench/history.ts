@@ -17,6 +17,7 @@ import type { AuditEvent } from '../src/store/audit.js';
 import { FileAuditLog } from '../src/store/audit-file.js';
 import { LowdbStore } from '../src/store/lowdb.js';
 import type { RequestRecord, RunRecord } from '../src/store/records.js';
+import { vmRecordFromRun } from '../src/store/vms-from-runs.js';
 import { loadRecipes, recipeFilesIn } from '../src/vmspec/recipes.js';
 import { vmSpecSchema, type VmSpec } from '../src/vmspec/schema.js';
 
@@ -149,7 +150,12 @@ export async function generateHistory(dataDir: string, count: number, now = Date
           progressMessage: { channel: 'C0APPROVALS', ts: `${Math.floor(decided / 1000)}.000200` },
           updatedAt: iso(failed ? ready + 600_000 : ready),
         });
+        // The VM's own record, as the executor makes it when the run's last step is done, with the
+        // lease as it runs; the run keeps only the lease's terms.
+        const vm = failed ? undefined : vmRecordFromRun(run, new Date(ready));
+        if (run.lease) run.lease = { forMs: run.lease.forMs, reminded: [], outbox: [] };
         await store.insertRuns([run]);
+        if (vm) await store.insertVm({ ...vm, version: gone ? 2 : 1, updatedAt: run.updatedAt, ...(gone ? { deletedAt: run.updatedAt } : {}) });
         say('request.approved', lead, 'ok');
         say('request.provisioning', lead);
         for (const step of plan.steps) say('run.step_done', 'vmbot', 'ok', { runId, keys: { key: steps[step.id]!.key ?? '' } });
