@@ -93,7 +93,7 @@ function driveBody(drive: DriveSpec, index: number): Omit<DriveCreateBody, 'mach
 }
 
 function nicBody(nic: NicSpec, index: number): Omit<NicCreateBody, 'machine'> & { name: string } {
-  return { vnet: nic.vnet, name: nicName(nic, index), interface: nic.interface, enabled: nic.enabled };
+  return defined({ vnet: nic.vnet, name: nicName(nic, index), interface: nic.interface, enabled: nic.enabled, ipaddress: nic.ipaddress });
 }
 
 /** A uuid goes as text, a key as the number VergeOS's clients send. */

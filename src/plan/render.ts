@@ -65,8 +65,13 @@ export function describeStep(step: PlanStep, vmName: string): string {
                 : String(b.media);
       return `drive "${b.name}": ${what}, ${b.interface ?? 'virtio-scsi'}${b.preferred_tier ? `, tier ${b.preferred_tier}` : ''}`;
     }
-    case 'add_nic':
-      return `NIC "${step.body.name}" on vnet ${step.body.vnet} (${step.body.interface ?? 'virtio'}${step.body.enabled === false ? ', disabled' : ''})`;
+    case 'add_nic': {
+      const b = step.body;
+      const traits = [b.interface ?? 'virtio', b.ipaddress ? `static address ${b.ipaddress}` : undefined, b.enabled === false ? 'disabled' : undefined].filter(
+        Boolean,
+      );
+      return `NIC "${b.name}" on vnet ${b.vnet} (${traits.join(', ')})`;
+    }
     case 'add_device': {
       const settings = Object.keys(step.body.settings_args ?? {}).length ? ` with ${JSON.stringify(step.body.settings_args)}` : '';
       if (step.body.type === 'tpm') return `virtual TPM${settings}`;

@@ -60,6 +60,7 @@ export interface VergeosApi {
   getVm(vmKey: string): Promise<Vm>;
   deleteVm(vmKey: string): Promise<void>;
   listDrives(machineKey: string): Promise<Drive[]>;
+  /** With each NIC's `ipaddress` (undefined until VergeOS knows it) and `macaddress`. */
   listNics(machineKey: string): Promise<Nic[]>;
   listDevices(machineKey: string): Promise<Device[]>;
   listClusters(): Promise<Cluster[]>;
@@ -168,10 +169,11 @@ export class VergeosClient implements VergeosApi {
     });
   }
 
+  /** A machine's NICs with their addresses: `ipaddress` is undefined until VergeOS knows it (static, or once the guest has one). */
   listNics(machineKey: string): Promise<Nic[]> {
     return this.#list('/machine_nics', nicSchema, {
       filter: `machine eq ${numericFilterValue(machineKey)}`,
-      fields: '$key,machine,name,vnet,interface,enabled',
+      fields: '$key,machine,name,vnet,interface,enabled,ipaddress,macaddress',
     });
   }
 

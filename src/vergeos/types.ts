@@ -198,8 +198,23 @@ export const driveSchema = z
   }));
 export type Drive = z.output<typeof driveSchema>;
 
+/** An address VergeOS may not know yet: it sends "" (or null) until it does. */
+const address = z
+  .string()
+  .nullish()
+  .transform((v) => (v === null || v === undefined || v.trim() === '' ? undefined : v.trim()));
+
 export const nicSchema = z
-  .object({ $key: keySchema, machine: keySchema, name: text, vnet: optionalKey, interface: text, enabled: flag.optional() })
+  .object({
+    $key: keySchema,
+    machine: keySchema,
+    name: text,
+    vnet: optionalKey,
+    interface: text,
+    enabled: flag.optional(),
+    ipaddress: address,
+    macaddress: address,
+  })
   .transform((n) => ({
     key: n.$key,
     machineKey: n.machine,
@@ -207,6 +222,9 @@ export const nicSchema = z
     vnet: n.vnet,
     interface: n.interface,
     enabled: n.enabled ?? true,
+    /** The static address it was given, or the one the guest got once VergeOS knows it; undefined until then. */
+    ipaddress: n.ipaddress,
+    macaddress: n.macaddress,
   }));
 export type Nic = z.output<typeof nicSchema>;
 
@@ -269,6 +287,8 @@ export interface NicCreateBody {
   name?: string;
   interface?: string;
   enabled?: boolean;
+  /** A static address; absent, the address comes from the network. */
+  ipaddress?: string;
 }
 
 export interface DeviceCreateBody {

@@ -2,6 +2,7 @@
  * The one VM spec: what a request asks VergeOS to build. Used by the Slack modal, recipes and the
  * CLI. Field names are VergeOS's own; sizes accept units; every rule speaks in the user's terms.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   CLOUDINIT_DATASOURCES,
@@ -129,11 +130,25 @@ export const driveSpecSchema = z.strictObject({
   show_pt: flag('override preferred tier (show_pt)').optional(),
 });
 
+/** A static address for a NIC: one IPv4 or IPv6 address, as VergeOS's `machine_nics.ipaddress` holds it. */
+export const ipAddressSchema = z
+  .string({ error: 'the IP address must be text, such as 10.0.0.5' })
+  .trim()
+  .superRefine((value, ctx) => {
+    if (isIP(value) !== 0) return;
+    // A prefix length is the network's, not the NIC's: say so rather than just "not an address".
+    const hint =
+      /^[^/]+\/\d+$/.test(value) && isIP(value.split('/')[0]!) !== 0 ? ': give the address alone, without the prefix length' : ' (IPv4 like 10.0.0.5, or IPv6)';
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not an IP address${hint}` });
+  });
+
 export const nicSpecSchema = z.strictObject({
   vnet: keyRef('the network (vnet)'),
   name: z.string().min(1, { error: 'a NIC name cannot be empty' }).max(128).optional(),
   interface: oneOf(NIC_INTERFACES, 'the NIC interface').default('virtio'),
   enabled: flag('enabled').default(true),
+  /** A static address; without one the VM gets its address from the network (DHCP), which VergeOS reports once it knows it. */
+  ipaddress: ipAddressSchema.optional(),
 });
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -242,7 +257,13 @@ function crossChecks(value: { vm: Partial<VmFieldsOut>; drives: DriveOut[]; nics
   });
   deviceChecks(spec.devices, ctx);
   const nicNames = new Set<string>();
+  const nicAddresses = new Set<string>();
   spec.nics.forEach((n, i) => {
+    if (typeof n.ipaddress === 'string') {
+      if (nicAddresses.has(n.ipaddress))
+        ctx.addIssue({ code: 'custom', path: ['nics', i, 'ipaddress'], message: `two NICs are given the address ${n.ipaddress}` });
+      nicAddresses.add(n.ipaddress);
+    }
     if (typeof n.name !== 'string') return;
     if (nicNames.has(n.name)) ctx.addIssue({ code: 'custom', path: ['nics', i, 'name'], message: `two NICs are named ${n.name}` });
     nicNames.add(n.name);

@@ -54,7 +54,7 @@ const FULL = {
   ],
   nics: [
     { vnet: '3', interface: 'virtio' },
-    { vnet: '4', interface: 'e1000e' },
+    { vnet: '4', interface: 'e1000e', ipaddress: '10.4.0.20' },
   ],
   devices: [
     { resource_group: GPU_RESOURCE_GROUP },
@@ -80,17 +80,18 @@ describe('the block budget, from the registry', () => {
   const blank: ModalDraft = { drives: [], nics: [], devices: [] };
 
   it('counts what the form renders: the top fields, each group’s frame, and each row’s blocks', () => {
-    // The figures the form used to hand-count: 20 blocks with no rows, 7 a drive, 3 a NIC, 2 a device and 2 more for vGPU settings.
+    // The figures the form used to hand-count: 20 blocks with no rows, 7 a drive, 2 a device and 2 more for vGPU settings;
+    // a NIC is 4 since it gained a static IP address field (network, interface, IP address, Remove).
     expect(blockCount(metaFor(blank, 0))).toBe(20);
     expect(blockCount({ ...metaFor(blank, 0), q: 'quota' })).toBe(21);
     expect(blockCount({ ...metaFor(blank, 0), d: [0] }) - 20).toBe(7);
-    expect(blockCount({ ...metaFor(blank, 0), n: [0] }) - 20).toBe(3);
+    expect(blockCount({ ...metaFor(blank, 0), n: [0] }) - 20).toBe(4);
     expect(blockCount({ ...metaFor(blank, 0), v: [0] }) - 20).toBe(2);
     expect(blockCount({ ...metaFor(blank, 0), v: [0], x: [0] }) - 20).toBe(4);
     // And it is what the registry declares.
     const frames = ROW_GROUPS.reduce((sum, g) => sum + (g.divider ? 3 : 2), 0);
     expect(blockCount(metaFor(blank, 0))).toBe(TOP_FIELDS.length - 1 + frames);
-    expect([DRIVES, NICS, DEVICES].map((g) => g.fields.length + 1)).toEqual([7, 3, 4]);
+    expect([DRIVES, NICS, DEVICES].map((g) => g.fields.length + 1)).toEqual([7, 4, 4]);
   });
 
   it('matches the rendered blocks for every shape of form, and Add stops before the worst case outgrows 100 blocks', () => {
@@ -203,5 +204,35 @@ describe('parse(render(x))', () => {
     expect(spec.drives[0]!.disksize).toBe(60 * 1024 ** 3);
     expect(spec.nics[1]!.vnet).toBe('7');
     expect(spec.devices[1]!.settings_args).toEqual({ frame_rate_limiter: 0, enable_uvm: true });
+  });
+});
+
+describe("a NIC's static IP address", () => {
+  const recipe = recipeOf(FULL);
+  const draft = draftFromRecipe(recipe, undefined, label);
+  const meta = metaFor(draft, 3);
+  const view = requestModal(draft, [recipe], meta);
+  const [first, second] = meta.n;
+  const specFrom = (typed: Parameters<typeof stateOf>[1]) => parseSpec(specInputFromDraft(draftFromState(stateOf(asView(view), typed) as never, meta), recipe));
+
+  it("is prefilled from the recipe's NIC, optional, and empty where the recipe gives none", () => {
+    const block = (row: number) =>
+      view.blocks.find((b) => b.block_id === blockId(meta, 'nic_ipaddress', row)) as { optional: boolean; element: { initial_value?: string } };
+    expect(block(second!).element.initial_value).toBe('10.4.0.20');
+    expect(block(first!).element).not.toHaveProperty('initial_value');
+    expect([block(first!).optional, block(second!).optional]).toEqual([true, true]);
+  });
+
+  it('goes into the spec as typed, and an emptied one is dropped (the network gives the address)', () => {
+    const typed = specFrom({ [`nic_ipaddress_${first}`]: ' 10.3.0.9 ', [`nic_ipaddress_${second}`]: '' });
+    expect(typed.ok && typed.value.nics.map((n) => n.ipaddress)).toEqual(['10.3.0.9', undefined]);
+    const v6 = specFrom({ [`nic_ipaddress_${first}`]: 'fd00::9' });
+    expect(v6.ok && v6.value.nics.map((n) => n.ipaddress)).toEqual(['fd00::9', '10.4.0.20']);
+  });
+
+  it('a bad one is an error under its own row’s IP address field', () => {
+    const result = specFrom({ [`nic_ipaddress_${second}`]: '10.0.0.300' });
+    expect(result.ok ? [] : result.errors).toEqual([{ path: 'nics[1].ipaddress', message: '"10.0.0.300" is not an IP address (IPv4 like 10.0.0.5, or IPv6)' }]);
+    expect(blockForPath('nics[1].ipaddress', meta)).toBe(blockId(meta, 'nic_ipaddress', second));
   });
 });

@@ -71,7 +71,19 @@ describe('VergeosClient calls', () => {
     ]);
     expect(drives[1]?.mediaSource).toBe('7');
     const nics = await client.listNics(machineKey);
-    expect(nics).toEqual([{ key: nic.key, machineKey, name: 'uplink', vnet: '3', interface: 'virtio', enabled: true }]);
+    // A VM that is off has no address yet: VergeOS sends '' and the client says undefined.
+    expect(nics).toEqual([
+      {
+        key: nic.key,
+        machineKey,
+        name: 'uplink',
+        vnet: '3',
+        interface: 'virtio',
+        enabled: true,
+        ipaddress: undefined,
+        macaddress: expect.stringMatching(/^52:54:00(:[0-9a-f]{2}){3}$/),
+      },
+    ]);
     const devices = await client.listDevices(machineKey);
     // VergeOS stores the group's key (pyVergeOS reads it as a number); the uuid comes through the join.
     expect(devices).toEqual([

@@ -40,6 +40,8 @@ export interface NicDraft {
   row: number;
   vnet?: Choice | undefined;
   interface?: string | undefined;
+  /** A static address as typed; empty: the network gives one. */
+  ipaddress?: string | undefined;
 }
 
 export interface VgpuDraft {

@@ -9,6 +9,9 @@ type DriveItem = RecipeSpec['drives'][number];
 type NicItem = RecipeSpec['nics'][number];
 type DeviceItem = RecipeSpec['devices'][number];
 
+/** The longest IP address text: an IPv6 address with an IPv4 tail. */
+const IP_ADDRESS_MAX = 45;
+
 /** The item with its unset keys left out. */
 const defined = (item: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(item).filter(([, v]) => v !== undefined));
 
@@ -103,6 +106,17 @@ export const NICS: RowGroup<NicDraft, NicItem> = {
       read: (v, nic) => ({ ...nic, interface: v.text }),
       spec: { interface: (nic) => nic.interface },
       fromRecipe: (item, nic) => ({ ...nic, interface: item.interface }),
+    },
+    {
+      id: 'nic_ipaddress',
+      render: (id, nic, n) =>
+        input(id, `NIC ${n}: IP address`, textInput(nic.ipaddress, 'e.g. 10.0.0.5', { max_length: IP_ADDRESS_MAX }), {
+          optional: true,
+          hint: 'A static address. Empty: the network gives one, shown once VergeOS reports it.',
+        }),
+      read: (v, nic) => ({ ...nic, ipaddress: v.text?.trim() || undefined }),
+      spec: { ipaddress: (nic) => nic.ipaddress },
+      fromRecipe: (item, nic) => ({ ...nic, ipaddress: item.ipaddress }),
     },
   ],
   recipeItems: (base) => base.nics,
