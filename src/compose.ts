@@ -23,6 +23,7 @@ import { RequestFiling } from './workflows/file-request.js';
 import { Recovery } from './workflows/recover.js';
 import { Sweeps } from './workflows/sweeps.js';
 import { VmActions } from './workflows/vm-actions.js';
+import { VmAddresses } from './workflows/vm-addresses.js';
 import { WriteHealth } from './workflows/write-health.js';
 
 /** What the caller opened (and closes): configuration, log, storage and VergeOS. */
@@ -45,6 +46,8 @@ export interface ComposeOptions {
   leaseOptions?: LeaseOptions | undefined;
   /** How long a form's pre-flight may take (default 2 s, inside Slack's 3 s). */
   preflightMs?: number | undefined;
+  /** The clock the polling of new VMs' addresses runs on (tests move it). */
+  now?: (() => number) | undefined;
 }
 
 export interface Core extends Resources {
@@ -97,7 +100,8 @@ export function compose(resources: Resources, options: ComposeOptions = {}): Cor
   const execution = new RequestExecution({ provisioner, requests, leases, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY });
   const writeHealth = new WriteHealth({ store, audit, provisioner, execution });
   const recovery = new Recovery({ store, requests, provisioner, execution, writeHealth, logger });
-  const sweeps = new Sweeps({ requests, filing, leases, provisioner, logger });
-  const vms = new VmActions({ provisioner, leases, requests });
+  const addresses = new VmAddresses({ store, vergeos, ...(options.now ? { now: options.now } : {}) });
+  const sweeps = new Sweeps({ requests, filing, leases, provisioner, addresses, logger });
+  const vms = new VmActions({ provisioner, leases, requests, addresses });
   return { ...resources, recipes, policy: options.policy, provisioner, requests, leases, filing, execution, recovery, sweeps, writeHealth, vms };
 }

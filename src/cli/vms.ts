@@ -6,6 +6,7 @@ import type { VmRecord } from '../store/records.js';
 import { CodedError } from '../errors.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson, type Core } from './context.js';
 import { sizeOf } from './json.js';
+import { consoleUrl } from '../vergeos/console-link.js';
 
 /** A VM by name or VM key (the core's lookup), its refusal said as the CLI says bad input: plainly, exit 2. */
 function findVm(core: Core, which: string): VmRecord {
@@ -26,6 +27,7 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
       for (const vm of core.provisioner!.ownedVms().filter((v) => v.state !== 'gone' && v.keys.machineKey)) {
         const status = await core.vergeos!.machineStatus(vm.keys.machineKey!).catch(() => undefined);
         if (status) live.set(vm.id, status.status);
+        await core.core!.vms.readAddresses(vm); // kept on its record, read below
       }
     }
     // Every VM the bot still manages (the deleted ones are history): it exists, is being deleted, or was noticed gone.
@@ -37,6 +39,12 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
         (opts.all || r.state !== 'gone') &&
         (opts.expiring === undefined || (r.lease?.endsAt !== undefined && Date.parse(r.lease.endsAt) <= Date.now() + opts.expiring)),
     );
+    const consoleOf = (r: VmRecord) => (core.env.VERGEOS_URL && r.keys.vmKey ? consoleUrl(core.env.VERGEOS_URL, r.keys.vmKey) : null);
+    const reachOf = (r: VmRecord) => {
+      const known = (r.network?.nics ?? []).filter((n) => n.ipaddress).map((n) => `${n.name} ${n.ipaddress}`);
+      const link = consoleOf(r);
+      return [...known, ...(link ? [`console ${link}`] : [])].join(', ');
+    };
     const leaseOf = (r: VmRecord) => (r.lease?.endsAt ? `${r.lease.expiredAt ? 'lease ended' : 'lease ends'} ${r.lease.endsAt}` : 'kept until deleted');
     const stateOf = (r: VmRecord) =>
       r.state === 'gone' ? 'gone (deleted outside the bot)' : r.state === 'deleting' ? 'being decommissioned' : (live.get(r.id) ?? 'exists');
@@ -50,6 +58,9 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
           state: stateOf(r),
           leaseEndsAt: r.lease?.endsAt ?? null,
           size: sizeOf(r.spec),
+          addresses: (r.network?.nics ?? []).map((n) => ({ nic: n.name, ipaddress: n.ipaddress ?? null, macaddress: n.macaddress ?? null })),
+          addressesReadAt: r.network?.readAt ?? null,
+          consoleUrl: consoleOf(r),
           runId: r.runId,
           requestId: r.requestId ?? null,
           batchId: r.group ?? null,
@@ -66,6 +77,8 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
       process.stdout.write(
         `${r.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${r.owner.padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.runId}, ${r.createdAt})\n`,
       );
+      const reach = r.state === 'gone' ? '' : reachOf(r);
+      if (reach) process.stdout.write(`    reach: ${reach}\n`);
     }
   } finally {
     await core.close();

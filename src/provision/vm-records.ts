@@ -17,7 +17,7 @@ export async function recordVm(store: VmStore, run: RunRecord, now: Date = new D
   const id = vmIdOf(run.id);
   const existing = store.getVm(id);
   if (existing) return existing;
-  const vm = vmRecordFromRun(run, now);
+  const vm = vmRecordFromRun(run, now, true);
   try {
     await store.insertVm(vm);
     return vm;

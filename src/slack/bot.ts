@@ -34,8 +34,11 @@ export interface BotOptions {
   /** Provisioner timing (tests poll fast); the rest comes from the environment. */
   provisioner?: Pick<ProvisionerOptions, 'importPoll' | 'stopTimeoutMs' | 'pollMs' | 'claimTtlMs'>;
   leaseOptions?: LeaseOptions;
-  /** Timer intervals (ms): leases 1 min, VMs gone 5 min, policy file 1 s, expiry 30 s, take-over half the claim time, archive hourly. */
+  /** Timer intervals (ms): leases 1 min, VMs gone 5 min, new VMs' addresses 5 s, policy file 1 s, expiry 30 s, take-over half the claim time, archive hourly. */
   leaseSweepMs?: number;
+  addressSweepMs?: number;
+  /** The clock the polling of new VMs' addresses runs on (tests move it; leases have theirs in `leaseOptions`). */
+  now?: () => number;
   goneCheckMs?: number;
   policyPollMs?: number;
   sweepIntervalMs?: number;
@@ -85,6 +88,7 @@ export function createBot(resources: Resources, options: BotOptions): Bot {
     provisioner: options.provisioner,
     leaseOptions: options.leaseOptions,
     preflightMs: options.preflightMs,
+    now: options.now,
   });
   const ctx = wireSlack(core, { slack, approvers, policy, importNoticeMs: options.importNoticeMs, preflightMs: options.preflightMs });
   registerListeners(app, ctx);
@@ -170,6 +174,13 @@ function scheduleJobs(scheduler: Scheduler, core: Core, options: BotOptions): vo
     led: true,
     failure: 'warn',
     run: () => core.sweeps.goneVms(),
+  });
+  scheduler.every({
+    name: 'reading new VMs’ addresses',
+    everyMs: options.addressSweepMs ?? 5_000,
+    led: true,
+    failure: 'warn',
+    run: () => core.sweeps.addresses(),
   });
   scheduler.every({ name: 'lease sweep', everyMs: options.leaseSweepMs ?? 60_000, led: true, run: () => core.sweeps.leases() });
   const takeOverMs = options.takeOverMs ?? Math.max(1_000, Math.floor(core.provisioner.claimTtlMs / 2));

@@ -5,14 +5,14 @@
  * deletions) and VMs deleted outside the bot. App Home follows each change.
  */
 import type { LeaseEvent } from '../leases/leases.js';
-import type { RequestRecord } from '../store/records.js';
+import type { RequestRecord, VmRecord } from '../store/records.js';
 import type { GoneVm } from '../provision/provisioner.js';
 import type { SweepObserver } from '../workflows/sweeps.js';
 import { announceFiled } from './announce.js';
 import type { BotContext } from './context.js';
 import { escapeText } from './escape.js';
 import { auditLine, decidedRequest, requesterUpdate, say } from './views/messages.js';
-import { leaseNotice } from './views/vms.js';
+import { leaseNotice, reachableMessage } from './views/vms.js';
 
 /** A Slack user id (the CLI's `cli:alice` owners get no DM). */
 const SLACK_USER = /^[UW][A-Z0-9]+$/;
@@ -47,6 +47,14 @@ export class SlackNotices implements SweepObserver {
       await notifier.post(auditChannel, say(line));
     }
     homeTabs.vmChanged(event.vm);
+  }
+
+  /** A new VM's addresses, in its request's thread (a VM made from the CLI has none: its owner's App Home shows them). */
+  async vmReachable(vm: VmRecord): Promise<void> {
+    const { notifier, requests, homeTabs, env } = this.ctx;
+    homeTabs.vmChanged(vm);
+    const thread = vm.requestId ? requests.find(vm.requestId)?.approvalMessage : undefined;
+    if (thread) await notifier.post(thread.channel, reachableMessage(vm, env.VERGEOS_URL), thread.ts);
   }
 
   async vmGone(vm: GoneVm): Promise<void> {

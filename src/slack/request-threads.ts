@@ -41,6 +41,8 @@ export interface ThreadDeps {
   progressEditMs?: number;
   /** The bot's recipes: the approval message then says "user-data: as in recipe X" rather than show it. */
   recipes?: readonly Recipe[] | undefined;
+  /** VergeOS's address, for the ready VM's console link. */
+  vergeosUrl?: string | undefined;
 }
 
 const RESUMED_BECAUSE: Record<Extract<StartReason, { kind: 'resumed' }>['why'], string> = {
@@ -290,7 +292,7 @@ export class RequestThreads implements ExecutionObserver {
       const [run] = runs;
       const [result] = results;
       if (run!.state === 'succeeded') {
-        writes.push(inThread(summaryMessage(done, result!)));
+        writes.push(inThread(summaryMessage(done, result!, this.deps.vergeosUrl)));
         writes.push(notifier.post(auditChannel, auditLine('provisioned', done, result)));
         writes.push(notifier.dm(done.requester, requesterUpdate(done, `is ready: VM key ${result!.vmKey}, machine key ${result!.machineKey}.`)));
       } else {

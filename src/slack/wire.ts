@@ -67,6 +67,7 @@ export function wireSlack(core: Core, parts: SlackParts): BotContext {
       auditChannel: ctx.auditChannel,
       recipes: core.recipes,
       importNoticeMs: parts.importNoticeMs,
+      vergeosUrl: env.VERGEOS_URL,
     }),
   );
   core.sweeps.observe(new SlackNotices(ctx));

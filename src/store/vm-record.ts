@@ -74,6 +74,19 @@ export const vmRecordSchema = z.object({
    */
   spec: vmSpecSchema,
   lease: leaseSchema.optional(),
+  /** When its run's last step was done (absent on records made from an older store's runs). */
+  readyAt: z.string().optional(),
+  /**
+   * What VergeOS last said of its NICs (each address once known), when, and how many times the bot
+   * has asked since it was ready (the back-off of the polling after power-on).
+   */
+  network: z
+    .object({
+      nics: z.array(z.object({ name: z.string(), ipaddress: z.string().optional(), macaddress: z.string().optional() })),
+      readAt: z.string(),
+      polls: z.number().int().nonnegative(),
+    })
+    .optional(),
   /** Set when a deletion is claimed: by whom (`lease` at a lease's end), and when. */
   deleting: z.object({ by: z.string(), at: z.string() }).optional(),
   /** When the bot noticed it had been deleted outside the bot. */
@@ -82,6 +95,7 @@ export const vmRecordSchema = z.object({
   deletedAt: z.string().optional(),
 });
 export type VmRecord = z.output<typeof vmRecordSchema>;
+export type VmNetwork = NonNullable<VmRecord['network']>;
 
 /** The id of the VM a run made: one run, one VM, so a second insert of it is a conflict, never a twin. */
 export function vmIdOf(runId: string): string {

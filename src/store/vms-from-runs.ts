@@ -8,9 +8,10 @@ import { vmIdOf, type Lease, type VmRecord } from './vm-record.js';
 
 /**
  * The record of the VM `run` made, as it stands: owned by whoever owns the run, its lease running
- * from `now` (an older run's lease already running is kept as it is).
+ * from `now` (an older run's lease already running is kept as it is). `ready`: made as the run's
+ * last step is done (then `readyAt` is now), not from an older store's run.
  */
-export function vmRecordFromRun(run: RunRecord, now: Date): VmRecord {
+export function vmRecordFromRun(run: RunRecord, now: Date, ready = false): VmRecord {
   const at = now.toISOString();
   const state = run.goneAt ? 'gone' : run.state === 'decommissioned' ? 'deleted' : run.state === 'cleaning_up' ? 'deleting' : 'live';
   return {
@@ -31,6 +32,7 @@ export function vmRecordFromRun(run: RunRecord, now: Date): VmRecord {
     ...(run.lease ? { lease: leaseFrom(run.lease, now) } : {}),
     ...(state === 'deleting' && run.decommission ? { deleting: run.decommission } : {}),
     ...(run.goneAt ? { goneAt: run.goneAt } : {}),
+    ...(ready ? { readyAt: at } : {}),
   };
 }
 

@@ -9,7 +9,8 @@ import type { LeaseEvent, Leases } from '../leases/leases.js';
 import type { Logger } from '../log.js';
 import type { GoneVm, Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
-import type { RequestRecord } from '../store/records.js';
+import type { RequestRecord, VmRecord } from '../store/records.js';
+import type { VmAddresses } from './vm-addresses.js';
 import type { RequestFiling } from './file-request.js';
 
 export interface SweepObserver {
@@ -21,6 +22,8 @@ export interface SweepObserver {
   leaseNotice(event: LeaseEvent): Promise<void>;
   /** A VM the bot made was deleted outside it (it no longer counts against quotas). */
   vmGone(vm: GoneVm): Promise<void>;
+  /** VergeOS reported a new VM's addresses (or they changed) while the bot was watching for them. */
+  vmReachable(vm: VmRecord): Promise<void>;
 }
 
 export interface SweepDeps {
@@ -28,6 +31,7 @@ export interface SweepDeps {
   filing: RequestFiling;
   leases: Leases;
   provisioner: Provisioner;
+  addresses: VmAddresses;
   logger?: Logger | undefined;
   /** How long the re-check of a request waiting for pre-flight may take (default 20 s). */
   waitingPreflightMs?: number | undefined;
@@ -38,6 +42,7 @@ const nobody: SweepObserver = {
   expired: async () => undefined,
   leaseNotice: async () => undefined,
   vmGone: async () => undefined,
+  vmReachable: async () => undefined,
 };
 
 export class Sweeps {
@@ -74,6 +79,11 @@ export class Sweeps {
       await this.#observer.leaseNotice(event);
       await leases.delivered(event.vm.id, noticeId);
     }
+  }
+
+  /** New VMs' addresses, asked of VergeOS with back-off for a few minutes after each is ready; each change told. */
+  async addresses(): Promise<void> {
+    for (const vm of await this.deps.addresses.sweep()) await this.#observer.vmReachable(vm);
   }
 
   /**

@@ -9,6 +9,7 @@ import type { LeaseChange, Leases } from '../leases/leases.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
 import type { RequestRecord, RunRecord, VmRecord } from '../store/records.js';
+import type { VmAddresses } from './vm-addresses.js';
 
 /** Whether `user` may act on a VM: gone (not one the bot manages), someone else's, or theirs to act on. */
 export type VmAccess = { kind: 'gone' } | { kind: 'not_yours'; vm: VmRecord; owner: string } | { kind: 'ok'; vm: VmRecord };
@@ -22,7 +23,7 @@ export type LeaseExtension =
   | { kind: 'refused'; reason: string };
 
 export class VmActions {
-  constructor(private readonly deps: { provisioner: Provisioner; leases: Leases; requests: Requests }) {}
+  constructor(private readonly deps: { provisioner: Provisioner; leases: Leases; requests: Requests; addresses: VmAddresses }) {}
 
   /** The VM `runId` names, if `user` may act on it: its owner, or a lead. */
   async access(runId: string, user: string, isLead: (user: string) => Promise<boolean>): Promise<VmAccess> {
@@ -41,6 +42,15 @@ export class VmActions {
         exitCode: EXIT.badInput,
       });
     return found[0]!;
+  }
+
+  /**
+   * What VergeOS says of its NICs now (addresses), kept on its record; the VM as it is after. If
+   * VergeOS does not answer, the VM as last known (what a listing shows then).
+   */
+  async readAddresses(vm: VmRecord): Promise<VmRecord> {
+    if (vm.state !== 'live') return vm;
+    return (await this.deps.addresses.read(vm).catch(() => undefined))?.vm ?? vm;
   }
 
   /** Power on or off (graceful, then kill); `already` when it was. Busy: another action holds it (`isBusy`). */

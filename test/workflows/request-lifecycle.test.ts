@@ -230,6 +230,7 @@ describe('the request lifecycle, through the core workflows', () => {
       expired: async (r) => void expired.push(`${r.id}:${r.state}`),
       leaseNotice: async () => undefined,
       vmGone: async () => undefined,
+      vmReachable: async () => undefined,
     });
     await core.sweeps.requests();
     await core.sweeps.requests();

@@ -2,6 +2,7 @@
  * A run's messages in the approval message's thread: progress (one VM's steps, or a batch's
  * counts), the summary with every key, and failure with lead-only Retry and Delete.
  */
+import { consoleUrl } from '../../vergeos/console-link.js';
 import type { RunEvent } from '../../provision/provisioner.js';
 import type { RunResult } from '../../provision/result.js';
 import { requestSubject } from '../../requests/requests.js';
@@ -116,13 +117,16 @@ export function batchFailureMessage(request: RequestRecord, results: RunResult[]
   };
 }
 
-export function summaryMessage(request: RequestRecord, result: RunResult): Message {
+/** `vergeosUrl`: where its console link points (none without it). */
+export function summaryMessage(request: RequestRecord, result: RunResult, vergeosUrl?: string): Message {
   const keys = [
     `VM key *${result.vmKey}*, machine key *${result.machineKey}*`,
     ...result.drives.map((d) => `drive "${escapeClip(d.name, 100)}": *${d.key}*`),
     ...result.nics.map((n) => `NIC "${escapeClip(n.name, 100)}": *${n.key}*`),
     ...result.devices.map((d) => `device: *${d.key}*${d.uuid ? ` (uuid ${d.uuid})` : ''}`),
     `power: ${result.poweredOn ? 'on' : 'off'}`,
+    ...(vergeosUrl && result.vmKey ? [`console: <${consoleUrl(vergeosUrl, result.vmKey)}|open in VergeOS>`] : []),
+    ...(result.nics.length && result.poweredOn ? ['addresses: posted here once VergeOS reports them'] : []),
   ];
   return {
     text: `${request.id}: ${result.name} is ready — VM key ${result.vmKey}, machine key ${result.machineKey}`,

@@ -6,6 +6,28 @@ import { clipMrkdwn, escapeClip, escapeText, slackDate } from '../escape.js';
 import type { LeaseEvent } from '../../leases/leases.js';
 import { formatDuration } from '../../vmspec/units.js';
 import { button, type Message } from './messages.js';
+import { section } from './message-parts.js';
+import { consoleUrl } from '../../vergeos/console-link.js';
+
+/**
+ * How to reach a VM, in mrkdwn: each NIC's address once VergeOS reported it, and its console in
+ * the VergeOS UI. `waiting`: the bot is still asking (a VM just made), said instead of "unknown".
+ */
+export function reachText(vm: Pick<VmRecord, 'network' | 'spec' | 'keys'>, vergeosUrl: string | undefined, waiting = false): string {
+  const known = vm.network?.nics ?? [];
+  const names = known.length ? known.map((n) => n.name) : vm.spec.nics.map((n, i) => n.name ?? `nic_${i}`);
+  const addresses = names.map((name) => {
+    const address = known.find((n) => n.name === name)?.ipaddress;
+    return `${escapeClip(name, 64)} ${address ? `\`${escapeText(address)}\`` : waiting ? '(address once VergeOS reports it)' : '(no address reported)'}`;
+  });
+  return [...addresses, ...(vergeosUrl ? [`<${consoleUrl(vergeosUrl, vm.keys.vmKey)}|console>`] : [])].join(' · ');
+}
+
+/** In the request's thread: VergeOS reported the VM's addresses. */
+export function reachableMessage(vm: VmRecord, vergeosUrl: string | undefined): Message {
+  const plain = (vm.network?.nics ?? []).map((n) => `${n.name} ${n.ipaddress ?? '(none)'}`).join(', ');
+  return { text: `${vm.name} is reachable: ${plain}`, blocks: [section(`:globe_with_meridians: *${escapeClip(vm.name, 128)}*: ${reachText(vm, vergeosUrl)}`)] };
+}
 
 export const VM_ACTIONS = { powerOn: 'vm_power_on', powerOff: 'vm_power_off', delete: 'vm_delete', extend: 'lease_extend' } as const;
 
@@ -18,7 +40,8 @@ export interface VmEntry {
   status?: string | undefined;
 }
 
-export function myVmsMessage(entries: VmEntry[], whose: string): Message {
+/** `vergeosUrl`: where the console links point. */
+export function myVmsMessage(entries: VmEntry[], whose: string, vergeosUrl: string | undefined): Message {
   if (!entries.length)
     return {
       text: `${whose} no VMs made through the bot.`,
@@ -34,7 +57,7 @@ export function myVmsMessage(entries: VmEntry[], whose: string): Message {
       text: {
         type: 'mrkdwn',
         text: clipMrkdwn(
-          `*${escapeClip(vm.name, 128)}* · ${escapeText(state)} · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey}${lease} · ${escapeText(summarizeSpec(vm.spec))}${request}`,
+          `*${escapeClip(vm.name, 128)}* · ${escapeText(state)} · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey}${lease} · ${escapeText(summarizeSpec(vm.spec))}${request}${vm.state === 'gone' ? '' : `\n${reachText(vm, vergeosUrl)}`}`,
           3000,
         ),
       },

@@ -29,11 +29,12 @@ export function vmCreate(ctx: BotContext): (args: CommandArgs) => Promise<void> 
       const mine = ctx.provisioner.vmsOwnedBy(command.user_id);
       const entries = await Promise.all(
         mine.map(async (vm) => ({
-          vm,
+          // Its addresses as VergeOS says now (kept on its record), and its power state.
+          vm: await ctx.vms.readAddresses(vm),
           status: vm.state === 'gone' || !vm.keys.machineKey ? undefined : (await ctx.vergeos.machineStatus(vm.keys.machineKey).catch(() => undefined))?.status,
         })),
       );
-      await ctx.notifier.tell(command.user_id, command.channel_id, myVmsMessage(entries, 'You have'));
+      await ctx.notifier.tell(command.user_id, command.channel_id, myVmsMessage(entries, 'You have', ctx.env.VERGEOS_URL));
       return;
     }
     if (sub === 'status') {

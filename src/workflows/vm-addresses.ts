@@ -1,0 +1,97 @@
+/**
+ * Reaching a VM: its NICs' addresses once VergeOS reports them. VergeOS learns an address some
+ * time after power-on, so the sweep asks with back-off for a few minutes after a VM is ready —
+ * each ask counted on the VM record, so a restart continues the back-off rather than starting it
+ * again — and after that only on demand (`/vm-create mine`, `vmbot vms --refresh`). What VergeOS
+ * says is written to the VM record (a compare-and-set) and an address that appears or changes is
+ * reported once.
+ */
+import { isConflict } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { VmNetwork, VmRecord } from '../store/vm-record.js';
+import type { VergeosApi } from '../vergeos/client.js';
+
+/** How long after a VM is ready the sweep keeps asking for its addresses. */
+export const ADDRESS_WINDOW_MS = 5 * 60_000;
+/** The first ask this long after ready, then twice as long after each, at most `LONGEST_WAIT_MS`. */
+const FIRST_WAIT_MS = 5_000;
+const LONGEST_WAIT_MS = 60_000;
+
+type AddressStore = Pick<Store, 'getVm' | 'vmsBy' | 'updateVm' | 'catchUp'>;
+
+/** Whether every NIC the VM has is known with an address (a VM without NICs has nothing to wait for). */
+export function allAddressed(vm: Pick<VmRecord, 'network' | 'spec'>): boolean {
+  const nics = vm.network?.nics ?? [];
+  return nics.length >= vm.spec.nics.length && nics.every((n) => n.ipaddress !== undefined);
+}
+
+/** When the sweep next asks VergeOS for this VM's addresses; undefined: it no longer does (answered, or past the window). */
+export function nextAskAt(vm: Pick<VmRecord, 'state' | 'readyAt' | 'network' | 'spec' | 'keys'>): number | undefined {
+  if (vm.state !== 'live' || !vm.readyAt || !vm.keys.machineKey || !vm.spec.nics.length || allAddressed(vm)) return undefined;
+  const ready = Date.parse(vm.readyAt);
+  const at = vm.network ? Date.parse(vm.network.readAt) + Math.min(FIRST_WAIT_MS * 2 ** vm.network.polls, LONGEST_WAIT_MS) : ready + FIRST_WAIT_MS;
+  return at <= ready + ADDRESS_WINDOW_MS ? at : undefined;
+}
+
+/** The addresses known, as one comparable string (NICs without one do not count: nothing to tell yet). */
+const addressesOf = (network: VmNetwork | undefined): string =>
+  JSON.stringify((network?.nics ?? []).flatMap((n) => (n.ipaddress ? [[n.name, n.ipaddress]] : [])));
+
+export class VmAddresses {
+  readonly #store: AddressStore;
+  readonly #api: Pick<VergeosApi, 'listNics'>;
+  readonly #now: () => number;
+
+  constructor(deps: { store: AddressStore; vergeos: Pick<VergeosApi, 'listNics'>; now?: () => number }) {
+    this.#store = deps.store;
+    this.#api = deps.vergeos;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /**
+   * Ask VergeOS now for one VM's NICs, and keep what it says on the VM record. `changed`: an
+   * address appeared, changed or went since the record last said. A VM that changed meanwhile is
+   * read again; one no longer live is returned as it is.
+   */
+  async read(vm: VmRecord): Promise<{ vm: VmRecord; changed: boolean }> {
+    if (!vm.keys.machineKey) return { vm, changed: false };
+    const nics = await this.#api.listNics(vm.keys.machineKey);
+    const network = (polls: number): VmNetwork => ({
+      nics: nics.map((n) => ({ name: n.name, ...(n.ipaddress ? { ipaddress: n.ipaddress } : {}), ...(n.macaddress ? { macaddress: n.macaddress } : {}) })),
+      readAt: new Date(this.#now()).toISOString(),
+      polls,
+    });
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (attempt) await this.#store.catchUp('vms', vm.id);
+      const current = this.#store.getVm(vm.id);
+      if (!current || current.state !== 'live') return { vm: current ?? vm, changed: false };
+      const next = network((current.network?.polls ?? 0) + 1);
+      const changed = addressesOf(current.network) !== addressesOf(next);
+      try {
+        const written = await this.#store.updateVm(vm.id, { version: current.version, states: ['live'] }, (v) => {
+          v.network = next;
+        });
+        return { vm: written, changed };
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    return { vm: this.#store.getVm(vm.id) ?? vm, changed: false };
+  }
+
+  /** Every live VM whose next ask is due now, asked once; those whose addresses changed. */
+  async sweep(): Promise<VmRecord[]> {
+    const now = this.#now();
+    const due = this.#store.vmsBy('state', 'live', (v) => {
+      const at = nextAskAt(v);
+      return at !== undefined && at <= now;
+    });
+    const changed: VmRecord[] = [];
+    for (const vm of due) {
+      // VergeOS not answering now: asked again at the next sweep (the back-off counts only answers).
+      const read = await this.read(vm).catch(() => undefined);
+      if (read?.changed) changed.push(read.vm);
+    }
+    return changed;
+  }
+}
