@@ -4,6 +4,7 @@
  * status and `err` text; what passes becomes rows of the simulator's tables.
  */
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Row } from './query.js';
 import { SimHttpError } from './schema.js';
 import type { SimState } from './state.js';
@@ -145,6 +146,8 @@ export function addNic(world: SimState, body: Row): { key: string } {
   if (!vnet) throw new SimHttpError(404, `Network '${text(body.vnet)}' not found`);
   const iface = text(body.interface ?? 'virtio');
   if (!(NIC_INTERFACES as readonly string[]).includes(iface)) throw new SimHttpError(422, `Invalid NIC interface '${iface}'`);
+  const staticAddress = body.ipaddress === undefined || body.ipaddress === null || body.ipaddress === '' ? undefined : text(body.ipaddress);
+  if (staticAddress !== undefined && isIP(staticAddress) === 0) throw new SimHttpError(400, `Invalid value for 'ipaddress': ${staticAddress}`);
   const key = String(world.nextKey('machine_nics'));
   const nicsOfMachine = [...world.table('machine_nics').values()].filter((n) => String(n.machine) === String(machine.$key)).length;
   world.table('machine_nics').set(key, {
@@ -155,6 +158,9 @@ export function addNic(world: SimState, body: Row): { key: string } {
     interface: iface,
     enabled: body.enabled === undefined ? true : body.enabled === true || body.enabled === 'true',
     macaddress: `52:54:00:${hex(Number(key) >> 16)}:${hex(Number(key) >> 8)}:${hex(Number(key))}`,
+    // '' until known, as VergeOS reports it; SimState.refresh fills it in.
+    ipaddress: staticAddress ?? '',
+    _static_ipaddress: staticAddress,
   });
   return { key };
 }

@@ -2,3 +2,4 @@ export { startVergeosSim, VergeosSim, SIM_DEFAULT_API_KEY, SIM_READONLY_API_KEY,
 export type { VergeosSimOptions, SimRequestRecord, SimRole } from './vergeos-sim.js';
 export type { FaultRuleInput } from './faults.js';
 export * from './inventory.js';
+export { dhcpAddress } from './state.js';

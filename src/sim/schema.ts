@@ -18,6 +18,8 @@ export interface SimTiming {
   startMs: number;
   /** stopping → stopped after an ACPI poweroff. */
   stopMs: number;
+  /** running → its NICs without a static address report the one the guest got (VergeOS learns it some time after boot). */
+  addressMs: number;
 }
 
 export interface SimBehaviour {

@@ -101,8 +101,10 @@ export class SimState {
       if (st.status === 'stopping' && typeof st._transition_at === 'number' && now >= st._transition_at) {
         st.status = 'stopped';
         st.running = false;
+        delete st._address_at;
       }
     }
+    this.#refreshNicAddresses(now);
     // Cluster use: the other workloads' base plus every running VM of the simulator.
     for (const cs of this.table('cluster_status').values()) {
       let ram = Number(cs._base_ram ?? 0);
@@ -118,6 +120,25 @@ export class SimState {
       }
       cs.used_ram = ram;
       cs.used_cores = cores;
+    }
+  }
+
+  /**
+   * What each NIC reports as `ipaddress`, as VergeOS does: a static address always; otherwise ''
+   * until the guest has been up `addressMs` (its status row's `_address_at`), and '' again once
+   * the VM is off.
+   */
+  #refreshNicAddresses(now: number): void {
+    for (const nic of this.table('machine_nics').values()) {
+      if (typeof nic._static_ipaddress === 'string') {
+        nic.ipaddress = nic._static_ipaddress;
+        continue;
+      }
+      const machine = this.table('machines').get(String(nic.machine));
+      const status = machine ? this.table('machine_status').get(String(machine.status)) : undefined;
+      const up = status?.status === 'running' || status?.status === 'stopping';
+      const known = up && typeof status._address_at === 'number' && now >= status._address_at;
+      nic.ipaddress = known ? dhcpAddress(Number(nic.vnet), Number(nic.$key)) : '';
     }
   }
 
@@ -170,6 +191,7 @@ export class SimState {
       status.status = this.timing.startMs > 0 ? 'starting' : 'running';
       status.running = this.timing.startMs <= 0;
       status._transition_at = this.now() + this.timing.startMs;
+      status._address_at = this.now() + this.timing.startMs + this.timing.addressMs;
     } else if (action === 'poweroff') {
       if (!running) throw new SimHttpError(409, `VM '${String(vm.name)}' is not running`);
       status.status = this.timing.stopMs > 0 ? 'stopping' : 'stopped';
@@ -178,6 +200,7 @@ export class SimState {
     } else if (action === 'kill') {
       status.status = 'stopped';
       status.running = false;
+      delete status._address_at;
     } else if (!running) {
       throw new SimHttpError(409, `VM '${String(vm.name)}' is not running`);
     }
@@ -207,4 +230,12 @@ export class SimState {
     this.table('machines').delete(machineKey);
     this.table('vms').delete(key);
   }
+}
+
+/**
+ * The address a network would hand a NIC, derived from its vnet and key so tests can predict it:
+ * `10.<vnet>.<hi>.<lo>`, the last octet never 0, 1 or 255 (network, gateway, broadcast).
+ */
+export function dhcpAddress(vnet: number, nicKey: number): string {
+  return `10.${vnet & 0xff}.${Math.floor(nicKey / 250) & 0xff}.${(nicKey % 250) + 2}`;
 }

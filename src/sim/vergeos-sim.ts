@@ -51,7 +51,7 @@ export const SIM_DEFAULT_API_KEY = 'sim-admin-key';
 export const SIM_READONLY_API_KEY = 'sim-readonly-key';
 export const SIM_DEFAULT_USER = { username: 'admin', password: 'sim-password' };
 
-const DEFAULT_TIMING: SimTiming = { importMs: 2_000, startMs: 500, stopMs: 500 };
+const DEFAULT_TIMING: SimTiming = { importMs: 2_000, startMs: 500, stopMs: 500, addressMs: 3_000 };
 const DEFAULT_BEHAVIOUR: SimBehaviour = { nameTakenStatus: 409, deleteStatus: 200 };
 
 export class VergeosSim {
