@@ -1,6 +1,8 @@
 /** A NIC's static `ipaddress` in a spec: IPv4 or IPv6, refused with the field named otherwise. */
 import { describe, expect, it } from 'vitest';
-import { parseSpec } from '../../src/vmspec/validate.js';
+import { beyondRecipe } from '../../src/vmspec/recipe-bounds.js';
+import { parseRecipeText } from '../../src/vmspec/recipes.js';
+import { completeSpec, parseSpec } from '../../src/vmspec/validate.js';
 
 const withNics = (...nics: object[]) => ({ vm: { name: 'a' }, nics });
 const errorsOf = (input: unknown) => {
@@ -35,5 +37,28 @@ describe("a NIC's static IP address", () => {
     expect(errorsOf(withNics({ vnet: 3, ipaddress: '10.0.0.5' }, { vnet: 4, ipaddress: '10.0.0.5' }))).toEqual([
       { path: 'nics[1].ipaddress', message: 'two NICs are given the address 10.0.0.5' },
     ]);
+  });
+});
+
+describe("a recipe's static address", () => {
+  function recipe(editable: string) {
+    const parsed = parseRecipeText(`recipe: db\ntitle: DB\nvm: { cpu_cores: 2 }\nnics:\n  - { vnet: "3", ipaddress: 10.3.0.20 }\n${editable}`, 'db.yml');
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    return parsed.recipe;
+  }
+  const specWith = (r: ReturnType<typeof recipe>, ipaddress: string | undefined) => {
+    const spec = completeSpec(r.draft, 'db-01');
+    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
+    return { ...spec.value, nics: spec.value.nics.map((n) => ({ ...n, ipaddress })) };
+  };
+
+  it('is part of its NICs: changing or removing it is a NIC change, which only `editable: { nics: true }` allows', () => {
+    const fixed = recipe('');
+    expect(fixed.draft.nics[0]!.ipaddress).toBe('10.3.0.20');
+    expect(beyondRecipe(fixed, specWith(fixed, '10.3.0.20'))).toBeUndefined();
+    expect(beyondRecipe(fixed, specWith(fixed, '10.3.0.21'))).toBe('recipe db does not let NICs change');
+    expect(beyondRecipe(fixed, specWith(fixed, undefined))).toBe('recipe db does not let NICs change');
+    const open = recipe('editable: { nics: true }\n');
+    expect(beyondRecipe(open, specWith(open, '10.3.0.21'))).toBeUndefined();
   });
 });
