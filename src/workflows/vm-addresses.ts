@@ -55,10 +55,12 @@ export class VmAddresses {
    */
   async read(vm: VmRecord): Promise<{ vm: VmRecord; changed: boolean }> {
     if (!vm.keys.machineKey) return { vm, changed: false };
+    // When it was asked: the back-off counts from the ask, however long VergeOS took to answer.
+    const askedAt = new Date(this.#now()).toISOString();
     const nics = await this.#api.listNics(vm.keys.machineKey);
     const network = (polls: number): VmNetwork => ({
       nics: nics.map((n) => ({ name: n.name, ...(n.ipaddress ? { ipaddress: n.ipaddress } : {}), ...(n.macaddress ? { macaddress: n.macaddress } : {}) })),
-      readAt: new Date(this.#now()).toISOString(),
+      readAt: askedAt,
       polls,
     });
     for (let attempt = 0; attempt < 5; attempt++) {

@@ -51,6 +51,8 @@ export async function startRig(
     rateFactor?: number;
     importNoticeMs?: number;
     leaseNow?: () => number;
+    /** The clock the polling of new VMs' addresses runs on (its timer is off: tests sweep by hand). */
+    now?: () => number;
     /** How often the bot archives (to see it do so while running). */
     archiveEveryMs?: number;
     /** The form's pre-flight deadline (the bot's default is 2 s). */
@@ -112,6 +114,8 @@ export async function startRig(
         policyPollMs: 50,
         slackRetries: 0,
         sweepIntervalMs: 60_000,
+        addressSweepMs: 3_600_000,
+        ...(options.now ? { now: options.now } : {}),
         ...(options.leaseNow ? { leaseOptions: { now: options.leaseNow } } : {}),
         ...(options.importNoticeMs ? { importNoticeMs: options.importNoticeMs } : {}),
         ...(options.archiveEveryMs ? { archiveEveryMs: options.archiveEveryMs } : {}),

@@ -247,3 +247,44 @@ describe('leases, from Slack', () => {
     expect(JSON.stringify(open.view.blocks)).toContain('"initial_option":{"text":{"type":"plain_text","text":"Until deleted","emoji":true},"value":"forever"}');
   });
 });
+
+describe('reaching a VM, from Slack', () => {
+  let rig: Rig;
+  /** The wall clock until the VM is ready, then where the test sets it (the bot's and the simulator's). */
+  let frozen: number | undefined;
+  afterEach(() => rig.close());
+
+  it('the ready message links the console; the address is posted in the thread once VergeOS reports it, and /vm-create mine shows both', async () => {
+    const now = () => frozen ?? Date.now();
+    rig = await startRig({ now, vergeos: { clock: now, timing: { importMs: 60, startMs: 0, stopMs: 0, addressMs: 20_000 } } });
+    const approval = await fileRequest(rig, 'reach-01');
+    await rig.driver.clickMessageButton(SLACK_SIM.lead1, approval, 'request_approve');
+    const ready = await until(() => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).find((m) => m.text.includes('is ready')), 'the summary', 15_000);
+    const vm = rig.bot.ctx.provisioner.ownedVms()[0]!;
+    const console = `${rig.vergeos.url}/#/vm-console/${vm.keys.vmKey}`;
+    expect(textOf(ready)).toContain(`console: <${console}|open in VergeOS>`);
+    expect(textOf(ready)).toContain('addresses: posted here once VergeOS reports them');
+    const reachable = () => rig.slack.thread(SLACK_SIM.approvalChannel, approval.ts).filter((m) => m.text.startsWith('reach-01 is reachable'));
+
+    // Asked at 5 s (nothing yet), 15 s (nothing yet), 35 s: VergeOS knew it from 20 s.
+    const sweepAt = async (ms: number) => {
+      frozen = Date.parse(rig.store.getVm(vm.id)!.readyAt!) + ms;
+      await rig.bot.core.sweeps.addresses();
+    };
+    await sweepAt(5_000);
+    await sweepAt(15_000);
+    expect(reachable()).toEqual([]);
+    await sweepAt(35_000);
+    await until(() => reachable().length === 1, 'the address in the thread');
+    const address = rig.store.getVm(vm.id)!.network!.nics[0]!.ipaddress!;
+    expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(textOf(reachable()[0]!)).toContain(`*reach-01*: ${rig.store.getVm(vm.id)!.network!.nics[0]!.name} \`${address}\` · <${console}|console>`);
+    await sweepAt(95_000);
+    expect(reachable()).toHaveLength(1);
+
+    const before = rig.slack.ephemerals.length;
+    await rig.driver.command(SLACK_SIM.requester, 'mine');
+    const list = await until(() => rig.slack.ephemerals.slice(before).find((e) => e.user === SLACK_SIM.requester), 'the list');
+    expect(textOf(list)).toContain(`\`${address}\` · <${console}|console>`);
+  });
+});
