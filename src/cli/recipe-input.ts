@@ -1,7 +1,7 @@
 /** From a recipe file and flags to complete specs: the one path `plan` and `apply` share. */
 import { formatRecipeError, loadRecipeFile, type Recipe } from '../vmspec/recipes.js';
 import type { VmSpec } from '../vmspec/schema.js';
-import { completeSpec, expandNames } from '../vmspec/validate.js';
+import { batchProblems, completeSpec, expandNames } from '../vmspec/validate.js';
 import { CliExit, EXIT } from './exit.js';
 
 export async function specsFromRecipe(file: string, name: string | undefined, count: number): Promise<{ recipe: Recipe; specs: VmSpec[] }> {
@@ -18,5 +18,7 @@ export async function specsFromRecipe(file: string, name: string | undefined, co
     if (!spec.ok) throw new CliExit(EXIT.badInput, spec.errors.map((e) => `${file}:${e.path}: ${e.message}`).join('\n'));
     specs.push(spec.value);
   }
+  const shared = batchProblems(specs);
+  if (shared.length) throw new CliExit(EXIT.badInput, shared.map((e) => `${file}:${e.path}: ${e.message}`).join('\n'));
   return { recipe, specs };
 }

@@ -83,3 +83,21 @@ export function expandNames(typed: string, count: number): Parsed<string[]> {
     return { ok: false, errors: [{ path: 'vm.name', message: 'the name pattern gives the same name twice; put {n} in it' }] };
   return { ok: true, value: names };
 }
+
+/**
+ * What a set of VMs made from one spec (a batch) cannot share: a NIC's static address would be
+ * given to each of them. Said under that NIC's address field.
+ */
+export function batchProblems(specs: readonly VmSpec[]): FieldError[] {
+  if (specs.length < 2) return [];
+  return specs[0]!.nics.flatMap((nic, i) =>
+    nic.ipaddress
+      ? [
+          {
+            path: `nics[${i}].ipaddress`,
+            message: `${nic.ipaddress} would be given to each of the ${specs.length} VMs; leave the address empty for a batch (VergeOS gives each its own)`,
+          },
+        ]
+      : [],
+  );
+}

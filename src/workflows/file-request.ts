@@ -16,7 +16,7 @@ import type { Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { Recipe } from '../vmspec/recipes.js';
 import type { VmSpec } from '../vmspec/schema.js';
-import type { FieldError } from '../vmspec/validate.js';
+import { batchProblems, type FieldError } from '../vmspec/validate.js';
 import { gatherFacts, type Facts } from './facts.js';
 import { decide, heldNow, type People } from './decide.js';
 import { nameClashes } from './names.js';
@@ -86,6 +86,8 @@ export class RequestFiling {
     // At the limit already: say so before asking VergeOS anything (checked again when filing).
     const early = this.#limitProblem(input);
     if (early) return { kind: 'refused', errors: [early] };
+    const shared = batchProblems(input.specs);
+    if (shared.length) return { kind: 'refused', errors: shared };
     const loaded = this.#deps.policy();
     const [found, people] = await Promise.all([
       gatherFacts(vergeos, input.specs, preflightMs),

@@ -105,6 +105,33 @@ describe('the request lifecycle, through the core workflows', () => {
     return outcome.request;
   }
 
+  it('refuses a batch whose NIC has a static address (each VM would get it), under that field, and files nothing', async () => {
+    const withAddress = async (name: string) => {
+      const spec = await recipeSpec('web-server', name);
+      return { ...spec, nics: spec.nics.map((n, i) => (i === 0 ? { ...n, ipaddress: '10.3.0.20' } : n)) };
+    };
+    const outcome = await core.filing.file({
+      requester: REQUESTER,
+      unlimited: false,
+      specs: [await withAddress('wf-ip-1'), await withAddress('wf-ip-2')],
+      batch: { count: 2, pattern: 'wf-ip-{n}' },
+      sourceViewId: 'view-wf-ip',
+    });
+    expect(outcome).toEqual({
+      kind: 'refused',
+      errors: [
+        {
+          path: 'nics[0].ipaddress',
+          message: '10.3.0.20 would be given to each of the 2 VMs; leave the address empty for a batch (VergeOS gives each its own)',
+        },
+      ],
+    });
+    expect(core.store.listRequests()).toEqual([]);
+    // One VM may have it.
+    const one = await core.filing.file({ requester: REQUESTER, unlimited: false, specs: [await withAddress('wf-ip-1')], sourceViewId: 'view-wf-ip-1' });
+    expect(one).toMatchObject({ kind: 'filed', request: { spec: { nics: [{ ipaddress: '10.3.0.20' }] } } });
+  });
+
   it('files once per submission, refuses self-approval, approves once under a double click, executes, and records the outcome', async () => {
     const request = await filed('wf-01');
     expect(request).toMatchObject({ id: 'REQ-1', state: 'pending', requester: REQUESTER, policy: { rule: 'default', decision: 'approve', count: 1 } });
