@@ -13,7 +13,8 @@ describe('vmbot vms, transfer, decommission', () => {
   let remove: () => Promise<void>;
   let env: Record<string, string>;
   beforeAll(async () => {
-    sim = await startVergeosSim({ timing: { importMs: 50, startMs: 0, stopMs: 0 } });
+    // Addresses known as soon as a VM runs (the polling's back-off is tested in test/workflows/).
+    sim = await startVergeosSim({ timing: { importMs: 50, startMs: 0, stopMs: 0, addressMs: 0 } });
     const temp = await tempDir();
     remove = temp.remove;
     env = {
@@ -74,6 +75,13 @@ describe('vmbot vms, transfer, decommission', () => {
     sim.state.deleteVm(two!.vmKey);
     const refreshed = await list('--refresh');
     expect(refreshed.map((v) => [v.name, v.state])).toEqual([[one!.name, 'running']]);
+    // --refresh also read its addresses (kept on its record: a plain list shows them after).
+    expect(refreshed[0]).toMatchObject({
+      addresses: [{ nic: 'uplink', ipaddress: expect.stringMatching(/^10\.3\.\d+\.\d+$/), macaddress: expect.stringMatching(/^52:54:00:/) }],
+      addressesReadAt: expect.any(String),
+      consoleUrl: `${sim.url}/#/vm-console/${one!.vmKey}`,
+    });
+    expect((await list())[0]).toMatchObject({ addresses: (refreshed[0] as unknown as { addresses: unknown }).addresses });
     expect((await list()).map((v) => v.name)).toEqual(['own-1']);
     expect((await list('--all')).map((v) => [v.name, v.state])).toEqual([
       ['own-1', 'exists'],
@@ -81,20 +89,13 @@ describe('vmbot vms, transfer, decommission', () => {
     ]);
     // The text list the same way.
     const plain = await runVmbot(['vms'], env);
-    expect([
-      plain.code,
-      plain.stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => l.split(' ')[0]),
-    ]).toEqual([0, ['own-1']]);
+    // A VM's line, then (indented) how to reach it.
+    const vmLines = (out: string) => out.split('\n').filter((l) => l && !l.startsWith(' '));
+    expect([plain.code, vmLines(plain.stdout).map((l) => l.split(' ')[0])]).toEqual([0, ['own-1']]);
+    const address = (await list()).map((v) => (v as unknown as { addresses: Array<{ ipaddress: string }> }).addresses[0]!.ipaddress)[0]!;
+    expect(plain.stdout).toContain(`    reach: uplink ${address}, console ${sim.url}/#/vm-console/${one!.vmKey}\n`);
     const all = await runVmbot(['vms', '--all'], env);
-    expect(
-      all.stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => l.split(' ')[0]),
-    ).toEqual(['own-1', 'own-2']);
+    expect(vmLines(all.stdout).map((l) => l.split(' ')[0])).toEqual(['own-1', 'own-2']);
     expect(all.stdout).toContain('gone (deleted outside the bot)');
     const none = await runVmbot(['vms', '--owner', 'U0BOB'], env);
     expect(none.stdout).toBe('No VMs owned by U0BOB that still exist (1 deleted outside the bot: --all lists them).\n');
