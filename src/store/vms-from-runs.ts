@@ -3,6 +3,7 @@
  * older store holds only as a run (before VMs had records of their own), from what the run says.
  */
 import type { RunRecord } from './records.js';
+import type { VmSpec } from '../vmspec/schema.js';
 import { isLiveVm } from './run-states.js';
 import { vmIdOf, type Lease, type VmRecord } from './vm-record.js';
 
@@ -28,12 +29,23 @@ export function vmRecordFromRun(run: RunRecord, now: Date, ready = false): VmRec
     ...(run.requestId ? { requestId: run.requestId } : {}),
     ...(run.group ? { group: run.group } : {}),
     keys: { vmKey: run.keys.vmKey ?? '', ...(run.keys.machineKey ? { machineKey: run.keys.machineKey } : {}) },
-    spec: structuredClone(run.spec),
+    spec: configurationOf(run.spec),
     ...(run.lease ? { lease: leaseFrom(run.lease, now) } : {}),
     ...(state === 'deleting' && run.decommission ? { deleting: run.decommission } : {}),
     ...(run.goneAt ? { goneAt: run.goneAt } : {}),
     ...(ready ? { readyAt: at } : {}),
   };
+}
+
+/**
+ * A VM's configuration as its record keeps it: the approved spec without its cloud-init files —
+ * read once, at first boot, not part of what the VM is now, and (user-data may hold secrets) kept
+ * once, on the run.
+ */
+export function configurationOf(spec: VmSpec): VmSpec {
+  const copy = structuredClone(spec);
+  delete copy.vm.cloudinit_files;
+  return copy;
 }
 
 /** The lease as the VM starts it: its terms, running from now; one already running (an older run's) as it is. */

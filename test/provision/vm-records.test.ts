@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useOf } from '../../src/policy/quota.js';
 import { vmIdOf, type RunRecord } from '../../src/store/records.js';
+import { configurationOf } from '../../src/store/vms-from-runs.js';
 import type { RunState } from '../../src/store/run-states.js';
 import type { StoreExpect } from '../../src/store/store.js';
 import { heldNow } from '../../src/workflows/decide.js';
@@ -41,7 +42,7 @@ describe('VM records', () => {
       owner: 'U0ALICE',
       runId: run.id,
       keys: { vmKey: run.keys.vmKey, machineKey: run.keys.machineKey },
-      spec: run.spec,
+      spec: configurationOf(run.spec),
       lease: { forMs: 7 * DAY, maxMs: 30 * DAY, reminded: [], outbox: [] },
     });
     const endsAt = Date.parse(vm.lease!.endsAt!);
