@@ -37,15 +37,17 @@ describe('VM records, broken on purpose', () => {
     return vm;
   };
 
-  /** The process stops (a power cut) just before the run write that would put it in `to`. */
-  const cutBeforeRunWrite = (to: RunState) => {
-    const updateRun = rig.store.updateRun.bind(rig.store);
-    rig.store.updateRun = async (id, expect, mutate, options) => {
-      const probe = structuredClone(rig.store.getRun(id)!);
+  /** The process stops (a power cut) just before the run write that would put it in `to`; the returned function lets writes through again. */
+  const cutBeforeRunWrite = (to: RunState): (() => void) => {
+    const store = rig.store;
+    const updateRun = store.updateRun.bind(store);
+    store.updateRun = async (id, expect, mutate, options) => {
+      const probe = structuredClone(store.getRun(id)!);
       mutate(probe);
       if (probe.state === to) throw new Error('power cut');
       return updateRun(id, expect, mutate, options);
     };
+    return () => void (store.updateRun = updateRun);
   };
 
   /**
@@ -197,18 +199,11 @@ describe('VM records, broken on purpose', () => {
   it('quotas count a VM once in each window between its record and its run, and not once VergeOS deleted it', async () => {
     const held = () => useOf(heldNow(rig.store), ['U0ALICE']).vms;
     const made = await rig.provisioner.createRun(await recipeSpec('web-server', 'brk-q1'), { actor: 'U0ALICE' });
-    const updateRun = rig.store.updateRun.bind(rig.store);
-    let cutAt: RunState | undefined = 'succeeded';
-    rig.store.updateRun = async (id, expect, mutate, options) => {
-      const probe = structuredClone(rig.store.getRun(id)!);
-      mutate(probe);
-      if (probe.state === cutAt) throw new Error('power cut');
-      return updateRun(id, expect, mutate, options);
-    };
+    const letThrough = cutBeforeRunWrite('succeeded');
     await expect(rig.provisioner.execute(made.id)).rejects.toThrow('power cut');
     expect([rig.store.getRun(made.id)!.state, rig.store.getVm(vmIdOf(made.id))!.state]).toEqual(['running', 'live']);
     expect(held()).toBe(1);
-    cutAt = undefined;
+    letThrough();
     expect((await rig.provisioner.execute(made.id)).state).toBe('succeeded');
     expect(held()).toBe(1);
 
@@ -219,18 +214,12 @@ describe('VM records, broken on purpose', () => {
     expect(held()).toBe(1);
 
     // VergeOS deleted it, the VM record says so, and the run's last write fails: nothing is held.
-    const resumeRun = rig.store.updateRun.bind(rig.store);
-    rig.store.updateRun = async (id, expect, mutate, options) => {
-      const probe = structuredClone(rig.store.getRun(id)!);
-      mutate(probe);
-      if (probe.state === 'decommissioned') throw new Error('power cut');
-      return resumeRun(id, expect, mutate, options);
-    };
+    const letThroughAgain = cutBeforeRunWrite('decommissioned');
     expect((await rig.provisioner.decommission(made.id, 'U0ALICE')).state).toBe('cleaning_up');
     expect(rig.store.getVm(vmIdOf(made.id))!.state).toBe('deleted');
     expect(rig.sim.state.table('vms').has(rig.store.getRun(made.id)!.keys.vmKey!)).toBe(false);
     expect(held()).toBe(0);
-    rig.store.updateRun = resumeRun;
+    letThroughAgain();
     expect((await rig.provisioner.decommission(made.id, 'U0ALICE')).state).toBe('decommissioned');
     expect(held()).toBe(0);
   });
@@ -242,13 +231,7 @@ describe('VM records, broken on purpose', () => {
    */
   it('a decommission resumed after its VM record was marked deleted sends nothing to VergeOS again', async () => {
     const vm = await leasedVm('brk-twice');
-    const updateRun = rig.store.updateRun.bind(rig.store);
-    rig.store.updateRun = async (id, expect, mutate, options) => {
-      const probe = structuredClone(rig.store.getRun(id)!);
-      mutate(probe);
-      if (probe.state === 'decommissioned') throw new Error('power cut');
-      return updateRun(id, expect, mutate, options);
-    };
+    cutBeforeRunWrite('decommissioned');
     expect((await rig.provisioner.decommission(vm.runId, 'U0ALICE')).state).toBe('cleaning_up');
     await rig.restart(true);
     expect(rig.store.getVm(vm.id)!.state).toBe('deleted');
