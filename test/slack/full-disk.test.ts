@@ -159,7 +159,7 @@ describe('a full disk under the Slack bot', () => {
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: `:tada: *disk-run-01 is ready.*\nVM key *${String(vm.$key)}*, machine key *${machine}*\ndrive "OS Drive": *${String(drives[0]!.$key)}*\nNIC "uplink": *${String(nics[0]!.$key)}*\npower: on`,
+          text: `:tada: *disk-run-01 is ready.*\nVM key *${String(vm.$key)}*, machine key *${machine}*\ndrive "OS Drive": *${String(drives[0]!.$key)}*\nNIC "uplink": *${String(nics[0]!.$key)}*\npower: on\nconsole: <${rig.vergeos.url}/#/vm-console/${String(vm.$key)}|open in VergeOS>\naddresses: posted here once VergeOS reports them`,
         },
       },
     ]);
