@@ -7,7 +7,7 @@
  * all of it happened as told. `--keep` leaves everything running for exploring by hand.
  */
 import { join } from 'node:path';
-import { SIM_DEFAULT_API_KEY } from '../sim/index.js';
+import { dhcpAddress, SIM_DEFAULT_API_KEY } from '../sim/index.js';
 import { SLACK_SIM, type SlackMessage, type SlackView } from '../sim/slack-sim.js';
 import { verifyAuditLog } from '../store/audit.js';
 import { VergeosClient } from '../vergeos/client.js';
@@ -93,6 +93,13 @@ async function story(ws: Workspace): Promise<void> {
   check(vm, 'VergeOS has web-01');
   const summary = replies.find((m) => m.text.includes('is ready'))!;
   check(summary.text.includes(`VM key ${String(vm.$key)}, machine key ${String(vm.machine)}`), 'the summary shows the real VM and machine keys');
+  check(JSON.stringify(summary.blocks).includes(`/#/vm-console/${String(vm.$key)}|`), 'the summary links the VM console in VergeOS');
+  // How to reach it: VergeOS learns the address a little after power-on; the bot asks until it knows.
+  const reachable = await thread(ws, approval, (m) => m.text.startsWith('web-01 is reachable'), 'the address');
+  const reach = reachable.find((m) => m.text.startsWith('web-01 is reachable'))!;
+  sees('the thread of REQ-1, a few seconds later', render(slack, reach, '    │ '));
+  const nic = [...vergeos.state.table('machine_nics').values()].find((n) => String(n.machine) === String(vm.machine))!;
+  check(reach.text.includes(dhcpAddress(Number(nic.vnet), Number(nic.$key))), 'the thread gives the address VergeOS reports for its NIC');
   const auditLine = await waitFor(() => slack.channelMessages(SLACK_SIM.auditChannel).find((m) => m.text.includes('web-01')), 'the audit line');
   sees('#vm-audit', render(slack, auditLine));
   sees(

@@ -57,6 +57,7 @@ describe('the bot as a separate process', () => {
       '@bo.bystander clicks Approve',
       'Only leads (@leads) may approve VM requests',
       'web-01 is ready',
+      ':globe_with_meridians: web-01: uplink `10.3.',
       'the storage tier 2 is full',
       'Deleted lab-01',
       'hash chain intact',
