@@ -17,7 +17,7 @@ import { transfer } from './actions/transfer.js';
 import { RunClaims } from './claims.js';
 import type { ProvisionContext } from './context.js';
 import { noticeDeletedVms, type GoneVm } from './deleted-vms.js';
-import { recordMissingVms } from './vm-records.js';
+import { recordMissingVms } from '../store/vms-from-runs.js';
 import type { RunEventListener, RunMeta } from './events.js';
 import { StepExecutor } from './executor.js';
 import { createRuns, markNotStarted } from './new-runs.js';

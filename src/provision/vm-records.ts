@@ -7,8 +7,7 @@ import { isConflict } from '../errors.js';
 import type { RunRecord } from '../store/records.js';
 import type { Store, StoreExpect } from '../store/store.js';
 import { vmIdOf, type VmRecord, type VmState } from '../store/vm-record.js';
-import { missingVmRecords, vmRecordFromRun } from '../store/vms-from-runs.js';
-import { DECOMMISSIONABLE_RUN_STATES } from '../store/run-states.js';
+import { vmRecordFromRun } from '../store/vms-from-runs.js';
 
 type VmStore = Pick<Store, 'getVm' | 'insertVm' | 'updateVm' | 'catchUp'>;
 
@@ -48,22 +47,4 @@ export async function markVm(store: VmStore, runId: string, states: readonly VmS
       if (!isConflict(err) || attempt >= 4) throw err;
     }
   }
-}
-
-/**
- * Records for VMs made without one — by a process of an older version sharing the database during
- * a rolling upgrade — from their runs; how many were made. (At open each store does the same.)
- */
-export async function recordMissingVms(store: VmStore & Pick<Store, 'runsBy'>, now: Date = new Date()): Promise<number> {
-  const runs = DECOMMISSIONABLE_RUN_STATES.flatMap((state) => store.runsBy('state', state));
-  let made = 0;
-  for (const vm of missingVmRecords(runs, (id) => store.getVm(id) !== undefined, now)) {
-    try {
-      await store.insertVm(vm);
-      made++;
-    } catch (err) {
-      if (!isConflict(err)) throw err; // another process made it meanwhile
-    }
-  }
-  return made;
 }

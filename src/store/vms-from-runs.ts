@@ -4,7 +4,9 @@
  */
 import type { RunRecord } from './records.js';
 import type { VmSpec } from '../vmspec/schema.js';
-import { isLiveVm } from './run-states.js';
+import { DECOMMISSIONABLE_RUN_STATES, isLiveVm } from './run-states.js';
+import { isConflict } from '../errors.js';
+import type { Store } from './store.js';
 import { vmIdOf, type Lease, type VmRecord } from './vm-record.js';
 
 /**
@@ -71,4 +73,23 @@ export function missingVmRecords(runs: Iterable<Readonly<RunRecord>>, hasVm: (id
     out.push(vmRecordFromRun(structuredClone(run), now));
   }
   return out;
+}
+
+/**
+ * Records for VMs made without one — by a process of an older version sharing the database during
+ * a rolling upgrade — from their runs; how many were made. (PostgreSQL calls it at open; the embedded store, one
+ * process, writes them all in one append at open instead.)
+ */
+export async function recordMissingVms(store: Pick<Store, 'runsBy' | 'getVm' | 'insertVm'>, now: Date = new Date()): Promise<number> {
+  const runs = DECOMMISSIONABLE_RUN_STATES.flatMap((state) => store.runsBy('state', state));
+  let made = 0;
+  for (const vm of missingVmRecords(runs, (id) => store.getVm(id) !== undefined, now)) {
+    try {
+      await store.insertVm(vm);
+      made++;
+    } catch (err) {
+      if (!isConflict(err)) throw err; // another process made it meanwhile
+    }
+  }
+  return made;
 }

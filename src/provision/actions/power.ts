@@ -17,7 +17,7 @@ export async function power(ctx: ProvisionContext, runId: string, action: 'on' |
     // A deletion claimed on its record (at a lease's end) is under way even while the run is untouched.
     const vm = ctx.store.getVm(vmIdOf(runId));
     if (vm && vm.state !== 'live')
-      throw new RunBusyError(`${vm.name} is ${vm.state === 'deleting' ? 'being deleted' : `${vm.state}`}; it was not powered ${action}`);
+      throw new RunBusyError(`${vm.name} is ${vm.state === 'deleting' ? 'being deleted' : vm.state}; it was not powered ${action}`);
     const status = run.keys.machineKey ? (await api.machineStatus(run.keys.machineKey))?.status : undefined;
     const running = status === 'running' || status === 'starting';
     if ((action === 'on') === running) return 'already';

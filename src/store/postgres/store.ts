@@ -14,8 +14,7 @@ import { RecordTables } from '../record-tables.js';
 import { lostRace, nextVersion } from '../compare-and-set.js';
 import { NOTHING_ARCHIVED, StoreError, type Store, type StoreExpect } from '../store.js';
 import { migrate } from './migrate.js';
-import { isConflict } from '../../errors.js';
-import { missingVmRecords } from '../vms-from-runs.js';
+import { recordMissingVms } from '../vms-from-runs.js';
 import { PostgresCoordination } from './coordination.js';
 import { CHANNEL, changeNote, RecordCache, type RecordOf, type Table } from './record-cache.js';
 
@@ -62,24 +61,13 @@ export class PostgresStore extends RecordTables implements Store {
       cache = store.#cache;
       pool.on('error', (err) => (store.#problem = `the database connection failed: ${err.message}`));
       await store.#cache.start();
-      await store.#recordVmsOfOlderRuns();
+      // A database from before VMs had records of their own (another process doing the same at once is harmless).
+      await recordMissingVms(store);
       return store;
     } catch (err) {
       await cache?.close();
       await pool.end().catch(() => undefined);
       throw err instanceof StoreError ? err : failed(err);
-    }
-  }
-
-  /**
-   * A database from before VMs had records of their own: each VM it knows only as a run gets one
-   * (another process doing the same at once makes the same record: its insert wins, ours conflicts).
-   */
-  async #recordVmsOfOlderRuns(): Promise<void> {
-    for (const vm of missingVmRecords(this.listRuns(), (id) => this.getVm(id) !== undefined, new Date())) {
-      await this.insertVm(vm).catch((err: unknown) => {
-        if (!isConflict(err)) throw err;
-      });
     }
   }
 
