@@ -115,6 +115,9 @@ const vmShape = {
   cloudinit_files: z.array(cloudInitFileSchema, { error: 'cloud-init files must be a list' }).max(8, { error: 'at most 8 cloud-init files' }).optional(),
 };
 
+/** A VM's size alone (cores and RAM, RAM rounded up to 256 MB): what a resize asks for. */
+export const vmSizeSchema = z.strictObject({ cpu_cores: vmShape.cpu_cores, ram: vmShape.ram });
+
 export const driveSpecSchema = z.strictObject({
   name: z.string().min(1, { error: 'a drive name cannot be empty' }).max(128).optional(),
   description: z.string().max(2048).optional(),
