@@ -4,9 +4,10 @@
  */
 import { inspect } from 'node:util';
 import { z } from 'zod';
-import { VergeosError } from './errors.js';
+import { badResponse, numericFilterValue, numericIfPossible, parseBody, quote } from './wire.js';
 import { VergeosTransport, type VergeosClientOptions } from './transport.js';
 import {
+  clonedSchema,
   clusterSchema,
   clusterStatusSchema,
   createdDeviceSchema,
@@ -18,6 +19,8 @@ import {
   mediaFileSchema,
   nicSchema,
   resourceGroupSchema,
+  snapshotSchema,
+  snapshotVmRowSchema,
   storageTierSchema,
   systemInfoSchema,
   vgpuDeviceSchema,
@@ -37,6 +40,7 @@ import {
   type Nic,
   type NicCreateBody,
   type ResourceGroup,
+  type Snapshot,
   type StorageTier,
   type SystemInfo,
   type VgpuDevice,
@@ -74,6 +78,28 @@ export interface VergeosApi {
   listVgpuDevices(): Promise<VgpuDevice[]>;
   /** `GET /system`: VergeOS answered and the credentials work (what pyVergeOS connects with). */
   systemInfo(): Promise<SystemInfo>;
+  /** PUT /vms/{vmKey} {cpu_cores, ram (MB)}. Sent once: NOT retried by the transport (a lost answer is looked up with getVm by the caller). */
+  updateVmSize(vmKey: string, size: { cpu_cores: number; ram: number }): Promise<void>;
+  /** PUT /machine_drives/{driveKey} {disksize (bytes)}. Sent once (no transport retry). */
+  growDrive(driveKey: string, disksize: number): Promise<void>;
+  /** POST /machine_snapshots; `expires` in unix seconds with expires_type 'date', or expires_type 'never' without `expiresAt`. */
+  createSnapshot(body: {
+    machine: string;
+    name: string;
+    expiresAt?: Date | undefined;
+    quiesce?: boolean | undefined;
+    description?: string | undefined;
+  }): Promise<Created>;
+  /** A machine's snapshots, newest first. */
+  listSnapshots(machineKey: string): Promise<Snapshot[]>;
+  /** DELETE /machine_snapshots/{key}; a retried DELETE that finds it gone counts as done (as deleteVm). */
+  deleteSnapshot(snapshotKey: string): Promise<void>;
+  /** The VM key of a snapshot's hidden VM row (`is_snapshot` true), found by its `snap_machine` (gov's vmKeyForMachine). */
+  snapshotVmKey(snapMachineKey: string): Promise<string | undefined>;
+  /** POST /vm_actions restore, in place: `vm` is the snapshot's VM key, `params.snapshot` the machine_snapshots key (gov's Restore). */
+  restoreSnapshot(snapshotVmKey: string, snapshotKey: string): Promise<void>;
+  /** POST /vm_actions clone with new MACs → the new VM's keys when VergeOS answers with them, else {} (look it up by name). */
+  cloneVm(vmKey: string, name: string): Promise<{ vmKey?: string; machineKey?: string }>;
   close(): Promise<void>;
 }
 
@@ -81,7 +107,9 @@ const deviceGroupSchema = z.object({ resource_group: z.union([z.string(), z.numb
 /** A device's group as stored (a key on current releases) and its uuid through the join. */
 const DEVICE_GROUP_FIELDS = 'resource_group,resource_group#uuid as resource_group_uuid';
 
-const VM_FIELDS = '$key,name,machine,description,cpu_cores,ram,is_snapshot,machine#status#status as status,machine#status#running as running';
+const VM_FIELDS =
+  '$key,name,machine,description,cpu_cores,ram,is_snapshot,need_restart,cluster,machine#status#status as status,machine#status#running as running';
+const SNAPSHOT_FIELDS = '$key,name,description,created,expires,quiesced,created_manually,machine,snap_machine';
 
 export class VergeosClient implements VergeosApi {
   readonly #http: VergeosTransport;
@@ -165,7 +193,7 @@ export class VergeosClient implements VergeosApi {
     return this.#list('/machine_drives', driveSchema, {
       filter: `machine eq ${numericFilterValue(machineKey)}`,
       // The raw `status` column is a key into machine_drive_status; VergeOS's clients read the text through the join.
-      fields: '$key,machine,name,media,interface,disksize,media_source,status#status as status',
+      fields: '$key,machine,name,media,interface,disksize,media_source,preferred_tier,status#status as status',
     });
   }
 
@@ -231,6 +259,84 @@ export class VergeosClient implements VergeosApi {
     return parseBody(systemInfoSchema, Array.isArray(body) ? body[0] : body, 'GET /api/v4/system');
   }
 
+  // ---- day-2 changes: a PUT is sent once (the caller looks a lost answer up, never re-sends) ----
+
+  async updateVmSize(vmKey: string, size: { cpu_cores: number; ram: number }): Promise<void> {
+    await this.#http.call({ method: 'PUT', path: `/vms/${encodeURIComponent(vmKey)}`, body: { cpu_cores: size.cpu_cores, ram: size.ram }, once: true });
+  }
+
+  async growDrive(driveKey: string, disksize: number): Promise<void> {
+    await this.#http.call({ method: 'PUT', path: `/machine_drives/${encodeURIComponent(driveKey)}`, body: { disksize }, once: true });
+  }
+
+  /** VergeOS ignores a `retention` field: the expiry goes as an absolute `expires` (gov, pyVergeOS 0a65706). */
+  async createSnapshot(body: {
+    machine: string;
+    name: string;
+    expiresAt?: Date | undefined;
+    quiesce?: boolean | undefined;
+    description?: string | undefined;
+  }): Promise<Created> {
+    const expiry = body.expiresAt === undefined ? { expires_type: 'never' } : { expires: Math.floor(body.expiresAt.getTime() / 1000), expires_type: 'date' };
+    const created = await this.#post(
+      '/machine_snapshots',
+      {
+        machine: numericIfPossible(body.machine),
+        name: body.name,
+        created_manually: true,
+        quiesce: body.quiesce ?? false,
+        ...expiry,
+        ...(body.description === undefined ? {} : { description: body.description }),
+      },
+      createdSchema,
+    );
+    return { key: created.$key };
+  }
+
+  listSnapshots(machineKey: string): Promise<Snapshot[]> {
+    return this.#list('/machine_snapshots', snapshotSchema, {
+      filter: `machine eq ${numericFilterValue(machineKey)}`,
+      sort: '-created',
+      fields: SNAPSHOT_FIELDS,
+    });
+  }
+
+  async deleteSnapshot(snapshotKey: string): Promise<void> {
+    await this.#http.call({ method: 'DELETE', path: `/machine_snapshots/${encodeURIComponent(snapshotKey)}` });
+  }
+
+  /** Restore takes the hidden VM's key: gov warns that posting the machine key 404s or restores another VM. */
+  async snapshotVmKey(snapMachineKey: string): Promise<string | undefined> {
+    const rows = await this.#list('/vms', snapshotVmRowSchema, {
+      filter: `machine eq ${numericFilterValue(snapMachineKey)}`,
+      fields: '$key,name,machine,is_snapshot',
+    });
+    return rows.find((row) => row.is_snapshot && row.machine === snapMachineKey)?.$key;
+  }
+
+  async restoreSnapshot(snapshotVmKey: string, snapshotKey: string): Promise<void> {
+    await this.#http.call({
+      method: 'POST',
+      path: '/vm_actions',
+      body: { vm: numericIfPossible(snapshotVmKey), action: 'restore', params: { snapshot: numericIfPossible(snapshotKey) } },
+    });
+  }
+
+  /** The clone happened once VergeOS answers 2xx; keys it does not send are left for a lookup by name. */
+  async cloneVm(vmKey: string, name: string): Promise<{ vmKey?: string; machineKey?: string }> {
+    const { body } = await this.#http.call({
+      method: 'POST',
+      path: '/vm_actions',
+      body: { vm: numericIfPossible(vmKey), action: 'clone', params: { name, preserve_macs: false } },
+    });
+    const parsed = clonedSchema.safeParse(body);
+    if (!parsed.success) return {};
+    return {
+      ...(parsed.data.vmKey === undefined ? {} : { vmKey: parsed.data.vmKey }),
+      ...(parsed.data.machineKey === undefined ? {} : { machineKey: parsed.data.machineKey }),
+    };
+  }
+
   close(): Promise<void> {
     return this.#http.close();
   }
@@ -255,47 +361,4 @@ export class VergeosClient implements VergeosApi {
     if (!Array.isArray(body)) throw badResponse(endpoint, 'expected a list', false);
     return body.map((row) => parseBody(schema, row, endpoint));
   }
-}
-
-function parseBody<S extends z.ZodType>(schema: S, body: unknown, endpoint: string, afterPost = false): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length ? `${issue.path.join('.')}: ` : '';
-  throw badResponse(endpoint, `${where}${issue?.message ?? 'unexpected shape'}`, afterPost);
-}
-
-/** A POST whose 2xx body we cannot read did happen: the caller must look, not re-send. */
-function badResponse(endpoint: string, detail: string, afterPost: boolean): VergeosError {
-  return new VergeosError({
-    code: 'VERGEOS_BAD_RESPONSE',
-    endpoint,
-    vergeosMessage: detail,
-    retrySafe: !afterPost,
-    outcomeUnknown: afterPost,
-  });
-}
-
-/**
- * VergeOS releases differ on how a quote inside a filter string is escaped, so names with quotes
- * cannot be looked up reliably; the VM spec never allows them. Refuse rather than guess.
- */
-function quote(value: string): string {
-  if (/['"\\]/.test(value)) {
-    throw new VergeosError({
-      code: 'VERGEOS_VALIDATION',
-      endpoint: 'GET /api/v4/vms',
-      vergeosMessage: 'names containing quotes or backslashes cannot be looked up',
-      retrySafe: false,
-    });
-  }
-  return `'${value}'`;
-}
-
-function numericFilterValue(key: string): string {
-  return /^\d+$/.test(key) ? key : quote(key);
-}
-
-function numericIfPossible(key: string): number | string {
-  return /^\d+$/.test(key) ? Number(key) : key;
 }

@@ -70,6 +70,11 @@ export interface CallOptions {
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /**
+   * Send once: no automatic retry, even for a PUT. A lost answer then surfaces as an error with
+   * `outcomeUnknown` (as for a POST), for changes the caller looks up rather than re-sends.
+   */
+  once?: boolean;
 }
 
 export interface CallResult {
@@ -126,11 +131,11 @@ export class VergeosTransport {
 
   /**
    * One logical call: retried (GET/PUT/DELETE only) on reset, timeout, 5xx and 429 (after the
-   * `Retry-After` VergeOS asked for); never on other 4xx. A POST is never re-sent here.
+   * `Retry-After` VergeOS asked for); never on other 4xx. A POST, or a call sent `once`, is never re-sent here.
    */
   async call(options: CallOptions): Promise<CallResult> {
     const endpoint = `${options.method} ${API_PREFIX}${options.path}`;
-    const idempotent = options.method === 'GET' || options.method === 'DELETE' || options.method === 'PUT';
+    const idempotent = options.once !== true && (options.method === 'GET' || options.method === 'DELETE' || options.method === 'PUT');
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#slots.run(() => this.#once(options, endpoint, idempotent));

@@ -151,6 +151,8 @@ export const vmSchema = z
     is_snapshot: flag.optional(),
     status: z.string().nullish(),
     running: flag.optional(),
+    need_restart: flag.optional(),
+    cluster: optionalKey,
   })
   .transform((v) => ({
     key: v.$key,
@@ -161,6 +163,9 @@ export const vmSchema = z
     ram: v.ram,
     status: v.status ?? undefined,
     running: v.running ?? false,
+    /** A CPU/RAM change waits for the next power cycle ("Restart Needed" in VergeOS). */
+    needRestart: v.need_restart ?? false,
+    cluster: v.cluster,
   }));
 export type Vm = z.output<typeof vmSchema>;
 
@@ -185,6 +190,7 @@ export const driveSchema = z
     disksize: num.optional(),
     media_source: optionalKey,
     status: driveStatus,
+    preferred_tier: optionalKey,
   })
   .transform((d) => ({
     key: d.$key,
@@ -195,6 +201,8 @@ export const driveSchema = z
     disksize: d.disksize ?? 0,
     mediaSource: d.media_source,
     status: d.status,
+    /** The storage tier ("1"–"5") as VergeOS stores it. */
+    preferredTier: d.preferred_tier,
   }));
 export type Drive = z.output<typeof driveSchema>;
 
@@ -249,6 +257,52 @@ export const deviceSchema = z
     name: d.name ?? '',
   }));
 export type Device = z.output<typeof deviceSchema>;
+
+/** Unix seconds as an ISO time; 0 or absent means none (a snapshot that never expires). */
+const unixSeconds = z
+  .union([z.number(), z.string()])
+  .nullish()
+  .transform((v) => {
+    const seconds = Number(v ?? 0);
+    return Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000).toISOString() : undefined;
+  });
+
+/** A row of `machine_snapshots`: `snap_machine` is the machine of the snapshot's hidden VM row. */
+export const snapshotSchema = z
+  .object({
+    $key: keySchema,
+    name: text,
+    description: text.optional(),
+    created: unixSeconds,
+    expires: unixSeconds,
+    quiesced: flag.optional(),
+    created_manually: flag.optional(),
+    machine: keySchema,
+    snap_machine: optionalKey,
+  })
+  .transform((s) => ({
+    key: s.$key,
+    name: s.name,
+    description: s.description ?? '',
+    /** ISO; the epoch when VergeOS sent none. */
+    createdAt: s.created ?? new Date(0).toISOString(),
+    /** ISO; undefined when it never expires (`expires` 0). */
+    expiresAt: s.expires,
+    machineKey: s.machine,
+    snapMachineKey: s.snap_machine,
+    quiesced: s.quiesced ?? false,
+    manual: s.created_manually ?? false,
+  }));
+export type Snapshot = z.output<typeof snapshotSchema>;
+
+/** A snapshot's hidden VM row, found by its machine (`is_snapshot` tells it from a live VM). */
+export const snapshotVmRowSchema = z.object({ $key: keySchema, name: text, machine: keySchema, is_snapshot: flag.optional() });
+
+/** `vm_actions` clone's answer: the new VM's keys under `response`, when VergeOS sends them. */
+export const clonedSchema = z
+  .object({ response: z.object({ vmkey: optionalKey, machinekey: optionalKey }).loose().nullish() })
+  .loose()
+  .transform((c) => ({ vmKey: c.response?.vmkey, machineKey: c.response?.machinekey }));
 
 /** Bodies the client sends. Field names and types are VergeOS's own. */
 export interface VmCreateBody {
