@@ -48,17 +48,10 @@ export function createVm(world: SimState, body: Row): { vmKey: string; machineKe
     if (Buffer.byteLength(file.contents) > MAX_CLOUDINIT_FILE_BYTES) throw new SimHttpError(422, `Cloud-init file '${file.name}' exceeds 64KB`);
   }
 
-  const vmKey = String(world.nextKey('vms'));
-  const machineKey = String(world.nextKey('machines'));
-  const statusKey = String(world.nextKey('machine_status'));
-  world.table('machine_status').set(statusKey, { $key: Number(statusKey), machine: Number(machineKey), status: 'stopped', running: false });
-  world.table('machines').set(machineKey, { $key: Number(machineKey), name, vm: Number(vmKey), status: Number(statusKey) });
-  world.table('vms').set(vmKey, {
-    $key: Number(vmKey),
+  return insertVm(world, {
     name,
     description: body.description ?? '',
     cluster: body.cluster === undefined ? 1 : Number(body.cluster),
-    machine: Number(machineKey),
     cpu_cores: cores,
     ram,
     guest_agent: body.guest_agent === true || body.guest_agent === 'true',
@@ -71,9 +64,27 @@ export function createVm(world: SimState, body: Row): { vmKey: string; machineKe
     cloudinit_datasource: body.cloudinit_datasource ?? 'none',
     cloudinit_files: files.length,
     is_snapshot: false,
+  });
+}
+
+/**
+ * A VM's rows without any check: its status row (stopped), its machine and the VM row with these
+ * fields. Used by create, and by a snapshot's hidden VM and a clone, which copy a VM's fields.
+ */
+export function insertVm(world: SimState, fields: Row): { vmKey: string; machineKey: string; statusKey: string } {
+  const vmKey = String(world.nextKey('vms'));
+  const machineKey = String(world.nextKey('machines'));
+  const statusKey = String(world.nextKey('machine_status'));
+  world.table('machine_status').set(statusKey, { $key: Number(statusKey), machine: Number(machineKey), status: 'stopped', running: false });
+  world.table('machines').set(machineKey, { $key: Number(machineKey), name: fields.name, vm: Number(vmKey), status: Number(statusKey) });
+  world.table('vms').set(vmKey, {
+    ...fields,
+    $key: Number(vmKey),
+    machine: Number(machineKey),
+    need_restart: false,
     created: Math.floor(world.now() / 1000),
   });
-  return { vmKey, machineKey };
+  return { vmKey, machineKey, statusKey };
 }
 
 export function addDrive(world: SimState, body: Row): { key: string } {
@@ -157,10 +168,12 @@ export function addNic(world: SimState, body: Row): { key: string } {
     vnet: vnet.$key,
     interface: iface,
     enabled: body.enabled === undefined ? true : body.enabled === true || body.enabled === 'true',
-    macaddress: `52:54:00:${hex(Number(key) >> 16)}:${hex(Number(key) >> 8)}:${hex(Number(key))}`,
+    macaddress: macAddress(Number(key)),
     // '' until known, as VergeOS reports it; SimState.refresh fills it in.
     ipaddress: staticAddress ?? '',
     _static_ipaddress: staticAddress,
+    // Added to a running VM, the guest needs as long to get an address as after a power-on.
+    _address_at: world.now() + world.timing.addressMs,
   });
   return { key };
 }
@@ -215,6 +228,11 @@ function checkEnum(body: Row, field: string, allowed: readonly string[]): void {
   const value = body[field];
   if (value === undefined) return;
   if (typeof value !== 'string' || !allowed.includes(value)) throw new SimHttpError(422, `Invalid value '${text(value)}' for field '${field}'`);
+}
+
+/** The MAC VergeOS would give a new NIC; derived from its key so every NIC's differs. */
+export function macAddress(nicKey: number): string {
+  return `52:54:00:${hex(nicKey >> 16)}:${hex(nicKey >> 8)}:${hex(nicKey)}`;
 }
 
 function hex(n: number): string {

@@ -43,6 +43,7 @@ export const TABLES = [
   'machine_drive_status',
   'machine_nics',
   'machine_devices',
+  'machine_snapshots',
   'cluster_status',
   'system',
 ] as const;
@@ -57,6 +58,7 @@ export const FOREIGN_KEYS: Record<string, TableName> = {
   vnet: 'vnets',
   media_source: 'files',
   resource_group: 'resource_groups',
+  snap_machine: 'machines',
 };
 
 /** Where a field of one table points elsewhere than FOREIGN_KEYS says (a drive's status row). */
@@ -73,4 +75,5 @@ export const FIRST_KEY: Partial<Record<TableName, number>> = {
   machine_drive_status: 5000,
   machine_nics: 2000,
   machine_devices: 1,
+  machine_snapshots: 700,
 };

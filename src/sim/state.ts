@@ -2,9 +2,10 @@
  * The simulator's world: tables of rows, separate key counters per table (so a VM key is never
  * mistaken for a machine key by coincidence of numbering), time passing for imports and power
  * states, and the rules VergeOS enforces on power and delete (those on create are in
- * create-rules.ts). Everything throws SimHttpError with VergeOS's status and `err` text.
+ * create-rules.ts, those on changes to a VM — resize, grow, snapshots, restore, clone — in day2-rules.ts). Everything throws SimHttpError with VergeOS's status and `err` text.
  */
 import * as createRules from './create-rules.js';
+import * as day2Rules from './day2-rules.js';
 import { defaultInventory, type Inventory } from './inventory.js';
 import type { Row } from './query.js';
 import { FIRST_KEY, FOREIGN_KEYS, SimHttpError, TABLE_FOREIGN_KEYS, TABLES, type SimBehaviour, type SimTiming, type TableName } from './schema.js';
@@ -137,7 +138,9 @@ export class SimState {
       const machine = this.table('machines').get(String(nic.machine));
       const status = machine ? this.table('machine_status').get(String(machine.status)) : undefined;
       const up = status?.status === 'running' || status?.status === 'stopping';
-      const known = up && typeof status._address_at === 'number' && now >= status._address_at;
+      // A NIC added to a running VM: its own `_address_at` (added + addressMs) is the later one.
+      const nicKnown = typeof nic._address_at !== 'number' || now >= nic._address_at;
+      const known = up && typeof status._address_at === 'number' && now >= status._address_at && nicKnown;
       nic.ipaddress = known ? dhcpAddress(Number(nic.vnet), Number(nic.$key)) : '';
     }
   }
@@ -150,7 +153,8 @@ export class SimState {
     return machine;
   }
 
-  #statusOf(machineKey: string): Row {
+  /** The status row of a machine (which must exist). */
+  statusOfMachine(machineKey: string): Row {
     const machine = this.table('machines').get(machineKey)!;
     return this.table('machine_status').get(String(machine.status))!;
   }
@@ -173,21 +177,49 @@ export class SimState {
     return createRules.addDevice(this, body);
   }
 
-  // ---- power and delete ---------------------------------------------------------------------
+  // ---- changes to a VM (rules in day2-rules.ts) ----------------------------------------------
 
-  vmAction(body: Row): void {
+  updateVm(key: string, body: Row): Row {
+    return day2Rules.updateVm(this, key, body);
+  }
+
+  growDrive(key: string, body: Row): Row {
+    return day2Rules.growDrive(this, key, body);
+  }
+
+  createSnapshot(body: Row): { key: string } {
+    return day2Rules.createSnapshot(this, body);
+  }
+
+  deleteSnapshot(key: string): void {
+    day2Rules.deleteSnapshot(this, key);
+  }
+
+  // ---- actions and delete -------------------------------------------------------------------
+
+  /** Power actions, restore and clone; a clone answers VergeOS's `response` keys. */
+  vmAction(body: Row): Row | undefined {
     if (body.vm === undefined || body.vm === null || body.vm === '') throw new SimHttpError(400, "Missing required field 'vm'");
+    // Both take a snapshot's VM too (a restore only that), so they come before the live-VM lookup.
+    if (body.action === 'restore') {
+      day2Rules.restoreSnapshot(this, body);
+      return undefined;
+    }
+    if (body.action === 'clone') return day2Rules.cloneVm(this, body);
     const vm = this.table('vms').get(text(body.vm));
     if (!vm || vm.is_snapshot) throw new SimHttpError(404, `VM '${text(body.vm)}' not found`);
     const action = text(body.action ?? '');
     if (!(VM_ACTIONS as readonly string[]).includes(action)) throw new SimHttpError(422, `Invalid action '${action}'`);
     this.refresh();
-    const status = this.#statusOf(String(vm.machine));
+    const status = this.statusOfMachine(String(vm.machine));
     const running = status.status === 'running' || status.status === 'starting';
     if (action === 'poweron') {
       if (running) throw new SimHttpError(409, `VM '${String(vm.name)}' is already running`);
       const importing = [...this.table('machine_drives').values()].find((d) => String(d.machine) === String(vm.machine) && this.driveStatus(d) === 'importing');
       if (importing) throw new SimHttpError(409, `Cannot power on while drive '${String(importing.name)}' is importing`);
+      day2Rules.checkClusterLimits(this, vm);
+      // Started from stopped, the VM runs with its current CPU/RAM: nothing waits for a restart.
+      vm.need_restart = false;
       status.status = this.timing.startMs > 0 ? 'starting' : 'running';
       status.running = this.timing.startMs <= 0;
       status._transition_at = this.now() + this.timing.startMs;
@@ -204,6 +236,7 @@ export class SimState {
     } else if (!running) {
       throw new SimHttpError(409, `VM '${String(vm.name)}' is not running`);
     }
+    return undefined;
   }
 
   deleteVm(key: string): void {
@@ -211,18 +244,9 @@ export class SimState {
     if (!vm) throw new SimHttpError(404, `VM '${key}' not found`);
     this.refresh();
     const machineKey = String(vm.machine);
-    const status = this.#statusOf(machineKey);
+    const status = this.statusOfMachine(machineKey);
     if (status.status !== 'stopped') throw new SimHttpError(409, `VM '${String(vm.name)}' is ${String(status.status)}; power it off first`);
-    for (const [dk, drive] of this.table('machine_drives')) {
-      if (String(drive.machine) !== machineKey) continue;
-      const tier = [...this.table('storage_tiers').values()].find((t) => String(t.tier) === String(drive.preferred_tier));
-      if (tier) {
-        tier.used = Number(tier.used) - Number(drive.disksize);
-        tier.allocated = Number(tier.allocated) - Number(drive.disksize);
-      }
-      this.table('machine_drive_status').delete(String(drive.status));
-      this.table('machine_drives').delete(dk);
-    }
+    for (const [dk, drive] of this.table('machine_drives')) if (String(drive.machine) === machineKey) day2Rules.removeDrive(this, dk, drive);
     for (const table of ['machine_nics', 'machine_devices'] as const) {
       for (const [k, row] of this.table(table)) if (String(row.machine) === machineKey) this.table(table).delete(k);
     }

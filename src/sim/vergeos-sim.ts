@@ -258,13 +258,20 @@ export class VergeosSim {
           const { key: deviceKey, uuid } = s.addDevice(input);
           return [201, { ...created(table, deviceKey), response: { uuid } }];
         }
-        case 'vm_actions':
-          s.vmAction(input);
-          return [201, created(table, String(this.#actionKeys++))];
+        case 'machine_snapshots':
+          return [201, created(table, s.createSnapshot(input).key)];
+        case 'vm_actions': {
+          const response = s.vmAction(input);
+          return [201, { ...created(table, String(this.#actionKeys++)), ...(response ? { response } : {}) }];
+        }
       }
     }
-    if (method === 'DELETE' && table === 'vms' && key !== undefined) {
-      s.deleteVm(key);
+    // A PUT answers with the row as changed (pyVergeOS reads it when it is an object; others GET).
+    if (method === 'PUT' && key !== undefined && table === 'vms') return [200, this.#project(s.updateVm(key, body ?? {}), undefined, table)];
+    if (method === 'PUT' && key !== undefined && table === 'machine_drives') return [200, this.#project(s.growDrive(key, body ?? {}), undefined, table)];
+    if (method === 'DELETE' && key !== undefined && (table === 'vms' || table === 'machine_snapshots')) {
+      if (table === 'vms') s.deleteVm(key);
+      else s.deleteSnapshot(key);
       return [this.#behaviour.deleteStatus, this.#behaviour.deleteStatus === 204 ? undefined : {}];
     }
     if (method === 'GET' && (TABLES as readonly string[]).includes(table)) {
