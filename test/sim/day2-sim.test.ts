@@ -98,7 +98,7 @@ describe('VergeOS simulator: day-2 changes', () => {
     });
     expect(await call(sim, 'PUT', `/machine_drives/${disk}`, { disksize: 80 * GIB })).toMatchObject({ status: 200, json: { disksize: 80 * GIB } });
     expect(await tier1()).toEqual({ used: Number(before.used) + 30 * GIB, allocated: Number(before.allocated) + 30 * GIB });
-    const cdrom = (await call(sim, 'POST', '/machine_drives', { machine, media: 'cdrom', media_source: 7 })).json.$key;
+    const cdrom = String((await call(sim, 'POST', '/machine_drives', { machine, media: 'cdrom', media_source: 7 })).json.$key);
     expect(await call(sim, 'PUT', `/machine_drives/${cdrom}`, { disksize: GIB })).toEqual({
       status: 422,
       json: { err: "Drive 'drive_1' is a cdrom and cannot be resized" },
@@ -150,8 +150,8 @@ describe('VergeOS simulator: day-2 changes', () => {
     ]);
 
     expect(await call(sim, 'DELETE', '/machine_snapshots/9')).toEqual({ status: 404, json: { err: "Snapshot '9' not found" } });
-    expect((await call(sim, 'DELETE', `/machine_snapshots/${first.json.$key}`)).status).toBe(200);
-    expect((await call(sim, 'GET', `/vms/${hidden[0]!.$key}`)).status).toBe(404);
+    expect((await call(sim, 'DELETE', `/machine_snapshots/${String(first.json.$key)}`)).status).toBe(200);
+    expect((await call(sim, 'GET', `/vms/${String(hidden[0]!.$key)}`)).status).toBe(404);
     expect(await get(`/machine_drives?filter=${encodeURIComponent(`machine eq ${snapMachine}`)}`, 'name')).toEqual([]);
     expect((await get(`/machine_snapshots?filter=${encodeURIComponent(`machine eq ${machine}`)}`, '$key')).map((s) => String(s.$key))).toEqual([
       second.json.$key,
@@ -160,8 +160,8 @@ describe('VergeOS simulator: day-2 changes', () => {
 
   it('restores in place only while the VM is off and only through the snapshot VM: size and disks go back, what was added since goes', async () => {
     const tierBefore = await tier1();
-    const snap = (await call(sim, 'POST', '/machine_snapshots', { machine, name: 'base', expires_type: 'never' })).json.$key;
-    const snapMachine = (await get(`/machine_snapshots/${snap}`, 'snap_machine')).snap_machine;
+    const snap = String((await call(sim, 'POST', '/machine_snapshots', { machine, name: 'base', expires_type: 'never' })).json.$key);
+    const snapMachine = Number((await get(`/machine_snapshots/${snap}`, 'snap_machine')).snap_machine);
     const snapVm = Number((await get(`/vms?filter=${encodeURIComponent(`machine eq ${snapMachine}`)}`, '$key'))[0]!.$key);
     await call(sim, 'PUT', `/vms/${vm}`, { cpu_cores: 8, ram: 16384 });
     await call(sim, 'PUT', `/machine_drives/${disk}`, { disksize: 70 * GIB });
@@ -233,7 +233,7 @@ describe('VergeOS simulator: day-2 changes', () => {
   it('gives a NIC added to a running VM its address addressMs after it was added', async () => {
     await start();
     now += 5_000; // long past the VM's own address time
-    const nic = (await call(sim, 'POST', '/machine_nics', { machine, vnet: 4, name: 'hot' })).json.$key;
+    const nic = String((await call(sim, 'POST', '/machine_nics', { machine, vnet: 4, name: 'hot' })).json.$key);
     const address = async () => (await get(`/machine_nics/${nic}`, 'ipaddress')).ipaddress;
     expect(await address()).toBe('');
     now += 999;
