@@ -4,11 +4,12 @@ import { SIM_DEFAULT_API_KEY, SIM_DEFAULT_USER, SIM_READONLY_API_KEY, startVerge
 import { SLACK_SIM, SLACK_SIM_BOT_TOKEN, SLACK_SIM_SIGNING_SECRET, startSlackSim } from '../sim/slack-sim.js';
 import { remoteTriggers } from '../sim/slack-driver.js';
 
-export async function simCommand(opts: { port: number; host: string; importMs: number; latencyMs: number }): Promise<void> {
+/** `addressMs`: how long a guest takes to report a NIC's address (`--address-ms`; the simulator's default when absent). */
+export async function simCommand(opts: { port: number; host: string; importMs: number; latencyMs: number; addressMs?: number }): Promise<void> {
   const sim = await startVergeosSim({
     port: opts.port,
     host: opts.host,
-    timing: { importMs: opts.importMs },
+    timing: { importMs: opts.importMs, ...(opts.addressMs === undefined ? {} : { addressMs: opts.addressMs }) },
     faults: opts.latencyMs > 0 ? [{ route: '*', latencyMs: opts.latencyMs }] : [],
   });
   const lines = [
