@@ -24,6 +24,7 @@ import { Recovery } from './workflows/recover.js';
 import { Sweeps } from './workflows/sweeps.js';
 import { VmActions } from './workflows/vm-actions.js';
 import { VmAddresses } from './workflows/vm-addresses.js';
+import { VmChanges } from './workflows/vm-changes.js';
 import { WriteHealth } from './workflows/write-health.js';
 
 /** What the caller opened (and closes): configuration, log, storage and VergeOS. */
@@ -63,6 +64,8 @@ export interface Core extends Resources {
   writeHealth: WriteHealth;
   /** Day-2 actions on the VMs the bot made. */
   vms: VmActions;
+  /** Changes to them (resize, drives, NICs, snapshots): pre-flight, the policy, exactly once. */
+  changes: VmChanges;
 }
 
 /** Membership as the policy file names it: user ids and the policy's own groups, no directory lookups. */
@@ -97,11 +100,13 @@ export function compose(resources: Resources, options: ComposeOptions = {}): Cor
     recipes: () => recipes,
     preflightMs: options.preflightMs ?? 2_000,
   });
-  const execution = new RequestExecution({ provisioner, requests, leases, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY });
+  const people = options.people ?? peopleByPolicy(env.VM_APPROVERS);
+  const changes = new VmChanges({ store, provisioner, requests, vergeos, policy: policyNow, people });
+  const execution = new RequestExecution({ provisioner, requests, leases, changes, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY });
   const writeHealth = new WriteHealth({ store, audit, provisioner, execution });
-  const recovery = new Recovery({ store, requests, provisioner, execution, writeHealth, logger });
+  const recovery = new Recovery({ store, requests, provisioner, execution, changes, writeHealth, logger });
   const addresses = new VmAddresses({ store, vergeos, ...(options.now ? { now: options.now } : {}) });
   const sweeps = new Sweeps({ requests, filing, leases, provisioner, addresses, logger });
   const vms = new VmActions({ provisioner, leases, requests, addresses });
-  return { ...resources, recipes, policy: options.policy, provisioner, requests, leases, filing, execution, recovery, sweeps, writeHealth, vms };
+  return { ...resources, recipes, policy: options.policy, provisioner, requests, leases, filing, execution, recovery, sweeps, writeHealth, vms, changes };
 }

@@ -78,7 +78,7 @@ export function vmCreateBody(spec: VmSpec): VmCreateBody {
   });
 }
 
-function driveBody(drive: DriveSpec, index: number): Omit<DriveCreateBody, 'machine'> & { name: string } {
+export function driveBody(drive: DriveSpec, index: number): Omit<DriveCreateBody, 'machine'> & { name: string } {
   return defined({
     name: driveName(drive, index),
     description: drive.description,
@@ -92,7 +92,7 @@ function driveBody(drive: DriveSpec, index: number): Omit<DriveCreateBody, 'mach
   });
 }
 
-function nicBody(nic: NicSpec, index: number): Omit<NicCreateBody, 'machine'> & { name: string } {
+export function nicBody(nic: NicSpec, index: number): Omit<NicCreateBody, 'machine'> & { name: string } {
   return defined({ vnet: nic.vnet, name: nicName(nic, index), interface: nic.interface, enabled: nic.enabled, ipaddress: nic.ipaddress });
 }
 

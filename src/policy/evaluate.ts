@@ -8,8 +8,8 @@ import type { DeviceSpec, VmSpec } from '../vmspec/schema.js';
 import { findResourceGroup } from '../vergeos/resource-groups.js';
 import type { ResourceGroup } from '../vergeos/types.js';
 import { formatBytes, formatMegabytes } from '../vmspec/units.js';
-import { addUse, describeUse, overQuota, useOfSpecs, type QuotaUse } from './quota.js';
-import type { DeviceKind, Policy, QuotaLimits, Rule, When } from './schema.js';
+import { addUse, describeUse, overQuota, subtractUse, useOfSpecs, type QuotaUse } from './quota.js';
+import type { DeviceKind, Policy, PolicyAction, QuotaLimits, Rule, When } from './schema.js';
 
 export type Decision = { kind: 'auto' } | { kind: 'approve'; count: number; from: string[] } | { kind: 'deny'; reason: string };
 
@@ -22,6 +22,12 @@ export interface QuotaStanding {
 }
 
 export interface PolicyRequest {
+  /** What it does (default `create`): rules with `when.action` judge only those actions, rules without it only new VMs. */
+  action?: PolicyAction | undefined;
+  /** A change: the VM as it is now, which `specs` (as it would be after) replaces for quotas. */
+  replacing?: VmSpec | undefined;
+  /** A change: the new disk it adds (on a tier, or in all), which `when.new_disk` judges. */
+  newDiskBytes?: ((tier: string | undefined) => number) | undefined;
   recipe?: string | undefined;
   /** Every VM asked for (one, or a batch's). */
   specs: readonly VmSpec[];
@@ -85,10 +91,9 @@ function vmMisses(when: When, spec: VmSpec, request: PolicyRequest): string | un
   if (when.ram && !inRange(spec.vm.ram * 1024 * 1024, when.ram)) return `${formatMegabytes(spec.vm.ram)} RAM, not ${showRange(when.ram, formatBytes)}`;
   if (when.new_disk) {
     const tier = when.new_disk.tier;
-    const bytes = spec.drives.reduce(
-      (sum, d) => sum + (d.media === 'disk' && (tier === undefined || (d.preferred_tier ?? '1') === tier) ? (d.disksize ?? 0) : 0),
-      0,
-    );
+    const bytes =
+      request.newDiskBytes?.(tier) ??
+      spec.drives.reduce((sum, d) => sum + (d.media === 'disk' && (tier === undefined || (d.preferred_tier ?? '1') === tier) ? (d.disksize ?? 0) : 0), 0);
     if (!inRange(bytes, when.new_disk)) return `${formatBytes(bytes)} new disk${tier ? ` on tier ${tier}` : ''}, not ${showRange(when.new_disk, formatBytes)}`;
   }
   if (when.devices) {
@@ -105,6 +110,9 @@ function vmMisses(when: When, spec: VmSpec, request: PolicyRequest): string | un
 /** Why the request does not meet `when`. All VMs must meet it for `auto`; any one for approve/deny. */
 function requestMisses(rule: Rule, request: PolicyRequest): string | undefined {
   const when = rule.when;
+  const action = request.action ?? 'create';
+  if (when.action ? !when.action.includes(action) : action !== 'create')
+    return when.action ? `it is ${action}, not ${when.action.join(' or ')}` : `it is about new VMs, not ${action}`;
   if (when.count && !inRange(request.specs.length, when.count)) return `${request.specs.length} VM(s), not ${showRange(when.count, String)}`;
   if (when.requester_in && !when.requester_in.some((ref) => request.requesterIn(ref))) return `the requester is not in ${when.requester_in.join(', ')}`;
   const misses = request.specs.map((s) => vmMisses(when, s, request));
@@ -113,12 +121,13 @@ function requestMisses(rule: Rule, request: PolicyRequest): string | undefined {
 }
 
 function quotaReport(request: PolicyRequest): Evaluation['quota'] {
-  const adding = useOfSpecs(request.specs);
+  const replacing = request.replacing;
+  const adding = replacing ? subtractUse(useOfSpecs(request.specs), useOfSpecs([replacing])) : useOfSpecs(request.specs);
   return request.quotas.map((q) => ({
     who: q.who,
     before: describeUse(q.limits, q.use),
     after: describeUse(q.limits, addUse(q.use, adding)),
-    over: overQuota(q.limits, q.use, adding),
+    over: overQuota(q.limits, q.use, adding, replacing !== undefined),
   }));
 }
 

@@ -64,6 +64,11 @@ export function useOf(held: HeldVms, owners: Iterable<string>): QuotaUse {
   return useOfSpecs([...owners].flatMap((owner) => held.of(owner).map((r) => r.spec)));
 }
 
+/** What `a` holds beyond `b` (negative where it holds less): a change's effect on a quota. */
+export function subtractUse(a: QuotaUse, b: QuotaUse): QuotaUse {
+  return { vcpu: a.vcpu - b.vcpu, ramMb: a.ramMb - b.ramMb, diskBytes: a.diskBytes - b.diskBytes, vms: a.vms - b.vms };
+}
+
 export function addUse(a: QuotaUse, b: QuotaUse): QuotaUse {
   return { vcpu: a.vcpu + b.vcpu, ramMb: a.ramMb + b.ramMb, diskBytes: a.diskBytes + b.diskBytes, vms: a.vms + b.vms };
 }
@@ -85,13 +90,16 @@ function limitOf(limits: QuotaLimits, d: (typeof DIMENSIONS)[number]): number | 
   return 'toUse' in d ? d.toUse(raw) : raw;
 }
 
-/** Each limited dimension over its limit after adding, as "20 of 16 vCPU". Empty: it fits. */
-export function overQuota(limits: QuotaLimits, before: QuotaUse, adding: QuotaUse): string[] {
+/**
+ * Each limited dimension over its limit after adding, as "20 of 16 vCPU". Empty: it fits. A change
+ * to a VM (`growingOnly`) is over only in what it grows: shrinking never needs quota room.
+ */
+export function overQuota(limits: QuotaLimits, before: QuotaUse, adding: QuotaUse, growingOnly = false): string[] {
   const after = addUse(before, adding);
   const over: string[] = [];
   for (const d of DIMENSIONS) {
     const limit = limitOf(limits, d);
-    if (limit !== undefined && after[d.use] > limit) over.push(ofLimit(d, after[d.use], limit));
+    if (limit !== undefined && after[d.use] > limit && (!growingOnly || adding[d.use] > 0)) over.push(ofLimit(d, after[d.use], limit));
   }
   return over;
 }

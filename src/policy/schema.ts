@@ -3,6 +3,7 @@
  * top-down. One zod schema; sizes take units as recipes do.
  */
 import { z } from 'zod';
+import { CHANGE_ACTIONS } from '../vmchange/schema.js';
 import { parseDuration, parseSizeToBytes } from '../vmspec/units.js';
 
 /** A Slack user (U…/W…), a Slack user group (S…), a policy group (`@name`) or `VM_APPROVERS`. */
@@ -32,9 +33,21 @@ const count = z.number().int().nonnegative();
 export const DEVICE_KINDS = ['gpu', 'vgpu', 'pci', 'usb', 'sriov_nic', 'tpm'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
-/** What a rule looks at; every condition given must hold (an empty `when` matches everything). */
+/** What a request does: makes a VM (`create`, a clone too), or changes one the bot made. */
+export const POLICY_ACTIONS = ['create', ...CHANGE_ACTIONS] as const;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+/**
+ * What a rule looks at; every condition given must hold (an empty `when` matches every new VM).
+ * Without `action` a rule is about making VMs; with it, about those actions only (a change is
+ * judged on the VM as it would be after it).
+ */
 export const whenSchema = z
   .object({
+    action: z
+      .array(z.enum(POLICY_ACTIONS, { error: (i) => `action must be one of ${POLICY_ACTIONS.join(', ')} (got ${JSON.stringify(i.input)})` }))
+      .min(1)
+      .optional(),
     recipe: z.array(z.string()).min(1).optional(),
     cluster: z
       .array(z.union([z.string(), z.number()]).transform(String))
@@ -43,7 +56,7 @@ export const whenSchema = z
     /** Per VM. */
     vcpu: range(count).optional(),
     ram: range(size('ram')).optional(),
-    /** New disk per VM, in all or on one tier. */
+    /** New disk per VM, in all or on one tier (for a change: the disk it adds, or by how much it grows one). */
     new_disk: z
       .object({
         min: size('new_disk.min').optional(),

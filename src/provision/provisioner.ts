@@ -11,6 +11,7 @@ import type { RunRecord, RunState, VmRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { VmSpec } from '../vmspec/schema.js';
+import { applyChange, reserveChange, resumeChanges, type AskedChange, type ChangeResult } from './actions/change.js';
 import { decommission } from './actions/decommission.js';
 import { power } from './actions/power.js';
 import { transfer } from './actions/transfer.js';
@@ -26,6 +27,7 @@ import { RunAudit } from './run-audit.js';
 import { cleanup } from './teardown.js';
 
 export { RunBusyError } from './errors.js';
+export { ChangeFailure, type AskedChange, type ChangeResult } from './actions/change.js';
 export type { GoneVm } from './deleted-vms.js';
 export type { RunEvent, RunEventListener, RunMeta } from './events.js';
 
@@ -173,6 +175,26 @@ export class Provisioner {
   /** Hand a VM to another owner (exactly once per call). */
   transfer(runId: string, to: string, actor: string): Promise<VmRecord> {
     return transfer(this.#ctx, runId, to, actor);
+  }
+
+  /** Change the VM (resize, drives, NICs, snapshots) exactly once per `asked.id`; a refusal throws `ChangeFailure`. */
+  change(runId: string, asked: AskedChange): Promise<ChangeResult> {
+    return applyChange(this.#ctx, runId, asked);
+  }
+
+  /** Record a change the policy allowed as under way (quotas count it) before it is sent; busy while another is. */
+  reserveChange(runId: string, asked: AskedChange): Promise<VmRecord> {
+    return reserveChange(this.#ctx, runId, asked);
+  }
+
+  /** Changes a stopped process left in flight on this VM, finished (looked up before anything is sent). */
+  resumeChanges(runId: string): Promise<ChangeResult[]> {
+    return resumeChanges(this.#ctx, runId);
+  }
+
+  /** VMs with a change left in flight (a stopped process): resume these at start-up. */
+  vmsWithChangesInFlight(): VmRecord[] {
+    return this.#runs.ownedVms().filter((vm) => vm.changes?.some((c) => c.status === 'in_flight'));
   }
 
   // Reads.

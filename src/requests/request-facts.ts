@@ -29,6 +29,8 @@ export interface NewRequest {
   lease?: RequestRecord['lease'] | undefined;
   /** An extension of an existing VM's lease beyond its maximum, rather than a new VM. */
   extension?: RequestRecord['extension'] | undefined;
+  /** A change to an existing VM (its spec is the VM as it would be after). */
+  change?: RequestRecord['change'] | undefined;
   /** The policy's decision at submit time; `auto` files the request approved, by the rule. */
   policy?: NonNullable<RequestRecord['policy']> | undefined;
   /** Filed before VergeOS could supply the facts the policy needs: not approvable until decided. */

@@ -106,9 +106,11 @@ export class Requests {
     // What it asks for, said by the record itself.
     const asks = input.extension
       ? { kind: 'extension' as const, extension: input.extension }
-      : input.batch
-        ? { kind: 'batch' as const, batch: input.batch }
-        : { kind: 'vm' as const };
+      : input.change
+        ? { kind: 'change' as const, change: input.change }
+        : input.batch
+          ? { kind: 'batch' as const, batch: input.batch }
+          : { kind: 'vm' as const };
     const request: RequestRecord = {
       ...asks,
       id: `REQ-${await this.#store.nextNumber('request')}`,
@@ -133,7 +135,7 @@ export class Requests {
       input.requester,
       'request.created',
       'ok',
-      `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}; ${
+      `${input.change ? `${input.spec.vm.name}: ${input.change.shown}` : `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}`}; ${
         input.waiting
           ? 'waiting for pre-flight: VergeOS could not be asked in time, so the policy decides once it answers'
           : `${auto ? 'approved by' : 'decided under'} ${underRule(input.policy)}`
@@ -325,6 +327,16 @@ export class Requests {
       if (!applied) r.reason = detail;
     });
     await this.#record(done, 'vmbot', applied ? 'request.extension_applied' : 'request.extension_dropped', applied ? 'ok' : 'info', detail);
+    return done;
+  }
+
+  /** An approved change to a VM, applied (succeeded) or not (failed, with why): the request closed. */
+  async finishChange(id: string, applied: boolean, detail: string): Promise<RequestRecord> {
+    const done = await this.#transition(id, ['approved'], 'vmbot', (r) => {
+      r.state = applied ? 'succeeded' : 'failed';
+      if (!applied) r.reason = detail;
+    });
+    await this.#record(done, 'vmbot', applied ? 'request.change_applied' : 'request.change_failed', applied ? 'ok' : 'failed', detail);
     return done;
   }
 

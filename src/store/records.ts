@@ -1,5 +1,6 @@
 /** Shapes of what the store keeps, validated whenever a file the bot did not just write itself is read. */
 import { z } from 'zod';
+import { vmChangeSchema } from '../vmchange/schema.js';
 import { vmSpecSchema } from '../vmspec/schema.js';
 import { RUN_STATES } from './run-states.js';
 import { REQUEST_STATES } from './request-states.js';
@@ -119,14 +120,20 @@ const requestFields = {
   progressMessage: messageRefSchema.optional(),
 };
 
-/** What a request asks for: one new VM, a batch of them, or keeping an existing VM longer. */
-export const REQUEST_KINDS = ['vm', 'batch', 'extension'] as const;
+/** What a request asks for: one new VM, a batch of them, keeping an existing VM longer, or changing one. */
+export const REQUEST_KINDS = ['vm', 'batch', 'extension', 'change'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /** Several VMs from one spec: names from the pattern, `{n}` = 1 … count. */
 const batchSchema = z.object({ count: z.number().int().min(2), pattern: z.string() });
 /** Not a new VM: keeping an existing one (run `runId`) until `until`, beyond its lease's maximum. */
 const extensionSchema = z.object({ runId: z.string(), until: z.string() });
+/**
+ * Not a new VM: a change to an existing one (the VM record of run `runId`); the request's `spec`
+ * is the VM as it would be after. `shown`: before → after in words, `calls`: the exact VergeOS
+ * calls, both as the lead was shown them.
+ */
+const changeRequestSchema = z.object({ runId: z.string(), change: vmChangeSchema, shown: z.string(), calls: z.array(z.string()) });
 
 /**
  * A request written before requests said what they are carries its kind in which field it has;
@@ -142,9 +149,22 @@ export function withRequestKind<T>(raw: T): T {
 export const requestRecordSchema = z.preprocess(
   withRequestKind,
   z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('vm'), ...requestFields, batch: z.undefined().optional(), extension: z.undefined().optional() }),
-    z.object({ kind: z.literal('batch'), ...requestFields, batch: batchSchema, extension: z.undefined().optional() }),
-    z.object({ kind: z.literal('extension'), ...requestFields, batch: z.undefined().optional(), extension: extensionSchema }),
+    z.object({
+      kind: z.literal('vm'),
+      ...requestFields,
+      batch: z.undefined().optional(),
+      extension: z.undefined().optional(),
+      change: z.undefined().optional(),
+    }),
+    z.object({ kind: z.literal('batch'), ...requestFields, batch: batchSchema, extension: z.undefined().optional(), change: z.undefined().optional() }),
+    z.object({ kind: z.literal('extension'), ...requestFields, batch: z.undefined().optional(), extension: extensionSchema, change: z.undefined().optional() }),
+    z.object({
+      kind: z.literal('change'),
+      ...requestFields,
+      batch: z.undefined().optional(),
+      extension: z.undefined().optional(),
+      change: changeRequestSchema,
+    }),
   ]),
 );
 export type RequestRecord = z.output<typeof requestRecordSchema>;

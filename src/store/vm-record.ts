@@ -6,6 +6,7 @@
  * last step is done, before the run is marked succeeded, so a crash between is resumed with the run.
  */
 import { z } from 'zod';
+import { changeEntrySchema } from '../vmchange/schema.js';
 import { vmSpecSchema } from '../vmspec/schema.js';
 
 /**
@@ -87,6 +88,13 @@ export const vmRecordSchema = z.object({
       polls: z.number().int().nonnegative(),
     })
     .optional(),
+  /**
+   * Its changes (day-2 actions that alter it), oldest first: each saved `in_flight` before its
+   * VergeOS call, so a lost answer is looked up and a restart resumes it. One at a time per VM.
+   */
+  changes: z.array(changeEntrySchema).optional(),
+  /** A resize of a running VM waits for its next power cycle (VergeOS's `need_restart`). */
+  needRestart: z.boolean().optional(),
   /** Set when a deletion is claimed: by whom (`lease` at a lease's end), and when. */
   deleting: z.object({ by: z.string(), at: z.string() }).optional(),
   /** When the bot noticed it had been deleted outside the bot. */

@@ -10,9 +10,14 @@ export const CHANGE_ACTIONS = ['resize', 'disk_add', 'disk_grow', 'nic_add', 'sn
 export type ChangeAction = (typeof CHANGE_ACTIONS)[number];
 
 /** A name VergeOS can be asked for again (drives, NICs, snapshots): found by it after an unknown outcome. */
-const objectName = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, {
-  error: 'a name may only contain letters, digits, spaces, dots, dashes and underscores, starting with a letter or digit',
-});
+const objectName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, {
+    error: 'a name may only contain letters, digits, spaces, dots, dashes and underscores, starting with a letter or digit',
+  });
 
 export const vmChangeSchema = z.discriminatedUnion('action', [
   /** New cores and RAM (`PUT /vms/{vmKey}`); `restart`: the owner agreed to a graceful power cycle if it runs. */
@@ -46,10 +51,12 @@ export const changeEntrySchema = z.object({
   change: vmChangeSchema,
   actor: z.string(),
   requestId: z.string().optional(),
+  /** What allowed it: a policy rule, or a request a lead approved (absent: the operator's CLI). */
+  approval: z.string().optional(),
   status: z.enum(CHANGE_STATUSES),
   attempts: z.number().int().nonnegative(),
   at: z.string(),
-  /** What VergeOS made or changed (a drive's, NIC's or snapshot's key). */
+  /** What VergeOS made or changed (a drive's, NIC's or snapshot's key). 0 attempts: reserved, never sent. */
   key: z.string().optional(),
   /** Found by lookup after an unknown outcome rather than from the call's answer. */
   reconciled: z.boolean().optional(),

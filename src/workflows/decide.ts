@@ -8,7 +8,8 @@ import { deviceKinds, evaluate, type Evaluation } from '../policy/evaluate.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { isIn, type Membership } from '../policy/members.js';
 import { holdsVm, type HeldVms } from '../policy/quota.js';
-import { holdsSize, vmIdOf } from '../store/vm-record.js';
+import { holdsSize, vmIdOf, type VmRecord } from '../store/vm-record.js';
+import { specAfter } from '../vmchange/describe.js';
 import { quotaStandings } from '../policy/standing.js';
 import { requestSpecs } from '../requests/requests.js';
 import type { RequestRecord } from '../store/records.js';
@@ -92,7 +93,7 @@ export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, inpu
  */
 export function heldNow(store: Store, excluding?: string): HeldVms {
   const committed = new Map<string, Array<{ spec: VmSpec }>>();
-  for (const request of store.requestsBy('state', 'approved', (r) => r.id !== excluding && r.kind !== 'extension')) {
+  for (const request of store.requestsBy('state', 'approved', (r) => r.id !== excluding && (r.kind === 'vm' || r.kind === 'batch'))) {
     if (store.runsBy('requestId', request.id).length) continue;
     const specs = requestSpecs(request).map((spec) => ({ spec }));
     committed.set(request.requester, [...(committed.get(request.requester) ?? []), ...specs]);
@@ -100,11 +101,17 @@ export function heldNow(store: Store, excluding?: string): HeldVms {
   return {
     owners: () => new Set([...store.vmKeys('owner'), ...store.runKeys('owner'), ...committed.keys()]),
     of: (owner) => [
-      ...store.vmsBy('owner', owner, holdsSize),
+      ...store.vmsBy('owner', owner, holdsSize).map((vm) => ({ spec: withChangesUnderWay(vm) })),
       ...store.runsBy('owner', owner, (r) => holdsVm(r) && !store.getVm(vmIdOf(r.id))),
       ...(committed.get(owner) ?? []),
     ],
   };
+}
+
+/** A VM's configuration with the changes under way applied: a resize allowed a moment ago counts before it is done. */
+function withChangesUnderWay(vm: VmRecord): VmSpec {
+  const underWay = (vm.changes ?? []).filter((c) => c.status === 'in_flight');
+  return underWay.reduce((spec, c) => specAfter({ spec }, c.change), vm.spec);
 }
 
 /** What a request records of the decision (not for deny: those are never filed). */

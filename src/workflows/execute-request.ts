@@ -12,6 +12,7 @@ import type { Provisioner, RunEvent } from '../provision/provisioner.js';
 import { RequestError, requestSpecs, type Requests } from '../requests/requests.js';
 import type { RequestRecord, RunRecord } from '../store/records.js';
 import { isRetryable } from '../store/run-states.js';
+import type { VmChanges } from './vm-changes.js';
 
 /** Why a request's runs start (again): shown to the people following it. */
 export type StartReason =
@@ -54,6 +55,8 @@ export interface ExecutionDeps {
   provisioner: Provisioner;
   requests: Requests;
   leases: Leases;
+  /** Applies an approved change to an existing VM. */
+  changes: Pick<VmChanges, 'startApproved'>;
   logger?: Logger | undefined;
   /** VMs of a batch provisioned at once (default 4). */
   batchConcurrency?: number | undefined;
@@ -82,9 +85,10 @@ export class RequestExecution {
     this.#observer = observer;
   }
 
-  /** Approved → provisioning: create the runs (once) and execute them in the background. An extension is applied instead. */
+  /** Approved → provisioning: create the runs (once) and execute them in the background. An extension or a change is applied instead. */
   async startApproved(request: RequestRecord, lead: string): Promise<void> {
     if (request.kind === 'extension') return this.#applyExtension(request, lead);
+    if (request.kind === 'change') return this.#deps.changes.startApproved(request, lead);
     const { provisioner, requests } = this.#deps;
     let runs = provisioner.runsForRequest(request.id);
     if (!runs.length) {

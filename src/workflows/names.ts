@@ -12,7 +12,7 @@ export function nameClashes(store: Store, names: readonly string[]): FieldError 
   const wanted = new Set(names);
   const clashes: string[] = [];
   for (const state of LIVE_REQUEST_STATES)
-    for (const request of store.requestsBy('state', state, (r) => r.kind !== 'extension'))
+    for (const request of store.requestsBy('state', state, (r) => r.kind === 'vm' || r.kind === 'batch'))
       for (const spec of requestSpecs(request)) if (wanted.has(spec.vm.name)) clashes.push(`${spec.vm.name} (${request.id})`);
   if (!clashes.length) return undefined;
   const list = clashes.slice(0, 5).join(', ') + (clashes.length > 5 ? ', …' : '');

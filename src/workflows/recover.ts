@@ -12,6 +12,7 @@ import type { RunRecord } from '../store/records.js';
 import { inRunStates } from '../store/run-states.js';
 import type { Store } from '../store/store.js';
 import type { RequestExecution } from './execute-request.js';
+import type { VmChanges } from './vm-changes.js';
 import type { WriteHealth } from './write-health.js';
 
 /** A run still being built (not yet succeeded, failed or stopped). */
@@ -22,6 +23,7 @@ export interface RecoveryDeps {
   requests: Requests;
   provisioner: Provisioner;
   execution: RequestExecution;
+  changes: Pick<VmChanges, 'resume'>;
   writeHealth: WriteHealth;
   logger?: Logger | undefined;
 }
@@ -32,8 +34,9 @@ export class Recovery {
 
   constructor(private readonly deps: RecoveryDeps) {}
 
-  /** At start: approved requests not yet started, then every run nobody is working on. */
+  /** At start: changes a stopped process left mid-call, approved requests not yet started, then every run nobody is working on. */
   async recover(): Promise<void> {
+    await this.deps.changes.resume().catch((err: unknown) => this.deps.logger?.warn({ err: (err as Error).message }, 'resuming VM changes failed'));
     for (const request of this.deps.requests.inState('approved')) await this.deps.execution.startApproved(request, request.decidedBy ?? 'vmbot');
     await this.#takeOver(true);
   }

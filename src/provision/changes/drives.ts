@@ -1,0 +1,51 @@
+/**
+ * Drives: a new one (`POST /machine_drives` on the VM's machine, always named so a lost answer is
+ * found by machine and name) and growing one (`PUT /machine_drives/{key}` with the new size in
+ * bytes; grow only).
+ */
+import { driveBody, driveName } from '../../plan/plan.js';
+import type { VmRecord } from '../../store/vm-record.js';
+import { CodedError, EXIT } from '../../errors.js';
+import type { ChangeHandler, ChangeTarget, ChangeTools } from './handler.js';
+
+export const diskAdd: ChangeHandler<'disk_add'> = {
+  async send(tools, target, change) {
+    const { key } = await tools.api.addDrive({ machine: target.machineKey, ...driveBody(change.drive, 0) });
+    return { key };
+  },
+  async lookUp(tools, target, change) {
+    const drive = (await tools.api.listDrives(target.machineKey)).find((d) => d.name === change.drive.name);
+    return drive ? { key: drive.key } : undefined;
+  },
+  apply(vm, change) {
+    vm.spec.drives.push(change.drive);
+  },
+};
+
+/** The drive of that name on the machine now; a clear error when there is none. */
+export async function driveNamed(tools: ChangeTools, target: ChangeTarget, name: string) {
+  const drive = (await tools.api.listDrives(target.machineKey)).find((d) => d.name === name);
+  if (!drive) throw new CodedError('CHANGE_NO_SUCH_DRIVE', `the VM has no drive named ${name}`, { exitCode: EXIT.badInput });
+  return drive;
+}
+
+export const diskGrow: ChangeHandler<'disk_grow'> = {
+  async send(tools, target, change) {
+    const drive = await driveNamed(tools, target, change.drive);
+    await tools.api.growDrive(drive.key, change.disksize);
+    return { key: drive.key };
+  },
+  async lookUp(tools, target, change) {
+    const drive = await driveNamed(tools, target, change.drive);
+    return drive.disksize >= change.disksize ? { key: drive.key } : undefined;
+  },
+  apply(vm, change) {
+    const drive = specDrive(vm, change.drive);
+    if (drive) drive.disksize = change.disksize;
+  },
+};
+
+/** A drive of the record's configuration by the name VergeOS knows it by (given, or `disk-1` and so on). */
+export function specDrive(vm: VmRecord, name: string): VmRecord['spec']['drives'][number] | undefined {
+  return vm.spec.drives.find((d, i) => driveName(d, i) === name);
+}

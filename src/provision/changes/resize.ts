@@ -1,0 +1,34 @@
+/**
+ * Resize: `PUT /vms/{vmKey}` with cores and RAM (MB, already rounded up to 256). VergeOS takes it on
+ * a running VM and applies it at the next power cycle (`need_restart`); with the owner's consent
+ * the VM is power-cycled gracefully here, else the record says a restart is needed.
+ */
+import { powerOnVm, stopVm } from '../vm-power.js';
+import type { ChangeHandler, ChangeOutcome, ChangeTarget, ChangeTools } from './handler.js';
+
+/** After the PUT: VergeOS's `need_restart`, cycled away when the owner agreed to it. */
+async function afterResize(tools: ChangeTools, target: ChangeTarget, restart: boolean): Promise<ChangeOutcome> {
+  const vm = await tools.api.getVm(target.vmKey);
+  if (!vm.needRestart || !restart) return { needRestart: vm.needRestart };
+  await stopVm(tools.api, target.vmKey, target.machineKey, tools.stopTiming);
+  await powerOnVm(tools.api, target.vmKey);
+  return { needRestart: (await tools.api.getVm(target.vmKey)).needRestart };
+}
+
+export const resize: ChangeHandler<'resize'> = {
+  async send(tools, target, change) {
+    await tools.api.updateVmSize(target.vmKey, { cpu_cores: change.cpu_cores, ram: change.ram });
+    return afterResize(tools, target, change.restart);
+  },
+  async lookUp(tools, target, change) {
+    const vm = await tools.api.getVm(target.vmKey);
+    if (vm.cpuCores !== change.cpu_cores || vm.ram !== change.ram) return undefined;
+    return afterResize(tools, target, change.restart);
+  },
+  apply(vm, change, outcome) {
+    vm.spec.vm.cpu_cores = change.cpu_cores;
+    vm.spec.vm.ram = change.ram;
+    if (outcome.needRestart) vm.needRestart = true;
+    else delete vm.needRestart;
+  },
+};

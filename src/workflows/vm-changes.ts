@@ -1,0 +1,214 @@
+/**
+ * Changing a VM the bot made, one workflow for Slack and the CLI: pre-flight before anyone is
+ * asked, then the policy — its day-2 rules (`when.action`) judge the VM as it would be after, and
+ * quotas count what the change adds — decides: applied now, a request for a lead (before → after
+ * and the exact calls shown; approved through the same gate as new VMs), or refused. The change
+ * itself runs exactly once (provision/actions/change.ts). The CLI is the operator's: it applies
+ * after pre-flight, as `vmbot apply` does, audited under the operator's name.
+ */
+import { driveName } from '../plan/plan.js';
+import type { LoadedPolicy } from '../policy/load.js';
+import { deviceKinds } from '../policy/evaluate.js';
+import { evaluate } from '../policy/evaluate.js';
+import { isIn } from '../policy/members.js';
+import { quotaStandings } from '../policy/standing.js';
+import type { ChangeResult, Provisioner } from '../provision/provisioner.js';
+import type { Requests } from '../requests/requests.js';
+import type { RequestRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import type { VmRecord } from '../store/vm-record.js';
+import type { VergeosApi } from '../vergeos/client.js';
+import { changeCalls, describeChange, specAfter } from '../vmchange/describe.js';
+import type { VmChange } from '../vmchange/schema.js';
+import type { FieldError } from '../vmspec/validate.js';
+import { CHANGE_FIELD, preflightChange } from './change-preflight.js';
+import { heldNow, policyStamp, type People } from './decide.js';
+
+export interface ChangeDeps {
+  store: Store;
+  provisioner: Provisioner;
+  requests: Requests;
+  vergeos: VergeosApi;
+  policy: () => LoadedPolicy;
+  people: (policy: LoadedPolicy, user: string) => Promise<People>;
+}
+
+export type ChangeAsked =
+  /** Nothing changed: why, as field errors (pre-flight, or the policy's deny). */
+  | { kind: 'refused'; errors: FieldError[] }
+  /** Applied now (the policy allowed it without a lead), or earlier for the same click. */
+  | { kind: 'done'; result: ChangeResult; warnings: string[]; rule?: string | undefined }
+  /** A lead must approve it: the request (`created` false: the same click asked before). */
+  | { kind: 'requested'; request: RequestRecord; created: boolean };
+
+/** Who shows changes (Slack: the VM's thread and the audit channel). */
+export interface ChangeObserver {
+  applied(result: ChangeResult, request?: RequestRecord): Promise<void>;
+  failed(vm: VmRecord, message: string, request?: RequestRecord): Promise<void>;
+}
+
+export class VmChanges {
+  #observer: ChangeObserver | undefined;
+
+  constructor(private readonly deps: ChangeDeps) {}
+
+  observe(observer: ChangeObserver): void {
+    this.#observer = observer;
+  }
+
+  /** Before → after in words, and the exact calls: what a lead or an operator is shown. */
+  show(vm: VmRecord, change: VmChange): { shown: string; calls: string[] } {
+    return { shown: describeChange(change, vm), calls: changeCalls(change, vm.keys) };
+  }
+
+  /** Pre-flight alone (the CLI's plan, a modal's field errors). */
+  check(vm: VmRecord, change: VmChange) {
+    return preflightChange(this.deps.vergeos, vm, change);
+  }
+
+  /**
+   * A change asked in Slack (`sourceId`: the form submission or click, so a second delivery acts
+   * once): pre-flight, the policy, then applied now or filed for a lead.
+   */
+  async ask(vm: VmRecord, change: VmChange, actor: string, sourceId: string): Promise<ChangeAsked> {
+    const { store, requests, provisioner } = this.deps;
+    const earlier = this.#earlier(vm, sourceId);
+    if (earlier) return earlier;
+    const checked = await this.check(vm, change);
+    if (checked.errors.length) return { kind: 'refused', errors: checked.errors };
+    const loaded = this.deps.policy();
+    const people = await this.deps.people(loaded, actor);
+    // Quotas are the owner's (a lead may act on someone else's VM).
+    const owner = vm.owner === actor ? people : await this.deps.people(loaded, vm.owner);
+    const decided = await store.exclusive(async () => {
+      const again = this.#earlier(store.getVm(vm.id) ?? vm, sourceId);
+      if (again) return again;
+      const current = store.getVm(vm.id) ?? vm;
+      const evaluation = this.#evaluate(current, change, actor, loaded, people, owner);
+      const { decision, rule } = evaluation;
+      if (decision.kind === 'deny') {
+        await requests.recordDenied(actor, vm.name, `${describeChange(change, current)}: rule ${rule} (policy ${loaded.hash}): ${decision.reason}`);
+        return {
+          kind: 'refused' as const,
+          errors: [{ path: CHANGE_FIELD[change.action], message: `Not allowed by the approval policy (rule ${rule}): ${decision.reason}` }],
+        };
+      }
+      if (decision.kind === 'approve') {
+        const { request, created } = await requests.create({
+          requester: actor,
+          spec: specAfter(current, change),
+          change: { runId: vm.runId, change, ...this.show(current, change) },
+          recipe: this.#recipeOf(current),
+          warnings: checked.warnings,
+          policy: policyStamp(loaded, evaluation),
+          sourceViewId: sourceId,
+        });
+        return { kind: 'requested' as const, request, created };
+      }
+      // Allowed now: reserved inside the section, so the next decision counts it against the quota.
+      await provisioner.reserveChange(vm.runId, { id: sourceId, change, actor, approval: `rule ${rule}` });
+      return { kind: 'auto' as const, rule };
+    });
+    if (decided.kind !== 'auto') return decided;
+    const result = await this.#apply(vm, { id: sourceId, change, actor, approval: `rule ${decided.rule}` });
+    return { kind: 'done', result, warnings: checked.warnings, rule: decided.rule };
+  }
+
+  /** The operator's change (`vmbot resize` …): pre-flight, then applied. Refusals are field errors. */
+  async apply(
+    vm: VmRecord,
+    change: VmChange,
+    actor: string,
+    id: string,
+  ): Promise<{ kind: 'refused'; errors: FieldError[] } | { kind: 'done'; result: ChangeResult; warnings: string[] }> {
+    const earlier = vm.changes?.find((c) => c.id === id);
+    if (!earlier) {
+      const checked = await this.check(vm, change);
+      if (checked.errors.length) return { kind: 'refused', errors: checked.errors };
+      return { kind: 'done', result: await this.#apply(vm, { id, change, actor }), warnings: checked.warnings };
+    }
+    return { kind: 'done', result: await this.#apply(vm, { id, change, actor }), warnings: [] };
+  }
+
+  /** An approved change request: applied once (its id is the change's), the request closed, and shown. */
+  async startApproved(request: RequestRecord, lead: string): Promise<void> {
+    const { provisioner, requests } = this.deps;
+    const asked = request.change!;
+    const vm = provisioner.ownedVm(asked.runId);
+    const approval = `${request.id}, approved by ${lead}`;
+    if (!vm) {
+      const closed = await requests.finishChange(request.id, false, 'the VM no longer exists; nothing was changed');
+      return this.#observer?.failed(
+        provisioner.ownedVms().find((v) => v.runId === asked.runId)!,
+        closed.reason!,
+        closed,
+      );
+    }
+    try {
+      const result = await provisioner.change(asked.runId, { id: request.id, change: asked.change, actor: request.requester, requestId: request.id, approval });
+      const done = await requests.finishChange(request.id, true, describeChange(asked.change));
+      await this.#observer?.applied(result, done);
+    } catch (err) {
+      const message = (err as Error).message;
+      const closed = await requests.finishChange(request.id, false, message);
+      await this.#observer?.failed(provisioner.ownedVm(asked.runId) ?? vm, message, closed);
+    }
+  }
+
+  /** Changes a stopped process left in flight, finished (looked up first) and shown. */
+  async resume(): Promise<void> {
+    for (const vm of this.deps.provisioner.vmsWithChangesInFlight()) {
+      for (const result of await this.deps.provisioner.resumeChanges(vm.runId)) {
+        if (result.entry.status === 'done') await this.#observer?.applied(result);
+        else await this.#observer?.failed(result.vm, result.entry.error?.message ?? 'it failed');
+      }
+    }
+  }
+
+  async #apply(vm: VmRecord, asked: Parameters<Provisioner['change']>[1]): Promise<ChangeResult> {
+    try {
+      const result = await this.deps.provisioner.change(vm.runId, asked);
+      if (!result.already) await this.#observer?.applied(result);
+      return result;
+    } catch (err) {
+      await this.#observer?.failed(this.deps.provisioner.ownedVm(vm.runId) ?? vm, (err as Error).message);
+      throw err;
+    }
+  }
+
+  /** What the same click or form already did: its change on the record, or its request. */
+  #earlier(vm: VmRecord, sourceId: string): ChangeAsked | undefined {
+    const entry = vm.changes?.find((c) => c.id === sourceId);
+    if (entry?.status === 'done') return { kind: 'done', result: { vm, entry, already: true }, warnings: [] };
+    const request = this.deps.store.requestsBy('sourceViewId', sourceId)[0];
+    return request ? { kind: 'requested', request, created: false } : undefined;
+  }
+
+  #recipeOf(vm: VmRecord): string | undefined {
+    return vm.requestId ? this.deps.store.getRequest(vm.requestId)?.recipe : undefined;
+  }
+
+  #evaluate(vm: VmRecord, change: VmChange, actor: string, loaded: LoadedPolicy, people: People, owner: People) {
+    const after = specAfter(vm, change);
+    const added = (tier: string | undefined) => {
+      const on = (t: string | undefined) => tier === undefined || (t ?? '1') === tier;
+      if (change.action === 'disk_add') return change.drive.media === 'disk' && on(change.drive.preferred_tier) ? (change.drive.disksize ?? 0) : 0;
+      if (change.action === 'disk_grow') {
+        const before = vm.spec.drives.find((d, i) => driveName(d, i) === change.drive);
+        return before && on(before.preferred_tier) ? change.disksize - (before.disksize ?? 0) : 0;
+      }
+      return 0;
+    };
+    return evaluate(loaded.policy, {
+      action: change.action,
+      replacing: vm.spec,
+      newDiskBytes: added,
+      recipe: this.#recipeOf(vm),
+      specs: [after],
+      requester: actor,
+      requesterIn: (ref) => isIn(loaded.policy, ref, people.who),
+      deviceKind: deviceKinds([]),
+      quotas: quotaStandings(loaded.policy, heldNow(this.deps.store), owner.who, owner.has),
+    });
+  }
+}
