@@ -6,6 +6,7 @@
  * itself runs exactly once (provision/actions/change.ts). The CLI is the operator's: it applies
  * after pre-flight, as `vmbot apply` does, audited under the operator's name.
  */
+import { CodedError, EXIT } from '../errors.js';
 import { driveName } from '../plan/plan.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { deviceKinds } from '../policy/evaluate.js';
@@ -18,6 +19,7 @@ import type { RequestRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { VmRecord } from '../store/vm-record.js';
 import type { VergeosApi } from '../vergeos/client.js';
+import type { Snapshot } from '../vergeos/types.js';
 import { changeCalls, describeChange, specAfter } from '../vmchange/describe.js';
 import type { VmChange } from '../vmchange/schema.js';
 import type { FieldError } from '../vmspec/validate.js';
@@ -59,6 +61,33 @@ export class VmChanges {
   /** Before → after in words, and the exact calls: what a lead or an operator is shown. */
   show(vm: VmRecord, change: VmChange): { shown: string; calls: string[] } {
     return { shown: describeChange(change, vm), calls: changeCalls(change, vm.keys) };
+  }
+
+  /** The VM's snapshots as VergeOS lists them, newest first. */
+  snapshots(vm: VmRecord): Promise<Snapshot[]> {
+    return vm.keys.machineKey ? this.deps.vergeos.listSnapshots(vm.keys.machineKey) : Promise.resolve([]);
+  }
+
+  /** One of its snapshots by name or key, for a restore or a delete; a clear error when none or several match. */
+  async snapshot(vm: VmRecord, which: string): Promise<Snapshot> {
+    const all = await this.snapshots(vm);
+    const found = all.filter((s) => s.key === which || s.name === which);
+    if (found.length === 1) return found[0]!;
+    if (!found.length)
+      throw new CodedError(
+        'SNAPSHOT_NOT_FOUND',
+        `${vm.name} has no snapshot ${which}${all.length ? ` (its snapshots: ${all.map((s) => s.name).join(', ')})` : ' (it has none)'}`,
+        {
+          exitCode: EXIT.badInput,
+        },
+      );
+    throw new CodedError(
+      'SNAPSHOT_AMBIGUOUS',
+      `${which} names ${found.length} snapshots of ${vm.name}; give its key instead (${found.map((s) => s.key).join(', ')})`,
+      {
+        exitCode: EXIT.badInput,
+      },
+    );
   }
 
   /** Pre-flight alone (the CLI's plan, a modal's field errors). */
