@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { operatorMessage, type VergeosClient } from '../../src/vergeos/index.js';
 import { VergeosTransport } from '../../src/vergeos/transport.js';
 import { GIB, SIM_DEFAULT_API_KEY, type VergeosSim } from '../../src/sim/index.js';
+import { registry } from '../../src/ops/metrics.js';
 import { simAndClient, vergeosFailure } from '../helpers/vergeos.js';
 
 describe('VergeosClient day-2 calls', () => {
@@ -54,6 +55,10 @@ describe('VergeosClient day-2 calls', () => {
     expect(await client.getVm(vmKey)).toMatchObject({ running: false, needRestart: true });
     await client.powerOn(vmKey);
     expect(await client.getVm(vmKey)).toMatchObject({ running: true, needRestart: false, cpuCores: 8 });
+    // Counted by table, never by key.
+    const counted = await registry.metrics();
+    expect(counted).toMatch(/^vmbot_vergeos_requests_total\{method="PUT",endpoint="\/vms\/:key",status="200"\} \d+$/m);
+    expect(counted).not.toContain(`/vms/${vmKey}"`);
   });
 
   it('sends a resize once: an answer lost after VergeOS took it is an unknown outcome, with one PUT on the wire', async () => {
@@ -160,6 +165,7 @@ describe('VergeosClient day-2 calls', () => {
     const snapVm = await client.snapshotVmKey(snapshots[1]!.snapMachineKey!);
     expect(snapVm).toMatch(/^\d+$/);
     expect(snapVm).not.toBe(vmKey);
+    expect(await registry.metrics()).toMatch(/^vmbot_vergeos_requests_total\{method="POST",endpoint="\/machine_snapshots",status="201"\} \d+$/m);
     expect(sim.requestsTo('GET /vms').at(-1)?.query).toMatchObject({
       filter: `machine eq ${snapshots[1]!.snapMachineKey}`,
       fields: '$key,name,machine,is_snapshot',
