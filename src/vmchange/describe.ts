@@ -44,7 +44,7 @@ export function describeChange(change: VmChange, vm?: Pick<VmRecord, 'spec'>): s
 /** The calls a change makes, as `METHOD /api/v4/path {body}` lines (keys VergeOS gives later in <>). */
 export function changeCalls(change: VmChange, keys: VmRecord['keys']): string[] {
   const vm = keys.vmKey;
-  const machine = Number(keys.machineKey ?? NaN);
+  const machine = keys.machineKey;
   const line = (method: string, path: string, body?: object) => `${method} /api/v4${path}${body ? ` ${JSON.stringify(body)}` : ''}`;
   switch (change.action) {
     case 'resize':

@@ -118,7 +118,13 @@ export async function resumeChanges(ctx: ProvisionContext, runId: string): Promi
   const vm = ctx.runs.requireVm(runId);
   const pending = (vm.changes ?? []).filter((e) => e.status === 'in_flight');
   if (!pending.length) return [];
-  await ctx.claims.take(runId, `${vm.name} is busy with another action`);
+  try {
+    await ctx.claims.take(runId, `${vm.name} is busy with another action`);
+  } catch (err) {
+    // Another process (or this one) is on it: it finishes them.
+    if (err instanceof RunBusyError) return [];
+    throw err;
+  }
   const results: ChangeResult[] = [];
   try {
     for (const entry of pending) results.push(await settleInterrupted(ctx, runId, entry).catch((err: unknown) => failedResult(err)));
