@@ -6,7 +6,7 @@
  * itself runs exactly once (provision/actions/change.ts). The CLI is the operator's: it applies
  * after pre-flight, as `vmbot apply` does, audited under the operator's name.
  */
-import { CodedError, EXIT } from '../errors.js';
+import { CodedError, EXIT, isBusy } from '../errors.js';
 import { driveName } from '../plan/plan.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { deviceKinds } from '../policy/evaluate.js';
@@ -162,6 +162,8 @@ export class VmChanges {
   /** An approved change request: applied once (its id is the change's), the request closed, and shown. */
   async startApproved(request: RequestRecord, lead: string): Promise<void> {
     const { provisioner, requests } = this.deps;
+    // Applied and closed already (a second process, a restart): the ledger entry of this id says so.
+    if ((await requests.load(request.id))?.state !== 'approved') return;
     const asked = request.change!;
     const vm = provisioner.ownedVm(asked.runId);
     const approval = `${request.id}, approved by ${lead}`;
@@ -178,6 +180,8 @@ export class VmChanges {
       const done = await requests.finishChange(request.id, true, describeChange(asked.change));
       await this.#observer?.applied(result, done);
     } catch (err) {
+      // Another caller is applying this very change (its id is the request's): it closes the request.
+      if (isBusy(err) && provisioner.ownedVm(asked.runId)?.changes?.some((c) => c.id === request.id)) return;
       const message = (err as Error).message;
       const closed = await requests.finishChange(request.id, false, message);
       await this.#observer?.failed(provisioner.ownedVm(asked.runId) ?? vm, message, closed);

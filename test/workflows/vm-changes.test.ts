@@ -1,0 +1,168 @@
+/**
+ * Changes through the core's workflow, as Slack asks them: pre-flight before anyone is asked,
+ * the policy's day-2 rules judging the VM as it would be after (a small resize within quota
+ * applied at once, a big one filed for a lead with before → after and the exact calls), a deny
+ * refused, quotas counting the VM's size now, and an approved change applied once.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compose, type Core } from '../../src/compose.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { PolicyHolder } from '../../src/policy/watch.js';
+import { FileAuditLog } from '../../src/store/audit-file.js';
+import { LowdbStore } from '../../src/store/lowdb.js';
+import type { VmRecord } from '../../src/store/records.js';
+import type { VergeosSim } from '../../src/sim/index.js';
+import type { VmChange } from '../../src/vmchange/schema.js';
+import { recipeSpec, tempDir } from '../helpers/core.js';
+import { simAndClient } from '../helpers/vergeos.js';
+
+const OWNER = 'UOWNER';
+const LEAD = 'ULEAD1';
+const POLICY = `version: 1
+quotas:
+  per_user: { vcpu: 12 }
+rules:
+  - name: no-restore-by-bot
+    when: { action: [snapshot_restore] }
+    deny: restores are done by the storage team
+  - name: small-resize
+    when: { action: [resize], vcpu: { max: 8 } }
+    within_quota: true
+    auto: true
+  - name: big-resize
+    when: { action: [resize] }
+    approve: { count: 1, from: [${LEAD}] }
+  - name: snapshots
+    when: { action: [snapshot_create, snapshot_delete] }
+    auto: true
+  - name: new-vms
+    auto: true
+`;
+
+describe('changes through the policy', () => {
+  let sim: VergeosSim;
+  let core: Core;
+  let done: () => Promise<void>;
+
+  beforeEach(async () => {
+    const started = await simAndClient({ timing: { importMs: 20, startMs: 0, stopMs: 0 } });
+    sim = started.sim;
+    const { dir, remove } = await tempDir();
+    await writeFile(join(dir, 'policy.yml'), POLICY);
+    const env = loadConfig({ VERGEOS_URL: sim.url, DATA_DIR: dir, VM_APPROVERS: LEAD }, []);
+    const store = await LowdbStore.open(dir);
+    const audit = await FileAuditLog.open(dir);
+    const policy = await PolicyHolder.open(join(dir, 'policy.yml'), { optional: false, logger: createLogger({ level: 'silent' }) });
+    core = compose(
+      { env, logger: createLogger({ level: 'silent' }), store, audit, vergeos: started.client },
+      { policy, provisioner: { importPoll: { intervalMs: 10, timeoutMs: 5_000 }, pollMs: 10, stopTimeoutMs: 200 } },
+    );
+    done = async () => {
+      await core.execution.idle();
+      await core.provisioner.stop();
+      await audit.close();
+      await store.close();
+      await started.close();
+      await remove();
+    };
+  });
+  afterEach(() => done());
+
+  /** A VM made for OWNER (4 vCPU, 8 GiB: the web-server recipe). */
+  async function made(name: string): Promise<VmRecord> {
+    const run = await core.provisioner.execute((await core.provisioner.createRun(await recipeSpec('web-server', name), { actor: OWNER })).id);
+    expect(run.state).toBe('succeeded');
+    return core.provisioner.ownedVm(run.id)!;
+  }
+  const resize = (cores: number, ram = 8192): VmChange => ({ action: 'resize', cpu_cores: cores, ram, restart: false });
+  const puts = () => sim.requestsTo('PUT /vms/:key');
+
+  it('a small resize within quota is applied at once under its rule; asked again by the same form, nothing more happens', async () => {
+    const vm = await made('pol-01');
+    const asked = await core.changes.ask(vm, resize(6), OWNER, 'view-1');
+    expect(asked).toMatchObject({ kind: 'done', rule: 'small-resize', result: { entry: { status: 'done', approval: 'rule small-resize' } } });
+    expect(puts().map((r) => r.body)).toEqual([{ cpu_cores: 6, ram: 8192 }]);
+    expect(await core.changes.ask(core.provisioner.ownedVm(vm.runId)!, resize(6), OWNER, 'view-1')).toMatchObject({ kind: 'done', result: { already: true } });
+    expect(puts()).toHaveLength(1);
+  });
+
+  it('a resize beyond the small rule goes to a lead showing before → after and the calls; approved, it is applied once', async () => {
+    const vm = await made('pol-02');
+    const asked = await core.changes.ask(vm, resize(10, 16384), OWNER, 'view-2');
+    if (asked.kind !== 'requested') throw new Error(JSON.stringify(asked));
+    expect(asked.request).toMatchObject({
+      kind: 'change',
+      state: 'pending',
+      requester: OWNER,
+      policy: { rule: 'big-resize', decision: 'approve', from: [LEAD] },
+      spec: { vm: { name: 'pol-02', cpu_cores: 10, ram: 16384 } },
+      change: {
+        runId: vm.runId,
+        shown: 'resize: 4 vCPU, 8 GiB RAM → 10 vCPU, 16 GiB RAM',
+        calls: [`PUT /api/v4/vms/${vm.keys.vmKey} {"cpu_cores":10,"ram":16384}`],
+      },
+    });
+    expect(asked.request.policy!.quota).toEqual(['Quota: 4 of 12 vCPU now; 10 of 12 vCPU with this']);
+    expect(puts()).toHaveLength(0);
+    const approved = await core.requests.approve(asked.request.id, LEAD);
+    await core.execution.startApproved(approved.request, LEAD);
+    // Started again (a second process, a restart): the request is closed, nothing is sent again.
+    await core.execution.startApproved(approved.request, LEAD);
+    expect(core.requests.get(asked.request.id)).toMatchObject({ state: 'succeeded' });
+    expect(puts().map((r) => r.body)).toEqual([{ cpu_cores: 10, ram: 16384 }]);
+    expect(core.provisioner.ownedVm(vm.runId)!.changes).toMatchObject([{ id: asked.request.id, requestId: asked.request.id, status: 'done' }]);
+  });
+
+  it('quotas count each VM as it is now: after a resize, the next one that would pass the quota goes to a lead', async () => {
+    const a = await made('pol-03');
+    const b = await made('pol-04');
+    expect(await core.changes.ask(a, resize(6), OWNER, 'view-3')).toMatchObject({ kind: 'done' });
+    // 6 + 4 = 10 of 12 now: 4 → 8 would be 14, over quota, so the small rule does not match.
+    const next = await core.changes.ask(b, resize(8), OWNER, 'view-4');
+    expect(next).toMatchObject({ kind: 'requested', request: { policy: { rule: 'big-resize' } } });
+    // Shrinking never needs quota room.
+    expect(await core.changes.ask(core.provisioner.ownedVm(a.runId)!, resize(2), OWNER, 'view-5')).toMatchObject({ kind: 'done', rule: 'small-resize' });
+  });
+
+  it('a rule can deny a kind of change: refused under the field, audited, nothing sent', async () => {
+    const vm = await made('pol-05');
+    const snap = await core.changes.ask(vm, { action: 'snapshot_create', name: 'base', quiesce: false }, OWNER, 'view-6');
+    expect(snap).toMatchObject({ kind: 'done', rule: 'snapshots' });
+    await core.vms.power(core.provisioner.ownedVm(vm.runId)!, 'off', OWNER);
+    const key = (await core.changes.snapshot(vm, 'base')).key;
+    const restore = await core.changes.ask(vm, { action: 'snapshot_restore', snapshot: 'base', snapshotKey: key }, OWNER, 'view-7');
+    expect(restore).toEqual({
+      kind: 'refused',
+      errors: [{ path: 'snapshot', message: 'Not allowed by the approval policy (rule no-restore-by-bot): restores are done by the storage team' }],
+    });
+    expect(sim.requestsTo('POST /vm_actions').filter((r) => (r.body as { action: string }).action === 'restore')).toHaveLength(0);
+  });
+
+  it('pre-flight answers before the policy: more cores than the cluster runs per VM, a restore of a running VM', async () => {
+    const vm = await made('pol-06');
+    const big = await core.changes.ask(vm, resize(200), OWNER, 'view-8');
+    expect(big).toEqual({
+      kind: 'refused',
+      errors: [
+        { path: 'cpu_cores', message: 'cluster Cluster1 runs VMs of at most 128 cores; VergeOS would accept 200 and then refuse to start the VM' },
+        { path: 'cpu_cores', message: 'cluster Cluster1 has 188 cores free for running VMs; 196 more are asked' },
+      ],
+    });
+    const snap = await core.changes.ask(vm, { action: 'snapshot_create', name: 'base', quiesce: false }, OWNER, 'view-9');
+    expect(snap.kind).toBe('done');
+    const restore = await core.changes.ask(
+      vm,
+      { action: 'snapshot_restore', snapshot: 'base', snapshotKey: (await core.changes.snapshot(vm, 'base')).key },
+      OWNER,
+      'view-10',
+    );
+    expect(restore).toMatchObject({
+      kind: 'refused',
+      errors: [{ path: 'snapshot', message: 'pol-06 is running: power it off first (a snapshot is restored in place only on a VM that is off)' }],
+    });
+    expect(puts()).toHaveLength(0);
+  });
+});
