@@ -19,7 +19,7 @@ describe('vmbot policy', () => {
   it('check: exit 0 with a summary for a good file, exit 2 with file:line: field: message for a bad one', async () => {
     const good = await runVmbot(['policy', 'check', example], env);
     expect(good.code).toBe(0);
-    expect(good.stdout).toMatch(/^ok {4}.*policy\.example\.yml \(sha256 [0-9a-f]{16}\): 5 rules, 3 groups, a per-user quota, 0 group quota\(s\)\n$/);
+    expect(good.stdout).toMatch(/^ok {4}.*policy\.example\.yml \(sha256 [0-9a-f]{16}\): 8 rules, 3 groups, a per-user quota, 0 group quota\(s\)\n$/);
     const bad = join(dir, 'policy.yml');
     await writeFile(bad, 'version: 1\nrules:\n  - name: x\n    when: { clusters: ["1"] }\n    auto: true\n');
     const out = await runVmbot(['policy', 'check', bad], env);
