@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { dateOf, durationOf, parseConcurrency, parseCount, parseFactor, parseImportMs, parseLatencyMs, parseMargin, parsePort } from './parse.js';
 import { SLACK_SIM, SLACK_SIM_SIGNING_SECRET } from '../sim/slack-constants.js';
+import { parseCores, parseExpires } from './change-flags.js';
 
 /** An action that imports its module when it runs. */
 function lazy<M extends Record<string, unknown>>(load: () => Promise<M>, name: keyof M & string): (...args: unknown[]) => Promise<void> {
@@ -109,6 +110,87 @@ export function registerCommands(program: Command): void {
     .argument('<vm>', 'VM name or VM key')
     .option('--yes', 'do not ask for confirmation')
     .action(lazy(() => import('./vms.js'), 'decommissionCommand'));
+
+  // Day-2 changes: the operator's tool, as `vmbot apply` is (pre-flight, then applied; not the approval policy).
+  const operators = "the operator's tool, like apply: checked by pre-flight, not sent through the approval policy; audited";
+  program
+    .command('resize')
+    .description(`change a VM's cores and RAM (PUT /vms/KEY); a running VM takes the new size at its next power cycle (${operators})`)
+    .argument('<vm>', 'VM name or VM key')
+    .option('--cpu <n>', 'vCPU cores (left out: as it is)', parseCores)
+    .option('--ram <size>', 'RAM, e.g. 16GiB (a bare number is MB; rounded up to 256 MB; left out: as it is)')
+    .option('--restart', 'if it runs, power-cycle it gracefully so the new size takes effect now')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'print exactly one JSON object with the result on stdout')
+    .action(lazy(() => import('./changes.js'), 'resizeCommand'));
+
+  const disk = program.command('disk').description('add a drive to a VM, or grow one of its disks');
+  disk
+    .command('add')
+    .description(`add a new disk (--size) or a CD-ROM from a media file (--cdrom) to a VM (${operators})`)
+    .argument('<vm>', 'VM name or VM key')
+    .option('--size <size>', 'a new disk of this size, e.g. 50GiB (a bare number is bytes)')
+    .option('--tier <n>', 'storage tier of the new disk (1-5; default 1)')
+    .option('--cdrom <media>', 'a CD-ROM from this media file (its key)')
+    .option('--name <name>', 'drive name (default disk-N or cdrom-N, one the VM does not have)')
+    .option('--interface <i>', 'drive interface (default virtio-scsi for a disk, ahci for a CD-ROM)')
+    .option('--json', 'print exactly one JSON object with the result on stdout')
+    .action(lazy(() => import('./changes.js'), 'diskAddCommand'));
+  disk
+    .command('grow')
+    .description(`grow a VM's disk to a new size; a disk only grows (${operators})`)
+    .argument('<vm>', 'VM name or VM key')
+    .argument('<drive>', 'drive name')
+    .requiredOption('--to <size>', 'its new size, more than it has, e.g. 200GiB (a bare number is bytes)')
+    .option('--json', 'print exactly one JSON object with the result on stdout')
+    .action(lazy(() => import('./changes.js'), 'diskGrowCommand'));
+
+  program
+    .command('nic')
+    .description('add a NIC to a VM')
+    .command('add')
+    .description(`add a NIC on a network to a VM (${operators})`)
+    .argument('<vm>', 'VM name or VM key')
+    .requiredOption('--vnet <key>', 'the network (its key)')
+    .option('--name <name>', 'NIC name (default nic-N, one the VM does not have)')
+    .option('--interface <i>', 'NIC interface (default virtio)')
+    .option('--ip <address>', 'a static IP address (default: the network gives one)')
+    .option('--json', 'print exactly one JSON object with the result on stdout')
+    .action(lazy(() => import('./changes.js'), 'nicAddCommand'));
+
+  const snapshot = program.command('snapshot').description("a VM's snapshots: take, list, restore in place, delete");
+  snapshot
+    .command('create')
+    .description(`take a snapshot of a VM (${operators})`)
+    .argument('<vm>', 'VM name or VM key')
+    .option('--name <name>', 'snapshot name (default VM-yyyymmdd-hhmm, UTC)')
+    .option('--expires <duration>', 'how long it is kept, e.g. 7d, or never (default 24h)', parseExpires)
+    .option('--quiesce', "ask the guest agent to flush the guest's writes first")
+    .option('--json', 'print exactly one JSON object with the result on stdout')
+    .action(lazy(() => import('./snapshots.js'), 'snapshotCreateCommand'));
+  snapshot
+    .command('list')
+    .description("list a VM's snapshots, newest first: name, key, when taken, when it expires, quiesced")
+    .argument('<vm>', 'VM name or VM key')
+    .option('--json', 'as a JSON array')
+    .action(lazy(() => import('./snapshots.js'), 'snapshotListCommand'));
+  snapshot
+    .command('restore')
+    .description(`revert a VM in place to a snapshot: everything written since it was taken is lost; the VM must be off (${operators})`)
+    .argument('<vm>', 'VM name or VM key')
+    .argument('<snapshot>', 'snapshot name or key')
+    .option('--power-off', 'if the VM runs, power it off first (else a running VM is refused)')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'print exactly one JSON object with the result on stdout')
+    .action(lazy(() => import('./snapshots.js'), 'snapshotRestoreCommand'));
+  snapshot
+    .command('delete')
+    .description(`delete a snapshot of a VM (${operators})`)
+    .argument('<vm>', 'VM name or VM key')
+    .argument('<snapshot>', 'snapshot name or key')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'print exactly one JSON object with the result on stdout')
+    .action(lazy(() => import('./snapshots.js'), 'snapshotDeleteCommand'));
 
   const audit = program
     .command('audit')

@@ -58,6 +58,8 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
           state: stateOf(r),
           leaseEndsAt: r.lease?.endsAt ?? null,
           size: sizeOf(r.spec),
+          // A resize of a running VM waits for its next power cycle.
+          ...(r.needRestart ? { needRestart: true } : {}),
           addresses: (r.network?.nics ?? []).map((n) => ({ nic: n.name, ipaddress: n.ipaddress ?? null, macaddress: n.macaddress ?? null })),
           addressesReadAt: r.network?.readAt ?? null,
           consoleUrl: consoleOf(r),
@@ -75,7 +77,7 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
     }
     for (const r of rows) {
       process.stdout.write(
-        `${r.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${r.owner.padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}  (${r.requestId ?? r.runId}, ${r.createdAt})\n`,
+        `${r.name.padEnd(24)} vm ${String(r.keys.vmKey).padEnd(6)} machine ${String(r.keys.machineKey).padEnd(6)} ${r.owner.padEnd(16)} ${stateOf(r).padEnd(12)} ${leaseOf(r)}  ${summarizeSpec(r.spec)}${r.needRestart ? ', restart needed' : ''}  (${r.requestId ?? r.runId}, ${r.createdAt})\n`,
       );
       const reach = r.state === 'gone' ? '' : reachOf(r);
       if (reach) process.stdout.write(`    reach: ${reach}\n`);
