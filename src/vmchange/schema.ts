@@ -60,6 +60,8 @@ export const changeEntrySchema = z.object({
   key: z.string().optional(),
   /** Found by lookup after an unknown outcome rather than from the call's answer. */
   reconciled: z.boolean().optional(),
+  /** What else the owner should know once it is done (a power cycle that failed after the resize took). */
+  note: z.string().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type ChangeEntry = z.output<typeof changeEntrySchema>;

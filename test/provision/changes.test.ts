@@ -53,6 +53,16 @@ describe('VM changes', () => {
     expect(vm().spec.vm).toMatchObject({ cpu_cores: 2, ram: 4096 });
   });
 
+  it('a power cycle that fails after the PUT took: the resize is done, a restart still needed, and the reason kept', async () => {
+    rig.sim.faults.add({ route: 'POST /vm_actions', status: 500, body: { err: 'node is busy' } });
+    const done = await change('c1', resize(2, 4096, true));
+    expect(done.entry).toMatchObject({
+      status: 'done',
+      note: expect.stringMatching(/^the power cycle failed \(.*node is busy.*\); the new size waits for the next one$/),
+    });
+    expect(vm()).toMatchObject({ needRestart: true, spec: { vm: { cpu_cores: 2, ram: 4096 } } });
+  });
+
   it('a lost answer to the PUT is looked up by re-reading the VM: one PUT on the wire, the change done and marked found', async () => {
     rig.sim.faults.add({ route: 'PUT /vms/:key', drop: true, commit: true, nth: 1 });
     const done = await change('c1', resize(3, 6144));

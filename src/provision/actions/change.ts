@@ -61,6 +61,7 @@ export async function applyChange(ctx: ProvisionContext, runId: string, asked: A
     if (existing?.status === 'in_flight' && existing.attempts === 0) return await sendReserved(ctx, vm, existing);
     if (existing?.status === 'failed') throw new ChangeFailure(existing.error?.code ?? 'CHANGE_FAILED', existing.error?.message ?? 'it failed', vm, existing);
     if (existing) return await settleInterrupted(ctx, runId, existing);
+    targetOf(vm); // a VM without a machine key can't be changed: said before anything is saved
     if (vm.state !== 'live') throw new RunBusyError(`${vm.name} is ${vm.state === 'deleting' ? 'being deleted' : vm.state}; nothing was changed`);
     vm = await reserve(ctx, vm, asked, 1);
     return await send(
@@ -199,6 +200,7 @@ async function finish(ctx: ProvisionContext, runId: string, entry: ChangeEntry, 
     e.status = 'done';
     e.at = new Date().toISOString();
     if (outcome.key) e.key = outcome.key;
+    if (outcome.note) e.note = outcome.note;
     if (reconciled) e.reconciled = true;
     handler.apply(v, entry.change, outcome);
   });
@@ -225,6 +227,7 @@ function changeDetail(entry: ChangeEntry, vm: VmRecord): string {
   if (entry.key && entry.change.action !== 'resize') parts.push(`key ${entry.key}`);
   if (entry.reconciled) parts.push('found after an unknown outcome, not sent again');
   if (vm.needRestart) parts.push('takes effect at the next power cycle');
+  if (entry.note) parts.push(entry.note);
   if (entry.approval) parts.push(`allowed by ${entry.approval}`);
   return parts.join('; ');
 }

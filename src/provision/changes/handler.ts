@@ -12,6 +12,8 @@ import type { StopTiming } from '../vm-power.js';
 export interface ChangeOutcome {
   key?: string | undefined;
   needRestart?: boolean | undefined;
+  /** What else the owner should know (a power cycle that failed after the resize took). */
+  note?: string | undefined;
   /** The VM's size as VergeOS reports it after (a restore). */
   size?: { cpu_cores: number; ram: number } | undefined;
 }

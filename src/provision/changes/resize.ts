@@ -6,13 +6,25 @@
 import { powerOnVm, stopVm } from '../vm-power.js';
 import type { ChangeHandler, ChangeOutcome, ChangeTarget, ChangeTools } from './handler.js';
 
-/** After the PUT: VergeOS's `need_restart`, cycled away when the owner agreed to it. */
+/**
+ * After the PUT: VergeOS's `need_restart`, cycled away when the owner agreed to it. The resize is
+ * done whatever happens here: a cycle or a read that fails is said (`note`), never a failed resize.
+ */
 async function afterResize(tools: ChangeTools, target: ChangeTarget, restart: boolean): Promise<ChangeOutcome> {
-  const vm = await tools.api.getVm(target.vmKey);
-  if (!vm.needRestart || !restart) return { needRestart: vm.needRestart };
-  await stopVm(tools.api, target.vmKey, target.machineKey, tools.stopTiming);
-  await powerOnVm(tools.api, target.vmKey);
-  return { needRestart: (await tools.api.getVm(target.vmKey)).needRestart };
+  let needRestart: boolean;
+  try {
+    needRestart = (await tools.api.getVm(target.vmKey)).needRestart;
+  } catch (err) {
+    return { needRestart: true, note: `VergeOS did not say whether it needs a restart (${(err as Error).message}); power-cycle it to be sure` };
+  }
+  if (!needRestart || !restart) return { needRestart };
+  try {
+    await stopVm(tools.api, target.vmKey, target.machineKey, tools.stopTiming);
+    await powerOnVm(tools.api, target.vmKey);
+    return { needRestart: (await tools.api.getVm(target.vmKey)).needRestart };
+  } catch (err) {
+    return { needRestart: true, note: `the power cycle failed (${(err as Error).message}); the new size waits for the next one` };
+  }
 }
 
 export const resize: ChangeHandler<'resize'> = {

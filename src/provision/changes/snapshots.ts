@@ -46,8 +46,9 @@ export const snapshotRestore: ChangeHandler<'snapshot_restore'> = {
     if (!snapshotVm)
       throw new CodedError('CHANGE_NO_SUCH_SNAPSHOT', `VergeOS lists no VM for snapshot ${change.snapshot}; nothing was restored`, { exitCode: EXIT.badInput });
     await tools.api.restoreSnapshot(snapshotVm, change.snapshotKey);
-    const vm = await tools.api.getVm(target.vmKey);
-    return { key: change.snapshotKey, size: vm.cpuCores && vm.ram ? { cpu_cores: vm.cpuCores, ram: vm.ram } : undefined };
+    // Restored: its size as it is now, if VergeOS says (the record keeps the last known otherwise).
+    const vm = await tools.api.getVm(target.vmKey).catch(() => undefined);
+    return { key: change.snapshotKey, size: vm?.cpuCores && vm.ram ? { cpu_cores: vm.cpuCores, ram: vm.ram } : undefined };
   },
   // A revert leaves nothing to tell it happened by: never sent again by itself.
   lookUp: () => Promise.resolve('unknowable'),
