@@ -1,13 +1,16 @@
 /**
  * Pure planning: a VM spec becomes the ordered VergeOS calls that build it. VM first (cloud-init
  * inline), then each drive, NIC and device against the machine key the first step returns, then
- * — only if asked — wait for imports and power on with the VM key.
+ * — only if asked — wait for imports and power on with the VM key. A clone is one call (VergeOS
+ * copies the source's drives and NICs) and, if asked, power on.
  */
 import type { DeviceSpec, DriveSpec, NicSpec, VmSpec } from '../vmspec/schema.js';
 import type { DeviceCreateBody, DriveCreateBody, NicCreateBody, VmCreateBody } from '../vergeos/types.js';
 
 export type PlanStep =
   | { id: 'create_vm'; kind: 'create_vm'; body: VmCreateBody }
+  /** `source`: the name of the VM cloned (for people); `body.vm` its VM key, `body.name` the new VM's name. */
+  | { id: 'clone_vm'; kind: 'clone_vm'; source: string; body: CloneBody }
   | { id: string; kind: 'add_drive'; index: number; body: Omit<DriveCreateBody, 'machine'> & { name: string } }
   | { id: string; kind: 'add_nic'; index: number; body: Omit<NicCreateBody, 'machine'> & { name: string } }
   | { id: string; kind: 'add_device'; index: number; body: Omit<DeviceCreateBody, 'machine'> }
@@ -15,6 +18,18 @@ export type PlanStep =
   | { id: 'power_on'; kind: 'power_on' };
 
 export type StepKind = PlanStep['kind'];
+
+/** What a clone step asks VergeOS for: a copy of VM `vm` (its VM key) named `name`. */
+export interface CloneBody {
+  vm: string;
+  name: string;
+}
+
+/** The VM a clone copies: its VM key and its name when the clone was asked for. */
+export interface CloneSource {
+  vmKey: string;
+  name: string;
+}
 
 export interface Plan {
   vmName: string;
@@ -132,6 +147,26 @@ export function planSpec(spec: VmSpec): Plan {
   return { vmName: spec.vm.name, steps };
 }
 
+/**
+ * A clone's plan: one `vm_actions` clone of the source (new MACs; VergeOS copies its drives and
+ * NICs, so none are added), then power on if the spec asks for it.
+ */
+export function planClone(spec: VmSpec, source: CloneSource): Plan {
+  const steps: PlanStep[] = [{ id: 'clone_vm', kind: 'clone_vm', source: source.name, body: { vm: source.vmKey, name: spec.vm.name } }];
+  if (spec.power_on) steps.push({ id: 'power_on', kind: 'power_on' });
+  return { vmName: spec.vm.name, steps };
+}
+
+/** The plan of a run (or anything shaped like one): a clone's when it clones, else its spec's. */
+export function planRun(run: { spec: VmSpec; clone?: CloneSource | undefined }): Plan {
+  return run.clone ? planClone(run.spec, run.clone) : planSpec(run.spec);
+}
+
+/** VergeOS takes the VM key of an action as a number (the client sends it so). */
+function actionVmKey(key: string): string | number {
+  return /^\d+$/.test(key) ? Number(key) : key;
+}
+
 export const MACHINE_KEY_FROM_STEP_1 = '<machine key from step 1>';
 export const VM_KEY_FROM_STEP_1 = '<VM key from step 1>';
 
@@ -144,6 +179,12 @@ export function apiCallFor(step: PlanStep, keys: PlanKeys): ApiCall {
   switch (step.kind) {
     case 'create_vm':
       return { method: 'POST', path: '/api/v4/vms', body: { ...step.body } };
+    case 'clone_vm':
+      return {
+        method: 'POST',
+        path: '/api/v4/vm_actions',
+        body: { vm: actionVmKey(step.body.vm), action: 'clone', params: { name: step.body.name, preserve_macs: false } },
+      };
     case 'add_drive':
       return { method: 'POST', path: '/api/v4/machine_drives', body: { machine, ...step.body } };
     case 'add_nic':
@@ -153,11 +194,10 @@ export function apiCallFor(step: PlanStep, keys: PlanKeys): ApiCall {
     case 'wait_imports':
       return { method: 'GET', path: `/api/v4/machine_drives?filter=machine eq ${machine}` };
     case 'power_on':
-      // VergeOS takes the VM key of an action as a number (the client sends it so).
       return {
         method: 'POST',
         path: '/api/v4/vm_actions',
-        body: { vm: keys.vmKey === undefined ? VM_KEY_FROM_STEP_1 : /^\d+$/.test(keys.vmKey) ? Number(keys.vmKey) : keys.vmKey, action: 'poweron', params: {} },
+        body: { vm: keys.vmKey === undefined ? VM_KEY_FROM_STEP_1 : actionVmKey(keys.vmKey), action: 'poweron', params: {} },
       };
   }
 }

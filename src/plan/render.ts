@@ -51,6 +51,8 @@ export function describeStep(step: PlanStep, vmName: string): string {
       ].filter(Boolean);
       return `create VM ${vmName}: ${traits.join(', ')}`;
     }
+    case 'clone_vm':
+      return `clone VM ${step.source} (VM key ${step.body.vm}) as ${step.body.name}: its drives and NICs copied, new MAC addresses`;
     case 'add_drive': {
       const b = step.body;
       const what =
@@ -93,7 +95,9 @@ export function renderPlanText(plan: Plan, keys: PlanKeys = {}): string {
     const verb = step.kind === 'wait_imports' ? 'wait' : `${call.method} ${call.path.split('?')[0]}`;
     lines.push(`  ${String(i + 1).padStart(2)}. ${verb.padEnd(width)}  ${describeStep(step, plan.vmName)}`);
   });
-  if (plan.steps.length > 1) lines.push('Drives, NICs and devices attach to the machine key returned by step 1; power on uses the VM key.');
+  if (plan.steps[0]?.kind === 'clone_vm') {
+    if (plan.steps.length > 1) lines.push('Power on uses the VM key of the copy, returned by step 1 (or found by its name).');
+  } else if (plan.steps.length > 1) lines.push('Drives, NICs and devices attach to the machine key returned by step 1; power on uses the VM key.');
   return lines.join('\n');
 }
 

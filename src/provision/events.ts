@@ -32,6 +32,8 @@ export interface RunMeta {
   group?: string;
   /** Keep the VM this long after it is ready (ms), extendable up to `maxMs` from now. */
   lease?: { forMs: number; maxMs?: number | undefined } | undefined;
+  /** A clone of this VM (its VM key and name) rather than a VM built from the spec. */
+  clone?: { vmKey: string; name: string } | undefined;
 }
 
 /** Tell the listener; a listener (e.g. a Slack post) failing must not change the run's outcome. */

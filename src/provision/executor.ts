@@ -4,7 +4,7 @@
  * `in_flight` (a crash, a timeout, a reset) is looked up before anything is re-sent. A failure
  * stops the run and records what exists; a store that takes no writes pauses it instead.
  */
-import { planSpec, type Plan, type PlanStep } from '../plan/plan.js';
+import { planRun, type Plan, type PlanStep } from '../plan/plan.js';
 import { describeStep } from '../plan/render.js';
 import type { RunRecord, RunState } from '../store/records.js';
 import { isUnwritable } from '../store/durable-file.js';
@@ -67,7 +67,7 @@ export class StepExecutor {
       );
       const verb = before.state === 'pending' || before.state === 'not_started' ? 'run.started' : before.state === 'failed' ? 'run.retried' : 'run.resumed';
       await records.record(run, actor, verb, 'info');
-      const plan = planSpec(run.spec);
+      const plan = planRun(run);
       for (const [index, step] of plan.steps.entries()) {
         if (run.steps[step.id]?.status === 'done') continue;
         if (claims.stopping) {
@@ -140,6 +140,8 @@ export class StepExecutor {
       try {
         found = await sendStep(api, step, run);
       } catch (err) {
+        // VergeOS may have done it all the same (a clone with no keys and no copy listed yet): left in flight, looked up on resume.
+        if (err instanceof ProvisionFailure && err.outcomeUnknown) throw err;
         if (!isVergeosError(err) || !err.outcomeUnknown) {
           unresolved = false;
           throw err;
@@ -200,7 +202,7 @@ export class StepExecutor {
         if (found.key) p.key = found.key;
         if (found.uuid) p.uuid = found.uuid;
         if (reconciled) p.reconciled = true;
-        if (step.kind === 'create_vm') r.keys = { vmKey: found.vmKey, machineKey: found.machineKey };
+        if (step.kind === 'create_vm' || step.kind === 'clone_vm') r.keys = { vmKey: found.vmKey, machineKey: found.machineKey };
         if (step.kind === 'power_on') r.poweredOn = true;
       },
       // Journaled with the next step's in_flight save or the run's end. If the process dies
@@ -210,7 +212,7 @@ export class StepExecutor {
     const keys: Record<string, string> = {};
     if (found.vmKey) keys.vm = found.vmKey;
     if (found.machineKey) keys.machine = found.machineKey;
-    if (found.key && step.kind !== 'create_vm') keys[step.kind.replace('add_', '')] = found.key;
+    if (found.key && step.kind !== 'create_vm' && step.kind !== 'clone_vm') keys[step.kind.replace('add_', '')] = found.key;
     if (found.uuid) keys.uuid = found.uuid;
     await this.#ctx.records.record(done, 'vmbot', 'run.step_done', 'ok', `${step.id}${reconciled ? ' (found by lookup after an unknown outcome)' : ''}`, keys);
     await this.#emit(listener, { type: 'step_done', ...base, key: found.key, vmKey: found.vmKey, machineKey: found.machineKey, uuid: found.uuid, reconciled });

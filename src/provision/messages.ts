@@ -1,20 +1,33 @@
 /** What a failed step means for the operator, in words, with what already exists. */
 import { CodedError } from '../errors.js';
 import { describeStep } from '../plan/render.js';
-import { planSpec, type PlanStep } from '../plan/plan.js';
+import { planRun, type PlanStep } from '../plan/plan.js';
 import type { RunError, RunRecord } from '../store/records.js';
 import { operatorMessage, type VergeosError } from '../vergeos/errors.js';
 
 /** Failures that are not VergeOS answering with an error. */
-export type ProvisionFailureCode = 'PROVISION_IMPORT_TIMEOUT' | 'PROVISION_IMPORT_FAILED' | 'PROVISION_INTERNAL' | 'PROVISION_NOT_AS_APPROVED';
+export type ProvisionFailureCode =
+  | 'PROVISION_IMPORT_TIMEOUT'
+  | 'PROVISION_IMPORT_FAILED'
+  | 'PROVISION_INTERNAL'
+  | 'PROVISION_NOT_AS_APPROVED'
+  /** VergeOS said the clone was done but neither answered its keys nor lists a VM of its name yet. */
+  | 'PROVISION_CLONE_NOT_FOUND';
 
 /** A run's failure that is the bot's finding (an import that failed, a spec no longer as approved), not VergeOS's answer. */
 export class ProvisionFailure extends CodedError {
   override name = 'ProvisionFailure';
   declare readonly code: ProvisionFailureCode;
 
-  constructor(code: ProvisionFailureCode, message: string) {
+  /**
+   * True when VergeOS may have done the step all the same: the step stays in flight, so it is
+   * looked up (never sent again) when the run is resumed.
+   */
+  readonly outcomeUnknown: boolean;
+
+  constructor(code: ProvisionFailureCode, message: string, options: { outcomeUnknown?: boolean } = {}) {
     super(code, message);
+    this.outcomeUnknown = options.outcomeUnknown ?? false;
   }
 }
 
@@ -23,6 +36,8 @@ function notFoundWhat(step: PlanStep, err: VergeosError): string {
   switch (step.kind) {
     case 'create_vm':
       return `cluster ${step.body.cluster ?? '(default)'} does not exist in VergeOS`;
+    case 'clone_vm':
+      return `the VM to copy, ${step.source} (VM key ${step.body.vm}), no longer exists in VergeOS`;
     case 'add_drive':
       return `media source ${step.body.media_source ?? '?'} does not exist in VergeOS`;
     case 'add_nic':
@@ -67,7 +82,7 @@ export function stepLabel(step: PlanStep, index: number, vmName: string): string
 
 /** "VM web-01 (VM key 42, machine key 52); drive "OS Drive" (key 1001)" — or "nothing". */
 export function createdSoFar(run: RunRecord): string {
-  const plan = planSpec(run.spec);
+  const plan = planRun(run);
   if (!run.keys.vmKey) return 'nothing was created in VergeOS';
   const parts = [`VM ${plan.vmName} (VM key ${run.keys.vmKey}, machine key ${run.keys.machineKey})`];
   for (const step of plan.steps) {

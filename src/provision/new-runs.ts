@@ -1,6 +1,6 @@
 /** Runs before they execute: stored (many in one write, each with its own id) and, for a stopped batch, marked not started. */
 import { randomBytes } from 'node:crypto';
-import { planSpec } from '../plan/plan.js';
+import { planRun } from '../plan/plan.js';
 import type { RunRecord, StepProgress } from '../store/records.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import type { ProvisionContext } from './context.js';
@@ -20,12 +20,20 @@ export async function createRuns(ctx: ProvisionContext, specs: VmSpec[], meta: R
     ...(meta.group ? { group: meta.group } : {}),
     ...(meta.lease ? { lease: { forMs: meta.lease.forMs, ...(meta.lease.maxMs ? { maxMs: meta.lease.maxMs } : {}), reminded: [], outbox: [] } } : {}),
     spec,
-    steps: Object.fromEntries(planSpec(spec).steps.map((s) => [s.id, { status: 'pending', attempts: 0 } satisfies StepProgress])),
+    ...(meta.clone ? { clone: { vmKey: meta.clone.vmKey, name: meta.clone.name } } : {}),
+    steps: Object.fromEntries(planRun({ spec, clone: meta.clone }).steps.map((s) => [s.id, { status: 'pending', attempts: 0 } satisfies StepProgress])),
     keys: {},
     poweredOn: false,
   }));
   await ctx.store.insertRuns(runs);
-  for (const run of runs) await ctx.records.record(run, meta.actor, 'run.created', 'ok', `${planSpec(run.spec).steps.length} steps`);
+  for (const run of runs)
+    await ctx.records.record(
+      run,
+      meta.actor,
+      'run.created',
+      'ok',
+      `${planRun(run).steps.length} steps${run.clone ? `: a clone of ${run.clone.name} (VM key ${run.clone.vmKey})` : ''}`,
+    );
   return runs;
 }
 

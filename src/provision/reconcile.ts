@@ -1,7 +1,7 @@
 /**
  * After a POST whose outcome is unknown (timeout, reset, crash), find out whether the object
- * exists before anything is re-sent: the VM by name, a drive or NIC by machine and name, a
- * device by machine and resource group, power by machine status.
+ * exists before anything is re-sent: the VM by name (a clone too), a drive or NIC by machine and
+ * name, a device by machine and resource group, power by machine status.
  */
 import type { PlanStep } from '../plan/plan.js';
 import type { RunRecord } from '../store/records.js';
@@ -35,6 +35,12 @@ export async function lookUpStep(api: VergeosApi, step: PlanStep, run: RunRecord
         (vm.ram === undefined || vm.ram === (step.body.ram ?? 1024)) &&
         vm.description === (step.body.description ?? '');
       return ours ? { vmKey: vm.key, machineKey: vm.machineKey, key: vm.key } : undefined;
+    }
+    case 'clone_vm': {
+      // The name is the bot's: reserved when the clone was asked for and checked free in VergeOS
+      // before the run, so a VM of that name now is the copy.
+      const vm = await api.findVmByName(step.body.name);
+      return vm ? { vmKey: vm.key, machineKey: vm.machineKey, key: vm.key } : undefined;
     }
     case 'add_drive': {
       const taken = claimedKeys(run, step.id);

@@ -1,5 +1,5 @@
 /** A run's outcome in the shape `vmbot apply --json` prints (and Slack summaries use). */
-import { planSpec } from '../plan/plan.js';
+import { planRun } from '../plan/plan.js';
 import type { RunRecord } from '../store/records.js';
 
 export interface RunResult {
@@ -13,10 +13,12 @@ export interface RunResult {
   devices: Array<{ key: string; uuid: string | null }>;
   poweredOn: boolean;
   error?: { code: string; message: string };
+  /** A clone's source: the VM it copies (its name and VM key). */
+  clonedFrom?: { name: string; vmKey: string };
 }
 
 export function runResult(run: RunRecord): RunResult {
-  const plan = planSpec(run.spec);
+  const plan = planRun(run);
   const result: RunResult = {
     runId: run.id,
     name: plan.vmName,
@@ -27,6 +29,7 @@ export function runResult(run: RunRecord): RunResult {
     nics: [],
     devices: [],
     poweredOn: run.poweredOn,
+    ...(run.clone ? { clonedFrom: { name: run.clone.name, vmKey: run.clone.vmKey } } : {}),
   };
   for (const step of plan.steps) {
     const progress = run.steps[step.id];

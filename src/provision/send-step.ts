@@ -15,6 +15,8 @@ export async function sendStep(api: VergeosApi, step: PlanStep, run: RunRecord):
       const { vmKey, machineKey } = await api.createVm(step.body);
       return { key: vmKey, vmKey, machineKey };
     }
+    case 'clone_vm':
+      return cloneVm(api, step.body.vm, step.body.name);
     case 'add_drive':
       return api.addDrive({ machine, ...step.body });
     case 'add_nic':
@@ -36,6 +38,22 @@ export async function sendStep(api: VergeosApi, step: PlanStep, run: RunRecord):
     case 'wait_imports':
       return {};
   }
+}
+
+/**
+ * The clone, sent once; keys VergeOS does not answer are read from the copy, found by its name
+ * (the bot's own: reserved and checked free before the run).
+ */
+async function cloneVm(api: VergeosApi, source: string, name: string): Promise<Found> {
+  const answered = await api.cloneVm(source, name);
+  if (answered.vmKey && answered.machineKey) return { key: answered.vmKey, vmKey: answered.vmKey, machineKey: answered.machineKey };
+  const copy = await api.findVmByName(name);
+  if (copy) return { key: copy.key, vmKey: copy.key, machineKey: copy.machineKey };
+  throw new ProvisionFailure(
+    'PROVISION_CLONE_NOT_FOUND',
+    `VergeOS took the clone but answered no keys and lists no VM ${name} yet; resuming the run looks it up again (the clone is not sent twice)`,
+    { outcomeUnknown: true },
+  );
 }
 
 /**

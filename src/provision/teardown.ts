@@ -4,7 +4,7 @@
  * DELETE it, which removes its drives, NICs and devices: exactly once, resumable after a crash
  * (the run is `cleaning_up` meanwhile, and a create whose outcome is unknown is looked up first).
  */
-import { planSpec } from '../plan/plan.js';
+import { planRun } from '../plan/plan.js';
 import type { RunRecord, RunState } from '../store/records.js';
 import type { ProvisionContext } from './context.js';
 import { asFailure, RunBusyError } from './errors.js';
@@ -62,8 +62,10 @@ export async function tearDown(ctx: ProvisionContext, runId: string, actor: stri
     await records.record(run, actor, `${verb}_started`, 'info');
     try {
       let vmKey = run.keys.vmKey;
-      if (!vmKey && run.steps.create_vm?.status === 'in_flight') {
-        vmKey = (await lookUpStep(api, planSpec(run.spec).steps[0]!, run))?.vmKey;
+      // The step that makes the VM (a create, or a clone) whose outcome is unknown: looked up.
+      const making = planRun(run).steps[0]!;
+      if (!vmKey && run.steps[making.id]?.status === 'in_flight') {
+        vmKey = (await lookUpStep(api, making, run))?.vmKey;
       }
       // Marked deleted by a decommission a crash cut short after the DELETE: nothing to send again.
       const deleted = store.getVm(vmIdOf(runId))?.state === 'deleted';

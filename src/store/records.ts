@@ -51,6 +51,11 @@ export const runRecordSchema = z.object({
   group: z.string().optional(),
   /** The approved spec; the plan is derived from it (planning is pure and deterministic). */
   spec: vmSpecSchema,
+  /**
+   * A clone: the VM it copies (its VM key, and its name when asked). The plan is then the clone
+   * call (and power on), and `spec` what the copy is: the source's configuration, renamed.
+   */
+  clone: z.object({ vmKey: z.string(), name: z.string() }).optional(),
   /** Progress per plan step id (`create_vm`, `drive:0`, …). */
   steps: z.record(z.string(), stepProgressSchema),
   keys: z.object({ vmKey: z.string().optional(), machineKey: z.string().optional() }),

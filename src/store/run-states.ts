@@ -72,9 +72,10 @@ export function isLiveVm(run: Pick<RunRecord, 'state' | 'decommission'>): boolea
   return run.state === 'succeeded' || (run.state === 'cleaning_up' && run.decommission !== undefined);
 }
 
-/** A failed run (or one being cleaned up) that may have left a VM: a VM key, or a create whose outcome is unknown. */
+/** A failed run (or one being cleaned up) that may have left a VM: a VM key, or a create (or clone) whose outcome is unknown. */
 export function mayHaveLeftVm(run: Pick<RunRecord, 'state' | 'keys' | 'steps'>): boolean {
-  return (run.state === 'failed' || run.state === 'cleaning_up') && (run.keys.vmKey !== undefined || run.steps.create_vm?.status === 'in_flight');
+  const unknown = run.steps.create_vm?.status === 'in_flight' || run.steps.clone_vm?.status === 'in_flight';
+  return (run.state === 'failed' || run.state === 'cleaning_up') && (run.keys.vmKey !== undefined || unknown);
 }
 
 /** Whether this run's VM exists (or is being built), and so counts against quotas. */
