@@ -26,8 +26,10 @@ interface Element {
   initial_value?: string;
   initial_option?: unknown;
   initial_options?: unknown[];
+  /** An overflow menu's options. */
+  options?: Array<{ value: string; text: unknown }>;
 }
-type Block = { type: string; block_id?: string; element?: Element; elements?: Element[] };
+type Block = { type: string; block_id?: string; element?: Element; elements?: Element[]; accessory?: Element };
 
 /** Where trigger ids come from: the stand-in in this process, or one in another process. */
 export type TriggerSource = Pick<SlackSim, 'issueTrigger'> & { users?: SlackSim['users'] };
@@ -129,6 +131,24 @@ export class SlackDriver {
     );
   }
 
+  /** An option picked from an overflow menu ("More…") on a message: Slack sends the option's value. */
+  async pickMessageOverflow(user: string, message: SlackMessage, actionId: string, optionValue: string): Promise<BotReply> {
+    const menu = findElement(message.blocks as Block[], actionId);
+    const option = menu?.element.options?.find((o) => o.value === optionValue);
+    if (!menu || !option) throw elementMissing(`Message ${message.ts} in ${message.channel} has no ${actionId} menu with the option ${optionValue}.`);
+    return this.sendPayload({
+      type: 'block_actions',
+      user: { id: user, username: this.slack.users.get(user)?.name, team_id: this.#teamOf(user) },
+      api_app_id: 'A0VMBOT',
+      team: { id: SLACK_SIM.team },
+      trigger_id: await this.triggers.issueTrigger(user),
+      container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
+      channel: { id: message.channel },
+      message: { ts: message.ts, text: message.text, blocks: message.blocks, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) },
+      actions: [{ type: 'overflow', action_id: actionId, block_id: menu.block_id, selected_option: option, action_ts: String(Date.now() / 1000) }],
+    });
+  }
+
   /** A button click in App Home (no channel). */
   clickHomeButton(user: string, view: SlackView, actionId: string, value: string): Promise<BotReply> {
     const button = findElement((view.view.blocks ?? []) as Block[], actionId, value);
@@ -225,7 +245,7 @@ export class SlackDriver {
 
 function findElement(blocks: Block[], actionId: string, value?: string): { block_id: string; element: Element } | undefined {
   for (const block of blocks) {
-    const elements = block.type === 'actions' ? (block.elements ?? []) : block.element ? [block.element] : [];
+    const elements = block.type === 'actions' ? (block.elements ?? []) : block.element ? [block.element] : block.accessory ? [block.accessory] : [];
     for (const element of elements) {
       if (element.action_id === actionId && (value === undefined || element.value === undefined || element.value === value))
         return { block_id: block.block_id ?? '', element };
@@ -253,6 +273,7 @@ export function stateOf(view: SlackView, typed: Record<string, FieldInput>): Rec
         state = { type: el.type, value: typeof input === 'string' ? input : (el.initial_value ?? null) };
         break;
       case 'static_select':
+      case 'radio_buttons':
       case 'external_select': {
         const chosen =
           input && typeof input === 'object' && 'value' in input
