@@ -11,6 +11,7 @@ import type { VergeosApi } from '../vergeos/client.js';
 import type { RequestExecution } from '../workflows/execute-request.js';
 import type { RequestFiling } from '../workflows/file-request.js';
 import type { VmActions } from '../workflows/vm-actions.js';
+import type { VmChanges } from '../workflows/vm-changes.js';
 import type { AfterAck } from './after-ack.js';
 import type { Approvers } from './approvers.js';
 import type { HomeTabs } from './home-tabs.js';
@@ -31,6 +32,8 @@ export interface BotContext {
   execution: RequestExecution;
   /** Day-2 actions on the bot's VMs (power, extend, delete): the core workflow. */
   vms: VmActions;
+  /** Changes to them (resize, drives, NICs, snapshots): pre-flight, the policy, exactly once. */
+  changes: VmChanges;
   /** For what the core does not wrap (archived records). */
   store: Store;
   recipes: Recipe[];

@@ -1,11 +1,12 @@
 /**
  * The Slack edge's parts around the core: the Web API client, leads and requesters, App Home,
- * the paced notifier, the inventory cache and the thread observer — gathered into the
+ * the paced notifier, the inventory cache and the thread observers (requests, changes) — gathered into the
  * `BotContext` every listener reads. The core's observers are pointed at Slack here.
  */
 import type { Core } from '../compose.js';
 import type { PolicyHolder } from '../policy/watch.js';
 import { AfterAck } from './after-ack.js';
+import { ChangeThreads } from './change-threads.js';
 import type { Approvers } from './approvers.js';
 import type { BotContext } from './context.js';
 import { HomeTabs } from './home-tabs.js';
@@ -28,9 +29,9 @@ export interface SlackParts {
 /** What listeners read of the core: its workflows, reads and configuration. */
 export function coreForListeners(
   core: Core,
-): Pick<BotContext, 'env' | 'logger' | 'vergeos' | 'provisioner' | 'requests' | 'filing' | 'execution' | 'vms' | 'store' | 'recipes' | 'leases'> {
-  const { env, logger, vergeos, provisioner, requests, filing, execution, vms, store, recipes, leases } = core;
-  return { env, logger, vergeos, provisioner, requests, filing, execution, vms, store, recipes, leases };
+): Pick<BotContext, 'env' | 'logger' | 'vergeos' | 'provisioner' | 'requests' | 'filing' | 'execution' | 'vms' | 'changes' | 'store' | 'recipes' | 'leases'> {
+  const { env, logger, vergeos, provisioner, requests, filing, execution, vms, changes, store, recipes, leases } = core;
+  return { env, logger, vergeos, provisioner, requests, filing, execution, vms, changes, store, recipes, leases };
 }
 
 export function wireSlack(core: Core, parts: SlackParts): BotContext {
@@ -68,6 +69,16 @@ export function wireSlack(core: Core, parts: SlackParts): BotContext {
       recipes: core.recipes,
       importNoticeMs: parts.importNoticeMs,
       vergeosUrl: env.VERGEOS_URL,
+    }),
+  );
+  core.changes.observe(
+    new ChangeThreads({
+      requests: core.requests,
+      notifier,
+      auditChannel: ctx.auditChannel,
+      vmApprovers: env.VM_APPROVERS,
+      recipes: core.recipes,
+      homeTabs,
     }),
   );
   core.sweeps.observe(new SlackNotices(ctx));

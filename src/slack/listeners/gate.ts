@@ -12,6 +12,7 @@ import { APPROVAL_ACTIONS, say } from '../views/messages.js';
 import type { FormGate } from '../views/form-gate.js';
 import { REJECT_FORM_GATE } from '../views/other.js';
 import { REQUEST_FORM_GATE } from '../views/request-modal.js';
+import { CHANGE_FORM_GATES } from '../views/vm-change-read.js';
 
 type Entry = 'command' | 'options' | 'modal_action' | 'submission' | 'button' | 'app_home';
 
@@ -25,7 +26,7 @@ interface Caller {
 }
 
 /** Every form the bot opens, by callback_id: what the gate checks before its listener runs. */
-const FORMS: ReadonlyMap<string, FormGate> = new Map([REQUEST_FORM_GATE, REJECT_FORM_GATE].map((form) => [form.callbackId, form]));
+const FORMS: ReadonlyMap<string, FormGate> = new Map([REQUEST_FORM_GATE, REJECT_FORM_GATE, ...CHANGE_FORM_GATES].map((form) => [form.callbackId, form]));
 
 const DECISIONS: ReadonlySet<string> = new Set(Object.values(APPROVAL_ACTIONS));
 

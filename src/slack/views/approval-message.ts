@@ -6,13 +6,14 @@ import type { types } from '@slack/bolt';
 import { planSpec } from '../../plan/plan.js';
 import { renderPlanText, summarizeSpec, summarizeTotals } from '../../plan/render.js';
 import { requestSpecs } from '../../requests/requests.js';
-import { mentionFrom } from '../mentions.js';
 import { formatDuration } from '../../vmspec/units.js';
 import type { RequestRecord } from '../../store/records.js';
 import type { Recipe } from '../../vmspec/recipes.js';
 import { clip, clipMrkdwn, codeBlock, escapeClip, escapeText, mention, quoted, slackDate } from '../escape.js';
 import { APPROVAL_ACTIONS, button, firstAndLast, mrkdwn, section, type Message } from './message-parts.js';
 import { userDataBlock } from './user-data.js';
+import { changeRequest } from './change-messages.js';
+import { policyBlock } from './policy-block.js';
 
 function specFields(request: RequestRecord): types.SectionBlock {
   const s = request.spec;
@@ -67,18 +68,6 @@ function preflightBlock(request: RequestRecord): types.ContextBlock {
   return { type: 'context', elements: [mrkdwn(clipMrkdwn([...lines, leaseLine(request.lease)].join('\n'), 3000))] };
 }
 
-/** The policy's part: which rule decided, who must approve and who has, the requester's quota use. */
-function policyBlock(request: RequestRecord, vmApprovers: readonly string[]): types.ContextBlock | undefined {
-  const p = request.policy;
-  if (!p) return undefined;
-  const rule = `rule *${escapeText(p.rule)}* (policy ${escapeText(p.hash)})`;
-  const head =
-    p.decision === 'auto'
-      ? `:robot_face: Approved without a click by ${rule}.`
-      : `:busts_in_silhouette: ${rule}: needs ${p.count ?? 1} of ${p.approvers ?? mentionFrom(p.from ?? ['VM_APPROVERS'], vmApprovers)} — ${request.approvals.length} of ${p.count ?? 1} so far${request.approvals.length ? `: ${request.approvals.map((a) => mention(a.user)).join(', ')}` : ''}.`;
-  return { type: 'context', elements: [mrkdwn(clipMrkdwn([head, ...p.quota.map((q) => escapeText(q))].join('\n'), 3000))] };
-}
-
 /** Who approved: the people (in order), or the policy rule that needed no click. */
 function approvedBy(r: RequestRecord): string {
   if (r.decidedBy?.startsWith('policy:')) return `Approved without a click by rule ${escapeText(r.decidedBy.slice('policy:'.length))}`;
@@ -124,6 +113,7 @@ function withUserData(request: RequestRecord, recipes: readonly Recipe[] | undef
  */
 export function approvalRequest(request: RequestRecord, vmApprovers: readonly string[] = [], recipes?: readonly Recipe[]): Message {
   if (request.kind === 'extension') return extensionRequest(request);
+  if (request.kind === 'change') return changeRequest(request, vmApprovers);
   const description = request.spec.vm.description ? `\n${quoted(request.spec.vm.description, 500)}` : '';
   const what =
     request.kind === 'batch'
@@ -175,8 +165,12 @@ export function approvalRequest(request: RequestRecord, vmApprovers: readonly st
 const DECIDED: Partial<Record<RequestRecord['state'], (r: RequestRecord) => string>> = {
   approved: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)}`,
   provisioning: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — provisioning (see thread)`,
-  succeeded: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — ${r.kind === 'extension' ? 'lease extended' : 'provisioned'}`,
-  failed: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — :x: provisioning failed (see thread)`,
+  succeeded: (r) =>
+    `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — ${r.kind === 'extension' ? 'lease extended' : r.kind === 'change' ? 'change applied' : 'provisioned'}`,
+  failed: (r) =>
+    r.kind === 'change'
+      ? `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — :x: the change failed: ${escapeClip(r.reason ?? 'it failed', 500)}`
+      : `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — :x: provisioning failed (see thread)`,
   cleaned_up: (r) => `:white_check_mark: ${approvedBy(r)} ${slackDate(r.decidedAt!)} — failed; partial VM deleted`,
   rejected: (r) => `:no_entry: Rejected by ${mention(r.decidedBy!)} ${slackDate(r.decidedAt!)}: ${escapeClip(r.reason ?? '', 500)}`,
   cancelled: (r) =>

@@ -6,6 +6,7 @@ import type { Recipe } from '../../vmspec/recipes.js';
 import type { RequestRecord, VmRecord } from '../../store/records.js';
 import { clip, decider, escapeClip, escapeText, slackDate } from '../escape.js';
 import type { FormGate } from './form-gate.js';
+import { moreMenu } from './vm-change-forms.js';
 import { APPROVAL_ACTIONS, requestLink, section, type Message } from './message-parts.js';
 
 export const REJECT_MODAL_CALLBACK = 'vm_reject';
@@ -18,7 +19,7 @@ function requestLine(r: RequestRecord): string {
   return `${link} · *${escapeClip(requestSubject(r), 100)}* · ${r.state.replace('_', ' ')} · ${escapeText(summarizeSpec(r.spec))}${r.kind === 'batch' ? ' each' : ''} · ${slackDate(r.createdAt)}`;
 }
 
-/** One VM in the App Home: name, keys, lease. */
+/** One VM in the App Home: name, keys, lease, and its size now. */
 function vmLine(r: VmRecord): string {
   const lease =
     r.state === 'gone'
@@ -26,7 +27,19 @@ function vmLine(r: VmRecord): string {
       : r.lease?.endsAt
         ? `${r.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(r.lease.endsAt)}`
         : 'kept until deleted';
-  return `*${escapeClip(r.name, 128)}* · VM key ${r.keys.vmKey} / machine key ${r.keys.machineKey} · ${lease}`;
+  return `*${escapeClip(r.name, 128)}* · VM key ${r.keys.vmKey} / machine key ${r.keys.machineKey} · ${lease} · ${escapeText(summarizeSpec(r.spec))}${r.needRestart && r.state === 'live' ? ' · restart needed' : ''}`;
+}
+
+/** How many VMs the tab lists, each with its "More…" menu while live. */
+const HOME_VMS = 20;
+
+/** One section per VM (a live one with its "More…" menu: resize, drives, NICs, snapshots). */
+function vmBlocks(vms: VmRecord[]): types.KnownBlock[] {
+  const more = vms.length > HOME_VMS ? `…and ${vms.length - HOME_VMS} more. ` : '';
+  return [
+    ...vms.slice(0, HOME_VMS).map((vm): types.SectionBlock => ({ ...section(vmLine(vm)), ...(vm.state === 'live' ? { accessory: moreMenu(vm.runId) } : {}) })),
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `${more}_Live state and buttons: \`/vm-create mine\`._` }] },
+  ];
 }
 
 export function homeView(user: string, mine: RequestRecord[], pendingForLead: RequestRecord[] | undefined, vms: VmRecord[] = []): types.HomeView {
@@ -35,11 +48,7 @@ export function homeView(user: string, mine: RequestRecord[], pendingForLead: Re
     section('Type `/vm-create` to request a VM, `/vm-create mine` to act on yours, or `/vm-create help` for everything else.'),
     { type: 'divider' },
     { type: 'header', text: { type: 'plain_text', text: `Your VMs (${vms.length})` } },
-    section(
-      vms.length
-        ? `${vms.slice(0, 25).map(vmLine).join('\n')}${vms.length > 25 ? `\n…and ${vms.length - 25} more` : ''}\n_Live state and buttons: \`/vm-create mine\`._`
-        : '_None yet._',
-    ),
+    ...(vms.length ? vmBlocks(vms) : [section('_None yet._')]),
     { type: 'divider' },
     { type: 'header', text: { type: 'plain_text', text: 'Your requests' } },
   ];
@@ -94,7 +103,7 @@ export function helpMessage(recipes: Recipe[]): Message {
     '• `/vm-create` — open the request form',
     '• `/vm-create RECIPE [NAME]` — the form, filled from a recipe',
     '• `/vm-create list` — your requests and their state',
-    '• `/vm-create mine` — your VMs, live from VergeOS, with Power on/off and Delete',
+    '• `/vm-create mine` — your VMs, live from VergeOS, with Power on/off, Delete, and More… (resize, disks, NICs, snapshots)',
     '• `/vm-create status REQ-n` — one request in detail',
     '• `/vm-create help` — this help',
     'A lead approves or rejects in the approval channel; the bot then builds the VM and reports every key in the thread.',

@@ -1,4 +1,4 @@
-/** `/vm-create mine`: a user's VMs with live status and buttons. Pure. */
+/** `/vm-create mine`: a user's VMs with live status, their size now, and buttons (the changes in a "More…" menu). Pure. */
 import type { types } from '@slack/bolt';
 import { summarizeSpec } from '../../plan/render.js';
 import type { VmRecord } from '../../store/records.js';
@@ -8,6 +8,8 @@ import { formatDuration } from '../../vmspec/units.js';
 import { button, type Message } from './messages.js';
 import { section } from './message-parts.js';
 import { consoleUrl } from '../../vergeos/console-link.js';
+import { RESTART_NEEDED } from './change-messages.js';
+import { moreMenu } from './vm-change-forms.js';
 
 /**
  * How to reach a VM, in mrkdwn: each NIC's address once VergeOS reported it, and its console in
@@ -52,12 +54,13 @@ export function myVmsMessage(entries: VmEntry[], whose: string, vergeosUrl: stri
     const state = vm.state === 'gone' ? 'deleted outside the bot' : (status ?? 'state unknown (VergeOS did not answer)');
     const lease = vm.lease?.endsAt ? ` · ${vm.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(vm.lease.endsAt)}` : '';
     const request = vm.requestId ? ` · ${vm.requestId}` : '';
+    const restart = vm.needRestart && vm.state === 'live' ? ` · :arrows_counterclockwise: ${RESTART_NEEDED}` : '';
     blocks.push({
       type: 'section',
       text: {
         type: 'mrkdwn',
         text: clipMrkdwn(
-          `*${escapeClip(vm.name, 128)}* · ${escapeText(state)} · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey}${lease} · ${escapeText(summarizeSpec(vm.spec))}${request}${vm.state === 'gone' ? '' : `\n${reachText(vm, vergeosUrl)}`}`,
+          `*${escapeClip(vm.name, 128)}* · ${escapeText(state)} · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey}${lease} · ${escapeText(summarizeSpec(vm.spec))}${restart}${request}${vm.state === 'gone' ? '' : `\n${reachText(vm, vergeosUrl)}`}`,
           3000,
         ),
       },
@@ -82,6 +85,8 @@ export function myVmsMessage(entries: VmEntry[], whose: string, vergeosUrl: stri
             deny: { type: 'plain_text', text: 'Back' },
           },
         },
+        // Resize, drives, NICs, snapshots: one menu, so each VM stays two blocks.
+        ...(vm.state === 'live' ? [moreMenu(vm.runId)] : []),
       ],
     });
   }

@@ -15,7 +15,9 @@ import { pickRecipe } from './pick-recipe.js';
 import { rejectRequest } from './reject-request.js';
 import { removeRow } from './remove-row.js';
 import { retryRequest } from './retry-request.js';
+import { openChangeForm } from './vm-more.js';
 import { powerOff, powerOn } from './vm-power.js';
+import { VM_MORE } from '../../views/vm-change-forms.js';
 
 export function register(app: App, ctx: BotContext): void {
   // The request form.
@@ -36,4 +38,5 @@ export function register(app: App, ctx: BotContext): void {
   app.action<BlockAction>(VM_ACTIONS.powerOff, (args) => powerOff(args, ctx));
   app.action<BlockAction>(VM_ACTIONS.extend, (args) => extendVm(args, ctx));
   app.action<BlockAction>(VM_ACTIONS.delete, (args) => deleteVm(args, ctx));
+  app.action<BlockAction>(VM_MORE, (args) => openChangeForm(args, ctx));
 }

@@ -17,18 +17,27 @@ export interface VmTarget {
 }
 
 export async function vmTarget(body: BlockAction, ctx: BotContext): Promise<VmTarget | undefined> {
-  const user = body.user.id;
-  const channel = body.channel?.id;
   const runId = body.actions[0]?.type === 'button' ? (body.actions[0].value ?? '') : '';
+  return vmFor(runId, body.user.id, body.channel?.id, ctx);
+}
+
+/** The VM of run `runId`, if `user` may act on it; else they are told why (in `channel`, or a DM) and nothing else happens. */
+export async function vmFor(runId: string, user: string, channel: string | undefined, ctx: BotContext): Promise<VmTarget | undefined> {
   const access = await ctx.vms.access(runId, user, (u) => ctx.approvers.isApprover(ctx.slack, u));
   if (access.kind === 'gone') {
-    await ctx.notifier.tell(user, channel, say('That VM is no longer one the bot manages (deleted, or never finished); nothing was changed.'));
+    await ctx.notifier.tell(user, channel, say(GONE));
     return undefined;
   }
   if (access.kind === 'not_yours') {
-    const name = escapeText(access.vm.name);
-    await ctx.notifier.tell(user, channel, say(`${name} belongs to <@${access.owner}>; only its owner or a lead may do that. Nothing was changed.`));
+    await ctx.notifier.tell(user, channel, say(notYours(access.vm.name, access.owner)));
     return undefined;
   }
   return { vm: access.vm, user, channel, name: escapeText(access.vm.name) };
+}
+
+export const GONE = 'That VM is no longer one the bot manages (deleted, or never finished); nothing was changed.';
+
+/** The refusal to someone who neither owns the VM nor leads. */
+export function notYours(vmName: string, owner: string): string {
+  return `${escapeText(vmName)} belongs to <@${owner}>; only its owner or a lead may do that. Nothing was changed.`;
 }
