@@ -52,8 +52,9 @@ export function errorsByBlock(form: ChangeForm, errors: readonly FieldError[]): 
   return out;
 }
 
+/** A block's one element's state (its action id is `value`, or the option source of an external select). */
 function field(values: Values, block: string) {
-  return values[block]?.value;
+  return Object.values(values[block] ?? {})[0];
 }
 const text = (values: Values, block: string): string | undefined => field(values, block)?.value?.trim() || undefined;
 const chosen = (values: Values, block: string): string | undefined => field(values, block)?.selected_option?.value ?? undefined;
