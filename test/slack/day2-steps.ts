@@ -53,7 +53,8 @@ export async function makeVm(rig: Rig, name: string): Promise<{ vm: VmRecord; th
 export async function mine(rig: Rig, user = SLACK_SIM.requester): Promise<SlackEphemeral> {
   const before = rig.slack.ephemerals.length;
   await rig.driver.command(user, 'mine');
-  return until(() => rig.slack.ephemerals.slice(before).find((e) => e.user === user), 'the list');
+  // Other replies may land meanwhile (a change told when done): the list is the one counting VMs.
+  return until(() => rig.slack.ephemerals.slice(before).find((e) => e.user === user && /VM\(s\)|no VMs/.test(e.text)), 'the list');
 }
 
 /** What `user` is told (ephemeral or DM) after `mark` ephemerals, as text. */
