@@ -131,8 +131,8 @@ export class SlackDriver {
     );
   }
 
-  /** An option picked from an overflow menu ("More…") on a message: Slack sends the option's value. */
-  async pickMessageOverflow(user: string, message: SlackMessage, actionId: string, optionValue: string): Promise<BotReply> {
+  /** An option picked from a menu on a message (an overflow, or a select such as "More…"): Slack sends the option. */
+  async pickMessageOption(user: string, message: SlackMessage, actionId: string, optionValue: string): Promise<BotReply> {
     const menu = findElement(message.blocks as Block[], actionId);
     const option = menu?.element.options?.find((o) => o.value === optionValue);
     if (!menu || !option) throw elementMissing(`Message ${message.ts} in ${message.channel} has no ${actionId} menu with the option ${optionValue}.`);
@@ -145,7 +145,7 @@ export class SlackDriver {
       container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
       channel: { id: message.channel },
       message: { ts: message.ts, text: message.text, blocks: message.blocks, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) },
-      actions: [{ type: 'overflow', action_id: actionId, block_id: menu.block_id, selected_option: option, action_ts: String(Date.now() / 1000) }],
+      actions: [{ type: menu.element.type, action_id: actionId, block_id: menu.block_id, selected_option: option, action_ts: String(Date.now() / 1000) }],
     });
   }
 
