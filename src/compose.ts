@@ -18,6 +18,7 @@ import type { Store } from './store/store.js';
 import type { VergeosApi } from './vergeos/client.js';
 import type { Recipe } from './vmspec/recipes.js';
 import type { People } from './workflows/decide.js';
+import { VmClones } from './workflows/clone-vm.js';
 import { RequestExecution } from './workflows/execute-request.js';
 import { RequestFiling } from './workflows/file-request.js';
 import { Recovery } from './workflows/recover.js';
@@ -66,6 +67,8 @@ export interface Core extends Resources {
   vms: VmActions;
   /** Changes to them (resize, drives, NICs, snapshots): pre-flight, the policy, exactly once. */
   changes: VmChanges;
+  /** Copies of them ("Another like this", `vmbot clone`): new VMs, filed and made as creations are. */
+  clones: VmClones;
 }
 
 /** Membership as the policy file names it: user ids and the policy's own groups, no directory lookups. */
@@ -108,5 +111,21 @@ export function compose(resources: Resources, options: ComposeOptions = {}): Cor
   const addresses = new VmAddresses({ store, vergeos, ...(options.now ? { now: options.now } : {}) });
   const sweeps = new Sweeps({ requests, filing, leases, provisioner, addresses, logger });
   const vms = new VmActions({ provisioner, leases, requests, addresses });
-  return { ...resources, recipes, policy: options.policy, provisioner, requests, leases, filing, execution, recovery, sweeps, writeHealth, vms, changes };
+  const clones = new VmClones({ store, provisioner, filing, vergeos, recipes: () => recipes });
+  return {
+    ...resources,
+    recipes,
+    policy: options.policy,
+    provisioner,
+    requests,
+    leases,
+    filing,
+    execution,
+    recovery,
+    sweeps,
+    writeHealth,
+    vms,
+    changes,
+    clones,
+  };
 }

@@ -9,7 +9,7 @@ import { findResourceGroup } from '../vergeos/resource-groups.js';
 import type { ResourceGroup } from '../vergeos/types.js';
 import { formatBytes, formatMegabytes } from '../vmspec/units.js';
 import { addUse, describeUse, overQuota, subtractUse, useOfSpecs, type QuotaUse } from './quota.js';
-import type { DeviceKind, Policy, PolicyAction, QuotaLimits, Rule, When } from './schema.js';
+import { NEW_VM_ACTIONS, type DeviceKind, type Policy, type PolicyAction, type QuotaLimits, type Rule, type When } from './schema.js';
 
 export type Decision = { kind: 'auto' } | { kind: 'approve'; count: number; from: string[] } | { kind: 'deny'; reason: string };
 
@@ -22,7 +22,7 @@ export interface QuotaStanding {
 }
 
 export interface PolicyRequest {
-  /** What it does (default `create`): rules with `when.action` judge only those actions, rules without it only new VMs. */
+  /** What it does (default `create`): rules with `when.action` judge only those actions, rules without it only new VMs (`create`, `clone`). */
   action?: PolicyAction | undefined;
   /** A change: the VM as it is now, which `specs` (as it would be after) replaces for quotas. */
   replacing?: VmSpec | undefined;
@@ -111,7 +111,7 @@ function vmMisses(when: When, spec: VmSpec, request: PolicyRequest): string | un
 function requestMisses(rule: Rule, request: PolicyRequest): string | undefined {
   const when = rule.when;
   const action = request.action ?? 'create';
-  if (when.action ? !when.action.includes(action) : action !== 'create')
+  if (when.action ? !when.action.includes(action) : !(NEW_VM_ACTIONS as readonly PolicyAction[]).includes(action))
     return when.action ? `it is ${action}, not ${when.action.join(' or ')}` : `it is about new VMs, not ${action}`;
   if (when.count && !inRange(request.specs.length, when.count)) return `${request.specs.length} VM(s), not ${showRange(when.count, String)}`;
   if (when.requester_in && !when.requester_in.some((ref) => request.requesterIn(ref))) return `the requester is not in ${when.requester_in.join(', ')}`;

@@ -33,14 +33,17 @@ const count = z.number().int().nonnegative();
 export const DEVICE_KINDS = ['gpu', 'vgpu', 'pci', 'usb', 'sriov_nic', 'tpm'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
-/** What a request does: makes a VM (`create`, a clone too), or changes one the bot made. */
-export const POLICY_ACTIONS = ['create', ...CHANGE_ACTIONS] as const;
+/** What a request does: makes a VM (`create`), copies one (`clone`: a new VM too), or changes one the bot made. */
+export const POLICY_ACTIONS = ['create', 'clone', ...CHANGE_ACTIONS] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+/** The actions that make a new VM: a rule without `when.action` judges these (a clone follows the creation rules). */
+export const NEW_VM_ACTIONS = ['create', 'clone'] as const satisfies readonly PolicyAction[];
 
 /**
  * What a rule looks at; every condition given must hold (an empty `when` matches every new VM).
- * Without `action` a rule is about making VMs; with it, about those actions only (a change is
- * judged on the VM as it would be after it).
+ * Without `action` a rule is about making VMs (created or cloned); with it, about those actions
+ * only (a change is judged on the VM as it would be after it, a clone on the copy).
  */
 export const whenSchema = z
   .object({

@@ -1,4 +1,5 @@
 /** What a request asks for and needs, read off its record: pure, for the core and every edge. */
+import { planRun, type Plan } from '../plan/plan.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import { expandNames } from '../vmspec/validate.js';
 import type { AuditEvent } from '../store/audit.js';
@@ -11,6 +12,14 @@ export function requestSpecs(request: Pick<RequestRecord, 'spec' | 'batch'>): Vm
   // Checked when the request was filed; a stored pattern that no longer expands is a bug.
   if (!names.ok) throw new Error(`bug: request pattern ${request.batch.pattern} no longer expands: ${names.errors[0]?.message}`);
   return names.value.map((name) => ({ ...request.spec, vm: { ...request.spec.vm, name } }));
+}
+
+/**
+ * The calls a request's (first) VM is made with, as the lead is shown them: a clone's copy call
+ * and power on, else the spec's plan.
+ */
+export function requestPlan(request: Pick<RequestRecord, 'spec' | 'clone'>): Plan {
+  return planRun({ spec: request.spec, clone: request.clone ? { vmKey: request.clone.vmKey, name: request.clone.name } : undefined });
 }
 
 /** "web-01" or "5 × web-{n}", for sentences about a request. */
@@ -31,6 +40,8 @@ export interface NewRequest {
   extension?: RequestRecord['extension'] | undefined;
   /** A change to an existing VM (its spec is the VM as it would be after). */
   change?: RequestRecord['change'] | undefined;
+  /** A copy of an existing VM (its spec is the copy: the source's configuration, renamed). */
+  clone?: RequestRecord['clone'] | undefined;
   /** The policy's decision at submit time; `auto` files the request approved, by the rule. */
   policy?: NonNullable<RequestRecord['policy']> | undefined;
   /** Filed before VergeOS could supply the facts the policy needs: not approvable until decided. */

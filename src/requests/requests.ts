@@ -17,7 +17,17 @@ export { RequestError, type RequestErrorCode } from './errors.js';
 import { alreadyDecided, approvalsNeeded, finishedAudit, requestSubject, underRule, type NewRequest, type WaitingDecision } from './request-facts.js';
 import { RequestError } from './errors.js';
 import { isUndecided, UNDECIDED_REQUEST_STATES } from '../store/request-states.js';
-export { alreadyDecided, approvalsNeeded, decider, requestSpecs, requestSubject, underRule, type NewRequest, type WaitingDecision } from './request-facts.js';
+export {
+  alreadyDecided,
+  approvalsNeeded,
+  decider,
+  requestPlan,
+  requestSpecs,
+  requestSubject,
+  underRule,
+  type NewRequest,
+  type WaitingDecision,
+} from './request-facts.js';
 
 export class Requests {
   readonly #store: Store;
@@ -108,9 +118,11 @@ export class Requests {
       ? { kind: 'extension' as const, extension: input.extension }
       : input.change
         ? { kind: 'change' as const, change: input.change }
-        : input.batch
-          ? { kind: 'batch' as const, batch: input.batch }
-          : { kind: 'vm' as const };
+        : input.clone
+          ? { kind: 'clone' as const, clone: input.clone }
+          : input.batch
+            ? { kind: 'batch' as const, batch: input.batch }
+            : { kind: 'vm' as const };
     const request: RequestRecord = {
       ...asks,
       id: `REQ-${await this.#store.nextNumber('request')}`,
@@ -135,7 +147,7 @@ export class Requests {
       input.requester,
       'request.created',
       'ok',
-      `${input.change ? `${input.spec.vm.name}: ${input.change.shown}` : `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}`}; ${
+      `${filedWhat(input)}; ${
         input.waiting
           ? 'waiting for pre-flight: VergeOS could not be asked in time, so the policy decides once it answers'
           : `${auto ? 'approved by' : 'decided under'} ${underRule(input.policy)}`
@@ -383,6 +395,13 @@ export class Requests {
       ...(detail ? { detail } : {}),
     });
   }
+}
+
+/** What a new request asks for, in the words of its audit record. */
+function filedWhat(input: NewRequest): string {
+  if (input.change) return `${input.spec.vm.name}: ${input.change.shown}`;
+  if (input.clone) return `a copy of ${input.clone.name} (VM key ${input.clone.vmKey}) named ${input.spec.vm.name}, ${summarizeSpec(input.spec)}`;
+  return `${input.batch ? `${input.batch.count} VMs (${input.batch.pattern}), each ` : ''}${summarizeSpec(input.spec)}`;
 }
 
 function newestFirst(a: RequestRecord, b: RequestRecord): number {

@@ -125,8 +125,8 @@ const requestFields = {
   progressMessage: messageRefSchema.optional(),
 };
 
-/** What a request asks for: one new VM, a batch of them, keeping an existing VM longer, or changing one. */
-export const REQUEST_KINDS = ['vm', 'batch', 'extension', 'change'] as const;
+/** What a request asks for: one new VM, a batch of them, keeping an existing VM longer, changing one, or a copy of one. */
+export const REQUEST_KINDS = ['vm', 'batch', 'extension', 'change', 'clone'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /** Several VMs from one spec: names from the pattern, `{n}` = 1 … count. */
@@ -139,6 +139,11 @@ const extensionSchema = z.object({ runId: z.string(), until: z.string() });
  * calls, both as the lead was shown them.
  */
 const changeRequestSchema = z.object({ runId: z.string(), change: vmChangeSchema, shown: z.string(), calls: z.array(z.string()) });
+/**
+ * A new VM that is a copy of an existing one (the VM record of run `runId`: its VM key and name
+ * when asked); the request's `spec` is the copy: the source's configuration then, renamed.
+ */
+const cloneRequestSchema = z.object({ runId: z.string(), vmKey: z.string(), name: z.string() });
 
 /**
  * A request written before requests said what they are carries its kind in which field it has;
@@ -150,26 +155,23 @@ export function withRequestKind<T>(raw: T): T {
   return { ...raw, kind: fields.extension ? 'extension' : fields.batch ? 'batch' : 'vm' };
 }
 
+/** Each kind's own field, absent from the other kinds (each kind overrides its own). */
+const noKindFields = {
+  batch: z.undefined().optional(),
+  extension: z.undefined().optional(),
+  change: z.undefined().optional(),
+  clone: z.undefined().optional(),
+};
+
 /** A VM request made in Slack: who asked for what, where it is shown, and how it was decided. */
 export const requestRecordSchema = z.preprocess(
   withRequestKind,
   z.discriminatedUnion('kind', [
-    z.object({
-      kind: z.literal('vm'),
-      ...requestFields,
-      batch: z.undefined().optional(),
-      extension: z.undefined().optional(),
-      change: z.undefined().optional(),
-    }),
-    z.object({ kind: z.literal('batch'), ...requestFields, batch: batchSchema, extension: z.undefined().optional(), change: z.undefined().optional() }),
-    z.object({ kind: z.literal('extension'), ...requestFields, batch: z.undefined().optional(), extension: extensionSchema, change: z.undefined().optional() }),
-    z.object({
-      kind: z.literal('change'),
-      ...requestFields,
-      batch: z.undefined().optional(),
-      extension: z.undefined().optional(),
-      change: changeRequestSchema,
-    }),
+    z.object({ kind: z.literal('vm'), ...requestFields, ...noKindFields }),
+    z.object({ kind: z.literal('batch'), ...requestFields, ...noKindFields, batch: batchSchema }),
+    z.object({ kind: z.literal('extension'), ...requestFields, ...noKindFields, extension: extensionSchema }),
+    z.object({ kind: z.literal('change'), ...requestFields, ...noKindFields, change: changeRequestSchema }),
+    z.object({ kind: z.literal('clone'), ...requestFields, ...noKindFields, clone: cloneRequestSchema }),
   ]),
 );
 export type RequestRecord = z.output<typeof requestRecordSchema>;

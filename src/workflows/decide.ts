@@ -29,10 +29,17 @@ export interface People {
 
 export interface DecisionInput {
   requester: string;
+  /** What makes the VM (default `create`); a clone follows the creation rules and those for clones. */
+  action?: 'create' | 'clone' | undefined;
   recipe?: Recipe | undefined;
   /** Device types filled in by pre-flight. */
   specs: readonly VmSpec[];
   lease?: { forMs: number; maxMs?: number | undefined } | undefined;
+  /**
+   * A lease nobody chose (a clone takes its source's terms): when the rule allows less, or needs
+   * one and there is none, the rule's longest stands in instead of a refusal.
+   */
+  leaseUpToRule?: boolean | undefined;
   resourceGroups: readonly ResourceGroup[];
 }
 
@@ -56,6 +63,7 @@ export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, inpu
   }
   const quotas = quotaStandings(loaded.policy, held, people.who, people.has);
   const evaluation = evaluate(loaded.policy, {
+    action: input.action,
     recipe,
     specs: input.specs,
     requester: input.requester,
@@ -72,7 +80,9 @@ export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, inpu
       evaluation,
     };
   const ruleMax = evaluation.leaseMaxMs;
-  const asked = input.lease;
+  const terms = input.lease;
+  const capped = input.leaseUpToRule && ruleMax !== undefined && (!terms || terms.forMs > ruleMax);
+  const asked = capped ? { forMs: ruleMax, maxMs: ruleMax } : terms;
   if (ruleMax !== undefined && (!asked || asked.forMs > ruleMax))
     return {
       kind: 'refused',
@@ -82,6 +92,7 @@ export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, inpu
   // The longest an extension may go: the recipe's maximum or the rule's, whichever is shorter.
   const maxMs = Math.min(asked?.maxMs ?? Infinity, ruleMax ?? Infinity);
   const lease = asked ? { forMs: asked.forMs, ...(Number.isFinite(maxMs) ? { maxMs } : {}) } : undefined;
+  if (capped) warnings.push(`Kept ${formatDuration(ruleMax)} at most under rule ${rule}${terms ? `, not ${formatDuration(terms.forMs)} as its source` : ''}.`);
   return { kind: 'decided', policy: policyStamp(loaded, evaluation), lease, warnings, evaluation };
 }
 
@@ -93,7 +104,7 @@ export function decide(held: HeldVms, loaded: LoadedPolicy, people: People, inpu
  */
 export function heldNow(store: Store, excluding?: string): HeldVms {
   const committed = new Map<string, Array<{ spec: VmSpec }>>();
-  for (const request of store.requestsBy('state', 'approved', (r) => r.id !== excluding && (r.kind === 'vm' || r.kind === 'batch'))) {
+  for (const request of store.requestsBy('state', 'approved', (r) => r.id !== excluding && (r.kind === 'vm' || r.kind === 'batch' || r.kind === 'clone'))) {
     if (store.runsBy('requestId', request.id).length) continue;
     const specs = requestSpecs(request).map((spec) => ({ spec }));
     committed.set(request.requester, [...(committed.get(request.requester) ?? []), ...specs]);

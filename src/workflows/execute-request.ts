@@ -85,7 +85,10 @@ export class RequestExecution {
     this.#observer = observer;
   }
 
-  /** Approved → provisioning: create the runs (once) and execute them in the background. An extension or a change is applied instead. */
+  /**
+   * Approved → provisioning: create the runs (once) and execute them in the background (a clone is
+   * one run that copies its source). An extension or a change is applied instead.
+   */
   async startApproved(request: RequestRecord, lead: string): Promise<void> {
     if (request.kind === 'extension') return this.#applyExtension(request, lead);
     if (request.kind === 'change') return this.#deps.changes.startApproved(request, lead);
@@ -93,7 +96,13 @@ export class RequestExecution {
     let runs = provisioner.runsForRequest(request.id);
     if (!runs.length) {
       const specs = requestSpecs(request);
-      const meta = { actor: request.requester, requestId: request.id, ...(request.lease ? { lease: request.lease } : {}) };
+      const meta = {
+        actor: request.requester,
+        requestId: request.id,
+        ...(request.lease ? { lease: request.lease } : {}),
+        // A copy of a VM: the run clones it (its VM key as approved) instead of building the spec.
+        ...(request.kind === 'clone' ? { clone: { vmKey: request.clone.vmKey, name: request.clone.name } } : {}),
+      };
       runs = request.kind === 'batch' ? (await createBatch(provisioner, specs, meta)).runs : [await provisioner.createRun(specs[0]!, meta)];
     }
     const started = await requests.startProvisioning(request.id, runs[0]!.id, lead, 'approved', runs[0]!.group);

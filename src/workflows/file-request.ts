@@ -50,6 +50,11 @@ export interface FilingInput {
   lease?: { forMs: number; maxMs?: number | undefined } | undefined;
   /** The form submission it comes from: a retried delivery yields the first one's request. */
   sourceViewId?: string | undefined;
+  /**
+   * A copy of an existing VM (its run, VM key and name) rather than a VM built from the spec: judged
+   * as `clone` by the policy (the creation rules too), its lease (the source's terms) held to the rule's.
+   */
+  clone?: RequestRecord['clone'] | undefined;
 }
 
 export type FilingOutcome =
@@ -67,6 +72,11 @@ function cannotFile(problem: string): FilingOutcome {
       },
     ],
   };
+}
+
+/** How the policy is asked about a new VM: made from its spec, or a copy (its lease the source's terms, up to the rule's). */
+function makingBy(clone: boolean): { action: 'create' | 'clone'; leaseUpToRule: boolean } {
+  return clone ? { action: 'clone', leaseUpToRule: true } : { action: 'create', leaseUpToRule: false };
 }
 
 export class RequestFiling {
@@ -118,7 +128,7 @@ export class RequestFiling {
       input.specs.map((s) => s.vm.name),
     );
     if (clashes) return { kind: 'refused', errors: [clashes] };
-    const filing = { requester: input.requester, batch: input.batch, recipe: input.recipe?.id, sourceViewId: input.sourceViewId };
+    const filing = { requester: input.requester, batch: input.batch, recipe: input.recipe?.id, sourceViewId: input.sourceViewId, clone: input.clone };
     if (facts.kind === 'unknown') {
       const { request, created } = await requests.create({
         ...filing,
@@ -130,7 +140,12 @@ export class RequestFiling {
       return { kind: 'filed', request, created, waitingWhy: facts.why };
     }
     if (facts.kind !== 'known' || !people) throw new Error('bug: unreachable, problems are refused before admission');
-    const decided = decide(heldNow(this.#deps.store), loaded, people, { ...input, specs: facts.specs, resourceGroups: facts.resourceGroups });
+    const decided = decide(heldNow(this.#deps.store), loaded, people, {
+      ...input,
+      ...makingBy(input.clone !== undefined),
+      specs: facts.specs,
+      resourceGroups: facts.resourceGroups,
+    });
     if (decided.kind === 'denied') {
       await requests.recordDenied(input.requester, requestSubject({ spec: input.specs[0]!, batch: input.batch }), decided.audit);
       return { kind: 'refused', errors: [decided.error] };
@@ -174,6 +189,7 @@ export class RequestFiling {
         specs: facts.specs,
         batch: current.batch,
         lease: current.lease,
+        ...makingBy(current.kind === 'clone'),
         resourceGroups: facts.resourceGroups,
       };
       const decided = decide(heldNow(store, id), loaded, people, input);
