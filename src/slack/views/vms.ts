@@ -35,6 +35,11 @@ export const VM_ACTIONS = { powerOn: 'vm_power_on', powerOff: 'vm_power_off', de
 
 /** At most this many VMs with buttons in one message (two blocks each, within Slack's 50). */
 const SHOWN = 20;
+/**
+ * Block JSON the VMs may take in one message, within Slack's undocumented ~12 k (`msg_blocks_too_long`)
+ * with room for the header and the "…and N more" line: a VM with its buttons and menu takes ~1.8 k.
+ */
+const VMS_ROOM = 11_000;
 
 export interface VmEntry {
   vm: VmRecord;
@@ -50,49 +55,62 @@ export function myVmsMessage(entries: VmEntry[], whose: string, vergeosUrl: stri
       blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `${whose} no VMs made through the bot. \`/vm-create\` asks for one.` } }],
     };
   const blocks: types.KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: `VMs (${entries.length})` } }];
-  for (const { vm, status } of entries.slice(0, SHOWN)) {
-    const state = vm.state === 'gone' ? 'deleted outside the bot' : (status ?? 'state unknown (VergeOS did not answer)');
-    const lease = vm.lease?.endsAt ? ` · ${vm.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(vm.lease.endsAt)}` : '';
-    const request = vm.requestId ? ` · ${vm.requestId}` : '';
-    const restart = vm.needRestart && vm.state === 'live' ? ` · :arrows_counterclockwise: ${RESTART_NEEDED}` : '';
-    blocks.push({
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: clipMrkdwn(
-          `*${escapeClip(vm.name, 128)}* · ${escapeText(state)} · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey}${lease} · ${escapeText(summarizeSpec(vm.spec))}${restart}${request}${vm.state === 'gone' ? '' : `\n${reachText(vm, vergeosUrl)}`}`,
-          3000,
-        ),
-      },
-    });
-    if (vm.state === 'gone') continue;
-    const running = status === 'running' || status === 'starting';
-    blocks.push({
-      type: 'actions',
-      block_id: `vm.${vm.runId}`,
-      elements: [
-        running ? button(VM_ACTIONS.powerOff, 'Power off', vm.runId) : button(VM_ACTIONS.powerOn, 'Power on', vm.runId, 'primary'),
-        ...(vm.lease?.endsAt ? [button(VM_ACTIONS.extend, `Extend by ${formatDuration(vm.lease.forMs)}`, vm.runId)] : []),
-        {
-          ...button(VM_ACTIONS.delete, 'Delete', vm.runId, 'danger'),
-          confirm: {
-            title: { type: 'plain_text', text: 'Delete this VM?' },
-            text: {
-              type: 'mrkdwn',
-              text: `${escapeClip(vm.name, 128)} is powered off if running, then deleted with its drives, NICs and devices. This cannot be undone.`,
-            },
-            confirm: { type: 'plain_text', text: 'Delete' },
-            deny: { type: 'plain_text', text: 'Back' },
-          },
-        },
-        // Resize, drives, NICs, snapshots: one menu, so each VM stays two blocks.
-        ...(vm.state === 'live' ? [moreMenu(vm.runId)] : []),
-      ],
-    });
+  let shown = 0;
+  let room = VMS_ROOM;
+  for (const entry of entries.slice(0, SHOWN)) {
+    const its = vmBlocks(entry, vergeosUrl);
+    room -= JSON.stringify(its).length;
+    if (room < 0) break;
+    blocks.push(...its);
+    shown++;
   }
-  if (entries.length > SHOWN)
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${entries.length - SHOWN} more; \`vmbot vms\` lists every one.` }] });
+  if (entries.length > shown)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${entries.length - shown} more; \`vmbot vms\` lists every one.` }] });
   return { text: `${entries.length} VM(s)`, blocks };
+}
+
+/** One VM in the list: its line, and (unless deleted outside the bot) its buttons and "More…" menu. */
+function vmBlocks({ vm, status }: VmEntry, vergeosUrl: string | undefined): types.KnownBlock[] {
+  const blocks: types.KnownBlock[] = [];
+  const state = vm.state === 'gone' ? 'deleted outside the bot' : (status ?? 'state unknown (VergeOS did not answer)');
+  const lease = vm.lease?.endsAt ? ` · ${vm.lease.expiredAt ? 'lease ended' : 'kept until'} ${slackDate(vm.lease.endsAt)}` : '';
+  const request = vm.requestId ? ` · ${vm.requestId}` : '';
+  const restart = vm.needRestart && vm.state === 'live' ? ` · :arrows_counterclockwise: ${RESTART_NEEDED}` : '';
+  blocks.push({
+    type: 'section',
+    text: {
+      type: 'mrkdwn',
+      text: clipMrkdwn(
+        `*${escapeClip(vm.name, 128)}* · ${escapeText(state)} · VM key ${vm.keys.vmKey} / machine key ${vm.keys.machineKey}${lease} · ${escapeText(summarizeSpec(vm.spec))}${restart}${request}${vm.state === 'gone' ? '' : `\n${reachText(vm, vergeosUrl)}`}`,
+        3000,
+      ),
+    },
+  });
+  if (vm.state === 'gone') return blocks;
+  const running = status === 'running' || status === 'starting';
+  blocks.push({
+    type: 'actions',
+    block_id: `vm.${vm.runId}`,
+    elements: [
+      running ? button(VM_ACTIONS.powerOff, 'Power off', vm.runId) : button(VM_ACTIONS.powerOn, 'Power on', vm.runId, 'primary'),
+      ...(vm.lease?.endsAt ? [button(VM_ACTIONS.extend, `Extend by ${formatDuration(vm.lease.forMs)}`, vm.runId)] : []),
+      {
+        ...button(VM_ACTIONS.delete, 'Delete', vm.runId, 'danger'),
+        confirm: {
+          title: { type: 'plain_text', text: 'Delete this VM?' },
+          text: {
+            type: 'mrkdwn',
+            text: `${escapeClip(vm.name, 128)} is powered off if running, then deleted with its drives, NICs and devices. This cannot be undone.`,
+          },
+          confirm: { type: 'plain_text', text: 'Delete' },
+          deny: { type: 'plain_text', text: 'Back' },
+        },
+      },
+      // Resize, drives, NICs, snapshots: one menu, so each VM stays two blocks.
+      ...(vm.state === 'live' ? [moreMenu(vm.runId)] : []),
+    ],
+  });
+  return blocks;
 }
 
 /** The owner's DM when a lease runs out: what happens when, with Extend and Delete now. */
