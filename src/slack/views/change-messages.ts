@@ -57,7 +57,7 @@ function shownOf(entry: Pick<ChangeEntry, 'change'> | undefined, request: Reques
 
 /** Who allowed it: the lead who approved the request, or the policy rule. */
 function allowedBy(entry: ChangeEntry, request: RequestRecord | undefined): string {
-  if (request?.decidedBy) return `approved by ${decider(request.decidedBy)}${request.id ? ` (${requestLink(request)})` : ''}`;
+  if (request?.decidedBy) return `approved by ${decider(request.decidedBy)} (${requestLink(request)})`;
   return entry.approval ? `allowed by ${escapeText(entry.approval)}` : 'by the operator';
 }
 
