@@ -14,6 +14,7 @@ import type { VergeosSim } from '../../src/sim/index.js';
 import { Approvers } from '../../src/slack/approvers.js';
 import { submitClone, type CloneContext } from '../../src/slack/listeners/actions/clone-submit.js';
 import { openCloneForm } from '../../src/slack/listeners/actions/clone-vm.js';
+import type { SubmissionArgs } from '../../src/slack/listeners/args.js';
 import type { MessageRef } from '../../src/slack/notifier.js';
 import { CLONE_MODAL_CALLBACK, CLONE_NAME_BLOCK, cloneButton } from '../../src/slack/views/clone-modal.js';
 import type { Message } from '../../src/slack/views/messages.js';
@@ -105,7 +106,7 @@ describe('"Another like this" from Slack', () => {
       private_metadata: JSON.stringify({ runId: vm.runId }),
       state: { values: { [CLONE_NAME_BLOCK]: { value: { type: 'plain_text_input', value: name } } } },
     } as unknown as ViewSubmitAction['view'],
-    context: { requester: { ok: true, lead: false } },
+    context: { requester: { ok: true, lead: false } } as unknown as SubmissionArgs['context'],
   });
 
   it("the owner's click opens the form offering <name>-copy; a bystander's opens nothing and is told", async () => {
