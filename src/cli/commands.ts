@@ -192,6 +192,17 @@ export function registerCommands(program: Command): void {
     .option('--json', 'print exactly one JSON object with the result on stdout')
     .action(lazy(() => import('./snapshots.js'), 'snapshotDeleteCommand'));
 
+  program
+    .command('clone')
+    .description(
+      "copy a VM the bot made as a new VM of yours, with its own lease (the operator's tool, like apply: checked by pre-flight, not sent through the approval policy; audited)",
+    )
+    .argument('<vm>', 'VM name or VM key')
+    .requiredOption('--name <name>', 'the new VM name')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'print exactly one JSON object with the result on stdout')
+    .action(lazy(() => import('./clone.js'), 'cloneCommand'));
+
   const audit = program
     .command('audit')
     .description('export the audit log (JSON lines by default)')

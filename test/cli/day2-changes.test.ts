@@ -179,15 +179,18 @@ describe('vmbot resize, disk add|grow, nic add', () => {
     });
   });
 
-  it('refuses bad flags with exit 2 before anything is read, each naming its flag', async () => {
+  it('refuses bad flags with exit 2 before anything is read, each naming its flag; the help says the policy is not asked', async () => {
     const cases: Array<[string[], string]> = [
       [['resize', 'chg-1', '--yes'], 'give --cpu N or --ram SIZE (or both); the one left out stays as it is'],
       [['resize', 'chg-1', '--cpu', 'four', '--yes'], '--cpu must be a whole number of cores (got "four")'],
       [['disk', 'add', 'chg-1', '--size', '10GiB', '--cdrom', '7'], 'give one of --size SIZE (a new disk) or --cdrom MEDIA_KEY (a CD-ROM from a media file)'],
       [['disk', 'add', 'chg-1', '--cdrom', '7', '--tier', '2'], '--tier is for a new disk; a CD-ROM reads its media file where it is'],
     ];
-    const runs = await Promise.all(cases.map(([args]) => runVmbot(args, env)));
+    const [help, ...runs] = await Promise.all([runVmbot(['resize', '--help'], env), ...cases.map(([args]) => runVmbot(args, env))]);
     expect(runs.map((r) => [r.code, r.stdout, r.stderr])).toEqual(cases.map(([, message]) => [2, '', `${message}\n`]));
+    // The operator's tool, as apply is: the help says the approval policy is not asked.
+    expect(help.code).toBe(0);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain("the operator's tool, like apply: checked by pre-flight, not sent through the approval policy; audited");
   });
 
   it("refuses an unknown VM, bad values and pre-flight's findings with exit 2 (one process at a time: the store's lock), and sends nothing", async () => {
