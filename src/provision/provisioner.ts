@@ -11,7 +11,7 @@ import type { RunRecord, RunState, VmRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { VmSpec } from '../vmspec/schema.js';
-import { applyChange, reserveChange, resumeChanges, type AskedChange, type ChangeResult } from './actions/change.js';
+import { applyChange, reserveChange, resumeChanges, withdrawReservedChange, type AskedChange, type ChangeResult } from './actions/change.js';
 import { decommission } from './actions/decommission.js';
 import { power } from './actions/power.js';
 import { transfer } from './actions/transfer.js';
@@ -185,6 +185,11 @@ export class Provisioner {
   /** Record a change the policy allowed as under way (quotas count it) before it is sent; busy while another is. */
   reserveChange(runId: string, asked: AskedChange): Promise<VmRecord> {
     return reserveChange(this.#ctx, runId, asked);
+  }
+
+  /** Withdraw a reserved change never sent (its asker found the VM busy). */
+  withdrawReservedChange(runId: string, id: string): Promise<void> {
+    return withdrawReservedChange(this.#ctx, runId, id);
   }
 
   /** Changes a stopped process left in flight on this VM, finished (looked up before anything is sent). */

@@ -13,11 +13,11 @@ import { deviceKinds } from '../policy/evaluate.js';
 import { evaluate } from '../policy/evaluate.js';
 import { isIn } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
-import type { ChangeResult, Provisioner } from '../provision/provisioner.js';
+import { RunBusyError, type ChangeResult, type Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
 import type { RequestRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import type { VmRecord } from '../store/vm-record.js';
+import { vmIdOf, type VmRecord } from '../store/vm-record.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { Snapshot } from '../vergeos/types.js';
 import { changeCalls, describeChange, specAfter } from '../vmchange/describe.js';
@@ -169,11 +169,8 @@ export class VmChanges {
     const approval = `${request.id}, approved by ${lead}`;
     if (!vm) {
       const closed = await requests.finishChange(request.id, false, 'the VM no longer exists; nothing was changed');
-      return this.#observer?.failed(
-        provisioner.ownedVms().find((v) => v.runId === asked.runId)!,
-        closed.reason!,
-        closed,
-      );
+      const record = this.deps.store.getVm(vmIdOf(asked.runId));
+      return record ? this.#observer?.failed(record, closed.reason!, closed) : undefined;
     }
     try {
       const result = await provisioner.change(asked.runId, { id: request.id, change: asked.change, actor: request.requester, requestId: request.id, approval });
@@ -199,12 +196,19 @@ export class VmChanges {
   }
 
   async #apply(vm: VmRecord, asked: Parameters<Provisioner['change']>[1]): Promise<ChangeResult> {
+    const { provisioner } = this.deps;
     try {
-      const result = await this.deps.provisioner.change(vm.runId, asked);
+      const result = await provisioner.change(vm.runId, asked);
       if (!result.already) await this.#observer?.applied(result);
       return result;
     } catch (err) {
-      await this.#observer?.failed(this.deps.provisioner.ownedVm(vm.runId) ?? vm, (err as Error).message);
+      // Busy: another action holds the VM (or another process is sending this very change).
+      // Nothing failed: a reservation never sent is withdrawn, so nothing happens behind the asker's back.
+      if (isBusy(err)) {
+        await provisioner.withdrawReservedChange(vm.runId, asked.id);
+        throw err;
+      }
+      await this.#observer?.failed(provisioner.ownedVm(vm.runId) ?? vm, (err as Error).message);
       throw err;
     }
   }
@@ -213,6 +217,9 @@ export class VmChanges {
   #earlier(vm: VmRecord, sourceId: string): ChangeAsked | undefined {
     const entry = vm.changes?.find((c) => c.id === sourceId);
     if (entry?.status === 'done') return { kind: 'done', result: { vm, entry, already: true }, warnings: [] };
+    if (entry?.status === 'failed')
+      return { kind: 'refused', errors: [{ path: CHANGE_FIELD[entry.change.action], message: entry.error?.message ?? 'it failed' }] };
+    if (entry) throw new RunBusyError(`${vm.name}: this change is under way (${describeChange(entry.change)}); its outcome is posted in the VM's thread`);
     const request = this.deps.store.requestsBy('sourceViewId', sourceId)[0];
     return request ? { kind: 'requested', request, created: false } : undefined;
   }

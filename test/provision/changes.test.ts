@@ -150,5 +150,17 @@ describe('VM changes', () => {
     expect(done.length).toBeGreaterThanOrEqual(1);
     expect(calls('PUT /vms/:key')).toHaveLength(1);
     expect(vm().changes).toMatchObject([{ id: 'c1', status: 'done', attempts: 1 }]);
+    // A withdrawal never touches a change that was sent.
+    await rig.provisioner.withdrawReservedChange(run.id, 'c1');
+    expect(vm().changes).toMatchObject([{ id: 'c1', status: 'done' }]);
+  });
+
+  it('a reservation its asker could not send (the VM busy) is withdrawn: nothing is sent, and the VM takes other changes', async () => {
+    await rig.provisioner.reserveChange(run.id, { id: 'c1', change: resize(2, 4096), actor: 'U0ALICE' });
+    await rig.provisioner.withdrawReservedChange(run.id, 'c1');
+    expect(vm().changes).toEqual([]);
+    expect(rig.provisioner.vmsWithChangesInFlight()).toEqual([]);
+    await change('c2', resize(3, 4096));
+    expect(calls('PUT /vms/:key').map((r) => r.body)).toEqual([{ cpu_cores: 3, ram: 4096 }]);
   });
 });

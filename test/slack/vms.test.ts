@@ -224,12 +224,15 @@ describe('leases, from Slack', () => {
     await rig.bot.idle();
     expect(rig.store.getVm(vm.id)?.lease?.endsAt).toBe(wanted);
     expect(rig.vergeos.requestsTo('POST /vms')).toHaveLength(1); // nothing new was created
-    expect(
-      rig.slack
-        .channelMessages(SLACK_SIM.auditChannel)
-        .some((m) => m.text.includes(`*long-lab-01*'s lease now ends ${wanted}, beyond its maximum, approved by <@U0LEAD2>`)),
-    ).toBe(true);
-    expect(textOf(rig.slack.messages.find((m) => m.ts === ask.ts)!)).toContain('lease extended');
+    // The extension's posts are not runs: waited for as they land, not through idle().
+    await until(
+      () =>
+        rig.slack
+          .channelMessages(SLACK_SIM.auditChannel)
+          .some((m) => m.text.includes(`*long-lab-01*'s lease now ends ${wanted}, beyond its maximum, approved by <@U0LEAD2>`)),
+      'the audit line',
+    );
+    await until(() => textOf(rig.slack.messages.find((m) => m.ts === ask.ts)!).includes('lease extended'), 'the approval message updated');
   });
 
   it("the form asks how long to keep it, within the recipe's maximum", async () => {

@@ -105,11 +105,25 @@ async function reserve(ctx: ProvisionContext, vm: VmRecord, asked: AskedChange, 
   });
 }
 
-/** A reserved change (never sent): its first attempt saved, then sent. */
+/**
+ * Withdraw a reservation never sent (its asker could not take the VM: busy). A compare-and-set
+ * against `sendReserved`'s: either this removes it and nothing is sent, or it was sent and stays.
+ */
+export async function withdrawReservedChange(ctx: ProvisionContext, runId: string, id: string): Promise<void> {
+  const vm = ctx.runs.requireVm(runId);
+  const reserved = (e: ChangeEntry) => e.id === id && e.status === 'in_flight' && e.attempts === 0;
+  if (!vm.changes?.some(reserved)) return;
+  await writeVm(ctx, vm, (v) => {
+    v.changes = v.changes?.filter((e) => !reserved(e));
+  });
+}
+
+/** A reserved change (never sent): its first attempt saved, then sent (refused if it was withdrawn meanwhile). */
 async function sendReserved(ctx: ProvisionContext, vm: VmRecord, entry: ChangeEntry): Promise<ChangeResult> {
   const sending = await writeVm(ctx, vm, (v) => {
     const e = v.changes?.find((c) => c.id === entry.id);
-    if (e) e.attempts = Math.max(1, e.attempts);
+    if (!e || e.status !== 'in_flight') throw new RunBusyError(`${v.name}: the change was withdrawn before it was sent; nothing was sent`);
+    e.attempts = Math.max(1, e.attempts);
   });
   return send(ctx, vm.runId, sending, { ...entry, attempts: 1 });
 }
