@@ -12,6 +12,7 @@ import type { RequestExecution } from '../workflows/execute-request.js';
 import type { RequestFiling } from '../workflows/file-request.js';
 import type { VmActions } from '../workflows/vm-actions.js';
 import type { VmChanges } from '../workflows/vm-changes.js';
+import type { VmClones } from '../workflows/clone-vm.js';
 import type { AfterAck } from './after-ack.js';
 import type { Approvers } from './approvers.js';
 import type { HomeTabs } from './home-tabs.js';
@@ -34,6 +35,8 @@ export interface BotContext {
   vms: VmActions;
   /** Changes to them (resize, drives, NICs, snapshots): pre-flight, the policy, exactly once. */
   changes: VmChanges;
+  /** Copies of them ("Another like this"): filed as new VMs under the policy. */
+  clones: VmClones;
   /** For what the core does not wrap (archived records). */
   store: Store;
   recipes: Recipe[];

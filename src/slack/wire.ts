@@ -29,9 +29,12 @@ export interface SlackParts {
 /** What listeners read of the core: its workflows, reads and configuration. */
 export function coreForListeners(
   core: Core,
-): Pick<BotContext, 'env' | 'logger' | 'vergeos' | 'provisioner' | 'requests' | 'filing' | 'execution' | 'vms' | 'changes' | 'store' | 'recipes' | 'leases'> {
-  const { env, logger, vergeos, provisioner, requests, filing, execution, vms, changes, store, recipes, leases } = core;
-  return { env, logger, vergeos, provisioner, requests, filing, execution, vms, changes, store, recipes, leases };
+): Pick<
+  BotContext,
+  'env' | 'logger' | 'vergeos' | 'provisioner' | 'requests' | 'filing' | 'execution' | 'vms' | 'changes' | 'clones' | 'store' | 'recipes' | 'leases'
+> {
+  const { env, logger, vergeos, provisioner, requests, filing, execution, vms, changes, clones, store, recipes, leases } = core;
+  return { env, logger, vergeos, provisioner, requests, filing, execution, vms, changes, clones, store, recipes, leases };
 }
 
 export function wireSlack(core: Core, parts: SlackParts): BotContext {

@@ -41,6 +41,9 @@ export function describeChange(change: VmChange, vm?: Pick<VmRecord, 'spec'>): s
   }
 }
 
+/** A key as the client sends it in that body: a number when it is one. */
+const asSent = (key: string | undefined): string | number | undefined => (key !== undefined && /^\d+$/.test(key) ? Number(key) : key);
+
 /** The calls a change makes, as `METHOD /api/v4/path {body}` lines (keys VergeOS gives later in <>). */
 export function changeCalls(change: VmChange, keys: VmRecord['keys']): string[] {
   const vm = keys.vmKey;
@@ -51,7 +54,10 @@ export function changeCalls(change: VmChange, keys: VmRecord['keys']): string[] 
       return [
         line('PUT', `/vms/${vm}`, { cpu_cores: change.cpu_cores, ram: change.ram }),
         ...(change.restart
-          ? [line('POST', '/vm_actions', { vm: Number(vm), action: 'poweroff' }), line('POST', '/vm_actions', { vm: Number(vm), action: 'poweron' })]
+          ? [
+              line('POST', '/vm_actions', { vm: asSent(vm), action: 'poweroff', params: {} }),
+              line('POST', '/vm_actions', { vm: asSent(vm), action: 'poweron', params: {} }),
+            ]
           : []),
       ];
     case 'disk_add':
@@ -63,7 +69,7 @@ export function changeCalls(change: VmChange, keys: VmRecord['keys']): string[] 
     case 'snapshot_create':
       return [
         line('POST', '/machine_snapshots', {
-          machine,
+          machine: asSent(machine),
           name: change.name,
           created_manually: true,
           quiesce: change.quiesce,

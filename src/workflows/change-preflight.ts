@@ -50,7 +50,8 @@ export async function preflightChange(api: VergeosApi, vm: VmRecord, change: VmC
   switch (change.action) {
     case 'resize': {
       const { cpu_cores: cores, ram } = vm.spec.vm;
-      if (change.cpu_cores === cores && change.ram === ram)
+      // The same size again is only the power cycle its record says it still needs (`--restart`).
+      if (change.cpu_cores === cores && change.ram === ram && !(vm.needRestart && change.restart))
         errors.push({ path: 'cpu_cores', message: `${vm.name} already has ${cores} vCPU and ${formatMegabytes(ram)} RAM` });
       const clusterKey = vm.spec.vm.cluster ?? (await api.getVm(vm.keys.vmKey)).cluster;
       const [clusters, statuses] = await Promise.all([api.listClusters(), running ? api.listClusterStatus() : Promise.resolve([])]);

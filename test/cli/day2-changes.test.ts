@@ -91,8 +91,8 @@ describe('vmbot resize, disk add|grow, nic add', () => {
       needRestart: false,
       calls: [
         `PUT /api/v4/vms/${vm.vmKey} {"cpu_cores":2,"ram":9216}`,
-        `POST /api/v4/vm_actions {"vm":${vm.vmKey},"action":"poweroff"}`,
-        `POST /api/v4/vm_actions {"vm":${vm.vmKey},"action":"poweron"}`,
+        `POST /api/v4/vm_actions {"vm":${vm.vmKey},"action":"poweroff","params":{}}`,
+        `POST /api/v4/vm_actions {"vm":${vm.vmKey},"action":"poweron","params":{}}`,
       ],
       warnings: [],
     });

@@ -45,6 +45,16 @@ describe('VM changes', () => {
     ]);
   });
 
+  it('a power cycle by hand (off, then on) ends the wait: the record no longer says a restart is needed', async () => {
+    await change('c1', resize(5, 10240));
+    expect(vm().needRestart).toBe(true);
+    await rig.provisioner.power(run.id, 'off', 'U0ALICE');
+    expect(vm().needRestart).toBe(true);
+    await rig.provisioner.power(run.id, 'on', 'U0ALICE');
+    expect(vm().needRestart).toBeUndefined();
+    expect((await rig.client.getVm(run.keys.vmKey!)).needRestart).toBe(false);
+  });
+
   it('with the owner’s consent it is power-cycled: off, then on, and no restart is needed after', async () => {
     await change('c1', resize(2, 4096, true));
     const actions = calls('POST /vm_actions').map((r) => (r.body as { action: string }).action);

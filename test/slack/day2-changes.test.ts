@@ -25,7 +25,7 @@ describe('changing a VM from /vm-create mine', () => {
 
   const told = async (mark: number, part: string) => until(() => toldSince(rig, OWNER, mark).find((t) => t.includes(part)), `the owner told "${part}"`);
 
-  it('lists each live VM with its size now and a More… menu of the six changes', async () => {
+  it('lists each live VM with its size now and a More… menu of the six changes and a copy', async () => {
     const list = await mine(rig);
     expect(textOf(list)).toContain('*day2-01* · running');
     expect(textOf(list)).toContain('4 vCPU, 8 GiB RAM, 1 drive (100 GiB new disk), 1 NIC');
@@ -41,7 +41,27 @@ describe('changing a VM from /vm-create mine', () => {
       ['Add NIC', `nic_add:${vm.runId}`],
       ['Take snapshot', `snapshot_create:${vm.runId}`],
       ['Snapshots…', `snapshots:${vm.runId}`],
+      ['Another like this', `clone:${vm.runId}`],
     ]);
+  });
+
+  it('Another like this: the form offers <name>-copy; submitted, a clone request goes through the creation rules and one clone call makes the copy', async () => {
+    const list = await mine(rig);
+    const opened = rig.slack.views.size;
+    await pickMore(rig, OWNER, list, 'clone', vm.runId);
+    const form = await until(
+      () => [...rig.slack.views.values()].slice(opened).find((v) => v.user === OWNER && v.view.callback_id === 'vm_clone_submit'),
+      'the clone form',
+    );
+    expect(Object.values(initialValues(form))).toContain('day2-01-copy');
+    expect(await submitForm(rig, OWNER, form)).toEqual({});
+    const request = await until(() => rig.store.requestsBy('requester', OWNER).find((r) => r.kind === 'clone'), 'the clone request');
+    // 4 vCPU within quota: the creation rule small-vms approves the copy as it would a new VM.
+    expect(request).toMatchObject({ kind: 'clone', clone: { runId: vm.runId, vmKey: vm.keys.vmKey, name: 'day2-01' }, policy: { rule: 'small-vms' } });
+    await until(() => rig.store.getRequest(request.id)?.state === 'succeeded', 'the copy', 15_000);
+    const clones = rig.vergeos.requestsTo('POST /vm_actions').filter((r) => (r.body as { action: string }).action === 'clone');
+    expect(clones.map((r) => r.body)).toEqual([{ vm: Number(vm.keys.vmKey), action: 'clone', params: { name: 'day2-01-copy', preserve_macs: false } }]);
+    expect(rig.bot.ctx.provisioner.ownedVms().find((v) => v.name === 'day2-01-copy')).toMatchObject({ owner: OWNER, state: 'live' });
   });
 
   it('Resize: the form shows 4 cores and 8 GiB; 6 cores and 12GiB are one PUT, and a running VM is marked restart needed', async () => {

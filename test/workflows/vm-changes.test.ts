@@ -127,6 +127,24 @@ describe('changes through the policy', () => {
     expect(await core.changes.ask(core.provisioner.ownedVm(a.runId)!, resize(2), OWNER, 'view-5')).toMatchObject({ kind: 'done', rule: 'small-resize' });
   });
 
+  it('the same size again is refused, unless it is the power cycle a resize still waits for', async () => {
+    const vm = await made('pol-07');
+    expect(await core.changes.ask(vm, resize(4), OWNER, 'view-11')).toEqual({
+      kind: 'refused',
+      errors: [{ path: 'cpu_cores', message: 'pol-07 already has 4 vCPU and 8 GiB RAM' }],
+    });
+    expect(await core.changes.ask(vm, resize(6), OWNER, 'view-12')).toMatchObject({ kind: 'done', result: { vm: { needRestart: true } } });
+    const cycled = await core.changes.ask(core.provisioner.ownedVm(vm.runId)!, { ...resize(6), restart: true }, OWNER, 'view-13');
+    expect(cycled).toMatchObject({ kind: 'done', result: { entry: { status: 'done' } } });
+    expect(core.provisioner.ownedVm(vm.runId)!.needRestart).toBeUndefined();
+    expect(
+      sim
+        .requestsTo('POST /vm_actions')
+        .map((r) => (r.body as { action: string }).action)
+        .slice(-2),
+    ).toEqual(['poweroff', 'poweron']);
+  });
+
   it('a rule can deny a kind of change: refused under the field, audited, nothing sent', async () => {
     const vm = await made('pol-05');
     const snap = await core.changes.ask(vm, { action: 'snapshot_create', name: 'base', quiesce: false }, OWNER, 'view-6');

@@ -43,7 +43,7 @@ export class ChangeFailure extends CodedError {
     readonly vm: VmRecord,
     readonly entry: ChangeEntry,
   ) {
-    super(code, message, { exitCode: code === 'CHANGE_REFUSED_INPUT' ? EXIT.badInput : EXIT.failed });
+    super(code, message, { exitCode: EXIT.failed });
   }
 }
 

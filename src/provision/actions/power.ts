@@ -3,6 +3,7 @@ import type { ProvisionContext } from '../context.js';
 import { RunBusyError } from '../errors.js';
 import { powerOnVm, stopVm } from '../vm-power.js';
 import { vmIdOf } from '../../store/vm-record.js';
+import { markVm } from '../vm-records.js';
 
 /**
  * On, or off (ACPI power-off, killed after the stop timeout). One action per VM at a time; asking
@@ -21,8 +22,14 @@ export async function power(ctx: ProvisionContext, runId: string, action: 'on' |
     const status = run.keys.machineKey ? (await api.machineStatus(run.keys.machineKey))?.status : undefined;
     const running = status === 'running' || status === 'starting';
     if ((action === 'on') === running) return 'already';
-    if (action === 'on') await powerOnVm(api, run.keys.vmKey);
-    else await stopVm(api, run.keys.vmKey, run.keys.machineKey, ctx.stopTiming);
+    if (action === 'on') {
+      await powerOnVm(api, run.keys.vmKey);
+      // Started from off, it runs with its configuration now: a resize no longer waits.
+      if (vm?.needRestart)
+        await markVm(ctx.store, runId, ['live'], (v) => {
+          delete v.needRestart;
+        });
+    } else await stopVm(api, run.keys.vmKey, run.keys.machineKey, ctx.stopTiming);
     await records.record(run, actor, `vm.power_${action}`, 'ok', `VM key ${run.keys.vmKey}`);
     return 'done';
   } finally {

@@ -13,6 +13,7 @@ import type { FormGate } from '../views/form-gate.js';
 import { REJECT_FORM_GATE } from '../views/other.js';
 import { REQUEST_FORM_GATE } from '../views/request-modal.js';
 import { CHANGE_FORM_GATES } from '../views/vm-change-read.js';
+import { CLONE_FORM_GATE } from '../views/clone-modal.js';
 
 type Entry = 'command' | 'options' | 'modal_action' | 'submission' | 'button' | 'app_home';
 
@@ -26,7 +27,9 @@ interface Caller {
 }
 
 /** Every form the bot opens, by callback_id: what the gate checks before its listener runs. */
-const FORMS: ReadonlyMap<string, FormGate> = new Map([REQUEST_FORM_GATE, REJECT_FORM_GATE, ...CHANGE_FORM_GATES].map((form) => [form.callbackId, form]));
+const FORMS: ReadonlyMap<string, FormGate> = new Map(
+  [REQUEST_FORM_GATE, REJECT_FORM_GATE, CLONE_FORM_GATE, ...CHANGE_FORM_GATES].map((form) => [form.callbackId, form]),
+);
 
 const DECISIONS: ReadonlySet<string> = new Set(Object.values(APPROVAL_ACTIONS));
 

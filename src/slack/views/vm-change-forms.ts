@@ -12,6 +12,7 @@ import { formatBytes, formatMegabytes } from '../../vmspec/units.js';
 import { clip, escapeClip } from '../escape.js';
 import { externalSelect } from './request-form/elements.js';
 import { section } from './message-parts.js';
+import { CLONE_OPTION_PREFIX } from './clone-modal.js';
 
 /** The "More…" menu's action id (a select: an overflow menu holds at most five items, and these are six). */
 export const VM_MORE = 'vm_more';
@@ -95,7 +96,11 @@ export function moreMenu(runId: string): types.StaticSelect {
     type: 'static_select',
     action_id: VM_MORE,
     placeholder: plain('More…'),
-    options: (Object.keys(CHANGE_FORMS) as ChangeForm[]).map((f) => option(`${f}:${runId}`, MORE_LABELS[f])),
+    options: [
+      ...(Object.keys(CHANGE_FORMS) as ChangeForm[]).map((f) => option(`${f}:${runId}`, MORE_LABELS[f])),
+      // A copy is a new VM (filed under the creation rules), opened by clone-vm.ts.
+      option(`${CLONE_OPTION_PREFIX}${runId}`, 'Another like this'),
+    ],
   };
 }
 

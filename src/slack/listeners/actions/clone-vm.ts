@@ -16,7 +16,11 @@ export async function openCloneForm({ ack, body }: ActionArgs, ctx: BotContext):
   const value =
     action?.type === 'button' ? action.value : action?.type === 'overflow' || action?.type === 'static_select' ? action.selected_option?.value : undefined;
   const runId = clonedRunId(value);
-  if (!runId) return;
+  if (runId) await openCloneFormFor(runId, body, ctx);
+}
+
+/** The form for a copy of the VM of `runId`, for whoever clicked (after the click was acknowledged). */
+export async function openCloneFormFor(runId: string, body: ActionArgs['body'], ctx: BotContext): Promise<void> {
   const t = await vmFor(runId, body.user.id, body.channel?.id, ctx);
   if (!t) return;
   try {

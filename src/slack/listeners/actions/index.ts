@@ -15,9 +15,11 @@ import { pickRecipe } from './pick-recipe.js';
 import { rejectRequest } from './reject-request.js';
 import { removeRow } from './remove-row.js';
 import { retryRequest } from './retry-request.js';
+import { openCloneForm } from './clone-vm.js';
 import { openChangeForm } from './vm-more.js';
 import { powerOff, powerOn } from './vm-power.js';
 import { VM_MORE } from '../../views/vm-change-forms.js';
+import { CLONE_VM_ACTION } from '../../views/clone-modal.js';
 
 export function register(app: App, ctx: BotContext): void {
   // The request form.
@@ -39,4 +41,5 @@ export function register(app: App, ctx: BotContext): void {
   app.action<BlockAction>(VM_ACTIONS.extend, (args) => extendVm(args, ctx));
   app.action<BlockAction>(VM_ACTIONS.delete, (args) => deleteVm(args, ctx));
   app.action<BlockAction>(VM_MORE, (args) => openChangeForm(args, ctx));
+  app.action<BlockAction>(CLONE_VM_ACTION, (args) => openCloneForm(args, ctx));
 }

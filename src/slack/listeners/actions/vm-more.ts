@@ -24,10 +24,16 @@ import {
 import { SlackApiError } from '../../web-api.js';
 import type { ActionArgs } from '../args.js';
 import { vmFor } from './vm-target.js';
+import { openCloneFormFor } from './clone-vm.js';
+import { CLONE_OPTION_PREFIX, clonedRunId } from '../../views/clone-modal.js';
 
 export async function openChangeForm({ ack, body }: ActionArgs, ctx: BotContext): Promise<void> {
   await ack();
   const action = body.actions[0];
+  const value = action?.type === 'static_select' || action?.type === 'overflow' ? (action.selected_option?.value ?? '') : '';
+  // "Another like this" is not a change but a new VM: its own form.
+  const cloned = clonedRunId(value);
+  if (value.startsWith(CLONE_OPTION_PREFIX) && cloned) return openCloneFormFor(cloned, body, ctx);
   // A select's choice (or an overflow menu's, should the menu become one): both carry the option picked.
   const picked = action?.type === 'static_select' || action?.type === 'overflow' ? parseMoreChoice(action.selected_option?.value ?? '') : undefined;
   if (!picked) return;
