@@ -134,7 +134,7 @@ describe('changes through the policy', () => {
       errors: [{ path: 'cpu_cores', message: 'pol-07 already has 4 vCPU and 8 GiB RAM' }],
     });
     expect(await core.changes.ask(vm, resize(6), OWNER, 'view-12')).toMatchObject({ kind: 'done', result: { vm: { needRestart: true } } });
-    const cycled = await core.changes.ask(core.provisioner.ownedVm(vm.runId)!, { ...resize(6), restart: true }, OWNER, 'view-13');
+    const cycled = await core.changes.ask(core.provisioner.ownedVm(vm.runId)!, { action: 'resize', cpu_cores: 6, ram: 8192, restart: true }, OWNER, 'view-13');
     expect(cycled).toMatchObject({ kind: 'done', result: { entry: { status: 'done' } } });
     expect(core.provisioner.ownedVm(vm.runId)!.needRestart).toBeUndefined();
     expect(

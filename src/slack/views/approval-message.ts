@@ -3,9 +3,8 @@
  * lease, user-data — and its decided form (no buttons, who decided and when).
  */
 import type { types } from '@slack/bolt';
-import { planSpec } from '../../plan/plan.js';
 import { renderPlanText, summarizeSpec, summarizeTotals } from '../../plan/render.js';
-import { requestSpecs } from '../../requests/requests.js';
+import { requestPlan, requestSpecs } from '../../requests/requests.js';
 import { formatDuration } from '../../vmspec/units.js';
 import type { RequestRecord } from '../../store/records.js';
 import type { Recipe } from '../../vmspec/recipes.js';
@@ -45,7 +44,8 @@ function specFields(request: RequestRecord): types.SectionBlock {
  * It holds user text (drive and NIC names…): a ``` in it must not end the block.
  */
 function planBlock(request: RequestRecord): types.SectionBlock {
-  const plan = renderPlanText(planSpec(request.spec));
+  // A copy's plan is its one clone call (and power on), not the calls that would build it anew.
+  const plan = renderPlanText(requestPlan(request));
   const title =
     request.kind === 'batch'
       ? `*Plan of each VM* (the exact VergeOS calls for ${escapeClip(request.spec.vm.name, 100)}; the others differ only in name)`
@@ -119,7 +119,12 @@ export function approvalRequest(request: RequestRecord, vmApprovers: readonly st
     request.kind === 'batch'
       ? `${request.batch.count} VMs ${escapeClip(request.batch.pattern, 150)} (${escapeClip(firstAndLast(request), 300)})`
       : `VM ${escapeClip(request.spec.vm.name, 200)}`;
-  const asks = request.kind === 'batch' ? `${request.batch.count} new VMs, ${escapeClip(firstAndLast(request), 300)}` : 'a new VM';
+  const asks =
+    request.kind === 'batch'
+      ? `${request.batch.count} new VMs, ${escapeClip(firstAndLast(request), 300)}`
+      : request.kind === 'clone'
+        ? `a copy of ${escapeClip(request.clone.name, 128)} (VM key ${escapeText(request.clone.vmKey)}) named ${escapeClip(request.spec.vm.name, 128)}`
+        : 'a new VM';
   const plan = planBlock(request);
   return withUserData(request, recipes, plan, {
     text: `${request.id}: ${mention(request.requester)} asks for ${what} (${summarizeSpec(request.spec)}${request.kind === 'batch' ? ' each' : ''})`,
