@@ -4,7 +4,18 @@
  * mistyped flag answer at once.
  */
 import type { Command } from 'commander';
-import { dateOf, durationOf, parseConcurrency, parseCount, parseFactor, parseImportMs, parseLatencyMs, parseMargin, parsePort } from './parse.js';
+import {
+  dateOf,
+  durationOf,
+  parseConcurrency,
+  parseCount,
+  parseFactor,
+  parseAddressMs,
+  parseImportMs,
+  parseLatencyMs,
+  parseMargin,
+  parsePort,
+} from './parse.js';
 import { SLACK_SIM, SLACK_SIM_SIGNING_SECRET } from '../sim/slack-constants.js';
 import { parseCores, parseExpires } from './change-flags.js';
 
@@ -256,6 +267,7 @@ export function registerCommands(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--import-ms <ms>', 'how long import drives stay "importing"', parseImportMs, 2000)
     .option('--latency-ms <ms>', 'latency added to every API call', parseLatencyMs, 0)
+    .option('--address-ms <ms>', 'how long after power-on (or after a NIC is added to a running VM) its address is reported (default 3000)', parseAddressMs)
     .action(lazy(() => import('./sim.js'), 'simCommand'));
 
   program

@@ -43,6 +43,7 @@ function milliseconds(flag: string): (value: string) => number {
 
 export const parseImportMs = milliseconds('--import-ms');
 export const parseLatencyMs = milliseconds('--latency-ms');
+export const parseAddressMs = milliseconds('--address-ms');
 
 export function parseFactor(value: string): number {
   const n = decimal(value);
