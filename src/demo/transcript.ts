@@ -20,9 +20,16 @@ const EMOJI: Record<string, string> = {
   black_square_button: '□',
   infinity: '∞',
   ghost: '👻',
+  wrench: '🔧',
+  globe_with_meridians: '🌐',
 };
 
-type Block = { type: string; text?: { text: string }; fields?: Array<{ text: string }>; elements?: Array<{ type: string; text?: string | { text: string } }> };
+type Block = {
+  type: string;
+  text?: { text: string };
+  fields?: Array<{ text: string }>;
+  elements?: Array<{ type: string; text?: string | { text: string }; placeholder?: { text: string } }>;
+};
 
 export function plain(slack: SlackSim, mrkdwn: string): string {
   return mrkdwn
@@ -49,7 +56,9 @@ export function render(slack: SlackSim, message: { text: string; blocks: unknown
       if (block.fields) lines.push(block.fields.map((f) => plain(slack, f.text).replace('\n', ': ')).join(' · '));
     }
     if (block.type === 'context') lines.push(...(block.elements ?? []).map((e) => plain(slack, typeof e.text === 'string' ? e.text : (e.text?.text ?? ''))));
-    if (block.type === 'actions') lines.push((block.elements ?? []).map((e) => `[${typeof e.text === 'object' ? e.text.text : ''}]`).join(' '));
+    // Buttons by their label, a menu by its placeholder ("More…").
+    if (block.type === 'actions')
+      lines.push((block.elements ?? []).map((e) => `[${typeof e.text === 'object' ? e.text.text : (e.placeholder?.text ?? '')}]`).join(' '));
   }
   if (!lines.length) lines.push(plain(slack, message.text));
   return lines
