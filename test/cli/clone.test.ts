@@ -5,39 +5,26 @@
  * module, as commander calls it) with the same environment, and the list is read by `vmbot vms`.
  */
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cloneCommand } from '../../src/cli/clone.js';
 import { CliExit } from '../../src/cli/exit.js';
-import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
+import { type VergeosSim } from '../../src/sim/index.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, tempDir } from '../helpers/core.js';
+import { useCliSim } from '../helpers/cli-sim.js';
+import { MANIFESTS } from '../helpers/core.js';
 
 describe('vmbot clone', () => {
   let sim: VergeosSim;
-  let remove: () => Promise<void>;
   let env: Record<string, string>;
   let source: { name: string; vmKey: string; owner: string };
   const saved = { ...process.env };
 
+  const rig = useCliSim({ LOG_LEVEL: 'warn' });
   beforeAll(async () => {
-    sim = await startVergeosSim({ timing: { importMs: 50, startMs: 0, stopMs: 0, addressMs: 0 } });
-    const temp = await tempDir();
-    remove = temp.remove;
-    env = {
-      VERGEOS_URL: sim.url,
-      VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
-      DATA_DIR: join(temp.dir, 'data'),
-      MANIFESTS_DIR: MANIFESTS,
-      VMBOT_POLL_INTERVAL: '20ms',
-      LOG_LEVEL: 'warn',
-    };
+    ({ sim, env } = rig);
     const made = await runVmbot(['apply', join(MANIFESTS, 'iso-install.yml'), '--name', 'tmpl-01', '--yes', '--json'], env);
     expect(made.code).toBe(0);
     source = JSON.parse((await runVmbot(['vms', '--json'], env)).stdout)[0];
-  });
-  afterAll(async () => {
-    await sim.close();
-    await remove();
   });
   afterEach(() => {
     vi.restoreAllMocks();

@@ -4,10 +4,11 @@
  * (0 done; 1 VergeOS refused; 2 bad input: unknown VM, bad flags, pre-flight's refusals).
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GIB, SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GIB, type VergeosSim } from '../../src/sim/index.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, tempDir } from '../helpers/core.js';
+import { useCliSim } from '../helpers/cli-sim.js';
+import { MANIFESTS } from '../helpers/core.js';
 
 interface VmRow {
   name: string;
@@ -19,28 +20,15 @@ interface VmRow {
 
 describe('vmbot resize, disk add|grow, nic add', () => {
   let sim: VergeosSim;
-  let remove: () => Promise<void>;
   let env: Record<string, string>;
   let vm: VmRow;
+  const rig = useCliSim();
   beforeAll(async () => {
-    sim = await startVergeosSim({ timing: { importMs: 50, startMs: 0, stopMs: 0, addressMs: 0 } });
-    const temp = await tempDir();
-    remove = temp.remove;
-    env = {
-      VERGEOS_URL: sim.url,
-      VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
-      DATA_DIR: join(temp.dir, 'data'),
-      MANIFESTS_DIR: MANIFESTS,
-      VMBOT_POLL_INTERVAL: '20ms',
-    };
+    ({ sim, env } = rig);
     // 2 vCPU, 4 GiB RAM, drives Installer (CD-ROM) and OS Drive (64 GiB on tier 2), NIC uplink; powered on.
     const made = await runVmbot(['apply', join(MANIFESTS, 'iso-install.yml'), '--name', 'chg-1', '--yes', '--json'], env);
     expect(made.code).toBe(0);
     vm = (await list())[0]!;
-  });
-  afterAll(async () => {
-    await sim.close();
-    await remove();
   });
 
   const list = async () => JSON.parse((await runVmbot(['vms', '--json'], env)).stdout) as VmRow[];

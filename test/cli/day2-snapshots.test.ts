@@ -4,10 +4,11 @@
  * what is lost and refuses a running VM unless --power-off, and apply's exit codes.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type VergeosSim } from '../../src/sim/index.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, tempDir } from '../helpers/core.js';
+import { useCliSim } from '../helpers/cli-sim.js';
+import { MANIFESTS } from '../helpers/core.js';
 
 const HOUR = 3_600_000;
 
@@ -21,28 +22,15 @@ interface Listed {
 
 describe('vmbot snapshot', () => {
   let sim: VergeosSim;
-  let remove: () => Promise<void>;
   let env: Record<string, string>;
   let vmKey: string;
   let machineKey: string;
+  const rig = useCliSim();
   beforeAll(async () => {
-    sim = await startVergeosSim({ timing: { importMs: 50, startMs: 0, stopMs: 0, addressMs: 0 } });
-    const temp = await tempDir();
-    remove = temp.remove;
-    env = {
-      VERGEOS_URL: sim.url,
-      VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
-      DATA_DIR: join(temp.dir, 'data'),
-      MANIFESTS_DIR: MANIFESTS,
-      VMBOT_POLL_INTERVAL: '20ms',
-    };
+    ({ sim, env } = rig);
     const made = await runVmbot(['apply', join(MANIFESTS, 'iso-install.yml'), '--name', 'snap-1', '--yes', '--json'], env);
     expect(made.code).toBe(0);
     ({ vmKey, machineKey } = JSON.parse(made.stdout) as { vmKey: string; machineKey: string });
-  });
-  afterAll(async () => {
-    await sim.close();
-    await remove();
   });
 
   const json = (stdout: string) => JSON.parse(stdout) as Record<string, unknown>;

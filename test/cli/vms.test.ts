@@ -2,34 +2,22 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim } from '../../src/sim/index.js';
+import { SIM_DEFAULT_API_KEY, type VergeosSim } from '../../src/sim/index.js';
 import { runVmbot } from '../helpers/cli.js';
-import { MANIFESTS, provisioningRig, type ProvisioningRig, recipeSpec, tempDir } from '../helpers/core.js';
+import { useCliSim } from '../helpers/cli-sim.js';
+import { MANIFESTS, provisioningRig, type ProvisioningRig, recipeSpec } from '../helpers/core.js';
 
 const DAY = 86_400_000;
 
 describe('vmbot vms, transfer, decommission', () => {
+  // Addresses known as soon as a VM runs (the polling's back-off is tested in test/workflows/).
+  const rig = useCliSim();
   let sim: VergeosSim;
-  let remove: () => Promise<void>;
   let env: Record<string, string>;
   beforeAll(async () => {
-    // Addresses known as soon as a VM runs (the polling's back-off is tested in test/workflows/).
-    sim = await startVergeosSim({ timing: { importMs: 50, startMs: 0, stopMs: 0, addressMs: 0 } });
-    const temp = await tempDir();
-    remove = temp.remove;
-    env = {
-      VERGEOS_URL: sim.url,
-      VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
-      DATA_DIR: join(temp.dir, 'data'),
-      MANIFESTS_DIR: MANIFESTS,
-      VMBOT_POLL_INTERVAL: '20ms',
-    };
+    ({ sim, env } = rig);
     const made = await runVmbot(['apply', join(MANIFESTS, 'iso-install.yml'), '--name', 'own-{n}', '--count', '3', '--yes', '--json'], env);
     expect(made.code).toBe(0);
-  });
-  afterAll(async () => {
-    await sim.close();
-    await remove();
   });
 
   const list = async (...args: string[]) =>

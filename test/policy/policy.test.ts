@@ -43,7 +43,16 @@ function request(specs: VmSpec[], over: Partial<PolicyRequest> = {}): PolicyRequ
 describe('the policy file', () => {
   it('the shipped example validates; a broken file names file:line: field: message for every problem', async () => {
     const policy = await example();
-    expect(policy.rules.map((r) => r.name)).toEqual(['retired-cluster', 'gpu-two-owners', 'big-batches-two-leads', 'production', 'small-lab-vms', 'snapshots', 'small-changes', 'bigger-changes']);
+    expect(policy.rules.map((r) => r.name)).toEqual([
+      'retired-cluster',
+      'gpu-two-owners',
+      'big-batches-two-leads',
+      'production',
+      'small-lab-vms',
+      'snapshots',
+      'small-changes',
+      'bigger-changes',
+    ]);
     const broken = parsePolicyText(
       [
         'version: 1',

@@ -4,23 +4,17 @@
  * refuses, quotas count the copy like any new VM, the name is reserved and must be free — and
  * once approved run as one clone call and power on, ending as a VM of the requester's with its own lease.
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compose, type Core } from '../../src/compose.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { PolicyHolder } from '../../src/policy/watch.js';
+import type { Core } from '../../src/compose.js';
 import { requestPlan } from '../../src/requests/requests.js';
 import { renderPlanText } from '../../src/plan/render.js';
 import { readAuditRecords, type AuditRecord } from '../../src/store/audit.js';
-import { FileAuditLog } from '../../src/store/audit-file.js';
-import { LowdbStore } from '../../src/store/lowdb.js';
 import type { RequestRecord, VmRecord } from '../../src/store/records.js';
 import type { VergeosSim } from '../../src/sim/index.js';
 import type { FilingOutcome } from '../../src/workflows/file-request.js';
-import { recipeSpec, tempDir } from '../helpers/core.js';
-import { simAndClient } from '../helpers/vergeos.js';
+import { recipeSpec } from '../helpers/core.js';
+import { policyCore } from '../helpers/policy-core.js';
 
 const OWNER = 'UOWNER';
 const OTHER = 'UOTHER';
@@ -48,27 +42,9 @@ describe('copies filed and made as new VMs', () => {
   let done: () => Promise<void>;
 
   beforeEach(async () => {
-    const started = await simAndClient({ timing: { importMs: 20, startMs: 0, stopMs: 0 } });
-    sim = started.sim;
-    const temp = await tempDir();
-    dir = temp.dir;
-    await writeFile(join(dir, 'policy.yml'), POLICY);
-    const env = loadConfig({ VERGEOS_URL: sim.url, DATA_DIR: dir, VM_APPROVERS: LEAD }, []);
-    const store = await LowdbStore.open(dir);
-    const audit = await FileAuditLog.open(dir);
-    const policy = await PolicyHolder.open(join(dir, 'policy.yml'), { optional: false, logger: createLogger({ level: 'silent' }) });
-    core = compose(
-      { env, logger: createLogger({ level: 'silent' }), store, audit, vergeos: started.client },
-      { policy, provisioner: { importPoll: { intervalMs: 10, timeoutMs: 5_000 }, pollMs: 10, stopTimeoutMs: 200 }, preflightMs: 5_000 },
-    );
-    done = async () => {
-      await core.execution.idle();
-      await core.provisioner.stop();
-      await audit.close();
-      await store.close();
-      await started.close();
-      await temp.remove();
-    };
+    const rig = await policyCore(POLICY, LEAD, { preflightMs: 5_000 });
+    ({ core, sim, dir } = rig);
+    done = rig.close;
   });
   afterEach(() => done());
 

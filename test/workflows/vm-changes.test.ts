@@ -4,20 +4,13 @@
  * applied at once, a big one filed for a lead with before → after and the exact calls), a deny
  * refused, quotas counting the VM's size now, and an approved change applied once.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compose, type Core } from '../../src/compose.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { PolicyHolder } from '../../src/policy/watch.js';
-import { FileAuditLog } from '../../src/store/audit-file.js';
-import { LowdbStore } from '../../src/store/lowdb.js';
+import type { Core } from '../../src/compose.js';
 import type { VmRecord } from '../../src/store/records.js';
 import type { VergeosSim } from '../../src/sim/index.js';
 import type { VmChange } from '../../src/vmchange/schema.js';
-import { recipeSpec, tempDir } from '../helpers/core.js';
-import { simAndClient } from '../helpers/vergeos.js';
+import { recipeSpec } from '../helpers/core.js';
+import { policyCore } from '../helpers/policy-core.js';
 
 const OWNER = 'UOWNER';
 const LEAD = 'ULEAD1';
@@ -48,26 +41,9 @@ describe('changes through the policy', () => {
   let done: () => Promise<void>;
 
   beforeEach(async () => {
-    const started = await simAndClient({ timing: { importMs: 20, startMs: 0, stopMs: 0 } });
-    sim = started.sim;
-    const { dir, remove } = await tempDir();
-    await writeFile(join(dir, 'policy.yml'), POLICY);
-    const env = loadConfig({ VERGEOS_URL: sim.url, DATA_DIR: dir, VM_APPROVERS: LEAD }, []);
-    const store = await LowdbStore.open(dir);
-    const audit = await FileAuditLog.open(dir);
-    const policy = await PolicyHolder.open(join(dir, 'policy.yml'), { optional: false, logger: createLogger({ level: 'silent' }) });
-    core = compose(
-      { env, logger: createLogger({ level: 'silent' }), store, audit, vergeos: started.client },
-      { policy, provisioner: { importPoll: { intervalMs: 10, timeoutMs: 5_000 }, pollMs: 10, stopTimeoutMs: 200 } },
-    );
-    done = async () => {
-      await core.execution.idle();
-      await core.provisioner.stop();
-      await audit.close();
-      await store.close();
-      await started.close();
-      await remove();
-    };
+    const rig = await policyCore(POLICY, LEAD);
+    ({ core, sim } = rig);
+    done = rig.close;
   });
   afterEach(() => done());
 

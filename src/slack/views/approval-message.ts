@@ -9,7 +9,7 @@ import { formatDuration } from '../../vmspec/units.js';
 import type { RequestRecord } from '../../store/records.js';
 import type { Recipe } from '../../vmspec/recipes.js';
 import { clip, clipMrkdwn, codeBlock, escapeClip, escapeText, mention, quoted, slackDate } from '../escape.js';
-import { APPROVAL_ACTIONS, button, firstAndLast, mrkdwn, section, type Message } from './message-parts.js';
+import { APPROVAL_ACTIONS, button, decisionBlocks, firstAndLast, mrkdwn, section, type Message } from './message-parts.js';
 import { userDataBlock } from './user-data.js';
 import { changeRequest } from './change-messages.js';
 import { policyBlock } from './policy-block.js';
@@ -144,25 +144,10 @@ export function approvalRequest(request: RequestRecord, vmApprovers: readonly st
       plan,
       preflightBlock(request),
       ...(policyBlock(request, vmApprovers) ? [policyBlock(request, vmApprovers)!] : []),
-      { type: 'context', elements: [mrkdwn(`Expires ${slackDate(request.expiresAt)} if nobody decides.`)] },
-      {
-        type: 'actions',
-        block_id: `decide.${request.id}`,
-        elements: [
-          {
-            ...button(APPROVAL_ACTIONS.approve, 'Approve', request.id, 'primary'),
-            confirm: {
-              title: { type: 'plain_text', text: request.kind === 'batch' ? `Approve ${request.batch.count} VMs?` : 'Approve this VM?' },
-              text: mrkdwn(
-                `The bot will create ${request.kind === 'batch' ? `${request.batch.count} VMs (${escapeClip(firstAndLast(request), 200)})` : escapeClip(request.spec.vm.name, 100)} in VergeOS now.`,
-              ),
-              confirm: { type: 'plain_text', text: 'Approve' },
-              deny: { type: 'plain_text', text: 'Back' },
-            },
-          },
-          button(APPROVAL_ACTIONS.reject, 'Reject', request.id, 'danger'),
-        ],
-      },
+      ...decisionBlocks(request, {
+        title: request.kind === 'batch' ? `Approve ${request.batch.count} VMs?` : 'Approve this VM?',
+        text: `The bot will create ${request.kind === 'batch' ? `${request.batch.count} VMs (${escapeClip(firstAndLast(request), 200)})` : escapeClip(request.spec.vm.name, 100)} in VergeOS now.`,
+      }),
     ],
   });
 }

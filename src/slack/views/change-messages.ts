@@ -7,8 +7,8 @@ import type { ChangeResult } from '../../provision/provisioner.js';
 import type { RequestRecord, VmRecord } from '../../store/records.js';
 import { describeChange } from '../../vmchange/describe.js';
 import type { ChangeEntry } from '../../vmchange/schema.js';
-import { clip, clipMrkdwn, codeBlock, decider, escapeClip, escapeText, mention, slackDate } from '../escape.js';
-import { APPROVAL_ACTIONS, button, mrkdwn, requestLink, section, type Message } from './message-parts.js';
+import { clip, clipMrkdwn, codeBlock, decider, escapeClip, escapeText, mention } from '../escape.js';
+import { decisionBlocks, mrkdwn, requestLink, section, type Message } from './message-parts.js';
 import { policyBlock } from './policy-block.js';
 
 /** Said wherever a resize waits for the VM's next power cycle. */
@@ -29,23 +29,10 @@ export function changeRequest(request: RequestRecord, vmApprovers: readonly stri
       section(`*Calls* (the exact VergeOS calls, in order)\n${codeBlock(asked.calls.join('\n'), 2600)}`),
       ...(warnings.length ? [{ type: 'context' as const, elements: [mrkdwn(clipMrkdwn(warnings.join('\n'), 3000))] }] : []),
       ...(policy ? [policy] : []),
-      { type: 'context', elements: [mrkdwn(`Expires ${slackDate(request.expiresAt)} if nobody decides.`)] },
-      {
-        type: 'actions',
-        block_id: `decide.${request.id}`,
-        elements: [
-          {
-            ...button(APPROVAL_ACTIONS.approve, 'Approve', request.id, 'primary'),
-            confirm: {
-              title: { type: 'plain_text', text: 'Approve this change?' },
-              text: mrkdwn(`The bot will change ${escapeClip(request.spec.vm.name, 100)} in VergeOS now: ${escapeClip(asked.shown, 200)}`),
-              confirm: { type: 'plain_text', text: 'Approve' },
-              deny: { type: 'plain_text', text: 'Back' },
-            },
-          },
-          button(APPROVAL_ACTIONS.reject, 'Reject', request.id, 'danger'),
-        ],
-      },
+      ...decisionBlocks(request, {
+        title: 'Approve this change?',
+        text: `The bot will change ${escapeClip(request.spec.vm.name, 100)} in VergeOS now: ${escapeClip(asked.shown, 200)}`,
+      }),
     ],
   };
 }

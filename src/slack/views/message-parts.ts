@@ -2,7 +2,7 @@
 import type { types } from '@slack/bolt';
 import { requestSpecs } from '../../requests/requests.js';
 import type { RequestRecord } from '../../store/records.js';
-import { clipMrkdwn } from '../escape.js';
+import { clipMrkdwn, slackDate } from '../escape.js';
 
 export const APPROVAL_ACTIONS = {
   approve: 'request_approve',
@@ -43,3 +43,29 @@ export function firstAndLast(request: RequestRecord): string {
 
 /** The request's id, linked to its approval message once there is one. */
 export const requestLink = (request: RequestRecord): string => (request.permalink ? `<${request.permalink}|${request.id}>` : request.id);
+
+/**
+ * The end of a request waiting for a decision: when it expires, then Approve (confirmed with
+ * `confirm`'s title and sentence) and Reject.
+ */
+export function decisionBlocks(request: RequestRecord, confirm: { title: string; text: string }): types.KnownBlock[] {
+  return [
+    { type: 'context', elements: [mrkdwn(`Expires ${slackDate(request.expiresAt)} if nobody decides.`)] },
+    {
+      type: 'actions',
+      block_id: `decide.${request.id}`,
+      elements: [
+        {
+          ...button(APPROVAL_ACTIONS.approve, 'Approve', request.id, 'primary'),
+          confirm: {
+            title: { type: 'plain_text', text: confirm.title },
+            text: mrkdwn(confirm.text),
+            confirm: { type: 'plain_text', text: 'Approve' },
+            deny: { type: 'plain_text', text: 'Back' },
+          },
+        },
+        button(APPROVAL_ACTIONS.reject, 'Reject', request.id, 'danger'),
+      ],
+    },
+  ];
+}
