@@ -14,7 +14,7 @@ import { externalSelect } from './request-form/elements.js';
 import { section } from './message-parts.js';
 import { CLONE_OPTION_PREFIX } from './clone-modal.js';
 
-/** The "More…" menu's action id (a select: an overflow menu holds at most five items, and these are six). */
+/** The "More…" menu's action id (a select: an overflow menu holds at most five items, and these are seven with the copy). */
 export const VM_MORE = 'vm_more';
 
 export const CHANGE_FORMS = {
