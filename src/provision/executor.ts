@@ -14,7 +14,7 @@ import type { ProvisionContext } from './context.js';
 import { asFailure, StopRequested } from './errors.js';
 import { emitRunEvent, type RunEvent, type RunEventListener } from './events.js';
 import { createdSoFar, ProvisionFailure, runError } from './messages.js';
-import { lookUpStep, type Found } from './reconcile.js';
+import { heldByOtherRecords, lookUpStep, type Found } from './reconcile.js';
 import { runResult } from './result.js';
 import { sendStep } from './send-step.js';
 import { recordVm } from './vm-records.js';
@@ -118,6 +118,7 @@ export class StepExecutor {
     await this.#emit(listener, { type: 'step_started', ...base });
     // True while VergeOS may have done this step without our knowing: the step stays in_flight.
     let unresolved = run.steps[step.id]?.status === 'in_flight';
+    const heldElsewhere = heldByOtherRecords(store, run.id);
     try {
       if (step.kind === 'wait_imports' && claims.stopping) return run;
       if (step.kind === 'wait_imports') {
@@ -125,7 +126,7 @@ export class StepExecutor {
         return await this.#markDone(run, step, {}, false, listener, base);
       }
       if (unresolved) {
-        const found = await lookUpStep(api, step, run);
+        const found = await lookUpStep(api, step, run, heldElsewhere);
         if (found) return await this.#markDone(run, step, found, true, listener, base);
         unresolved = false;
       }
@@ -138,7 +139,7 @@ export class StepExecutor {
       unresolved = true;
       let found: Found;
       try {
-        found = await sendStep(api, step, run);
+        found = await sendStep(api, step, run, heldElsewhere);
       } catch (err) {
         // VergeOS may have done it all the same (a clone with no keys and no copy listed yet): left in flight, looked up on resume.
         if (err instanceof ProvisionFailure && err.outcomeUnknown) throw err;
@@ -147,7 +148,7 @@ export class StepExecutor {
           throw err;
         }
         logger?.warn({ runId: run.id, step: step.id, code: err.code }, 'outcome of a POST unknown; looking it up');
-        const lookedUp = await lookUpStep(api, step, run);
+        const lookedUp = await lookUpStep(api, step, run, heldElsewhere);
         if (lookedUp) return await this.#markDone(run, step, lookedUp, true, listener, base);
         unresolved = false;
         throw err;

@@ -4,10 +4,11 @@ import type { RunRecord } from '../store/records.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import { findResourceGroup } from '../vergeos/resource-groups.js';
 import { ProvisionFailure } from './messages.js';
-import type { Found } from './reconcile.js';
+import { findCopy, type Found, type HeldElsewhere } from './reconcile.js';
 import { powerOnVm } from './vm-power.js';
 
-export async function sendStep(api: VergeosApi, step: PlanStep, run: RunRecord): Promise<Found> {
+/** `heldElsewhere`: VM keys other records of the bot hold, never taken as a clone's copy. */
+export async function sendStep(api: VergeosApi, step: PlanStep, run: RunRecord, heldElsewhere: HeldElsewhere): Promise<Found> {
   const machine = run.keys.machineKey!;
   switch (step.kind) {
     case 'create_vm': {
@@ -16,7 +17,7 @@ export async function sendStep(api: VergeosApi, step: PlanStep, run: RunRecord):
       return { key: vmKey, vmKey, machineKey };
     }
     case 'clone_vm':
-      return cloneVm(api, step.body.vm, step.body.name);
+      return cloneVm(api, step, run, heldElsewhere);
     case 'add_drive':
       return api.addDrive({ machine, ...step.body });
     case 'add_nic':
@@ -41,17 +42,24 @@ export async function sendStep(api: VergeosApi, step: PlanStep, run: RunRecord):
 }
 
 /**
- * The clone, sent once; keys VergeOS does not answer are read from the copy, found by its name
- * (the bot's own: reserved and checked free before the run).
+ * The clone, sent once and only while its name is free in VergeOS: the name was checked when the
+ * clone was asked for, and someone may have taken it since. Keys VergeOS does not answer are read
+ * from the copy, found by its name as the clone makes it (never a stranger's VM of that name).
  */
-async function cloneVm(api: VergeosApi, source: string, name: string): Promise<Found> {
+async function cloneVm(api: VergeosApi, step: Extract<PlanStep, { kind: 'clone_vm' }>, run: RunRecord, heldElsewhere: HeldElsewhere): Promise<Found> {
+  const { vm: source, name } = step.body;
+  if (await api.findVmByName(name))
+    throw new ProvisionFailure(
+      'PROVISION_NOT_AS_APPROVED',
+      `the name ${name} was taken in VergeOS after the request was filed; nothing was cloned — file it again with another name`,
+    );
   const answered = await api.cloneVm(source, name);
   if (answered.vmKey && answered.machineKey) return { key: answered.vmKey, vmKey: answered.vmKey, machineKey: answered.machineKey };
-  const copy = await api.findVmByName(name);
-  if (copy) return { key: copy.key, vmKey: copy.key, machineKey: copy.machineKey };
+  const copy = await findCopy(api, step, run, heldElsewhere);
+  if (copy) return copy;
   throw new ProvisionFailure(
     'PROVISION_CLONE_NOT_FOUND',
-    `VergeOS took the clone but answered no keys and lists no VM ${name} yet; resuming the run looks it up again (the clone is not sent twice)`,
+    `VergeOS took the clone but answered no keys and lists no copy named ${name} yet; resuming the run looks it up again (the clone is not sent twice)`,
     { outcomeUnknown: true },
   );
 }

@@ -136,6 +136,84 @@ describe('a clone run', () => {
     expect(rig.store.getVm(vmIdOf(run.id))).toMatchObject({ name: 'cut-copy', owner: 'U0BOB', keys: resumed.keys });
   });
 
+  /** A VM of `name` someone makes in the VergeOS UI: the source's size, or the one given. */
+  const strangerNamed = async (name: string, size: { cpu_cores?: number; ram?: number } = {}) => {
+    const created = await rig.client.createVm({
+      name,
+      description: 'made by hand in the VergeOS UI',
+      cpu_cores: size.cpu_cores ?? source.spec.vm.cpu_cores ?? 1,
+      ram: size.ram ?? source.spec.vm.ram ?? 1024,
+    });
+    return created.vmKey;
+  };
+  /** What a run must leave of a stranger's VM: its row as it was, no record of the bot, never powered on. */
+  const expectUntouched = (run: RunRecord, vmKey: string, name: string) => {
+    expect(run.keys).toEqual({});
+    expect(rig.store.getVm(vmIdOf(run.id))).toBeUndefined();
+    expect(vmsNamed(name).map((v) => String(v.$key))).toEqual([vmKey]);
+    expect(rig.sim.requestsTo('POST /vm_actions').filter((r) => (r.body as { action?: string }).action === 'poweron')).toEqual([]);
+  };
+
+  it("a VM of the copy's name made in VergeOS after the request was filed: the run fails in words and sends no clone", async () => {
+    const run = await cloneRun('web-copy');
+    const stranger = await strangerNamed('web-copy');
+    rig.sim.requests.length = 0;
+    const failed = await rig.provisioner.execute(run.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'PROVISION_NOT_AS_APPROVED', stepId: 'clone_vm' });
+    expect(failed.error?.message).toBe(
+      `Step 1 (clone VM src-01 (VM key ${source.keys.vmKey}) as web-copy: its drives and NICs copied, new MAC addresses) failed: ` +
+        'the name web-copy was taken in VergeOS after the request was filed; nothing was cloned — file it again with another name.',
+    );
+    expect(failed.steps.clone_vm).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(rig.sim.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expectUntouched(failed, stranger, 'web-copy');
+    // Its cleanup has nothing of the stranger's to delete.
+    expect((await rig.provisioner.cleanup(run.id, 'U0LEAD')).state).toBe('cleaned_up');
+    expect(rig.sim.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+    expect(vmsNamed('web-copy')).toHaveLength(1);
+  });
+
+  it('a lost answer to a clone VergeOS never did, and a VM of that name but another size made meanwhile: not adopted', async () => {
+    rig.sim.faults.add({ route: 'POST /vm_actions', nth: 1, drop: true, commit: false });
+    let stranger = '';
+    rig.sim.onRequest('POST /vm_actions', async () => void (stranger ||= await strangerNamed('lost-copy', { cpu_cores: (source.spec.vm.cpu_cores ?? 1) + 1 })));
+    const run = await cloneRun('lost-copy');
+    const failed = await rig.provisioner.execute(run.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.steps.clone_vm).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(failed.steps.clone_vm?.reconciled).toBeUndefined();
+    expect(rig.sim.requestsTo('GET /vms').at(-1)?.query.filter).toBe("name eq 'lost-copy' and is_snapshot eq false");
+    expect(clonePosts()).toHaveLength(1);
+    expectUntouched(failed, stranger, 'lost-copy');
+    // Run again: the name is now taken, so nothing is sent.
+    const retried = await rig.provisioner.execute(run.id);
+    expect(retried.error?.message).toMatch(/the name lost-copy was taken in VergeOS after the request was filed; nothing was cloned/);
+    expect(clonePosts()).toHaveLength(1);
+    expectUntouched(retried, stranger, 'lost-copy');
+  });
+
+  it("an answer without keys, and the VM of that name is another record's (same size and description): not adopted, left to look up", async () => {
+    rig.sim.faults.add({ route: 'POST /vm_actions', nth: 1, status: 201, body: { $key: '99' }, commit: false });
+    // The source itself, renamed to the copy's name while the clone is answered: it is exactly as
+    // the copy would be, but Alice's run holds it.
+    rig.sim.onRequest('POST /vm_actions', () => void (rig.sim.state.table('vms').get(source.keys.vmKey)!.name = 'keyless-copy'));
+    const run = await cloneRun('keyless-copy');
+    const failed = await rig.provisioner.execute(run.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'PROVISION_CLONE_NOT_FOUND', stepId: 'clone_vm' });
+    expect(failed.steps.clone_vm).toMatchObject({ status: 'in_flight', attempts: 1 });
+    expect(clonePosts()).toHaveLength(1);
+    expectUntouched(failed, source.keys.vmKey, 'keyless-copy');
+    expect(rig.store.getVm(source.id)).toMatchObject({ owner: 'U0ALICE', keys: source.keys });
+    // Resumed, the lookup passes it over again and the name is taken: nothing more is sent.
+    const resumed = await rig.provisioner.execute(run.id);
+    expect(resumed.state).toBe('failed');
+    expect(resumed.steps.clone_vm?.reconciled).toBeUndefined();
+    expect(clonePosts()).toHaveLength(1);
+    expectUntouched(resumed, source.keys.vmKey, 'keyless-copy');
+  });
+
   it('a source VergeOS no longer has: the run fails in words, nothing created, and nothing to clean up but the run', async () => {
     const run = await rig.provisioner.createRun(copySpec('orphan-copy'), { actor: 'U0BOB', clone: { vmKey: '999', name: 'vanished' } });
     const failed = await rig.provisioner.execute(run.id);
