@@ -8,7 +8,7 @@ import { planRun } from '../plan/plan.js';
 import type { RunRecord, RunState } from '../store/records.js';
 import type { ProvisionContext } from './context.js';
 import { asFailure, RunBusyError } from './errors.js';
-import { lookUpStep } from './reconcile.js';
+import { heldByOtherRecords, lookUpStep } from './reconcile.js';
 import { stopAndDeleteVm } from './vm-power.js';
 import { markVm } from './vm-records.js';
 import { vmIdOf } from '../store/vm-record.js';
@@ -65,7 +65,7 @@ export async function tearDown(ctx: ProvisionContext, runId: string, actor: stri
       // The step that makes the VM (a create, or a clone) whose outcome is unknown: looked up.
       const making = planRun(run).steps[0]!;
       if (!vmKey && run.steps[making.id]?.status === 'in_flight') {
-        vmKey = (await lookUpStep(api, making, run))?.vmKey;
+        vmKey = (await lookUpStep(api, making, run, heldByOtherRecords(store, runId)))?.vmKey;
       }
       // Marked deleted by a decommission a crash cut short after the DELETE: nothing to send again.
       const deleted = store.getVm(vmIdOf(runId))?.state === 'deleted';
