@@ -104,7 +104,7 @@ export function compose(resources: Resources, options: ComposeOptions = {}): Cor
     preflightMs: options.preflightMs ?? 2_000,
   });
   const people = options.people ?? peopleByPolicy(env.VM_APPROVERS);
-  const changes = new VmChanges({ store, provisioner, requests, vergeos, policy: policyNow, people });
+  const changes = new VmChanges({ store, provisioner, requests, vergeos, policy: policyNow, people, logger });
   const execution = new RequestExecution({ provisioner, requests, leases, changes, logger, batchConcurrency: env.VM_BATCH_CONCURRENCY });
   const writeHealth = new WriteHealth({ store, audit, provisioner, execution });
   const recovery = new Recovery({ store, requests, provisioner, execution, changes, writeHealth, logger });

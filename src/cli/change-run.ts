@@ -90,12 +90,8 @@ export interface RunOptions {
   yes?: boolean | undefined;
   /** Lines said after before → after and the calls (what a restore loses). */
   notes?: string[] | undefined;
-  /** Whether to go on despite pre-flight's errors (a restore of a running VM with --power-off: powered off in `before`). */
-  goDespite?: (checked: ChangeCheck) => boolean;
   /** A sentence after pre-flight's refusal (what else the operator may do). */
   refusedHint?: string | undefined;
-  /** Run after the confirmation, before the change is applied (power it off). */
-  before?: (checked: ChangeCheck) => Promise<void>;
   /** Sentences after it is done (the text output), from what the core returned. */
   done: (result: ChangeResult) => string[];
 }
@@ -104,24 +100,24 @@ export interface RunOptions {
 export async function runChange(core: Core, vm: VmRecord, change: VmChange, opts: RunOptions): Promise<void> {
   const changes = core.core!.changes;
   const say = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
-  const { shown, calls } = changes.show(vm, change);
   let checked: ChangeCheck;
   try {
     checked = await changes.check(vm, change);
   } catch (err) {
     throw asCliExit(err);
   }
-  if (checked.errors.length && !opts.goDespite?.(checked)) throw refused(checked.errors, opts.refusedHint);
+  if (checked.errors.length) throw refused(checked.errors, opts.refusedHint);
+  // As pre-flight completed it (a restore says the size it goes back to).
+  const { shown, calls } = changes.show(vm, checked.change);
   const { warnings } = checked;
   say(`${vm.name} (VM key ${vm.keys.vmKey}): ${shown}`);
   for (const call of calls) say(`  ${call}`);
   for (const note of opts.notes ?? []) say(note);
   for (const warning of warnings) say(`warning: ${warning}`);
   if (opts.confirm && !opts.yes && !(await confirm(opts.confirm(checked)))) throw new CliExit(EXIT.failed, 'Nothing was changed.');
-  const base = { vm: vm.name, vmKey: vm.keys.vmKey, change };
+  const base = { vm: vm.name, vmKey: vm.keys.vmKey, change: checked.change };
   let result: ChangeResult;
   try {
-    await opts.before?.(checked);
     const applied = await changes.apply(vm, change, cliActor(), changeId());
     if (applied.kind === 'refused') throw refused(applied.errors);
     result = applied.result;

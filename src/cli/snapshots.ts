@@ -5,8 +5,7 @@
  */
 import type { Snapshot } from '../vergeos/types.js';
 import type { VmRecord } from '../store/vm-record.js';
-import type { ChangeCheck } from '../workflows/change-preflight.js';
-import { cliActor, printJson, type Core } from './context.js';
+import { printJson, type Core } from './context.js';
 import { asCliExit, parseChange, runChange, withVm } from './change-run.js';
 
 /** VergeOS's own clients keep a snapshot a day unless told otherwise. */
@@ -74,20 +73,15 @@ async function snapshotOf(core: Core, vm: VmRecord, which: string): Promise<Snap
 export async function snapshotRestoreCommand(which: string, snapshot: string, opts: { yes?: boolean; powerOff?: boolean; json?: boolean }): Promise<void> {
   await withVm(which, async (core, vm) => {
     const snap = await snapshotOf(core, vm, snapshot);
-    const change = parseChange({ action: 'snapshot_restore', snapshot: snap.name, snapshotKey: snap.key });
-    // A running VM is refused (it must be off) unless --power-off: then it is powered off first.
-    const powerOff = ({ running }: ChangeCheck) => running && (opts.powerOff ?? false);
+    // A running VM is refused (it must be off) unless --power-off: the core then powers it off just before the restore.
+    const change = parseChange({ action: 'snapshot_restore', snapshot: snap.name, snapshotKey: snap.key, power_off: opts.powerOff ?? false });
     await runChange(core, vm, change, {
       json: opts.json,
       yes: opts.yes,
       notes: [`Everything written to ${vm.name} since ${snap.createdAt} (when ${snap.name} was taken) will be lost.`],
-      goDespite: powerOff,
       refusedHint: 'Add --power-off to have it powered off first.',
-      confirm: (checked) =>
-        `${powerOff(checked) ? `Power off ${vm.name} and restore it` : `Restore ${vm.name}`} to snapshot ${snap.name}, losing everything written since ${snap.createdAt}?`,
-      before: async (checked) => {
-        if (powerOff(checked)) await core.core!.vms.power(vm, 'off', cliActor());
-      },
+      confirm: ({ running }) =>
+        `${running ? `Power off ${vm.name} and restore it` : `Restore ${vm.name}`} to snapshot ${snap.name}, losing everything written since ${snap.createdAt}?`,
       done: () => [`Restored ${vm.name} to snapshot ${snap.name} (taken ${snap.createdAt}). It is powered off.`],
     });
   });

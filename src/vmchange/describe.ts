@@ -34,8 +34,10 @@ export function describeChange(change: VmChange, vm?: Pick<VmRecord, 'spec'>): s
       return `add NIC ${change.nic.name} on network ${change.nic.vnet} (${change.nic.interface}${change.nic.ipaddress ? `, address ${change.nic.ipaddress}` : ''})`;
     case 'snapshot_create':
       return `take snapshot ${change.name} (${change.expires ? `expires ${change.expires.replace(/\.\d{3}Z$/, 'Z')}` : 'never expires'})`;
-    case 'snapshot_restore':
-      return `restore snapshot ${change.snapshot} in place (everything written since it was taken is lost)`;
+    case 'snapshot_restore': {
+      const to = change.restores_to ? `, back to ${size(change.restores_to.cpu_cores, change.restores_to.ram)}` : '';
+      return `restore snapshot ${change.snapshot} in place${change.power_off ? ', powered off first' : ''}${to} (everything written since it was taken is lost)`;
+    }
     case 'snapshot_delete':
       return `delete snapshot ${change.snapshot}`;
   }
@@ -78,7 +80,8 @@ export function changeCalls(change: VmChange, keys: VmRecord['keys']): string[] 
       ];
     case 'snapshot_restore':
       return [
-        line('POST', '/vm_actions', { vm: `<VM key of snapshot ${change.snapshot}>`, action: 'restore', params: { snapshot: Number(change.snapshotKey) } }),
+        ...(change.power_off ? [line('POST', '/vm_actions', { vm: asSent(vm), action: 'poweroff', params: {} })] : []),
+        line('POST', '/vm_actions', { vm: `<VM key of snapshot ${change.snapshot}>`, action: 'restore', params: { snapshot: asSent(change.snapshotKey) } }),
       ];
     case 'snapshot_delete':
       return [line('DELETE', `/machine_snapshots/${change.snapshotKey}`)];
@@ -103,6 +106,12 @@ export function specAfter(vm: Pick<VmRecord, 'spec'>, change: VmChange): VmRecor
     }
     case 'nic_add':
       spec.nics.push(change.nic);
+      break;
+    case 'snapshot_restore':
+      if (change.restores_to) {
+        spec.vm.cpu_cores = change.restores_to.cpu_cores;
+        spec.vm.ram = change.restores_to.ram;
+      }
       break;
     default:
       break;

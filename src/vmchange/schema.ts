@@ -30,8 +30,18 @@ export const vmChangeSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('nic_add'), nic: nicSpecSchema.extend({ name: objectName }) }),
   /** A snapshot (`machine_snapshots`), expiring at an absolute time (ISO), or never (`expires` absent). */
   z.object({ action: z.literal('snapshot_create'), name: objectName, expires: z.string().optional(), quiesce: z.boolean().default(false) }),
-  /** Revert in place to a snapshot (by name and its `machine_snapshots` key): needs the VM off. */
-  z.object({ action: z.literal('snapshot_restore'), snapshot: objectName, snapshotKey: z.string() }),
+  /**
+   * Revert in place to a snapshot (by name and its `machine_snapshots` key): needs the VM off, or
+   * the owner's consent to power it off first (`power_off`). `restores_to`: the snapshot's size,
+   * read at pre-flight, what quotas and the policy judge.
+   */
+  z.object({
+    action: z.literal('snapshot_restore'),
+    snapshot: objectName,
+    snapshotKey: z.string(),
+    power_off: z.boolean().default(false),
+    restores_to: vmSizeSchema.optional(),
+  }),
   z.object({ action: z.literal('snapshot_delete'), snapshot: objectName, snapshotKey: z.string() }),
 ]);
 export type VmChange = z.output<typeof vmChangeSchema>;

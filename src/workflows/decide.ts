@@ -10,6 +10,7 @@ import { isIn, type Membership } from '../policy/members.js';
 import { holdsVm, type HeldVms } from '../policy/quota.js';
 import { holdsSize, vmIdOf, type VmRecord } from '../store/vm-record.js';
 import { specAfter } from '../vmchange/describe.js';
+import type { VmChange } from '../vmchange/schema.js';
 import { quotaStandings } from '../policy/standing.js';
 import { requestSpecs } from '../requests/requests.js';
 import type { RequestRecord } from '../store/records.js';
@@ -109,6 +110,18 @@ export function heldNow(store: Store, excluding?: string): HeldVms {
     const specs = requestSpecs(request).map((spec) => ({ spec }));
     committed.set(request.requester, [...(committed.get(request.requester) ?? []), ...specs]);
   }
+  // Changes a lead approved that are not applied yet count as if they were (their VM's size after).
+  const approvedChanges = new Map<string, Array<{ id: string; change: VmChange }>>();
+  for (const request of store.requestsBy('state', 'approved', (r) => r.id !== excluding && r.kind === 'change')) {
+    const { runId, change } = request.change!;
+    approvedChanges.set(runId, [...(approvedChanges.get(runId) ?? []), { id: request.id, change }]);
+  }
+  // Its ledger entry (if any) carries the request's id: counted once, from wherever it is now.
+  const withChangesUnderWay = (vm: VmRecord): VmSpec => {
+    const underWay = (vm.changes ?? []).filter((c) => c.status === 'in_flight');
+    const approved = (approvedChanges.get(vm.runId) ?? []).filter((a) => !vm.changes?.some((e) => e.id === a.id));
+    return [...underWay, ...approved].reduce((spec, { change }) => specAfter({ spec }, change), vm.spec);
+  };
   return {
     owners: () => new Set([...store.vmKeys('owner'), ...store.runKeys('owner'), ...committed.keys()]),
     of: (owner) => [
@@ -117,12 +130,6 @@ export function heldNow(store: Store, excluding?: string): HeldVms {
       ...(committed.get(owner) ?? []),
     ],
   };
-}
-
-/** A VM's configuration with the changes under way applied: a resize allowed a moment ago counts before it is done. */
-function withChangesUnderWay(vm: VmRecord): VmSpec {
-  const underWay = (vm.changes ?? []).filter((c) => c.status === 'in_flight');
-  return underWay.reduce((spec, c) => specAfter({ spec }, c.change), vm.spec);
 }
 
 /** What a request records of the decision (not for deny: those are never filed). */

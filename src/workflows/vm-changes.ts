@@ -8,12 +8,13 @@
  */
 import { CodedError, EXIT, isBusy } from '../errors.js';
 import { driveName } from '../plan/plan.js';
+import type { Logger } from '../log.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { deviceKinds } from '../policy/evaluate.js';
 import { evaluate } from '../policy/evaluate.js';
 import { isIn } from '../policy/members.js';
 import { quotaStandings } from '../policy/standing.js';
-import { RunBusyError, type ChangeResult, type Provisioner } from '../provision/provisioner.js';
+import { ChangeFailure, RunBusyError, type ChangeResult, type Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
 import type { RequestRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -33,6 +34,7 @@ export interface ChangeDeps {
   vergeos: VergeosApi;
   policy: () => LoadedPolicy;
   people: (policy: LoadedPolicy, user: string) => Promise<People>;
+  logger?: Logger | undefined;
 }
 
 export type ChangeAsked =
@@ -99,12 +101,14 @@ export class VmChanges {
    * A change asked in Slack (`sourceId`: the form submission or click, so a second delivery acts
    * once): pre-flight, the policy, then applied now or filed for a lead.
    */
-  async ask(vm: VmRecord, change: VmChange, actor: string, sourceId: string): Promise<ChangeAsked> {
+  async ask(vm: VmRecord, asked: VmChange, actor: string, sourceId: string): Promise<ChangeAsked> {
     const { store, requests, provisioner } = this.deps;
     const earlier = this.#earlier(vm, sourceId);
     if (earlier) return earlier;
-    const checked = await this.check(vm, change);
+    const checked = await this.check(vm, asked);
     if (checked.errors.length) return { kind: 'refused', errors: checked.errors };
+    // As pre-flight completed it (a restore carries the size it goes back to): judged and sent so.
+    const change = checked.change;
     const loaded = this.deps.policy();
     const people = await this.deps.people(loaded, actor);
     // Quotas are the owner's (a lead may act on someone else's VM).
@@ -154,7 +158,7 @@ export class VmChanges {
     if (!earlier) {
       const checked = await this.check(vm, change);
       if (checked.errors.length) return { kind: 'refused', errors: checked.errors };
-      return { kind: 'done', result: await this.#apply(vm, { id, change, actor }), warnings: checked.warnings };
+      return { kind: 'done', result: await this.#apply(vm, { id, change: checked.change, actor }), warnings: checked.warnings };
     }
     return { kind: 'done', result: await this.#apply(vm, { id, change, actor }), warnings: [] };
   }
@@ -165,13 +169,17 @@ export class VmChanges {
     // Applied and closed already (a second process, a restart): the ledger entry of this id says so.
     if ((await requests.load(request.id))?.state !== 'approved') return;
     const asked = request.change!;
+    await this.deps.store.catchUp('vms', vmIdOf(asked.runId));
     const vm = provisioner.ownedVm(asked.runId);
     const approval = `${request.id}, approved by ${lead}`;
-    if (!vm) {
-      const closed = await requests.finishChange(request.id, false, 'the VM no longer exists; nothing was changed');
+    // Approved a while ago: what must still hold is checked again now (the VM handed on, a limit changed).
+    const refusal = vm ? await this.#stillAllowed(vm, request) : 'the VM no longer exists; nothing was changed';
+    if (refusal) {
+      const closed = await requests.finishChange(request.id, false, refusal);
       const record = this.deps.store.getVm(vmIdOf(asked.runId));
-      return record ? this.#observer?.failed(record, closed.reason!, closed) : undefined;
+      return record ? this.#observer?.failed(record, refusal, closed) : undefined;
     }
+    if (!vm) return;
     try {
       const result = await provisioner.change(asked.runId, { id: request.id, change: asked.change, actor: request.requester, requestId: request.id, approval });
       const done = await requests.finishChange(request.id, true, describeChange(asked.change));
@@ -185,14 +193,31 @@ export class VmChanges {
     }
   }
 
-  /** Changes a stopped process left in flight, finished (looked up first) and shown. */
+  /** Changes a stopped process left in flight, finished (looked up first) and shown; one VM's trouble stops none of the others. */
   async resume(): Promise<void> {
     for (const vm of this.deps.provisioner.vmsWithChangesInFlight()) {
-      for (const result of await this.deps.provisioner.resumeChanges(vm.runId)) {
-        if (result.entry.status === 'done') await this.#observer?.applied(result);
-        else await this.#observer?.failed(result.vm, result.entry.error?.message ?? 'it failed');
+      try {
+        for (const result of await this.deps.provisioner.resumeChanges(vm.runId)) {
+          if (result.entry.status === 'done') await this.#observer?.applied(result);
+          else await this.#observer?.failed(result.vm, result.entry.error?.message ?? 'it failed');
+        }
+      } catch (err) {
+        this.deps.logger?.warn({ vm: vm.name, err: (err as Error).message }, 'resuming a change failed; tried again on the next pass');
       }
     }
+  }
+
+  /** Why an approved change may no longer be applied: its asker no longer owns the VM nor leads, or pre-flight says no now. */
+  async #stillAllowed(vm: VmRecord, request: RequestRecord): Promise<string | undefined> {
+    if (vm.owner !== request.requester) {
+      const loaded = this.deps.policy();
+      const who = (await this.deps.people(loaded, request.requester)).who;
+      if (!isIn(loaded.policy, 'VM_APPROVERS', who))
+        return `${vm.name} was handed on since it was asked for, and the one who asked is not a lead; nothing was changed`;
+    }
+    const checked = await this.check(vm, request.change!.change);
+    if (checked.errors.length) return `pre-flight now finds: ${checked.errors.map((e) => e.message).join('; ')}; nothing was changed`;
+    return undefined;
   }
 
   async #apply(vm: VmRecord, asked: Parameters<Provisioner['change']>[1]): Promise<ChangeResult> {
@@ -202,13 +227,11 @@ export class VmChanges {
       if (!result.already) await this.#observer?.applied(result);
       return result;
     } catch (err) {
-      // Busy: another action holds the VM (or another process is sending this very change).
-      // Nothing failed: a reservation never sent is withdrawn, so nothing happens behind the asker's back.
-      if (isBusy(err)) {
-        await provisioner.withdrawReservedChange(vm.runId, asked.id);
-        throw err;
-      }
-      await this.#observer?.failed(provisioner.ownedVm(vm.runId) ?? vm, (err as Error).message);
+      // A reservation never sent is withdrawn whatever stopped it (busy, a store that did not answer),
+      // so nothing happens behind the asker's back; one that was sent stays for its lookup.
+      await provisioner.withdrawReservedChange(vm.runId, asked.id).catch(() => undefined);
+      // Only a failure recorded on the ledger is one: anything else left nothing changed, or in flight for its lookup.
+      if (err instanceof ChangeFailure) await this.#observer?.failed(err.vm, err.message);
       throw err;
     }
   }

@@ -116,6 +116,17 @@ describe('VM changes', () => {
     expect(await rig.client.listSnapshots(run.keys.machineKey!)).toEqual([]);
   });
 
+  it('a name taken since pre-flight (someone made a drive of that name meanwhile) fails it before anything is sent, so no lookup adopts theirs', async () => {
+    const drive = { name: 'data', media: 'disk' as const, interface: 'virtio-scsi' as const, disksize: 10 * GIB };
+    await rig.provisioner.reserveChange(run.id, { id: 'd1', change: { action: 'disk_add', drive }, actor: 'U0ALICE' });
+    await rig.client.addDrive({ machine: run.keys.machineKey!, name: 'data', media: 'disk', disksize: GIB });
+    rig.sim.requests.length = 0;
+    const failure = await change('d1', { action: 'disk_add', drive }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'CHANGE_NAME_TAKEN', message: 'the VM has had a drive named data since this was asked; nothing was sent' });
+    expect(calls('POST /machine_drives')).toHaveLength(0);
+    expect(vm().changes).toMatchObject([{ id: 'd1', status: 'failed', attempts: 0 }]);
+  });
+
   it('VergeOS refuses (a shrink): recorded failed with its words; asked again with that id, the same failure and no call', async () => {
     const drive = (await rig.client.listDrives(run.keys.machineKey!)).find((d) => d.media === 'disk')!;
     const failure = await change('g1', { action: 'disk_grow', drive: drive.name, disksize: 1024 * 1024 }).catch((e: unknown) => e);
@@ -133,7 +144,9 @@ describe('VM changes', () => {
     await rig.provisioner.power(run.id, 'off', 'U0ALICE');
     rig.sim.faults.add({ route: 'POST /vm_actions', drop: true, commit: true, nth: 1 });
     rig.sim.requests.length = 0;
-    const failure = await change('r1', { action: 'snapshot_restore', snapshot: 'base', snapshotKey: snap.entry.key! }).catch((e: unknown) => e);
+    const failure = await change('r1', { action: 'snapshot_restore', snapshot: 'base', power_off: false, snapshotKey: snap.entry.key! }).catch(
+      (e: unknown) => e,
+    );
     expect((failure as ChangeFailure).code).toBe('CHANGE_OUTCOME_UNKNOWN');
     expect(calls('POST /vm_actions').map((r) => (r.body as { action: string }).action)).toEqual(['restore']);
   });

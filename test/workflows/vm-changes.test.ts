@@ -11,6 +11,7 @@ import type { VergeosSim } from '../../src/sim/index.js';
 import type { VmChange } from '../../src/vmchange/schema.js';
 import { recipeSpec } from '../helpers/core.js';
 import { policyCore } from '../helpers/policy-core.js';
+import { readAudit } from '../helpers/audit.js';
 
 const OWNER = 'UOWNER';
 const LEAD = 'ULEAD1';
@@ -18,9 +19,13 @@ const POLICY = `version: 1
 quotas:
   per_user: { vcpu: 12 }
 rules:
-  - name: no-restore-by-bot
+  - name: no-new-nics
+    when: { action: [nic_add] }
+    deny: networks are added by the network team
+  - name: restores-within-quota
     when: { action: [snapshot_restore] }
-    deny: restores are done by the storage team
+    within_quota: true
+    auto: true
   - name: small-resize
     when: { action: [resize], vcpu: { max: 8 } }
     within_quota: true
@@ -121,18 +126,54 @@ describe('changes through the policy', () => {
     ).toEqual(['poweroff', 'poweron']);
   });
 
+  it('a restore is judged on the size it goes back to: growing past the quota needs a lead', async () => {
+    const vm = await made('pol-08');
+    expect(await core.changes.ask(vm, resize(8), OWNER, 'view-20')).toMatchObject({ kind: 'done' });
+    await core.changes.ask(core.provisioner.ownedVm(vm.runId)!, { action: 'snapshot_create', name: 'big', quiesce: false }, OWNER, 'view-21');
+    expect(await core.changes.ask(core.provisioner.ownedVm(vm.runId)!, resize(2), OWNER, 'view-22')).toMatchObject({ kind: 'done' });
+    // The freed quota spent elsewhere: 2 + 8 = 10 of 12.
+    const other = await made('pol-09');
+    expect(await core.changes.ask(other, resize(8), OWNER, 'view-23')).toMatchObject({ kind: 'done' });
+    await core.vms.power(core.provisioner.ownedVm(vm.runId)!, 'off', OWNER);
+    const key = (await core.changes.snapshot(vm, 'big')).key;
+    const restore = await core.changes.ask(
+      core.provisioner.ownedVm(vm.runId)!,
+      { action: 'snapshot_restore', snapshot: 'big', snapshotKey: key, power_off: false },
+      OWNER,
+      'view-24',
+    );
+    // Over quota, the restore rule does not match: the default asks a lead, who sees what it goes back to.
+    expect(restore).toMatchObject({
+      kind: 'requested',
+      request: { spec: { vm: { cpu_cores: 8 } }, change: { shown: expect.stringContaining('back to 8 vCPU, 8 GiB RAM') } },
+    });
+  });
+
+  it('an approved change counts against the quota before it is applied; applied after the VM was handed on, it is refused', async () => {
+    const vm = await made('pol-10');
+    const big = await core.changes.ask(vm, resize(10), OWNER, 'view-30');
+    if (big.kind !== 'requested') throw new Error(JSON.stringify(big));
+    const approved = await core.requests.approve(big.request.id, LEAD);
+    // 10 of 12 held once it is applied: another VM's small resize to 4 → 6 no longer fits.
+    const other = await made('pol-11');
+    expect(await core.changes.ask(other, resize(6), OWNER, 'view-31')).toMatchObject({ kind: 'requested' });
+    await core.vms.transfer(core.provisioner.ownedVm(vm.runId)!, 'USOMEONE', LEAD);
+    await core.execution.startApproved(approved.request, LEAD);
+    expect(core.requests.get(big.request.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/was handed on since it was asked for/) });
+    expect(puts()).toHaveLength(0);
+  });
+
   it('a rule can deny a kind of change: refused under the field, audited, nothing sent', async () => {
     const vm = await made('pol-05');
-    const snap = await core.changes.ask(vm, { action: 'snapshot_create', name: 'base', quiesce: false }, OWNER, 'view-6');
-    expect(snap).toMatchObject({ kind: 'done', rule: 'snapshots' });
-    await core.vms.power(core.provisioner.ownedVm(vm.runId)!, 'off', OWNER);
-    const key = (await core.changes.snapshot(vm, 'base')).key;
-    const restore = await core.changes.ask(vm, { action: 'snapshot_restore', snapshot: 'base', snapshotKey: key }, OWNER, 'view-7');
-    expect(restore).toEqual({
+    const nicsBefore = sim.requestsTo('POST /machine_nics').length;
+    const nic = await core.changes.ask(vm, { action: 'nic_add', nic: { name: 'backend', vnet: '3', interface: 'virtio', enabled: true } }, OWNER, 'view-6');
+    expect(nic).toEqual({
       kind: 'refused',
-      errors: [{ path: 'snapshot', message: 'Not allowed by the approval policy (rule no-restore-by-bot): restores are done by the storage team' }],
+      errors: [{ path: 'vnet', message: 'Not allowed by the approval policy (rule no-new-nics): networks are added by the network team' }],
     });
-    expect(sim.requestsTo('POST /vm_actions').filter((r) => (r.body as { action: string }).action === 'restore')).toHaveLength(0);
+    expect(sim.requestsTo('POST /machine_nics')).toHaveLength(nicsBefore);
+    const audit = await readAudit(core.env.DATA_DIR);
+    expect(audit.at(-1)).toMatchObject({ action: 'request.denied_by_policy', actor: OWNER, vmName: 'pol-05', outcome: 'refused' });
   });
 
   it('pre-flight answers before the policy: more cores than the cluster runs per VM, a restore of a running VM', async () => {
@@ -149,7 +190,7 @@ describe('changes through the policy', () => {
     expect(snap.kind).toBe('done');
     const restore = await core.changes.ask(
       vm,
-      { action: 'snapshot_restore', snapshot: 'base', snapshotKey: (await core.changes.snapshot(vm, 'base')).key },
+      { action: 'snapshot_restore', snapshot: 'base', power_off: false, snapshotKey: (await core.changes.snapshot(vm, 'base')).key },
       OWNER,
       'view-10',
     );

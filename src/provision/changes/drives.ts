@@ -13,9 +13,13 @@ export const diskAdd: ChangeHandler<'disk_add'> = {
     const { key } = await tools.api.addDrive({ machine: target.machineKey, ...driveBody(change.drive, 0) });
     return { key };
   },
-  async lookUp(tools, target, change) {
-    const drive = (await tools.api.listDrives(target.machineKey)).find((d) => d.name === change.drive.name);
+  async lookUp(tools, target, change, others) {
+    const drive = (await tools.api.listDrives(target.machineKey)).find((d) => d.name === change.drive.name && !others.has(d.key));
     return drive ? { key: drive.key } : undefined;
+  },
+  async nameTaken(tools, target, change) {
+    const taken = (await tools.api.listDrives(target.machineKey)).some((d) => d.name === change.drive.name);
+    return taken ? `the VM has had a drive named ${change.drive.name} since this was asked` : undefined;
   },
   apply(vm, change) {
     vm.spec.drives.push(change.drive);

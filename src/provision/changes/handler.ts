@@ -34,9 +34,15 @@ export interface ChangeHandler<A extends ChangeAction> {
   send(tools: ChangeTools, target: ChangeTarget, change: ChangeOf<A>): Promise<ChangeOutcome>;
   /**
    * After an unknown outcome (a lost answer, a restart): what VergeOS shows of it — found, not
-   * there (safe to send), or `unknowable` (nothing tells; never sent again by itself).
+   * there (safe to send), or `unknowable` (nothing tells; never sent again by itself). `others`:
+   * keys other changes of the VM made, never taken for this one.
    */
-  lookUp(tools: ChangeTools, target: ChangeTarget, change: ChangeOf<A>): Promise<ChangeOutcome | undefined | 'unknowable'>;
+  lookUp(tools: ChangeTools, target: ChangeTarget, change: ChangeOf<A>, others: ReadonlySet<string>): Promise<ChangeOutcome | undefined | 'unknowable'>;
+  /**
+   * Before the first attempt, for what is found by name: why the name is taken now (made by
+   * someone else since pre-flight), so a later lookup can never adopt theirs.
+   */
+  nameTaken?(tools: ChangeTools, target: ChangeTarget, change: ChangeOf<A>): Promise<string | undefined>;
   /** Once done: its effect on the record (configuration now, restart needed). */
   apply(vm: VmRecord, change: ChangeOf<A>, outcome: ChangeOutcome): void;
 }

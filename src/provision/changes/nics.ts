@@ -7,9 +7,13 @@ export const nicAdd: ChangeHandler<'nic_add'> = {
     const { key } = await tools.api.addNic({ machine: target.machineKey, ...nicBody(change.nic, 0) });
     return { key };
   },
-  async lookUp(tools, target, change) {
-    const nic = (await tools.api.listNics(target.machineKey)).find((n) => n.name === change.nic.name && n.vnet === change.nic.vnet);
+  async lookUp(tools, target, change, others) {
+    const nic = (await tools.api.listNics(target.machineKey)).find((n) => n.name === change.nic.name && n.vnet === change.nic.vnet && !others.has(n.key));
     return nic ? { key: nic.key } : undefined;
+  },
+  async nameTaken(tools, target, change) {
+    const taken = (await tools.api.listNics(target.machineKey)).some((n) => n.name === change.nic.name);
+    return taken ? `the VM has had a NIC named ${change.nic.name} since this was asked` : undefined;
   },
   apply(vm, change) {
     vm.spec.nics.push(change.nic);

@@ -4,7 +4,10 @@
  * the VM is power-cycled gracefully here, else the record says a restart is needed.
  */
 import { powerOnVm, stopVm } from '../vm-power.js';
+import { isVergeosError, operatorMessage } from '../../vergeos/errors.js';
 import type { ChangeHandler, ChangeOutcome, ChangeTarget, ChangeTools } from './handler.js';
+
+const said = (err: unknown) => (isVergeosError(err) ? operatorMessage(err) : (err as Error).message);
 
 /**
  * After the PUT: VergeOS's `need_restart`, cycled away when the owner agreed to it. The resize is
@@ -15,7 +18,7 @@ async function afterResize(tools: ChangeTools, target: ChangeTarget, restart: bo
   try {
     needRestart = (await tools.api.getVm(target.vmKey)).needRestart;
   } catch (err) {
-    return { needRestart: true, note: `VergeOS did not say whether it needs a restart (${(err as Error).message}); power-cycle it to be sure` };
+    return { needRestart: true, note: `VergeOS did not say whether it needs a restart (${said(err)}); power-cycle it to be sure` };
   }
   if (!needRestart || !restart) return { needRestart };
   try {
@@ -23,7 +26,7 @@ async function afterResize(tools: ChangeTools, target: ChangeTarget, restart: bo
     await powerOnVm(tools.api, target.vmKey);
     return { needRestart: (await tools.api.getVm(target.vmKey)).needRestart };
   } catch (err) {
-    return { needRestart: true, note: `the power cycle failed (${(err as Error).message}); the new size waits for the next one` };
+    return { needRestart: true, note: `the power cycle failed (${said(err)}); the new size waits for the next one` };
   }
 }
 

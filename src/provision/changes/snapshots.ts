@@ -4,6 +4,8 @@
  * hidden VM (its key looked up from `snap_machine`: the machine key would restore another VM).
  */
 import { CodedError, EXIT } from '../../errors.js';
+import { isVergeosError } from '../../vergeos/errors.js';
+import { stopVm } from '../vm-power.js';
 import type { ChangeHandler } from './handler.js';
 
 export const snapshotCreate: ChangeHandler<'snapshot_create'> = {
@@ -16,16 +18,25 @@ export const snapshotCreate: ChangeHandler<'snapshot_create'> = {
     });
     return { key };
   },
-  async lookUp(tools, target, change) {
-    const found = (await tools.api.listSnapshots(target.machineKey)).find((s) => s.name === change.name);
+  async lookUp(tools, target, change, others) {
+    const found = (await tools.api.listSnapshots(target.machineKey)).find((s) => s.name === change.name && !others.has(s.key));
     return found ? { key: found.key } : undefined;
+  },
+  async nameTaken(tools, target, change) {
+    const taken = (await tools.api.listSnapshots(target.machineKey)).some((s) => s.name === change.name);
+    return taken ? `the VM has had a snapshot named ${change.name} since this was asked` : undefined;
   },
   apply() {},
 };
 
 export const snapshotDelete: ChangeHandler<'snapshot_delete'> = {
   async send(tools, _target, change) {
-    await tools.api.deleteSnapshot(change.snapshotKey);
+    try {
+      await tools.api.deleteSnapshot(change.snapshotKey);
+    } catch (err) {
+      // Gone already (deleted in VergeOS, or it expired): what was asked for.
+      if (!(isVergeosError(err) && err.code === 'VERGEOS_NOT_FOUND')) throw err;
+    }
     return { key: change.snapshotKey };
   },
   async lookUp(tools, target, change) {
@@ -45,6 +56,8 @@ export const snapshotRestore: ChangeHandler<'snapshot_restore'> = {
     const snapshotVm = await tools.api.snapshotVmKey(snapshot.snapMachineKey);
     if (!snapshotVm)
       throw new CodedError('CHANGE_NO_SUCH_SNAPSHOT', `VergeOS lists no VM for snapshot ${change.snapshot}; nothing was restored`, { exitCode: EXIT.badInput });
+    // The owner agreed to power it off for the restore (done only now that the restore is allowed).
+    if (change.power_off) await stopVm(tools.api, target.vmKey, target.machineKey, tools.stopTiming);
     await tools.api.restoreSnapshot(snapshotVm, change.snapshotKey);
     // Restored: its size as it is now, if VergeOS says (the record keeps the last known otherwise).
     const vm = await tools.api.getVm(target.vmKey).catch(() => undefined);
@@ -52,10 +65,12 @@ export const snapshotRestore: ChangeHandler<'snapshot_restore'> = {
   },
   // A revert leaves nothing to tell it happened by: never sent again by itself.
   lookUp: () => Promise.resolve('unknowable'),
-  apply(vm, _change, outcome) {
-    if (outcome.size) {
-      vm.spec.vm.cpu_cores = outcome.size.cpu_cores;
-      vm.spec.vm.ram = outcome.size.ram;
+  apply(vm, change, outcome) {
+    // Its size as VergeOS reports it after, else the snapshot's as read at pre-flight.
+    const size = outcome.size ?? change.restores_to;
+    if (size) {
+      vm.spec.vm.cpu_cores = size.cpu_cores;
+      vm.spec.vm.ram = size.ram;
     }
     delete vm.needRestart;
   },

@@ -11,7 +11,7 @@ import type { FieldError } from '../../vmspec/validate.js';
 import type { FormGate } from './form-gate.js';
 import { CHANGE_FORMS, EXPIRY_CHOICES, OPERATIONS, POWER_OFF_VALUE, RESTART_VALUE, type ChangeForm } from './vm-change-forms.js';
 
-export type FormRead = { ok: true; change: VmChange; powerOff: boolean } | { ok: false; errors: FieldError[] };
+export type FormRead = { ok: true; change: VmChange } | { ok: false; errors: FieldError[] };
 
 type Values = ViewOutput['state']['values'];
 
@@ -68,9 +68,9 @@ function bytes(input: string | undefined, path: string, what: string): { ok: tru
   return { ok: true, value: parsed.data };
 }
 
-function parsed(input: VmChangeInput, powerOff = false): FormRead {
+function parsed(input: VmChangeInput): FormRead {
   const result = vmChangeSchema.safeParse(input);
-  if (result.success) return { ok: true, change: result.data, powerOff };
+  if (result.success) return { ok: true, change: result.data };
   return { ok: false, errors: result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) };
 }
 
@@ -114,10 +114,10 @@ export function readChangeForm(form: ChangeForm, values: Values, context: { now:
       const operation = chosen(values, 'operation');
       if (operation !== OPERATIONS.restore && operation !== OPERATIONS.delete)
         return { ok: false, errors: [{ path: 'operation', message: 'choose Restore or Delete' }] };
-      return parsed(
-        { action: operation === OPERATIONS.restore ? 'snapshot_restore' : 'snapshot_delete', snapshot: snapshot.name, snapshotKey: snapshot.key },
-        operation === OPERATIONS.restore && checked(values, 'power_off', POWER_OFF_VALUE),
-      );
+      if (operation === OPERATIONS.delete) return parsed({ action: 'snapshot_delete', snapshot: snapshot.name, snapshotKey: snapshot.key });
+      // Consent to power it off: done by the core just before the restore, once the policy allowed it.
+      const powerOff = checked(values, 'power_off', POWER_OFF_VALUE);
+      return parsed({ action: 'snapshot_restore', snapshot: snapshot.name, snapshotKey: snapshot.key, power_off: powerOff });
     }
   }
 }

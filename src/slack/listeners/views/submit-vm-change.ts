@@ -75,8 +75,6 @@ async function answer(
     const read = readChangeForm(form, view.state.values, { now: ctx.leases.now(), ...(snapshots ? { snapshots } : {}) });
     if (!read.ok) return refuse(read.errors);
     const { shown } = ctx.changes.show(vm, read.change);
-    // The owner's consent to power it off for a restore: off first, then the core's pre-flight sees it stopped.
-    if (read.powerOff) await ctx.vms.power(vm, 'off', user);
     let asked;
     try {
       asked = await ctx.changes.ask(vm, read.change, user, view.id);
@@ -88,7 +86,9 @@ async function answer(
     if (asked.kind === 'refused') return refuse(asked.errors);
     if (asked.kind === 'done') {
       if (asked.result.already) return {};
-      return tell(changeDoneReply(vm.name, shown, asked.result.vm.needRestart === true, asked.warnings));
+      // As it was applied (pre-flight may have completed it: the size a restore went back to).
+      const applied = ctx.changes.show(vm, asked.result.entry.change).shown;
+      return tell(changeDoneReply(vm.name, applied, asked.result.vm.needRestart === true, asked.warnings));
     }
     const { request, created } = asked;
     if (!created) return {};
