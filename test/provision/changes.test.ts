@@ -165,6 +165,21 @@ describe('VM changes', () => {
     expect(vm().spec.vm).toMatchObject({ cpu_cores: 6, ram: 12288 });
   });
 
+  it('a process stopped mid power-cycle (off, not yet on): the next finds the resize done and powers the VM on again', async () => {
+    // The power-on of the cycle never answers (nor happens): the process dies waiting.
+    rig.sim.faults.add({ route: 'POST /vm_actions', hang: true, nth: 2 });
+    void change('c1', resize(6, 12288, true)).catch(() => undefined);
+    await expect.poll(() => calls('POST /vm_actions').length).toBe(2);
+    await rig.restart(true);
+    rig.sim.faults.clear();
+    const [resumed] = await rig.provisioner.resumeChanges(run.id);
+    expect(resumed!.entry).toMatchObject({ id: 'c1', status: 'done', reconciled: true });
+    expect(calls('PUT /vms/:key')).toHaveLength(1);
+    expect(calls('POST /vm_actions').map((r) => (r.body as { action: string }).action)).toEqual(['poweroff', 'poweron', 'poweron']);
+    expect((await rig.client.machineStatus(run.keys.machineKey!))?.status).toBe('running');
+    expect(vm().needRestart).toBeUndefined();
+  });
+
   it('one change at a time: a second change while one is under way is refused as busy, and two asks of one id act once', async () => {
     await rig.provisioner.reserveChange(run.id, { id: 'c1', change: resize(2, 4096), actor: 'U0ALICE' });
     await expect(rig.provisioner.reserveChange(run.id, { id: 'c2', change: resize(3, 4096), actor: 'U0BOB' })).rejects.toThrow(/is being changed \(resize/);
