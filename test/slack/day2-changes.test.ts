@@ -178,7 +178,10 @@ describe('changing a VM from /vm-create mine', () => {
     expect(actionsSince()).toEqual([]);
     mark = rig.slack.ephemerals.length;
     expect(await submitForm(rig, OWNER, restore, { power_off: { checked: ['power_off'] } }, { operation: 'restore' })).toEqual({});
-    await told(mark, 'restore snapshot day2-01-20310301-1405 in place, powered off first, back to 4 vCPU, 8 GiB RAM (everything written since it was taken is lost) — done');
+    await told(
+      mark,
+      'restore snapshot day2-01-20310301-1405 in place, powered off first, back to 4 vCPU, 8 GiB RAM (everything written since it was taken is lost) — done',
+    );
     const actions = actionsSince().map((r) => r.body as { action: string; params?: unknown });
     expect(actions.map((a) => a.action)).toEqual(['poweroff', 'restore']);
     expect(actions[1]!.params).toEqual({ snapshot: Number(key) });

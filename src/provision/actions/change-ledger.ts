@@ -53,7 +53,12 @@ const notLive = (vm: VmRecord) => new RunBusyError(`${vm.name} is ${vm.state ===
  * The entry of `asked.id`, added `in_flight` with `attempts` unless it is there already (then as
  * it is: done, failed, or under way). Refused while another change of the VM is under way.
  */
-export async function reserve(ctx: ProvisionContext, vm: VmRecord, asked: AskedChange, attempts: number): Promise<{ vm: VmRecord; entry: ChangeEntry; created: boolean }> {
+export async function reserve(
+  ctx: ProvisionContext,
+  vm: VmRecord,
+  asked: AskedChange,
+  attempts: number,
+): Promise<{ vm: VmRecord; entry: ChangeEntry; created: boolean }> {
   const entry: ChangeEntry = {
     id: asked.id,
     change: asked.change,

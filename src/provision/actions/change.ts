@@ -162,7 +162,13 @@ async function lookUp(ctx: ProvisionContext, runId: string, vm: VmRecord, entry:
   }
   if (found !== 'unknowable') return found;
   const what = why === 'stopped' ? 'the bot stopped while VergeOS was asked to' : "VergeOS's answer was lost when it was asked to";
-  return fail(ctx, runId, entry, 'CHANGE_OUTCOME_UNKNOWN', `${what} ${describeChange(entry.change)}, and nothing in VergeOS tells whether it happened; it was not sent again. Check the VM, then ask again if needed`);
+  return fail(
+    ctx,
+    runId,
+    entry,
+    'CHANGE_OUTCOME_UNKNOWN',
+    `${what} ${describeChange(entry.change)}, and nothing in VergeOS tells whether it happened; it was not sent again. Check the VM, then ask again if needed`,
+  );
 }
 
 function codeOf(err: unknown): string {
