@@ -53,8 +53,15 @@ export class Recovery {
     // A store that takes no writes would pause each run again at its first step.
     // Asked of the disk here too: nothing need poll /readyz for a paused run to resume.
     if (writeHealth.problem() !== undefined && (await writeHealth.probe()) !== undefined) return;
-    // Changes to VMs whose process stopped mid-call (at start, those were finished in recover()).
-    if (!atStart) await this.deps.changes.resume().catch((err: unknown) => logger?.warn({ err: (err as Error).message }, 'resuming VM changes failed'));
+    // Changes to VMs whose process stopped mid-call (at start, those were finished in recover()),
+    // and approved changes not applied yet (their VM was busy when they were approved).
+    if (!atStart) {
+      await this.deps.changes.resume().catch((err: unknown) => logger?.warn({ err: (err as Error).message }, 'resuming VM changes failed'));
+      for (const request of requests.inState('approved').filter((r) => r.kind === 'change'))
+        await execution
+          .startApproved(request, request.decidedBy ?? 'vmbot')
+          .catch((err: unknown) => logger?.warn({ requestId: request.id, err: (err as Error).message }, 'applying an approved change failed'));
+    }
     const orphans = new Map<string, RunRecord>();
     for (const run of await store.orphanedRuns()) {
       // A run this process paused on a full disk is nobody's (its claim was released): resumed as

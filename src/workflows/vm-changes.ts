@@ -185,8 +185,9 @@ export class VmChanges {
       const done = await requests.finishChange(request.id, true, describeChange(asked.change));
       await this.#observer?.applied(result, done);
     } catch (err) {
-      // Another caller is applying this very change (its id is the request's): it closes the request.
-      if (isBusy(err) && provisioner.ownedVm(asked.runId)?.changes?.some((c) => c.id === request.id)) return;
+      // The VM is busy (another action, or another process applying this very change): the request
+      // stays approved and the recovery pass starts it again; whoever applies it closes it.
+      if (isBusy(err)) return;
       const message = (err as Error).message;
       const closed = await requests.finishChange(request.id, false, message);
       await this.#observer?.failed(provisioner.ownedVm(asked.runId) ?? vm, message, closed);

@@ -163,6 +163,22 @@ describe('changes through the policy', () => {
     expect(puts()).toHaveLength(0);
   });
 
+  it('an approved change whose VM is busy stays approved, and the recovery pass applies it once the VM is free', async () => {
+    const vm = await made('pol-12');
+    const big = await core.changes.ask(vm, resize(10), OWNER, 'view-40');
+    if (big.kind !== 'requested') throw new Error(JSON.stringify(big));
+    const approved = await core.requests.approve(big.request.id, LEAD);
+    // Another change holds the VM (reserved, about to be sent).
+    await core.provisioner.reserveChange(vm.runId, { id: 'other', change: { action: 'snapshot_create', name: 's', quiesce: false }, actor: OWNER });
+    await core.execution.startApproved(approved.request, LEAD);
+    expect(core.requests.get(big.request.id).state).toBe('approved');
+    expect(puts()).toHaveLength(0);
+    await core.provisioner.withdrawReservedChange(vm.runId, 'other');
+    await core.recovery.takeOver();
+    expect(core.requests.get(big.request.id).state).toBe('succeeded');
+    expect(puts().map((r) => r.body)).toEqual([{ cpu_cores: 10, ram: 8192 }]);
+  });
+
   it('a rule can deny a kind of change: refused under the field, audited, nothing sent', async () => {
     const vm = await made('pol-05');
     const nicsBefore = sim.requestsTo('POST /machine_nics').length;
