@@ -282,12 +282,23 @@ function snippet(text: string): string {
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }
 
+/**
+ * What VergeOS said in an error body, read as its own clients read it (pyVergeOS, PSVergeOS):
+ * `err`, then `error`, then `message`; `{"err": true, "message": …}` says it in `message`.
+ */
+export function errorText(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const fields = body as { err?: unknown; error?: unknown; message?: unknown };
+  for (const value of [fields.err, fields.error, fields.message]) if (typeof value === 'string' && value.trim() !== '') return value;
+  return undefined;
+}
+
 function httpError(status: number, text: string, endpoint: string, idempotent: boolean, retryAfter?: string | string[]): VergeosError {
   let said: string | undefined;
   if (text.trim() !== '') {
     try {
       const parsed = JSON.parse(text) as unknown;
-      said = typeof parsed === 'object' && parsed !== null && 'err' in parsed ? String(parsed.err) : snippet(text);
+      said = errorText(parsed) ?? snippet(text);
     } catch {
       said = snippet(text);
     }
