@@ -122,9 +122,21 @@ export class VergeosClient implements VergeosApi {
     return this.#http.origin;
   }
 
+  /**
+   * Creates the VM. Without `response.machine` in the answer, its machine key is read from the VM
+   * it was given (`$key`), as VergeOS's clients do; if that read fails too, the outcome is unknown
+   * (the VM exists: look it up by name, never POST again).
+   */
   async createVm(body: VmCreateBody): Promise<CreatedVm> {
     const created = await this.#post('/vms', body, createdVmSchema);
-    return { vmKey: created.$key, machineKey: created.response.machine };
+    const machine = created.response?.machine;
+    if (machine !== undefined) return { vmKey: created.$key, machineKey: machine };
+    try {
+      return { vmKey: created.$key, machineKey: (await this.getVm(created.$key)).machineKey };
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw badResponse('POST /api/v4/vms', `response.machine: missing, and reading VM ${created.$key} failed (${why})`, true);
+    }
   }
 
   async addDrive(body: DriveCreateBody): Promise<Created> {

@@ -29,8 +29,9 @@ export const createdSchema = z.object({
   response: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** A created VM: `$key`, and its machine key in `response.machine` when VergeOS gives it. */
 export const createdVmSchema = createdSchema.extend({
-  response: z.object({ machine: keySchema }).loose(),
+  response: z.object({ machine: keySchema.optional() }).loose().optional(),
 });
 
 export const createdDeviceSchema = createdSchema.extend({

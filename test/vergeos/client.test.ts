@@ -417,7 +417,7 @@ describe('VergeosClient errors', () => {
     await client.deleteVm(vmKey);
   });
 
-  it('a success body that is not JSON, or lacks the machine key, is VERGEOS_BAD_RESPONSE', async () => {
+  it('a success body that is not JSON, or lacks the machine key of a VM that cannot be read, is VERGEOS_BAD_RESPONSE', async () => {
     sim.faults.add({ route: 'GET /clusters', status: 200, body: 'Welcome to nginx!' });
     const notJson = await vergeosFailure(client.listClusters());
     expect(notJson).toMatchObject({ code: 'VERGEOS_BAD_RESPONSE', status: 200, vergeosMessage: 'not JSON: Welcome to nginx!' });
@@ -425,6 +425,18 @@ describe('VergeosClient errors', () => {
     const noMachine = await vergeosFailure(client.createVm({ name: 'half' }));
     expect(noMachine).toMatchObject({ code: 'VERGEOS_BAD_RESPONSE', outcomeUnknown: true, retrySafe: false });
     expect(noMachine.vergeosMessage).toMatch(/^response/);
+  });
+
+  it('a created VM without response.machine: its machine key is read from the $key given, as VergeOS’s clients do', async () => {
+    const first = await client.createVm({ name: 'keyed-1' });
+    const next = String(Number(first.vmKey) + 1);
+    sim.faults.add({ route: 'POST /vms', nth: 1, status: 201, body: { $key: next, location: `/v4/vms/${next}` }, commit: true });
+    const second = await client.createVm({ name: 'keyed-2' });
+    const made = sim.state.table('vms').get(next)!;
+    expect(made.name).toBe('keyed-2');
+    expect(second).toEqual({ vmKey: next, machineKey: String(made.machine) });
+    expect(sim.requestsTo('GET /vms/:key').at(-1)!.path).toBe(`/api/v4/vms/${next}`);
+    expect(sim.requestsTo('POST /vms').filter((r) => (r.body as { name: string }).name === 'keyed-2')).toHaveLength(1);
   });
 
   it('a refused connection is VERGEOS_UNAVAILABLE and safe to retry (nothing was sent)', async () => {
