@@ -10,8 +10,13 @@ import type { VmChange } from './schema.js';
 const size = (cores: number, ramMb: number) => `${cores} vCPU, ${formatMegabytes(ramMb)} RAM`;
 
 /** The drive of that name in a configuration (its given name, or `disk-1` and so on). */
+/** A drive of a configuration by the name VergeOS knows it by (given, or `disk-1` and so on). */
+export function specDrive(vm: Pick<VmRecord, 'spec'>, name: string): VmRecord['spec']['drives'][number] | undefined {
+  return vm.spec.drives.find((d, i) => driveName(d, i) === name);
+}
+
 function driveSize(vm: Pick<VmRecord, 'spec'> | undefined, name: string): number | undefined {
-  return vm?.spec.drives.find((d, i) => driveName(d, i) === name)?.disksize;
+  return vm ? specDrive(vm, name)?.disksize : undefined;
 }
 
 /** "resize: 2 vCPU, 4 GiB RAM → 4 vCPU, 8 GiB RAM", "add disk data: 50 GiB on tier 1", … */
@@ -100,7 +105,7 @@ export function specAfter(vm: Pick<VmRecord, 'spec'>, change: VmChange): VmRecor
       spec.drives.push(change.drive);
       break;
     case 'disk_grow': {
-      const drive = spec.drives.find((d, i) => driveName(d, i) === change.drive);
+      const drive = specDrive({ spec }, change.drive);
       if (drive) drive.disksize = change.disksize;
       break;
     }

@@ -6,7 +6,7 @@
  * Problems are field errors named by the input they are about (the modal's field, the CLI's flag).
  */
 import { driveName } from '../plan/plan.js';
-import { specDrive } from '../provision/changes/drives.js';
+import { specDrive } from '../vmchange/describe.js';
 import { checkCapacity } from '../preflight/capacity.js';
 import type { VmRecord } from '../store/vm-record.js';
 import type { VergeosApi } from '../vergeos/client.js';

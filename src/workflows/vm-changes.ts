@@ -7,7 +7,6 @@
  * after pre-flight, as `vmbot apply` does, audited under the operator's name.
  */
 import { CodedError, EXIT, isBusy } from '../errors.js';
-import { driveName } from '../plan/plan.js';
 import type { Logger } from '../log.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { deviceKinds } from '../policy/evaluate.js';
@@ -21,7 +20,7 @@ import type { Store } from '../store/store.js';
 import { vmIdOf, type VmRecord } from '../store/vm-record.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { Snapshot } from '../vergeos/types.js';
-import { changeCalls, describeChange, specAfter } from '../vmchange/describe.js';
+import { changeCalls, describeChange, specAfter, specDrive } from '../vmchange/describe.js';
 import type { VmChange } from '../vmchange/schema.js';
 import type { FieldError } from '../vmspec/validate.js';
 import { CHANGE_FIELD, preflightChange } from './change-preflight.js';
@@ -258,7 +257,7 @@ export class VmChanges {
       const on = (t: string | undefined) => tier === undefined || (t ?? '1') === tier;
       if (change.action === 'disk_add') return change.drive.media === 'disk' && on(change.drive.preferred_tier) ? (change.drive.disksize ?? 0) : 0;
       if (change.action === 'disk_grow') {
-        const before = vm.spec.drives.find((d, i) => driveName(d, i) === change.drive);
+        const before = specDrive(vm, change.drive);
         return before && on(before.preferred_tier) ? change.disksize - (before.disksize ?? 0) : 0;
       }
       return 0;

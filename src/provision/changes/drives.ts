@@ -3,8 +3,8 @@
  * found by machine and name) and growing one (`PUT /machine_drives/{key}` with the new size in
  * bytes; grow only).
  */
-import { driveBody, driveName } from '../../plan/plan.js';
-import type { VmRecord } from '../../store/vm-record.js';
+import { driveBody } from '../../plan/plan.js';
+import { specDrive } from '../../vmchange/describe.js';
 import { CodedError, EXIT } from '../../errors.js';
 import type { ChangeHandler, ChangeTarget, ChangeTools } from './handler.js';
 
@@ -48,8 +48,3 @@ export const diskGrow: ChangeHandler<'disk_grow'> = {
     if (drive) drive.disksize = change.disksize;
   },
 };
-
-/** A drive of the record's configuration by the name VergeOS knows it by (given, or `disk-1` and so on). */
-export function specDrive(vm: VmRecord, name: string): VmRecord['spec']['drives'][number] | undefined {
-  return vm.spec.drives.find((d, i) => driveName(d, i) === name);
-}
