@@ -67,6 +67,12 @@ export interface VergeosApi {
   /** With each NIC's `ipaddress` (undefined until VergeOS knows it) and `macaddress`. */
   listNics(machineKey: string): Promise<Nic[]>;
   listDevices(machineKey: string): Promise<Device[]>;
+  /** Every live VM (snapshots excluded), key, name and machine only: one call, for sweeps over all the bot's VMs. */
+  listLiveVms(): Promise<Vm[]>;
+  /** The status rows of these machines, in one call. */
+  machineStatuses(machineKeys: readonly string[]): Promise<MachineStatus[]>;
+  /** The NICs of these machines, in one call (as listNics). */
+  listNicsOf(machineKeys: readonly string[]): Promise<Nic[]>;
   listClusters(): Promise<Cluster[]>;
   listVnets(): Promise<Vnet[]>;
   listMediaFiles(): Promise<MediaFile[]>;
@@ -100,12 +106,31 @@ export interface VergeosApi {
   restoreSnapshot(snapshotVmKey: string, snapshotKey: string): Promise<void>;
   /** POST /vm_actions clone with new MACs → the new VM's keys when VergeOS answers with them, else {} (look it up by name). */
   cloneVm(vmKey: string, name: string): Promise<{ vmKey?: string; machineKey?: string }>;
+  /** When VergeOS last answered a call as a working VergeOS does (2xx, or a 4xx about the request, not the credentials): epoch ms. */
+  lastAnswerAt(): number | undefined;
   close(): Promise<void>;
 }
 
 const deviceGroupSchema = z.object({ resource_group: z.union([z.string(), z.number()]).nullish(), resource_group_uuid: z.string().nullish() });
 /** A device's group as stored (a key on current releases) and its uuid through the join. */
 const DEVICE_GROUP_FIELDS = 'resource_group,resource_group#uuid as resource_group_uuid';
+
+/** Machines per list call: `machine eq 1 or machine eq 2 …` stays a URL every proxy takes (~2 KB). */
+const MACHINES_PER_CALL = 100;
+
+/** Filters `(machine eq 1 or machine eq 2 …)`, one per call, for many machines in few calls. */
+function machineChunks(machineKeys: readonly string[]): string[] {
+  const keys = [...new Set(machineKeys)];
+  const filters: string[] = [];
+  for (let i = 0; i < keys.length; i += MACHINES_PER_CALL)
+    filters.push(
+      `(${keys
+        .slice(i, i + MACHINES_PER_CALL)
+        .map((k) => `machine eq ${numericFilterValue(k)}`)
+        .join(' or ')})`,
+    );
+  return filters;
+}
 
 const VM_FIELDS =
   '$key,name,machine,description,cpu_cores,ram,is_snapshot,need_restart,cluster,machine#status#status as status,machine#status#running as running';
@@ -222,6 +247,26 @@ export class VergeosClient implements VergeosApi {
       filter: `machine eq ${numericFilterValue(machineKey)}`,
       fields: `$key,machine,type,${DEVICE_GROUP_FIELDS},uuid,name`,
     });
+  }
+
+  listLiveVms(): Promise<Vm[]> {
+    return this.#list('/vms', vmSchema, { filter: 'is_snapshot eq false', fields: '$key,name,machine' });
+  }
+
+  async machineStatuses(machineKeys: readonly string[]): Promise<MachineStatus[]> {
+    const rows = await Promise.all(
+      machineChunks(machineKeys).map((filter) => this.#list('/machine_status', machineStatusSchema, { filter, fields: '$key,machine,status,running' })),
+    );
+    return rows.flat();
+  }
+
+  async listNicsOf(machineKeys: readonly string[]): Promise<Nic[]> {
+    const rows = await Promise.all(
+      machineChunks(machineKeys).map((filter) =>
+        this.#list('/machine_nics', nicSchema, { filter, fields: '$key,machine,name,vnet,interface,enabled,ipaddress,macaddress' }),
+      ),
+    );
+    return rows.flat();
   }
 
   listClusters(): Promise<Cluster[]> {
@@ -347,6 +392,10 @@ export class VergeosClient implements VergeosApi {
       ...(parsed.data.vmKey === undefined ? {} : { vmKey: parsed.data.vmKey }),
       ...(parsed.data.machineKey === undefined ? {} : { machineKey: parsed.data.machineKey }),
     };
+  }
+
+  lastAnswerAt(): number | undefined {
+    return this.#http.lastAnswerAt;
   }
 
   close(): Promise<void> {

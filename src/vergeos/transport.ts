@@ -92,6 +92,8 @@ export class VergeosTransport {
   readonly #retry: RetryPolicy;
   readonly #maxRetryAfterMs: number;
   readonly #logger: Logger | undefined;
+  /** Epoch ms of the last answer showing VergeOS up and the credentials good (readiness reads it instead of probing). */
+  lastAnswerAt: number | undefined;
 
   constructor(options: VergeosClientOptions) {
     this.origin = parseOrigin(options.url);
@@ -197,6 +199,7 @@ export class VergeosTransport {
       throw transportError(err, endpoint, idempotent);
     }
     const status = response.statusCode;
+    if (status < 500 && status !== 401 && status !== 403 && status !== 429) this.lastAnswerAt = Date.now();
     this.#logger?.debug({ endpoint, status, ms: Math.round(performance.now() - started) }, 'VergeOS call');
     if (status >= 400) throw httpError(status, text, endpoint, idempotent, response.headers['retry-after']);
     if (text.trim() === '') return { status, body: undefined };
