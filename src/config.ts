@@ -31,6 +31,21 @@ const durationText = z
     return Number(m[1]) * unit;
   });
 
+/** `1000/h`, `20/m`, `2/s` → calls per hour; `off` → undefined (no budget). Default the documented 1000/h. */
+const rateText = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return 1000;
+    if (v.trim().toLowerCase() === 'off') return undefined;
+    const m = /^(\d+(?:\.\d+)?)\s*\/\s*(h|m|s)$/.exec(v.trim());
+    if (!m || Number(m[1]) <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be calls per hour, minute or second like 1000/h, 30/m or 2/s, or off' });
+      return z.NEVER;
+    }
+    return Number(m[1]) * { h: 1, m: 60, s: 3600 }[m[2] as 'h' | 'm' | 's'];
+  });
+
 /** Comma-separated Slack user IDs (U…/W…) and user-group IDs (S…). */
 const memberList = z
   .string()
@@ -87,6 +102,12 @@ export const envSchema = z.object({
   VERGEOS_CA_FILE: z.string().min(1).optional(),
   VERGEOS_TLS_INSECURE: boolText,
   VERGEOS_MAX_IN_FLIGHT: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(48).default(8),
+  /** VergeOS's documented limit per API key: `1000/h` (default), `N/m`, `N/s`, or `off`. */
+  VERGEOS_RATE_LIMIT: rateText,
+  /** Calls sent back to back before the rate applies; VergeOS drops a session past ~50 in a burst. */
+  VERGEOS_RATE_BURST: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(1000).default(45),
+  /** How long lists of clusters, networks, media, tiers and device groups are reused (form, pre-flight, options). */
+  VERGEOS_INVENTORY_TTL: durationText.transform((ms) => ms ?? 60_000),
   /** How often runs poll VergeOS while waiting (imports, power-off during cleanup). */
   VMBOT_POLL_INTERVAL: durationText.transform((ms) => ms ?? 5_000),
   /** Finished runs and decided requests older than this move to DATA_DIR/archive.jsonl at start. */

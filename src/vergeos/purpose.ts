@@ -1,0 +1,46 @@
+/**
+ * Why a VergeOS call is made. The caller says it once around a piece of work (`withPurpose`), and
+ * every call inside it, however deep, is counted and budgeted under it: the client needs no extra
+ * parameter, and a workflow started from a click keeps the purpose it set for itself.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export const PURPOSES = [
+  /** Creating a VM and its parts, and looking up what an unknown outcome left. */
+  'provision',
+  /** A day-2 change (resize, disks, NICs, snapshots, clone). */
+  'change',
+  /** Checking a request against VergeOS before anyone is asked. */
+  'preflight',
+  /** A person's click or command: power, delete, the form's pickers, their VM list. */
+  'user',
+  /** Lease steps: power-offs and deletions that fall due. */
+  'lease',
+  /** Background checks: VMs deleted outside the bot, requests waiting for pre-flight. */
+  'sweep',
+  /** Live state for views (addresses of new VMs, App Home). */
+  'refresh',
+  /** Whether VergeOS answers at all. */
+  'readiness',
+  /** Anything not labelled (counted, budgeted as a user's). */
+  'other',
+] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+/** Served only when no work for people waits, and never from the budget's last reserve. */
+const BACKGROUND: ReadonlySet<Purpose> = new Set(['lease', 'sweep', 'refresh', 'readiness']);
+
+export function isBackground(purpose: Purpose): boolean {
+  return BACKGROUND.has(purpose);
+}
+
+const current = new AsyncLocalStorage<Purpose>();
+
+/** Run `work` with every VergeOS call in it counted under `purpose` (an inner withPurpose wins). */
+export function withPurpose<T>(purpose: Purpose, work: () => Promise<T>): Promise<T> {
+  return current.run(purpose, work);
+}
+
+export function currentPurpose(): Purpose {
+  return current.getStore() ?? 'other';
+}
