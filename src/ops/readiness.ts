@@ -1,8 +1,8 @@
 /**
  * Readiness: whether this process can do its work now — Slack accepted the token (`auth.test`),
- * VergeOS answered (`GET /system`), the store takes writes — and is not shutting down. Checks run
- * in the background (quickly while failing, every half minute once passing), so `/readyz` answers
- * at once from the last result.
+ * VergeOS answered (any call lately, else `GET /system`), the store takes writes — and is not
+ * shutting down. Checks run in the background (quickly while failing, every half minute once
+ * passing), so `/readyz` answers at once from the last result.
  */
 export interface ReadinessCheck {
   name: string;
@@ -10,6 +10,27 @@ export interface ReadinessCheck {
   run(): Promise<string | undefined>;
   /** What is known without I/O, asked at each report (a full disk met by a write shows at once, not at the next check). */
   now?(): string | undefined;
+}
+
+/**
+ * A check that spends no call on a service that answered lately: it passes when the service's last
+ * good answer (`lastAnswerAt`, epoch ms) is at most `withinMs` old, and only otherwise asks
+ * (`probe`). A failed probe leaves nothing newer, so the quick re-checks of a failing check probe.
+ */
+export function answeredLatelyCheck(
+  name: string,
+  options: { lastAnswerAt: () => number | undefined; probe: () => Promise<unknown>; withinMs: number; now?: () => number },
+): ReadinessCheck {
+  const now = options.now ?? Date.now;
+  return {
+    name,
+    run: async () => {
+      const last = options.lastAnswerAt();
+      if (last !== undefined && now() - last <= options.withinMs) return undefined;
+      await options.probe();
+      return undefined;
+    },
+  };
 }
 
 export interface CheckResult {

@@ -12,11 +12,12 @@ import type { LeaseOptions } from '../leases/leases.js';
 import type { Logger } from '../log.js';
 import { closeServer, opsServer } from '../ops/http.js';
 import { provideGauges } from '../ops/metrics.js';
-import { Readiness } from '../ops/readiness.js';
+import { answeredLatelyCheck, Readiness } from '../ops/readiness.js';
 import { PolicyHolder } from '../policy/watch.js';
 import type { ProvisionerOptions } from '../provision/provisioner.js';
 import { REQUEST_STATES } from '../store/records.js';
 import { Scheduler } from '../scheduler.js';
+import { withPurpose } from '../vergeos/purpose.js';
 import type { Recipe } from '../vmspec/recipes.js';
 import { createSlackApp } from './app.js';
 import { Approvers } from './approvers.js';
@@ -50,7 +51,15 @@ export interface BotOptions {
   importNoticeMs?: number;
   /** How long a form's pre-flight may take (default 2 s, inside Slack's 3 s). */
   preflightMs?: number;
+  /** VergeOS counts as ready while any call was answered this lately (default 6 min); only then is `GET /system` asked. */
+  vergeosAnsweredWithinMs?: number;
 }
+
+/**
+ * Longer than the gone-VM sweep's 5 min, so a leading process's own sweep keeps VergeOS answered
+ * and an idle bot spends no probe; a follower probes at most every 6 min (10 calls an hour).
+ */
+const VERGEOS_ANSWERED_WITHIN_MS = 6 * 60_000;
 
 export interface Bot {
   app: App;
@@ -94,7 +103,11 @@ export function createBot(resources: Resources, options: BotOptions): Bot {
   registerListeners(app, ctx);
   const readiness = new Readiness([
     { name: 'slack', run: async () => void (await slack.call('auth.test', {})) },
-    { name: 'vergeos', run: async () => void (await core.vergeos.systemInfo()) },
+    answeredLatelyCheck('vergeos', {
+      lastAnswerAt: () => core.vergeos.lastAnswerAt(),
+      probe: () => withPurpose('readiness', () => core.vergeos.systemInfo()),
+      withinMs: options.vergeosAnsweredWithinMs ?? VERGEOS_ANSWERED_WITHIN_MS,
+    }),
     { name: 'store', run: () => core.writeHealth.probe(), now: () => core.writeHealth.problem() },
   ]);
   provideGauges({
