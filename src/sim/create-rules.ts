@@ -212,6 +212,8 @@ export function addDevice(world: SimState, body: Row): { key: string; uuid: stri
     world.table('machine_devices').set(key, {
       $key: Number(key),
       machine: machine.$key,
+      // What kind of machine holds it (pyVergeOS's `machine_type`): every machine here is a VM's.
+      machine_type: 'vm',
       type,
       // Stored as the group's key, as pyVergeOS reads it back; `resource_group#uuid` gives the uuid.
       resource_group: group ? group.$key : null,

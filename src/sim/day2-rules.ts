@@ -112,6 +112,11 @@ export function createSnapshot(world: SimState, body: Row): { key: string } {
   const hidden = insertVm(world, { ...copiedVmFields(vm), name: vm.name, is_snapshot: true });
   for (const drive of rowsOfMachine(world, 'machine_drives', String(vm.machine))) copyDrive(world, drive, hidden.machineKey, 'snapshot');
   for (const nic of rowsOfMachine(world, 'machine_nics', String(vm.machine))) copyNic(world, nic, hidden.machineKey, 'snapshot', true);
+  // The snapshot keeps the VM's device settings too; its machine never runs, so they hold no hardware.
+  for (const device of rowsOfMachine(world, 'machine_devices', String(vm.machine))) {
+    const deviceKey = world.nextKey('machine_devices');
+    world.table('machine_devices').set(String(deviceKey), { ...device, $key: deviceKey, machine: Number(hidden.machineKey) });
+  }
   const key = String(world.nextKey('machine_snapshots'));
   world.table('machine_snapshots').set(key, {
     $key: Number(key),
@@ -134,7 +139,8 @@ export function deleteSnapshot(world: SimState, key: string): void {
   if (!snapshot) throw new SimHttpError(404, `Snapshot '${key}' not found`);
   const snapMachine = String(snapshot.snap_machine);
   for (const [k, drive] of world.table('machine_drives')) if (String(drive.machine) === snapMachine) removeDrive(world, k, drive);
-  for (const [k, nic] of world.table('machine_nics')) if (String(nic.machine) === snapMachine) world.table('machine_nics').delete(k);
+  for (const table of ['machine_nics', 'machine_devices'] as const)
+    for (const [k, row] of world.table(table)) if (String(row.machine) === snapMachine) world.table(table).delete(k);
   const machine = world.table('machines').get(snapMachine);
   if (machine) {
     world.table('machine_status').delete(String(machine.status));
@@ -272,7 +278,7 @@ function copiedVmFields(vm: Row): Row {
   return Object.fromEntries(Object.entries(vm).filter(([field]) => !OWN_VM_FIELDS.has(field)));
 }
 
-function rowsOfMachine(world: SimState, table: 'machine_drives' | 'machine_nics', machineKey: string): Row[] {
+function rowsOfMachine(world: SimState, table: 'machine_drives' | 'machine_nics' | 'machine_devices', machineKey: string): Row[] {
   return [...world.table(table).values()].filter((row) => String(row.machine) === machineKey);
 }
 

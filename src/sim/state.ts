@@ -42,11 +42,18 @@ export class SimState {
     return n;
   }
 
-  /** An existing VM and a snapshot, so lookups must tell live VMs from snapshots. */
+  /**
+   * An existing VM and a snapshot, so lookups must tell live VMs from snapshots; both stopped
+   * with a GPU attached when the inventory has one, holding no hardware (as VergeOS counts it).
+   */
   #seedExistingVms(): void {
-    this.createVm({ name: 'legacy-db', description: 'PostgreSQL 12, do not touch', cluster: '1', ram: 16384, cpu_cores: 4 });
+    const legacy = this.createVm({ name: 'legacy-db', description: 'PostgreSQL 12, do not touch', cluster: '1', ram: 16384, cpu_cores: 4 });
     const snap = this.createVm({ name: 'web-template', description: 'snapshot of the old web tier', cluster: '1', ram: 4096, cpu_cores: 2 });
     this.table('vms').get(snap.vmKey)!.is_snapshot = true;
+    const gpu = [...this.table('resource_groups').values()].find((g) => g.type === 'node_host_gpu_devices' && g.enabled !== false);
+    if (!gpu) return;
+    this.addDevice({ machine: legacy.machineKey, type: gpu.type, resource_group: gpu.$key });
+    this.addDevice({ machine: snap.machineKey, type: gpu.type, resource_group: gpu.$key, count: 2 });
   }
 
   // ---- lookups ------------------------------------------------------------------------------

@@ -284,7 +284,9 @@ export class VergeosSim {
         return [200, this.#project(row, fields, table as TableName)];
       }
       const predicate = parseFilter(params.get('filter') ?? undefined);
-      let list = [...rows.values()].filter(predicate);
+      // A filter may name a field's alias, joins included (pyVergeOS: `running eq true` over `machine#status#running as running`).
+      const filterable = (row: Row) => (fields ? { ...row, ...this.#project(row, fields, table as TableName) } : row);
+      let list = [...rows.values()].filter((row) => predicate(filterable(row)));
       const order = compareBy(params.get('sort') ?? undefined);
       if (order) list.sort(order);
       const offset = Number(params.get('offset') ?? 0);

@@ -78,7 +78,7 @@ export interface VergeosApi {
   listMediaFiles(): Promise<MediaFile[]>;
   listStorageTiers(): Promise<StorageTier[]>;
   listResourceGroups(): Promise<ResourceGroup[]>;
-  /** How many devices of each resource group are attached to VMs (by group uuid). */
+  /** How many devices of each resource group running machines hold (by group uuid); stopped VMs and snapshots hold none. */
   countDevicesInUse(): Promise<Map<string, number>>;
   listClusterStatus(): Promise<ClusterStatus[]>;
   listVgpuDevices(): Promise<VgpuDevice[]>;
@@ -292,8 +292,16 @@ export class VergeosClient implements VergeosApi {
     });
   }
 
+  /**
+   * Only devices that hold hardware: those of running machines, filtered by VergeOS in one call on
+   * the `machine#status#running as running` join (pyVergeOS filters running networks so). A
+   * stopped VM holds none, and a snapshot's machine never runs.
+   */
   async countDevicesInUse(): Promise<Map<string, number>> {
-    const rows = await this.#list('/machine_devices', deviceGroupSchema, { fields: DEVICE_GROUP_FIELDS });
+    const rows = await this.#list('/machine_devices', deviceGroupSchema, {
+      filter: 'running eq true',
+      fields: `${DEVICE_GROUP_FIELDS},machine#status#running as running`,
+    });
     const counts = new Map<string, number>();
     for (const row of rows) {
       const group = row.resource_group_uuid ?? (row.resource_group === null || row.resource_group === undefined ? undefined : String(row.resource_group));
