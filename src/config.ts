@@ -189,5 +189,6 @@ export function vergeosClientOptions(env: Env): Omit<VergeosClientOptions, 'logg
     ...(env.VERGEOS_CA_FILE ? { caFile: env.VERGEOS_CA_FILE } : {}),
     insecure: env.VERGEOS_TLS_INSECURE,
     maxInFlight: env.VERGEOS_MAX_IN_FLIGHT,
+    ...(env.VERGEOS_RATE_LIMIT === undefined ? {} : { rateLimit: { perHour: env.VERGEOS_RATE_LIMIT, burst: env.VERGEOS_RATE_BURST } }),
   };
 }

@@ -66,9 +66,66 @@ new Gauge({
 
 export const vergeosRequestsTotal = new Counter({
   name: 'vmbot_vergeos_requests_total',
-  help: 'VergeOS API calls (each attempt), by method, endpoint and HTTP status (or the transport failure)',
-  labelNames: ['method', 'endpoint', 'status'] as const,
+  help: 'VergeOS API calls (each attempt), by method, endpoint, HTTP status (or the transport failure) and purpose (provision, change, preflight, user, lease, sweep, refresh, readiness, other)',
+  labelNames: ['method', 'endpoint', 'status', 'purpose'] as const,
   registers: [registry],
+});
+
+export const vergeosBudgetWaitSeconds = new Counter({
+  name: 'vmbot_vergeos_budget_wait_seconds_total',
+  help: 'Time VergeOS calls waited for the request budget (VERGEOS_RATE_LIMIT) or a shared back-off, by purpose',
+  labelNames: ['purpose'] as const,
+  registers: [registry],
+});
+
+export const vergeosBudgetPauses = new Counter({
+  name: 'vmbot_vergeos_budget_pauses_total',
+  help: 'Times every VergeOS caller was paused: rate_limited (a 429), unavailable (502/503/504), dropped (a connection reset or closed)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+/** What the budget gauges read when scraped (the process's budgets, one per API key). */
+export interface BudgetReading {
+  left: number;
+  waiting: number;
+  perHour: number;
+}
+let budgetReadings: () => BudgetReading[] = () => [];
+
+export function provideBudgetReadings(read: () => BudgetReading[]): void {
+  budgetReadings = read;
+}
+
+new Gauge({
+  name: 'vmbot_vergeos_budget_remaining',
+  help: 'VergeOS calls that can be sent now without waiting (the scarcest API key’s budget); absent when VERGEOS_RATE_LIMIT is off',
+  registers: [registry],
+  collect() {
+    this.reset();
+    const readings = budgetReadings();
+    if (readings.length) this.set(Math.min(...readings.map((r) => r.left)));
+  },
+});
+
+new Gauge({
+  name: 'vmbot_vergeos_budget_waiting',
+  help: 'VergeOS calls waiting for the request budget now',
+  registers: [registry],
+  collect() {
+    this.set(budgetReadings().reduce((n, r) => n + r.waiting, 0));
+  },
+});
+
+new Gauge({
+  name: 'vmbot_vergeos_budget_per_hour',
+  help: 'The request budget per API key, calls per hour (VERGEOS_RATE_LIMIT)',
+  registers: [registry],
+  collect() {
+    this.reset();
+    const readings = budgetReadings();
+    if (readings.length) this.set(Math.min(...readings.map((r) => r.perHour)));
+  },
 });
 
 export const vergeosRequestSeconds = new Histogram({

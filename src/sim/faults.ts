@@ -50,8 +50,27 @@ interface ActiveRule {
   seen: number;
 }
 
+/** VergeOS's session limit as its Go SDK describes it: past `over` requests within `windowMs`, the connection is dropped. */
+export interface BurstLimit {
+  over: number;
+  windowMs: number;
+  /** The clock arrivals are counted on (the test's, so it agrees with the client's budget). */
+  now: () => number;
+}
+
 export class FaultTable {
   #rules: ActiveRule[] = [];
+  #burst: BurstLimit | undefined;
+  #arrivals: number[] = [];
+  /** Requests dropped for passing the burst limit. */
+  droppedForBurst = 0;
+
+  /** Drop every request past `over` in any `windowMs` (no 429, as VergeOS does); undefined lifts it. */
+  limitBursts(limit: BurstLimit | undefined): void {
+    this.#burst = limit;
+    this.#arrivals = [];
+    this.droppedForBurst = 0;
+  }
 
   add(input: FaultRuleInput | FaultRuleInput[]): void {
     for (const one of Array.isArray(input) ? input : [input]) this.#rules.push({ rule: faultRuleSchema.parse(one), seen: 0 });
@@ -59,6 +78,18 @@ export class FaultTable {
 
   clear(): void {
     this.#rules = [];
+    this.limitBursts(undefined);
+  }
+
+  /** Whether this arrival passes the burst limit (every arrival counts, dropped ones too). */
+  #overBurst(): boolean {
+    if (!this.#burst) return false;
+    const now = this.#burst.now();
+    this.#arrivals = this.#arrivals.filter((t) => t > now - this.#burst!.windowMs);
+    this.#arrivals.push(now);
+    if (this.#arrivals.length <= this.#burst.over) return false;
+    this.droppedForBurst++;
+    return true;
   }
 
   /** Count this call against every matching rule and say what to do with it. */
@@ -76,6 +107,7 @@ export class FaultTable {
       else if (rule.drop) action = { kind: 'drop', commit: rule.commit };
       else if (rule.hang) action = { kind: 'hang', commit: rule.commit };
     }
+    if (this.#overBurst()) action = { kind: 'drop', commit: false };
     return { latencyMs, action };
   }
 }

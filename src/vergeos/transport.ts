@@ -4,14 +4,18 @@
  * Credentials live in a private field and never reach an error, a log line or inspect().
  */
 import { readFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { CodedError, EXIT } from '../errors.js';
 import { codeForStatus, VergeosError, type VergeosErrorCode } from './errors.js';
-import { backoffDelay, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
+import { backoffDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
 import { Semaphore } from './semaphore.js';
 import type { Logger } from '../log.js';
-import { endpointLabel, vergeosRequestSeconds, vergeosRequestsTotal } from '../ops/metrics.js';
+import { endpointLabel, vergeosBudgetWaitSeconds, vergeosRequestSeconds, vergeosRequestsTotal } from '../ops/metrics.js';
+import { createHash } from 'node:crypto';
+import { realClock, RequestBudget, sharedBudget, type BudgetClock } from './budget.js';
+import { currentPurpose, type Purpose } from './purpose.js';
 
 export type VergeosAuth = { apiKey: string } | { username: string; password: string };
 
@@ -32,6 +36,13 @@ export interface VergeosClientOptions {
   /** The longest `Retry-After` (ms) a read waits out after a 429; longer ones fail at once. Default 60 s. */
   maxRetryAfterMs?: number;
   logger?: Logger;
+  /**
+   * The request budget: calls per hour and burst, shared by every client of this process with the
+   * same URL and credentials. Absent: no budget (the configuration's default is VergeOS's 1000/h).
+   */
+  rateLimit?: { perHour: number; burst?: number; clock?: BudgetClock };
+  /** A budget to use as it is (tests, the bench); wins over `rateLimit`. */
+  budget?: RequestBudget;
   /** For tests: a dispatcher to use instead of the client's own pool. */
   dispatcher?: Dispatcher;
 }
@@ -59,8 +70,13 @@ const TLS_CODES = new Set([
 ]);
 /** Errors raised before a byte of the request left: nothing can have happened on the server. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+/** How a VergeOS node drops a session past its burst limit (gov's retry.go): a reset, or the socket closed under the request. */
+const DROPPED_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const insecureWarned = new Set<string>();
+/** A wait nothing cuts short (any number of retries wait on it at once). */
+const NEVER = new AbortController().signal;
+setMaxListeners(0, NEVER);
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -92,6 +108,8 @@ export class VergeosTransport {
   readonly #retry: RetryPolicy;
   readonly #maxRetryAfterMs: number;
   readonly #logger: Logger | undefined;
+  /** Paces every call under VergeOS's limit; undefined when the budget is off. */
+  readonly budget: RequestBudget | undefined;
   /** Epoch ms of the last answer showing VergeOS up and the credentials good (readiness reads it instead of probing). */
   lastAnswerAt: number | undefined;
 
@@ -102,6 +120,15 @@ export class VergeosTransport {
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
     this.#logger = options.logger;
     this.#slots = new Semaphore(options.maxInFlight ?? 8);
+    this.budget =
+      options.budget ??
+      (options.rateLimit
+        ? sharedBudget(createHash('sha256').update(`${this.origin}\0${this.#authorization}`).digest('hex'), {
+            perHour: options.rateLimit.perHour,
+            ...(options.rateLimit.burst === undefined ? {} : { burst: options.rateLimit.burst }),
+            ...(options.rateLimit.clock ? { clock: options.rateLimit.clock } : {}),
+          })
+        : undefined);
     const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     if (options.dispatcher) {
       this.#dispatcher = options.dispatcher;
@@ -138,11 +165,16 @@ export class VergeosTransport {
   async call(options: CallOptions): Promise<CallResult> {
     const endpoint = `${options.method} ${API_PREFIX}${options.path}`;
     const idempotent = options.once !== true && (options.method === 'GET' || options.method === 'DELETE' || options.method === 'PUT');
+    const purpose = currentPurpose();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#slots.run(() => this.#once(options, endpoint, idempotent));
+        await this.#budgeted(purpose);
+        const result = await this.#slots.run(() => this.#once(options, endpoint, idempotent, purpose));
+        this.budget?.answered();
+        return result;
       } catch (err) {
         const error = err as VergeosError;
+        this.#pushedBack(error);
         // An earlier DELETE attempt may have landed before its answer was lost: gone is done.
         if (options.method === 'DELETE' && attempt > 0 && error.code === 'VERGEOS_NOT_FOUND') return { status: 404, body: undefined };
         const waitAsked = error.retryAfterMs ?? 0;
@@ -153,21 +185,41 @@ export class VergeosTransport {
           { endpoint, code: error.code, status: error.status, attempt: attempt + 1, delayMs: Math.round(delay) },
           'VergeOS call failed; retrying',
         );
-        await sleep(delay);
+        await (this.budget?.clock ?? realClock).wait(delay, NEVER);
       }
     }
   }
 
-  async #once(options: CallOptions, endpoint: string, idempotent: boolean): Promise<CallResult> {
+  /** A token from the budget (waiting behind earlier callers and any shared pause), the wait counted. */
+  async #budgeted(purpose: Purpose): Promise<void> {
+    if (!this.budget) return;
+    const waited = await this.budget.take(purpose);
+    if (waited > 0) vergeosBudgetWaitSeconds.inc({ purpose }, waited / 1000);
+  }
+
+  /** VergeOS pushing back pauses every caller: a 429 for its Retry-After, a 502/503/504 or a dropped connection for a back-off. */
+  #pushedBack(error: VergeosError): void {
+    if (!this.budget) return;
+    if (error.code === 'VERGEOS_RATE_LIMITED') this.budget.rateLimited(error.retryAfterMs);
+    else if (error.status === 502 || error.status === 503 || error.status === 504) this.budget.troubled('unavailable');
+    else if (error.status === undefined && error.transportCode !== undefined && DROPPED_CODES.has(error.transportCode)) this.budget.troubled('dropped');
+    else if (error.status !== undefined) this.budget.answered();
+  }
+
+  async #once(options: CallOptions, endpoint: string, idempotent: boolean, purpose: Purpose): Promise<CallResult> {
     const started = performance.now();
     const labels = { method: options.method, endpoint: endpointLabel(options.path) };
     try {
       const result = await this.#exchange(options, endpoint, idempotent, started);
-      vergeosRequestsTotal.inc({ ...labels, status: String(result.status) });
+      vergeosRequestsTotal.inc({ ...labels, status: String(result.status), purpose });
       return result;
     } catch (err) {
       const e = err as VergeosError;
-      vergeosRequestsTotal.inc({ ...labels, status: e.status === undefined ? e.code.replace(/^VERGEOS_/, '').toLowerCase() : String(e.status) });
+      vergeosRequestsTotal.inc({
+        ...labels,
+        status: e.status === undefined ? e.code.replace(/^VERGEOS_/, '').toLowerCase() : String(e.status),
+        purpose,
+      });
       throw err;
     } finally {
       vergeosRequestSeconds.observe(labels, (performance.now() - started) / 1000);

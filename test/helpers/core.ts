@@ -11,6 +11,7 @@ import { FileAuditLog } from '../../src/store/audit-file.js';
 import type { FileSystem } from '../../src/store/durable-file.js';
 import { LowdbStore } from '../../src/store/lowdb.js';
 import type { VergeosSimOptions } from '../../src/sim/index.js';
+import type { VergeosClientOptions } from '../../src/vergeos/index.js';
 import { simAndClient } from './vergeos.js';
 
 export const MANIFESTS = fileURLToPath(new URL('../../manifests/', import.meta.url));
@@ -27,13 +28,15 @@ export interface ProvisioningRigOptions {
   auditFs?: FileSystem;
   /** How often the provisioner polls VergeOS and import drives (default 15 ms). */
   pollMs?: number;
+  /** Client settings over the rig's (e.g. a request budget). */
+  client?: Partial<VergeosClientOptions>;
 }
 
 export type ProvisioningRig = Awaited<ReturnType<typeof provisioningRig>>;
 
 /** Simulator + client + real store and audit files + a provisioner with fast polling. */
 export async function provisioningRig(simOptions: VergeosSimOptions = {}, options: ProvisioningRigOptions = {}) {
-  const { sim, client, close: closeSim } = await simAndClient({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...simOptions });
+  const { sim, client, close: closeSim } = await simAndClient({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...simOptions }, options.client);
   const { dir, remove } = await tempDir();
   const pollMs = options.pollMs ?? 15;
   const storeFs = options.fs ? { fs: options.fs } : {};

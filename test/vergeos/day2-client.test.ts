@@ -9,6 +9,7 @@ import { operatorMessage, type VergeosClient } from '../../src/vergeos/index.js'
 import { VergeosTransport } from '../../src/vergeos/transport.js';
 import { GIB, SIM_DEFAULT_API_KEY, type VergeosSim } from '../../src/sim/index.js';
 import { registry } from '../../src/ops/metrics.js';
+import { withPurpose } from '../../src/vergeos/purpose.js';
 import { simAndClient, vergeosFailure } from '../helpers/vergeos.js';
 
 describe('VergeosClient day-2 calls', () => {
@@ -43,7 +44,7 @@ describe('VergeosClient day-2 calls', () => {
   });
 
   it('resizes with PUT {cpu_cores, ram in MB}: a running VM keeps running and needs a restart, which a power cycle clears', async () => {
-    await client.updateVmSize(vmKey, { cpu_cores: 4, ram: 8192 });
+    await withPurpose('change', () => client.updateVmSize(vmKey, { cpu_cores: 4, ram: 8192 }));
     await client.powerOn(vmKey);
     await client.updateVmSize(vmKey, { cpu_cores: 8, ram: 16384 });
     expect(sim.requestsTo('PUT /vms/:key').map((r) => [r.path, r.body])).toEqual([
@@ -57,7 +58,7 @@ describe('VergeosClient day-2 calls', () => {
     expect(await client.getVm(vmKey)).toMatchObject({ running: true, needRestart: false, cpuCores: 8 });
     // Counted by table, never by key.
     const counted = await registry.metrics();
-    expect(counted).toMatch(/^vmbot_vergeos_requests_total\{method="PUT",endpoint="\/vms\/:key",status="200"\} \d+$/m);
+    expect(counted).toMatch(/^vmbot_vergeos_requests_total\{method="PUT",endpoint="\/vms\/:key",status="200",purpose="change"\} \d+$/m);
     expect(counted).not.toContain(`/vms/${vmKey}"`);
   });
 
@@ -117,7 +118,7 @@ describe('VergeosClient day-2 calls', () => {
 
   it('takes snapshots with an absolute expires (or never), lists them newest first and finds the VM of each', async () => {
     const expiresAt = new Date(now + 7 * 86_400_000);
-    const weekly = await client.createSnapshot({ machine: machineKey, name: 'before-upgrade', expiresAt });
+    const weekly = await withPurpose('change', () => client.createSnapshot({ machine: machineKey, name: 'before-upgrade', expiresAt }));
     now += 90_000;
     const kept = await client.createSnapshot({ machine: machineKey, name: 'golden', quiesce: true, description: 'known good' });
     expect(sim.requestsTo('POST /machine_snapshots').map((r) => r.body)).toEqual([
@@ -165,7 +166,9 @@ describe('VergeosClient day-2 calls', () => {
     const snapVm = await client.snapshotVmKey(snapshots[1]!.snapMachineKey!);
     expect(snapVm).toMatch(/^\d+$/);
     expect(snapVm).not.toBe(vmKey);
-    expect(await registry.metrics()).toMatch(/^vmbot_vergeos_requests_total\{method="POST",endpoint="\/machine_snapshots",status="201"\} \d+$/m);
+    expect(await registry.metrics()).toMatch(
+      /^vmbot_vergeos_requests_total\{method="POST",endpoint="\/machine_snapshots",status="201",purpose="change"\} \d+$/m,
+    );
     expect(sim.requestsTo('GET /vms').at(-1)?.query).toMatchObject({
       filter: `machine eq ${snapshots[1]!.snapMachineKey}`,
       fields: '$key,name,machine,is_snapshot',

@@ -1,0 +1,217 @@
+/**
+ * VergeOS's request budget: "a maximum of 1000 requests per hour per API key" (its API Guide), and a
+ * node drops a session that sends more than ~50 in a burst (its Go SDK). A token bucket per API key
+ * holds the burst under that and the rate under the hour's limit. Work for people (provisioning,
+ * changes, pre-flight, clicks) is served first; background work (sweeps, refreshes, readiness,
+ * lease steps) waits behind it and never takes the last few tokens. When VergeOS pushes back — a
+ * 429 with its `Retry-After`, a 502/503/504, a dropped connection — every caller pauses, not just
+ * the one that was told.
+ */
+import { provideBudgetReadings, vergeosBudgetPauses } from '../ops/metrics.js';
+import { isBackground, type Purpose } from './purpose.js';
+
+/** Time for the budget: real by default; tests and the bench move or compress it. */
+export interface BudgetClock {
+  now(): number;
+  /** Resolves after `ms`, or as soon as `signal` aborts. */
+  wait(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const realClock: BudgetClock = {
+  now: () => Date.now(),
+  wait: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    }),
+};
+
+export interface BudgetOptions {
+  /** Calls per hour (VergeOS documents 1000 per API key). */
+  perHour: number;
+  /** Calls sent back to back before the rate applies (default 45: VergeOS drops a session past ~50). */
+  burst?: number;
+  /** Tokens background work leaves for people (default a fifth of the burst). */
+  reserve?: number;
+  clock?: BudgetClock;
+}
+
+/** Why every caller is paused, for the log and /readyz-style reports. */
+export type PauseReason = 'rate_limited' | 'unavailable' | 'dropped';
+
+interface Waiter {
+  purpose: Purpose;
+  since: number;
+  resolve: (waitedMs: number) => void;
+}
+
+/** Shared back-off after 503s and drops: 0.5 s doubling to 30 s; a success ends the streak. */
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+export class RequestBudget {
+  readonly perHour: number;
+  readonly burst: number;
+  readonly reserve: number;
+  /** The clock it runs on (the transport's retry waits use it too). */
+  readonly clock: BudgetClock;
+  readonly #perMs: number;
+  #tokens: number;
+  #filledAt: number;
+  #pausedUntil = 0;
+  #pauseReason: PauseReason | undefined;
+  #troubleStreak = 0;
+  readonly #people: Waiter[] = [];
+  readonly #background: Waiter[] = [];
+  #pumping = false;
+  #wake = new AbortController();
+
+  constructor(options: BudgetOptions) {
+    if (!(options.perHour > 0)) throw new RangeError('perHour must be above 0');
+    this.perHour = options.perHour;
+    this.burst = Math.max(1, Math.floor(options.burst ?? 45));
+    this.reserve = Math.min(this.burst - 1, Math.max(0, Math.floor(options.reserve ?? this.burst / 5)));
+    this.clock = options.clock ?? realClock;
+    this.#perMs = options.perHour / 3_600_000;
+    this.#tokens = this.burst;
+    this.#filledAt = this.clock.now();
+  }
+
+  /** Calls that could be sent now without waiting. */
+  get left(): number {
+    this.#refill();
+    return Math.floor(this.#tokens);
+  }
+
+  /** Callers waiting for a token now. */
+  get waiting(): number {
+    return this.#people.length + this.#background.length;
+  }
+
+  /** Until when (epoch ms) every caller is paused, and why; undefined when not paused. */
+  get paused(): { until: number; reason: PauseReason } | undefined {
+    return this.#pausedUntil > this.clock.now() && this.#pauseReason ? { until: this.#pausedUntil, reason: this.#pauseReason } : undefined;
+  }
+
+  /**
+   * How long `calls` more calls for people would take to be sent from now, at this budget, with the
+   * tokens there are and the callers already waiting: the figure pre-flight shows the lead.
+   */
+  predictWaitMs(calls: number): number {
+    this.#refill();
+    const ahead = this.#people.length;
+    const pause = Math.max(0, this.#pausedUntil - this.clock.now());
+    const short = calls + ahead - this.#tokens;
+    return short <= 0 ? pause : pause + short / this.#perMs;
+  }
+
+  /** Wait for a token; resolves with how long it waited (ms). */
+  take(purpose: Purpose): Promise<number> {
+    this.#refill();
+    const background = isBackground(purpose);
+    const now = this.clock.now();
+    if (!this.#pumping && this.#pausedUntil <= now && this.#tokens >= this.#needed(background)) {
+      this.#tokens -= 1;
+      return Promise.resolve(0);
+    }
+    return new Promise<number>((resolve) => {
+      (background ? this.#background : this.#people).push({ purpose, since: now, resolve });
+      if (this.#pumping) this.#interrupt();
+      else void this.#pump();
+    });
+  }
+
+  /** VergeOS answered 429: pause everyone for what it asked (or a back-off); then all proceed. */
+  rateLimited(retryAfterMs: number | undefined): void {
+    this.#pause(retryAfterMs ?? this.#nextBackoff(), 'rate_limited');
+  }
+
+  /** A 502/503/504 or a dropped connection: everyone backs off, longer each time until a success. */
+  troubled(reason: 'unavailable' | 'dropped'): void {
+    this.#pause(this.#nextBackoff(), reason);
+  }
+
+  /** An answer came back: the back-off streak ends. */
+  answered(): void {
+    this.#troubleStreak = 0;
+  }
+
+  #nextBackoff(): number {
+    this.#troubleStreak++;
+    return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.#troubleStreak - 1));
+  }
+
+  #pause(ms: number, reason: PauseReason): void {
+    vergeosBudgetPauses.inc({ reason });
+    const until = this.clock.now() + ms;
+    if (until > this.#pausedUntil) {
+      this.#pausedUntil = until;
+      this.#pauseReason = reason;
+    }
+    this.#interrupt();
+  }
+
+  #needed(background: boolean): number {
+    return background ? 1 + this.reserve : 1;
+  }
+
+  #refill(): void {
+    const now = this.clock.now();
+    if (now > this.#filledAt) this.#tokens = Math.min(this.burst, this.#tokens + (now - this.#filledAt) * this.#perMs);
+    this.#filledAt = Math.max(this.#filledAt, now);
+  }
+
+  #interrupt(): void {
+    this.#wake.abort();
+  }
+
+  /** One loop hands out tokens in order: people first (oldest first), then background work. */
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      for (;;) {
+        const queue = this.#people.length ? this.#people : this.#background;
+        const next = queue[0];
+        if (!next) return;
+        this.#refill();
+        const now = this.clock.now();
+        let waitMs = this.#pausedUntil - now;
+        if (waitMs <= 0) {
+          const short = this.#needed(queue === this.#background) - this.#tokens;
+          if (short <= 0) {
+            this.#tokens -= 1;
+            queue.shift();
+            next.resolve(now - next.since);
+            continue;
+          }
+          waitMs = short / this.#perMs;
+        }
+        if (this.#wake.signal.aborted) this.#wake = new AbortController();
+        await this.clock.wait(Math.max(1, Math.ceil(waitMs)), this.#wake.signal);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+}
+
+/** One budget per API key in this process: every client made with the same key shares it. */
+const budgets = new Map<string, RequestBudget>();
+
+/** The budget for a key (`keyId` names it without holding the secret); the first caller's options make it. */
+export function sharedBudget(keyId: string, options: BudgetOptions): RequestBudget {
+  let budget = budgets.get(keyId);
+  if (!budget) {
+    budget = new RequestBudget(options);
+    budgets.set(keyId, budget);
+  }
+  return budget;
+}
+
+provideBudgetReadings(() => [...budgets.values()].map((b) => ({ left: b.left, waiting: b.waiting, perHour: b.perHour })));
