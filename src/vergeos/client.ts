@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import { z } from 'zod';
 import { badResponse, numericFilterValue, numericIfPossible, parseBody, quote } from './wire.js';
 import { VergeosTransport, type VergeosClientOptions } from './transport.js';
+import type { RequestBudget } from './budget.js';
 import {
   clonedSchema,
   clusterSchema,
@@ -108,6 +109,8 @@ export interface VergeosApi {
   cloneVm(vmKey: string, name: string): Promise<{ vmKey?: string; machineKey?: string }>;
   /** When VergeOS last answered a call as a working VergeOS does (2xx, or a 4xx about the request, not the credentials): epoch ms. */
   lastAnswerAt(): number | undefined;
+  /** The request budget its calls are paced by (VERGEOS_RATE_LIMIT); undefined when off. */
+  readonly budget?: RequestBudget | undefined;
   close(): Promise<void>;
 }
 
@@ -145,6 +148,10 @@ export class VergeosClient implements VergeosApi {
 
   get origin(): string {
     return this.#http.origin;
+  }
+
+  get budget(): RequestBudget | undefined {
+    return this.#http.budget;
   }
 
   /**
