@@ -97,19 +97,30 @@ export function checkCapacity(specs: readonly VmSpec[], inv: CapacityInventory, 
       errors.push({ path: need.path.replace(/\.\w+$/, '.preferred_tier'), message: `storage tier ${tierName} does not exist in VergeOS` });
       continue;
     }
+    // Refused on what is written (capacity − used), as VergeOS and its clients count room; allocation
+    // past capacity only warns: thin disks take room as they are written.
     const reserve = Math.round(tier.capacity * margin);
     const usable = Math.max(0, tier.free - reserve);
+    const figures = `${formatBytes(tier.used)} used, ${formatBytes(tier.allocated)} allocated of ${formatBytes(tier.capacity)}`;
     if (need.total > usable) {
-      const kept = reserve ? ` (keeping ${Math.round(margin * 100)}% of its ${formatBytes(tier.capacity)} in reserve)` : '';
+      const kept = reserve ? `; ${Math.round(margin * 100)}% kept in reserve` : '';
       errors.push({
         path: need.path,
-        message: `tier ${tierName} has ${formatBytes(usable)} free${kept}; ${howMuch(need, formatBytes)}: choose smaller disks, another tier or fewer VMs`,
+        message: `tier ${tierName} has ${formatBytes(usable)} free (${figures}${kept}); ${howMuch(need, formatBytes)}: choose smaller disks, another tier or fewer VMs`,
       });
-    } else if (tier.capacity && (tier.capacity - tier.free + need.total) / tier.capacity > nearlyFull) {
-      warnings.push(
-        `Storage tier ${tierName} will be ${Math.round(((tier.capacity - tier.free + need.total) / tier.capacity) * 100)}% full after this (${formatBytes(tier.free - need.total)} left).`,
-      );
+      continue;
     }
+    if (!tier.capacity) continue;
+    const usedAfter = tier.used + need.total;
+    if (usedAfter / tier.capacity > nearlyFull)
+      warnings.push(
+        `Storage tier ${tierName} will be ${Math.round((usedAfter / tier.capacity) * 100)}% full after this (${formatBytes(tier.free - need.total)} left; ${figures}).`,
+      );
+    const allocatedAfter = tier.allocated + need.total;
+    if (allocatedAfter > tier.capacity)
+      warnings.push(
+        `Storage tier ${tierName} is over-committed: ${formatBytes(allocatedAfter)} allocated of ${formatBytes(tier.capacity)} after this (${formatBytes(tier.used)} used); thin disks may fill it as they are written.`,
+      );
   }
 
   for (const [ref, need] of devices) {

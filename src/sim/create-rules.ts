@@ -123,8 +123,8 @@ export function addDrive(world: SimState, body: Row): { key: string } {
     if (body.media_source !== undefined && body.media_source !== null) throw new SimHttpError(422, "An EFI disk cannot have 'media_source'");
     size = 1024 * 1024;
   }
-  const free = Number(tier.capacity) - Math.max(Number(tier.used), Number(tier.allocated));
-  if (size > free) throw new SimHttpError(507, `Insufficient storage on tier ${tierName}`);
+  // Room is what is not written (capacity − used), as VergeOS counts it: allocation may pass capacity on a thin tier.
+  if (size > Number(tier.capacity) - Number(tier.used)) throw new SimHttpError(507, `Insufficient storage on tier ${tierName}`);
   tier.used = Number(tier.used) + size;
   tier.allocated = Number(tier.allocated) + size;
 

@@ -65,8 +65,7 @@ export function growDrive(world: SimState, key: string, body: Row): Row {
     const delta = size - Number(drive.disksize);
     const tier = tierOf(world, drive);
     if (tier) {
-      if (delta > Number(tier.capacity) - Math.max(Number(tier.used), Number(tier.allocated)))
-        throw new SimHttpError(507, `Insufficient storage on tier ${text(drive.preferred_tier)}`);
+      if (delta > Number(tier.capacity) - Number(tier.used)) throw new SimHttpError(507, `Insufficient storage on tier ${text(drive.preferred_tier)}`);
       tier.used = Number(tier.used) + delta;
       tier.allocated = Number(tier.allocated) + delta;
     }
@@ -214,8 +213,7 @@ export function cloneVm(world: SimState, body: Row): Row {
   for (const d of drives) needed.set(text(d.preferred_tier), (needed.get(text(d.preferred_tier)) ?? 0) + Number(d.disksize));
   for (const [tierName, size] of needed) {
     const tier = [...world.table('storage_tiers').values()].find((t) => String(t.tier) === tierName);
-    if (tier && size > Number(tier.capacity) - Math.max(Number(tier.used), Number(tier.allocated)))
-      throw new SimHttpError(507, `Insufficient storage on tier ${tierName}`);
+    if (tier && size > Number(tier.capacity) - Number(tier.used)) throw new SimHttpError(507, `Insufficient storage on tier ${tierName}`);
   }
   const created = insertVm(world, { ...copiedVmFields(source), name, is_snapshot: false });
   for (const drive of drives) copyDrive(world, drive, created.machineKey, 'clone');

@@ -6,12 +6,19 @@
 import type { Logger } from '../log.js';
 import { formatBytes } from '../vmspec/units.js';
 import type { VergeosApi } from '../vergeos/client.js';
+import type { StorageTier } from '../vergeos/types.js';
 import { VGPU_DEVICE_TYPE } from '../vergeos/enums.js';
 import { TPM_CHOICE, type Choice, type OptionSource } from './views/request-modal.js';
 
 export interface OptionGroup {
   label: string;
   options: Choice[];
+}
+
+/** "1.2 TiB free", and when thin disks promise more than the tier holds, "· 9 TiB allocated of 8 TiB". */
+export function tierRoom(tier: Pick<StorageTier, 'free' | 'allocated' | 'capacity'>): string {
+  const free = `${formatBytes(tier.free)} free`;
+  return tier.capacity && tier.allocated > tier.capacity ? `${free} · ${formatBytes(tier.allocated)} allocated of ${formatBytes(tier.capacity)}` : free;
 }
 
 /** Network types workloads don't belong on (the notes: core and dmz). */
@@ -120,7 +127,7 @@ export class InventoryCache {
         return [
           {
             label: 'Storage tiers',
-            options: tiers.map((t) => ({ value: t.tier, label: `Tier ${t.tier}${t.description ? ` ${t.description}` : ''} — ${formatBytes(t.free)} free` })),
+            options: tiers.map((t) => ({ value: t.tier, label: `Tier ${t.tier}${t.description ? ` ${t.description}` : ''} — ${tierRoom(t)}` })),
           },
         ];
       }

@@ -86,10 +86,12 @@ export const storageTierSchema = z
     tier: t.tier,
     description: t.description,
     capacity: t.capacity,
+    /** Bytes written on the tier. */
     used: t.used,
+    /** Bytes promised to disks; thin disks let it pass capacity (the tier is over-committed). */
     allocated: t.allocated ?? t.used,
-    /** Bytes a new thick disk can still take. */
-    free: Math.max(0, t.capacity - Math.max(t.used, t.allocated ?? 0)),
+    /** capacity − used, as every VergeOS client shows it (allocation can exceed capacity on a thin tier). */
+    free: Math.max(0, t.capacity - t.used),
   }));
 export type StorageTier = z.output<typeof storageTierSchema>;
 

@@ -45,7 +45,9 @@ describe('batches', () => {
     expect(out.code).toBe(2);
     expect(out.stdout).toBe('');
     const file = join(MANIFESTS, 'web-server.yml');
-    expect(out.stderr).toContain(`${file}:drives[0].disksize: tier 1 has 1.4 TiB free (keeping 5% of its 2 TiB in reserve); 500 × 100 GiB needs 48.83 TiB`);
+    expect(out.stderr).toContain(
+      `${file}:drives[0].disksize: tier 1 has 1.4 TiB free (512 GiB used, 512 GiB allocated of 2 TiB; 5% kept in reserve); 500 × 100 GiB needs 48.83 TiB`,
+    );
     expect(out.stderr).toContain(`${file}:vm.ram: cluster 1 has 768 GiB of RAM free for running VMs; 500 × 8 GiB needs 3.91 TiB`);
     expect(out.stderr).toContain(`${file}:vm.cpu_cores: cluster 1 has 192 cores free for running VMs; 500 × 4 cores needs 2000 cores`);
     expect(out.stderr).toContain('Nothing was created.');
@@ -74,7 +76,10 @@ describe('batches', () => {
     } as unknown as VmSpec;
     const out = checkCapacity([spec], { tiers, files: [], groups: [], devicesInUse: new Map(), clusterStatus: [] }, { tierMargin: 0 });
     expect(out.errors).toEqual([
-      { path: 'drives[0].disksize', message: 'tier 1 has 10 GiB free; this VM needs 20 GiB: choose smaller disks, another tier or fewer VMs' },
+      {
+        path: 'drives[0].disksize',
+        message: 'tier 1 has 10 GiB free (1.99 TiB used, 1.99 TiB allocated of 2 TiB); this VM needs 20 GiB: choose smaller disks, another tier or fewer VMs',
+      },
     ]);
   });
 

@@ -23,7 +23,7 @@ describe('batches from Slack', () => {
     const big = await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'big-{n}', count: '20' });
     expect((big.json as { errors: Record<string, string> }).errors).toEqual({
       'drive_size_0.0':
-        'tier 1 has 1.4 TiB free (keeping 5% of its 2 TiB in reserve); 20 × 100 GiB needs 1.95 TiB: choose smaller disks, another tier or fewer VMs',
+        'tier 1 has 1.4 TiB free (512 GiB used, 512 GiB allocated of 2 TiB; 5% kept in reserve); 20 × 100 GiB needs 1.95 TiB: choose smaller disks, another tier or fewer VMs',
     });
     const tooMany = await rig.driver.submit(SLACK_SIM.requester, modal, { name: 'big-{n}', count: '21' });
     expect((tooMany.json as { errors: Record<string, string> }).errors).toEqual({
