@@ -1,6 +1,8 @@
 import { provisionBatch } from '../batches/batch.js';
 import { planSpec } from '../plan/plan.js';
 import { renderPlanText } from '../plan/render.js';
+import { withPurpose } from '../vergeos/purpose.js';
+import { forecastProvisioning, forecastWarning } from '../workflows/budget-forecast.js';
 import { preflightSpecs } from '../preflight/check.js';
 import { runResult } from '../provision/result.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson } from './context.js';
@@ -20,7 +22,7 @@ export async function applyCommand(
   const core = await openCore({ withVergeos: true });
   try {
     // The whole batch is checked before anything is created: names, references, capacity.
-    const checked = await preflightSpecs(core.vergeos!, asked, { tierMargin: opts.tierMargin / 100 });
+    const checked = await withPurpose('preflight', () => preflightSpecs(core.vergeos!, asked, { tierMargin: opts.tierMargin / 100 }));
     if (checked.errors.length || !checked.specs)
       throw new CliExit(EXIT.badInput, `${checked.errors.map((e) => `${file}:${e.path}: ${e.message}`).join('\n')}\nNothing was created.`);
     // Devices named by resource group alone now carry the group's type: the plan shown is the one sent.
@@ -30,7 +32,8 @@ export async function applyCommand(
         ? renderPlanText(planSpec(specs[0]!))
         : `${specs.length} VMs, ${specs[0]!.vm.name} … ${specs.at(-1)!.vm.name}, each:\n${renderPlanText(planSpec(specs[0]!))}`,
     );
-    for (const warning of checked.warnings) say(`warning: ${warning}`);
+    const pace = forecastWarning(forecastProvisioning(core.vergeos!, specs), specs.length);
+    for (const warning of pace ? [...checked.warnings, pace] : checked.warnings) say(`warning: ${warning}`);
     if (!opts.yes && !(await confirm(`Create ${specs.length === 1 ? `VM ${specs[0]!.vm.name}` : `${specs.length} VMs`} in VergeOS?`))) {
       throw new CliExit(EXIT.failed, 'Nothing was created.');
     }

@@ -65,6 +65,8 @@ export function workspaceEnv(where: { slackApiUrl: string; vergeosUrl: string; d
     VM_APPROVERS: SLACK_SIM.leadsGroup,
     VERGEOS_URL: where.vergeosUrl,
     VERGEOS_API_KEY: SIM_DEFAULT_API_KEY,
+    // The simulator has no hourly limit; the budget is shown by the tests and `npm run bench`.
+    VERGEOS_RATE_LIMIT: 'off',
     DATA_DIR: where.dataDir,
     MANIFESTS_DIR: MANIFESTS,
     VMBOT_POLL_INTERVAL: '50ms',

@@ -25,6 +25,7 @@ import { createRuns, markNotStarted } from './new-runs.js';
 import { RunQueries } from './queries.js';
 import { RunAudit } from './run-audit.js';
 import { cleanup } from './teardown.js';
+import { withPurpose } from '../vergeos/purpose.js';
 
 export { RunBusyError } from './errors.js';
 export { ChangeFailure, type AskedChange, type ChangeResult } from './actions/change.js';
@@ -132,7 +133,7 @@ export class Provisioner {
    * that was interrupted at any point: nothing is created twice.
    */
   execute(runId: string, listener?: RunEventListener, actor = 'vmbot'): Promise<RunRecord> {
-    return this.#executor.execute(runId, listener, actor);
+    return withPurpose('provision', () => this.#executor.execute(runId, listener, actor));
   }
 
   /** Whether a run was last paused by a store that took no writes (cleared when it runs again). */
@@ -147,7 +148,7 @@ export class Provisioner {
 
   /** Delete what a failed run created (exactly once; an interrupted cleanup is resumed). */
   cleanup(runId: string, actor: string): Promise<RunRecord> {
-    return cleanup(this.#ctx, runId, actor);
+    return withPurpose('provision', () => cleanup(this.#ctx, runId, actor));
   }
 
   /** Records for VMs made without one (an older process on the same database); how many. */
@@ -179,7 +180,7 @@ export class Provisioner {
 
   /** Change the VM (resize, drives, NICs, snapshots) exactly once per `asked.id`; a refusal throws `ChangeFailure`. */
   change(runId: string, asked: AskedChange): Promise<ChangeResult> {
-    return applyChange(this.#ctx, runId, asked);
+    return withPurpose('change', () => applyChange(this.#ctx, runId, asked));
   }
 
   /** Record a change the policy allowed as under way (quotas count it) before it is sent; busy while another is. */
@@ -194,7 +195,7 @@ export class Provisioner {
 
   /** Changes a stopped process left in flight on this VM, finished (looked up before anything is sent). */
   resumeChanges(runId: string): Promise<ChangeResult[]> {
-    return resumeChanges(this.#ctx, runId);
+    return withPurpose('change', () => resumeChanges(this.#ctx, runId));
   }
 
   /** VMs with a change left in flight (a stopped process): resume these at start-up. */

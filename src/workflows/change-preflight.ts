@@ -9,6 +9,7 @@ import { driveName } from '../plan/plan.js';
 import { specDrive } from '../vmchange/describe.js';
 import { checkCapacity } from '../preflight/capacity.js';
 import type { VmRecord } from '../store/vm-record.js';
+import { withPurpose } from '../vergeos/purpose.js';
 import type { VergeosApi } from '../vergeos/client.js';
 import type { VmChange } from '../vmchange/schema.js';
 import type { VmSpec } from '../vmspec/schema.js';
@@ -35,7 +36,11 @@ export const CHANGE_FIELD: Record<VmChange['action'], string> = {
   snapshot_delete: 'snapshot',
 };
 
-export async function preflightChange(api: VergeosApi, vm: VmRecord, change: VmChange, tierMargin = 0.05): Promise<ChangeCheck> {
+export function preflightChange(api: VergeosApi, vm: VmRecord, change: VmChange, tierMargin = 0.05): Promise<ChangeCheck> {
+  return withPurpose('preflight', () => checkChange(api, vm, change, tierMargin));
+}
+
+async function checkChange(api: VergeosApi, vm: VmRecord, change: VmChange, tierMargin: number): Promise<ChangeCheck> {
   let completed = change;
   const machine = vm.keys.machineKey;
   if (!machine)

@@ -7,6 +7,7 @@
  */
 import { CodedError, EXIT } from '../errors.js';
 import { planRun, type Plan } from '../plan/plan.js';
+import { withPurpose } from '../vergeos/purpose.js';
 import { preflightSpecs } from '../preflight/check.js';
 import type { Provisioner, RunEventListener } from '../provision/provisioner.js';
 import type { RequestRecord, RunRecord } from '../store/records.js';
@@ -88,7 +89,7 @@ export class VmClones {
     if (source.length) return { name, errors: source, warnings: [] };
     const clash = nameClashes(this.deps.store, [name]);
     if (clash) return { name, errors: [clash], warnings: [] };
-    const checked = await preflightSpecs(this.deps.vergeos, [cloneSpec(vm, name)]);
+    const checked = await withPurpose('preflight', () => preflightSpecs(this.deps.vergeos, [cloneSpec(vm, name)]));
     return { name, errors: checked.errors, warnings: checked.warnings };
   }
 

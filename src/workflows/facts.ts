@@ -8,6 +8,8 @@ import type { VergeosApi } from '../vergeos/client.js';
 import type { ResourceGroup } from '../vergeos/types.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import type { FieldError } from '../vmspec/validate.js';
+import { withPurpose } from '../vergeos/purpose.js';
+import { forecastProvisioning, forecastWarning } from './budget-forecast.js';
 
 export type Facts =
   /** Everything checked: the specs with each device's type filled in from its group. */
@@ -20,13 +22,15 @@ export type Facts =
 export async function gatherFacts(api: VergeosApi, specs: readonly VmSpec[], deadlineMs: number): Promise<Facts> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
-  const checks = preflightSpecs(api, specs).catch((err: unknown) => ({ failed: err as Error }));
+  const checks = withPurpose('preflight', () => preflightSpecs(api, specs)).catch((err: unknown) => ({ failed: err as Error }));
   try {
     const outcome = await Promise.race([checks, late]);
     if (outcome === 'late') return { kind: 'unknown', why: `VergeOS did not answer the pre-flight checks within ${Math.round(deadlineMs / 100) / 10} s` };
     if ('failed' in outcome) return { kind: 'unknown', why: `VergeOS could not be asked (${outcome.failed.message})` };
     if (outcome.errors.length || !outcome.specs) return { kind: 'problems', errors: outcome.errors };
-    return { kind: 'known', specs: outcome.specs, warnings: outcome.warnings, resourceGroups: outcome.resourceGroups ?? [] };
+    const pace = forecastWarning(forecastProvisioning(api, outcome.specs), outcome.specs.length);
+    const warnings = pace ? [...outcome.warnings, pace] : outcome.warnings;
+    return { kind: 'known', specs: outcome.specs, warnings, resourceGroups: outcome.resourceGroups ?? [] };
   } finally {
     clearTimeout(timer);
   }

@@ -145,9 +145,14 @@ describe('the production install (deploy/Dockerfile)', () => {
     expect(metrics).not.toMatch(/^vmbot_runs_total\{outcome="failed"\}/m);
     // web-server: the VM, one drive, one NIC, power on — each POSTed once and answered 201.
     for (const endpoint of ['/vms', '/machine_drives', '/machine_nics', '/vm_actions']) {
-      expect(value(`vmbot_vergeos_requests_total{method="POST",endpoint="${endpoint}",status="201"}`)).toBe('1');
+      expect(value(`vmbot_vergeos_requests_total{method="POST",endpoint="${endpoint}",status="201",purpose="provision"}`)).toBe('1');
     }
-    expect(value('vmbot_vergeos_requests_total{method="POST",endpoint="/machine_devices",status="201"}')).toBeUndefined();
+    expect(value('vmbot_vergeos_requests_total{method="POST",endpoint="/machine_devices",status="201",purpose="provision"}')).toBeUndefined();
+    // Pre-flight's name check, counted apart; the budget (VergeOS's 1000/h by default) shows what is left.
+    expect(Number(value('vmbot_vergeos_requests_total{method="GET",endpoint="/vms",status="200",purpose="preflight"}'))).toBeGreaterThanOrEqual(1);
+    expect(value('vmbot_vergeos_budget_per_hour')).toBe('1000');
+    expect(Number(value('vmbot_vergeos_budget_remaining'))).toBeGreaterThan(0);
+    expect(Number(value('vmbot_vergeos_budget_remaining'))).toBeLessThanOrEqual(45);
     expect(Number(value('vmbot_vergeos_request_duration_seconds_count{method="POST",endpoint="/vms"}'))).toBe(1);
     expect(value('vmbot_runs_in_flight')).toBe('0');
     expect(value('vmbot_slack_rate_limited_total{method="chat.postMessage"}')).toBeUndefined();

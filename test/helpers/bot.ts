@@ -14,6 +14,7 @@ import type { FileSystem } from '../../src/store/durable-file.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { SIM_DEFAULT_API_KEY, startVergeosSim, type VergeosSim, type VergeosSimOptions } from '../../src/sim/index.js';
 import { VergeosClient } from '../../src/vergeos/client.js';
+import type { VergeosClientOptions } from '../../src/vergeos/transport.js';
 import { MANIFESTS, tempDir } from './core.js';
 import { STAND_IN_RATE_FACTOR } from '../../src/demo/workspace.js';
 
@@ -69,6 +70,8 @@ export async function startRig(
     fs?: FileSystem;
     /** How often the bot looks for runs to take over (paused ones too); the bot's default is half the claim time. */
     takeOverMs?: number;
+    /** Client settings over the rig's (e.g. a request budget on a test's clock). */
+    client?: Partial<VergeosClientOptions>;
   } = {},
 ): Promise<Rig> {
   const vergeos = await startVergeosSim({ timing: { importMs: 60, startMs: 0, stopMs: 0 }, ...options.vergeos });
@@ -103,6 +106,7 @@ export async function startRig(
       auth: { apiKey: SIM_DEFAULT_API_KEY },
       retry: { retries: 1, baseMs: 1, maxMs: 2 },
       timeouts: { headersMs: 1_000, bodyMs: 1_000 },
+      ...options.client,
     });
     const policy = await openPolicy(env, logger);
     const bot = createBot(

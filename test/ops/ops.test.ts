@@ -36,7 +36,7 @@ describe('/healthz, /readyz and /metrics', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.type).toContain('text/plain');
     expect(metrics.text).toMatch(/^vmbot_requests\{state="pending"\} 1$/m);
-    expect(metrics.text).toMatch(/^vmbot_vergeos_requests_total\{method="GET",endpoint="\/vms",status="200"\} \d+$/m);
+    expect(metrics.text).toMatch(/^vmbot_vergeos_requests_total\{method="GET",endpoint="\/vms",status="200",purpose="preflight"\} \d+$/m);
     expect(metrics.text).toMatch(/^vmbot_vergeos_request_duration_seconds_count\{method="GET",endpoint="\/system"\} \d+$/m);
     expect(metrics.text).toMatch(/^vmbot_slack_pending_writes \d+$/m);
     expect(metrics.text).toMatch(/^vmbot_runs_in_flight 0$/m);
