@@ -123,9 +123,11 @@ export function addDrive(world: SimState, body: Row): { key: string } {
     if (body.media_source !== undefined && body.media_source !== null) throw new SimHttpError(422, "An EFI disk cannot have 'media_source'");
     size = 1024 * 1024;
   }
-  // Room is what is not written (capacity − used), as VergeOS counts it: allocation may pass capacity on a thin tier.
+  // Thin provisioning: a disk is allocated its size but uses only what is written (an image copied
+  // in, an EFI store); room is refused on used, so allocation may pass capacity.
+  const written = media === 'disk' ? 0 : size;
   if (size > Number(tier.capacity) - Number(tier.used)) throw new SimHttpError(507, `Insufficient storage on tier ${tierName}`);
-  tier.used = Number(tier.used) + size;
+  tier.used = Number(tier.used) + written;
   tier.allocated = Number(tier.allocated) + size;
 
   const key = String(world.nextKey('machine_drives'));
@@ -146,6 +148,8 @@ export function addDrive(world: SimState, body: Row): { key: string } {
     status: statusKey,
     _ready_at: status === 'importing' ? world.now() + world.timing.importMs : undefined,
     orderid: drivesOfMachine,
+    // Bytes it holds on its tier's `used`, given back when it goes.
+    _written: written,
   });
   return { key };
 }

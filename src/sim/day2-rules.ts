@@ -65,8 +65,8 @@ export function growDrive(world: SimState, key: string, body: Row): Row {
     const delta = size - Number(drive.disksize);
     const tier = tierOf(world, drive);
     if (tier) {
+      // Grown thin: allocated now, used as the guest writes.
       if (delta > Number(tier.capacity) - Number(tier.used)) throw new SimHttpError(507, `Insufficient storage on tier ${text(drive.preferred_tier)}`);
-      tier.used = Number(tier.used) + delta;
       tier.allocated = Number(tier.allocated) + delta;
     }
     drive.disksize = size;
@@ -180,12 +180,12 @@ export function restoreSnapshot(world: SimState, body: Row): void {
       continue;
     }
     const tier = tierOf(world, drive);
-    const delta = Number(copy.disksize) - Number(drive.disksize);
     if (tier) {
-      tier.used = Number(tier.used) + delta;
-      tier.allocated = Number(tier.allocated) + delta;
+      tier.used = Number(tier.used) + written(copy) - written(drive);
+      tier.allocated = Number(tier.allocated) + Number(copy.disksize) - Number(drive.disksize);
     }
     drive.disksize = copy.disksize;
+    drive._written = written(copy);
   }
   const savedNics = new Set(rowsOfMachine(world, 'machine_nics', String(snapVm.machine)).map((copy) => String(copy._source)));
   for (const [k, nic] of world.table('machine_nics')) if (String(nic.machine) === machineKey && !savedNics.has(k)) world.table('machine_nics').delete(k);
@@ -228,7 +228,7 @@ export function cloneVm(world: SimState, body: Row): Row {
 export function removeDrive(world: SimState, key: string, drive: Row): void {
   const tier = drive._snapshot_copy ? undefined : tierOf(world, drive);
   if (tier) {
-    tier.used = Number(tier.used) - Number(drive.disksize);
+    tier.used = Number(tier.used) - written(drive);
     tier.allocated = Number(tier.allocated) - Number(drive.disksize);
   }
   world.table('machine_drive_status').delete(String(drive.status));
@@ -247,9 +247,10 @@ function copyDrive(world: SimState, drive: Row, machineKey: string, copyOf: 'sna
   } else {
     delete copy._snapshot_copy;
     delete copy._source;
+    // A clone copies what the drive holds: its written bytes, and its size allocated.
     const tier = tierOf(world, copy);
     if (tier) {
-      tier.used = Number(tier.used) + Number(copy.disksize);
+      tier.used = Number(tier.used) + written(copy);
       tier.allocated = Number(tier.allocated) + Number(copy.disksize);
     }
   }
@@ -278,6 +279,11 @@ function copiedVmFields(vm: Row): Row {
 
 function rowsOfMachine(world: SimState, table: 'machine_drives' | 'machine_nics' | 'machine_devices', machineKey: string): Row[] {
   return [...world.table(table).values()].filter((row) => String(row.machine) === machineKey);
+}
+
+/** Bytes a drive holds on its tier's `used` (what was written when it was made; a thin disk, none). */
+function written(drive: Row): number {
+  return Number(drive._written ?? 0);
 }
 
 function tierOf(world: SimState, drive: Row): Row | undefined {

@@ -79,10 +79,13 @@ describe('storage tier room', () => {
     expect(result.warnings).toEqual(['Storage tier 3 will be 94% full after this (60 GiB left; 944 GiB used, 944 GiB allocated of 1 TiB).']);
   });
 
-  it('the simulator, as VergeOS, takes a disk on an over-committed tier that has room by used, and refuses on used', async () => {
+  it('the simulator, as VergeOS, takes a thin disk on an over-committed tier (allocated grows, used does not) and refuses on used', async () => {
     const { vmKey, machineKey } = await client.createVm({ name: 'thin-vm', cluster: '1' });
     await client.addDrive({ machine: machineKey, media: 'disk', disksize: 500 * GIB, preferred_tier: '2' });
-    expect(tier2().allocated).toBe(9 * TIB + 500 * GIB);
+    expect([tier2().used, tier2().allocated]).toEqual([3 * TIB, 9 * TIB + 500 * GIB]);
+    // An imported image is written: it counts in used too.
+    await client.addDrive({ machine: machineKey, media: 'import', media_source: '123', preferred_tier: '2' });
+    expect([tier2().used, tier2().allocated]).toEqual([3 * TIB + 2 * GIB, 9 * TIB + 502 * GIB]);
     const refused = await client.addDrive({ machine: machineKey, media: 'disk', disksize: 5 * TIB, preferred_tier: '2' }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ status: 507, vergeosMessage: 'Insufficient storage on tier 2' });
     await client.deleteVm(vmKey);
