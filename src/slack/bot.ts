@@ -51,6 +51,8 @@ export interface BotOptions {
   importNoticeMs?: number;
   /** How long a form's pre-flight may take (default 2 s, inside Slack's 3 s). */
   preflightMs?: number;
+  /** How often a passing readiness check runs again (default 30 s; a failing one every second). */
+  readinessEveryMs?: number;
   /** VergeOS counts as ready while any call was answered this lately (default 6 min); only then is `GET /system` asked. */
   vergeosAnsweredWithinMs?: number;
 }
@@ -101,15 +103,18 @@ export function createBot(resources: Resources, options: BotOptions): Bot {
   });
   const ctx = wireSlack(core, { slack, approvers, policy, importNoticeMs: options.importNoticeMs, preflightMs: options.preflightMs });
   registerListeners(app, ctx);
-  const readiness = new Readiness([
-    { name: 'slack', run: async () => void (await slack.call('auth.test', {})) },
-    answeredLatelyCheck('vergeos', {
-      lastAnswerAt: () => core.vergeos.lastAnswerAt(),
-      probe: () => withPurpose('readiness', () => core.vergeos.systemInfo()),
-      withinMs: options.vergeosAnsweredWithinMs ?? VERGEOS_ANSWERED_WITHIN_MS,
-    }),
-    { name: 'store', run: () => core.writeHealth.probe(), now: () => core.writeHealth.problem() },
-  ]);
+  const readiness = new Readiness(
+    [
+      { name: 'slack', run: async () => void (await slack.call('auth.test', {})) },
+      answeredLatelyCheck('vergeos', {
+        lastAnswerAt: () => core.vergeos.lastAnswerAt(),
+        probe: () => withPurpose('readiness', () => core.vergeos.systemInfo()),
+        withinMs: options.vergeosAnsweredWithinMs ?? VERGEOS_ANSWERED_WITHIN_MS,
+      }),
+      { name: 'store', run: () => core.writeHealth.probe(), now: () => core.writeHealth.problem() },
+    ],
+    options.readinessEveryMs === undefined ? {} : { passingEveryMs: options.readinessEveryMs },
+  );
   provideGauges({
     requestsByState: () => Object.fromEntries(REQUEST_STATES.map((state) => [state, store.countRequests('state', state)])),
     pendingSlackWrites: () => ctx.notifier.pending,
