@@ -16,6 +16,7 @@ import { Requests } from './requests/requests.js';
 import type { AuditLog } from './store/audit.js';
 import type { Store } from './store/store.js';
 import type { VergeosApi } from './vergeos/client.js';
+import { InventoryCachingVergeos } from './vergeos/inventory-cache.js';
 import type { Recipe } from './vmspec/recipes.js';
 import type { People } from './workflows/decide.js';
 import { VmClones } from './workflows/clone-vm.js';
@@ -78,10 +79,13 @@ export function peopleByPolicy(vmApprovers: readonly string[]): (policy: LoadedP
 }
 
 export function compose(resources: Resources, options: ComposeOptions = {}): Core {
-  const { env, logger, store, audit, vergeos } = resources;
+  const { env, logger, store, audit } = resources;
+  // One cache of inventory lists for the whole core: the form, pre-flight and the options share it.
+  const vergeos = new InventoryCachingVergeos(resources.vergeos, { ttlMs: env.VERGEOS_INVENTORY_TTL });
   const recipes = options.recipes ?? [];
   const provisioner = new Provisioner({
-    vergeos,
+    // A run's check before its first POST (device groups still as approved) reads VergeOS as it is now.
+    vergeos: vergeos.asOfNow(),
     store,
     audit,
     logger,
@@ -114,6 +118,7 @@ export function compose(resources: Resources, options: ComposeOptions = {}): Cor
   const clones = new VmClones({ store, provisioner, filing, vergeos, recipes: () => recipes });
   return {
     ...resources,
+    vergeos,
     recipes,
     policy: options.policy,
     provisioner,

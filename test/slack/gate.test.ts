@@ -68,9 +68,12 @@ describe('the gate when VergeOS is slow or failing at submit', () => {
     { what: 'failing machine_devices', fault: { route: 'GET /machine_devices', status: 503, body: { err: 'Service unavailable' } } },
   ];
   it.each(faults)('$what: nothing approvable is filed; once VergeOS answers, the right rule decides', async ({ fault }) => {
-    rig = await policyRig({ preflightMs: 300 });
+    // Inventory lists kept for no time, so the second submission asks VergeOS too (and meets it slow or failing).
+    rig = await policyRig({ preflightMs: 300, env: { VERGEOS_INVENTORY_TTL: '0ms' } });
     rig.vergeos.faults.add(fault);
     expect((await submitDevice(rig, 'gpu-01', GPU_RESOURCE_GROUP)).body).toBe('');
+    // A list still in flight is shared: the second submission waits for the first one's to end, then asks its own.
+    await until(() => rig.vergeos.requests.every((r) => r.outcome !== 0), 'the first pre-flight’s calls answered');
     expect((await submitDevice(rig, 'sriov-01', SRIOV_RESOURCE_GROUP)).body).toBe('');
     await until(() => rig.store.getRequest('REQ-2'), 'both filed');
     expect(rig.store.getRequest('REQ-1')).toMatchObject({ state: 'waiting_preflight' });
