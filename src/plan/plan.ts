@@ -6,6 +6,7 @@
  */
 import type { DeviceSpec, DriveSpec, NicSpec, VmSpec } from '../vmspec/schema.js';
 import type { DeviceCreateBody, DriveCreateBody, NicCreateBody, VmCreateBody } from '../vergeos/types.js';
+import { VGPU_DEVICE_TYPE } from '../vergeos/enums.js';
 
 export type PlanStep =
   | { id: 'create_vm'; kind: 'create_vm'; body: VmCreateBody }
@@ -116,11 +117,30 @@ function groupRef(ref: string): string | number {
   return /^\d+$/.test(ref) ? Number(ref) : ref;
 }
 
+/**
+ * A vGPU's settings as pyVergeOS's `create_vgpu` sends them when none are given. Sent in full, under
+ * what the recipe or form sets, so the plan the lead approves shows every setting VergeOS gets.
+ */
+export const VGPU_DEFAULT_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({
+  frame_rate_limiter: 60,
+  attach_drivers: false,
+  disable_vnc: false,
+  enable_uvm: false,
+  enable_debugging: false,
+  enable_profiling: false,
+  profile_type: 'any',
+});
+
+/** The settings a device is sent with: a vGPU's over the defaults; another device's as given. */
+export function deviceSettings(device: Pick<DeviceSpec, 'type' | 'settings_args'>): Record<string, unknown> | undefined {
+  return device.type === VGPU_DEVICE_TYPE ? { ...VGPU_DEFAULT_SETTINGS, ...device.settings_args } : device.settings_args;
+}
+
 function deviceBody(device: DeviceSpec): Omit<DeviceCreateBody, 'machine'> {
   return defined({
     type: device.type,
     resource_group: device.resource_group === undefined ? undefined : groupRef(device.resource_group),
-    settings_args: device.settings_args,
+    settings_args: deviceSettings(device),
   });
 }
 

@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import { z } from 'zod';
 import { badResponse, numericFilterValue, numericIfPossible, parseBody, quote } from './wire.js';
 import { VergeosTransport, type VergeosClientOptions } from './transport.js';
+import { VGPU_DEVICE_TYPE } from './enums.js';
 import type { RequestBudget } from './budget.js';
 import {
   clonedSchema,
@@ -181,8 +182,9 @@ export class VergeosClient implements VergeosApi {
     return { key: created.$key };
   }
 
+  /** A vGPU's settings come whole from the plan (its defaults under the recipe's); other devices without any are sent `{}`. */
   async addDevice(body: DeviceCreateBody): Promise<CreatedDevice> {
-    const created = await this.#post('/machine_devices', { settings_args: {}, ...body }, createdDeviceSchema);
+    const created = await this.#post('/machine_devices', body.type === VGPU_DEVICE_TYPE ? body : { settings_args: {}, ...body }, createdDeviceSchema);
     return { key: created.$key, uuid: created.response?.uuid };
   }
 

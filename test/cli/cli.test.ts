@@ -73,11 +73,21 @@ describe('vmbot command line', () => {
     const own = { ...env, DATA_DIR: join(dir, 'data-devices') }; // the other tests count the runs in DATA_DIR
     const ok = await runVmbot(['apply', byKey, '--name', 'cli-vgpu', '--yes', '--json'], own);
     expect(ok.code).toBe(0);
-    expect(ok.stderr).toContain('NVIDIA vGPU from resource group 2 with {"frame_rate_limiter":0}');
+    // pyVergeOS's create_vgpu defaults under the recipe's frame_rate_limiter, in the plan and in the POST.
+    const settings = {
+      frame_rate_limiter: 0,
+      attach_drivers: false,
+      disable_vnc: false,
+      enable_uvm: false,
+      enable_debugging: false,
+      enable_profiling: false,
+      profile_type: 'any',
+    };
+    expect(ok.stderr).toContain(`NVIDIA vGPU from resource group 2 with ${JSON.stringify(settings)}`);
     expect(sim.requestsTo('POST /machine_devices').at(-1)?.body).toMatchObject({
       type: 'node_nvidia_vgpu_devices',
       resource_group: 2,
-      settings_args: { frame_rate_limiter: 0 },
+      settings_args: settings,
     });
 
     const wrong = join(dir, 'wrong-type.yml');
