@@ -1,16 +1,13 @@
 /**
- * VMs deleted outside the bot: looked up by name (a few list calls for many VMs) and marked, so
- * they stop counting against quotas — a VM record becomes `gone`; a failed run's left-behind VM is
- * marked on the run (`goneAt`). A VM of that name with another key is someone else's: ours is gone
- * all the same.
+ * VMs deleted outside the bot: the live VMs' keys read in one list call per sweep (however many
+ * VMs the bot made) and compared by VM key, and those missing marked, so they stop counting
+ * against quotas — a VM record becomes `gone`; a failed run's left-behind VM is marked on the run
+ * (`goneAt`). A VM of the same name with another key is someone else's: ours is gone all the same.
  */
 import { isConflict } from '../errors.js';
 import { ownerOf } from '../store/records.js';
 import type { ProvisionContext } from './context.js';
 import { markVm } from './vm-records.js';
-
-/** VMs looked up per list call. */
-const NAMES_PER_LOOKUP = 20;
 
 /** A VM noticed gone: what its owner and the audit channel are told about. */
 export interface GoneVm {
@@ -28,10 +25,8 @@ export async function noticeDeletedVms(ctx: ProvisionContext): Promise<GoneVm[]>
     ...vms.map((v) => ({ runId: v.runId, name: v.name, vmKey: v.keys.vmKey, isRecord: true })),
     ...leftByFailedRuns.map((r) => ({ runId: r.id, name: r.spec.vm.name ?? r.id, vmKey: r.keys.vmKey!, isRecord: false })),
   ];
-  const present = new Set<string>();
-  for (let i = 0; i < held.length; i += NAMES_PER_LOOKUP) {
-    for (const vm of await ctx.api.findVmsByName(held.slice(i, i + NAMES_PER_LOOKUP).map((h) => h.name))) present.add(vm.key);
-  }
+  if (!held.length) return [];
+  const present = new Set((await ctx.api.listLiveVms()).map((vm) => vm.key));
   const gone: GoneVm[] = [];
   for (const h of held.filter((x) => !present.has(x.vmKey))) {
     const at = new Date().toISOString();

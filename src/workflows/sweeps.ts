@@ -3,13 +3,16 @@
  * VergeOS answers, pending requests expired, lease reminders / power-offs / deletions due, VMs
  * deleted outside the bot noticed. Each tells a `SweepObserver` what happened, as data; the
  * Slack edge renders it (DMs, the audit channel, App Home). Lease notices leave the VM's outbox
- * only once the observer has told them, so a restart delivers what was not.
+ * only once the observer has told them, so a restart delivers what was not. Their VergeOS calls
+ * are labelled (sweep, lease, refresh) so the request budget serves them after people's work;
+ * pre-flight inside a sweep labels its own.
  */
 import type { LeaseEvent, Leases } from '../leases/leases.js';
 import type { Logger } from '../log.js';
 import type { GoneVm, Provisioner } from '../provision/provisioner.js';
 import type { Requests } from '../requests/requests.js';
 import type { RequestRecord, VmRecord } from '../store/records.js';
+import { withPurpose } from '../vergeos/purpose.js';
 import type { VmAddresses } from './vm-addresses.js';
 import type { RequestFiling } from './file-request.js';
 
@@ -56,7 +59,11 @@ export class Sweeps {
   }
 
   /** Requests: those that waited for pre-flight decided if VergeOS answers now; pending ones past their time expired. */
-  async requests(waitingPreflightMs = this.deps.waitingPreflightMs ?? 20_000): Promise<void> {
+  requests(waitingPreflightMs = this.deps.waitingPreflightMs ?? 20_000): Promise<void> {
+    return withPurpose('sweep', () => this.#requests(waitingPreflightMs));
+  }
+
+  async #requests(waitingPreflightMs: number): Promise<void> {
     const { requests, filing, logger } = this.deps;
     for (const waiting of requests.inState('waiting_preflight')) {
       const decided = await filing.decideWaiting(waiting.id, waitingPreflightMs).catch((err: unknown) => {
@@ -72,7 +79,11 @@ export class Sweeps {
    * Leases: what is due now, then every notice not yet delivered (also those a previous process
    * recorded and did not send), each removed from the outbox once told.
    */
-  async leases(): Promise<void> {
+  leases(): Promise<void> {
+    return withPurpose('lease', () => this.#leases());
+  }
+
+  async #leases(): Promise<void> {
     const { leases } = this.deps;
     await leases.sweep();
     for (const { noticeId, event } of leases.outbox()) {
@@ -83,7 +94,7 @@ export class Sweeps {
 
   /** New VMs' addresses, asked of VergeOS with back-off for a few minutes after each is ready; each change told. */
   async addresses(): Promise<void> {
-    for (const vm of await this.deps.addresses.sweep()) await this.#observer.vmReachable(vm);
+    for (const vm of await withPurpose('refresh', () => this.deps.addresses.sweep())) await this.#observer.vmReachable(vm);
   }
 
   /**
@@ -92,6 +103,6 @@ export class Sweeps {
    */
   async goneVms(): Promise<void> {
     await this.deps.provisioner.recordMissingVms();
-    for (const vm of await this.deps.provisioner.noticeDeletedVms()) await this.#observer.vmGone(vm);
+    for (const vm of await withPurpose('sweep', () => this.deps.provisioner.noticeDeletedVms())) await this.#observer.vmGone(vm);
   }
 }
