@@ -194,6 +194,8 @@ async function story(ws: Workspace): Promise<void> {
     const tier2 = (await other.listStorageTiers()).find((t) => t.tier === '2')!;
     const { machineKey } = await other.createVm({ name: 'analytics-scratch', description: 'another team' });
     await other.addDrive({ machine: machineKey, name: 'scratch', media: 'disk', disksize: tier2.free - 10 * 1024 ** 3, preferred_tier: '2' });
+    // A thin disk takes room as it is written: the other team's job fills it.
+    vergeos.state.table('storage_tiers').get('2')!.used = tier2.capacity - 10 * 1024 ** 3;
     out(`\n   (meanwhile another team's automation takes all but 10 GiB of storage tier 2)`);
   } finally {
     await other.close();
