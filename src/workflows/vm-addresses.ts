@@ -2,7 +2,8 @@
  * Reaching a VM: its NICs' addresses once VergeOS reports them. VergeOS learns an address some
  * time after power-on, so the sweep asks with back-off for a few minutes after a VM is ready —
  * each ask counted on the VM record, so a restart continues the back-off rather than starting it
- * again — and after that only on demand (`/vm-create mine`, `vmbot vms --refresh`). What VergeOS
+ * again — and after that only on demand (`/vm-create mine`, `vmbot vms --refresh`). The VMs due
+ * at one sweep are asked in one call (each VM still only when its own time has come). What VergeOS
  * says is written to the VM record (a compare-and-set) and an address that appears or changes is
  * reported once.
  */
@@ -10,6 +11,7 @@ import { isConflict } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { VmNetwork, VmRecord } from '../store/vm-record.js';
 import type { VergeosApi } from '../vergeos/client.js';
+import type { Nic } from '../vergeos/types.js';
 
 /** How long after a VM is ready the sweep keeps asking for its addresses. */
 export const ADDRESS_WINDOW_MS = 5 * 60_000;
@@ -39,10 +41,10 @@ const addressesOf = (network: VmNetwork | undefined): string =>
 
 export class VmAddresses {
   readonly #store: AddressStore;
-  readonly #api: Pick<VergeosApi, 'listNics'>;
+  readonly #api: Pick<VergeosApi, 'listNics' | 'listNicsOf'>;
   readonly #now: () => number;
 
-  constructor(deps: { store: AddressStore; vergeos: Pick<VergeosApi, 'listNics'>; now?: () => number }) {
+  constructor(deps: { store: AddressStore; vergeos: Pick<VergeosApi, 'listNics' | 'listNicsOf'>; now?: () => number }) {
     this.#store = deps.store;
     this.#api = deps.vergeos;
     this.#now = deps.now ?? Date.now;
@@ -57,7 +59,29 @@ export class VmAddresses {
     if (!vm.keys.machineKey) return { vm, changed: false };
     // When it was asked: the back-off counts from the ask, however long VergeOS took to answer.
     const askedAt = new Date(this.#now()).toISOString();
-    const nics = await this.#api.listNics(vm.keys.machineKey);
+    return this.#keep(vm, await this.#api.listNics(vm.keys.machineKey), askedAt);
+  }
+
+  /** As `read`, for several VMs in one call (per 100 machines); VMs without a machine key are returned as they are. */
+  async readMany(vms: readonly VmRecord[]): Promise<Array<{ vm: VmRecord; changed: boolean }>> {
+    const askedAt = new Date(this.#now()).toISOString();
+    const nicsOf = await this.#nicsOf(vms);
+    const out: Array<{ vm: VmRecord; changed: boolean }> = [];
+    for (const vm of vms) out.push(vm.keys.machineKey ? await this.#keep(vm, nicsOf(vm.keys.machineKey), askedAt) : { vm, changed: false });
+    return out;
+  }
+
+  /** The NICs of these VMs' machines, asked in one call; a machine VergeOS lists none of has none. */
+  async #nicsOf(vms: readonly VmRecord[]): Promise<(machineKey: string) => Nic[]> {
+    const machines = vms.flatMap((vm) => (vm.keys.machineKey ? [vm.keys.machineKey] : []));
+    const byMachine = new Map<string, Nic[]>();
+    for (const nic of machines.length ? await this.#api.listNicsOf(machines) : [])
+      byMachine.set(nic.machineKey, [...(byMachine.get(nic.machineKey) ?? []), nic]);
+    return (machineKey) => byMachine.get(machineKey) ?? [];
+  }
+
+  /** What VergeOS said of the VM's NICs, written to its record (compare-and-set, read again on a conflict). */
+  async #keep(vm: VmRecord, nics: readonly Nic[], askedAt: string): Promise<{ vm: VmRecord; changed: boolean }> {
     const network = (polls: number): VmNetwork => ({
       nics: nics.map((n) => ({ name: n.name, ...(n.ipaddress ? { ipaddress: n.ipaddress } : {}), ...(n.macaddress ? { macaddress: n.macaddress } : {}) })),
       readAt: askedAt,
@@ -81,17 +105,22 @@ export class VmAddresses {
     return { vm: this.#store.getVm(vm.id) ?? vm, changed: false };
   }
 
-  /** Every live VM whose next ask is due now, asked once; those whose addresses changed. */
+  /** Every live VM whose next ask is due now, asked in one call; those whose addresses changed. */
   async sweep(): Promise<VmRecord[]> {
     const now = this.#now();
     const due = this.#store.vmsBy('state', 'live', (v) => {
       const at = nextAskAt(v);
       return at !== undefined && at <= now;
     });
+    if (!due.length) return [];
+    const askedAt = new Date(now).toISOString();
+    // VergeOS not answering now: asked again at the next sweep (the back-off counts only answers).
+    const nicsOf = await this.#nicsOf(due).catch(() => undefined);
+    if (!nicsOf) return [];
     const changed: VmRecord[] = [];
     for (const vm of due) {
-      // VergeOS not answering now: asked again at the next sweep (the back-off counts only answers).
-      const read = await this.read(vm).catch(() => undefined);
+      // One VM's record not written (e.g. the store refusing) leaves the others' told.
+      const read = await this.#keep(vm, nicsOf(vm.keys.machineKey!), askedAt).catch(() => undefined);
       if (read?.changed) changed.push(read.vm);
     }
     return changed;

@@ -69,6 +69,33 @@ describe('the addresses of a new VM', () => {
     expect(asks()).toBe(n);
   });
 
+  it('asks for every VM due at a sweep in one call, and only for those due (each keeps its own back-off)', async () => {
+    const first = await make(60 * 60_000);
+    const more: VmRecord[] = [];
+    for (const name of ['reach-02', 'reach-03']) {
+      const run = await rig.provisioner.createRun(await recipeSpec('web-server', name), { actor: 'U0ALICE' });
+      expect((await rig.provisioner.execute(run.id)).state).toBe('succeeded');
+      more.push(rig.store.getVm(vmIdOf(run.id))!);
+    }
+    const [second, third] = more as [VmRecord, VmRecord];
+    const machinesAsked = () => [...(rig.sim.requestsTo('GET /machine_nics').at(-1)?.query.filter ?? '').matchAll(/machine eq (\d+)/g)].map((m) => m[1]).sort();
+    const sweeper = addresses();
+    const latest = Math.max(...[first, second, third].map((v) => Date.parse(v.readyAt!)));
+    frozen = latest + 5_000;
+    const n = asks();
+    await sweeper.sweep();
+    expect(asks() - n).toBe(1);
+    expect(machinesAsked()).toEqual([first, second, third].map((v) => v.keys.machineKey!).sort());
+    // The second read on demand meanwhile: its next ask comes later than the others'.
+    frozen = latest + 6_000;
+    await sweeper.read(rig.store.getVm(second.id)!);
+    frozen = latest + 15_000;
+    await sweeper.sweep();
+    expect(asks() - n).toBe(3);
+    expect(machinesAsked()).toEqual([first, third].map((v) => v.keys.machineKey!).sort());
+    expect([first, second, third].map((v) => rig.store.getVm(v.id)!.network!.polls)).toEqual([2, 2, 2]);
+  });
+
   it('read on demand: kept on the record; VergeOS not answering leaves what was known', async () => {
     const vm = await make(0);
     const read = await addresses().read(vm);
