@@ -3,6 +3,7 @@
  * ratios with their targets. Exits 1 if any ratio misses its target.
  */
 import { auditBenchmark } from './audit.bench.js';
+import { budgetBenchmark } from './budget.bench.js';
 import { clientBenchmark } from './client.bench.js';
 import { pacingBenchmark } from './pacing.bench.js';
 import { provisionBenchmark } from './provision.bench.js';
@@ -21,6 +22,7 @@ const benchmarks: Benchmark[] = [
   startupBenchmark,
   replicasBenchmark,
   historyBenchmark,
+  budgetBenchmark,
 ];
 const only = process.argv[2];
 
