@@ -17,6 +17,7 @@ import { createdSoFar, ProvisionFailure, runError } from './messages.js';
 import { heldByOtherRecords, lookUpStep, type Found } from './reconcile.js';
 import { runResult } from './result.js';
 import { sendStep } from './send-step.js';
+import { PollBackoff } from './poll-backoff.js';
 import { recordVm } from './vm-records.js';
 import { EXECUTABLE_RUN_STATES } from '../store/run-states.js';
 
@@ -221,20 +222,21 @@ export class StepExecutor {
   }
 
   async #waitForImports(machineKey: string): Promise<void> {
-    const deadline = Date.now() + this.#importPoll.timeoutMs;
+    const backoff = new PollBackoff(this.#importPoll.intervalMs, Date.now() + this.#importPoll.timeoutMs);
     for (;;) {
       const drives = await this.#ctx.api.listDrives(machineKey);
       const broken = drives.find((d) => d.status === 'error');
       if (broken) throw new ProvisionFailure('PROVISION_IMPORT_FAILED', `importing drive "${broken.name}" failed in VergeOS; check the media source`);
       if (!drives.some((d) => d.status === 'importing')) return;
       if (this.#ctx.claims.stopping) throw new StopRequested();
-      if (Date.now() >= deadline) {
+      if (backoff.passed) {
         throw new ProvisionFailure(
           'PROVISION_IMPORT_TIMEOUT',
           `drives were still importing after ${Math.round(this.#importPoll.timeoutMs / 1000)} s; retry later to power on`,
         );
       }
-      await new Promise((r) => setTimeout(r, this.#importPoll.intervalMs));
+      await backoff.wait(() => this.#ctx.claims.stopping);
+      if (this.#ctx.claims.stopping) throw new StopRequested();
     }
   }
 

@@ -1,12 +1,15 @@
 /** Powering a VM the bot made: on (already running is the outcome wanted), off (ACPI, then kill), and off before a DELETE. */
 import type { VergeosApi } from '../vergeos/client.js';
 import { isVergeosError } from '../vergeos/errors.js';
+import { PollBackoff, realClock, type PollClock } from './poll-backoff.js';
 
 export interface StopTiming {
   /** How long to wait for an ACPI power-off before killing the VM. */
   timeoutMs: number;
-  /** Status polling meanwhile. */
+  /** The first wait between status polls meanwhile (then longer: see PollBackoff). */
   pollMs: number;
+  /** Default: the wall clock. */
+  clock?: PollClock | undefined;
 }
 
 /** Power on; a VM already running (e.g. a lost answer the first time) is the outcome wanted. */
@@ -30,9 +33,14 @@ export async function stopVm(api: VergeosApi, vmKey: string, machineKey: string 
   await api.vmAction(vmKey, 'poweroff').catch((err: unknown) => {
     if (!(isVergeosError(err) && err.code === 'VERGEOS_CONFLICT')) throw err;
   });
-  const deadline = Date.now() + timing.timeoutMs;
-  while (!(await isStopped()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, timing.pollMs));
-  if (!(await isStopped())) await api.vmAction(vmKey, 'kill');
+  const clock = timing.clock ?? realClock;
+  const backoff = new PollBackoff(timing.pollMs, clock.now() + timing.timeoutMs, clock);
+  let stopped = await isStopped();
+  while (!stopped && !backoff.passed) {
+    await backoff.wait();
+    stopped = await isStopped();
+  }
+  if (!stopped) await api.vmAction(vmKey, 'kill');
 }
 
 /** Stop the VM, then DELETE it (which removes its drives, NICs and devices); already gone counts as deleted. */
