@@ -70,6 +70,8 @@ export interface Core extends Resources {
   changes: VmChanges;
   /** Copies of them ("Another like this", `vmbot clone`): new VMs, filed and made as creations are. */
   clones: VmClones;
+  /** Their addresses as VergeOS reports them (many VMs in one call: `readMany`). */
+  addresses: VmAddresses;
 }
 
 /** Membership as the policy file names it: user ids and the policy's own groups, no directory lookups. */
@@ -132,5 +134,6 @@ export function compose(resources: Resources, options: ComposeOptions = {}): Cor
     vms,
     changes,
     clones,
+    addresses,
   };
 }

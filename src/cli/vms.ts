@@ -7,6 +7,7 @@ import { CodedError } from '../errors.js';
 import { CliExit, cliActor, confirm, EXIT, openCore, printJson, type Core } from './context.js';
 import { sizeOf } from './json.js';
 import { consoleUrl } from '../vergeos/console-link.js';
+import { withPurpose } from '../vergeos/purpose.js';
 
 /** A VM by name or VM key (the core's lookup), its refusal said as the CLI says bad input: plainly, exit 2. */
 function findVm(core: Core, which: string): VmRecord {
@@ -23,12 +24,19 @@ export async function vmsCommand(opts: { owner?: string; refresh?: boolean; expi
   try {
     const live = new Map<string, string>();
     if (opts.refresh) {
-      await core.provisioner!.noticeDeletedVms();
-      for (const vm of core.provisioner!.ownedVms().filter((v) => v.state !== 'gone' && v.keys.machineKey)) {
-        const status = await core.vergeos!.machineStatus(vm.keys.machineKey!).catch(() => undefined);
-        if (status) live.set(vm.id, status.status);
-        await core.core!.vms.readAddresses(vm); // kept on its record, read below
-      }
+      await withPurpose('user', async () => {
+        await core.provisioner!.noticeDeletedVms();
+        const shown = core.provisioner!.ownedVms().filter((v) => v.state !== 'gone' && v.keys.machineKey);
+        // Every VM's power state in one call, not one each (VergeOS allows 1000 calls an hour).
+        const statuses = shown.length ? await core.vergeos!.machineStatuses(shown.map((v) => v.keys.machineKey!)).catch(() => []) : [];
+        const statusOf = new Map(statuses.map((row) => [row.machineKey, row.status]));
+        for (const vm of shown) {
+          const status = statusOf.get(vm.keys.machineKey!);
+          if (status !== undefined) live.set(vm.id, status);
+        }
+        // Their addresses, in one call too: kept on their records, read below (VergeOS not answering leaves what was known).
+        await core.core!.addresses.readMany(shown.filter((v) => v.state === 'live')).catch(() => undefined);
+      });
     }
     // Every VM the bot still manages (the deleted ones are history): it exists, is being deleted, or was noticed gone.
     const vms = core.store.listVms((v) => v.state !== 'deleted');

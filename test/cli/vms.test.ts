@@ -23,6 +23,17 @@ describe('vmbot vms, transfer, decommission', () => {
   const list = async (...args: string[]) =>
     JSON.parse((await runVmbot(['vms', '--json', ...args], env)).stdout) as Array<{ name: string; vmKey: string; owner: string; state: string }>;
 
+  it('--refresh asks VergeOS three times however many VMs: the live VMs, their power states, their NICs', async () => {
+    const mark = sim.requests.length;
+    const refreshed = await list('--refresh');
+    expect(refreshed.map((v) => [v.name, v.state])).toEqual([
+      ['own-1', 'running'],
+      ['own-2', 'running'],
+      ['own-3', 'running'],
+    ]);
+    expect(sim.requests.slice(mark).map((r) => r.route)).toEqual(['GET /vms', 'GET /machine_status', 'GET /machine_nics']);
+  });
+
   it('lists the VMs with owner and keys; transfer hands one on (by name or key), and --owner filters', async () => {
     const vms = await list();
     expect(vms.map((v) => v.name)).toEqual(['own-1', 'own-2', 'own-3']);

@@ -10,8 +10,17 @@ import { SlackApiError } from '../../web-api.js';
 import type { CommandArgs } from '../args.js';
 import { openingModals } from './opening-modal.js';
 import { isRetryable } from '../../../store/run-states.js';
+import type { VmRecord } from '../../../store/records.js';
+import { withPurpose } from '../../../vergeos/purpose.js';
 
 export const COMMAND = '/vm-create';
+
+/** The power state of each of these VMs that still exists, by machine key, in one VergeOS call. */
+async function liveStatuses(ctx: BotContext, vms: readonly VmRecord[]): Promise<Map<string, string>> {
+  const machines = vms.flatMap((vm) => (vm.state !== 'gone' && vm.keys.machineKey ? [vm.keys.machineKey] : []));
+  const rows = machines.length ? await ctx.vergeos.machineStatuses(machines).catch(() => []) : [];
+  return new Map(rows.map((row) => [row.machineKey, row.status]));
+}
 
 /** The command's handler; it keeps the opening forms it rendered (see opening-modal.ts). */
 export function vmCreate(ctx: BotContext): (args: CommandArgs) => Promise<void> {
@@ -27,13 +36,17 @@ export function vmCreate(ctx: BotContext): (args: CommandArgs) => Promise<void> 
       // Live status takes VergeOS calls: ack now, answer when they are in.
       await ack();
       const mine = ctx.provisioner.vmsOwnedBy(command.user_id);
-      const entries = await Promise.all(
-        mine.map(async (vm) => ({
-          // Its addresses as VergeOS says now (kept on its record), and its power state.
-          vm: await ctx.vms.readAddresses(vm),
-          status: vm.state === 'gone' || !vm.keys.machineKey ? undefined : (await ctx.vergeos.machineStatus(vm.keys.machineKey).catch(() => undefined))?.status,
-        })),
-      );
+      const entries = await withPurpose('user', async () => {
+        // Their power states in one call (a VergeOS not answering shows none).
+        const statusOf = await liveStatuses(ctx, mine);
+        return Promise.all(
+          mine.map(async (vm) => ({
+            // Its addresses as VergeOS says now (kept on its record), and its power state.
+            vm: await ctx.vms.readAddresses(vm),
+            status: vm.state === 'gone' || !vm.keys.machineKey ? undefined : statusOf.get(vm.keys.machineKey),
+          })),
+        );
+      });
       await ctx.notifier.tell(command.user_id, command.channel_id, myVmsMessage(entries, 'You have', ctx.env.VERGEOS_URL));
       return;
     }
