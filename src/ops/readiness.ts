@@ -14,19 +14,28 @@ export interface ReadinessCheck {
 
 /**
  * A check that spends no call on a service that answered lately: it passes when the service's last
- * good answer (`lastAnswerAt`, epoch ms) is at most `withinMs` old, and only otherwise asks
- * (`probe`). A failed probe leaves nothing newer, so the quick re-checks of a failing check probe.
+ * good answer (`lastAnswerAt`, epoch ms) is at most `withinMs` old and no call has met trouble
+ * since (`lastTroubleAt`), and only otherwise asks (`probe`). A failed probe leaves nothing newer,
+ * so the quick re-checks of a failing check probe until it answers.
  */
 export function answeredLatelyCheck(
   name: string,
-  options: { lastAnswerAt: () => number | undefined; probe: () => Promise<unknown>; withinMs: number; now?: () => number },
+  options: {
+    lastAnswerAt: () => number | undefined;
+    lastTroubleAt?: () => number | undefined;
+    probe: () => Promise<unknown>;
+    withinMs: number;
+    now?: () => number;
+  },
 ): ReadinessCheck {
   const now = options.now ?? Date.now;
   return {
     name,
     run: async () => {
       const last = options.lastAnswerAt();
-      if (last !== undefined && now() - last <= options.withinMs) return undefined;
+      const trouble = options.lastTroubleAt?.();
+      const troubledSince = trouble !== undefined && (last === undefined || trouble >= last);
+      if (last !== undefined && !troubledSince && now() - last <= options.withinMs) return undefined;
       await options.probe();
       return undefined;
     },

@@ -108,6 +108,7 @@ export function createBot(resources: Resources, options: BotOptions): Bot {
       { name: 'slack', run: async () => void (await slack.call('auth.test', {})) },
       answeredLatelyCheck('vergeos', {
         lastAnswerAt: () => core.vergeos.lastAnswerAt(),
+        lastTroubleAt: () => core.vergeos.lastTroubleAt(),
         probe: () => withPurpose('readiness', () => core.vergeos.systemInfo()),
         withinMs: options.vergeosAnsweredWithinMs ?? VERGEOS_ANSWERED_WITHIN_MS,
       }),

@@ -110,6 +110,8 @@ export interface VergeosApi {
   cloneVm(vmKey: string, name: string): Promise<{ vmKey?: string; machineKey?: string }>;
   /** When VergeOS last answered a call as a working VergeOS does (2xx, or a 4xx about the request, not the credentials): epoch ms. */
   lastAnswerAt(): number | undefined;
+  /** When a call last found VergeOS not working (unreachable, timed out, 5xx, credentials refused): epoch ms. */
+  lastTroubleAt(): number | undefined;
   /** The request budget its calls are paced by (VERGEOS_RATE_LIMIT); undefined when off. */
   readonly budget?: RequestBudget | undefined;
   close(): Promise<void>;
@@ -413,6 +415,10 @@ export class VergeosClient implements VergeosApi {
 
   lastAnswerAt(): number | undefined {
     return this.#http.lastAnswerAt;
+  }
+
+  lastTroubleAt(): number | undefined {
+    return this.#http.lastTroubleAt;
   }
 
   close(): Promise<void> {

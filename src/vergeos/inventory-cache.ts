@@ -263,6 +263,10 @@ export class InventoryCachingVergeos implements VergeosApi {
     return this.#api.lastAnswerAt();
   }
 
+  lastTroubleAt(): number | undefined {
+    return this.#api.lastTroubleAt();
+  }
+
   close(): Promise<void> {
     return this.#api.close();
   }

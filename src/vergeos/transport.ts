@@ -112,6 +112,8 @@ export class VergeosTransport {
   readonly budget: RequestBudget | undefined;
   /** Epoch ms of the last answer showing VergeOS up and the credentials good (readiness reads it instead of probing). */
   lastAnswerAt: number | undefined;
+  /** Epoch ms of the last failure showing VergeOS not working (unreachable, 5xx, credentials refused). */
+  lastTroubleAt: number | undefined;
 
   constructor(options: VergeosClientOptions) {
     this.origin = parseOrigin(options.url);
@@ -175,6 +177,7 @@ export class VergeosTransport {
       } catch (err) {
         const error = err as VergeosError;
         this.#pushedBack(error);
+        if (error.status === undefined || error.status >= 500 || error.status === 401 || error.status === 403) this.lastTroubleAt = Date.now();
         // An earlier DELETE attempt may have landed before its answer was lost: gone is done.
         if (options.method === 'DELETE' && attempt > 0 && error.code === 'VERGEOS_NOT_FOUND') return { status: 404, body: undefined };
         const waitAsked = error.retryAfterMs ?? 0;

@@ -19,6 +19,7 @@ describe('the vergeos readiness check', () => {
   const check = () =>
     answeredLatelyCheck('vergeos', {
       lastAnswerAt: () => client.lastAnswerAt(),
+      lastTroubleAt: () => client.lastTroubleAt(),
       probe: () => withPurpose('readiness', () => client.systemInfo()),
       withinMs: 6 * MINUTE,
     });
@@ -52,6 +53,26 @@ describe('the vergeos readiness check', () => {
     at(20);
     await vergeos.run();
     expect(sim.requests.map((r) => r.route)).toEqual(['GET /system', 'GET /clusters', 'GET /system']);
+  });
+
+  it('a call that finds VergeOS down fails the check at once, answered lately or not; an answer after it passes again', async () => {
+    const vergeos = check();
+    await client.listClusters();
+    at(1);
+    expect(await vergeos.run()).toBeUndefined();
+    expect(sim.requests.map((r) => r.route)).toEqual(['GET /clusters']);
+    sim.faults.add({ route: '*', status: 503, body: { err: 'Service unavailable' } });
+    at(2);
+    await expect(client.listVnets()).rejects.toThrow();
+    // Within the window of the last answer, but trouble came after it: the check asks, and fails.
+    await expect(vergeos.run()).rejects.toThrow(/503|unavailable/i);
+    sim.faults.clear();
+    at(3);
+    expect(await vergeos.run()).toBeUndefined();
+    expect(sim.requestsTo('GET /system').at(-1)?.outcome).toBe(200);
+    const probes = sim.requestsTo('GET /system').length;
+    expect(await vergeos.run()).toBeUndefined();
+    expect(sim.requestsTo('GET /system')).toHaveLength(probes);
   });
 
   it('a failing probe fails the check, and the next check probes again (nothing newer answered)', async () => {
