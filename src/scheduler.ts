@@ -1,7 +1,8 @@
 /**
  * The bot's timers in one place: each job named, with its interval, whether only the leading bot
  * process runs it (the store elects one), and how a failure is logged. A job never overlaps
- * itself through the scheduler, and nothing starts once stopping.
+ * itself through the scheduler: a tick that comes while the job's last run is still going (paced
+ * by the VergeOS request budget, say) is skipped, not queued behind it. Nothing starts once stopping.
  */
 import type { Logger } from './log.js';
 
@@ -30,14 +31,24 @@ export class Scheduler {
 
   /** Run `job` every `job.everyMs` from now on (until `stop`). */
   every(job: Job): void {
+    // Held from the tick's start (the leader check included) until its run settles.
+    let running = false;
     const tick = async () => {
       if (this.#stopping || (job.led && !(await this.leads()))) return;
       await job.run();
     };
-    const timer = setInterval(
-      () => void tick().catch((err: unknown) => this.logger[job.failure ?? 'error']({ job: job.name, err: (err as Error).message }, `${job.name} failed`)),
-      job.everyMs,
-    );
+    const timer = setInterval(() => {
+      if (running) {
+        this.logger.debug({ job: job.name }, `${job.name} is still running from an earlier tick; this tick is skipped`);
+        return;
+      }
+      running = true;
+      void tick()
+        .catch((err: unknown) => this.logger[job.failure ?? 'error']({ job: job.name, err: (err as Error).message }, `${job.name} failed`))
+        .finally(() => {
+          running = false;
+        });
+    }, job.everyMs);
     timer.unref();
     this.#timers.push(timer);
   }
