@@ -146,7 +146,8 @@ export function createBot(resources: Resources, options: BotOptions): Bot {
         listening = events.port;
       }
       readiness.start();
-      ctx.inventory.warm();
+      // Filling the form's lists ahead of the first modal is background work.
+      void withPurpose('refresh', async () => ctx.inventory.warm());
       policy.watch(options.policyPollMs);
       // A refused policy edit leaves the bot working under the last good policy: ready, with the why.
       readiness.warnWhen('policy', () => policy.status());

@@ -1,14 +1,15 @@
 /**
  * VergeOS's request budget: "a maximum of 1000 requests per hour per API key" (its API Guide), and a
  * node drops a session that sends more than ~50 in a burst (its Go SDK). A token bucket per API key
- * holds the burst under that and the rate under the hour's limit. Work for people (provisioning,
- * changes, pre-flight, clicks) is served first; background work (sweeps, refreshes, readiness,
- * lease steps) waits behind it and never takes the last few tokens. When VergeOS pushes back — a
- * 429 with its `Retry-After`, a 502/503/504, a dropped connection — every caller pauses, not just
- * the one that was told.
+ * holds the burst under that, and refills at the hour's limit less the burst, so no hour ever holds
+ * more than the limit. People waiting for an answer are served first, then work under way
+ * (provisioning, changes, lease steps), then background work (sweeps, refreshes, readiness), which
+ * never takes the last few tokens. When VergeOS pushes back — a 429 with its `Retry-After`, a
+ * 502/503/504, a dropped connection — every caller pauses, not just the one that was told.
  */
+import { setMaxListeners } from 'node:events';
 import { provideBudgetReadings, vergeosBudgetPauses } from '../ops/metrics.js';
-import { isBackground, type Purpose } from './purpose.js';
+import { BACKGROUND_PRIORITY, priorityOf, type Priority, type Purpose } from './purpose.js';
 
 /** Time for the budget: real by default; tests and the bench move or compress it. */
 export interface BudgetClock {
@@ -17,8 +18,9 @@ export interface BudgetClock {
   wait(ms: number, signal: AbortSignal): Promise<void>;
 }
 
+/** Monotonic: a wall clock stepped back (NTP) must not freeze the bucket. */
 export const realClock: BudgetClock = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   wait: (ms, signal) =>
     new Promise<void>((resolve) => {
       if (signal.aborted) return resolve();
@@ -39,8 +41,14 @@ export interface BudgetOptions {
   burst?: number;
   /** Tokens background work leaves for people (default a fifth of the burst). */
   reserve?: number;
+  /** The longest every caller is paused for one 429's `Retry-After` (default 60 s). */
+  maxPauseMs?: number;
   clock?: BudgetClock;
 }
+
+/** A wait nothing cuts short (any number of waits share it). */
+export const NEVER = new AbortController().signal;
+setMaxListeners(0, NEVER);
 
 /** Why every caller is paused, for the log and /readyz-style reports. */
 export type PauseReason = 'rate_limited' | 'unavailable' | 'dropped';
@@ -59,6 +67,7 @@ export class RequestBudget {
   readonly perHour: number;
   readonly burst: number;
   readonly reserve: number;
+  readonly maxPauseMs: number;
   /** The clock it runs on (the transport's retry waits use it too). */
   readonly clock: BudgetClock;
   readonly #perMs: number;
@@ -67,18 +76,21 @@ export class RequestBudget {
   #pausedUntil = 0;
   #pauseReason: PauseReason | undefined;
   #troubleStreak = 0;
-  readonly #people: Waiter[] = [];
-  readonly #background: Waiter[] = [];
+  /** Waiters by priority (0 first), each oldest first. */
+  readonly #queues: [Waiter[], Waiter[], Waiter[]] = [[], [], []];
   #pumping = false;
   #wake = new AbortController();
 
   constructor(options: BudgetOptions) {
     if (!(options.perHour > 0)) throw new RangeError('perHour must be above 0');
     this.perHour = options.perHour;
-    this.burst = Math.max(1, Math.floor(options.burst ?? 45));
+    // A burst is part of the hour: at most half of it, so the rate left to refill stays the larger part.
+    this.burst = Math.max(1, Math.min(Math.floor(options.burst ?? 45), Math.floor(options.perHour / 2)));
     this.reserve = Math.min(this.burst - 1, Math.max(0, Math.floor(options.reserve ?? this.burst / 5)));
+    this.maxPauseMs = options.maxPauseMs ?? 60_000;
     this.clock = options.clock ?? realClock;
-    this.#perMs = options.perHour / 3_600_000;
+    // Refilled at the hour's limit less the burst: a full burst plus an hour's refill stays within the limit.
+    this.#perMs = (options.perHour - this.burst) / 3_600_000;
     this.#tokens = this.burst;
     this.#filledAt = this.clock.now();
   }
@@ -91,7 +103,12 @@ export class RequestBudget {
 
   /** Callers waiting for a token now. */
   get waiting(): number {
-    return this.#people.length + this.#background.length;
+    return this.#queues.reduce((n, q) => n + q.length, 0);
+  }
+
+  /** Calls sent per hour once the burst is spent (the hour's limit less the burst). */
+  get refillPerHour(): number {
+    return this.#perMs * 3_600_000;
   }
 
   /** Until when (epoch ms) every caller is paused, and why; undefined when not paused. */
@@ -100,46 +117,59 @@ export class RequestBudget {
   }
 
   /**
-   * How long `calls` more calls for people would take to be sent from now, at this budget, with the
-   * tokens there are and the callers already waiting: the figure pre-flight shows the lead.
+   * How long `calls` more calls of work under way (a batch's provisioning) would take to be sent
+   * from now, with the tokens there are (and those refilled during any pause) and the callers of
+   * that priority or higher already waiting: the figure pre-flight shows the lead.
    */
   predictWaitMs(calls: number): number {
     this.#refill();
-    const ahead = this.#people.length;
+    const ahead = this.#queues[0].length + this.#queues[1].length;
     const pause = Math.max(0, this.#pausedUntil - this.clock.now());
     const short = calls + ahead - this.#tokens;
-    return short <= 0 ? pause : pause + short / this.#perMs;
+    return Math.max(pause, short <= 0 ? 0 : short / this.#perMs);
   }
 
   /** Wait for a token; resolves with how long it waited (ms). */
   take(purpose: Purpose): Promise<number> {
     this.#refill();
-    const background = isBackground(purpose);
+    const priority = priorityOf(purpose);
     const now = this.clock.now();
-    if (!this.#pumping && this.#pausedUntil <= now && this.#tokens >= this.#needed(background)) {
+    if (!this.#pumping && this.#pausedUntil <= now && this.#tokens >= this.#needed(priority)) {
       this.#tokens -= 1;
       return Promise.resolve(0);
     }
     return new Promise<number>((resolve) => {
-      (background ? this.#background : this.#people).push({ purpose, since: now, resolve });
+      this.#queues[priority].push({ purpose, since: now, resolve });
       if (this.#pumping) this.#interrupt();
       else void this.#pump();
     });
   }
 
-  /** VergeOS answered 429: pause everyone for what it asked (or a back-off); then all proceed. */
-  rateLimited(retryAfterMs: number | undefined): void {
-    this.#pause(retryAfterMs ?? this.#nextBackoff(), 'rate_limited');
+  /**
+   * Resolves once no pause is on: a call that got its token before a pause began (and then waited
+   * for a connection slot) checks again just before it is sent.
+   */
+  async whenUnpaused(): Promise<void> {
+    for (let left = this.#pausedUntil - this.clock.now(); left > 0; left = this.#pausedUntil - this.clock.now()) await this.clock.wait(Math.ceil(left), NEVER);
   }
 
-  /** A 502/503/504 or a dropped connection: everyone backs off, longer each time until a success. */
+  /** VergeOS answered 429: pause everyone for what it asked (at most maxPauseMs) or a back-off; then all proceed. */
+  rateLimited(retryAfterMs: number | undefined): void {
+    this.#pause(Math.min(this.maxPauseMs, retryAfterMs ?? this.#nextBackoff()), 'rate_limited');
+  }
+
+  /**
+   * A 502/503/504 or a dropped connection: everyone backs off, longer each time until VergeOS
+   * answers. Calls that fail together during one pause (sent before it) count as one incident.
+   */
   troubled(reason: 'unavailable' | 'dropped'): void {
+    if (this.#pausedUntil > this.clock.now()) return;
     this.#pause(this.#nextBackoff(), reason);
   }
 
-  /** An answer came back: the back-off streak ends. */
+  /** An answer came back after the last pause: the back-off streak ends. */
   answered(): void {
-    this.#troubleStreak = 0;
+    if (this.#pausedUntil <= this.clock.now()) this.#troubleStreak = 0;
   }
 
   #nextBackoff(): number {
@@ -157,8 +187,8 @@ export class RequestBudget {
     this.#interrupt();
   }
 
-  #needed(background: boolean): number {
-    return background ? 1 + this.reserve : 1;
+  #needed(priority: Priority): number {
+    return priority === BACKGROUND_PRIORITY ? 1 + this.reserve : 1;
   }
 
   #refill(): void {
@@ -171,19 +201,20 @@ export class RequestBudget {
     this.#wake.abort();
   }
 
-  /** One loop hands out tokens in order: people first (oldest first), then background work. */
+  /** One loop hands out tokens in order: by priority, oldest first within one. */
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
       for (;;) {
-        const queue = this.#people.length ? this.#people : this.#background;
-        const next = queue[0];
-        if (!next) return;
+        const priority = this.#queues.findIndex((q) => q.length > 0);
+        if (priority < 0) return;
+        const queue = this.#queues[priority]!;
+        const next = queue[0]!;
         this.#refill();
         const now = this.clock.now();
         let waitMs = this.#pausedUntil - now;
         if (waitMs <= 0) {
-          const short = this.#needed(queue === this.#background) - this.#tokens;
+          const short = this.#needed(priority as Priority) - this.#tokens;
           if (short <= 0) {
             this.#tokens -= 1;
             queue.shift();

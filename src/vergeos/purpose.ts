@@ -14,7 +14,7 @@ export const PURPOSES = [
   'preflight',
   /** A person's click or command: power, delete, the form's pickers, their VM list. */
   'user',
-  /** Lease steps: power-offs and deletions that fall due. */
+  /** Lease steps: power-offs and deletions that fall due (served as work under way: they hold the VM). */
   'lease',
   /** Background checks: VMs deleted outside the bot, requests waiting for pre-flight. */
   'sweep',
@@ -22,16 +22,32 @@ export const PURPOSES = [
   'refresh',
   /** Whether VergeOS answers at all. */
   'readiness',
-  /** Anything not labelled (counted, budgeted as a user's). */
+  /** Anything not labelled (counted, budgeted as work under way). */
   'other',
 ] as const;
 export type Purpose = (typeof PURPOSES)[number];
 
-/** Served only when no work for people waits, and never from the budget's last reserve. */
-const BACKGROUND: ReadonlySet<Purpose> = new Set(['lease', 'sweep', 'refresh', 'readiness']);
+/**
+ * Who is served first when calls must wait: someone waiting for an answer now (a click, a form's
+ * pre-flight, a command), then work under way (provisioning, changes, lease steps — which hold a
+ * VM's claim while they wait), then background work, which never takes the budget's last reserve.
+ */
+export type Priority = 0 | 1 | 2;
+const PRIORITY: Record<Purpose, Priority> = {
+  user: 0,
+  preflight: 0,
+  provision: 1,
+  change: 1,
+  lease: 1,
+  other: 1,
+  sweep: 2,
+  refresh: 2,
+  readiness: 2,
+};
+export const BACKGROUND_PRIORITY: Priority = 2;
 
-export function isBackground(purpose: Purpose): boolean {
-  return BACKGROUND.has(purpose);
+export function priorityOf(purpose: Purpose): Priority {
+  return PRIORITY[purpose];
 }
 
 const current = new AsyncLocalStorage<Purpose>();

@@ -4,7 +4,6 @@
  * Credentials live in a private field and never reach an error, a log line or inspect().
  */
 import { readFileSync } from 'node:fs';
-import { setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { CodedError, EXIT } from '../errors.js';
@@ -14,7 +13,7 @@ import { Semaphore } from './semaphore.js';
 import type { Logger } from '../log.js';
 import { endpointLabel, vergeosBudgetWaitSeconds, vergeosRequestSeconds, vergeosRequestsTotal } from '../ops/metrics.js';
 import { createHash } from 'node:crypto';
-import { realClock, RequestBudget, sharedBudget, type BudgetClock } from './budget.js';
+import { NEVER, realClock, RequestBudget, sharedBudget, type BudgetClock } from './budget.js';
 import { currentPurpose, type Purpose } from './purpose.js';
 
 export type VergeosAuth = { apiKey: string } | { username: string; password: string };
@@ -69,14 +68,11 @@ const TLS_CODES = new Set([
   'EPROTO',
 ]);
 /** Errors raised before a byte of the request left: nothing can have happened on the server. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']);
 /** How a VergeOS node drops a session past its burst limit (gov's retry.go): a reset, or the socket closed under the request. */
-const DROPPED_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const DROPPED_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const insecureWarned = new Set<string>();
-/** A wait nothing cuts short (any number of retries wait on it at once). */
-const NEVER = new AbortController().signal;
-setMaxListeners(0, NEVER);
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -171,12 +167,21 @@ export class VergeosTransport {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.#budgeted(purpose);
-        const result = await this.#slots.run(() => this.#once(options, endpoint, idempotent, purpose));
+        const result = await this.#slots.run(async () => {
+          // A pause that began while this call waited for a connection slot holds it too.
+          await this.budget?.whenUnpaused();
+          try {
+            return await this.#once(options, endpoint, idempotent, purpose);
+          } catch (err) {
+            // Paused before the slot passes on, so the next call in line sees the pause.
+            this.#pushedBack(err as VergeosError);
+            throw err;
+          }
+        });
         this.budget?.answered();
         return result;
       } catch (err) {
         const error = err as VergeosError;
-        this.#pushedBack(error);
         if (error.status === undefined || error.status >= 500 || error.status === 401 || error.status === 403) this.lastTroubleAt = Date.now();
         // An earlier DELETE attempt may have landed before its answer was lost: gone is done.
         if (options.method === 'DELETE' && attempt > 0 && error.code === 'VERGEOS_NOT_FOUND') return { status: 404, body: undefined };

@@ -18,9 +18,15 @@ export interface BudgetForecast {
 /** Below this the pace is not worth a line for the lead. */
 const WORTH_SAYING_MS = 60_000;
 
-/** The calls provisioning these VMs makes: one per plan step that calls VergeOS. */
+/**
+ * The least calls provisioning these VMs makes: one per plan step, a wait for imports at least one
+ * drive listing, and a VM with passthrough devices one look at the resource groups before its first POST.
+ */
 export function provisioningCalls(specs: readonly VmSpec[]): number {
-  return specs.reduce((n, spec) => n + planSpec(spec).steps.filter((s) => s.kind !== 'wait_imports').length, 0);
+  return specs.reduce((n, spec) => {
+    const steps = planSpec(spec).steps;
+    return n + steps.length + (steps.some((s) => s.kind === 'add_device' && s.body.type !== 'tpm') ? 1 : 0);
+  }, 0);
 }
 
 /** The forecast, or undefined when no budget paces this client. */

@@ -31,19 +31,20 @@ describe('the request budget on the wire', () => {
     sim.faults.add({ route: 'GET /vnets', nth: 1, status: 429, retryAfter: 5, body: { err: 'Too many requests' } });
     const first = withPurpose('user', () => client.listVnets());
     await vi.waitFor(() => expect(budget.paused?.reason).toBe('rate_limited'));
-    const pausedAt = clock.now();
+    expect(budget.paused?.until).toBe(clock.now() + 5_000);
     const others = [
       withPurpose('provision', () => client.listClusters()),
       withPurpose('preflight', () => client.listStorageTiers()),
       withPurpose('sweep', () => client.listLiveVms()),
       withPurpose('readiness', () => client.systemInfo()),
     ];
+    // Every new caller waits for a token behind the pause.
+    await vi.waitFor(() => expect(budget.waiting).toBe(4));
     await clock.advance(4_999);
-    await new Promise((r) => setTimeout(r, 20));
+    expect(budget.waiting).toBe(4);
     expect(sim.requests.map((r) => `${r.route} ${r.outcome}`)).toEqual(['GET /vnets 429']);
     await clock.advance(1);
     const [vnets, ...rest] = await Promise.all([first, ...others]);
-    expect(clock.now() - pausedAt).toBe(5_000);
     expect(vnets.length).toBeGreaterThan(0);
     expect(rest).toHaveLength(4);
     const after = sim.requests.slice(1).map((r) => r.route);
@@ -52,6 +53,26 @@ describe('the request budget on the wire', () => {
     expect(metrics).toMatch(/^vmbot_vergeos_budget_pauses_total\{reason="rate_limited"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^vmbot_vergeos_requests_total\{method="GET",endpoint="\/vnets",status="429",purpose="user"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^vmbot_vergeos_budget_wait_seconds_total\{purpose="sweep"\} \d/m);
+  });
+
+  it('calls that got their token before the pause but waited for a connection slot are held by it too', async () => {
+    const clock = new ManualClock();
+    const budget = new RequestBudget({ perHour: 1000, burst: 45, clock });
+    const rig = await simAndClient({}, { budget, maxInFlight: 1 });
+    close = rig.close;
+    const { sim, client } = rig;
+    sim.faults.add({ route: 'GET /vnets', nth: 1, status: 429, retryAfter: 5, body: { err: 'Too many requests' } });
+    const first = client.listVnets();
+    // Four calls take their tokens at once (the bucket is full) and queue for the one connection slot.
+    const queued = [client.listClusters(), client.listClusters(), client.listClusters(), client.listClusters()];
+    await vi.waitFor(() => expect(budget.paused?.reason).toBe('rate_limited'));
+    await clock.advance(4_999);
+    // Each had its token; none is sent while the pause lasts, however the slot was handed on.
+    await vi.waitFor(() => expect(sim.requests.map((r) => r.route)).toEqual(['GET /vnets']));
+    expect(budget.waiting).toBe(0);
+    await clock.advance(1);
+    await Promise.all([first, ...queued]);
+    expect(sim.requests.map((r) => r.route).sort()).toEqual(['GET /clusters', 'GET /clusters', 'GET /clusters', 'GET /clusters', 'GET /vnets', 'GET /vnets']);
   });
 
   describe('a VergeOS that drops connections past 50 requests in a burst', () => {

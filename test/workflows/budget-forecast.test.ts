@@ -7,12 +7,15 @@ import { startRig, textOf, until, type Rig } from '../helpers/bot.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 describe('the budget forecast', () => {
-  it('counts one call per plan step that reaches VergeOS: web-server is create, drive, NIC, power on', async () => {
+  it('counts the least calls a run makes: web-server is create, drive, NIC, power on', async () => {
     const spec = await recipeSpec('web-server', 'fc-1');
     expect(provisioningCalls([spec])).toBe(4);
     const gpu = await recipeSpec('gpu-workstation', 'fc-2');
-    // gpu-workstation: create, two drives, a NIC, a GPU, and it stays off.
-    expect(provisioningCalls([spec, gpu])).toBe(4 + 5);
+    // gpu-workstation: its device groups looked at, create, two drives, a NIC, a GPU, and it stays off.
+    expect(provisioningCalls([spec, gpu])).toBe(4 + 6);
+    // cloud-image: create, an imported drive, a NIC, the wait for the import (a drive list at least), power on.
+    const cloud = await recipeSpec('cloud-image', 'fc-3');
+    expect(provisioningCalls([cloud])).toBe(2 + cloud.drives.length + cloud.nics.length + 1);
   });
 
   it('says nothing under a minute, and the pace in minutes or hours past it', () => {
@@ -29,7 +32,7 @@ describe('the budget forecast', () => {
     afterEach(() => rig.close());
 
     it('a batch that cannot fit the budget shows the lead how long it will take', async () => {
-      // 60 calls an hour, 10 at once: pre-flight's reads take some, and 6 VMs × 4 calls wait a minute each.
+      // 60 calls an hour, 10 at once: pre-flight's reads take some, and 6 VMs × 4 calls wait 72 s each (the hour less the burst: 50 an hour).
       const budget = new RequestBudget({ perHour: 60, burst: 10, clock: new ManualClock() });
       rig = await startRig({ client: { budget } });
       await rig.driver.command(SLACK_SIM.requester, 'web-server');
@@ -39,7 +42,7 @@ describe('the budget forecast', () => {
       const left = budget.left;
       expect(left).toBeLessThan(10);
       expect(textOf(approval)).toContain(
-        `VergeOS allows 60 API calls an hour: these 6 VMs need 24, so the bot paces them and provisioning takes about ${24 - left} minutes (at the budget left now).`,
+        `VergeOS allows 60 API calls an hour: these 6 VMs need 24, so the bot paces them and provisioning takes about ${Math.round(((24 - left) * 72) / 60)} minutes (at the budget left now).`,
       );
     });
   });
