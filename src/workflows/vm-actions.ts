@@ -53,6 +53,14 @@ export class VmActions {
     return (await this.deps.addresses.read(vm).catch(() => undefined))?.vm ?? vm;
   }
 
+  /** `readAddresses` for many VMs in one VergeOS call; those VergeOS did not answer for, as last known. */
+  async readAddressesOf(vms: readonly VmRecord[]): Promise<VmRecord[]> {
+    const live = vms.filter((vm) => vm.state === 'live');
+    const read = await this.deps.addresses.readMany(live).catch(() => undefined);
+    const byId = new Map((read ?? []).map((r) => [r.vm.id, r.vm]));
+    return vms.map((vm) => byId.get(vm.id) ?? vm);
+  }
+
   /** Power on or off (graceful, then kill); `already` when it was. Busy: another action holds it (`isBusy`). */
   power(vm: VmRecord, action: 'on' | 'off', actor: string): Promise<'done' | 'already'> {
     return this.deps.provisioner.power(vm.runId, action, actor);

@@ -37,15 +37,12 @@ export function vmCreate(ctx: BotContext): (args: CommandArgs) => Promise<void> 
       await ack();
       const mine = ctx.provisioner.vmsOwnedBy(command.user_id);
       const entries = await withPurpose('user', async () => {
-        // Their power states in one call (a VergeOS not answering shows none).
-        const statusOf = await liveStatuses(ctx, mine);
-        return Promise.all(
-          mine.map(async (vm) => ({
-            // Its addresses as VergeOS says now (kept on its record), and its power state.
-            vm: await ctx.vms.readAddresses(vm),
-            status: vm.state === 'gone' || !vm.keys.machineKey ? undefined : statusOf.get(vm.keys.machineKey),
-          })),
-        );
+        // Their power states and their addresses as VergeOS says now (kept on their records): one call each.
+        const [statusOf, read] = await Promise.all([liveStatuses(ctx, mine), ctx.vms.readAddressesOf(mine)]);
+        return read.map((vm) => ({
+          vm,
+          status: vm.state === 'gone' || !vm.keys.machineKey ? undefined : statusOf.get(vm.keys.machineKey),
+        }));
       });
       await ctx.notifier.tell(command.user_id, command.channel_id, myVmsMessage(entries, 'You have', ctx.env.VERGEOS_URL));
       return;

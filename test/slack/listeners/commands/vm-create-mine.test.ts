@@ -1,4 +1,4 @@
-/** `/vm-create mine` reads the power state of all the VMs it shows in one VergeOS call, not one per VM. */
+/** `/vm-create mine` reads the power states and the addresses of all the VMs it shows in one VergeOS call each, not one per VM. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { provisionBatch } from '../../../../src/batches/batch.js';
 import { SLACK_SIM } from '../../../../src/sim/slack-sim.js';
@@ -12,9 +12,9 @@ describe('/vm-create mine', () => {
   });
   afterEach(() => rig.close());
 
-  it('shows four VMs with their power states from one machine_status call', async () => {
+  it('shows four VMs with their power states from one machine_status call and their addresses from one machine_nics call', async () => {
     const specs = ['mine-01', 'mine-02', 'mine-03', 'mine-04'].map((name) => {
-      const parsed = parseSpec({ vm: { name, cpu_cores: 1, ram: '1GiB' }, power_on: true });
+      const parsed = parseSpec({ vm: { name, cpu_cores: 1, ram: '1GiB' }, nics: [{ name: 'lan', vnet: '4' }], power_on: true });
       if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
       return parsed.value;
     });
@@ -31,6 +31,11 @@ describe('/vm-create mine', () => {
     expect(textOf(list)).toContain('*mine-03* · stopped');
     const statusCalls = rig.vergeos.requests.slice(mark).filter((r) => r.route === 'GET /machine_status');
     expect(statusCalls).toHaveLength(1);
+    const nicCalls = rig.vergeos.requests.slice(mark).filter((r) => r.route.startsWith('GET /machine_nics'));
+    expect(nicCalls).toHaveLength(1);
+    expect([...(nicCalls[0]!.query.filter ?? '').matchAll(/machine eq (\d+)/g)].map((m) => m[1]).sort()).toEqual(
+      made.runs.map((r) => r.keys.machineKey!).sort(),
+    );
     expect([...(statusCalls[0]!.query.filter ?? '').matchAll(/machine eq (\d+)/g)].map((m) => m[1]).sort()).toEqual(
       made.runs.map((r) => r.keys.machineKey!).sort(),
     );
