@@ -59,6 +59,14 @@ interface Waiter {
   resolve: (waitedMs: number) => void;
 }
 
+/** Thrown by `take` when the caller's answer was abandoned while it waited: nothing was sent. */
+export class BudgetWaitAbandoned extends Error {
+  override readonly name = 'BudgetWaitAbandoned';
+  constructor(readonly waitedMs: number) {
+    super(`gave up after waiting ${Math.round(waitedMs)} ms for the VergeOS request budget; nothing was sent`);
+  }
+}
+
 /** Shared back-off after 503s and drops: 0.5 s doubling to 30 s; a success ends the streak. */
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -129,17 +137,37 @@ export class RequestBudget {
     return Math.max(pause, short <= 0 ? 0 : short / this.#perMs);
   }
 
-  /** Wait for a token; resolves with how long it waited (ms). */
-  take(purpose: Purpose): Promise<number> {
+  /**
+   * Wait for a token; resolves with how long it waited (ms). When `abandoned` aborts first, the
+   * caller leaves the queue and `take` rejects with BudgetWaitAbandoned (no token spent).
+   */
+  take(purpose: Purpose, abandoned?: AbortSignal): Promise<number> {
     this.#refill();
     const priority = priorityOf(purpose);
     const now = this.clock.now();
+    if (abandoned?.aborted) return Promise.reject(new BudgetWaitAbandoned(0));
     if (!this.#pumping && this.#pausedUntil <= now && this.#tokens >= this.#needed(priority)) {
       this.#tokens -= 1;
       return Promise.resolve(0);
     }
-    return new Promise<number>((resolve) => {
-      this.#queues[priority].push({ purpose, since: now, resolve });
+    return new Promise<number>((resolve, reject) => {
+      const queue = this.#queues[priority];
+      const leave = () => {
+        const at = queue.indexOf(waiter);
+        if (at < 0) return;
+        queue.splice(at, 1);
+        reject(new BudgetWaitAbandoned(this.clock.now() - now));
+      };
+      const waiter: Waiter = {
+        purpose,
+        since: now,
+        resolve: (waited) => {
+          abandoned?.removeEventListener('abort', leave);
+          resolve(waited);
+        },
+      };
+      queue.push(waiter);
+      abandoned?.addEventListener('abort', leave, { once: true });
       if (this.#pumping) this.#interrupt();
       else void this.#pump();
     });

@@ -50,13 +50,32 @@ export function priorityOf(purpose: Purpose): Priority {
   return PRIORITY[purpose];
 }
 
-const current = new AsyncLocalStorage<Purpose>();
+interface CallContext {
+  purpose: Purpose;
+  /** Aborted when nobody waits for the answer any more: a call still waiting for the budget leaves the queue unsent. */
+  abandoned?: AbortSignal | undefined;
+}
+
+const current = new AsyncLocalStorage<CallContext>();
 
 /** Run `work` with every VergeOS call in it counted under `purpose` (an inner withPurpose wins). */
 export function withPurpose<T>(purpose: Purpose, work: () => Promise<T>): Promise<T> {
-  return current.run(purpose, work);
+  return current.run({ ...current.getStore(), purpose }, work);
+}
+
+/**
+ * Run `work` whose answer is wanted only until `abandoned` aborts (a form's deadline): calls in it
+ * still waiting for the request budget then give up unsent instead of spending a token on an
+ * answer nobody reads.
+ */
+export function withDeadline<T>(abandoned: AbortSignal, work: () => Promise<T>): Promise<T> {
+  return current.run({ purpose: current.getStore()?.purpose ?? 'other', abandoned }, work);
 }
 
 export function currentPurpose(): Purpose {
-  return current.getStore() ?? 'other';
+  return current.getStore()?.purpose ?? 'other';
+}
+
+export function currentDeadline(): AbortSignal | undefined {
+  return current.getStore()?.abandoned;
 }

@@ -13,8 +13,8 @@ import { Semaphore } from './semaphore.js';
 import type { Logger } from '../log.js';
 import { endpointLabel, vergeosBudgetWaitSeconds, vergeosRequestSeconds, vergeosRequestsTotal } from '../ops/metrics.js';
 import { createHash } from 'node:crypto';
-import { NEVER, realClock, RequestBudget, sharedBudget, type BudgetClock } from './budget.js';
-import { currentPurpose, type Purpose } from './purpose.js';
+import { BudgetWaitAbandoned, NEVER, realClock, RequestBudget, sharedBudget, type BudgetClock } from './budget.js';
+import { currentDeadline, currentPurpose, type Purpose } from './purpose.js';
 
 export type VergeosAuth = { apiKey: string } | { username: string; password: string };
 
@@ -69,6 +69,8 @@ const TLS_CODES = new Set([
 ]);
 /** Errors raised before a byte of the request left: nothing can have happened on the server. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']);
+/** The transport code of a call that gave up waiting for the request budget (its deadline passed): never sent. */
+const BUDGET_WAIT_ABANDONED = 'BUDGET_WAIT_ABANDONED';
 /** How a VergeOS node drops a session past its burst limit (gov's retry.go): a reset, or the socket closed under the request. */
 const DROPPED_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
@@ -166,7 +168,7 @@ export class VergeosTransport {
     const purpose = currentPurpose();
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#budgeted(purpose);
+        await this.#budgeted(purpose, endpoint);
         const result = await this.#slots.run(async () => {
           // A pause that began while this call waited for a connection slot holds it too.
           await this.budget?.whenUnpaused();
@@ -182,6 +184,8 @@ export class VergeosTransport {
         return result;
       } catch (err) {
         const error = err as VergeosError;
+        // Given up in the budget's queue: nothing was sent, nothing to learn about VergeOS, no retry.
+        if (error.transportCode === BUDGET_WAIT_ABANDONED) throw error;
         if (error.status === undefined || error.status >= 500 || error.status === 401 || error.status === 403) this.lastTroubleAt = Date.now();
         // An earlier DELETE attempt may have landed before its answer was lost: gone is done.
         if (options.method === 'DELETE' && attempt > 0 && error.code === 'VERGEOS_NOT_FOUND') return { status: 404, body: undefined };
@@ -198,10 +202,20 @@ export class VergeosTransport {
     }
   }
 
-  /** A token from the budget (waiting behind earlier callers and any shared pause), the wait counted. */
-  async #budgeted(purpose: Purpose): Promise<void> {
+  /**
+   * A token from the budget (waiting behind earlier callers and any shared pause), the wait counted.
+   * A caller whose answer was abandoned meanwhile (a deadline passed) gives up unsent: a timeout.
+   */
+  async #budgeted(purpose: Purpose, endpoint: string): Promise<void> {
     if (!this.budget) return;
-    const waited = await this.budget.take(purpose);
+    let waited: number;
+    try {
+      waited = await this.budget.take(purpose, currentDeadline());
+    } catch (err) {
+      if (!(err instanceof BudgetWaitAbandoned)) throw err;
+      vergeosBudgetWaitSeconds.inc({ purpose }, err.waitedMs / 1000);
+      throw new VergeosError({ code: 'VERGEOS_TIMEOUT', endpoint, transportCode: BUDGET_WAIT_ABANDONED, retrySafe: true, outcomeUnknown: false });
+    }
     if (waited > 0) vergeosBudgetWaitSeconds.inc({ purpose }, waited / 1000);
   }
 

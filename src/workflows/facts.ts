@@ -8,7 +8,7 @@ import type { VergeosApi } from '../vergeos/client.js';
 import type { ResourceGroup } from '../vergeos/types.js';
 import type { VmSpec } from '../vmspec/schema.js';
 import type { FieldError } from '../vmspec/validate.js';
-import { withPurpose } from '../vergeos/purpose.js';
+import { withDeadline, withPurpose } from '../vergeos/purpose.js';
 import { forecastProvisioning, forecastWarning } from './budget-forecast.js';
 
 export type Facts =
@@ -21,8 +21,12 @@ export type Facts =
 
 export async function gatherFacts(api: VergeosApi, specs: readonly VmSpec[], deadlineMs: number): Promise<Facts> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
-  const checks = withPurpose('preflight', () => preflightSpecs(api, specs)).catch((err: unknown) => ({ failed: err as Error }));
+  // Past the deadline nobody reads the answers: calls still waiting for the request budget give up unsent.
+  const abandoned = new AbortController();
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => (abandoned.abort(), resolve('late')), deadlineMs)));
+  const checks = withDeadline(abandoned.signal, () => withPurpose('preflight', () => preflightSpecs(api, specs))).catch((err: unknown) => ({
+    failed: err as Error,
+  }));
   try {
     const outcome = await Promise.race([checks, late]);
     if (outcome === 'late') return { kind: 'unknown', why: `VergeOS did not answer the pre-flight checks within ${Math.round(deadlineMs / 100) / 10} s` };

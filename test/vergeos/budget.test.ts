@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestBudget } from '../../src/vergeos/budget.js';
+import { BudgetWaitAbandoned, RequestBudget } from '../../src/vergeos/budget.js';
 import type { Purpose } from '../../src/vergeos/purpose.js';
 import { ManualClock, settle } from '../helpers/manual-clock.js';
 
@@ -131,6 +131,24 @@ describe('RequestBudget', () => {
     budget.rateLimited(30_000);
     expect(budget.predictWaitMs(1)).toBe(30_000);
     expect(budget.predictWaitMs(40)).toBe(45_000);
+  });
+
+  it('a caller whose answer is abandoned leaves the queue unsent, spending no token', async () => {
+    const clock = new ManualClock();
+    const budget = new RequestBudget({ perHour: 3_645, burst: 45, clock });
+    void takeAll(budget, new Array<Purpose>(45).fill('provision'), []);
+    await settle();
+    const abandoned = new AbortController();
+    const late = budget.take('preflight', abandoned.signal);
+    const next = budget.take('provision');
+    expect(budget.waiting).toBe(2);
+    abandoned.abort();
+    await expect(late).rejects.toThrow(BudgetWaitAbandoned);
+    expect(budget.waiting).toBe(1);
+    // The one token refilled goes to the caller still waiting.
+    await clock.advance(1_000);
+    expect(await next).toBe(1_000);
+    await expect(budget.take('user', abandoned.signal)).rejects.toThrow('nothing was sent');
   });
 
   it('a whole burst is never more than half the hour: 10/h sends 5 at once', async () => {

@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { gatherFacts } from '../../src/workflows/facts.js';
+import { simAndClient } from '../helpers/vergeos.js';
 import { RequestBudget } from '../../src/vergeos/budget.js';
 import { SLACK_SIM } from '../../src/sim/slack-sim.js';
 import { forecastWarning, provisioningCalls } from '../../src/workflows/budget-forecast.js';
@@ -25,6 +27,23 @@ describe('the budget forecast', () => {
       'VergeOS allows 1000 API calls an hour: these 100 VMs need 400, so the bot paces them and provisioning takes about 34 minutes (at the budget left now).',
     );
     expect(forecastWarning({ calls: 2500, waitMs: 2.46 * 3_600_000, perHour: 1000 }, 500)).toContain('takes about 2.5 hours');
+  });
+
+  it('a pre-flight past its deadline gives up its place in the budget: nothing it asked is sent later', async () => {
+    const clock = new ManualClock();
+    const budget = new RequestBudget({ perHour: 3_645, burst: 45, clock });
+    const { sim, client, close } = await simAndClient({}, { budget });
+    try {
+      // A batch under way has the whole burst.
+      for (let i = 0; i < 45; i++) void budget.take('provision');
+      const facts = await gatherFacts(client, [await recipeSpec('web-server', 'late-1')], 50);
+      expect(facts).toEqual({ kind: 'unknown', why: 'VergeOS did not answer the pre-flight checks within 0.1 s' });
+      await vi.waitFor(() => expect(budget.waiting).toBe(0));
+      await clock.advance(60_000);
+      expect(sim.requests).toEqual([]);
+    } finally {
+      await close();
+    }
   });
 
   describe('in the approval', () => {
