@@ -1,8 +1,10 @@
 /**
  * The step executor: a run's plan executed against VergeOS, each step exactly once. Before each
  * POST the step is saved as `in_flight`; after it, as `done` with its key. A step found
- * `in_flight` (a crash, a timeout, a reset) is looked up before anything is re-sent. A failure
- * stops the run and records what exists; a store that takes no writes pauses it instead.
+ * `in_flight` (a crash, a timeout, a reset) is looked up before anything is re-sent; one VergeOS
+ * turned away (a 429, a dropped connection) and a lookup shows not made is sent again, a few times
+ * at most, each send saved in flight first. A failure stops the run and records what exists; a
+ * store that takes no writes pauses it instead.
  */
 import { planRun, type Plan, type PlanStep } from '../plan/plan.js';
 import { describeStep } from '../plan/render.js';
@@ -17,6 +19,7 @@ import { createdSoFar, ProvisionFailure, runError } from './messages.js';
 import { heldByOtherRecords, lookUpStep, type Found } from './reconcile.js';
 import { runResult } from './result.js';
 import { sendStep } from './send-step.js';
+import { MAX_SENDS, turnedAway, turnedAwayReason } from './turned-away.js';
 import { PollBackoff } from './poll-backoff.js';
 import { recordVm } from './vm-records.js';
 import { EXECUTABLE_RUN_STATES } from '../store/run-states.js';
@@ -131,30 +134,33 @@ export class StepExecutor {
         if (found) return await this.#markDone(run, step, found, true, listener, base);
         unresolved = false;
       }
-      run = await store.updateRun(run.id, { version: run.version }, (r) => {
-        const p = r.steps[step.id]!;
-        p.status = 'in_flight';
-        p.attempts += 1;
-        p.at = new Date().toISOString();
-      });
-      unresolved = true;
-      let found: Found;
-      try {
-        found = await sendStep(api, step, run, heldElsewhere);
-      } catch (err) {
-        // VergeOS may have done it all the same (a clone with no keys and no copy listed yet): left in flight, looked up on resume.
-        if (err instanceof ProvisionFailure && err.outcomeUnknown) throw err;
-        if (!isVergeosError(err) || !err.outcomeUnknown) {
+      for (let sends = 1; ; sends++) {
+        run = await this.#saveInFlight(run, step);
+        unresolved = true;
+        let found: Found;
+        try {
+          found = await sendStep(api, step, run, heldElsewhere);
+        } catch (err) {
+          // VergeOS may have done it all the same (a clone with no keys and no copy listed yet): left in flight, looked up on resume.
+          if (err instanceof ProvisionFailure && err.outcomeUnknown) throw err;
+          if (!isVergeosError(err) || !err.outcomeUnknown) {
+            unresolved = false;
+            throw err;
+          }
+          logger?.warn({ runId: run.id, step: step.id, code: err.code }, 'outcome of a POST unknown; looking it up');
+          const lookedUp = await lookUpStep(api, step, run, heldElsewhere);
+          if (lookedUp) return await this.#markDone(run, step, lookedUp, true, listener, base);
           unresolved = false;
-          throw err;
+          // Turned away (429, a dropped connection) and confirmed not made: sent again, a few times at most.
+          if (!turnedAway(err) || sends >= MAX_SENDS) throw err;
+          if (claims.stopping) throw new StopRequested(); // in flight on disk: the next start looks it up, then sends
+          const detail = `${step.id}: ${turnedAwayReason(err)} and a lookup found nothing made; sending it again (send ${sends + 1} of at most ${MAX_SENDS})`;
+          logger?.info({ runId: run.id, step: step.id, code: err.code, transportCode: err.transportCode, sends }, detail);
+          await records.record(run, 'vmbot', 'run.step_resent', 'info', detail);
+          continue;
         }
-        logger?.warn({ runId: run.id, step: step.id, code: err.code }, 'outcome of a POST unknown; looking it up');
-        const lookedUp = await lookUpStep(api, step, run, heldElsewhere);
-        if (lookedUp) return await this.#markDone(run, step, lookedUp, true, listener, base);
-        unresolved = false;
-        throw err;
+        return await this.#markDone(run, step, found, false, listener, base);
       }
-      return await this.#markDone(run, step, found, false, listener, base);
     } catch (err) {
       if (err instanceof StopRequested) return run; // nothing was sent: the step starts again next time
       if (isUnwritable(err)) throw err; // no failure can be recorded either: the run pauses (execute)
@@ -171,6 +177,16 @@ export class StepExecutor {
       await this.#emit(listener, { type: 'run_failed', runId: run.id, error, created: createdSoFar(failed), result: runResult(failed) });
       return failed;
     }
+  }
+
+  /** One more send of `step`, saved in flight (attempts + 1, compare-and-set) before it leaves: a crash after it leads to a lookup. */
+  #saveInFlight(run: RunRecord, step: PlanStep): Promise<RunRecord> {
+    return this.#ctx.store.updateRun(run.id, { version: run.version }, (r) => {
+      const p = r.steps[step.id]!;
+      p.status = 'in_flight';
+      p.attempts += 1;
+      p.at = new Date().toISOString();
+    });
   }
 
   /**

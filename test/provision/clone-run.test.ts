@@ -181,7 +181,10 @@ describe('a clone run', () => {
     const run = await cloneRun('lost-copy');
     const failed = await rig.provisioner.execute(run.id);
     expect(failed.state).toBe('failed');
-    expect(failed.steps.clone_vm).toMatchObject({ status: 'failed', attempts: 1 });
+    // The drop means VergeOS did not take it, and the lookup adopts no stranger: a second send is
+    // saved (attempt 2), and its name check finds the name taken, so no second clone leaves.
+    expect(failed.steps.clone_vm).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(failed.error?.message).toMatch(/the name lost-copy was taken in VergeOS after the request was filed; nothing was cloned/);
     expect(failed.steps.clone_vm?.reconciled).toBeUndefined();
     expect(rig.sim.requestsTo('GET /vms').at(-1)?.query.filter).toBe("name eq 'lost-copy' and is_snapshot eq false");
     expect(clonePosts()).toHaveLength(1);

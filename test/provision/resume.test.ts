@@ -55,11 +55,11 @@ describe('failure at each step, then resume', () => {
     expect(rig.sim.requestsTo(route).filter((r) => r.method === 'POST')).toHaveLength(route === 'POST /machine_drives' ? 2 : 1);
   });
 
-  it('a 429 on a POST is never re-sent: what VergeOS did is found by lookup; what it did not do fails in plain words and retries later', async () => {
+  it('a 429 on a POST is never re-sent blind: what VergeOS did is found by lookup; what it did not do is sent again, and past 3 sends fails in plain words', async () => {
     // Device: VergeOS attached it, then answered 429 (a proxy's budget, say): adopted, not re-sent.
     rig.sim.faults.add({ route: 'POST /machine_devices', nth: 1, status: 429, retryAfter: 1, commit: true });
-    // NIC: refused with 429 before anything happened.
-    rig.sim.faults.add({ route: 'POST /machine_nics', nth: 1, status: 429, retryAfter: 30 });
+    // NIC: refused with 429 before anything happened, three sends in a row (each looked up, then sent again).
+    rig.sim.faults.add({ route: 'POST /machine_nics', nth: 1, times: 3, status: 429, retryAfter: 30 });
     const run = await rig.provisioner.createRun(fullSpec('limited'), { actor: 'test' });
     const failed = await rig.provisioner.execute(run.id);
     expect(failed.state).toBe('failed');
@@ -67,9 +67,9 @@ describe('failure at each step, then resume', () => {
     expect(failed.error?.message).toBe(
       'Step 4 (NIC "uplink" on vnet 3 (virtio)) failed: VergeOS is rate-limiting the bot\'s key (429); nothing was sent twice (it was looked up first: not created). Retry in 30 s or later, or ask a VergeOS admin to raise the key\'s request budget.',
     );
-    expect(failed.steps['nic:0']?.status).toBe('failed');
-    expect(rig.sim.requestsTo('POST /machine_nics')).toHaveLength(1);
-    expect(rig.sim.requestsTo('GET /machine_nics')).toHaveLength(1); // the lookup
+    expect(failed.steps['nic:0']).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(rig.sim.requestsTo('POST /machine_nics')).toHaveLength(3);
+    expect(rig.sim.requestsTo('GET /machine_nics')).toHaveLength(3); // a lookup after each
 
     rig.sim.faults.clear();
     rig.sim.faults.add({ route: 'POST /machine_devices', nth: 1, status: 429, retryAfter: 1, commit: true });
@@ -125,7 +125,10 @@ describe('failure at each step, then resume', () => {
     rig.sim.faults.add({ route: 'POST /vms', nth: 1, drop: true });
     const run = await rig.provisioner.createRun(fullSpec('clash-01'), { actor: 'test' });
     const failed = await rig.provisioner.execute(run.id);
+    // The drop means VergeOS did not take it; the lookup finds only their VM, so it is sent again and refused.
     expect(failed.state).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'VERGEOS_NAME_TAKEN' });
+    expect(rig.sim.requestsTo('POST /vms').map((r) => r.outcome)).toEqual([201, 'dropped', 409]); // theirs, then ours twice
     expect(failed.keys.vmKey).toBeUndefined();
     const again = await rig.provisioner.execute(run.id);
     expect(again.error).toMatchObject({ code: 'VERGEOS_NAME_TAKEN' });
