@@ -99,7 +99,7 @@ export function provideBudgetReadings(read: () => BudgetReading[]): void {
 
 new Gauge({
   name: 'vmbot_vergeos_budget_remaining',
-  help: 'VergeOS calls that can be sent now without waiting (the scarcest API key’s budget); absent when VERGEOS_RATE_LIMIT is off',
+  help: 'VergeOS calls that can be sent now without waiting (the scarcest API key’s budget); 0 when VERGEOS_RATE_LIMIT is off',
   registers: [registry],
   collect() {
     this.reset();
@@ -119,7 +119,7 @@ new Gauge({
 
 new Gauge({
   name: 'vmbot_vergeos_budget_per_hour',
-  help: 'The request budget per API key, calls per hour (VERGEOS_RATE_LIMIT)',
+  help: 'The request budget per API key, calls per hour (VERGEOS_RATE_LIMIT); 0 when it is off',
   registers: [registry],
   collect() {
     this.reset();

@@ -108,6 +108,8 @@ describe('the production install (deploy/Dockerfile)', () => {
       MANIFESTS_DIR: join(app, 'manifests'),
       PORT: '0',
       VMBOT_POLL_INTERVAL: '50ms',
+      // As in production: the budget at VergeOS's limit (the stand-in workspace turns it off).
+      VERGEOS_RATE_LIMIT: '1000/h',
     };
     bot = spawn(runtime!.cmd[0]!, runtime!.cmd.slice(1), { cwd: app, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
