@@ -1,6 +1,7 @@
 /**
  * Changing a VM the bot made, exactly once: each change saved in_flight before its one VergeOS
- * call; a lost answer looked up, never re-sent; a second ask with the same id acts once; a change
+ * call; a lost answer looked up, never re-sent blind (one VergeOS turned away — a 429, a dropped
+ * connection — and not done is sent again, at most 3 sends); a second ask with the same id acts once; a change
  * a stopped process left is finished (looked up first) by the next; a refusal is recorded with
  * VergeOS's words; the VM record keeps its configuration now.
  */
@@ -114,6 +115,65 @@ describe('VM changes', () => {
     });
     expect(vm().spec.nics.map((n) => n.name)).toContain('backend');
     expect(await rig.client.listSnapshots(run.keys.machineKey!)).toEqual([]);
+  });
+
+  it('a NIC VergeOS turned away with a 429 (not made): looked up, sent again once, one NIC, 2 attempts on the ledger', async () => {
+    rig.sim.faults.add({ route: 'POST /machine_nics', nth: 1, status: 429, retryAfter: 1 });
+    const nic = { name: 'backend', vnet: '3', interface: 'virtio' as const, enabled: true };
+    const done = await change('n1', { action: 'nic_add', nic });
+    expect(done.entry).toMatchObject({ status: 'done', attempts: 2 });
+    expect(done.entry.reconciled).toBeUndefined();
+    // The name check, the turned-away POST, the lookup, the second POST (the same body).
+    expect(rig.sim.requests.filter((r) => r.route.endsWith('/machine_nics')).map((r) => `${r.route} ${r.outcome}`)).toEqual([
+      'GET /machine_nics 200',
+      'POST /machine_nics 429',
+      'GET /machine_nics 200',
+      'POST /machine_nics 201',
+    ]);
+    const [first, second] = calls('POST /machine_nics').map((r) => r.body);
+    expect(second).toEqual(first);
+    const nics = [...rig.sim.state.table('machine_nics').values()].filter((n) => String(n.machine) === run.keys.machineKey && n.name === 'backend');
+    expect(nics).toHaveLength(1);
+    expect(done.entry.key).toBe(String(nics[0]!.$key));
+    expect((await audit()).map((e) => [e.action, e.outcome, e.detail])).toEqual([
+      [
+        'vm.change_resent',
+        'info',
+        'add NIC backend on network 3 (virtio): VergeOS answered 429 and a lookup found it not done; sending it again (send 2 of at most 3)',
+      ],
+      ['vm.nic_add', 'ok', `add NIC backend on network 3 (virtio); key ${done.entry.key}`],
+    ]);
+  });
+
+  it('a snapshot whose connection VergeOS dropped (not taken): sent again, one snapshot; a 429 after a drive was made: found, not sent again', async () => {
+    rig.sim.faults.add({ route: 'POST /machine_snapshots', nth: 1, drop: true });
+    rig.sim.faults.add({ route: 'POST /machine_drives', nth: 1, status: 429, retryAfter: 1, commit: true });
+    const snap = await change('s1', { action: 'snapshot_create', name: 'before-upgrade', quiesce: false });
+    expect(snap.entry).toMatchObject({ status: 'done', attempts: 2 });
+    expect(calls('POST /machine_snapshots').map((r) => r.outcome)).toEqual(['dropped', 201]);
+    expect((await rig.client.listSnapshots(run.keys.machineKey!)).map((x) => x.name)).toEqual(['before-upgrade']);
+
+    const drive = { name: 'data', media: 'disk' as const, interface: 'virtio-scsi' as const, disksize: 10 * GIB };
+    const added = await change('d1', { action: 'disk_add', drive });
+    expect(added.entry).toMatchObject({ status: 'done', attempts: 1, reconciled: true });
+    expect(calls('POST /machine_drives').map((r) => r.outcome)).toEqual([429]);
+    expect((await audit()).filter((e) => e.action === 'vm.change_resent').map((e) => e.detail)).toEqual([
+      expect.stringMatching(/: VergeOS dropped the connection and a lookup found it not done; sending it again \(send 2 of at most 3\)$/),
+    ]);
+  });
+
+  it('turned away 3 times: 3 sends, then failed as before; any other unknown outcome (a 503) is not sent again', async () => {
+    rig.sim.faults.add({ route: 'POST /machine_nics', nth: 1, times: 3, status: 429, retryAfter: 30 });
+    const nic = { name: 'backend', vnet: '3', interface: 'virtio' as const, enabled: true };
+    const refused = await change('n1', { action: 'nic_add', nic }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'VERGEOS_RATE_LIMITED', entry: { status: 'failed', attempts: 3 } });
+    expect((refused as Error).message).toMatch(/It was looked up: it did not happen; ask again$/);
+    expect(calls('POST /machine_nics').map((r) => r.outcome)).toEqual([429, 429, 429]);
+
+    rig.sim.faults.add({ route: 'POST /machine_snapshots', nth: 1, status: 503 });
+    const failed = await change('s1', { action: 'snapshot_create', name: 'base', quiesce: false }).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'VERGEOS_UNAVAILABLE', entry: { status: 'failed', attempts: 1 } });
+    expect(calls('POST /machine_snapshots').map((r) => r.outcome)).toEqual([503]);
   });
 
   it('a name taken since pre-flight (someone made a drive of that name meanwhile) fails it before anything is sent, so no lookup adopts theirs', async () => {

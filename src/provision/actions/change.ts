@@ -2,7 +2,8 @@
  * Day-2 action: change a VM the bot made (resize, a drive or NIC added, a disk grown, a snapshot
  * taken, restored or deleted), exactly once. The change is saved `in_flight` on the VM record (a
  * compare-and-set, durable) before its VergeOS call; an unknown outcome is looked up, never
- * re-sent blind; a change a stopped process left `in_flight` is finished (looked up first) before
+ * re-sent blind (one VergeOS turned away — a 429, a dropped connection — and not done is sent
+ * again, a few times at most); a change a stopped process left `in_flight` is finished (looked up first) before
  * anything else changes the VM. One change per VM at a time, under the run's claim (as power
  * takes it), read fresh from the store once the claim is held (another process may have moved it).
  */
@@ -14,6 +15,7 @@ import { isVergeosError, operatorMessage } from '../../vergeos/errors.js';
 import type { ChangeOutcome, ChangeTarget } from '../changes/handler.js';
 import type { ProvisionContext } from '../context.js';
 import { RunBusyError } from '../errors.js';
+import { MAX_SENDS, turnedAway, turnedAwayReason } from '../turned-away.js';
 import { ChangeFailure, fail, finish, handlerOf, notLive, recordAttempt, reserve, withdraw, type AskedChange, type ChangeResult } from './change-ledger.js';
 
 export { ChangeFailure, type AskedChange, type ChangeResult } from './change-ledger.js';
@@ -136,16 +138,25 @@ async function firstSend(ctx: ProvisionContext, runId: string, vm: VmRecord, ent
   return send(ctx, runId, sending.vm, sending.entry);
 }
 
-async function send(ctx: ProvisionContext, runId: string, vm: VmRecord, entry: ChangeEntry): Promise<ChangeResult> {
+/** `sends`: this call's place among the sends of the entry in this go (the first is 1). */
+async function send(ctx: ProvisionContext, runId: string, vm: VmRecord, entry: ChangeEntry, sends = 1): Promise<ChangeResult> {
   let outcome: ChangeOutcome;
   try {
     outcome = await handlerOf(entry.change).send(ctx, targetOf(vm), entry.change);
   } catch (err) {
     if (!(isVergeosError(err) && err.outcomeUnknown)) return fail(ctx, runId, entry, codeOf(err), sentenceOf(err));
-    // The answer was lost: look, never re-send. A lookup VergeOS can't answer leaves it in flight.
+    // The answer was lost: look, never re-send blind. A lookup VergeOS can't answer leaves it in flight.
     const found = await lookUp(ctx, runId, vm, entry, 'lost');
-    if (!found) return fail(ctx, runId, entry, err.code, `${operatorMessage(err)} It was looked up: it did not happen; ask again`);
-    return finish(ctx, runId, entry, found, true);
+    if (found) return finish(ctx, runId, entry, found, true);
+    // Turned away (429, a dropped connection) and confirmed not done: sent again, a few times at most,
+    // each attempt saved first (a compare-and-set: a stop in between leads to a lookup).
+    if (!turnedAway(err) || sends >= MAX_SENDS)
+      return fail(ctx, runId, entry, err.code, `${operatorMessage(err)} It was looked up: it did not happen; ask again`);
+    const detail = `${describeChange(entry.change)}: ${turnedAwayReason(err)} and a lookup found it not done; sending it again (send ${sends + 1} of at most ${MAX_SENDS})`;
+    ctx.logger?.info({ runId, change: entry.id, code: err.code, transportCode: err.transportCode, sends }, detail);
+    const again = await recordAttempt(ctx, vm, entry.id);
+    await ctx.records.recordOrHold(ctx.runs.require(runId), 'vmbot', 'vm.change_resent', 'info', detail);
+    return send(ctx, runId, again.vm, again.entry, sends + 1);
   }
   return finish(ctx, runId, entry, outcome, false);
 }
