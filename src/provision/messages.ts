@@ -66,7 +66,7 @@ export function failureSentence(step: PlanStep, err: VergeosError | ProvisionFai
       return `VergeOS refused a field of this step${said}`;
     case 'VERGEOS_RATE_LIMITED': {
       const wait = err.retryAfterMs === undefined ? 'in a minute' : `in ${Math.max(1, Math.ceil(err.retryAfterMs / 1000))} s or later`;
-      return `VergeOS is rate-limiting the bot's key (429); nothing was sent twice${step.kind === 'power_on' || step.kind === 'wait_imports' ? '' : ' (it was looked up first: not created)'}. Retry ${wait}, or ask a VergeOS admin to raise the key's request budget`;
+      return `VergeOS is rate-limiting the bot's key (429); nothing was made twice${step.kind === 'power_on' || step.kind === 'wait_imports' ? '' : ' (each send was looked up first: not created)'}. Retry ${wait}, or ask a VergeOS admin to raise the key's request budget`;
     }
     case 'VERGEOS_UNAVAILABLE':
     case 'VERGEOS_TIMEOUT':

@@ -5,18 +5,16 @@
  * 429 after the request took effect), and only a few times in one go, each saved in flight first.
  */
 import { isVergeosError } from '../vergeos/errors.js';
+import { DROPPED_CODES } from '../vergeos/transport.js';
 
 /** Sends of one step (or change) in one execution, the first included. */
 export const MAX_SENDS = 3;
-
-/** How the transport reports a dropped connection (a subset of its DROPPED_CODES: a socket VergeOS closed under the request). */
-const DROPPED = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 /** Whether VergeOS turned the call away (rate-limited, or dropped the connection) rather than failing it some other way. */
 export function turnedAway(err: unknown): boolean {
   if (!isVergeosError(err)) return false;
   if (err.code === 'VERGEOS_RATE_LIMITED') return true;
-  return err.code === 'VERGEOS_UNAVAILABLE' && err.status === undefined && err.transportCode !== undefined && DROPPED.has(err.transportCode);
+  return err.code === 'VERGEOS_UNAVAILABLE' && err.status === undefined && err.transportCode !== undefined && DROPPED_CODES.has(err.transportCode);
 }
 
 /** The reason, in the operator's words, for a log line or an audit record. */

@@ -72,7 +72,7 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 /** The transport code of a call that gave up waiting for the request budget (its deadline passed): never sent. */
 const BUDGET_WAIT_ABANDONED = 'BUDGET_WAIT_ABANDONED';
 /** How a VergeOS node drops a session past its burst limit (gov's retry.go): a reset, or the socket closed under the request. */
-const DROPPED_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+export const DROPPED_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const insecureWarned = new Set<string>();
 

@@ -65,7 +65,7 @@ describe('failure at each step, then resume', () => {
     expect(failed.state).toBe('failed');
     expect(failed.error).toMatchObject({ code: 'VERGEOS_RATE_LIMITED', stepId: 'nic:0' });
     expect(failed.error?.message).toBe(
-      'Step 4 (NIC "uplink" on vnet 3 (virtio)) failed: VergeOS is rate-limiting the bot\'s key (429); nothing was sent twice (it was looked up first: not created). Retry in 30 s or later, or ask a VergeOS admin to raise the key\'s request budget.',
+      'Step 4 (NIC "uplink" on vnet 3 (virtio)) failed: VergeOS is rate-limiting the bot\'s key (429); nothing was made twice (each send was looked up first: not created). Retry in 30 s or later, or ask a VergeOS admin to raise the key\'s request budget.',
     );
     expect(failed.steps['nic:0']).toMatchObject({ status: 'failed', attempts: 3 });
     expect(rig.sim.requestsTo('POST /machine_nics')).toHaveLength(3);
