@@ -26,6 +26,9 @@ export class RunClaims {
   #heartbeat: NodeJS.Timeout | undefined;
   /** Set by stop(): no new run or step starts; the VergeOS call in flight finishes and is saved. */
   #stopping = false;
+  readonly #stop = new AbortController();
+  /** Aborted by stop(): a run's call still waiting for the request budget gives up unsent (it is looked up at the next start). */
+  readonly stopSignal: AbortSignal = this.#stop.signal;
 
   constructor(store: ClaimStore, logger: Logger | undefined, ttlMs: number) {
     this.#store = store;
@@ -122,6 +125,7 @@ export class RunClaims {
   /** Start nothing new; resolves when no run executes here (the caller bounds the wait). */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#stop.abort();
     while (this.#active.size) await new Promise((r) => setTimeout(r, 20));
   }
 }

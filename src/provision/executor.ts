@@ -14,6 +14,7 @@ import { isVergeosError } from '../vergeos/errors.js';
 import { runDurationSeconds, runsTotal } from '../ops/metrics.js';
 import type { ProvisionContext } from './context.js';
 import { asFailure, StopRequested } from './errors.js';
+import { gaveUpWaiting } from '../vergeos/transport.js';
 import { emitRunEvent, type RunEvent, type RunEventListener } from './events.js';
 import { createdSoFar, ProvisionFailure, runError } from './messages.js';
 import { heldByOtherRecords, lookUpStep, type Found } from './reconcile.js';
@@ -87,6 +88,17 @@ export class StepExecutor {
         run = await this.#runStep(run, plan, step, index, listener);
         if (run.state === 'failed') {
           outcome = 'failed';
+          return run;
+        }
+        if (run.steps[step.id]?.status !== 'done') {
+          // Stopped inside the step (nothing sent, or in flight to be looked up): never past it, even when it is the last.
+          await records.record(
+            run,
+            'vmbot',
+            'run.paused',
+            'info',
+            `the bot is shutting down; ${index} of ${plan.steps.length} steps done, the rest resumes at the next start`,
+          );
           return run;
         }
       }
@@ -163,6 +175,8 @@ export class StepExecutor {
       }
     } catch (err) {
       if (err instanceof StopRequested) return run; // nothing was sent: the step starts again next time
+      // Stopping while a call waited for the request budget: nothing was sent; the step is looked up, then sent, next time.
+      if (gaveUpWaiting(err) && claims.stopping) return run;
       if (isUnwritable(err)) throw err; // no failure can be recorded either: the run pauses (execute)
       const failure = asFailure(err);
       const error = runError(step, index, failure, plan.vmName);

@@ -25,7 +25,7 @@ import { createRuns, markNotStarted } from './new-runs.js';
 import { RunQueries } from './queries.js';
 import { RunAudit } from './run-audit.js';
 import { cleanup } from './teardown.js';
-import { withPurpose } from '../vergeos/purpose.js';
+import { withDeadline, withPurpose } from '../vergeos/purpose.js';
 
 export { RunBusyError } from './errors.js';
 export { ChangeFailure, type AskedChange, type ChangeResult } from './actions/change.js';
@@ -133,7 +133,8 @@ export class Provisioner {
    * that was interrupted at any point: nothing is created twice.
    */
   execute(runId: string, listener?: RunEventListener, actor = 'vmbot'): Promise<RunRecord> {
-    return withPurpose('provision', () => this.#executor.execute(runId, listener, actor));
+    // A stop cuts short a wait for the request budget (nothing sent then); the call in flight finishes.
+    return withPurpose('provision', () => withDeadline(this.#claims.stopSignal, () => this.#executor.execute(runId, listener, actor)));
   }
 
   /** Whether a run was last paused by a store that took no writes (cleared when it runs again). */

@@ -71,6 +71,11 @@ const TLS_CODES = new Set([
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']);
 /** The transport code of a call that gave up waiting for the request budget (its deadline passed): never sent. */
 const BUDGET_WAIT_ABANDONED = 'BUDGET_WAIT_ABANDONED';
+
+/** Whether a call gave up waiting for the request budget (a deadline passed, the process stopping): it was never sent. */
+export function gaveUpWaiting(err: unknown): boolean {
+  return err instanceof VergeosError && err.transportCode === BUDGET_WAIT_ABANDONED;
+}
 /** How a VergeOS node drops a session past its burst limit (gov's retry.go): a reset, or the socket closed under the request. */
 export const DROPPED_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
