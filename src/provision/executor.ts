@@ -73,34 +73,26 @@ export class StepExecutor {
       const verb = before.state === 'pending' || before.state === 'not_started' ? 'run.started' : before.state === 'failed' ? 'run.retried' : 'run.resumed';
       await records.record(run, actor, verb, 'info');
       const plan = planRun(run);
+      const paused = async (done: number) => {
+        await records.record(
+          run,
+          'vmbot',
+          'run.paused',
+          'info',
+          `the bot is shutting down; ${done} of ${plan.steps.length} steps done, the rest resumes at the next start`,
+        );
+        return run;
+      };
       for (const [index, step] of plan.steps.entries()) {
         if (run.steps[step.id]?.status === 'done') continue;
-        if (claims.stopping) {
-          await records.record(
-            run,
-            'vmbot',
-            'run.paused',
-            'info',
-            `the bot is shutting down; ${index} of ${plan.steps.length} steps done, the rest resumes at the next start`,
-          );
-          return run;
-        }
+        if (claims.stopping) return await paused(index);
         run = await this.#runStep(run, plan, step, index, listener);
         if (run.state === 'failed') {
           outcome = 'failed';
           return run;
         }
-        if (run.steps[step.id]?.status !== 'done') {
-          // Stopped inside the step (nothing sent, or in flight to be looked up): never past it, even when it is the last.
-          await records.record(
-            run,
-            'vmbot',
-            'run.paused',
-            'info',
-            `the bot is shutting down; ${index} of ${plan.steps.length} steps done, the rest resumes at the next start`,
-          );
-          return run;
-        }
+        // Stopped inside the step (nothing sent, or in flight to be looked up): never past it, even when it is the last.
+        if (run.steps[step.id]?.status !== 'done') return await paused(index);
       }
       // The VM's own record (owner, keys, configuration, its lease running from now), then the run's end.
       await recordVm(store, run);
