@@ -116,8 +116,10 @@ function literal(token: Token): string | number | boolean | null {
 
 function comparison(field: string, op: string, value: string | number | boolean | null): Predicate {
   return (row) => {
-    const actual = normalize(row[field]);
-    const expected = normalize(value);
+    const raw = row[field];
+    // A boolean column compared with 1 or 0 (pyVergeOS's `downloaded eq 1`) reads as true/false.
+    const expected = typeof raw === 'boolean' && (value === 1 || value === 0) ? String(value === 1) : normalize(value);
+    const actual = normalize(raw);
     switch (op) {
       case 'eq':
         return actual === expected;

@@ -46,6 +46,14 @@ export const TABLES = [
   'machine_snapshots',
   'cluster_status',
   'system',
+  // VergeOS's own recipes (recipes-seed.ts, recipe-rules.ts).
+  'catalog_repositories',
+  'catalogs',
+  'vm_recipes',
+  'recipe_sections',
+  'recipe_questions',
+  'vm_recipe_instances',
+  'vm_recipe_logs',
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
@@ -64,6 +72,10 @@ export const FOREIGN_KEYS: Record<string, TableName> = {
 /** Where a field of one table points elsewhere than FOREIGN_KEYS says (a drive's status row). */
 export const TABLE_FOREIGN_KEYS: Partial<Record<TableName, Record<string, TableName>>> = {
   machine_drives: { status: 'machine_drive_status' },
+  vm_recipes: { catalog: 'catalogs' },
+  catalogs: { repository: 'catalog_repositories' },
+  recipe_questions: { section: 'recipe_sections' },
+  vm_recipe_instances: { recipe: 'vm_recipes' },
 };
 
 /** Where each table's keys start, so keys of different tables never coincide. */
@@ -76,4 +88,8 @@ export const FIRST_KEY: Partial<Record<TableName, number>> = {
   machine_nics: 2000,
   machine_devices: 1,
   machine_snapshots: 700,
+  recipe_sections: 500,
+  recipe_questions: 800,
+  vm_recipe_instances: 1,
+  vm_recipe_logs: 100,
 };

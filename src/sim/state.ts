@@ -7,6 +7,8 @@
 import * as createRules from './create-rules.js';
 import * as day2Rules from './day2-rules.js';
 import { defaultInventory, type Inventory } from './inventory.js';
+import { instanceCount } from './recipe-rules.js';
+import { recipeSeed } from './recipes-seed.js';
 import type { Row } from './query.js';
 import { FIRST_KEY, FOREIGN_KEYS, SimHttpError, TABLE_FOREIGN_KEYS, TABLES, type SimBehaviour, type SimTiming, type TableName } from './schema.js';
 import { VM_ACTIONS } from '../vergeos/enums.js';
@@ -26,6 +28,9 @@ export class SimState {
     for (const t of TABLES) this.tables.set(t, new Map());
     for (const [table, rows] of Object.entries(inventory) as Array<[TableName, Row[]]>) {
       for (const row of rows) this.table(table).set(String(row.$key ?? row.uuid), { ...row });
+    }
+    for (const [table, rows] of Object.entries(recipeSeed(now())) as Array<[TableName, Row[]]>) {
+      for (const row of rows) this.table(table).set(String(row.$key), { ...row });
     }
     for (const [t, first] of Object.entries(FIRST_KEY) as Array<[TableName, number]>) this.#counters.set(t, first);
     this.#seedExistingVms();
@@ -61,6 +66,7 @@ export class SimState {
   /** Resolve `machine#status#running`-style paths of a row of `table` (and `count(resources)`). */
   resolvePath(row: Row, path: string[], table?: TableName): unknown {
     if (path.length === 1 && path[0] === 'count(resources)') return row.resource_count ?? 0;
+    if (path.length === 1 && path[0] === 'count(instances)') return instanceCount(this, row);
     let current: Row | undefined = row;
     let at = table;
     for (let i = 0; i < path.length - 1; i++) {

@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultTable, type FaultAction, type FaultRuleInput } from './faults.js';
 import { compareBy, parseFields, parseFilter, QueryError, type Row } from './query.js';
+import { deleteRecipeInstance, downloadRecipe, postRecipeInstance } from './recipe-rules.js';
 import { SimHttpError, TABLES, type SimBehaviour, type SimTiming, type TableName } from './schema.js';
 import { SimState } from './state.js';
 
@@ -264,7 +265,14 @@ export class VergeosSim {
           const response = s.vmAction(input);
           return [201, { ...created(table, String(this.#actionKeys++)), ...(response ? { response } : {}) }];
         }
+        case 'vm_recipe_instances':
+          return postRecipeInstance(s, input);
       }
+    }
+    if (method === 'PUT' && key !== undefined && table === 'vm_recipes' && params.get('action') === 'download') return [200, downloadRecipe(s, key)];
+    if (method === 'DELETE' && key !== undefined && table === 'vm_recipe_instances') {
+      deleteRecipeInstance(s, key);
+      return [this.#behaviour.deleteStatus, this.#behaviour.deleteStatus === 204 ? undefined : {}];
     }
     // A PUT answers with the row as changed (pyVergeOS reads it when it is an object; others GET).
     if (method === 'PUT' && key !== undefined && table === 'vms') return [200, this.#project(s.updateVm(key, body ?? {}), undefined, table)];
