@@ -9,7 +9,7 @@
  * caller merges a wrapping YAML recipe's fixed answers into `given` first.
  */
 import { CodedError, EXIT } from '../errors.js';
-import { isAskedQuestion, type RecipeQuestion } from '../vergeos/recipe-types.js';
+import { isAskedQuestion, type RecipeQuestion, type RecipeSection } from '../vergeos/recipe-types.js';
 import {
   bytesText,
   DISK_SIZE_MIN_BYTES,
@@ -28,7 +28,7 @@ import {
   type Converted,
   type RecipeAnswerValue,
 } from './convert.js';
-import { defaultIsEmpty, isSecretQuestion } from './fields.js';
+import { defaultIsEmpty, inFormOrder, isSecretQuestion } from './fields.js';
 import { compileWholeMatch } from './question-regex.js';
 
 export interface AnswerError {
@@ -41,6 +41,8 @@ export type CheckedAnswers =
   { ok: true; answers: Record<string, RecipeAnswerValue>; warnings: string[] } | { ok: false; errors: AnswerError[]; warnings: string[] };
 
 export interface CheckAnswersOptions {
+  /** The recipe's sections, so errors and answers come in the form's order (else by `orderid`). */
+  sections?: readonly RecipeSection[];
   /**
    * Let answers to questions people are not asked (internal types, disabled, `$database`) through
    * as given, for a wrapping YAML recipe's fixed answers. Off: such an answer is an error.
@@ -66,7 +68,7 @@ export function checkAnswers(
   options: CheckAnswersOptions = {},
 ): CheckedAnswers {
   const byName = new Map<string, RecipeQuestion>();
-  for (const question of [...questions].sort((a, b) => a.order - b.order)) if (!byName.has(question.name)) byName.set(question.name, question);
+  for (const question of inFormOrder(questions, options.sections)) if (!byName.has(question.name)) byName.set(question.name, question);
 
   const errors: AnswerError[] = [];
   const warnings: string[] = [];

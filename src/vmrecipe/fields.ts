@@ -123,24 +123,39 @@ const NUMBER_UNITS = {
 /** The form for a recipe: its asked questions as fields, under their sections' headers. */
 export function recipeForm(questions: readonly RecipeQuestion[], sections: readonly RecipeSection[] = []): RecipeForm {
   const warnings: string[] = [];
-  const orderedSections = [...sections].sort((a, b) => a.order - b.order);
+  const byKey = new Map(sections.map((s) => [s.key, s]));
   const groups = new Map<string, FormSection>();
-  for (const section of orderedSections) groups.set(section.key, { name: section.name, description: section.description, fields: [] });
-  const hidden = new Set(orderedSections.filter((s) => s.name === DATABASE_SECTION).map((s) => s.key));
-
-  for (const question of [...questions].sort((a, b) => a.order - b.order)) {
+  for (const question of inFormOrder(questions, sections)) {
     if (!isAskedQuestion(question)) continue;
-    const known = sectionKeyOf(question, orderedSections);
-    if (known !== undefined && hidden.has(known)) continue;
+    const known = sectionKeyOf(question, sections);
+    const section = known === undefined ? undefined : byKey.get(known);
+    if (section?.name === DATABASE_SECTION) continue;
     const groupKey = known ?? `name:${question.section}`;
     let group = groups.get(groupKey);
     if (!group) {
-      group = { name: question.section, description: '', fields: [] };
+      group = { name: section?.name ?? question.section, description: section?.description ?? '', fields: [] };
       groups.set(groupKey, group);
     }
     group.fields.push(fieldFor(question, warnings));
   }
-  return { sections: [...groups.values()].filter((g) => g.fields.length > 0), warnings };
+  return { sections: [...groups.values()], warnings };
+}
+
+/**
+ * Questions in the order the form shows them: by section (VergeOS's section order, then sections
+ * it does not list, as first met), then by `orderid`. Errors and answers follow the same order.
+ */
+export function inFormOrder<Q extends RecipeQuestion>(questions: readonly Q[], sections: readonly RecipeSection[] = []): Q[] {
+  const orderedSections = [...sections].sort((a, b) => a.order - b.order);
+  const byOrder = [...questions].sort((a, b) => a.order - b.order);
+  const groups: string[] = orderedSections.map((s) => s.key);
+  const groupOf = new Map<Q, number>();
+  for (const question of byOrder) {
+    const key = sectionKeyOf(question, orderedSections) ?? `name:${question.section}`;
+    if (!groups.includes(key)) groups.push(key);
+    groupOf.set(question, groups.indexOf(key));
+  }
+  return byOrder.sort((a, b) => groupOf.get(a)! - groupOf.get(b)!);
 }
 
 /** The section a question is in: by its section key, else by the section's name. */
