@@ -8,6 +8,8 @@ import { badResponse, numericFilterValue, numericIfPossible, parseBody, quote } 
 import { VergeosTransport, type VergeosClientOptions } from './transport.js';
 import { VGPU_DEVICE_TYPE } from './enums.js';
 import type { RequestBudget } from './budget.js';
+import { RecipesClient, type ListVmRecipesOptions, type RecipeDeployment, type VergeosRecipesApi } from './recipes-client.js';
+import type { RecipeInstance, RecipeQuestion, RecipeSection, SimulationReport, VmRecipe } from './recipe-types.js';
 import {
   clonedSchema,
   clusterSchema,
@@ -52,8 +54,8 @@ import {
   type Vnet,
 } from './types.js';
 
-/** What the rest of the bot needs from VergeOS; tests may swap in another implementation. */
-export interface VergeosApi {
+/** What the rest of the bot needs from VergeOS (its own recipes: recipes-client.ts); tests may swap in another implementation. */
+export interface VergeosApi extends VergeosRecipesApi {
   createVm(body: VmCreateBody): Promise<CreatedVm>;
   addDrive(body: DriveCreateBody): Promise<Created>;
   addNic(body: NicCreateBody): Promise<Created>;
@@ -144,9 +146,11 @@ const SNAPSHOT_FIELDS = '$key,name,description,created,expires,quiesced,created_
 
 export class VergeosClient implements VergeosApi {
   readonly #http: VergeosTransport;
+  readonly #recipes: RecipesClient;
 
   constructor(options: VergeosClientOptions) {
     this.#http = new VergeosTransport(options);
+    this.#recipes = new RecipesClient(this.#http);
   }
 
   get origin(): string {
@@ -411,6 +415,30 @@ export class VergeosClient implements VergeosApi {
       ...(parsed.data.vmKey === undefined ? {} : { vmKey: parsed.data.vmKey }),
       ...(parsed.data.machineKey === undefined ? {} : { machineKey: parsed.data.machineKey }),
     };
+  }
+
+  // ---- VergeOS's own recipes, on the same transport (recipes-client.ts) ----
+
+  listVmRecipes(options?: ListVmRecipesOptions): Promise<VmRecipe[]> {
+    return this.#recipes.listVmRecipes(options);
+  }
+  recipeSections(recipeKey: string): Promise<RecipeSection[]> {
+    return this.#recipes.recipeSections(recipeKey);
+  }
+  recipeQuestions(recipeKey: string): Promise<RecipeQuestion[]> {
+    return this.#recipes.recipeQuestions(recipeKey);
+  }
+  simulateRecipe(deployment: RecipeDeployment): Promise<SimulationReport> {
+    return this.#recipes.simulateRecipe(deployment);
+  }
+  deployRecipe(deployment: RecipeDeployment): Promise<{ instanceKey: string }> {
+    return this.#recipes.deployRecipe(deployment);
+  }
+  getRecipeInstance(instanceKey: string): Promise<RecipeInstance> {
+    return this.#recipes.getRecipeInstance(instanceKey);
+  }
+  findRecipeInstanceByName(name: string): Promise<RecipeInstance | undefined> {
+    return this.#recipes.findRecipeInstanceByName(name);
   }
 
   lastAnswerAt(): number | undefined {

@@ -11,6 +11,8 @@
  */
 import type { RequestBudget } from './budget.js';
 import type { VergeosApi } from './client.js';
+import type { ListVmRecipesOptions, RecipeDeployment } from './recipes-client.js';
+import type { RecipeInstance, RecipeQuestion, RecipeSection, SimulationReport, VmRecipe } from './recipe-types.js';
 import type {
   Cluster,
   ClusterStatus,
@@ -253,6 +255,36 @@ export class InventoryCachingVergeos implements VergeosApi {
 
   snapshotVmKey(snapMachineKey: string): Promise<string | undefined> {
     return this.#api.snapshotVmKey(snapMachineKey);
+  }
+
+  // VergeOS's own recipes, straight through (a deploy makes a VM and its disk: the tiers are read afresh).
+
+  listVmRecipes(options?: ListVmRecipesOptions): Promise<VmRecipe[]> {
+    return this.#api.listVmRecipes(options);
+  }
+
+  recipeSections(recipeKey: string): Promise<RecipeSection[]> {
+    return this.#api.recipeSections(recipeKey);
+  }
+
+  recipeQuestions(recipeKey: string): Promise<RecipeQuestion[]> {
+    return this.#api.recipeQuestions(recipeKey);
+  }
+
+  simulateRecipe(deployment: RecipeDeployment): Promise<SimulationReport> {
+    return this.#api.simulateRecipe(deployment);
+  }
+
+  deployRecipe(deployment: RecipeDeployment): Promise<{ instanceKey: string }> {
+    return this.#changingTiers(() => this.#api.deployRecipe(deployment));
+  }
+
+  getRecipeInstance(instanceKey: string): Promise<RecipeInstance> {
+    return this.#api.getRecipeInstance(instanceKey);
+  }
+
+  findRecipeInstanceByName(name: string): Promise<RecipeInstance | undefined> {
+    return this.#api.findRecipeInstanceByName(name);
   }
 
   get budget(): RequestBudget | undefined {

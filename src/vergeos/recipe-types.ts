@@ -73,6 +73,7 @@ export const vmRecipeSchema = z
     catalog_name: text,
     downloaded: flag,
     update_available: flag,
+    instances: z.coerce.number().catch(0).optional(),
   })
   .transform((r) => ({
     /** The recipe's 40-hex key (its `id`). */
@@ -85,6 +86,8 @@ export const vmRecipeSchema = z
     catalog: r.catalog_name,
     downloaded: r.downloaded,
     updateAvailable: r.update_available,
+    /** Deployments made from it (`count(instances)`). */
+    instanceCount: r.instances ?? 0,
   }));
 export type VmRecipe = z.output<typeof vmRecipeSchema>;
 
@@ -114,6 +117,9 @@ export const recipeQuestionSchema = z
     regex: text,
     list: choices,
     table: text,
+    fields: text,
+    filter: text,
+    hide_none: flag,
     dont_store: flag,
   })
   .transform((q) => ({
@@ -139,6 +145,11 @@ export const recipeQuestionSchema = z
     regex: q.regex || undefined,
     choices: q.list,
     table: q.table || undefined,
+    /** A `row` question's columns to show and the filter over its table (VergeOS's own syntax). */
+    tableFields: q.fields || undefined,
+    tableFilter: q.filter || undefined,
+    /** A `row` question offers no "none" choice. */
+    hideNone: q.hide_none,
     /** VergeOS does not keep the answer (often a password); it is still sent at deploy. */
     dontStore: q.dont_store,
   }));
@@ -177,6 +188,11 @@ export const recipeInstanceSchema = z
     vm: z.union([z.string(), z.number()]).nullish(),
     vm_name: text,
     name: text,
+    version: text,
+    build: z.union([z.string(), z.number()]).nullish(),
+    auto_update: flag,
+    /** Microseconds (gov). */
+    created: z.coerce.number().catch(0).optional(),
   })
   .transform((i) => ({
     key: i.$key,
@@ -186,5 +202,10 @@ export const recipeInstanceSchema = z
     vmKey: i.vm === null || i.vm === undefined || i.vm === '' || i.vm === 0 ? undefined : String(i.vm),
     vmName: i.vm_name,
     name: i.name,
+    version: i.version,
+    build: i.build === null || i.build === undefined ? '' : String(i.build),
+    autoUpdate: i.auto_update,
+    /** When VergeOS made it (epoch ms), if it said. */
+    createdAt: i.created ? Math.floor(i.created / 1000) : undefined,
   }));
 export type RecipeInstance = z.output<typeof recipeInstanceSchema>;
