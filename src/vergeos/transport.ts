@@ -94,6 +94,11 @@ export interface CallOptions {
    * `outcomeUnknown` (as for a POST), for changes the caller looks up rather than re-sends.
    */
   once?: boolean;
+  /**
+   * Error statuses that are this call's answer, returned with their body instead of thrown: a
+   * recipe simulation's report comes as 405 "Simulation complete".
+   */
+  answerStatuses?: readonly number[];
 }
 
 export interface CallResult {
@@ -280,7 +285,7 @@ export class VergeosTransport {
     const status = response.statusCode;
     if (status < 500 && status !== 401 && status !== 403 && status !== 429) this.lastAnswerAt = Date.now();
     this.#logger?.debug({ endpoint, status, ms: Math.round(performance.now() - started) }, 'VergeOS call');
-    if (status >= 400) throw httpError(status, text, endpoint, idempotent, response.headers['retry-after']);
+    if (status >= 400 && !options.answerStatuses?.includes(status)) throw httpError(status, text, endpoint, idempotent, response.headers['retry-after']);
     if (text.trim() === '') return { status, body: undefined };
     try {
       return { status, body: JSON.parse(text) };
