@@ -106,6 +106,16 @@ export const envSchema = z.object({
   VERGEOS_RATE_LIMIT: rateText,
   /** Calls sent back to back before the rate applies; VergeOS drops a session past ~50 in a burst. */
   VERGEOS_RATE_BURST: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(1000).default(45),
+  /** VergeOS recipe catalogs offered beside the YAML recipes (comma-separated names); empty: every catalog. */
+  VERGEOS_RECIPE_CATALOGS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   /** How long lists of clusters, networks, media, tiers and device groups are reused (form, pre-flight, options). */
   VERGEOS_INVENTORY_TTL: durationText.transform((ms) => ms ?? 60_000),
   /** How often runs poll VergeOS while waiting (imports, power-off during cleanup). */

@@ -41,6 +41,14 @@ export function registerCommands(program: Command): void {
     .action(lazy(() => import('./validate.js'), 'validateCommand'));
 
   program
+    .command('recipes')
+    .description(
+      "list what can be asked for: the YAML recipes in MANIFESTS_DIR and, with VERGEOS_URL, VergeOS's own downloaded VM recipes (VERGEOS_RECIPE_CATALOGS: only those catalogs)",
+    )
+    .option('--json', 'one JSON object: {recipes: [{source, name, title, catalog, version, ref}]}')
+    .action(lazy(() => import('./recipes.js'), 'recipesCommand'));
+
+  program
     .command('plan')
     .description('print the ordered VergeOS API calls a recipe would make (no network)')
     .argument('<file>', 'recipe file')
