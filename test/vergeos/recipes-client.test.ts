@@ -3,8 +3,8 @@
  * (downloaded only, by catalog name), sections and questions parsed for every stored type, a
  * deploy sent once that builds one VM of the answered size, instances by key and name, a lost
  * answer left for a lookup (one instance), a 2xx to a simulation reported as created, and no
- * password in any error, log line or metric. Reading a simulation's 405 report needs the
- * transport to return that status's body (`answerStatuses`), which this file does not cover.
+ * password in any error, log line or metric. A simulation's 405 report itself is read in
+ * recipe-simulation.test.ts; here, a 405 that is not "Simulation complete" is a refusal.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VergeosClient } from '../../src/vergeos/index.js';
@@ -156,5 +156,11 @@ describe('VergeosClient: VergeOS recipes', () => {
     expect((await cached.findRecipeInstanceByName('web-03'))?.key).toBe(instanceKey);
     await cached.listStorageTiers();
     expect(sim.requestsTo('GET /storage_tiers')).toHaveLength(2);
+  });
+
+  it('a 405 that is not "Simulation complete" is VergeOS refusing the request, not a report', async () => {
+    sim.faults.add({ route: 'POST /vm_recipe_instances', nth: 1, status: 405, body: { err: 'Method not allowed' } });
+    const err = await vergeosFailure(client.simulateRecipe({ recipe: UBUNTU_RECIPE_KEY, name: 'web-01', answers: answers() }));
+    expect(err).toMatchObject({ code: 'VERGEOS_VALIDATION', status: 405, vergeosMessage: 'Method not allowed', retrySafe: false });
   });
 });
