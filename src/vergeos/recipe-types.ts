@@ -115,7 +115,7 @@ export const recipeQuestionSchema = z
     min: bound,
     max: bound,
     regex: text,
-    list: choices,
+    list: choices.optional(),
     table: text,
     fields: text,
     filter: text,
