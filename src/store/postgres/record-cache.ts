@@ -49,6 +49,8 @@ export class RecordCache {
   /** Set while the LISTEN connection is down: copies may be stale until it is back. */
   #problem: string | undefined;
   #closed = false;
+  /** Notes are followed one after another, in the order they came: copies new to this process join its indexes in that order. */
+  #following: Promise<void> = Promise.resolve();
 
   constructor(pool: pg.Pool, url: string, description: string, tables: CachedTables, logger: Logger | undefined) {
     this.#pool = pool;
@@ -85,7 +87,12 @@ export class RecordCache {
 
   /** Follow other processes' changes; if the connection drops, reconnect and re-read everything. */
   #watch(listener: pg.Client): void {
-    listener.on('notification', (n) => void this.#changed(n.payload));
+    // One at a time: two records created together (a batch's runs) must not swap places because one SELECT came back first.
+    listener.on('notification', (n) => {
+      this.#following = this.#following
+        .then(() => this.#changed(n.payload))
+        .catch((err: unknown) => this.#logger?.warn({ err: (err as Error).message }, 'following a change failed'));
+    });
     const lost = (why: string) => {
       if (this.#closed || this.#problem) return;
       this.#problem = `lost the database's change feed (${why}); reconnecting`;
