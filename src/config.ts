@@ -46,8 +46,8 @@ const rateText = z
     return Number(m[1]) * { h: 1, m: 60, s: 3600 }[m[2] as 'h' | 'm' | 's'];
   });
 
-/** Comma-separated Slack user IDs (U…/W…) and user-group IDs (S…). */
-const memberList = z
+/** Comma-separated values, trimmed, blanks dropped; unset: none. */
+const commaList = z
   .string()
   .optional()
   .transform((v) =>
@@ -55,8 +55,12 @@ const memberList = z
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-  )
-  .refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), { error: 'must be comma-separated user IDs (U…) and user-group IDs (S…)' });
+  );
+
+/** Comma-separated Slack user IDs (U…/W…) and user-group IDs (S…). */
+const memberList = commaList.refine((ids) => ids.every((id) => /^[USW][A-Z0-9]+$/.test(id)), {
+  error: 'must be comma-separated user IDs (U…) and user-group IDs (S…)',
+});
 
 export const envSchema = z.object({
   SLACK_BOT_TOKEN: z
@@ -107,15 +111,7 @@ export const envSchema = z.object({
   /** Calls sent back to back before the rate applies; VergeOS drops a session past ~50 in a burst. */
   VERGEOS_RATE_BURST: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(1000).default(45),
   /** VergeOS recipe catalogs offered beside the YAML recipes (comma-separated names); empty: every catalog. */
-  VERGEOS_RECIPE_CATALOGS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  VERGEOS_RECIPE_CATALOGS: commaList,
   /** How long lists of clusters, networks, media, tiers and device groups are reused (form, pre-flight, options). */
   VERGEOS_INVENTORY_TTL: durationText.transform((ms) => ms ?? 60_000),
   /** How often runs poll VergeOS while waiting (imports, power-off during cleanup). */

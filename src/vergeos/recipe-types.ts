@@ -6,16 +6,8 @@
  * null or "" (max 0: no upper bound), `list` as an object or a JSON string of one.
  */
 import { z } from 'zod';
-import { keySchema } from './types.js';
+import { flag, keySchema, text } from './types.js';
 
-const text = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? '');
-const flag = z
-  .union([z.boolean(), z.string(), z.number()])
-  .nullish()
-  .transform((v) => v === true || v === 'true' || v === 1 || v === '1');
 /** A bound: a number, a numeric string, null or "" (none). */
 const bound = z
   .union([z.number(), z.string()])

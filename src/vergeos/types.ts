@@ -11,11 +11,13 @@ const optionalKey = z
   .nullish()
   .transform((v) => (v === null || v === undefined || v === '' ? undefined : String(v)));
 const num = z.coerce.number().catch(0);
-const text = z
+/** Text VergeOS may send as null or leave out: ''. */
+export const text = z
   .string()
   .nullish()
   .transform((v) => v ?? '');
-const flag = z
+/** A flag VergeOS sends as a boolean, 'true'/'1' or 1. */
+export const flag = z
   .union([z.boolean(), z.string(), z.number()])
   .nullish()
   .transform((v) => v === true || v === 'true' || v === 1 || v === '1');
