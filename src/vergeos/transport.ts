@@ -178,18 +178,23 @@ export class VergeosTransport {
     const purpose = currentPurpose();
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#budgeted(purpose, endpoint);
-        const result = await this.#slots.run(async () => {
-          // A pause that began while this call waited for a connection slot holds it too.
-          await this.budget?.whenUnpaused();
-          try {
-            return await this.#once(options, endpoint, idempotent, purpose);
-          } catch (err) {
-            // Paused before the slot passes on, so the next call in line sees the pause.
-            this.#pushedBack(err as VergeosError);
-            throw err;
-          }
-        });
+        const budget = this.budget;
+        // Without a budget the call costs nothing extra: no token, no pause to check.
+        const result = budget
+          ? await this.#budgeted(purpose, endpoint).then(() =>
+              this.#slots.run(async () => {
+                // A pause that began while this call waited for a connection slot holds it too.
+                if (budget.paused) await budget.whenUnpaused();
+                try {
+                  return await this.#once(options, endpoint, idempotent, purpose);
+                } catch (err) {
+                  // Paused before the slot passes on, so the next call in line sees the pause.
+                  this.#pushedBack(err as VergeosError);
+                  throw err;
+                }
+              }),
+            )
+          : await this.#slots.run(() => this.#once(options, endpoint, idempotent, purpose));
         this.budget?.answered();
         return result;
       } catch (err) {
