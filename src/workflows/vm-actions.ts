@@ -45,15 +45,9 @@ export class VmActions {
   }
 
   /**
-   * What VergeOS says of its NICs now (addresses), kept on its record; the VM as it is after. If
-   * VergeOS does not answer, the VM as last known (what a listing shows then).
+   * What VergeOS says of these VMs' NICs now (addresses), in one call, kept on their records; the
+   * VMs as they are after. Those VergeOS did not answer for (or not live), as last known.
    */
-  async readAddresses(vm: VmRecord): Promise<VmRecord> {
-    if (vm.state !== 'live') return vm;
-    return (await this.deps.addresses.read(vm).catch(() => undefined))?.vm ?? vm;
-  }
-
-  /** `readAddresses` for many VMs in one VergeOS call; those VergeOS did not answer for, as last known. */
   async readAddressesOf(vms: readonly VmRecord[]): Promise<VmRecord[]> {
     const live = vms.filter((vm) => vm.state === 'live');
     const read = await this.deps.addresses.readMany(live).catch(() => undefined);

@@ -41,10 +41,10 @@ const addressesOf = (network: VmNetwork | undefined): string =>
 
 export class VmAddresses {
   readonly #store: AddressStore;
-  readonly #api: Pick<VergeosApi, 'listNics' | 'listNicsOf'>;
+  readonly #api: Pick<VergeosApi, 'listNicsOf'>;
   readonly #now: () => number;
 
-  constructor(deps: { store: AddressStore; vergeos: Pick<VergeosApi, 'listNics' | 'listNicsOf'>; now?: () => number }) {
+  constructor(deps: { store: AddressStore; vergeos: Pick<VergeosApi, 'listNicsOf'>; now?: () => number }) {
     this.#store = deps.store;
     this.#api = deps.vergeos;
     this.#now = deps.now ?? Date.now;
@@ -56,14 +56,12 @@ export class VmAddresses {
    * read again; one no longer live is returned as it is.
    */
   async read(vm: VmRecord): Promise<{ vm: VmRecord; changed: boolean }> {
-    if (!vm.keys.machineKey) return { vm, changed: false };
-    // When it was asked: the back-off counts from the ask, however long VergeOS took to answer.
-    const askedAt = new Date(this.#now()).toISOString();
-    return this.#keep(vm, await this.#api.listNics(vm.keys.machineKey), askedAt);
+    return (await this.readMany([vm]))[0]!;
   }
 
   /** As `read`, for several VMs in one call (per 100 machines); VMs without a machine key are returned as they are. */
   async readMany(vms: readonly VmRecord[]): Promise<Array<{ vm: VmRecord; changed: boolean }>> {
+    // When it was asked: the back-off counts from the ask, however long VergeOS took to answer.
     const askedAt = new Date(this.#now()).toISOString();
     const nicsOf = await this.#nicsOf(vms);
     const out: Array<{ vm: VmRecord; changed: boolean }> = [];
